@@ -1,0 +1,254 @@
+// The addon's surface: four functions, each validating its arguments before touching the system.
+//
+//   spawn(options)              → {pid, pidfd, releaseFd, errorFd}   clone() with the child blocked
+//   release(releaseFd, errorFd) → Promise<null | {step, errno, message}>   "go", then wait for exec
+//   abort(releaseFd)            → undefined                           the child exits without running anything
+//   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
+//
+// The TypeScript side of this contract is src/native/types.ts.
+#include <arpa/inet.h>
+#include <napi.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "child.h"
+#include "spawn.h"
+#include "wait.h"
+
+namespace minictr {
+
+namespace {
+
+// Collects the first validation problem, naming the option, so the caller gets one clear TypeError.
+class Validator {
+ public:
+  explicit Validator(Napi::Object object) : object_(object) {}
+
+  bool ok() const { return problem_.empty(); }
+  const std::string& problem() const { return problem_; }
+
+  std::string String(const char* key) { return StringOf(object_.Get(key), key); }
+
+  bool Bool(const char* key) {
+    Napi::Value value = object_.Get(key);
+    if (!value.IsBoolean()) Report(key, "a boolean");
+    return value.IsBoolean() && value.As<Napi::Boolean>().Value();
+  }
+
+  std::vector<std::string> Strings(const char* key) {
+    std::vector<std::string> strings;
+    Napi::Value value = object_.Get(key);
+    if (!value.IsArray()) {
+      Report(key, "an array of strings");
+      return strings;
+    }
+    Napi::Array array = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
+    return strings;
+  }
+
+  Napi::Object Object(const char* key) {
+    Napi::Value value = object_.Get(key);
+    if (!value.IsObject()) {
+      Report(key, "an object");
+      return Napi::Object::New(object_.Env());
+    }
+    return value.As<Napi::Object>();
+  }
+
+  uint32_t Ipv4(const char* key) {
+    std::string text = String(key);
+    struct in_addr address {};
+    if (ok() && inet_pton(AF_INET, text.c_str(), &address) != 1) Report(key, "an IPv4 address");
+    return address.s_addr;
+  }
+
+  uint32_t Netmask(const char* key) {
+    Napi::Value value = object_.Get(key);
+    int32_t prefix = value.IsNumber() ? value.As<Napi::Number>().Int32Value() : -1;
+    if (prefix < 1 || prefix > 32) {
+      Report(key, "a prefix length from 1 to 32");
+      return 0;
+    }
+    return htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
+  }
+
+  // Overlay options are comma separated and colons separate lower layers: paths must contain neither.
+  std::string OverlayPath(Napi::Object overlay, const char* key) {
+    std::string path = StringOf(overlay.Get(key), key);
+    if (path.empty() || path[0] != '/' || path.find_first_of(",:\\") != std::string::npos) {
+      Report(key, "an absolute path without ',', ':' or '\\'");
+    }
+    return path;
+  }
+
+  void Report(const std::string& key, const char* expected) {
+    if (problem_.empty()) problem_ = "spawn: option '" + key + "' must be " + expected;
+  }
+
+ private:
+  std::string StringOf(Napi::Value value, const char* key) {
+    if (!value.IsString()) {
+      Report(key, "a string");
+      return "";
+    }
+    std::string text = value.As<Napi::String>().Utf8Value();
+    if (text.find('\0') != std::string::npos) Report(key, "a string without NUL bytes");
+    return text;
+  }
+
+  Napi::Object object_;
+  std::string problem_;
+};
+
+bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string* problem) {
+  Validator v(options);
+  request->new_network = v.Bool("newNetwork");
+  request->hostname = v.String("hostname");
+  Napi::Value iface = options.Get("interface");
+  if (!iface.IsNull()) {
+    Validator i(v.Object("interface"));
+    request->configure_interface = true;
+    request->ifname = i.String("name");
+    request->address = i.Ipv4("address");
+    request->netmask = i.Netmask("prefixLength");
+    request->gateway = i.Ipv4("gateway");
+    if (!i.ok()) v.Report("interface", i.problem().c_str());
+  }
+  Napi::Object overlay = v.Object("overlay");
+  std::string lower = v.OverlayPath(overlay, "lower");
+  std::string upper = v.OverlayPath(overlay, "upper");
+  std::string work = v.OverlayPath(overlay, "work");
+  request->overlay_target = v.OverlayPath(overlay, "target");
+  request->overlay_options = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
+  Napi::Value files = options.Get("etcFiles");
+  if (!files.IsArray()) {
+    v.Report("etcFiles", "an array of {path, content}");
+  } else {
+    Napi::Array array = files.As<Napi::Array>();
+    for (uint32_t k = 0; k < array.Length(); k++) {
+      Validator file(array.Get(k).IsObject() ? array.Get(k).As<Napi::Object>() : Napi::Object::New(options.Env()));
+      std::string path = file.String("path");
+      std::string content = file.String("content");
+      if (!file.ok() || path.rfind("/etc/", 0) != 0) v.Report("etcFiles", "an array of {path: '/etc/...', content}");
+      request->etc_files.emplace_back(path, content);
+    }
+  }
+  request->workdir = v.String("workdir");
+  if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
+  request->exec_path = v.String("execPath");
+  request->argv = v.Strings("argv");
+  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
+  request->env = v.Strings("env");
+  *problem = v.problem();
+  return v.ok();
+}
+
+Napi::Value SpawnFunction(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "spawn(options: object)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SpawnRequest request;
+  std::string problem;
+  if (!ParseSpawnRequest(info[0].As<Napi::Object>(), &request, &problem)) {
+    Napi::TypeError::New(env, problem).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SpawnResult result;
+  const char* what = "";
+  int error = Spawn(request, &result, &what);
+  if (error != 0) {
+    Napi::Error failure = Napi::Error::New(env, std::string(what) + ": " + strerror(error));
+    failure.Set("errno", Napi::Number::New(env, error));
+    failure.Set("syscall", Napi::String::New(env, what));
+    failure.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", result.pid);
+  out.Set("pidfd", result.pidfd);
+  out.Set("releaseFd", result.release_fd);
+  out.Set("errorFd", result.error_fd);
+  return out;
+}
+
+// Release blocks until the child execs (a few milliseconds of mounts), so it runs on the libuv thread pool.
+class ReleaseWorker : public Napi::AsyncWorker {
+ public:
+  ReleaseWorker(Napi::Env env, int release_fd, int error_fd)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), release_fd_(release_fd),
+        error_fd_(error_fd) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { outcome_ = Release(release_fd_, error_fd_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (outcome_.step == 0) {
+      deferred_.Resolve(env.Null());
+      return;
+    }
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("step", ChildStepName(outcome_.step));
+    failure.Set("errno", outcome_.error);
+    failure.Set("message", strerror(outcome_.error));
+    deferred_.Resolve(failure);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int release_fd_;
+  int error_fd_;
+  ReleaseOutcome outcome_;
+};
+
+bool ArgsAreNumbers(const Napi::CallbackInfo& info, size_t count) {
+  if (info.Length() != count) return false;
+  for (size_t i = 0; i < count; i++) {
+    if (!info[i].IsNumber()) return false;
+  }
+  return true;
+}
+
+Napi::Value ReleaseFunction(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsAreNumbers(info, 2)) {
+    Napi::TypeError::New(env, "release(releaseFd: number, errorFd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* worker =
+      new ReleaseWorker(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value AbortFunction(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsAreNumbers(info, 2)) {
+    Napi::TypeError::New(env, "abort(releaseFd: number, errorFd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  close(info[0].As<Napi::Number>().Int32Value());
+  close(info[1].As<Napi::Number>().Int32Value());
+  return env.Undefined();
+}
+
+}  // namespace
+
+}  // namespace minictr
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, minictr::SpawnFunction, "spawn"));
+  exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
+  exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
+  exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));
+  return exports;
+}
+
+NODE_API_MODULE(minictr, Init)

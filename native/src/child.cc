@@ -1,0 +1,278 @@
+// The container's first process, from clone() to execve().
+//
+// Node is multithreaded, so after clone() this process is a copy of one thread of a process whose other threads may
+// have held locks (malloc, stdio) at that instant. Until execve() it therefore makes only system calls and touches
+// only memory the parent prepared before cloning: no allocation, no stdio, no C++ runtime. Each step either succeeds
+// or reports {step, errno} on the close-on-exec error pipe and exits; a successful execve() closes that pipe, which
+// is how the parent learns the command started.
+#include "child.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace minictr {
+
+namespace {
+
+// Exit status of a child that failed before exec; the parent reports the step from the error pipe instead.
+constexpr int kFailedStatus = 127;
+
+[[noreturn]] void Fail(const ChildConfig& config, int32_t step) {
+  int32_t report[2] = {step, errno};
+  ssize_t written = write(config.error_fd, report, sizeof report);
+  (void)written;  // nothing more can be done if the parent is gone
+  _exit(kFailedStatus);
+}
+
+// Signal dispositions set to "ignore" survive execve(), and Node ignores SIGPIPE: reset everything to default and
+// unblock all signals so the command starts as it would from a shell.
+void ResetSignals() {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; signal++) sigaction(signal, &action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+bool MkdirIfMissing(const char* path, mode_t mode) { return mkdir(path, mode) == 0 || errno == EEXIST; }
+
+// mkdir -p on the writable buffer `path`, cutting it at each '/' in turn.
+bool MkdirAll(char* path) {
+  for (char* p = path + 1; *p != '\0'; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    bool ok = MkdirIfMissing(path, 0755);
+    *p = '/';
+    if (!ok) return false;
+  }
+  return MkdirIfMissing(path, 0755);
+}
+
+bool SetFlagsUp(int sock, const char* ifname) {
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strncpy(request.ifr_name, ifname, IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &request) < 0) return false;
+  request.ifr_flags |= IFF_UP;
+  return ioctl(sock, SIOCSIFFLAGS, &request) == 0;
+}
+
+void SetIpv4(struct sockaddr* target, uint32_t address) {
+  struct sockaddr_in ipv4;
+  memset(&ipv4, 0, sizeof ipv4);
+  ipv4.sin_family = AF_INET;
+  ipv4.sin_addr.s_addr = address;
+  memcpy(target, &ipv4, sizeof ipv4);
+}
+
+bool ConfigureInterface(int sock, const ChildConfig& config) {
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strncpy(request.ifr_name, config.ifname, IFNAMSIZ - 1);
+  SetIpv4(&request.ifr_addr, config.address);
+  if (ioctl(sock, SIOCSIFADDR, &request) < 0) return false;
+  SetIpv4(&request.ifr_netmask, config.netmask);
+  if (ioctl(sock, SIOCSIFNETMASK, &request) < 0) return false;
+  return SetFlagsUp(sock, config.ifname);
+}
+
+bool AddDefaultRoute(int sock, const ChildConfig& config) {
+  struct rtentry route;
+  memset(&route, 0, sizeof route);
+  SetIpv4(&route.rt_dst, 0);
+  SetIpv4(&route.rt_genmask, 0);
+  SetIpv4(&route.rt_gateway, config.gateway);
+  route.rt_flags = RTF_UP | RTF_GATEWAY;
+  route.rt_dev = const_cast<char*>(config.ifname);
+  return ioctl(sock, SIOCADDRT, &route) == 0;
+}
+
+// pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the container's tree
+// (the approach of runc and crun, which needs no directory for the old root inside the image).
+bool PivotRoot(const char* new_root) {
+  if (chdir(new_root) < 0) return false;
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return false;
+  if (umount2(".", MNT_DETACH) < 0) return false;
+  return chdir("/") == 0;
+}
+
+struct DeviceNode {
+  const char* path;
+  unsigned major;
+  unsigned minor;
+};
+
+constexpr DeviceNode kDevices[] = {
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+};
+
+struct Symlink {
+  const char* target;
+  const char* path;
+};
+
+constexpr Symlink kDevLinks[] = {
+    {"pts/ptmx", "/dev/ptmx"},         {"/proc/self/fd", "/dev/fd"},     {"/proc/self/fd/0", "/dev/stdin"},
+    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+};
+
+bool MountDev() {
+  if (!MkdirIfMissing("/dev", 0755)) return false;
+  if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0) return false;
+  mode_t saved = umask(0);
+  bool ok = true;
+  for (const DeviceNode& device : kDevices) {
+    ok = ok && mknod(device.path, S_IFCHR | 0666, makedev(device.major, device.minor)) == 0;
+  }
+  umask(saved);
+  if (!ok) return false;
+  for (const Symlink& link : kDevLinks) {
+    if (symlink(link.target, link.path) < 0) return false;
+  }
+  if (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0) return false;
+  if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0) {
+    return false;
+  }
+  return mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") == 0;
+}
+
+bool WriteAll(int fd, const char* data, size_t length) {
+  while (length > 0) {
+    ssize_t n = write(fd, data, length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    data += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Replaces the file, including a symlink (images often point resolv.conf at a path that does not exist here).
+bool WriteEtcFile(const EtcFile& file) {
+  if (unlink(file.path) < 0 && errno != ENOENT) return false;
+  int fd = open(file.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = WriteAll(fd, file.content, file.length);
+  close(fd);
+  return ok;
+}
+
+// stdin, stdout and stderr pass to the command as they are, minus what Node set on them for itself: close-on-exec
+// (it would close them at execve) and O_NONBLOCK (most programs expect blocking stdio).
+void PrepareStdio() {
+  for (int fd = 0; fd <= 2; fd++) {
+    fcntl(fd, F_SETFD, 0);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK) != 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  }
+}
+
+}  // namespace
+
+const char* ChildStepName(int32_t step) {
+  switch (step) {
+    case kStepRelease: return "wait for release";
+    case kStepHostname: return "set hostname";
+    case kStepLoopback: return "bring up lo";
+    case kStepInterface: return "configure interface";
+    case kStepRoute: return "add default route";
+    case kStepMountPrivate: return "make mounts private";
+    case kStepOverlay: return "mount overlay rootfs";
+    case kStepPivotRoot: return "pivot_root";
+    case kStepProc: return "mount /proc";
+    case kStepDev: return "mount /dev";
+    case kStepSys: return "mount /sys";
+    case kStepEtcFiles: return "write /etc files";
+    case kStepWorkdir: return "enter working directory";
+    case kStepSession: return "setsid";
+    case kStepExec: return "exec";
+    default: return "unknown step";
+  }
+}
+
+void RunChild(const ChildConfig& config) {
+  // 0. Die with minictr (a foreground run owns its container), start from default signal handling, and drop the
+  //    copies of the parent's pipe ends this process inherited.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ResetSignals();
+  close(config.parent_ends[0]);
+  close(config.parent_ends[1]);
+
+  // 1. Block until the agent has built the host side of the network. EOF without "go" means it gave up.
+  char go[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = read(config.release_fd, go, sizeof go);
+  } while (got < 0 && errno == EINTR);
+  if (got != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
+  close(config.release_fd);
+
+  // 2. Hostname, in the new UTS namespace.
+  if (sethostname(config.hostname, strlen(config.hostname)) < 0) Fail(config, kStepHostname);
+
+  // 3-5. Network, in the new network namespace: lo up, then eth0 (created by the agent) and the default route.
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0 || !SetFlagsUp(sock, "lo")) Fail(config, kStepLoopback);
+  if (config.configure_interface) {
+    if (!ConfigureInterface(sock, config)) Fail(config, kStepInterface);
+    if (!AddDefaultRoute(sock, config)) Fail(config, kStepRoute);
+  }
+  close(sock);
+
+  // 6. Nothing mounted from here on may leak into the host's mount namespace.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) Fail(config, kStepMountPrivate);
+
+  // 7-8. The container's root: a private overlay whose upper layer lives in the container's state directory.
+  if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) Fail(config, kStepOverlay);
+  if (!PivotRoot(config.overlay_target)) Fail(config, kStepPivotRoot);
+
+  // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev, read-only /sys.
+  if (!MkdirIfMissing("/proc", 0555) ||
+      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+    Fail(config, kStepProc);
+  }
+  if (!MountDev()) Fail(config, kStepDev);
+  if (!MkdirIfMissing("/sys", 0555) ||
+      mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+    Fail(config, kStepSys);
+  }
+
+  // 12. Name resolution and identity files, written into the overlay's upper layer.
+  if (!MkdirIfMissing("/etc", 0755)) Fail(config, kStepEtcFiles);
+  for (size_t i = 0; i < config.etc_file_count; i++) {
+    if (!WriteEtcFile(config.etc_files[i])) Fail(config, kStepEtcFiles);
+  }
+
+  // 13. Working directory, created if missing as Docker does.
+  if (!MkdirAll(config.workdir) || chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
+
+  // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
+  if (setsid() < 0) Fail(config, kStepSession);
+
+  // 15. Exec. Every descriptor above stderr closes with it, the error pipe included.
+  PrepareStdio();
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  umask(022);
+  execve(config.exec_path, config.argv, config.envp);
+  Fail(config, kStepExec);
+}
+
+}  // namespace minictr

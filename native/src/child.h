@@ -1,0 +1,60 @@
+// The container's first process between clone() and execve(): the shared config it reads and the numbered steps it
+// runs. Everything here is prepared by the parent before clone(), so the child only makes system calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace minictr {
+
+// The child's steps, in the order they run. A failing step sends {step, errno} over the error pipe.
+enum ChildStep : int32_t {
+  kStepRelease = 1,   // wait for "go" on the release pipe
+  kStepHostname,      // sethostname() in the new UTS namespace
+  kStepLoopback,      // bring lo up
+  kStepInterface,     // address, netmask and up on the container's interface
+  kStepRoute,         // default route through the bridge's address
+  kStepMountPrivate,  // stop mount events from propagating back to the host
+  kStepOverlay,       // the per-container overlay over the shared rootfs
+  kStepPivotRoot,     // make the overlay the root and detach the host's tree
+  kStepProc,          // /proc of the new PID namespace
+  kStepDev,           // a minimal /dev on tmpfs
+  kStepSys,           // /sys, read-only
+  kStepEtcFiles,      // /etc/hostname, /etc/hosts, /etc/resolv.conf
+  kStepWorkdir,       // create and enter the working directory
+  kStepSession,       // own session: terminal signals reach minictr, which forwards them once
+  kStepExec,          // execve() the command
+};
+
+const char* ChildStepName(int32_t step);
+
+struct EtcFile {
+  const char* path;
+  const char* content;
+  size_t length;
+};
+
+struct ChildConfig {
+  int release_fd;         // read end of the release pipe
+  int error_fd;           // write end of the error pipe (close-on-exec: a successful exec closes it)
+  int parent_ends[2];     // the parent's ends of both pipes: closed first, or EOF could never arrive
+  const char* hostname;
+  bool configure_interface;
+  const char* ifname;
+  uint32_t address;  // network byte order
+  uint32_t netmask;
+  uint32_t gateway;
+  const char* overlay_target;
+  const char* overlay_options;
+  const EtcFile* etc_files;
+  size_t etc_file_count;
+  char* workdir;  // writable copy: the child walks it to create missing parents
+  const char* exec_path;
+  char* const* argv;
+  char* const* envp;
+};
+
+// Runs the child's steps and execs; never returns. Async-signal-safe: no allocation, no locks, no stdio.
+[[noreturn]] void RunChild(const ChildConfig& config);
+
+}  // namespace minictr

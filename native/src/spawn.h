@@ -1,0 +1,48 @@
+// Parent side of starting a container: clone() into new namespaces with a child blocked on the release pipe, then
+// release it ("go") or abort it (close the pipe).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace minictr {
+
+// Everything the child needs, owned here and turned into plain pointers before clone().
+struct SpawnRequest {
+  bool new_network = true;
+  std::string hostname;
+  bool configure_interface = false;
+  std::string ifname;
+  uint32_t address = 0;  // network byte order
+  uint32_t netmask = 0;
+  uint32_t gateway = 0;
+  std::string overlay_target;
+  std::string overlay_options;
+  std::vector<std::pair<std::string, std::string>> etc_files;  // path, content
+  std::string workdir;
+  std::string exec_path;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+};
+
+struct SpawnResult {
+  int pid = -1;
+  int pidfd = -1;
+  int release_fd = -1;  // write "go" here, or close it to abort
+  int error_fd = -1;    // EOF = exec succeeded; 8 bytes = {step, errno}
+};
+
+// Returns 0 or an errno, with `what` naming the call that failed.
+int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what);
+
+struct ReleaseOutcome {
+  int32_t step = 0;  // 0: the command is running
+  int32_t error = 0;
+};
+
+// Blocking: writes "go", then reads the error pipe until exec closes it. Closes both descriptors.
+ReleaseOutcome Release(int release_fd, int error_fd);
+
+}  // namespace minictr

@@ -1,0 +1,12 @@
+// Watching a container's exit without blocking the event loop.
+#pragma once
+
+#include <napi.h>
+
+namespace minictr {
+
+// Polls `pidfd` on Node's libuv loop; when the process exits, reaps it with waitid(P_PIDFD) and calls
+// callback({exitCode, signal}). Takes ownership of pidfd.
+Napi::Value WatchExit(const Napi::CallbackInfo& info);
+
+}  // namespace minictr

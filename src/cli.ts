@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// minictr's command line. It declares the verbs and flags (commander), loads a verb's module only when that verb
+// runs (start-up time is most of a short container's cost), and is the only place that turns errors into exit
+// codes, Docker's way: 125 when minictr itself fails or the input is bad, 126 when the command cannot be executed,
+// 127 when it is not found, otherwise the container's own status.
+
+import { Command, CommanderError, Option } from 'commander';
+import { MinictrError } from './errors.js';
+import { error, setDebug } from './log.js';
+
+const EXIT_MINICTR_FAILED = 125;
+const EXIT_CANNOT_EXECUTE = 126;
+const EXIT_NOT_FOUND = 127;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function exitCodeFor(failure: unknown): number {
+  if (failure instanceof CommanderError) {
+    return failure.code === 'commander.helpDisplayed' || failure.code === 'commander.version' ? 0 : EXIT_MINICTR_FAILED;
+  }
+  if (!(failure instanceof MinictrError)) return EXIT_MINICTR_FAILED;
+  switch (failure.kind) {
+    case 'not-found':
+      return EXIT_NOT_FOUND;
+    case 'cannot-execute':
+      return EXIT_CANNOT_EXECUTE;
+    case 'interrupted':
+      return 128 + ('signalNumber' in failure ? Number(failure.signalNumber) : 0);
+    default:
+      return EXIT_MINICTR_FAILED;
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('minictr')
+    .description('A small container runtime: namespaces, a root filesystem, a bridge, NAT.')
+    .version('0.1.0')
+    .option('--debug', 'log every step and host command on stderr')
+    .enablePositionalOptions()
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .hook('preAction', (command) => setDebug(Boolean(command.optsWithGlobals().debug)));
+
+  program
+    .command('run')
+    .description('run a command in a new container')
+    .usage('[OPTIONS] [--] COMMAND [ARG...]')
+    .helpOption('--help', 'display help for run')
+    .argument('[command...]', 'the program to run and its arguments')
+    .passThroughOptions()
+    .option('--ip <address>', 'IPv4 address in 10.0.0.0/24 (default: the lowest free one)')
+    .addOption(new Option('--network <mode>', 'bridge, none (lo only) or host').default('bridge'))
+    .option('--rootfs <dir>', 'root filesystem directory (default: the busybox rootfs in rootfs/image)')
+    .option('-h, --hostname <name>', 'container host name (default: the short container id)')
+    .option('--name <name>', 'name the container')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container', '/')
+    .action(async (command: string[], flags) => {
+      const { run } = await import('./commands/run.js');
+      process.exitCode = await run(command, flags);
+    });
+
+  program
+    .command('gc')
+    .description('clean up after containers whose minictr process died')
+    .action(async () => {
+      const { gc } = await import('./commands/gc.js');
+      process.exitCode = await gc();
+    });
+
+  const system = program.command('system').description('manage minictr on this host');
+  system
+    .command('reset')
+    .description('remove everything minictr created on this host (refused while containers run)')
+    .action(async () => {
+      const { reset } = await import('./commands/system.js');
+      process.exitCode = await reset();
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (failure) {
+    // commander has already printed its own errors (unknown flag, missing argument) and help.
+    if (!(failure instanceof CommanderError)) {
+      error(failure instanceof Error ? failure.message : String(failure));
+      if (process.env.MINICTR_DEBUG === '1' && failure instanceof Error) process.stderr.write(`${failure.stack}\n`);
+    }
+    process.exitCode = exitCodeFor(failure);
+  }
+}
+
+await main(process.argv);

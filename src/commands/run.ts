@@ -1,0 +1,24 @@
+// `minictr run`: flags → RunSpec → one lifecycle call → the container's exit status as minictr's exit code.
+
+import { MinictrError } from '../errors.js';
+import { runContainer } from '../container/lifecycle.js';
+import { defaultRootfs } from '../container/rootfs.js';
+import { buildRunSpec, type RunFlags } from '../container/spec.js';
+import { SUBNET_CIDR } from '../network/names.js';
+import { Subnet } from '../network/subnet.js';
+
+export type { RunFlags } from '../container/spec.js';
+
+/** Returns the exit code: the container's status, or 128 + N when signal N killed it (as a shell reports it). */
+export async function run(command: string[], flags: RunFlags): Promise<number> {
+  const spec = buildRunSpec(flags, command, {
+    defaultRootfs: defaultRootfs(),
+    subnet: Subnet.parse(SUBNET_CIDR),
+    hostEnv: process.env,
+    cwd: process.cwd(),
+  });
+  const status = await runContainer(spec);
+  if (status.exitCode !== null) return status.exitCode;
+  if (status.signal !== null) return 128 + status.signal;
+  throw new MinictrError(`wait for container: waitid failed with errno ${status.errno ?? 'unknown'}`);
+}

@@ -1,0 +1,9 @@
+// `minictr system reset`: remove everything minictr created on this host (bridge, nftables table, leases, state,
+// the ip_forward change). Refuses while containers run.
+
+import { resetSystem } from '../container/gc.js';
+
+export async function reset(): Promise<number> {
+  await resetSystem();
+  return 0;
+}

@@ -1,0 +1,151 @@
+// Cleaning up after containers whose minictr died without tearing down (SIGKILL, a crash, a power cut of the
+// process), and resetting the host to before minictr.
+//
+// A container is garbage once the minictr process that owns it is gone: its journal then lists every host object
+// that may exist, and undoing the entries in reverse restores the host. The same undo functions serve a live run's
+// teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
+
+import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { AggregateFailure, messageOf, UsageError } from '../errors.js';
+import { debug } from '../log.js';
+import { deleteTable } from '../network/firewall.js';
+import { restoreForwarding } from '../network/bridge.js';
+import { Ipam } from '../network/ipam.js';
+import { linkExists } from '../network/iproute.js';
+import { BRIDGE, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
+import { Subnet } from '../network/subnet.js';
+import { deleteVethIfPresent } from '../network/veth.js';
+import { runCommand } from '../sys/command.js';
+import { isAlive, type ProcessRef } from '../sys/proc.js';
+import { nameReservations, releaseName } from './names.js';
+import { collectingDir, CONTAINERS_DIR, ContainerState, LEASES_DIR, listContainerDirs, type JournalEntry } from './state.js';
+
+export function ipam(): Ipam {
+  return new Ipam(LEASES_DIR, Subnet.parse(SUBNET_CIDR));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SIGKILL, then wait until the process is gone (it is ours: recorded by pid and start time in the journal). */
+async function killAndWait(ref: ProcessRef): Promise<void> {
+  if (!isAlive(ref)) return;
+  process.kill(ref.pid, 'SIGKILL');
+  for (let waited = 0; waited < 5000; waited += 10) {
+    if (!isAlive(ref)) return;
+    await sleep(10);
+  }
+  throw new Error(`process ${ref.pid} is still alive 5 s after SIGKILL`);
+}
+
+/** Undoes one journal entry; an object that no longer exists counts as undone. */
+export async function undoEntry(id: string, entry: JournalEntry): Promise<void> {
+  switch (entry.kind) {
+    case 'name':
+      releaseName(entry.name, id);
+      return;
+    case 'lease':
+      ipam().release(entry.address, id);
+      return;
+    case 'process':
+      await killAndWait(entry);
+      return;
+    case 'veth':
+      await deleteVethIfPresent(entry.name);
+      return;
+  }
+}
+
+export function describeEntry(entry: JournalEntry): string {
+  switch (entry.kind) {
+    case 'name':
+      return `release name ${entry.name}`;
+    case 'lease':
+      return `release address ${entry.address}`;
+    case 'process':
+      return `stop process ${entry.pid}`;
+    case 'veth':
+      return `remove veth ${entry.name}`;
+  }
+}
+
+function ownerOf(state: ContainerState): ProcessRef | null {
+  try {
+    return state.record().owner;
+  } catch {
+    return null; // no readable record: the build of this directory crashed before it was complete
+  }
+}
+
+/** Tears down every container whose owner is gone. Returns the ids collected. */
+export async function collectGarbage(): Promise<string[]> {
+  const collected: string[] = [];
+  const errors: Error[] = [];
+  for (const { id, dir } of listContainerDirs()) {
+    const owner = ownerOf(new ContainerState(id, dir));
+    if (owner !== null && isAlive(owner)) continue;
+    // Claim it first: of two concurrent gc runs, only the one whose rename succeeds tears it down.
+    const claimed = collectingDir(id);
+    try {
+      if (dir !== claimed) renameSync(dir, claimed);
+    } catch {
+      continue;
+    }
+    const state = new ContainerState(id, claimed);
+    for (const entry of state.entries().reverse()) {
+      try {
+        await undoEntry(id, entry);
+      } catch (cause) {
+        errors.push(new Error(`${describeEntry(entry)} of ${id.slice(0, 12)}: ${messageOf(cause)}`));
+      }
+    }
+    state.remove();
+    collected.push(id);
+    debug(`gc: collected ${id}`);
+  }
+  // Leases and names whose container directory is gone: a run killed between taking one and journaling it.
+  const known = new Set(listContainerDirs().map(({ id }) => id));
+  for (const [address, owner] of ipam().leases()) if (!known.has(owner)) ipam().release(address, owner);
+  for (const [name, owner] of nameReservations()) if (!known.has(owner)) releaseName(name, owner);
+  if (errors.length > 0) throw new AggregateFailure('gc', errors);
+  return collected;
+}
+
+/** True when some container directory exists: lets `run` skip gc entirely on an idle host. */
+export function hasContainerState(): boolean {
+  try {
+    return readdirSync(CONTAINERS_DIR).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes everything minictr ever created on this host: garbage containers, the nftables table, the bridge, the
+ * forwarding setting it changed, and the state directory. Refuses while containers are running.
+ */
+export async function resetSystem(): Promise<void> {
+  const running = listContainerDirs().filter(({ id, dir }) => {
+    const owner = ownerOf(new ContainerState(id, dir));
+    return owner !== null && isAlive(owner);
+  });
+  if (running.length > 0) {
+    const ids = running.map(({ id }) => id.slice(0, 12)).join(', ');
+    throw new UsageError(`cannot reset while containers are running: ${ids}`);
+  }
+  const errors: Error[] = [];
+  const attempt = async (what: string, action: () => unknown) => {
+    try {
+      await action();
+    } catch (cause) {
+      errors.push(new Error(`${what}: ${messageOf(cause)}`));
+    }
+  };
+  await attempt('gc', collectGarbage);
+  await attempt(`delete nftables table`, deleteTable);
+  await attempt(`delete bridge ${BRIDGE}`, async () => {
+    if (linkExists(BRIDGE)) await runCommand(['ip', 'link', 'del', BRIDGE]);
+  });
+  await attempt('restore net.ipv4.ip_forward', restoreForwarding);
+  await attempt(`remove ${STATE_ROOT}`, () => rmSync(STATE_ROOT, { recursive: true, force: true }));
+  if (errors.length > 0) throw new AggregateFailure('system reset', errors);
+}

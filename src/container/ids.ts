@@ -1,0 +1,13 @@
+// Container ids as Docker has them: 64 random hex digits, shown as the first 12.
+
+import { randomBytes } from 'node:crypto';
+
+export const SHORT_ID_LENGTH = 12;
+
+export function newId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, SHORT_ID_LENGTH);
+}

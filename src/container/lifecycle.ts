@@ -1,0 +1,196 @@
+// `minictr run`, as a numbered sequence of steps. This file owns the order; each step's mechanics live in its own
+// module. Everything the container needs is decided before step 1 (validation), every acquisition registers its
+// undo right after it succeeds, and the journal records each host object before it is created, so that a run
+// killed at any point can be cleaned up by gc from the same record.
+//
+//   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
+//   (1) state    gc of dead containers, the state directory with its journal, the --name reservation
+//   (2) address  an IPv4 lease in the bridge subnet (bridge network only)
+//   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
+//   (4) network  bridge + veth in one `ip -batch`, ip_forward, NAT in one `nft -f` transaction
+//   (5) release  "go": the child configures eth0, mounts its root, pivots, execs; failures come back as {step, errno}
+//   (6) wait     forward signals to the container's PID 1 until it exits
+//   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace
+
+import { constants, hostname as hostHostname } from 'node:os';
+import { MinictrError, stepError, type ErrorKind } from '../errors.js';
+import { warn } from '../log.js';
+import { ensureBridgeLines, ensureForwarding, isBridgeRace } from '../network/bridge.js';
+import { applyRuleset, baseRuleset } from '../network/firewall.js';
+import { ipBatch } from '../network/iproute.js';
+import { BRIDGE, CONTAINER_IFNAME, hostVethName } from '../network/names.js';
+import { formatIpv4 } from '../network/subnet.js';
+import { vethLines } from '../network/veth.js';
+import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } from '../native/index.js';
+import { preflight } from '../sys/preflight.js';
+import { selfRef, startTimeOf } from '../sys/proc.js';
+import { Teardown } from '../teardown.js';
+import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
+import { collectGarbage, describeEntry, hasContainerState, ipam, undoEntry } from './gc.js';
+import { newId, shortId } from './ids.js';
+import { claimName } from './names.js';
+import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
+import { SignalRelay } from './signals.js';
+import { containerEnv, type RunSpec } from './spec.js';
+import { ContainerState, type JournalEntry } from './state.js';
+
+export type { ExitStatus } from '../native/index.js';
+
+/** What was decided during validation: the inputs of every later step. */
+interface Plan {
+  spec: RunSpec;
+  id: string;
+  hostname: string;
+  env: string[];
+  execPath: string;
+}
+
+function plan(spec: RunSpec): Plan {
+  preflight({ needsNetworkTools: spec.network === 'bridge' });
+  checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
+  const id = newId();
+  const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
+  const env = containerEnv(spec, hostname);
+  const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+  const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
+  return { spec, id, hostname, env, execPath };
+}
+
+/** The files the child writes into /etc: the host's own with --network host, generated ones otherwise. */
+function etcFiles(plan: Plan, address: string | null): { path: string; content: string }[] {
+  const host = plan.spec.network === 'host';
+  return [
+    { path: '/etc/hostname', content: `${plan.hostname}\n` },
+    { path: '/etc/hosts', content: host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address) },
+    { path: '/etc/resolv.conf', content: host ? readHostResolvConf() : containerResolvConf(readHostResolvConf()) },
+  ];
+}
+
+/** A child step that failed, as an error naming the step and its object, with Docker's exit-code kind. */
+function childError(failure: ChildFailure, plan: Plan): MinictrError {
+  const objects: Record<string, string> = {
+    exec: plan.execPath,
+    'set hostname': plan.hostname,
+    'configure interface': CONTAINER_IFNAME,
+    'add default route': `via ${formatIpv4(plan.spec.subnet.gateway)}`,
+    'mount overlay rootfs': plan.spec.rootfs,
+    'enter working directory': plan.spec.workdir,
+  };
+  let kind: ErrorKind = 'failure';
+  if (failure.step === 'exec') kind = failure.errno === constants.errno.ENOENT ? 'not-found' : 'cannot-execute';
+  const object = objects[failure.step] ?? '';
+  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, kind);
+}
+
+/** Runs the container to completion and returns how its PID 1 ended. */
+export async function runContainer(spec: RunSpec): Promise<ExitStatus> {
+  const decided = plan(spec);
+  const addon = nativeAddon(); // a missing addon is reported before anything exists
+  const teardown = new Teardown();
+  const signals = new SignalRelay();
+  signals.start();
+  try {
+    return await execute(decided, addon, teardown, signals);
+  } finally {
+    signals.stop();
+    for (const failure of await teardown.run()) warn(`teardown: ${failure.message}`);
+  }
+}
+
+async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signals: SignalRelay): Promise<ExitStatus> {
+  const { spec, id } = plan;
+  const short = shortId(id);
+  const record = (state: ContainerState, entry: JournalEntry) => {
+    state.journal(entry);
+    return entry;
+  };
+  const undoable = (entry: JournalEntry) => teardown.defer(describeEntry(entry), () => undoEntry(id, entry));
+
+  // 1. State: first clean up after containers whose minictr died, then this container's directory and name.
+  if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));
+  const state = ContainerState.create({
+    id,
+    name: spec.name,
+    owner: selfRef(),
+    createdAt: new Date().toISOString(),
+    argv: spec.argv,
+    network: spec.network,
+  });
+  teardown.defer(`remove state of ${short}`, () => state.remove());
+  if (spec.name !== null) {
+    const entry = record(state, { kind: 'name', name: spec.name });
+    claimName(spec.name, id);
+    undoable(entry);
+  }
+
+  // 2. Address: a lease in the subnet (the journal entry follows the lease, whose address it names; gc also
+  //    reclaims leases whose container directory is gone).
+  let address: string | null = null;
+  if (spec.network === 'bridge') {
+    address = ipam().lease(id, spec.requestedIp);
+    undoable(record(state, { kind: 'lease', address }));
+  }
+  signals.check();
+
+  // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on.
+  const child = addon.spawn({
+    newNetwork: spec.network !== 'host',
+    hostname: plan.hostname,
+    interface:
+      address === null
+        ? null
+        : {
+            name: CONTAINER_IFNAME,
+            address,
+            prefixLength: spec.subnet.prefixLength,
+            gateway: formatIpv4(spec.subnet.gateway),
+          },
+    overlay: { lower: spec.rootfs, upper: state.upperDir, work: state.workDir, target: state.mergedDir },
+    etcFiles: etcFiles(plan, address),
+    workdir: spec.workdir,
+    execPath: plan.execPath,
+    argv: spec.argv,
+    env: plan.env,
+  });
+  let released = false;
+  let exitStatus: ExitStatus | null = null;
+  const exited = new Promise<ExitStatus>((resolve) => addon.watchExit(child.pidfd, resolve)).then((status) => {
+    exitStatus = status;
+    return status;
+  });
+  record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
+  teardown.defer(`stop container process ${child.pid}`, async () => {
+    if (!released) addon.abort(child.releaseFd, child.errorFd);
+    else if (exitStatus === null) process.kill(child.pid, 'SIGKILL');
+    await exited;
+  });
+
+  // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
+  //    end on the bridge), forwarding on, then the NAT rules in one nft transaction. No undo for the veth: the
+  //    kernel deletes it with the namespace when step 3's undo stops the process.
+  if (address !== null) {
+    const veth = hostVethName(short);
+    record(state, { kind: 'veth', name: veth });
+    try {
+      await ipBatch([...ensureBridgeLines(spec.subnet), ...vethLines(veth, child.pid)], isBridgeRace);
+    } catch (cause) {
+      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
+    }
+    try {
+      ensureForwarding();
+      await applyRuleset(baseRuleset(spec.subnet, BRIDGE));
+    } catch (cause) {
+      throw stepError('set up NAT', `for ${spec.subnet.toString()}`, cause);
+    }
+  }
+  signals.check();
+
+  // 5. Release: the child runs its own steps and execs; a failure comes back as {step, errno}.
+  released = true;
+  const failure = await addon.release(child.releaseFd, child.errorFd);
+  if (failure !== null) throw childError(failure, plan);
+  signals.forwardTo(child.pid);
+
+  // 6. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
+  return await exited;
+}

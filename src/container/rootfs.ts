@@ -1,0 +1,80 @@
+// The container's root filesystem as seen from the host, before the container exists: where the default one is,
+// whether a given one is usable, and which file a command names inside it. Symlinks are followed as they would be
+// inside the container (an absolute target is relative to the rootfs, never to the host), so `sh` in the busybox
+// rootfs resolves through /bin/sh -> /bin/busybox to a file under the rootfs.
+
+import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { posix } from 'node:path';
+import { MinictrError, UsageError } from '../errors.js';
+
+const MAX_SYMLINKS = 40; // the kernel's own limit (ELOOP)
+
+export function defaultRootfs(): string {
+  return fileURLToPath(new URL('../../rootfs/image', import.meta.url));
+}
+
+export function checkRootfs(rootfs: string, isDefault: boolean): void {
+  let stats: Stats;
+  try {
+    stats = statSync(rootfs);
+  } catch {
+    const hint = isDefault ? '; build the default one with: npm run rootfs' : '';
+    throw new UsageError(`rootfs ${rootfs} does not exist${hint}`);
+  }
+  if (!stats.isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
+}
+
+/**
+ * The host path of `path` (absolute, inside the container) with every symlink resolved inside `root`, or null when
+ * some component does not exist. ".." never climbs above the root, as in a chroot.
+ */
+export function resolveInRoot(root: string, path: string): string | null {
+  const pending = path.split('/').filter((part) => part !== '' && part !== '.');
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    const hostPath = posix.join(root, ...resolved, part);
+    let stats: Stats;
+    try {
+      stats = lstatSync(hostPath);
+    } catch {
+      return null;
+    }
+    if (!stats.isSymbolicLink()) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > MAX_SYMLINKS) return null;
+    const target = readlinkSync(hostPath);
+    if (target.startsWith('/')) resolved.length = 0;
+    pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+  }
+  return posix.join(root, ...resolved);
+}
+
+/**
+ * The path inside the container that execve() should run for `command`, searched in `pathEnv` as a shell would.
+ * Throws kind "not-found" (exit 127) or "cannot-execute" (exit 126) with Docker's wording.
+ */
+export function findCommand(root: string, command: string, pathEnv: string, workdir: string): string {
+  const candidates = command.includes('/')
+    ? [posix.resolve(workdir, command)]
+    : pathEnv.split(':').filter((dir) => dir.startsWith('/')).map((dir) => posix.join(dir, command));
+  let notExecutable: string | null = null;
+  for (const candidate of candidates) {
+    const hostPath = resolveInRoot(root, candidate);
+    if (hostPath === null) continue;
+    const stats = statSync(hostPath);
+    if (stats.isFile() && (stats.mode & 0o111) !== 0) return candidate;
+    notExecutable ??= stats.isDirectory() ? `${candidate}: is a directory` : `${candidate}: permission denied`;
+  }
+  if (notExecutable !== null) throw new MinictrError(`exec ${notExecutable}`, 'cannot-execute');
+  const where = command.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH';
+  throw new MinictrError(`exec "${command}": ${where} in rootfs ${root}`, 'not-found');
+}

@@ -1,0 +1,51 @@
+// Signals sent to minictr while it runs a container. Once the container runs they are forwarded to its PID 1, as
+// `docker run` does (--sig-proxy); before that, the first one is remembered so setup can stop between steps, tear
+// down what it built, and exit as if killed by it.
+
+import { constants } from 'node:os';
+import { MinictrError } from '../errors.js';
+
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** Setup stopped by a signal; the CLI exits with 128 + its number. */
+export class Interrupted extends MinictrError {
+  readonly signal: NodeJS.Signals;
+
+  constructor(signal: NodeJS.Signals) {
+    super(`interrupted by ${signal} before the container started`, 'interrupted');
+    this.signal = signal;
+  }
+
+  get signalNumber(): number {
+    return constants.signals[this.signal];
+  }
+}
+
+export class SignalRelay {
+  private target: number | null = null;
+  private pending: NodeJS.Signals | null = null;
+  private readonly handler = (signal: NodeJS.Signals) => {
+    if (this.target !== null) process.kill(this.target, signal);
+    else this.pending ??= signal;
+  };
+
+  start(): void {
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, this.handler);
+  }
+
+  stop(): void {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, this.handler);
+    this.target = null;
+  }
+
+  /** Throws Interrupted when a signal arrived during setup. Called between setup steps. */
+  check(): void {
+    if (this.pending !== null) throw new Interrupted(this.pending);
+  }
+
+  /** From now on, signals go to `pid` (the container's PID 1, not yet reaped, so the pid cannot be reused). */
+  forwardTo(pid: number): void {
+    this.check();
+    this.target = pid;
+  }
+}

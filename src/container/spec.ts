@@ -1,0 +1,122 @@
+// RunSpec: everything a run needs, decided and validated before anything is created. Building it is pure (no I/O),
+// so every rule for bad input is unit-tested here; the checks that need the file system (rootfs, command) are in
+// rootfs.ts and run just after, still before any host object exists.
+
+import { isAbsolute, posix } from 'node:path';
+import { UsageError } from '../errors.js';
+import { parseIpv4, Subnet } from '../network/subnet.js';
+
+export type NetworkMode = 'bridge' | 'none' | 'host';
+
+const NETWORK_MODES: readonly NetworkMode[] = ['bridge', 'none', 'host'];
+
+/** The PATH Docker gives containers whose image sets none. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Flags of `minictr run`, as commander parses them. */
+export interface RunFlags {
+  ip?: string;
+  rootfs?: string;
+  hostname?: string;
+  name?: string;
+  env?: string[];
+  workdir?: string;
+  network?: string;
+}
+
+export interface RunSpec {
+  argv: string[];
+  network: NetworkMode;
+  /** --ip, parsed and checked against the subnet; null: take the lowest free address. */
+  requestedIp: number | null;
+  subnet: Subnet;
+  rootfs: string;
+  /** null: the short id (or, with --network host, the host's name), known once the id exists. */
+  hostname: string | null;
+  name: string | null;
+  /** User-given KEY=VALUE pairs; defaults (PATH, HOME, HOSTNAME) are added where the user gave none. */
+  env: string[];
+  workdir: string;
+}
+
+const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+/** Docker's rule for container names. */
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const ENV_KEY = /^[^=\0]+$/;
+
+function parseNetwork(value: string | undefined): NetworkMode {
+  const mode = value ?? 'bridge';
+  if (!(NETWORK_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`invalid --network "${mode}": expected one of ${NETWORK_MODES.join(', ')}`);
+  }
+  return mode as NetworkMode;
+}
+
+function parseIp(value: string | undefined, network: NetworkMode, subnet: Subnet): number | null {
+  if (value === undefined) return null;
+  if (network !== 'bridge') throw new UsageError(`--ip cannot be used with --network ${network}`);
+  const address = parseIpv4(value);
+  if (address === null) throw new UsageError(`invalid --ip "${value}": not an IPv4 address`);
+  const reason = subnet.unusableReason(address);
+  if (reason !== null) throw new UsageError(`invalid --ip ${value}: ${reason}`);
+  return address;
+}
+
+/** -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). */
+function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv): string[] {
+  const env: string[] = [];
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const key = eq < 0 ? value : value.slice(0, eq);
+    if (!ENV_KEY.test(key) || value.includes('\0')) throw new UsageError(`invalid --env "${value}": expected KEY=VALUE`);
+    if (eq >= 0) env.push(value);
+    else if (hostEnv[key] !== undefined) env.push(`${key}=${hostEnv[key]}`);
+  }
+  return env;
+}
+
+export function buildRunSpec(
+  flags: RunFlags,
+  command: readonly string[],
+  context: { defaultRootfs: string; subnet: Subnet; hostEnv: NodeJS.ProcessEnv; cwd: string },
+): RunSpec {
+  if (command.length === 0 || command[0] === '') {
+    throw new UsageError('no command given: minictr run [OPTIONS] COMMAND [ARG...]');
+  }
+  if (command.some((arg) => arg.includes('\0'))) throw new UsageError('command arguments cannot contain NUL bytes');
+  const network = parseNetwork(flags.network);
+  const requestedIp = parseIp(flags.ip, network, context.subnet);
+  if (flags.hostname !== undefined && !HOSTNAME.test(flags.hostname) ) {
+    throw new UsageError(`invalid --hostname "${flags.hostname}": letters, digits, '-' and '.', at most 63 per label`);
+  }
+  if (flags.hostname !== undefined && flags.hostname.length > 64) {
+    throw new UsageError(`invalid --hostname "${flags.hostname}": longer than 64 characters`);
+  }
+  if (flags.name !== undefined && (!NAME.test(flags.name) || flags.name.length > 128)) {
+    throw new UsageError(`invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  const workdir = flags.workdir ?? '/';
+  if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
+  const rootfs = flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);
+  if (/[,:\\]/.test(rootfs)) {
+    throw new UsageError(`invalid --rootfs "${rootfs}": overlayfs cannot take a path containing ',', ':' or '\\'`);
+  }
+  return {
+    argv: [...command],
+    network,
+    requestedIp,
+    subnet: context.subnet,
+    rootfs,
+    hostname: flags.hostname ?? null,
+    name: flags.name ?? null,
+    env: parseEnv(flags.env ?? [], context.hostEnv),
+    workdir: posix.normalize(workdir),
+  };
+}
+
+/** The container's environment: the user's values, then defaults for the keys the user did not set. */
+export function containerEnv(spec: RunSpec, hostname: string): string[] {
+  const keys = new Set(spec.env.map((entry) => entry.slice(0, entry.indexOf('='))));
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, 'HOME=/root'];
+  return [...defaults.filter((entry) => !keys.has(entry.slice(0, entry.indexOf('=')))), ...spec.env];
+}

@@ -1,0 +1,126 @@
+// On-disk state of containers, the record every teardown and gc works from.
+//
+// Layout (all under /run/minictr, a tmpfs: a reboot clears it together with every kernel object it describes):
+//
+//   containers/<id>/state.json   who owns the container and what it is (written once, before anything is created)
+//   containers/<id>/journal      one JSON line per host object, appended *before* the object is created
+//   containers/<id>/upper, work  the overlay's writable layer and work dir; merged/ is the mount point, mounted
+//                                only inside the container's own mount namespace
+//   leases/<address>             address leases (network/ipam.ts)
+//   names/<name>                 --name reservations, holding the id
+//   ip_forward.orig              ip_forward before minictr first set it (network/bridge.ts)
+//
+// A container directory appears atomically: it is built as containers/.new-<id> and renamed into place, so a
+// directory under its final name always has a state.json. A crashed build is found by gc through the owner recorded
+// in that state.json.
+
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { STATE_ROOT } from '../network/names.js';
+import type { ProcessRef } from '../sys/proc.js';
+
+export const CONTAINERS_DIR = join(STATE_ROOT, 'containers');
+export const LEASES_DIR = join(STATE_ROOT, 'leases');
+export const NAMES_DIR = join(STATE_ROOT, 'names');
+const BUILDING_PREFIX = '.new-';
+const COLLECTING_PREFIX = '.gc-';
+
+/** A host object, as recorded in the journal before it is created. */
+export type JournalEntry =
+  | { kind: 'name'; name: string }
+  | { kind: 'lease'; address: string }
+  | { kind: 'process'; pid: number; startTime: number }
+  | { kind: 'veth'; name: string };
+
+export interface ContainerRecord {
+  id: string;
+  name: string | null;
+  /** The minictr process that runs the container and must tear it down; gc acts only once it is gone. */
+  owner: ProcessRef;
+  createdAt: string;
+  argv: string[];
+  network: string;
+}
+
+export class ContainerState {
+  readonly id: string;
+  readonly dir: string;
+
+  constructor(id: string, dir = join(CONTAINERS_DIR, id)) {
+    this.id = id;
+    this.dir = dir;
+  }
+
+  /** Creates the directory with its record, all at once. */
+  static create(record: ContainerRecord): ContainerState {
+    const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${record.id}`);
+    mkdirSync(building, { recursive: true, mode: 0o700 });
+    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(building, sub));
+    writeFileSync(join(building, 'state.json'), `${JSON.stringify(record, null, 2)}\n`);
+    const state = new ContainerState(record.id);
+    renameSync(building, state.dir);
+    return state;
+  }
+
+  get upperDir(): string {
+    return join(this.dir, 'upper');
+  }
+
+  get workDir(): string {
+    return join(this.dir, 'work');
+  }
+
+  get mergedDir(): string {
+    return join(this.dir, 'merged');
+  }
+
+  record(): ContainerRecord {
+    return JSON.parse(readFileSync(join(this.dir, 'state.json'), 'utf8')) as ContainerRecord;
+  }
+
+  /** Write-ahead: call before creating the object. One line per append, so a crash loses at most a partial line. */
+  journal(entry: JournalEntry): void {
+    appendFileSync(join(this.dir, 'journal'), `${JSON.stringify(entry)}\n`);
+  }
+
+  entries(): JournalEntry[] {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, 'journal'), 'utf8');
+    } catch {
+      return [];
+    }
+    const entries: JournalEntry[] = [];
+    for (const line of text.split('\n')) {
+      try {
+        if (line !== '') entries.push(JSON.parse(line) as JournalEntry);
+      } catch {
+        // a line cut short by a crash: the object it announced was never created
+      }
+    }
+    return entries;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Directories of containers: finished, half-built (.new-<id>) and being collected by gc (.gc-<id>). */
+export function listContainerDirs(): { id: string; dir: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(CONTAINERS_DIR);
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    const prefix = [BUILDING_PREFIX, COLLECTING_PREFIX].find((p) => name.startsWith(p)) ?? '';
+    return { id: name.slice(prefix.length), dir: join(CONTAINERS_DIR, name) };
+  });
+}
+
+/** Where gc moves a container's directory to claim it. */
+export function collectingDir(id: string): string {
+  return join(CONTAINERS_DIR, `${COLLECTING_PREFIX}${id}`);
+}

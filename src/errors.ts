@@ -1,0 +1,50 @@
+// The errors minictr raises. Each names what was being done and to which object, and keeps the underlying cause, so
+// a message reads like "attach veth mc3f2a1b9c0d4e to minictr0: ip: Cannot find device". Only cli.ts turns an error
+// into an exit code, from its `kind`; everything else just throws.
+
+/** How the CLI reports an error: Docker's exit codes follow from it (see cli.ts). */
+export type ErrorKind =
+  | 'usage' // bad flags or input, rejected before anything was created
+  | 'failure' // minictr itself could not do a step
+  | 'not-found' // the command does not exist in the container
+  | 'cannot-execute' // the command exists but cannot be run
+  | 'interrupted'; // a signal stopped minictr before the container ran
+
+export class MinictrError extends Error {
+  readonly kind: ErrorKind;
+
+  constructor(message: string, kind: ErrorKind = 'failure', cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'MinictrError';
+    this.kind = kind;
+  }
+}
+
+/** Bad input: reported before any host object exists. */
+export class UsageError extends MinictrError {
+  constructor(message: string) {
+    super(message, 'usage');
+    this.name = 'UsageError';
+  }
+}
+
+/** The text of any thrown value, for messages that embed a cause. */
+export function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** A failed step on a named object: "<step> <object>: <cause>". */
+export function stepError(step: string, object: string, cause: unknown, kind: ErrorKind = 'failure'): MinictrError {
+  return new MinictrError(`${step} ${object}: ${messageOf(cause)}`, kind, cause);
+}
+
+/** Several errors from one best-effort pass (teardown, gc), reported together. */
+export class AggregateFailure extends MinictrError {
+  readonly errors: readonly Error[];
+
+  constructor(what: string, errors: readonly Error[]) {
+    super(`${what}: ${errors.map((e) => e.message).join('; ')}`);
+    this.name = 'AggregateFailure';
+    this.errors = errors;
+  }
+}

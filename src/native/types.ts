@@ -1,0 +1,56 @@
+// The exact shape of the native addon's exports (native/src/addon.cc). The addon validates every argument itself;
+// these types keep the TypeScript side honest at compile time.
+
+export interface InterfaceConfig {
+  /** Name of the container's end of the veth, already present in its namespace when it is released. */
+  name: string;
+  address: string;
+  prefixLength: number;
+  gateway: string;
+}
+
+export interface SpawnOptions {
+  /** false for --network host: the container shares the host's network namespace. */
+  newNetwork: boolean;
+  hostname: string;
+  /** null: lo only (--network none or host). */
+  interface: InterfaceConfig | null;
+  overlay: { lower: string; upper: string; work: string; target: string };
+  /** Written by the child inside the container's root just before exec. Paths start with /etc/. */
+  etcFiles: { path: string; content: string }[];
+  workdir: string;
+  /** Path of the program inside the container's root, already resolved against PATH. */
+  execPath: string;
+  argv: string[];
+  env: string[];
+}
+
+export interface SpawnedChild {
+  pid: number;
+  pidfd: number;
+  releaseFd: number;
+  errorFd: number;
+}
+
+/** A child step that failed before exec: step name (see ChildStepName in native/src/child.cc) and errno. */
+export interface ChildFailure {
+  step: string;
+  errno: number;
+  message: string;
+}
+
+export interface ExitStatus {
+  /** Set when the process exited. */
+  exitCode: number | null;
+  /** Set when a signal killed it. */
+  signal: number | null;
+  /** Set only if waitid() itself failed. */
+  errno?: number;
+}
+
+export interface NativeAddon {
+  spawn(options: SpawnOptions): SpawnedChild;
+  release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
+  abort(releaseFd: number, errorFd: number): void;
+  watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;
+}

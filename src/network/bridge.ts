@@ -1,0 +1,41 @@
+// The shared bridge and IPv4 forwarding: "ensure" operations. Every run makes sure they exist; none removes them
+// while containers may use them. Only `minictr system reset` takes them away (see container/gc.ts).
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BRIDGE, STATE_ROOT } from './names.js';
+import { linkExists, type BatchFailure } from './iproute.js';
+import { formatIpv4, type Subnet } from './subnet.js';
+
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+/** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
+const IP_FORWARD_SAVED = join(STATE_ROOT, 'ip_forward.orig');
+
+/** ip batch lines creating the bridge with the gateway address, or none when it already exists. */
+export function ensureBridgeLines(subnet: Subnet): string[] {
+  if (linkExists(BRIDGE)) return [];
+  return [
+    `link add ${BRIDGE} type bridge`,
+    `addr replace ${formatIpv4(subnet.gateway)}/${subnet.prefixLength} dev ${BRIDGE}`,
+    `link set ${BRIDGE} up`,
+  ];
+}
+
+/** A concurrent first run may create the bridge between our check and our batch: that is success. */
+export function isBridgeRace(failure: BatchFailure): boolean {
+  return failure.line.startsWith(`link add ${BRIDGE} `) && /File exists/.test(failure.message);
+}
+
+/** Turns on IPv4 forwarding (a per-network-namespace sysctl), remembering the value it had. */
+export function ensureForwarding(): void {
+  const current = readFileSync(IP_FORWARD, 'utf8').trim();
+  if (current === '1') return;
+  if (!existsSync(IP_FORWARD_SAVED)) writeFileSync(IP_FORWARD_SAVED, `${current}\n`);
+  writeFileSync(IP_FORWARD, '1\n');
+}
+
+/** Puts ip_forward back to what it was before minictr turned it on. */
+export function restoreForwarding(): void {
+  if (!existsSync(IP_FORWARD_SAVED)) return;
+  writeFileSync(IP_FORWARD, readFileSync(IP_FORWARD_SAVED, 'utf8'));
+}

@@ -1,0 +1,57 @@
+// Address leases, the way the CNI host-local IPAM plugin keeps them: one file per address under
+// /run/minictr/leases, named by the address and holding the owner's container id, created with O_EXCL. The kernel
+// makes the creation atomic, so concurrent runs can never hold the same address and no lock is needed.
+
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
+import { formatIpv4, type Subnet } from './subnet.js';
+
+export class Ipam {
+  readonly dir: string;
+  readonly subnet: Subnet;
+
+  constructor(dir: string, subnet: Subnet) {
+    this.dir = dir;
+    this.subnet = subnet;
+  }
+
+  /**
+   * Leases `requested` (an address already validated against the subnet), or the lowest free address when it is
+   * null. Throws UsageError when the address is held or the subnet is full.
+   */
+  lease(owner: string, requested: number | null): string {
+    mkdirSync(this.dir, { recursive: true });
+    if (requested !== null) {
+      const address = formatIpv4(requested);
+      if (!createExclusive(join(this.dir, address), owner)) {
+        const holder = ownerOf(join(this.dir, address)) ?? '(unknown)';
+        throw new UsageError(`address ${address} is already in use by container ${holder.slice(0, 12)}`);
+      }
+      return address;
+    }
+    const held = new Set(readdirSync(this.dir));
+    for (let candidate = this.subnet.firstHost; candidate <= this.subnet.lastHost; candidate++) {
+      const address = formatIpv4(candidate);
+      if (!held.has(address) && createExclusive(join(this.dir, address), owner)) return address;
+    }
+    throw new UsageError(`no free address left in ${this.subnet.toString()}`);
+  }
+
+  /** Releases `address` if `owner` holds it; a missing lease counts as released. */
+  release(address: string, owner: string): void {
+    removeIfOwned(join(this.dir, address), owner);
+  }
+
+  /** Every lease as [address, owner]. */
+  leases(): [string, string][] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.map((address) => [address, ownerOf(join(this.dir, address)) ?? '']);
+  }
+}

@@ -1,0 +1,21 @@
+// A container's veth pair. The container end is created directly inside the child's network namespace: creating
+// it on the host and moving it costs ~30 ms of RCU synchronisation, creating it in place under 1 ms. Nothing here
+// deletes a veth at runtime: when the container's last process exits, its namespace dies and the kernel removes
+// both ends (deleting by hand costs ~35 ms each). Only gc removes a host end whose namespace is somehow still held.
+
+import { runCommand } from '../sys/command.js';
+import { linkExists } from './iproute.js';
+import { BRIDGE, CONTAINER_IFNAME } from './names.js';
+
+/** ip batch lines for the pair: host end on the bridge and up; the container end is configured by the child. */
+export function vethLines(hostName: string, containerPid: number): string[] {
+  return [
+    `link add ${hostName} type veth peer name ${CONTAINER_IFNAME} netns ${containerPid}`,
+    `link set ${hostName} master ${BRIDGE} up`,
+  ];
+}
+
+export async function deleteVethIfPresent(hostName: string): Promise<void> {
+  if (!linkExists(hostName)) return;
+  await runCommand(['ip', 'link', 'del', hostName]);
+}

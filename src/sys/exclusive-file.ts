@@ -1,0 +1,35 @@
+// A file that only one process can create: open(O_CREAT | O_EXCL) is atomic in the kernel, which makes a directory
+// of such files a lock-free registry (address leases, container names). Each file holds its owner's id.
+
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+
+/** Creates `path` holding `owner`; false when it already exists. */
+export function createExclusive(path: string, owner: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o644);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw cause;
+  }
+  try {
+    writeSync(fd, `${owner}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** The owner written in `path`, or null when it does not exist. */
+export function ownerOf(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Removes `path` if `owner` holds it; missing counts as removed. */
+export function removeIfOwned(path: string, owner: string): void {
+  if (ownerOf(path) === owner) rmSync(path, { force: true });
+}

@@ -1,0 +1,43 @@
+// Process identity from /proc. A pid alone can be reused after its process dies, so minictr records a process as
+// (pid, start time): the start time, field 22 of /proc/PID/stat in clock ticks since boot, never changes for a
+// process and differs for any later process with the same pid.
+
+import { readFileSync } from 'node:fs';
+
+export interface ProcessRef {
+  pid: number;
+  startTime: number;
+}
+
+/** State (R, S, Z, ...) and start time of `pid`, or null when no such process exists. */
+function statOf(pid: number): { state: string; startTime: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may contain spaces and parentheses: fields after it start at the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const startTime = Number(fields[19]);
+  return Number.isFinite(startTime) ? { state: fields[0] ?? '', startTime } : null;
+}
+
+export function startTimeOf(pid: number): number | null {
+  return statOf(pid)?.startTime ?? null;
+}
+
+export function selfRef(): ProcessRef {
+  const startTime = startTimeOf(process.pid);
+  if (startTime === null) throw new Error(`cannot read /proc/${process.pid}/stat`);
+  return { pid: process.pid, startTime };
+}
+
+/**
+ * True while the very process `ref` names is running. A zombie counts as gone: an exiting process releases its
+ * namespaces before it becomes one, so it holds nothing minictr must wait for.
+ */
+export function isAlive(ref: ProcessRef): boolean {
+  const stat = statOf(ref.pid);
+  return stat !== null && stat.startTime === ref.startTime && stat.state !== 'Z' && stat.state !== 'X';
+}
