@@ -18,7 +18,15 @@ import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
 import { nameReservations, releaseName } from './names.js';
-import { collectingDir, CONTAINERS_DIR, ContainerState, LEASES_DIR, listContainerDirs, type JournalEntry } from './state.js';
+import {
+  collectingDir,
+  containerDirExists,
+  CONTAINERS_DIR,
+  ContainerState,
+  LEASES_DIR,
+  listContainerDirs,
+  type JournalEntry,
+} from './state.js';
 
 export function ipam(): Ipam {
   return new Ipam(LEASES_DIR, Subnet.parse(SUBNET_CIDR));
@@ -102,10 +110,10 @@ export async function collectGarbage(): Promise<string[]> {
     collected.push(id);
     debug(`gc: collected ${id}`);
   }
-  // Leases and names whose container directory is gone: a run killed between taking one and journaling it.
-  const known = new Set(listContainerDirs().map(({ id }) => id));
-  for (const [address, owner] of ipam().leases()) if (!known.has(owner)) ipam().release(address, owner);
-  for (const [name, owner] of nameReservations()) if (!known.has(owner)) releaseName(name, owner);
+  // Leases and names whose container directory is gone: a run killed between taking one and journaling it. A run
+  // creates its directory before taking either, so an owner without a directory is dead, never just starting.
+  for (const [address, owner] of ipam().leases()) if (!containerDirExists(owner)) ipam().release(address, owner);
+  for (const [name, owner] of nameReservations()) if (!containerDirExists(owner)) releaseName(name, owner);
   if (errors.length > 0) throw new AggregateFailure('gc', errors);
   return collected;
 }

@@ -14,7 +14,7 @@
 // directory under its final name always has a state.json. A crashed build is found by gc through the owner recorded
 // in that state.json.
 
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_ROOT } from '../network/names.js';
 import type { ProcessRef } from '../sys/proc.js';
@@ -118,6 +118,15 @@ export function listContainerDirs(): { id: string; dir: string }[] {
     const prefix = [BUILDING_PREFIX, COLLECTING_PREFIX].find((p) => name.startsWith(p)) ?? '';
     return { id: name.slice(prefix.length), dir: join(CONTAINERS_DIR, name) };
   });
+}
+
+/**
+ * Whether the container has a directory under any of its names. Checked in the order a directory moves through
+ * them (.new- → final → .gc-), so a rename between two checks cannot hide it.
+ */
+export function containerDirExists(id: string): boolean {
+  if (id === '') return false;
+  return [`${BUILDING_PREFIX}${id}`, id, `${COLLECTING_PREFIX}${id}`].some((name) => existsSync(join(CONTAINERS_DIR, name)));
 }
 
 /** Where gc moves a container's directory to claim it. */

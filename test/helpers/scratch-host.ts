@@ -1,0 +1,249 @@
+// A scratch host for integration tests: a fresh network + mount namespace, held open by a `sleep` process, with
+// its own lo, a private tmpfs on /run (so /run/minictr is private) and, on demand, an "upstream" namespace that
+// plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
+// sysctls are created there and the real host is never touched. dispose() kills what it started, by pid.
+
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise, type Options } from 'execa';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface Result {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (let waited = 0; !check(); waited += 10) {
+    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function nsInode(pid: number | 'self', ns: string): string {
+  return readlinkSync(`/proc/${pid}/ns/${ns}`);
+}
+
+export interface Snapshot {
+  links: string[];
+  addresses: string[];
+  routes: string[];
+  ruleset: string;
+  mounts: string[];
+  state: string[];
+  ipForward: string;
+  foreignProcesses: number[];
+}
+
+export class ScratchHost {
+  readonly pid: number;
+  private readonly holders: ResultPromise[];
+
+  private constructor(holder: ResultPromise) {
+    this.pid = holder.pid!;
+    this.holders = [holder];
+  }
+
+  static async create(): Promise<ScratchHost> {
+    const holder = execa('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'], {
+      reject: false,
+    });
+    const host = new ScratchHost(holder);
+    await waitFor('the scratch namespace', () => {
+      try {
+        return nsInode(host.pid, 'net') !== nsInode('self', 'net');
+      } catch {
+        return false;
+      }
+    });
+    await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/run']);
+    await host.must(['ip', 'link', 'set', 'lo', 'up']);
+    return host;
+  }
+
+  /** Runs argv inside the scratch namespaces. */
+  exec(argv: string[], options: Options = {}): ResultPromise {
+    return execa('nsenter', ['-t', String(this.pid), '--net', '--mount', '--', ...argv], { reject: false, ...options });
+  }
+
+  async must(argv: string[]): Promise<string> {
+    const result = await this.exec(argv);
+    if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (${result.exitCode}): ${result.stderr}`);
+    return String(result.stdout);
+  }
+
+  /** Starts the minictr CLI inside the scratch host (not awaited: the caller may signal or feed it). */
+  start(args: string[], options: Options = {}): ResultPromise {
+    return this.exec([process.execPath, CLI, ...args], { timeout: 20_000, ...options });
+  }
+
+  async minictr(args: string[], options: Options = {}): Promise<Result> {
+    const result = await this.start(args, options);
+    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  }
+
+  /**
+   * An "upstream" network namespace linked to the scratch host by a veth, standing for the internet:
+   * upstream 203.0.113.1/24 (a documentation range), scratch host 203.0.113.2/24 with its default route there.
+   */
+  async addUpstream(): Promise<Upstream> {
+    const holder = this.exec(['unshare', '--net', '--', 'sleep', 'infinity']);
+    this.holders.push(holder);
+    const pid = holder.pid!;
+    await waitFor('the upstream namespace', () => {
+      try {
+        return nsInode(pid, 'net') !== nsInode(this.pid, 'net');
+      } catch {
+        return false;
+      }
+    });
+    await this.must(['ip', 'link', 'add', 'upstream0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
+    await this.must(['ip', 'addr', 'add', '203.0.113.2/24', 'dev', 'upstream0']);
+    await this.must(['ip', 'link', 'set', 'upstream0', 'up']);
+    await this.must(['ip', 'route', 'add', 'default', 'via', '203.0.113.1']);
+    const upstream = new Upstream(pid, this.holders);
+    await upstream.must(['ip', 'link', 'set', 'lo', 'up']);
+    await upstream.must(['ip', 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0']);
+    await upstream.must(['ip', 'link', 'set', 'eth0', 'up']);
+    return upstream;
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const json = async (argv: string[]) => JSON.parse(await this.must(argv)) as Record<string, unknown>[];
+    const links = (await json(['ip', '-j', 'link'])).map((l) => `${l.ifname} ${l.master ?? ''}`).sort();
+    const addresses = (await json(['ip', '-j', 'addr']))
+      .flatMap((l) => ((l.addr_info as Record<string, unknown>[]) ?? []).map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`))
+      .sort();
+    const routes = (await json(['ip', '-j', 'route'])).map((r) => `${r.dst} ${r.gateway ?? ''} ${r.dev}`).sort();
+    return {
+      links,
+      addresses,
+      routes,
+      ruleset: await this.must(['nft', 'list', 'ruleset']),
+      mounts: readFileSync(`/proc/${this.pid}/mounts`, 'utf8').split('\n').sort(),
+      state: listTree(`/proc/${this.pid}/root/run/minictr`),
+      ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
+      foreignProcesses: foreignPidNamespaceProcesses(),
+    };
+  }
+
+  /** Waits until the host equals `before` (the kernel removes a dead container's veth asynchronously). */
+  async settle(before: Snapshot, timeoutMs = 3000): Promise<Snapshot> {
+    let after = await this.snapshot();
+    for (let waited = 0; waited < timeoutMs && JSON.stringify(after) !== JSON.stringify(before); waited += 50) {
+      await sleep(50);
+      after = await this.snapshot();
+    }
+    return after;
+  }
+
+  async dispose(): Promise<void> {
+    for (const holder of this.holders.reverse()) {
+      holder.kill('SIGKILL');
+      await holder;
+    }
+  }
+}
+
+export class Upstream {
+  readonly pid: number;
+  private readonly holders: ResultPromise[];
+
+  constructor(pid: number, holders: ResultPromise[]) {
+    this.pid = pid;
+    this.holders = holders;
+  }
+
+  exec(argv: string[], options: Options = {}): ResultPromise {
+    return execa('nsenter', ['-t', String(this.pid), '--net', '--', ...argv], { reject: false, ...options });
+  }
+
+  async must(argv: string[]): Promise<string> {
+    const result = await this.exec(argv);
+    if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (${result.exitCode}): ${result.stderr}`);
+    return String(result.stdout);
+  }
+
+  /** An HTTP server on 203.0.113.1:port answering each request with the client's address as it sees it. */
+  async serveClientAddress(port: number): Promise<void> {
+    const script =
+      "require('http').createServer((q,s)=>s.end(q.socket.remoteAddress))" +
+      `.listen(${port},'203.0.113.1',()=>console.log('listening'))`;
+    const server = this.exec([process.execPath, '-e', script]);
+    this.holders.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening')) resolve();
+      });
+      server.catch(reject);
+      void server.then((r) => reject(new Error(`upstream server exited: ${r.stderr}`)));
+    });
+  }
+}
+
+function listTree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, prefix: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) {
+      out.push(`${prefix}${name}`);
+      if (statSync(join(dir, name)).isDirectory()) walk(join(dir, name), `${prefix}${name}/`);
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** Processes living in a PID namespace other than ours: containers that are still running. */
+export function foreignPidNamespaceProcesses(): number[] {
+  const own = nsInode('self', 'pid');
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (nsInode(Number(name), 'pid') !== own) pids.push(Number(name));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** Waits until `pid` no longer runs (a zombie counts as gone); fails after 3 s. */
+export async function waitUntilGone(pid: number): Promise<void> {
+  await waitFor(`process ${pid} to exit`, () => {
+    try {
+      return / [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').slice(-200).replace(/^.*\)/s, ')'));
+    } catch {
+      return true;
+    }
+  }, 3000);
+}
+
+/** Host pid of the container's PID 1: the child of the minictr process that lives in another PID namespace. */
+export async function containerPidOf(minictrPid: number): Promise<number> {
+  const own = nsInode('self', 'pid');
+  let found: number | undefined;
+  await waitFor('the container process', () => {
+    try {
+      const children = readFileSync(`/proc/${minictrPid}/task/${minictrPid}/children`, 'utf8').trim().split(' ');
+      found = children.map(Number).find((pid) => pid > 0 && nsInode(pid, 'pid') !== own);
+      return found !== undefined;
+    } catch {
+      return false;
+    }
+  });
+  return found!;
+}

@@ -1,0 +1,205 @@
+// `minictr run` against the real kernel, inside a scratch host (test/helpers/scratch-host.ts): namespaces, PID 1,
+// hostname, eth0 and routes, the gateway, container to container, NAT to an upstream namespace, exit codes and
+// signals, an interactive shell on stdin, network modes, concurrency, and that nothing is left behind.
+
+import { readlinkSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerPidOf, isRoot, ScratchHost, waitUntilGone, type Result, type Snapshot } from '../helpers/scratch-host.js';
+
+function explain(result: Result): string {
+  return `exit ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+function expectExit(result: Result, code: number): void {
+  expect(result.exitCode, explain(result)).toBe(code);
+}
+
+describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
+  let host: ScratchHost;
+  let before: Snapshot;
+
+  beforeAll(async () => {
+    host = await ScratchHost.create();
+    // A first run creates the shared objects (bridge, nftables table, ip_forward); every later run must leave the
+    // host exactly as this snapshot shows it.
+    expectExit(await host.minictr(['run', '/bin/true']), 0);
+    before = await host.settle(await host.snapshot());
+  });
+
+  afterAll(async () => {
+    await host?.dispose();
+  });
+
+  async function expectHostUnchanged(): Promise<void> {
+    expect(await host.settle(before)).toEqual(before);
+  }
+
+  it('creates the shared bridge, NAT rule and forwarding, and no per-container leftovers', async () => {
+    expect(before.links).toContain('minictr0 ');
+    expect(before.addresses).toContain('minictr0 10.0.0.1/24');
+    expect(before.ruleset).toMatch(/ip saddr 10\.0\.0\.0\/24 oifname != "minictr0" masquerade/);
+    expect(before.ipForward).toBe('1');
+    expect(before.links.filter((l) => l.startsWith('mc'))).toEqual([]);
+    expect(before.state).toEqual(['containers', 'ip_forward.orig', 'leases']);
+  });
+
+  it('runs the command in new net, pid, mnt, uts and ipc namespaces, as PID 1', async () => {
+    const namespaces = ['net', 'pid', 'mnt', 'uts', 'ipc'];
+    const script = `echo $$; for ns in ${namespaces.join(' ')}; do readlink /proc/self/ns/$ns; done`;
+    const result = await host.minictr(['run', '/bin/sh', '-c', script]);
+    expectExit(result, 0);
+    const [pid, ...inside] = result.stdout.trim().split('\n');
+    expect(pid).toBe('1');
+    namespaces.forEach((ns, i) => {
+      expect(inside[i]).toMatch(new RegExp(`^${ns}:\\[\\d+\\]$`));
+      expect(inside[i]).not.toBe(readlinkSync(`/proc/${host.pid}/ns/${ns}`));
+    });
+    await expectHostUnchanged();
+  });
+
+  it('sets the hostname: the short id by default, --hostname when given, in /etc/hostname and /etc/hosts', async () => {
+    const byDefault = await host.minictr(['run', '/bin/hostname']);
+    expectExit(byDefault, 0);
+    expect(byDefault.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+
+    const named = await host.minictr(['run', '-h', 'web1', '--ip', '10.0.0.40', '/bin/sh', '-c', 'hostname; cat /etc/hostname /etc/hosts']);
+    expectExit(named, 0);
+    const lines = named.stdout.split('\n');
+    expect(lines[0]).toBe('web1');
+    expect(lines[1]).toBe('web1');
+    expect(named.stdout).toMatch(/^10\.0\.0\.40\tweb1$/m);
+    expect(named.stdout).toMatch(/^127\.0\.0\.1\tlocalhost$/m);
+    await expectHostUnchanged();
+  });
+
+  it('gives eth0 the requested address and a default route through the bridge, and reaches the gateway', async () => {
+    const result = await host.minictr([
+      'run', '--ip', '10.0.0.2', '/bin/sh', '-c', 'ip -4 -o addr show eth0; ip route; ping -c 1 -W 2 10.0.0.1',
+    ]);
+    expectExit(result, 0);
+    expect(result.stdout).toMatch(/eth0\s+inet 10\.0\.0\.2\/24/);
+    expect(result.stdout).toMatch(/^default via 10\.0\.0\.1 dev eth0/m);
+    expect(result.stdout).toMatch(/1 packets transmitted, 1 packets received/);
+    await expectHostUnchanged();
+  });
+
+  it('lets one container reach another over the bridge', async () => {
+    const server = host.start(['run', '--ip', '10.0.0.10', '/bin/sh', '-c', 'httpd -p 80 -h /www && echo ready && read line'], {
+      stdin: 'pipe',
+    });
+    await new Promise<void>((resolve) => server.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const client = await host.minictr(['run', 'wget', '-q', '-O', '-', 'http://10.0.0.10/']);
+    server.stdin?.end('done\n');
+    expectExit(client, 0);
+    expect(client.stdout).toContain('Hello from a minictr container');
+    expect((await server).exitCode).toBe(0);
+    await expectHostUnchanged();
+  });
+
+  it("exits with the container's status", async () => {
+    expectExit(await host.minictr(['run', '/bin/sh', '-c', 'exit 42']), 42);
+    expectExit(await host.minictr(['run', '/bin/false']), 1);
+    await expectHostUnchanged();
+  });
+
+  it('forwards SIGTERM and SIGINT to PID 1', async () => {
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      const run = host.start(['run', '/bin/sh', '-c', `trap 'exit ${code}' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
+      await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+      run.kill(signal);
+      const result = await run;
+      expect(result.exitCode, String(result.stderr)).toBe(code);
+    }
+    await expectHostUnchanged();
+  });
+
+  it('reports 128+N when signal N kills the container, and tears down', async () => {
+    const run = host.start(['run', '/bin/sh', '-c', 'echo ready; while :; do sleep 1; done']);
+    await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    process.kill(await containerPidOf(run.pid!), 'SIGKILL');
+    expect((await run).exitCode).toBe(137);
+    await expectHostUnchanged();
+  });
+
+  it('drives an interactive shell through stdin', async () => {
+    const result = await host.minictr(['run', '/bin/sh'], { input: 'echo hello from $(hostname)\ncd /www\npwd\nexit 7\n' });
+    expectExit(result, 7);
+    expect(result.stdout).toMatch(/^hello from [0-9a-f]{12}\n\/www$/);
+    await expectHostUnchanged();
+  });
+
+  it('passes environment and working directory', async () => {
+    const result = await host.minictr(['run', '-e', 'GREETING=hi there', '-w', '/tmp/work', '/bin/sh', '-c', 'echo "$GREETING"; pwd; echo $PATH']);
+    expectExit(result, 0);
+    expect(result.stdout).toBe('hi there\n/tmp/work\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    await expectHostUnchanged();
+  });
+
+  it('never writes to the shared rootfs: each container has its own overlay', async () => {
+    expectExit(await host.minictr(['run', '/bin/sh', '-c', 'echo scribble > /www/index.html; rm /bin/ls']), 0);
+    const result = await host.minictr(['run', '/bin/sh', '-c', 'cat /www/index.html; ls /bin/ls']);
+    expectExit(result, 0);
+    expect(result.stdout).toContain('Hello from a minictr container');
+    await expectHostUnchanged();
+  });
+
+  it('--network none gives only lo; --network host shares the host network namespace', async () => {
+    const none = await host.minictr(['run', '--network', 'none', '/bin/sh', '-c', 'ip -o link | cut -d: -f2']);
+    expectExit(none, 0);
+    expect(none.stdout.trim()).toBe('lo');
+    const shared = await host.minictr(['run', '--network', 'host', '/bin/readlink', '/proc/self/ns/net']);
+    expectExit(shared, 0);
+    expect(shared.stdout.trim()).toBe(readlinkSync(`/proc/${host.pid}/ns/net`));
+    await expectHostUnchanged();
+  });
+
+  it('gives 10 concurrent runs without --ip 10 distinct addresses', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, () => host.minictr(['run', '/bin/sh', '-c', 'ip -4 -o addr show eth0'])),
+    );
+    const addresses = runs.map((run) => {
+      expectExit(run, 0);
+      return /inet (10\.0\.0\.\d+)\/24/.exec(run.stdout)?.[1];
+    });
+    expect(new Set(addresses).size).toBe(10);
+    await expectHostUnchanged();
+  });
+
+  it('after SIGKILL of minictr the container dies with it, and gc removes its state and lease', async () => {
+    const run = host.start(['run', '--ip', '10.0.0.50', '--name', 'victim', '/bin/sh', '-c', 'echo ready; while :; do sleep 1; done']);
+    await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const container = await containerPidOf(run.pid!);
+    run.kill('SIGKILL');
+    await run;
+    const leftover = await host.snapshot();
+    expect(leftover.state).toContain('leases/10.0.0.50');
+    await waitUntilGone(container);
+    const gc = await host.minictr(['gc']);
+    expectExit(gc, 0);
+    expect(gc.stdout).toMatch(/^[0-9a-f]{64}$/);
+    await expectHostUnchanged();
+  });
+});
+
+describe.skipIf(!isRoot)('minictr run: outbound NAT (needs root: skipped otherwise)', () => {
+  let host: ScratchHost;
+
+  beforeAll(async () => {
+    host = await ScratchHost.create();
+  });
+
+  afterAll(async () => {
+    await host?.dispose();
+  });
+
+  it('masquerades outbound traffic: upstream sees the host address, not the container one', async () => {
+    const upstream = await host.addUpstream();
+    await upstream.serveClientAddress(8080);
+    expectExit(await host.minictr(['run', '/bin/true']), 0);
+    const before = await host.settle(await host.snapshot());
+    const result = await host.minictr(['run', 'wget', '-q', '-O', '-', 'http://203.0.113.1:8080/']);
+    expectExit(result, 0);
+    expect(result.stdout.trim()).toBe('203.0.113.2');
+    expect(await host.settle(before)).toEqual(before);
+  });
+});
