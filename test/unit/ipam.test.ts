@@ -1,0 +1,50 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Ipam } from '../../src/network/ipam.js';
+import { parseIpv4, Subnet } from '../../src/network/subnet.js';
+
+describe('Ipam (lease files with O_EXCL)', () => {
+  let dir: string;
+  let ipam: Ipam;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'minictr-ipam-'));
+    ipam = new Ipam(join(dir, 'leases'), Subnet.parse('10.0.0.0/29'));
+  });
+
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('hands out the lowest free address and reuses released ones', () => {
+    expect(ipam.lease('a', null)).toBe('10.0.0.2');
+    expect(ipam.lease('b', null)).toBe('10.0.0.3');
+    ipam.release('10.0.0.2', 'a');
+    expect(ipam.lease('c', null)).toBe('10.0.0.2');
+    expect(ipam.leases().sort()).toEqual([['10.0.0.2', 'c'], ['10.0.0.3', 'b']]);
+  });
+
+  it('gives a requested address once and names its holder when asked again', () => {
+    expect(ipam.lease('a', parseIpv4('10.0.0.5'))).toBe('10.0.0.5');
+    expect(() => ipam.lease('b', parseIpv4('10.0.0.5'))).toThrow(/10\.0\.0\.5 is already in use by container a/);
+  });
+
+  it('skips requested leases when picking the lowest free one', () => {
+    ipam.lease('a', parseIpv4('10.0.0.2'));
+    expect(ipam.lease('b', null)).toBe('10.0.0.3');
+  });
+
+  it('reports a full subnet', () => {
+    for (let i = 0; i < 5; i++) ipam.lease(`c${i}`, null); // .2 to .6 in a /29
+    expect(() => ipam.lease('late', null)).toThrow(/no free address left in 10\.0\.0\.0\/29/);
+  });
+
+  it('releases only a lease the owner holds, and treats a missing one as released', () => {
+    ipam.lease('a', parseIpv4('10.0.0.2'));
+    ipam.release('10.0.0.2', 'someone-else');
+    expect(readdirSync(ipam.dir)).toEqual(['10.0.0.2']);
+    ipam.release('10.0.0.2', 'a');
+    ipam.release('10.0.0.2', 'a');
+    expect(readdirSync(ipam.dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { isBridgeRace } from '../../src/network/bridge.js';
+import { baseRuleset } from '../../src/network/firewall.js';
+import { parseBatchFailures } from '../../src/network/iproute.js';
+import { hostVethName } from '../../src/network/names.js';
+import { Subnet } from '../../src/network/subnet.js';
+import { vethLines } from '../../src/network/veth.js';
+
+describe('ip batch', () => {
+  it('creates the container end of the veth directly in the child netns and enslaves the host end', () => {
+    expect(vethLines('mc0123456789ab', 4242)).toEqual([
+      'link add mc0123456789ab type veth peer name eth0 netns 4242',
+      'link set mc0123456789ab master minictr0 up',
+    ]);
+  });
+
+  it('names host veths with a findable prefix within the 15-character limit', () => {
+    expect(hostVethName('0123456789ab')).toBe('mc0123456789ab');
+    expect(hostVethName('0123456789ab').length).toBeLessThanOrEqual(15);
+  });
+
+  it('maps each "Command failed -:N" to its line and message', () => {
+    const lines = ['link add minictr0 type bridge', 'addr replace 10.0.0.1/24 dev minictr0', 'link set mcx master minictr0 up'];
+    const stderr = 'RTNETLINK answers: File exists\nCommand failed -:1\nCannot find device "mcx"\nCommand failed -:3\n';
+    const failures = parseBatchFailures(lines, stderr);
+    expect(failures).toEqual([
+      { line: lines[0], message: 'RTNETLINK answers: File exists' },
+      { line: lines[2], message: 'Cannot find device "mcx"' },
+    ]);
+    expect(failures.map(isBridgeRace)).toEqual([true, false]);
+  });
+});
+
+describe('nftables base ruleset', () => {
+  const script = baseRuleset(Subnet.parse('10.0.0.0/24'), 'minictr0');
+
+  it('declares the table and chains idempotently, then replaces the rules in the same transaction', () => {
+    const lines = script.trim().split('\n');
+    expect(lines[0]).toBe('add table ip minictr');
+    expect(lines.filter((l) => l.startsWith('flush chain ip minictr '))).toHaveLength(2);
+    const firstRule = lines.findIndex((l) => l.startsWith('add rule'));
+    expect(lines.slice(0, firstRule).every((l) => !l.startsWith('add rule'))).toBe(true);
+    expect(lines.slice(firstRule).every((l) => l.startsWith('add rule'))).toBe(true);
+  });
+
+  it('masquerades the subnet leaving by any other interface and accepts forwarding for it', () => {
+    expect(script).toContain('add rule ip minictr postrouting ip saddr 10.0.0.0/24 oifname != "minictr0" masquerade');
+    expect(script).toContain('add rule ip minictr forward iifname "minictr0" accept');
+    expect(script).toContain('add rule ip minictr forward oifname "minictr0" ct state established,related accept');
+  });
+});
