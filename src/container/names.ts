@@ -1,14 +1,13 @@
 // --name reservations: one O_EXCL file per name under /run/minictr/names holding the container id, so two runs can
 // never take the same name, with no lock.
 
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
 import { NAMES_DIR } from './state.js';
 
 export function claimName(name: string, id: string): void {
-  mkdirSync(NAMES_DIR, { recursive: true });
   if (!createExclusive(join(NAMES_DIR, name), id)) {
     const holder = ownerOf(join(NAMES_DIR, name)) ?? '(unknown)';
     throw new UsageError(`the container name "${name}" is already in use by container ${holder.slice(0, 12)}`);

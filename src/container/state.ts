@@ -51,8 +51,9 @@ export class ContainerState {
     this.dir = dir;
   }
 
-  /** Creates the directory with its record, all at once. */
+  /** Creates the directory with its record, all at once (and the shared directories beside it, once). */
   static create(record: ContainerRecord): ContainerState {
+    for (const dir of [LEASES_DIR, NAMES_DIR]) mkdirSync(dir, { recursive: true });
     const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${record.id}`);
     mkdirSync(building, { recursive: true, mode: 0o700 });
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(building, sub));
