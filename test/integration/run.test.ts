@@ -154,14 +154,24 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it('gives 10 concurrent runs without --ip 10 distinct addresses', async () => {
-    const runs = await Promise.all(
-      Array.from({ length: 10 }, () => host.minictr(['run', '/bin/sh', '-c', 'ip -4 -o addr show eth0'])),
+    // Each container holds its lease until the test lets them all go, so the ten leases overlap in time.
+    const runs = Array.from({ length: 10 }, () =>
+      host.start(['run', '/bin/sh', '-c', 'ip -4 -o addr show eth0; read line'], { stdin: 'pipe' }),
     );
-    const addresses = runs.map((run) => {
-      expectExit(run, 0);
-      return /inet (10\.0\.0\.\d+)\/24/.exec(run.stdout)?.[1];
-    });
+    const addresses = await Promise.all(
+      runs.map(
+        (run) =>
+          new Promise<string>((resolve) => {
+            run.stdout?.on('data', (d: Buffer) => {
+              const match = /inet (10\.0\.0\.\d+)\/24/.exec(d.toString());
+              if (match) resolve(match[1]!);
+            });
+          }),
+      ),
+    );
     expect(new Set(addresses).size).toBe(10);
+    for (const run of runs) run.stdin?.end('done\n');
+    for (const run of runs) expect((await run).exitCode).toBe(0);
     await expectHostUnchanged();
   });
 
