@@ -76,20 +76,11 @@ export function describeEntry(entry: JournalEntry): string {
   }
 }
 
-function ownerOf(state: ContainerState): ProcessRef | null {
-  try {
-    return state.record().owner;
-  } catch {
-    return null; // no readable record: the build of this directory crashed before it was complete
-  }
-}
-
 /** Tears down every container whose owner is gone. Returns the ids collected. */
 export async function collectGarbage(): Promise<string[]> {
   const collected: string[] = [];
   const errors: Error[] = [];
-  for (const { id, dir } of listContainerDirs()) {
-    const owner = ownerOf(new ContainerState(id, dir));
+  for (const { id, dir, owner } of listContainerDirs()) {
     if (owner !== null && isAlive(owner)) continue;
     // Claim it first: of two concurrent gc runs, only the one whose rename succeeds tears it down.
     const claimed = collectingDir(id);
@@ -132,10 +123,7 @@ export function hasContainerState(): boolean {
  * forwarding setting it changed, and the state directory. Refuses while containers are running.
  */
 export async function resetSystem(): Promise<void> {
-  const running = listContainerDirs().filter(({ id, dir }) => {
-    const owner = ownerOf(new ContainerState(id, dir));
-    return owner !== null && isAlive(owner);
-  });
+  const running = listContainerDirs().filter(({ owner }) => owner !== null && isAlive(owner));
   if (running.length > 0) {
     const ids = running.map(({ id }) => id.slice(0, 12)).join(', ');
     throw new UsageError(`cannot reset while containers are running: ${ids}`);

@@ -10,12 +10,13 @@
 //   names/<name>                 --name reservations, holding the id
 //   ip_forward.orig              ip_forward before minictr first set it (network/bridge.ts)
 //
-// A container directory appears atomically: it is built as containers/.new-<id> and renamed into place, so a
-// directory under its final name always has a state.json. A crashed build is found by gc through the owner recorded
-// in that state.json.
+// A container directory appears atomically: it is built as containers/.new-<owner pid>-<owner start>-<id> and
+// renamed into place, so a directory under its final name always has a complete state.json, and a half-built one
+// names its owner in its own name. gc can thus tell, without reading a file being written, whether the process
+// responsible for any directory is still alive.
 
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { STATE_ROOT } from '../network/names.js';
 import type { ProcessRef } from '../sys/proc.js';
 
@@ -54,7 +55,7 @@ export class ContainerState {
   /** Creates the directory with its record, all at once (and the shared directories beside it, once). */
   static create(record: ContainerRecord): ContainerState {
     for (const dir of [LEASES_DIR, NAMES_DIR]) mkdirSync(dir, { recursive: true });
-    const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${record.id}`);
+    const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${record.owner.pid}-${record.owner.startTime}-${record.id}`);
     mkdirSync(building, { recursive: true, mode: 0o700 });
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(building, sub));
     writeFileSync(join(building, 'state.json'), `${JSON.stringify(record, null, 2)}\n`);
@@ -107,8 +108,23 @@ export class ContainerState {
   }
 }
 
-/** Directories of containers: finished, half-built (.new-<id>) and being collected by gc (.gc-<id>). */
-export function listContainerDirs(): { id: string; dir: string }[] {
+export interface ContainerDir {
+  id: string;
+  dir: string;
+  /** The process responsible for it; null when its record cannot be read (gc then treats it as dead). */
+  owner: ProcessRef | null;
+}
+
+function readOwner(dir: string): ProcessRef | null {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerRecord).owner;
+  } catch {
+    return null;
+  }
+}
+
+/** Directories of containers: finished, half-built (.new-…) and being collected by gc (.gc-<id>). */
+export function listContainerDirs(): ContainerDir[] {
   let names: string[];
   try {
     names = readdirSync(CONTAINERS_DIR);
@@ -116,18 +132,22 @@ export function listContainerDirs(): { id: string; dir: string }[] {
     return [];
   }
   return names.map((name) => {
-    const prefix = [BUILDING_PREFIX, COLLECTING_PREFIX].find((p) => name.startsWith(p)) ?? '';
-    return { id: name.slice(prefix.length), dir: join(CONTAINERS_DIR, name) };
+    const dir = join(CONTAINERS_DIR, name);
+    const building = /^\.new-(\d+)-(\d+)-([0-9a-f]+)$/.exec(name);
+    if (building) return { id: building[3]!, dir, owner: { pid: Number(building[1]), startTime: Number(building[2]) } };
+    const id = name.startsWith(COLLECTING_PREFIX) ? name.slice(COLLECTING_PREFIX.length) : name;
+    return { id, dir, owner: readOwner(dir) };
   });
 }
 
 /**
  * Whether the container has a directory under any of its names. Checked in the order a directory moves through
- * them (.new- → final → .gc-), so a rename between two checks cannot hide it.
+ * them (.new-… → final → .gc-), so a rename between two checks cannot hide it.
  */
 export function containerDirExists(id: string): boolean {
   if (id === '') return false;
-  return [`${BUILDING_PREFIX}${id}`, id, `${COLLECTING_PREFIX}${id}`].some((name) => existsSync(join(CONTAINERS_DIR, name)));
+  const building = listContainerDirs().some((entry) => entry.id === id && basename(entry.dir).startsWith(BUILDING_PREFIX));
+  return building || existsSync(join(CONTAINERS_DIR, id)) || existsSync(collectingDir(id));
 }
 
 /** Where gc moves a container's directory to claim it. */

@@ -161,11 +161,12 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     const addresses = await Promise.all(
       runs.map(
         (run) =>
-          new Promise<string>((resolve) => {
+          new Promise<string>((resolve, reject) => {
             run.stdout?.on('data', (d: Buffer) => {
               const match = /inet (10\.0\.0\.\d+)\/24/.exec(d.toString());
               if (match) resolve(match[1]!);
             });
+            void run.then((r) => reject(new Error(`run ended early: exit ${r.exitCode}\n${r.stderr}`)));
           }),
       ),
     );
