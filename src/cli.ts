@@ -57,6 +57,13 @@ function buildProgram(): Command {
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container', '/')
+    .option(
+      '-p, --publish <[ip:]host:container[/proto]>',
+      'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002 (repeatable)',
+      collect,
+      [],
+    )
+    .option('--verbose', 'report what is set up (published ports) on stderr')
     .action(async (command: string[], flags) => {
       const { run } = await import('./commands/run.js');
       process.exitCode = await run(command, flags);

@@ -11,6 +11,10 @@ export function debug(message: string): void {
   if (debugEnabled) process.stderr.write(`minictr: ${message}\n`);
 }
 
+export function info(message: string): void {
+  process.stderr.write(`minictr: ${message}\n`);
+}
+
 export function warn(message: string): void {
   process.stderr.write(`minictr: warning: ${message}\n`);
 }

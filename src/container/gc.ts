@@ -6,18 +6,21 @@
 // teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
 
 import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
-import { deleteTable } from '../network/firewall.js';
+import { deleteTable, unpublish } from '../network/firewall.js';
 import { restoreForwarding } from '../network/bridge.js';
 import { Ipam } from '../network/ipam.js';
+import { describeMapping, PortRegistry } from '../network/ports.js';
 import { linkExists } from '../network/iproute.js';
 import { BRIDGE, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
+import { listOwned, removeIfOwned } from '../sys/exclusive-file.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
-import { nameReservations, releaseName } from './names.js';
+import { releaseName } from './names.js';
 import {
   collectingDir,
   containerDirExists,
@@ -25,11 +28,17 @@ import {
   ContainerState,
   LEASES_DIR,
   listContainerDirs,
+  NAMES_DIR,
+  PORTS_DIR,
   type JournalEntry,
 } from './state.js';
 
 export function ipam(): Ipam {
   return new Ipam(LEASES_DIR, Subnet.parse(SUBNET_CIDR));
+}
+
+export function portRegistry(): PortRegistry {
+  return new PortRegistry(PORTS_DIR);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,6 +63,10 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
     case 'lease':
       ipam().release(entry.address, id);
       return;
+    case 'ports':
+      await unpublish(entry.mappings, entry.address);
+      portRegistry().release(id, entry.mappings);
+      return;
     case 'process':
       await killAndWait(entry);
       return;
@@ -69,6 +82,8 @@ export function describeEntry(entry: JournalEntry): string {
       return `release name ${entry.name}`;
     case 'lease':
       return `release address ${entry.address}`;
+    case 'ports':
+      return `unpublish ${entry.mappings.map((m) => describeMapping(m, entry.address)).join(', ')}`;
     case 'process':
       return `stop process ${entry.pid}`;
     case 'veth':
@@ -101,10 +116,13 @@ export async function collectGarbage(): Promise<string[]> {
     collected.push(id);
     debug(`gc: collected ${id}`);
   }
-  // Leases and names whose container directory is gone: a run killed between taking one and journaling it. A run
-  // creates its directory before taking either, so an owner without a directory is dead, never just starting.
-  for (const [address, owner] of ipam().leases()) if (!containerDirExists(owner)) ipam().release(address, owner);
-  for (const [name, owner] of nameReservations()) if (!containerDirExists(owner)) releaseName(name, owner);
+  // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
+  // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
+  for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) {
+    for (const [name, owner] of listOwned(dir)) {
+      if (!containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
+    }
+  }
   if (errors.length > 0) throw new AggregateFailure('gc', errors);
   return collected;
 }

@@ -5,20 +5,21 @@
 //
 //   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
 //   (1) state    gc of dead containers, the state directory with its journal, the --name reservation
-//   (2) address  an IPv4 lease in the bridge subnet (bridge network only)
+//   (2) address  an IPv4 lease in the bridge subnet and the published host ports (bridge network only)
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
-//   (4) network  bridge + veth in one `ip -batch`, ip_forward, NAT in one `nft -f` transaction
+//   (4) network  bridge + veth in one `ip -batch`, ip_forward, NAT and ports in one `nft -f` transaction
 //   (5) release  "go": the child configures eth0, mounts its root, pivots, execs; failures come back as {step, errno}
 //   (6) wait     forward signals to the container's PID 1 until it exits
 //   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace
 
 import { constants, hostname as hostHostname } from 'node:os';
 import { MinictrError, stepError, type ErrorKind } from '../errors.js';
-import { warn } from '../log.js';
-import { ensureBridgeLines, ensureForwarding, isBridgeRace } from '../network/bridge.js';
-import { applyRuleset, baseRuleset } from '../network/firewall.js';
+import { info, warn } from '../log.js';
+import { ensureBridgeLines, ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
+import { applyRuleset, baseRuleset, publishLines } from '../network/firewall.js';
 import { ipBatch } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME, hostVethName } from '../network/names.js';
+import { checkHostPorts, describeMapping } from '../network/ports.js';
 import { formatIpv4 } from '../network/subnet.js';
 import { vethLines } from '../network/veth.js';
 import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } from '../native/index.js';
@@ -26,7 +27,7 @@ import { preflight } from '../sys/preflight.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
-import { collectGarbage, describeEntry, hasContainerState, ipam, undoEntry } from './gc.js';
+import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
 import { newId, shortId } from './ids.js';
 import { claimName } from './names.js';
 import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
@@ -53,6 +54,7 @@ function plan(spec: RunSpec): Plan {
   const env = containerEnv(spec, hostname);
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
+  checkHostPorts(spec.ports);
   return { spec, id, hostname, env, execPath };
 }
 
@@ -130,6 +132,11 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     address = ipam().lease(id, spec.requestedIp);
     undoable(record(state, { kind: 'lease', address }));
   }
+  if (address !== null && spec.ports.length > 0) {
+    const entry = record(state, { kind: 'ports', address, mappings: spec.ports });
+    portRegistry().claim(id, spec.ports);
+    undoable(entry);
+  }
   signals.check();
 
   // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on.
@@ -166,8 +173,9 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   });
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
-  //    end on the bridge), forwarding on, then the NAT rules in one nft transaction. No undo for the veth: the
-  //    kernel deletes it with the namespace when step 3's undo stops the process.
+  //    end on the bridge), forwarding on, then NAT and this container's published ports in one nft transaction.
+  //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
+  //    ports' undo was registered with their claim in step 2.
   if (address !== null) {
     const veth = hostVethName(short);
     record(state, { kind: 'veth', name: veth });
@@ -178,10 +186,12 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     }
     try {
       ensureForwarding();
-      await applyRuleset(baseRuleset(spec.subnet, BRIDGE));
+      ensureRouteLocalnet();
+      await applyRuleset(baseRuleset(spec.subnet, BRIDGE) + publishLines(spec.ports, address).join('\n'));
     } catch (cause) {
-      throw stepError('set up NAT', `for ${spec.subnet.toString()}`, cause);
+      throw stepError('set up NAT and published ports', `for ${address}`, cause);
     }
+    if (spec.verbose) for (const mapping of spec.ports) info(`published ${describeMapping(mapping, address)}`);
   }
   signals.check();
 

@@ -1,7 +1,6 @@
 // --name reservations: one O_EXCL file per name under /run/minictr/names holding the container id, so two runs can
 // never take the same name, with no lock.
 
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
@@ -16,15 +15,4 @@ export function claimName(name: string, id: string): void {
 
 export function releaseName(name: string, id: string): void {
   removeIfOwned(join(NAMES_DIR, name), id);
-}
-
-/** Every reservation as [name, owner id]. */
-export function nameReservations(): [string, string][] {
-  let names: string[];
-  try {
-    names = readdirSync(NAMES_DIR);
-  } catch {
-    return [];
-  }
-  return names.map((name) => [name, ownerOf(join(NAMES_DIR, name)) ?? '']);
 }

@@ -4,6 +4,7 @@
 
 import { isAbsolute, posix } from 'node:path';
 import { UsageError } from '../errors.js';
+import { parsePublishFlags, type PortMapping } from '../network/ports.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
 export type NetworkMode = 'bridge' | 'none' | 'host';
@@ -22,6 +23,8 @@ export interface RunFlags {
   env?: string[];
   workdir?: string;
   network?: string;
+  publish?: string[];
+  verbose?: boolean;
 }
 
 export interface RunSpec {
@@ -37,6 +40,10 @@ export interface RunSpec {
   /** User-given KEY=VALUE pairs; defaults (PATH, HOME, HOSTNAME) are added where the user gave none. */
   env: string[];
   workdir: string;
+  /** -p flags, one mapping per port. */
+  ports: PortMapping[];
+  /** Report what is set up (published ports) on stderr. */
+  verbose: boolean;
 }
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -86,7 +93,11 @@ export function buildRunSpec(
   if (command.some((arg) => arg.includes('\0'))) throw new UsageError('command arguments cannot contain NUL bytes');
   const network = parseNetwork(flags.network);
   const requestedIp = parseIp(flags.ip, network, context.subnet);
-  if (flags.hostname !== undefined && !HOSTNAME.test(flags.hostname) ) {
+  const ports = parsePublishFlags(flags.publish ?? []);
+  if (ports.length > 0 && network !== 'bridge') {
+    throw new UsageError(`--publish needs --network bridge: with --network ${network} there is no container address`);
+  }
+  if (flags.hostname !== undefined && !HOSTNAME.test(flags.hostname)) {
     throw new UsageError(`invalid --hostname "${flags.hostname}": letters, digits, '-' and '.', at most 63 per label`);
   }
   if (flags.hostname !== undefined && flags.hostname.length > 64) {
@@ -111,6 +122,8 @@ export function buildRunSpec(
     name: flags.name ?? null,
     env: parseEnv(flags.env ?? [], context.hostEnv),
     workdir: posix.normalize(workdir),
+    ports,
+    verbose: flags.verbose ?? false,
   };
 }
 

@@ -8,6 +8,7 @@
 //                                only inside the container's own mount namespace
 //   leases/<address>             address leases (network/ipam.ts)
 //   names/<name>                 --name reservations, holding the id
+//   ports/<protocol>-<port>      published host ports, holding the id (network/ports.ts)
 //   ip_forward.orig              ip_forward before minictr first set it (network/bridge.ts)
 //
 // A container directory appears atomically: it is built as containers/.new-<owner pid>-<owner start>-<id> and
@@ -18,11 +19,13 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { STATE_ROOT } from '../network/names.js';
+import type { PortMapping } from '../network/ports.js';
 import type { ProcessRef } from '../sys/proc.js';
 
 export const CONTAINERS_DIR = join(STATE_ROOT, 'containers');
 export const LEASES_DIR = join(STATE_ROOT, 'leases');
 export const NAMES_DIR = join(STATE_ROOT, 'names');
+export const PORTS_DIR = join(STATE_ROOT, 'ports');
 const BUILDING_PREFIX = '.new-';
 const COLLECTING_PREFIX = '.gc-';
 
@@ -30,6 +33,7 @@ const COLLECTING_PREFIX = '.gc-';
 export type JournalEntry =
   | { kind: 'name'; name: string }
   | { kind: 'lease'; address: string }
+  | { kind: 'ports'; address: string; mappings: PortMapping[] }
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string };
 
@@ -54,7 +58,7 @@ export class ContainerState {
 
   /** Creates the directory with its record, all at once (and the shared directories beside it, once). */
   static create(record: ContainerRecord): ContainerState {
-    for (const dir of [LEASES_DIR, NAMES_DIR]) mkdirSync(dir, { recursive: true });
+    for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) mkdirSync(dir, { recursive: true });
     const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${record.owner.pid}-${record.owner.startTime}-${record.id}`);
     mkdirSync(building, { recursive: true, mode: 0o700 });
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(building, sub));

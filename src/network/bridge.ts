@@ -21,6 +21,15 @@ export function ensureBridgeLines(subnet: Subnet): string[] {
   ];
 }
 
+/**
+ * Lets packets with a 127.0.0.0/8 source be routed out of the bridge: the host reaching a published port on
+ * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source.
+ */
+export function ensureRouteLocalnet(): void {
+  const path = `/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`;
+  if (readFileSync(path, 'utf8').trim() !== '1') writeFileSync(path, '1\n');
+}
+
 /** A concurrent first run may create the bridge between our check and our batch: that is success. */
 export function isBridgeRace(failure: BatchFailure): boolean {
   return failure.line.startsWith(`link add ${BRIDGE} `) && /File exists/.test(failure.message);

@@ -1,33 +1,112 @@
 // minictr's nftables table. Everything minictr adds lives in one table of its own (family ip), so it never touches
-// rules it did not create, and reset is a single `delete table`. The base rules are re-declared by every run in one
-// atomic `nft -f -` transaction: "add" table and chains (no-ops when present), flush the chains, add the rules. That
-// makes the operation idempotent and safe under concurrent runs, and keeps per-container data (later: published
-// ports) in sets and maps the flush does not touch.
+// rules it did not create, and reset is a single `delete table`.
+//
+// The base (chains and rules) is re-declared by every run in one atomic `nft -f -` transaction: "add" table, maps
+// and chains (no-ops when present), flush the chains, add the rules. That makes it idempotent and safe under
+// concurrent runs. Per-container data lives only in the two maps, which the flush leaves alone:
+//
+//   published_any    protocol . host port            → container address . container port   (-p 8080:80)
+//   published_addr   host address . protocol . port  → container address . container port   (-p 127.0.0.1:8080:80)
+//
+// so a packet meets the same handful of rules whether 1 or 250 containers publish ports (one hash lookup each),
+// and publishing or unpublishing a container's ports is one transaction of map elements.
+//
+// Where each client is caught (kernel DNAT, no userland proxy):
+//   another host            prerouting: DNAT to the container; forward accepts DNATed traffic to the bridge
+//   the host itself         output: DNAT; a 127.0.0.0/8 source leaving by the bridge is masqueraded (together
+//                           with route_localnet on the bridge, see bridge.ts) so the reply finds its way back
+//   a container (hairpin)   prerouting: DNAT; the packet is routed back out of the bridge it came from, so its
+//                           source is masqueraded to the gateway, or the peer would answer it directly and the
+//                           client would drop a reply from an address it never wrote to. The traffic is routed,
+//                           not bridged, so this needs neither br_netfilter nor hairpin mode on the bridge port.
 
 import { runCommand, CommandError } from '../sys/command.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';
+import type { PortMapping } from './ports.js';
 import type { Subnet } from './subnet.js';
 
 const TABLE = `${NFT_FAMILY} ${NFT_TABLE}`;
+const MAP_ANY = 'published_any';
+const MAP_ADDR = 'published_addr';
 
-/** The base ruleset: masquerade the subnet's traffic leaving by any other interface; accept forwarding for it. */
+/** The base ruleset. Every rule that a packet can meet is here; containers only add map elements. */
 export function baseRuleset(subnet: Subnet, bridge: string): string {
+  const dnat = [
+    `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @${MAP_ADDR}`,
+    `fib daddr type local dnat ip to meta l4proto . th dport map @${MAP_ANY}`,
+  ];
   return [
     `add table ${TABLE}`,
+    `add map ${TABLE} ${MAP_ANY} { type inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add map ${TABLE} ${MAP_ADDR} { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add chain ${TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${TABLE} output { type nat hook output priority -100; policy accept; }`,
     `add chain ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `add chain ${TABLE} forward { type filter hook forward priority filter; policy accept; }`,
-    `flush chain ${TABLE} postrouting`,
-    `flush chain ${TABLE} forward`,
+    ...['prerouting', 'output', 'postrouting', 'forward'].map((chain) => `flush chain ${TABLE} ${chain}`),
+    ...dnat.map((rule) => `add rule ${TABLE} prerouting ${rule}`),
+    ...dnat.map((rule) => `add rule ${TABLE} output ${rule}`),
     `add rule ${TABLE} postrouting ip saddr ${subnet.toString()} oifname != "${bridge}" masquerade`,
+    `add rule ${TABLE} postrouting oifname "${bridge}" ct status dnat ip saddr 127.0.0.0/8 masquerade`,
+    `add rule ${TABLE} postrouting oifname "${bridge}" ct status dnat ip saddr ${subnet.toString()} masquerade`,
     `add rule ${TABLE} forward iifname "${bridge}" accept`,
     `add rule ${TABLE} forward oifname "${bridge}" ct state established,related accept`,
+    `add rule ${TABLE} forward oifname "${bridge}" ct status dnat accept`,
     '',
   ].join('\n');
+}
+
+function element(mapping: PortMapping, containerAddress: string): { map: string; entry: string; key: string } {
+  const key = `${mapping.protocol} . ${mapping.hostPort}`;
+  const value = `${containerAddress} . ${mapping.containerPort}`;
+  return mapping.hostIp === null
+    ? { map: MAP_ANY, entry: `${key} : ${value}`, key }
+    : { map: MAP_ADDR, entry: `${mapping.hostIp} . ${key} : ${value}`, key: `${mapping.hostIp} . ${key}` };
+}
+
+/** Script lines publishing `mappings` to `containerAddress`. */
+export function publishLines(mappings: readonly PortMapping[], containerAddress: string): string[] {
+  return mappings.map((mapping) => {
+    const { map, entry } = element(mapping, containerAddress);
+    return `add element ${TABLE} ${map} { ${entry} }`;
+  });
+}
+
+/**
+ * A script removing `mappings`, idempotent: each element is added then deleted in the same transaction, because
+ * deleting an element that is not there fails the whole transaction.
+ */
+export function unpublishScript(mappings: readonly PortMapping[], containerAddress: string): string {
+  const lines = mappings.flatMap((mapping) => {
+    const { map, entry, key } = element(mapping, containerAddress);
+    return [`add element ${TABLE} ${map} { ${entry} }`, `delete element ${TABLE} ${map} { ${key} }`];
+  });
+  return `${lines.join('\n')}\n`;
 }
 
 /** Applies an nft script as one transaction: all of it or none of it. */
 export async function applyRuleset(script: string): Promise<void> {
   await runCommand(['nft', '-f', '-'], script);
+}
+
+/** Removes the elements of `mappings`, if the table still exists (reset may have removed it already). */
+export async function unpublish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
+  if (mappings.length === 0) return;
+  try {
+    await applyRuleset(unpublishScript(mappings, containerAddress));
+  } catch (cause) {
+    if (cause instanceof CommandError && /No such file or directory/.test(cause.stderr) && !(await tableExists())) return;
+    throw cause;
+  }
+}
+
+async function tableExists(): Promise<boolean> {
+  try {
+    await runCommand(['nft', 'list', 'table', NFT_FAMILY, NFT_TABLE]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Removes minictr's table and everything in it; absent counts as removed. */

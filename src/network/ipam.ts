@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
+import { createExclusive, listOwned, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
 import { formatIpv4, type Subnet } from './subnet.js';
 
 export class Ipam {
@@ -46,12 +46,6 @@ export class Ipam {
 
   /** Every lease as [address, owner]. */
   leases(): [string, string][] {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return [];
-    }
-    return names.map((address) => [address, ownerOf(join(this.dir, address)) ?? '']);
+    return listOwned(this.dir);
   }
 }

@@ -1,0 +1,163 @@
+// Published ports (-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]), from flag to kernel.
+//
+// Parsing is pure. Before anything is created, each host port is checked against the sockets of the host (a port a
+// host process listens on would never see its traffic again once DNAT takes it). While a container runs, its host
+// ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like address leases, so two
+// containers can never publish the same port. The forwarding itself is kernel DNAT through two nftables maps (see
+// firewall.ts): adding or removing a container's ports is one transaction and never adds a rule.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
+import { parseIpv4 } from './subnet.js';
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface PortMapping {
+  /** null: every address of the host (Docker's 0.0.0.0). */
+  hostIp: string | null;
+  hostPort: number;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+/** A range flag can publish many ports; past this it is more likely a typo than a plan. */
+const MAX_PORTS_PER_FLAG = 1024;
+
+function parsePortRange(text: string, spec: string, what: string): [number, number] {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  const first = match ? Number(match[1]) : NaN;
+  const last = match?.[2] !== undefined ? Number(match[2]) : first;
+  if (!match) throw new UsageError(`invalid --publish "${spec}": ${what} "${text}" is not a port or port range`);
+  for (const port of [first, last]) {
+    if (port < 1 || port > 65535) throw new UsageError(`invalid --publish "${spec}": ${what} ${port} is not in 1-65535`);
+  }
+  if (last < first) throw new UsageError(`invalid --publish "${spec}": ${what} range ${text} is reversed`);
+  return [first, last];
+}
+
+/** Parses one -p value into one mapping per port. */
+export function parsePublish(spec: string): PortMapping[] {
+  const [addressPart, protocolPart, ...extra] = spec.split('/');
+  const protocol = protocolPart ?? 'tcp';
+  if (extra.length > 0 || (protocol !== 'tcp' && protocol !== 'udp')) {
+    throw new UsageError(`invalid --publish "${spec}": protocol must be tcp or udp`);
+  }
+  const parts = addressPart!.split(':');
+  if (parts.length < 2 || parts.length > 3) {
+    throw new UsageError(`invalid --publish "${spec}": expected [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
+  }
+  const [hostIpText, hostText, containerText] = parts.length === 3 ? parts : [null, parts[0]!, parts[1]!];
+  let hostIp: string | null = null;
+  if (hostIpText !== null && hostIpText !== '' && hostIpText !== '0.0.0.0') {
+    if (parseIpv4(hostIpText) === null) throw new UsageError(`invalid --publish "${spec}": "${hostIpText}" is not an IPv4 address`);
+    hostIp = hostIpText;
+  }
+  const [hostFirst, hostLast] = parsePortRange(hostText!, spec, 'host port');
+  const [containerFirst, containerLast] = parsePortRange(containerText!, spec, 'container port');
+  const count = hostLast - hostFirst + 1;
+  if (containerLast - containerFirst + 1 !== count) {
+    throw new UsageError(`invalid --publish "${spec}": host and container port ranges differ in length`);
+  }
+  if (count > MAX_PORTS_PER_FLAG) throw new UsageError(`invalid --publish "${spec}": more than ${MAX_PORTS_PER_FLAG} ports`);
+  return Array.from({ length: count }, (_, i) => ({
+    hostIp,
+    hostPort: hostFirst + i,
+    containerPort: containerFirst + i,
+    protocol: protocol as Protocol,
+  }));
+}
+
+/** Parses every -p value and refuses a host port given twice. */
+export function parsePublishFlags(values: readonly string[]): PortMapping[] {
+  const mappings = values.flatMap(parsePublish);
+  const seen = new Set<string>();
+  for (const mapping of mappings) {
+    const key = `${mapping.hostPort}/${mapping.protocol}`;
+    if (seen.has(key)) throw new UsageError(`invalid --publish: host port ${key} is published twice`);
+    seen.add(key);
+  }
+  return mappings;
+}
+
+export function describeMapping(mapping: PortMapping, containerAddress: string): string {
+  return `${mapping.hostIp ?? '0.0.0.0'}:${mapping.hostPort}/${mapping.protocol} -> ${containerAddress}:${mapping.containerPort}`;
+}
+
+/** Host ports in use by host sockets, from /proc/net (per network namespace of the reader): "tcp:80", "udp:53". */
+export function hostSocketPorts(): Set<string> {
+  const used = new Set<string>();
+  const tables: [string, Protocol, string | null][] = [
+    ['tcp', 'tcp', '0A'], // LISTEN
+    ['tcp6', 'tcp', '0A'],
+    ['udp', 'udp', null], // any bound socket
+    ['udp6', 'udp', null],
+  ];
+  for (const [file, protocol, state] of tables) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${file}`, 'utf8');
+    } catch {
+      continue; // no IPv6, for instance
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 4 || (state !== null && fields[3] !== state)) continue;
+      const port = parseInt(fields[1]!.split(':')[1] ?? '', 16);
+      if (port > 0) used.add(`${protocol}:${port}`);
+    }
+  }
+  return used;
+}
+
+/** Checks, before anything is created, that each host IP is this host's and no host socket holds a host port. */
+export function checkHostPorts(mappings: readonly PortMapping[]): void {
+  if (mappings.length === 0) return;
+  const local = new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((info) => info?.address),
+  );
+  const used = hostSocketPorts();
+  for (const mapping of mappings) {
+    if (mapping.hostIp !== null && !local.has(mapping.hostIp)) {
+      throw new UsageError(`cannot publish on ${mapping.hostIp}: it is not an address of this host`);
+    }
+    if (used.has(`${mapping.protocol}:${mapping.hostPort}`)) {
+      throw new UsageError(`cannot publish port ${mapping.hostPort}/${mapping.protocol}: a host process is already using it`);
+    }
+  }
+}
+
+/** The registry of host ports held by running containers. */
+export class PortRegistry {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  private path(mapping: PortMapping): string {
+    return join(this.dir, `${mapping.protocol}-${mapping.hostPort}`);
+  }
+
+  /** Claims every host port for `owner`, or none: on a conflict the ones already claimed are released. */
+  claim(owner: string, mappings: readonly PortMapping[]): void {
+    mkdirSync(this.dir, { recursive: true });
+    const claimed: PortMapping[] = [];
+    for (const mapping of mappings) {
+      if (!createExclusive(this.path(mapping), owner)) {
+        this.release(owner, claimed);
+        const holder = (ownerOf(this.path(mapping)) ?? '(unknown)').slice(0, 12);
+        throw new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${holder}`);
+      }
+      claimed.push(mapping);
+    }
+  }
+
+  release(owner: string, mappings: readonly PortMapping[]): void {
+    for (const mapping of mappings) removeIfOwned(this.path(mapping), owner);
+  }
+}
