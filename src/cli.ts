@@ -4,6 +4,7 @@
 // codes, Docker's way: 125 when minictr itself fails or the input is bad, 126 when the command cannot be executed,
 // 127 when it is not found, otherwise the container's own status.
 
+import { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { MinictrError } from './errors.js';
 import { error, setDebug } from './log.js';
@@ -101,5 +102,10 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = exitCodeFor(failure);
   }
 }
+
+// stdin belongs to the container. The first touch of process.stdin (execa's does, when it loads) makes Node set
+// O_NONBLOCK on the open file description it shares with the container, whose reads then fail with EAGAIN. An empty
+// stream stands in for it, so Node never opens fd 0 at all.
+Object.defineProperty(process, 'stdin', { value: Readable.from([]), configurable: true, enumerable: true });
 
 await main(process.argv);

@@ -176,7 +176,7 @@ bool WriteEtcFile(const EtcFile& file) {
 }
 
 // stdin, stdout and stderr pass to the command as they are, minus what Node set on them for itself: close-on-exec
-// (it would close them at execve) and O_NONBLOCK (most programs expect blocking stdio).
+// (it would close them at execve) and O_NONBLOCK (most programs expect blocking stdio; see also src/cli.ts).
 void PrepareStdio() {
   for (int fd = 0; fd <= 2; fd++) {
     fcntl(fd, F_SETFD, 0);

@@ -7,11 +7,17 @@ import { runCommand } from '../sys/command.js';
 import { linkExists } from './iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from './names.js';
 
-/** ip batch lines for the pair: host end on the bridge and up; the container end is configured by the child. */
+/**
+ * ip batch lines for the pair: host end on the bridge, in hairpin mode, and up; the container end is configured by
+ * the child. Hairpin mode lets the bridge send a frame back out of the port it came from, which a container
+ * reaching its own published port needs: its packet is DNATed back to itself.
+ */
 export function vethLines(hostName: string, containerPid: number): string[] {
   return [
     `link add ${hostName} type veth peer name ${CONTAINER_IFNAME} netns ${containerPid}`,
-    `link set ${hostName} master ${BRIDGE} up`,
+    `link set ${hostName} master ${BRIDGE}`,
+    `link set ${hostName} type bridge_slave hairpin on`,
+    `link set ${hostName} up`,
   ];
 }
 

@@ -42,6 +42,38 @@ export interface Snapshot {
   foreignProcesses: number[];
 }
 
+/**
+ * Starts, through `exec`, a Node HTTP server on address:port that answers with the client's address as it sees it,
+ * and resolves once it listens. The process comes wrapped in an object: resolving with it directly would wait for
+ * it to end (a running process is a thenable).
+ */
+export async function startClientAddressServer(
+  exec: (argv: string[]) => ResultPromise,
+  address: string,
+  port: number,
+): Promise<{ server: ResultPromise }> {
+  const script =
+    "require('http').createServer((q,s)=>s.end(q.socket.remoteAddress))" +
+    `.listen(${port},'${address}',()=>console.log('listening'))`;
+  const server = exec([process.execPath, '-e', script]);
+  await new Promise<void>((resolve, reject) => {
+    server.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening')) resolve();
+    });
+    void server.then((r) => reject(new Error(`server on ${address}:${port} exited: ${r.stderr}`)));
+  });
+  return { server };
+}
+
+/** An HTTP GET run through `exec` (inside some namespace) with Node's fetch; the body on stdout, exit 1 on error. */
+export async function httpGet(exec: (argv: string[]) => ResultPromise, url: string): Promise<Result> {
+  const script =
+    `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(3000)})` +
+    '.then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(String(e.cause??e));process.exit(1)})';
+  const result = await exec([process.execPath, '-e', script]);
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
 export class ScratchHost {
   readonly pid: number;
   private readonly holders: ResultPromise[];
@@ -90,29 +122,34 @@ export class ScratchHost {
   }
 
   /**
-   * An "upstream" network namespace linked to the scratch host by a veth, standing for the internet:
-   * upstream 203.0.113.1/24 (a documentation range), scratch host 203.0.113.2/24 with its default route there.
+   * Another network namespace linked to the scratch host by a veth `hostIf` (the scratch end): a client host on a
+   * LAN, or, with `defaultRoute`, the scratch host's way to "the internet". Addresses are CIDRs on the link.
    */
-  async addUpstream(): Promise<Upstream> {
+  async addPeer(hostIf: string, hostCidr: string, peerCidr: string, options: { defaultRoute?: boolean } = {}): Promise<Peer> {
     const holder = this.exec(['unshare', '--net', '--', 'sleep', 'infinity']);
     this.holders.push(holder);
     const pid = holder.pid!;
-    await waitFor('the upstream namespace', () => {
+    await waitFor('the peer namespace', () => {
       try {
         return nsInode(pid, 'net') !== nsInode(this.pid, 'net');
       } catch {
         return false;
       }
     });
-    await this.must(['ip', 'link', 'add', 'upstream0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
-    await this.must(['ip', 'addr', 'add', '203.0.113.2/24', 'dev', 'upstream0']);
-    await this.must(['ip', 'link', 'set', 'upstream0', 'up']);
-    await this.must(['ip', 'route', 'add', 'default', 'via', '203.0.113.1']);
-    const upstream = new Upstream(pid, this.holders);
-    await upstream.must(['ip', 'link', 'set', 'lo', 'up']);
-    await upstream.must(['ip', 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0']);
-    await upstream.must(['ip', 'link', 'set', 'eth0', 'up']);
-    return upstream;
+    await this.must(['ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
+    await this.must(['ip', 'addr', 'add', hostCidr, 'dev', hostIf]);
+    await this.must(['ip', 'link', 'set', hostIf, 'up']);
+    const peer = new Peer(pid, peerCidr.split('/')[0]!, this.holders);
+    if (options.defaultRoute) await this.must(['ip', 'route', 'add', 'default', 'via', peer.address]);
+    await peer.must(['ip', 'link', 'set', 'lo', 'up']);
+    await peer.must(['ip', 'addr', 'add', peerCidr, 'dev', 'eth0']);
+    await peer.must(['ip', 'link', 'set', 'eth0', 'up']);
+    return peer;
+  }
+
+  /** "The internet": upstream 203.0.113.1/24 (a documentation range), the scratch host's default route. */
+  async addUpstream(): Promise<Peer> {
+    return this.addPeer('upstream0', '203.0.113.2/24', '203.0.113.1/24', { defaultRoute: true });
   }
 
   async snapshot(): Promise<Snapshot> {
@@ -152,12 +189,14 @@ export class ScratchHost {
   }
 }
 
-export class Upstream {
+export class Peer {
   readonly pid: number;
+  readonly address: string;
   private readonly holders: ResultPromise[];
 
-  constructor(pid: number, holders: ResultPromise[]) {
+  constructor(pid: number, address: string, holders: ResultPromise[]) {
     this.pid = pid;
+    this.address = address;
     this.holders = holders;
   }
 
@@ -171,20 +210,10 @@ export class Upstream {
     return String(result.stdout);
   }
 
-  /** An HTTP server on 203.0.113.1:port answering each request with the client's address as it sees it. */
+  /** An HTTP server on this peer's address answering each request with the client's address as it sees it. */
   async serveClientAddress(port: number): Promise<void> {
-    const script =
-      "require('http').createServer((q,s)=>s.end(q.socket.remoteAddress))" +
-      `.listen(${port},'203.0.113.1',()=>console.log('listening'))`;
-    const server = this.exec([process.execPath, '-e', script]);
+    const { server } = await startClientAddressServer((argv) => this.exec(argv), this.address, port);
     this.holders.push(server);
-    await new Promise<void>((resolve, reject) => {
-      server.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('listening')) resolve();
-      });
-      server.catch(reject);
-      void server.then((r) => reject(new Error(`upstream server exited: ${r.stderr}`)));
-    });
   }
 }
 

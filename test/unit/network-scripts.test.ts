@@ -10,7 +10,9 @@ describe('ip batch', () => {
   it('creates the container end of the veth directly in the child netns and enslaves the host end', () => {
     expect(vethLines('mc0123456789ab', 4242)).toEqual([
       'link add mc0123456789ab type veth peer name eth0 netns 4242',
-      'link set mc0123456789ab master minictr0 up',
+      'link set mc0123456789ab master minictr0',
+      'link set mc0123456789ab type bridge_slave hairpin on',
+      'link set mc0123456789ab up',
     ]);
   });
 
@@ -37,7 +39,8 @@ describe('nftables base ruleset', () => {
   it('declares the table and chains idempotently, then replaces the rules in the same transaction', () => {
     const lines = script.trim().split('\n');
     expect(lines[0]).toBe('add table ip minictr');
-    expect(lines.filter((l) => l.startsWith('flush chain ip minictr '))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('flush chain ip minictr '))).toHaveLength(4);
+    expect(lines.filter((l) => l.startsWith('flush map'))).toEqual([]);
     const firstRule = lines.findIndex((l) => l.startsWith('add rule'));
     expect(lines.slice(0, firstRule).every((l) => !l.startsWith('add rule'))).toBe(true);
     expect(lines.slice(firstRule).every((l) => l.startsWith('add rule'))).toBe(true);
