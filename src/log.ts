@@ -7,18 +7,20 @@ export function setDebug(enabled: boolean): void {
   debugEnabled = enabled;
 }
 
-export function debug(message: string): void {
-  if (debugEnabled) process.stderr.write(`minictr: ${message}\n`);
-}
-
-export function info(message: string): void {
+function write(message: string): void {
   process.stderr.write(`minictr: ${message}\n`);
 }
+
+export function debug(message: string): void {
+  if (debugEnabled) write(message);
+}
+
+/** What minictr set up, when the user asked to see it (--verbose). */
+export const info = write;
+
+/** The one line the CLI prints for an error that ends the command. */
+export const error = write;
 
 export function warn(message: string): void {
-  process.stderr.write(`minictr: warning: ${message}\n`);
-}
-
-export function error(message: string): void {
-  process.stderr.write(`minictr: ${message}\n`);
+  write(`warning: ${message}`);
 }
