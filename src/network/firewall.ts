@@ -15,10 +15,12 @@
 //   another host            prerouting: DNAT to the container; forward accepts DNATed traffic to the bridge
 //   the host itself         output: DNAT; a 127.0.0.0/8 source leaving by the bridge is masqueraded (together
 //                           with route_localnet on the bridge, see bridge.ts) so the reply finds its way back
-//   a container (hairpin)   prerouting: DNAT; the packet is routed back out of the bridge it came from, so its
-//                           source is masqueraded to the gateway, or the peer would answer it directly and the
-//                           client would drop a reply from an address it never wrote to. The traffic is routed,
-//                           not bridged, so this needs neither br_netfilter nor hairpin mode on the bridge port.
+//   a container (hairpin)   prerouting: DNAT; the packet goes back to the bridge it came from, so its source is
+//                           masqueraded to the gateway, or the peer would answer it directly and the client would
+//                           drop a reply from an address it never wrote to. Without br_netfilter the host routes
+//                           it; with br_netfilter (bridge-nf-call-iptables=1) the DNAT happens as the bridge
+//                           receives the frame and a packet to the sender's own port leaves by the port it came
+//                           in by, hence hairpin mode on every bridge port (veth.ts).
 
 import { runCommand, CommandError } from '../sys/command.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';

@@ -10,7 +10,7 @@ import { BRIDGE, CONTAINER_IFNAME } from './names.js';
 /**
  * ip batch lines for the pair: host end on the bridge, in hairpin mode, and up; the container end is configured by
  * the child. Hairpin mode lets the bridge send a frame back out of the port it came from, which a container
- * reaching its own published port needs: its packet is DNATed back to itself.
+ * reaching its own published port needs when br_netfilter DNATs its packet back to it at the bridge (firewall.ts).
  */
 export function vethLines(hostName: string, containerPid: number): string[] {
   return [

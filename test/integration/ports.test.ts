@@ -98,6 +98,26 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     expect(await host.settle(before)).toEqual(before);
   });
 
+  it('serves hairpin traffic with and without br_netfilter calling the ip hooks for bridged frames', async () => {
+    const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+    const original = (await host.exec(['cat', sysctl])).stdout;
+    const modes = original === '' ? ['(br_netfilter not loaded)'] : ['0', '1'];
+    try {
+      for (const mode of modes) {
+        if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
+        const server = await serve(['-p', '8085:80']);
+        const other = await host.minictr(['run', 'wget', '-q', '-O', '-', 'http://10.0.0.1:8085/']);
+        expect(other.stdout, `bridge-nf-call-iptables=${mode}\n${explain(other)}`).toContain(PAGE);
+        await stop(server);
+        const self = await host.minictr(['run', '-p', '8085:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8085/']);
+        expect(self.stdout, `bridge-nf-call-iptables=${mode}\n${explain(self)}`).toContain(PAGE);
+      }
+    } finally {
+      if (original !== '') await host.must(['sh', '-c', `echo ${String(original).trim()} > ${sysctl}`]);
+    }
+    expect(await host.settle(before)).toEqual(before);
+  });
+
   it('keeps the address of a remote client: only loopback and hairpin traffic is masqueraded', async () => {
     // The container answers each connection with its own view of it (netstat): the peer address it sees.
     const run = host.start(['run', '-p', '8082:8082', '/bin/sh', '-c', 'echo ready; nc -l -p 8082 -e netstat -tn']);
