@@ -26,6 +26,7 @@ import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } fro
 import { preflight } from '../sys/preflight.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
+import { crashPoint } from './crash.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
 import { newId, shortId } from './ids.js';
@@ -119,9 +120,11 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     network: spec.network,
   });
   teardown.defer(`remove state of ${short}`, () => state.remove());
+  crashPoint('state');
   if (spec.name !== null) {
     const entry = record(state, { kind: 'name', name: spec.name });
     claimName(spec.name, id);
+    crashPoint('name');
     undoable(entry);
   }
 
@@ -130,11 +133,13 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   let address: string | null = null;
   if (spec.network === 'bridge') {
     address = ipam().lease(id, spec.requestedIp);
+    crashPoint('lease');
     undoable(record(state, { kind: 'lease', address }));
   }
   if (address !== null && spec.ports.length > 0) {
     const entry = record(state, { kind: 'ports', address, mappings: spec.ports });
     portRegistry().claim(id, spec.ports);
+    crashPoint('ports');
     undoable(entry);
   }
   signals.check();
@@ -165,6 +170,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     exitStatus = status;
     return status;
   });
+  crashPoint('spawn');
   record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
   teardown.defer(`stop container process ${child.pid}`, async () => {
     if (!released) addon.abort(child.releaseFd, child.errorFd);
@@ -184,6 +190,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     } catch (cause) {
       throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
     }
+    crashPoint('veth');
     try {
       ensureForwarding();
       ensureRouteLocalnet();
@@ -191,6 +198,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     } catch (cause) {
       throw stepError('set up NAT and published ports', `for ${address}`, cause);
     }
+    crashPoint('nat');
     if (spec.verbose) for (const mapping of spec.ports) info(`published ${describeMapping(mapping, address)}`);
   }
   signals.check();
@@ -200,6 +208,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   const failure = await addon.release(child.releaseFd, child.errorFd);
   if (failure !== null) throw childError(failure, plan);
   signals.forwardTo(child.pid);
+  crashPoint('running');
 
   // 6. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
   return await exited;

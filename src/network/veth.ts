@@ -3,7 +3,7 @@
 // deletes a veth at runtime: when the container's last process exits, its namespace dies and the kernel removes
 // both ends (deleting by hand costs ~35 ms each). Only gc removes a host end whose namespace is somehow still held.
 
-import { runCommand } from '../sys/command.js';
+import { CommandError, runCommand } from '../sys/command.js';
 import { linkExists } from './iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from './names.js';
 
@@ -21,7 +21,12 @@ export function vethLines(hostName: string, containerPid: number): string[] {
   ];
 }
 
+/** Deletes a host end left behind; gone already (or removed by the kernel meanwhile) counts as deleted. */
 export async function deleteVethIfPresent(hostName: string): Promise<void> {
   if (!linkExists(hostName)) return;
-  await runCommand(['ip', 'link', 'del', hostName]);
+  try {
+    await runCommand(['ip', 'link', 'del', hostName]);
+  } catch (cause) {
+    if (!(cause instanceof CommandError && /Cannot find device/.test(cause.stderr))) throw cause;
+  }
 }
