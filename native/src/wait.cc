@@ -20,7 +20,11 @@ struct ExitWatch {
   Napi::FunctionReference callback;
 };
 
-void OnClosed(uv_handle_t* handle) { delete static_cast<ExitWatch*>(handle->data); }
+void OnClosed(uv_handle_t* handle) {
+  auto* watch = static_cast<ExitWatch*>(handle->data);
+  if (watch->pidfd >= 0) close(watch->pidfd);
+  delete watch;
+}
 
 void OnReadable(uv_poll_t* handle, int, int) {
   auto* watch = static_cast<ExitWatch*>(handle->data);
@@ -33,6 +37,7 @@ void OnReadable(uv_poll_t* handle, int, int) {
 
   uv_poll_stop(handle);
   close(watch->pidfd);
+  watch->pidfd = -1;
 
   Napi::Env env(watch->env);
   Napi::HandleScope scope(env);
@@ -69,6 +74,7 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
   watch->poll.data = watch.get();
   int error = uv_poll_init(loop, &watch->poll, watch->pidfd);
+  if (error != 0) close(watch->pidfd);
   if (error == 0) {
     ExitWatch* owned = watch.release();  // from here on freed by OnClosed
     error = uv_poll_start(&owned->poll, UV_READABLE, OnReadable);

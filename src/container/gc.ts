@@ -6,7 +6,7 @@
 // teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
 
 import { readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
 import { deleteTable, unpublish } from '../network/firewall.js';
@@ -19,7 +19,7 @@ import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { listOwned, removeIfOwned } from '../sys/exclusive-file.js';
-import { isAlive, type ProcessRef } from '../sys/proc.js';
+import { isAlive, selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
 import { releaseName } from './names.js';
 import {
   collectingDir,
@@ -54,6 +54,21 @@ async function killAndWait(ref: ProcessRef): Promise<void> {
   throw new Error(`process ${ref.pid} is still alive 5 s after SIGKILL`);
 }
 
+/**
+ * Undoes entries in order, stopping at the first failure: what was acquired before a process that cannot be
+ * stopped (its address, its ports) must not be handed to anyone else. Returns that failure, or null.
+ */
+async function undoAll(id: string, entries: JournalEntry[]): Promise<Error | null> {
+  for (const entry of entries) {
+    try {
+      await undoEntry(id, entry);
+    } catch (cause) {
+      return new Error(`${describeEntry(entry)} of ${id.slice(0, 12)}: ${messageOf(cause)}`);
+    }
+  }
+  return null;
+}
+
 /** Undoes one journal entry; an object that no longer exists counts as undone. */
 export async function undoEntry(id: string, entry: JournalEntry): Promise<void> {
   switch (entry.kind) {
@@ -63,10 +78,13 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
     case 'lease':
       ipam().release(entry.address, id);
       return;
-    case 'ports':
-      await unpublish(entry.mappings, entry.address);
-      portRegistry().release(id, entry.mappings);
+    case 'ports': {
+      // Only the ports this container still holds: a port released already may be another container's now.
+      const held = entry.mappings.filter((mapping) => portRegistry().holder(mapping) === id);
+      await unpublish(held, entry.address);
+      portRegistry().release(id, held);
       return;
+    }
     case 'process':
       await killAndWait(entry);
       return;
@@ -91,26 +109,33 @@ export function describeEntry(entry: JournalEntry): string {
   }
 }
 
-/** Tears down every container whose owner is gone. Returns the ids collected. */
+/**
+ * Tears down every container whose owner is gone. Returns the ids collected. A container whose undo fails stays
+ * claimed, journal included, and the next gc (finding its collector gone) tries again.
+ */
 export async function collectGarbage(): Promise<string[]> {
+  const self = selfRef();
   const collected: string[] = [];
   const errors: Error[] = [];
-  for (const { id, dir, owner } of listContainerDirs()) {
-    if (owner !== null && isAlive(owner)) continue;
+  for (const { id, dir, owner, collector, removing } of listContainerDirs()) {
+    if (removing) {
+      const remover = Number(/^\.rm-(\d+)-/.exec(basename(dir))?.[1]);
+      if (startTimeOf(remover) === null) rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
+    if ((owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector))) continue;
     // Claim it first: of two concurrent gc runs, only the one whose rename succeeds tears it down.
-    const claimed = collectingDir(id);
+    const claimed = collectingDir(id, self);
     try {
-      if (dir !== claimed) renameSync(dir, claimed);
+      renameSync(dir, claimed);
     } catch {
       continue;
     }
     const state = new ContainerState(id, claimed);
-    for (const entry of state.entries().reverse()) {
-      try {
-        await undoEntry(id, entry);
-      } catch (cause) {
-        errors.push(new Error(`${describeEntry(entry)} of ${id.slice(0, 12)}: ${messageOf(cause)}`));
-      }
+    const failure = await undoAll(id, state.entries().reverse());
+    if (failure !== null) {
+      errors.push(failure);
+      continue;
     }
     state.remove();
     collected.push(id);

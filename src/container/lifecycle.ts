@@ -95,8 +95,11 @@ export async function runContainer(spec: RunSpec): Promise<ExitStatus> {
   try {
     return await execute(decided, addon, teardown, signals);
   } finally {
-    signals.stop();
+    // Signals stay caught (and recorded, no longer forwarded) until teardown ends: a second Ctrl-C must not
+    // kill minictr halfway through it.
+    signals.stopForwarding();
     for (const failure of await teardown.run()) warn(`teardown: ${failure.message}`);
+    signals.stop();
   }
 }
 
@@ -119,7 +122,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     argv: spec.argv,
     network: spec.network,
   });
-  teardown.defer(`remove state of ${short}`, () => state.remove());
+  teardown.defer(`remove state of ${short}`, () => state.remove(), { onlyIfClean: true });
   crashPoint('state');
   if (spec.name !== null) {
     const entry = record(state, { kind: 'name', name: spec.name });
@@ -164,19 +167,23 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     argv: spec.argv,
     env: plan.env,
   });
+  // Its undo comes first, before anything else can throw: unreleased, closing the release pipe makes it exit
+  // without running anything; released, SIGKILL. Either way the process is reaped before teardown goes on.
   let released = false;
   let exitStatus: ExitStatus | null = null;
-  const exited = new Promise<ExitStatus>((resolve) => addon.watchExit(child.pidfd, resolve)).then((status) => {
-    exitStatus = status;
-    return status;
-  });
-  crashPoint('spawn');
-  record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
+  let reportExit: (status: ExitStatus) => void = () => {};
+  const exited = new Promise<ExitStatus>((resolve) => (reportExit = resolve));
   teardown.defer(`stop container process ${child.pid}`, async () => {
     if (!released) addon.abort(child.releaseFd, child.errorFd);
     else if (exitStatus === null) process.kill(child.pid, 'SIGKILL');
     await exited;
   });
+  addon.watchExit(child.pidfd, (status) => {
+    exitStatus = status;
+    reportExit(status);
+  });
+  crashPoint('spawn');
+  record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
   //    end on the bridge), forwarding on, then NAT and this container's published ports in one nft transaction.
@@ -211,5 +218,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   crashPoint('running');
 
   // 6. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
-  return await exited;
+  const status = await exited;
+  signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
+  return status;
 }

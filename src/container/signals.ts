@@ -29,13 +29,17 @@ export class SignalRelay {
     else this.pending ??= signal;
   };
 
+  /** Signals are recorded again instead of forwarded (the container has exited, or teardown has begun). */
+  stopForwarding(): void {
+    this.target = null;
+  }
+
   start(): void {
     for (const signal of FORWARDED_SIGNALS) process.on(signal, this.handler);
   }
 
   stop(): void {
     for (const signal of FORWARDED_SIGNALS) process.off(signal, this.handler);
-    this.target = null;
   }
 
   /** Throws Interrupted when a signal arrived during setup. Called between setup steps. */

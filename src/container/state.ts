@@ -28,6 +28,7 @@ export const NAMES_DIR = join(STATE_ROOT, 'names');
 export const PORTS_DIR = join(STATE_ROOT, 'ports');
 const BUILDING_PREFIX = '.new-';
 const COLLECTING_PREFIX = '.gc-';
+const REMOVING_PREFIX = '.rm-';
 
 /** A host object, as recorded in the journal before it is created. */
 export type JournalEntry =
@@ -107,8 +108,15 @@ export class ContainerState {
     return entries;
   }
 
+  /** Removes the directory: renamed out of gc's sight first, so gc never sees it half-deleted. */
   remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    const tombstone = join(CONTAINERS_DIR, `${REMOVING_PREFIX}${process.pid}-${this.id}`);
+    try {
+      renameSync(this.dir, tombstone);
+    } catch {
+      return; // already gone
+    }
+    rmSync(tombstone, { recursive: true, force: true });
   }
 }
 
@@ -117,6 +125,10 @@ export interface ContainerDir {
   dir: string;
   /** The process responsible for it; null when its record cannot be read (gc then treats it as dead). */
   owner: ProcessRef | null;
+  /** For a directory gc has claimed (.gc-<pid>-<start>-<id>): that gc process. */
+  collector: ProcessRef | null;
+  /** A directory whose teardown finished and that is being deleted (.rm-<pid>-<id>). */
+  removing: boolean;
 }
 
 function readOwner(dir: string): ProcessRef | null {
@@ -127,7 +139,15 @@ function readOwner(dir: string): ProcessRef | null {
   }
 }
 
-/** Directories of containers: finished, half-built (.new-…) and being collected by gc (.gc-<id>). */
+const PROCESS_ID = '(\\d+)-(\\d+)-([0-9a-f]+)';
+const BUILDING = new RegExp(`^\\.new-${PROCESS_ID}$`);
+const COLLECTING = new RegExp(`^\\.gc-${PROCESS_ID}$`);
+const REMOVING = /^\.rm-\d+-([0-9a-f]+)$/;
+
+/**
+ * Directories of containers: finished, half-built (.new-<owner>-<id>), claimed by a gc (.gc-<collector>-<id>) and
+ * being deleted after a complete teardown (.rm-<pid>-<id>). Process references in names are "<pid>-<start time>".
+ */
 export function listContainerDirs(): ContainerDir[] {
   let names: string[];
   try {
@@ -137,10 +157,14 @@ export function listContainerDirs(): ContainerDir[] {
   }
   return names.map((name) => {
     const dir = join(CONTAINERS_DIR, name);
-    const building = /^\.new-(\d+)-(\d+)-([0-9a-f]+)$/.exec(name);
-    if (building) return { id: building[3]!, dir, owner: { pid: Number(building[1]), startTime: Number(building[2]) } };
-    const id = name.startsWith(COLLECTING_PREFIX) ? name.slice(COLLECTING_PREFIX.length) : name;
-    return { id, dir, owner: readOwner(dir) };
+    const ref = (m: RegExpExecArray) => ({ pid: Number(m[1]), startTime: Number(m[2]) });
+    const building = BUILDING.exec(name);
+    if (building) return { id: building[3]!, dir, owner: ref(building), collector: null, removing: false };
+    const collecting = COLLECTING.exec(name);
+    if (collecting) return { id: collecting[3]!, dir, owner: readOwner(dir), collector: ref(collecting), removing: false };
+    const removing = REMOVING.exec(name);
+    if (removing) return { id: removing[1]!, dir, owner: null, collector: null, removing: true };
+    return { id: name, dir, owner: readOwner(dir), collector: null, removing: false };
   });
 }
 
@@ -150,11 +174,12 @@ export function listContainerDirs(): ContainerDir[] {
  */
 export function containerDirExists(id: string): boolean {
   if (id === '') return false;
-  const building = listContainerDirs().some((entry) => entry.id === id && basename(entry.dir).startsWith(BUILDING_PREFIX));
-  return building || existsSync(join(CONTAINERS_DIR, id)) || existsSync(collectingDir(id));
+  const prefixed = () =>
+    listContainerDirs().some((entry) => entry.id === id && !entry.removing && basename(entry.dir) !== id);
+  return prefixed() || existsSync(join(CONTAINERS_DIR, id)) || prefixed();
 }
 
-/** Where gc moves a container's directory to claim it. */
-export function collectingDir(id: string): string {
-  return join(CONTAINERS_DIR, `${COLLECTING_PREFIX}${id}`);
+/** The name under which the gc process `collector` claims a container's directory. */
+export function collectingDir(id: string, collector: ProcessRef): string {
+  return join(CONTAINERS_DIR, `${COLLECTING_PREFIX}${collector.pid}-${collector.startTime}-${id}`);
 }

@@ -157,6 +157,10 @@ export class PortRegistry {
     }
   }
 
+  holder(mapping: PortMapping): string | null {
+    return ownerOf(this.path(mapping));
+  }
+
   release(owner: string, mappings: readonly PortMapping[]): void {
     for (const mapping of mappings) removeIfOwned(this.path(mapping), owner);
   }

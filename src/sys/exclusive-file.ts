@@ -1,24 +1,24 @@
-// A file that only one process can create: open(O_CREAT | O_EXCL) is atomic in the kernel, which makes a directory
-// of such files a lock-free registry (address leases, container names). Each file holds its owner's id.
+// A file that only one process can create, born with its content: the owner id is written to a temporary file
+// that link(2) then puts in place, which is atomic and fails if the name exists. A directory of such files is a
+// lock-free registry (address leases, container names, published ports) in which a reader never sees a file
+// without its owner. Temporary files start with a dot, which listings skip.
 
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** Creates `path` holding `owner`; false when it already exists. */
 export function createExclusive(path: string, owner: string): boolean {
-  let fd: number;
+  const temporary = join(dirname(path), `.tmp-${process.pid}-${basename(path)}`);
+  writeFileSync(temporary, `${owner}\n`, { mode: 0o644 });
   try {
-    fd = openSync(path, 'wx', 0o644);
+    linkSync(temporary, path);
+    return true;
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw cause;
-  }
-  try {
-    writeSync(fd, `${owner}\n`);
   } finally {
-    closeSync(fd);
+    rmSync(temporary, { force: true });
   }
-  return true;
 }
 
 /** The owner written in `path`, or null when it does not exist. */
@@ -30,9 +30,26 @@ export function ownerOf(path: string): string | null {
   }
 }
 
-/** Removes `path` if `owner` holds it; missing counts as removed. */
+/**
+ * Removes `path` if `owner` holds it; missing counts as removed. The file is first moved aside under a name only
+ * this process uses, then checked: a file another owner created meanwhile under the same name is put back.
+ */
 export function removeIfOwned(path: string, owner: string): void {
-  if (ownerOf(path) === owner) rmSync(path, { force: true });
+  if (ownerOf(path) !== owner) return;
+  const aside = join(dirname(path), `.rm-${process.pid}-${basename(path)}`);
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // gone already
+  }
+  if (ownerOf(aside) !== owner) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // yet another file has taken the name since: it stays
+    }
+  }
+  rmSync(aside, { force: true });
 }
 
 /** Every file of a registry directory as [name, owner]; an absent directory is empty. */
@@ -43,5 +60,5 @@ export function listOwned(dir: string): [string, string][] {
   } catch {
     return [];
   }
-  return names.map((name) => [name, ownerOf(join(dir, name)) ?? '']);
+  return names.filter((name) => !name.startsWith('.')).map((name) => [name, ownerOf(join(dir, name)) ?? '']);
 }
