@@ -7,7 +7,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror"],
+      "ldflags": ["-Wl,-z,now"]
     }
   ]
 }

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -81,7 +82,13 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.argv = argv.data();
   config.envp = envp.data();
 
-  // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack.
+  // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
+  //    are blocked across it, so none runs one of Node's handlers in the child before it resets them (the child
+  //    unblocks after resetting; the parent restores its mask right after).
+  sigset_t all_signals;
+  sigset_t saved_mask;
+  sigfillset(&all_signals);
+  pthread_sigmask(SIG_SETMASK, &all_signals, &saved_mask);
   int pidfd = -1;
   struct clone_args args;
   memset(&args, 0, sizeof args);
@@ -92,6 +99,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) RunChild(config);
   int saved = errno;
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
 
   // 4. The parent keeps only its own ends.
   close(release_pipe[0]);

@@ -18,9 +18,9 @@ import { info, warn } from '../log.js';
 import { ensureBridgeLines, ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
 import { applyRuleset, baseRuleset, publishLines } from '../network/firewall.js';
 import { ipBatch } from '../network/iproute.js';
-import { BRIDGE, CONTAINER_IFNAME, hostVethName } from '../network/names.js';
+import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor } from '../network/names.js';
 import { checkHostPorts, describeMapping } from '../network/ports.js';
-import { formatIpv4 } from '../network/subnet.js';
+import { formatIpv4, parseIpv4 } from '../network/subnet.js';
 import { vethLines } from '../network/veth.js';
 import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } from '../native/index.js';
 import { preflight } from '../sys/preflight.js';
@@ -193,7 +193,8 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     const veth = hostVethName(short);
     record(state, { kind: 'veth', name: veth });
     try {
-      await ipBatch([...ensureBridgeLines(spec.subnet), ...vethLines(veth, child.pid)], isBridgeRace);
+      const lines = [...ensureBridgeLines(spec.subnet), ...vethLines(veth, child.pid, macFor(parseIpv4(address)!))];
+      await ipBatch(lines, isBridgeRace);
     } catch (cause) {
       throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
     }

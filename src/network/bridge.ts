@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BRIDGE, STATE_ROOT } from './names.js';
+import { BRIDGE, macFor, STATE_ROOT } from './names.js';
 import { linkExists, type BatchFailure } from './iproute.js';
 import { formatIpv4, type Subnet } from './subnet.js';
 
@@ -15,7 +15,7 @@ const IP_FORWARD_SAVED = join(STATE_ROOT, 'ip_forward.orig');
 export function ensureBridgeLines(subnet: Subnet): string[] {
   if (linkExists(BRIDGE)) return [];
   return [
-    `link add ${BRIDGE} type bridge`,
+    `link add ${BRIDGE} address ${macFor(subnet.gateway)} type bridge`,
     `addr replace ${formatIpv4(subnet.gateway)}/${subnet.prefixLength} dev ${BRIDGE}`,
     `link set ${BRIDGE} up`,
   ];

@@ -11,6 +11,12 @@
 // so a packet meets the same handful of rules whether 1 or 250 containers publish ports (one hash lookup each),
 // and publishing or unpublishing a container's ports is one transaction of map elements.
 //
+// Guards. Into the bridge, forward only what a container started (iifname), answers to it (established) and
+// published ports (ct status dnat): a LAN host with a route to 10.0.0.0/24 through this host reaches no container
+// port that is not published. And route_localnet, which loopback clients need, must not let a container reach the
+// host's 127.0.0.1 services by sending to 127.x through the gateway: such packets are dropped on arrival (the
+// guard chain, at raw priority, before DNAT could make them legitimate).
+//
 // Where each client is caught (kernel DNAT, no userland proxy):
 //   another host            prerouting: DNAT to the container; forward accepts DNATed traffic to the bridge
 //   the host itself         output: DNAT; a 127.0.0.0/8 source leaving by the bridge is masqueraded (together
@@ -45,7 +51,8 @@ export function baseRuleset(subnet: Subnet, bridge: string): string {
     `add chain ${TABLE} output { type nat hook output priority -100; policy accept; }`,
     `add chain ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `add chain ${TABLE} forward { type filter hook forward priority filter; policy accept; }`,
-    ...['prerouting', 'output', 'postrouting', 'forward'].map((chain) => `flush chain ${TABLE} ${chain}`),
+    `add chain ${TABLE} guard { type filter hook prerouting priority raw; policy accept; }`,
+    ...['prerouting', 'output', 'postrouting', 'forward', 'guard'].map((chain) => `flush chain ${TABLE} ${chain}`),
     ...dnat.map((rule) => `add rule ${TABLE} prerouting ${rule}`),
     ...dnat.map((rule) => `add rule ${TABLE} output ${rule}`),
     `add rule ${TABLE} postrouting ip saddr ${subnet.toString()} oifname != "${bridge}" masquerade`,
@@ -54,6 +61,8 @@ export function baseRuleset(subnet: Subnet, bridge: string): string {
     `add rule ${TABLE} forward iifname "${bridge}" accept`,
     `add rule ${TABLE} forward oifname "${bridge}" ct state established,related accept`,
     `add rule ${TABLE} forward oifname "${bridge}" ct status dnat accept`,
+    `add rule ${TABLE} forward oifname "${bridge}" drop`,
+    `add rule ${TABLE} guard iifname "${bridge}" ip daddr 127.0.0.0/8 drop`,
     '',
   ].join('\n');
 }

@@ -18,6 +18,17 @@ export function hostVethName(shortId: string): string {
   return `${VETH_PREFIX}${shortId}`;
 }
 
+/**
+ * The MAC address of the interface holding IPv4 `address` on the bridge (the bridge itself included): locally
+ * administered prefix 02:6d:63 ("mc") + the address's low three bytes. A MAC that follows the address keeps
+ * neighbours' ARP caches right when an address passes to a new container, and a fixed bridge MAC keeps it from
+ * changing as ports come and go (by default a bridge takes the lowest MAC among its ports).
+ */
+export function macFor(address: number): string {
+  const bytes = [0x02, 0x6d, 0x63, (address >>> 16) & 255, (address >>> 8) & 255, address & 255];
+  return bytes.map((byte) => byte.toString(16).padStart(2, '0')).join(':');
+}
+
 /** The container's end, created directly inside its network namespace. */
 export const CONTAINER_IFNAME = 'eth0';
 

@@ -8,13 +8,14 @@ import { linkExists } from './iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from './names.js';
 
 /**
- * ip batch lines for the pair: host end on the bridge, in hairpin mode, and up; the container end is configured by
+ * ip batch lines for the pair: host end on the bridge, in hairpin mode, and up; the container end, with a MAC that
+ * follows its address (names.ts), is configured by
  * the child. Hairpin mode lets the bridge send a frame back out of the port it came from, which a container
  * reaching its own published port needs when br_netfilter DNATs its packet back to it at the bridge (firewall.ts).
  */
-export function vethLines(hostName: string, containerPid: number): string[] {
+export function vethLines(hostName: string, containerPid: number, containerMac: string): string[] {
   return [
-    `link add ${hostName} type veth peer name ${CONTAINER_IFNAME} netns ${containerPid}`,
+    `link add ${hostName} type veth peer name ${CONTAINER_IFNAME} address ${containerMac} netns ${containerPid}`,
     `link set ${hostName} master ${BRIDGE}`,
     `link set ${hostName} type bridge_slave hairpin on`,
     `link set ${hostName} up`,

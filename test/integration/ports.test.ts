@@ -118,6 +118,21 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     expect(await host.settle(before)).toEqual(before);
   });
 
+  it('forwards a LAN host only to published ports, never straight to a container', async () => {
+    await lan.must(['ip', 'route', 'add', '10.0.0.0/24', 'via', '198.51.100.1']);
+    try {
+      const server = await serve(['--ip', '10.0.0.30', '-p', '8086:80']);
+      expect((await fromHost('http://10.0.0.30/')).stdout).toContain(PAGE);
+      expect((await fromLan('http://198.51.100.1:8086/')).stdout).toContain(PAGE);
+      const direct = await fromLan('http://10.0.0.30/');
+      expect(direct.exitCode, explain(direct)).not.toBe(0);
+      await stop(server);
+    } finally {
+      await lan.must(['ip', 'route', 'del', '10.0.0.0/24']);
+    }
+    expect(await host.settle(before)).toEqual(before);
+  });
+
   it('keeps the address of a remote client: only loopback and hairpin traffic is masqueraded', async () => {
     // The container answers each connection with its own view of it (netstat): the peer address it sees.
     const run = host.start(['run', '-p', '8082:8082', '/bin/sh', '-c', 'echo ready; nc -l -p 8082 -e netstat -tn']);

@@ -2,18 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { isBridgeRace } from '../../src/network/bridge.js';
 import { baseRuleset } from '../../src/network/firewall.js';
 import { parseBatchFailures } from '../../src/network/iproute.js';
-import { hostVethName } from '../../src/network/names.js';
+import { hostVethName, macFor } from '../../src/network/names.js';
 import { Subnet } from '../../src/network/subnet.js';
 import { vethLines } from '../../src/network/veth.js';
 
 describe('ip batch', () => {
   it('creates the container end of the veth directly in the child netns and enslaves the host end', () => {
-    expect(vethLines('mc0123456789ab', 4242)).toEqual([
-      'link add mc0123456789ab type veth peer name eth0 netns 4242',
+    expect(vethLines('mc0123456789ab', 4242, '02:6d:63:00:00:07')).toEqual([
+      'link add mc0123456789ab type veth peer name eth0 address 02:6d:63:00:00:07 netns 4242',
       'link set mc0123456789ab master minictr0',
       'link set mc0123456789ab type bridge_slave hairpin on',
       'link set mc0123456789ab up',
     ]);
+  });
+
+  it('derives MAC addresses from IPv4 addresses, so a reused address keeps its MAC', () => {
+    expect(macFor(0x0a000001)).toBe('02:6d:63:00:00:01');
+    expect(macFor(0x0a0102fe)).toBe('02:6d:63:01:02:fe');
   });
 
   it('names host veths with a findable prefix within the 15-character limit', () => {
@@ -39,7 +44,7 @@ describe('nftables base ruleset', () => {
   it('declares the table and chains idempotently, then replaces the rules in the same transaction', () => {
     const lines = script.trim().split('\n');
     expect(lines[0]).toBe('add table ip minictr');
-    expect(lines.filter((l) => l.startsWith('flush chain ip minictr '))).toHaveLength(4);
+    expect(lines.filter((l) => l.startsWith('flush chain ip minictr '))).toHaveLength(5);
     expect(lines.filter((l) => l.startsWith('flush map'))).toEqual([]);
     const firstRule = lines.findIndex((l) => l.startsWith('add rule'));
     expect(lines.slice(0, firstRule).every((l) => !l.startsWith('add rule'))).toBe(true);
@@ -50,5 +55,7 @@ describe('nftables base ruleset', () => {
     expect(script).toContain('add rule ip minictr postrouting ip saddr 10.0.0.0/24 oifname != "minictr0" masquerade');
     expect(script).toContain('add rule ip minictr forward iifname "minictr0" accept');
     expect(script).toContain('add rule ip minictr forward oifname "minictr0" ct state established,related accept');
+    expect(script.indexOf('forward oifname "minictr0" drop')).toBeGreaterThan(script.indexOf('ct status dnat accept'));
+    expect(script).toContain('add rule ip minictr guard iifname "minictr0" ip daddr 127.0.0.0/8 drop');
   });
 });
