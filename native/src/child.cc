@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -185,6 +186,13 @@ void PrepareStdio() {
   }
 }
 
+// What close_range(CLOSE_RANGE_CLOEXEC) does, one descriptor at a time, up to the descriptor limit.
+void MarkAllCloseOnExec() {
+  struct rlimit limit;
+  rlim_t last = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 65536;
+  for (rlim_t fd = 3; fd < last; fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+}
+
 }  // namespace
 
 const char* ChildStepName(int32_t step) {
@@ -269,7 +277,7 @@ void RunChild(const ChildConfig& config) {
 
   // 15. Exec. Every descriptor above stderr closes with it, the error pipe included.
   PrepareStdio();
-  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec();  // kernels before 5.11
   umask(022);
   execve(config.exec_path, config.argv, config.envp);
   Fail(config, kStepExec);
