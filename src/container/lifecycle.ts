@@ -170,18 +170,20 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   // Its undo comes first, before anything else can throw: unreleased, closing the release pipe makes it exit
   // without running anything; released, SIGKILL. Either way the process is reaped before teardown goes on.
   let released = false;
+  let watching = false;
   let exitStatus: ExitStatus | null = null;
   let reportExit: (status: ExitStatus) => void = () => {};
   const exited = new Promise<ExitStatus>((resolve) => (reportExit = resolve));
   teardown.defer(`stop container process ${child.pid}`, async () => {
     if (!released) addon.abort(child.releaseFd, child.errorFd);
     else if (exitStatus === null) process.kill(child.pid, 'SIGKILL');
-    await exited;
+    if (watching) await exited;
   });
   addon.watchExit(child.pidfd, (status) => {
     exitStatus = status;
     reportExit(status);
   });
+  watching = true;
   crashPoint('spawn');
   record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
 
