@@ -102,8 +102,9 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     await expectHostUnchanged();
   });
 
-  it('forwards SIGTERM and SIGINT to PID 1', async () => {
-    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  it('forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to PID 1', async () => {
+    const signals = [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129], ['SIGQUIT', 131], ['SIGUSR1', 138], ['SIGUSR2', 140]] as const;
+    for (const [signal, code] of signals) {
       const run = host.start(['run', '/bin/sh', '-c', `trap 'exit ${code}' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
       await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
       run.kill(signal);
