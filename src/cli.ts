@@ -78,6 +78,15 @@ function buildProgram(): Command {
       process.exitCode = await gc();
     });
 
+  program
+    .command('net')
+    .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
+    .option('--format <format>', 'text (a diagram), json or dot (Graphviz)', 'text')
+    .action(async (flags: { format: string }) => {
+      const { net } = await import('./commands/net.js');
+      process.exitCode = await net(flags);
+    });
+
   const system = program.command('system').description('manage minictr on this host');
   system
     .command('reset')

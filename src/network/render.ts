@@ -1,0 +1,71 @@
+// Pictures of a NetworkView (view.ts), pure: a text diagram for a terminal and a Graphviz graph
+// (`minictr net --format dot | dot -Tpng > net.png`).
+
+import { describeMapping } from './ports.js';
+import type { ContainerView, LinkView, NetworkView } from './view.js';
+
+function linkLabel(link: LinkView): string {
+  const addresses = link.addresses.length > 0 ? ` ${link.addresses.join(' ')}` : '';
+  return `${link.name} (if ${link.ifindex}${link.hairpin ? ', hairpin' : ''}, ${link.mac}, ${link.state})${addresses}`;
+}
+
+function containerTitle(container: ContainerView): string {
+  const name = container.name === null ? '' : ` "${container.name}"`;
+  return `container ${container.id.slice(0, 12)}${name}, pid ${container.pid ?? 'gone'}`;
+}
+
+/** The eth0 inside the container whose peer is the host veth, found by ifindex pairing. */
+function peerOf(container: ContainerView): LinkView | undefined {
+  const host = container.hostVeth;
+  return container.links.find((l) => host !== null && l.ifindex === host.peerIfindex && l.peerIfindex === host.ifindex);
+}
+
+export function renderText(view: NetworkView): string {
+  const bridged = view.containers.filter((c) => c.hostVeth !== null);
+  const others = view.containers.filter((c) => c.hostVeth === null);
+  const lines = ['host'];
+  if (view.bridge === null) lines.push('└── (no bridge minictr0 yet: no bridged container has run)');
+  else lines.push(`└── ${linkLabel(view.bridge)}   bridge, the containers' gateway`);
+  bridged.forEach((container, i) => {
+    const last = i === bridged.length - 1;
+    const indent = last ? '        ' : '    │   ';
+    const peer = peerOf(container);
+    lines.push(`${last ? '    └── ' : '    ├── '}${linkLabel(container.hostVeth!)}`);
+    lines.push(`${indent}  ⇅ veth pair`);
+    lines.push(`${indent}${peer ? linkLabel(peer) : '(peer not found)'}   in ${containerTitle(container)}`);
+    for (const route of container.routes) lines.push(`${indent}  route ${route}`);
+    for (const mapping of container.ports) lines.push(`${indent}  publish ${describeMapping(mapping, container.address ?? '?')}`);
+  });
+  for (const container of others) {
+    const own = container.links.map((l) => l.name).join(', ');
+    lines.push(`${containerTitle(container)}: not on the bridge (${own ? `own namespace: ${own}` : 'host network'})`);
+  }
+  if (view.containers.length === 0) lines.push('(no running containers)');
+  lines.push('', 'nftables (nft list table ip minictr):', (view.ruleset ?? '(no table)\n').trimEnd());
+  return `${lines.join('\n')}\n`;
+}
+
+/** A DOT string: quotes and backslashes escaped, line breaks as DOT's \\n. */
+const quote = (text: string) => `"${text.replace(/["\\]/g, '\\$&').replace(/\n/g, '\\n')}"`;
+
+export function renderDot(view: NetworkView): string {
+  const lines = ['graph minictr {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];', '  host [label="host"];'];
+  if (view.bridge !== null) {
+    lines.push(`  bridge [label=${quote(`${view.bridge.name}\n${view.bridge.addresses.join('\n')}`)}];`, '  host -- bridge;');
+  }
+  view.containers.forEach((container, i) => {
+    const peer = peerOf(container) ?? container.links.find((l) => l.name !== 'lo');
+    lines.push(`  subgraph cluster_${i} {`, `    label=${quote(containerTitle(container))};`);
+    const iface = peer === undefined ? 'lo only' : [peer.name, ...peer.addresses].join('\n');
+    lines.push(`    eth${i} [label=${quote(iface)}];`);
+    lines.push('  }');
+    if (container.hostVeth !== null) {
+      lines.push(`  veth${i} [label=${quote(container.hostVeth.name)}];`, `  bridge -- veth${i};`, `  veth${i} -- eth${i} [label="veth pair"];`);
+    }
+    for (const mapping of container.ports) {
+      lines.push(`  host -- eth${i} [style=dashed, label=${quote(`${mapping.hostPort}/${mapping.protocol} → ${mapping.containerPort}`)}];`);
+    }
+  });
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}

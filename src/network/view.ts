@@ -1,0 +1,110 @@
+// What `minictr net` shows: the host side of minictr's network as the kernel reports it (the bridge and the host
+// end of every veth on it), each container as its journal records it (address, veth, pid, published ports) and as
+// its own network namespace reports it (interfaces with their peer links, routes), and minictr's nftables table.
+// Everything is read, nothing is changed; containers are entered with nsenter, never with setns() in Node.
+
+import { runCommand } from '../sys/command.js';
+import { isAlive } from '../sys/proc.js';
+import { ContainerState, listContainerDirs } from '../container/state.js';
+import { BRIDGE, NFT_FAMILY, NFT_TABLE } from './names.js';
+import { linkExists } from './iproute.js';
+import type { PortMapping } from './ports.js';
+
+export interface LinkView {
+  name: string;
+  ifindex: number;
+  /** ifindex of the other end of a veth, in the other namespace. */
+  peerIfindex: number | null;
+  mac: string;
+  state: string;
+  addresses: string[];
+  hairpin?: boolean;
+}
+
+export interface ContainerView {
+  id: string;
+  name: string | null;
+  pid: number | null;
+  address: string | null;
+  hostVeth: LinkView | null;
+  links: LinkView[];
+  routes: string[];
+  ports: PortMapping[];
+}
+
+export interface NetworkView {
+  bridge: LinkView | null;
+  containers: ContainerView[];
+  /** `nft list table` output, or null when the table does not exist. */
+  ruleset: string | null;
+}
+
+type IpLink = {
+  ifname: string;
+  ifindex: number;
+  link_index?: number;
+  address?: string;
+  operstate?: string;
+  addr_info?: { local: string; prefixlen: number }[];
+  linkinfo?: { info_slave_data?: { hairpin?: boolean } };
+};
+type IpRoute = { dst: string; gateway?: string; dev?: string; prefsrc?: string };
+
+async function ipJson<T>(argv: string[]): Promise<T[]> {
+  return JSON.parse((await runCommand(argv)).stdout || '[]') as T[];
+}
+
+function toLinkView(link: IpLink, addresses: Map<string, string[]>): LinkView {
+  return {
+    name: link.ifname,
+    ifindex: link.ifindex,
+    peerIfindex: link.link_index ?? null,
+    mac: link.address ?? '',
+    state: link.operstate ?? 'UNKNOWN',
+    addresses: addresses.get(link.ifname) ?? [],
+    ...(link.linkinfo?.info_slave_data?.hairpin === undefined ? {} : { hairpin: link.linkinfo.info_slave_data.hairpin }),
+  };
+}
+
+async function linksOf(prefix: string[]): Promise<LinkView[]> {
+  const links = await ipJson<IpLink>([...prefix, 'ip', '-j', '-d', 'link', 'show']);
+  const withAddresses = await ipJson<IpLink>([...prefix, 'ip', '-j', '-4', 'addr', 'show']);
+  const addresses = new Map(withAddresses.map((l) => [l.ifname, (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`)]));
+  return links.map((link) => toLinkView(link, addresses));
+}
+
+export async function collectNetworkView(): Promise<NetworkView> {
+  const hostLinks = linkExists(BRIDGE) ? await linksOf([]) : [];
+  const containers: ContainerView[] = [];
+  for (const { id, dir, owner } of listContainerDirs()) {
+    if (owner === null || !isAlive(owner)) continue;
+    const state = new ContainerState(id, dir);
+    const entries = state.entries();
+    const process = entries.find((e) => e.kind === 'process');
+    const pid = process && isAlive(process) ? process.pid : null;
+    const veth = entries.find((e) => e.kind === 'veth')?.name ?? null;
+    const inside = pid === null ? [] : ['nsenter', '-t', String(pid), '-n', '--'];
+    containers.push({
+      id,
+      name: state.record().name,
+      pid,
+      address: entries.find((e) => e.kind === 'lease')?.address ?? null,
+      hostVeth: hostLinks.find((l) => l.name === veth) ?? null,
+      links: pid === null ? [] : await linksOf(inside),
+      routes:
+        pid === null
+          ? []
+          : (await ipJson<IpRoute>([...inside, 'ip', '-j', 'route', 'show'])).map(
+              (r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`,
+            ),
+      ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
+    });
+  }
+  let ruleset: string | null = null;
+  try {
+    ruleset = (await runCommand(['nft', 'list', 'table', NFT_FAMILY, NFT_TABLE])).stdout;
+  } catch {
+    ruleset = null;
+  }
+  return { bridge: hostLinks.find((l) => l.name === BRIDGE) ?? null, containers, ruleset };
+}
