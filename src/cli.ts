@@ -4,6 +4,7 @@
 // codes, Docker's way: 125 when minictr itself fails or the input is bad, 126 when the command cannot be executed,
 // 127 when it is not found, otherwise the container's own status.
 
+import './startup.js';
 import { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { MinictrError } from './errors.js';
@@ -64,7 +65,8 @@ function buildProgram(): Command {
       collect,
       [],
     )
-    .option('--verbose', 'report what is set up (published ports) on stderr')
+    .option('--explain', 'print each step on stderr as it happens: what, with which command, and why')
+    .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')
     .action(async (command: string[], flags) => {
       const { run } = await import('./commands/run.js');
       process.exitCode = await run(command, flags);

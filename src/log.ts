@@ -15,7 +15,7 @@ export function debug(message: string): void {
   if (debugEnabled) write(message);
 }
 
-/** What minictr set up, when the user asked to see it (--verbose). */
+/** What minictr does, when the user asked to see it (--explain). */
 export const info = write;
 
 /** The one line the CLI prints for an error that ends the command. */

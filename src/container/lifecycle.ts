@@ -14,7 +14,7 @@
 
 import { constants, hostname as hostHostname } from 'node:os';
 import { MinictrError, stepError, type ErrorKind } from '../errors.js';
-import { info, warn } from '../log.js';
+import { warn } from '../log.js';
 import { ensureBridgeLines, ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
 import { applyRuleset, baseRuleset, publishLines } from '../network/firewall.js';
 import { ipBatch } from '../network/iproute.js';
@@ -26,12 +26,14 @@ import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } fro
 import { preflight } from '../sys/preflight.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
+import { mainStartedAt } from '../startup.js';
 import { crashPoint } from './crash.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
 import { newId, shortId } from './ids.js';
 import { claimName } from './names.js';
 import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
+import { RunReport } from './report.js';
 import { SignalRelay } from './signals.js';
 import { containerEnv, type RunSpec } from './spec.js';
 import { ContainerState, type JournalEntry } from './state.js';
@@ -87,23 +89,34 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
 
 /** Runs the container to completion and returns how its PID 1 ended. */
 export async function runContainer(spec: RunSpec): Promise<ExitStatus> {
+  const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
   const decided = plan(spec);
   const addon = nativeAddon(); // a missing addon is reported before anything exists
+  report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${decided.execPath}`);
   const teardown = new Teardown();
   const signals = new SignalRelay();
   signals.start();
   try {
-    return await execute(decided, addon, teardown, signals);
+    return await execute(decided, addon, teardown, signals, report);
   } finally {
     // Signals stay caught (and recorded, no longer forwarded) until teardown ends: a second Ctrl-C must not
     // kill minictr halfway through it.
     signals.stopForwarding();
-    for (const failure of await teardown.run()) warn(`teardown: ${failure.message}`);
+    const failures = await teardown.run();
+    for (const failure of failures) warn(`teardown: ${failure.message}`);
     signals.stop();
+    report.step('teardown', `undo in reverse order from the journal${failures.length > 0 ? `, ${failures.length} failed` : ''}; the kernel removes the veth pair with the network namespace`);
+    if (spec.timings !== null) process.stderr.write(report.render(spec.timings));
   }
 }
 
-async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signals: SignalRelay): Promise<ExitStatus> {
+async function execute(
+  plan: Plan,
+  addon: NativeAddon,
+  teardown: Teardown,
+  signals: SignalRelay,
+  report: RunReport,
+): Promise<ExitStatus> {
   const { spec, id } = plan;
   const short = shortId(id);
   const record = (state: ContainerState, entry: JournalEntry) => {
@@ -130,6 +143,7 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     crashPoint('name');
     undoable(entry);
   }
+  report.step('state', `${state.dir}: state.json names this process as owner; the journal records each host object before it exists`);
 
   // 2. Address: a lease in the subnet (the journal entry follows the lease, whose address it names; gc also
   //    reclaims leases whose container directory is gone).
@@ -144,6 +158,10 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
     portRegistry().claim(id, spec.ports);
     crashPoint('ports');
     undoable(entry);
+  }
+  if (address !== null) {
+    const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
+    report.step('address', `lease ${address}: O_EXCL file in ${ipam().dir}${ports ? `; host ports ${ports} claimed likewise` : ''}`);
   }
   signals.check();
 
@@ -186,6 +204,8 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   watching = true;
   crashPoint('spawn');
   record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
+  const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
+  report.step('clone', `clone3(${flags}) → pid ${child.pid}; it waits on the release pipe while the host side is built`);
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
   //    end on the bridge), forwarding on, then NAT and this container's published ports in one nft transaction.
@@ -194,13 +214,18 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   if (address !== null) {
     const veth = hostVethName(short);
     record(state, { kind: 'veth', name: veth });
+    const bridgeLines = ensureBridgeLines(spec.subnet);
     try {
-      const lines = [...ensureBridgeLines(spec.subnet), ...vethLines(veth, child.pid, macFor(parseIpv4(address)!))];
-      await ipBatch(lines, isBridgeRace);
+      await ipBatch([...bridgeLines, ...vethLines(veth, child.pid, macFor(parseIpv4(address)!))], isBridgeRace);
     } catch (cause) {
       throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
     }
     crashPoint('veth');
+    report.step(
+      'veth',
+      `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
+        `host end ${veth} joins ${BRIDGE} (hairpin on); container end eth0 created directly in the netns of pid ${child.pid}`,
+    );
     try {
       ensureForwarding();
       ensureRouteLocalnet();
@@ -209,7 +234,12 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
       throw stepError('set up NAT and published ports', `for ${address}`, cause);
     }
     crashPoint('nat');
-    if (spec.verbose) for (const mapping of spec.ports) info(`published ${describeMapping(mapping, address)}`);
+    const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
+    report.step(
+      'nat',
+      `ip_forward=1; nft -f, one transaction: masquerade ${spec.subnet.toString()} leaving by other interfaces` +
+        (published ? `; publish ${published} (map elements, DNAT in prerouting and output)` : ''),
+    );
   }
   signals.check();
 
@@ -217,11 +247,18 @@ async function execute(plan: Plan, addon: NativeAddon, teardown: Teardown, signa
   released = true;
   const failure = await addon.release(child.releaseFd, child.errorFd);
   if (failure !== null) throw childError(failure, plan);
+  report.step(
+    'go→exec',
+    `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
+      (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${formatIpv4(spec.subnet.gateway)} (ioctl)`) +
+      `, overlay on ${spec.rootfs}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, execve ${plan.execPath}`,
+  );
   signals.forwardTo(child.pid);
   crashPoint('running');
 
   // 6. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
   const status = await exited;
   signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
+  report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
   return status;
 }

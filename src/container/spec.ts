@@ -5,6 +5,7 @@
 import { isAbsolute, posix } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parsePublishFlags, type PortMapping } from '../network/ports.js';
+import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
 export type NetworkMode = 'bridge' | 'none' | 'host';
@@ -24,7 +25,9 @@ export interface RunFlags {
   workdir?: string;
   network?: string;
   publish?: string[];
-  verbose?: boolean;
+  explain?: boolean;
+  /** --timings alone is true; --timings=json is 'json'. */
+  timings?: boolean | string;
 }
 
 export interface RunSpec {
@@ -42,8 +45,10 @@ export interface RunSpec {
   workdir: string;
   /** -p flags, one mapping per port. */
   ports: PortMapping[];
-  /** Report what is set up (published ports) on stderr. */
-  verbose: boolean;
+  /** Print each step on stderr as it happens. */
+  explain: boolean;
+  /** Print step durations on stderr when the container exits. */
+  timings: TimingsFormat | null;
 }
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -67,6 +72,13 @@ function parseIp(value: string | undefined, network: NetworkMode, subnet: Subnet
   const reason = subnet.unusableReason(address);
   if (reason !== null) throw new UsageError(`invalid --ip ${value}: ${reason}`);
   return address;
+}
+
+function parseTimings(value: boolean | string | undefined): TimingsFormat | null {
+  if (value === undefined || value === false) return null;
+  if (value === true || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new UsageError(`invalid --timings "${value}": text or json`);
 }
 
 /** -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). */
@@ -123,7 +135,8 @@ export function buildRunSpec(
     env: parseEnv(flags.env ?? [], context.hostEnv),
     workdir: posix.normalize(workdir),
     ports,
-    verbose: flags.verbose ?? false,
+    explain: flags.explain ?? false,
+    timings: parseTimings(flags.timings),
   };
 }
 

@@ -154,6 +154,30 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     await expectHostUnchanged();
   });
 
+  it('--explain names every step as it happens; --timings times them when the container exits', async () => {
+    const steps = ['validate', 'state', 'address', 'clone', 'veth', 'nat', 'go→exec', 'run', 'teardown'];
+    const explained = await host.minictr(['run', '--explain', '-p', '8090:80', '/bin/true']);
+    expectExit(explained, 0);
+    const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
+    expect(lines.map((line) => line.slice('minictr: '.length).split(':')[0])).toEqual(steps);
+    expect(explained.stderr).toMatch(/veth: ip -batch: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\); container end eth0 created directly in the netns of pid \d+/);
+    expect(explained.stderr).toContain('publish 0.0.0.0:8090/tcp -> 10.0.0.');
+
+    const timed = await host.minictr(['run', '--timings=json', '/bin/true']);
+    expectExit(timed, 0);
+    const report = JSON.parse(timed.stderr) as { steps: { step: string; ms: number }[]; total_ms: number };
+    expect(report.steps.map((s) => s.step)).toEqual(['start-up (node, modules)', ...steps]);
+    expect(report.steps.every((s) => s.ms >= 0)).toBe(true);
+    expect(report.total_ms).toBeCloseTo(report.steps.reduce((sum, s) => sum + s.ms, 0), 0);
+
+    // --timings takes an optional value: a command right after it stays the command.
+    const text = await host.minictr(['run', '--timings', '/bin/echo', 'hi']);
+    expectExit(text, 0);
+    expect(text.stdout).toBe('hi');
+    expect(text.stderr).toMatch(/^total +\d+\.\d ms$/m);
+    await expectHostUnchanged();
+  });
+
   it('gives 10 concurrent runs without --ip 10 distinct addresses', async () => {
     // Each container holds its lease until the test lets them all go, so the ten leases overlap in time.
     const runs = Array.from({ length: 10 }, () =>

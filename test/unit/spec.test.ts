@@ -18,7 +18,11 @@ describe('buildRunSpec', () => {
       name: null,
       env: [],
       workdir: '/',
+      explain: false,
+      timings: null,
     });
+    expect(build({ timings: true }).timings).toBe('text');
+    expect(build({ timings: 'json' }).timings).toBe('json');
   });
 
   it('accepts a valid --ip and resolves a relative --rootfs against the working directory', () => {
@@ -39,6 +43,7 @@ describe('buildRunSpec', () => {
     [{ workdir: 'relative' }, /must be an absolute path/],
     [{ env: ['=value'] }, /invalid --env/],
     [{ rootfs: '/images/a,b' }, /overlayfs cannot take a path/],
+    [{ timings: 'xml' }, /invalid --timings "xml"/],
   ] as [RunFlags, RegExp][])('rejects %o', (flags, message) => {
     expect(() => build(flags)).toThrow(UsageError);
     expect(() => build(flags)).toThrow(message);

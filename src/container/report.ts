@@ -1,0 +1,45 @@
+// What a run tells about itself on stderr: with --explain, one line per step as it completes (what was done, with
+// which command or system call, and why); with --timings, when the container has exited, how long each step took,
+// as text or JSON. Both come from the same marks, made by lifecycle.ts at the end of each step.
+
+import { info } from '../log.js';
+
+export type TimingsFormat = 'text' | 'json';
+
+export interface StepTiming {
+  step: string;
+  ms: number;
+}
+
+export class RunReport {
+  private readonly explain: boolean;
+  private readonly startup: number;
+  private last = performance.now();
+  readonly steps: StepTiming[] = [];
+
+  /** `startup`: ms from process start until minictr's code began (Node's own start-up and module loading). */
+  constructor(options: { explain: boolean; startup: number }) {
+    this.explain = options.explain;
+    this.startup = options.startup;
+  }
+
+  /** Marks the end of `step`, timing it from the previous mark, and explains it when asked to. */
+  step(step: string, explanation: string): void {
+    const now = performance.now();
+    this.steps.push({ step, ms: now - this.last });
+    this.last = now;
+    if (this.explain) info(`${step}: ${explanation}`);
+  }
+
+  render(format: TimingsFormat): string {
+    const rows = [{ step: 'start-up (node, modules)', ms: this.startup }, ...this.steps];
+    const total = rows.reduce((sum, row) => sum + row.ms, 0);
+    if (format === 'json') {
+      const round = (ms: number) => Math.round(ms * 1000) / 1000;
+      return `${JSON.stringify({ steps: rows.map((r) => ({ step: r.step, ms: round(r.ms) })), total_ms: round(total) })}\n`;
+    }
+    const width = Math.max(...rows.map((r) => r.step.length), 'total'.length);
+    const line = (step: string, ms: number) => `${step.padEnd(width)}  ${ms.toFixed(1).padStart(8)} ms`;
+    return `${[...rows.map((r) => line(r.step, r.ms)), line('total', total)].join('\n')}\n`;
+  }
+}
