@@ -89,6 +89,15 @@ function buildProgram(): Command {
       process.exitCode = await net(flags);
     });
 
+  program
+    .command('doctor')
+    .description('check what on this host would stop containers from working, and how to fix it')
+    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(async (flags: { format: string }) => {
+      const { doctor } = await import('./commands/doctor.js');
+      process.exitCode = await doctor(flags);
+    });
+
   const system = program.command('system').description('manage minictr on this host');
   system
     .command('reset')

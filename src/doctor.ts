@@ -1,0 +1,260 @@
+// `minictr doctor`: what on this host would stop containers from working, each finding with its fix. It changes
+// nothing on the host: kernel features are probed in throwaway network namespaces (`unshare --net`), which vanish
+// with the probe. A finding is "error" when it blocks containers, "warning" when it may surprise, "ok" otherwise.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { listContainerDirs } from './container/state.js';
+import { linkExists } from './network/iproute.js';
+import { BRIDGE, NFT_TABLE, SUBNET_CIDR, VETH_PREFIX } from './network/names.js';
+import { parseIpv4, Subnet } from './network/subnet.js';
+import { CommandError, runCommand } from './sys/command.js';
+import { findInPath } from './sys/preflight.js';
+import { isAlive } from './sys/proc.js';
+
+export type Level = 'ok' | 'warning' | 'error';
+
+export interface Finding {
+  level: Level;
+  check: string;
+  message: string;
+  fix?: string;
+}
+
+const read = (path: string): string | null => {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+};
+
+async function probe(argv: string[], input: string): Promise<string | null> {
+  try {
+    await runCommand(argv, input);
+    return null;
+  } catch (cause) {
+    return cause instanceof CommandError ? cause.stderr.trim() || cause.message : String(cause);
+  }
+}
+
+function kernelChecks(): Finding[] {
+  const findings: Finding[] = [];
+  const missing = ['net', 'pid', 'mnt', 'uts', 'ipc'].filter((ns) => !existsSync(`/proc/self/ns/${ns}`));
+  findings.push(
+    missing.length === 0
+      ? { level: 'ok', check: 'namespaces', message: 'net, pid, mnt, uts and ipc namespaces are available' }
+      : { level: 'error', check: 'namespaces', message: `missing: ${missing.join(', ')}`, fix: 'use a kernel built with CONFIG_NAMESPACES and these namespace types' },
+  );
+  const overlay = (read('/proc/filesystems') ?? '').includes('\toverlay') || existsSync('/sys/module/overlay');
+  findings.push(
+    overlay
+      ? { level: 'ok', check: 'overlayfs', message: 'overlayfs is available' }
+      : { level: 'error', check: 'overlayfs', message: 'overlayfs is not loaded', fix: 'modprobe overlay' },
+  );
+  return findings;
+}
+
+function programChecks(): Finding[] {
+  const programs: [string, string][] = [['ip', 'iproute2'], ['nft', 'nftables'], ['unshare', 'util-linux'], ['nsenter', 'util-linux']];
+  const missing = programs.filter(([program]) => findInPath(program) === null);
+  return [
+    missing.length === 0
+      ? { level: 'ok', check: 'programs', message: 'ip, nft, unshare and nsenter are installed' }
+      : {
+          level: 'error',
+          check: 'programs',
+          message: `not found in PATH: ${missing.map(([p]) => p).join(', ')}`,
+          fix: `apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(' ')}`,
+        },
+  ];
+}
+
+/** veth, bridge and the nftables features minictr uses, tried in throwaway network namespaces. */
+async function probeChecks(): Promise<Finding[]> {
+  if (findInPath('unshare') === null || findInPath('ip') === null || findInPath('nft') === null) return [];
+  const findings: Finding[] = [];
+  const links = await probe(['unshare', '--net', '--', 'ip', '-batch', '-'], 'link add p0 type veth peer name p1\nlink add b0 type bridge\n');
+  findings.push(
+    links === null
+      ? { level: 'ok', check: 'veth and bridge', message: 'veth pairs and bridges can be created' }
+      : { level: 'error', check: 'veth and bridge', message: links, fix: 'modprobe veth bridge' },
+  );
+  const rules = [
+    'add table ip probe',
+    'add map ip probe m { type inet_proto . inet_service : ipv4_addr . inet_service; }',
+    'add chain ip probe pre { type nat hook prerouting priority dstnat; }',
+    'add chain ip probe post { type nat hook postrouting priority srcnat; }',
+    'add rule ip probe pre fib daddr type local dnat ip to meta l4proto . th dport map @m',
+    'add rule ip probe post ip saddr 10.0.0.0/24 masquerade',
+    '',
+  ].join('\n');
+  const nft = await probe(['unshare', '--net', '--', 'nft', '-f', '-'], rules);
+  findings.push(
+    nft === null
+      ? { level: 'ok', check: 'nftables', message: 'nftables NAT, fib and maps work' }
+      : { level: 'error', check: 'nftables', message: nft, fix: 'modprobe nf_tables nft_nat nft_fib_ipv4 nft_masq' },
+  );
+  return findings;
+}
+
+function sysctlChecks(): Finding[] {
+  const findings: Finding[] = [];
+  const bridged = linkExists(BRIDGE);
+  const forward = read('/proc/sys/net/ipv4/ip_forward');
+  if (forward === '1') findings.push({ level: 'ok', check: 'ip_forward', message: 'net.ipv4.ip_forward is 1' });
+  else if (bridged) {
+    findings.push({
+      level: 'error',
+      check: 'ip_forward',
+      message: `net.ipv4.ip_forward is ${forward}: containers cannot reach anything beyond the bridge`,
+      fix: 'sysctl -w net.ipv4.ip_forward=1',
+    });
+  } else {
+    findings.push({ level: 'ok', check: 'ip_forward', message: 'net.ipv4.ip_forward is 0; the first bridged run turns it on' });
+  }
+  if (bridged) {
+    const localnet = read(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`);
+    findings.push(
+      localnet === '1'
+        ? { level: 'ok', check: 'route_localnet', message: `route_localnet is 1 on ${BRIDGE}` }
+        : {
+            level: 'warning',
+            check: 'route_localnet',
+            message: `route_localnet is ${localnet} on ${BRIDGE}: published ports do not answer on 127.0.0.1 until the next run`,
+            fix: `sysctl -w net.ipv4.conf.${BRIDGE}.route_localnet=1`,
+          },
+    );
+  }
+  const brNetfilter = read('/proc/sys/net/bridge/bridge-nf-call-iptables');
+  findings.push({
+    level: 'ok',
+    check: 'br_netfilter',
+    message:
+      brNetfilter === '1'
+        ? 'br_netfilter is loaded and bridge-nf-call-iptables=1: bridged traffic also crosses every firewall forward hook'
+        : 'bridged traffic between containers bypasses the firewall hooks (br_netfilter off or not loaded)',
+  });
+  return findings;
+}
+
+/** Other firewalls whose rules would drop what minictr forwards. */
+async function firewallChecks(): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  let ruleset = '';
+  try {
+    ruleset = (await runCommand(['nft', 'list', 'ruleset'])).stdout;
+  } catch {
+    // no nft: reported by the programs check
+  }
+  const tables = ruleset.split(/^table /m).slice(1);
+  for (const table of tables) {
+    const name = table.slice(0, table.indexOf(' {'));
+    if (name === `ip ${NFT_TABLE}`) continue;
+    if (/hook forward[^;]*;[^}]*policy drop/.test(table)) {
+      findings.push({
+        level: 'error',
+        check: 'firewall',
+        message: `table ${name} has a forward chain with policy drop: containers' forwarded traffic is dropped there`,
+        fix: `accept traffic from and to ${BRIDGE} in table ${name} (e.g. iifname "${BRIDGE}" accept, oifname "${BRIDGE}" accept), or change its policy`,
+      });
+    }
+    if (/chain DOCKER/.test(table)) {
+      findings.push({ level: 'warning', check: 'firewall', message: `table ${name} has Docker's chains: Docker's FORWARD rules also judge minictr's traffic` });
+    }
+  }
+  const legacy = read('/proc/net/ip_tables_names');
+  if (legacy) {
+    findings.push({
+      level: 'warning',
+      check: 'firewall',
+      message: `iptables-legacy tables are in use (${legacy.split('\n').join(', ')}): their FORWARD rules apply too, and nft does not show them`,
+      fix: 'iptables-legacy -S FORWARD, and accept minictr0 traffic there if its policy is DROP',
+    });
+  }
+  if ((read('/etc/ufw/ufw.conf') ?? '').includes('ENABLED=yes')) {
+    findings.push({ level: 'warning', check: 'firewall', message: 'ufw is enabled and drops forwarded traffic by default', fix: `ufw route allow in on ${BRIDGE}; ufw route allow out on ${BRIDGE}` });
+  }
+  if (existsSync('/run/firewalld')) {
+    findings.push({ level: 'warning', check: 'firewall', message: 'firewalld is running', fix: `firewall-cmd --zone=trusted --add-interface=${BRIDGE}` });
+  }
+  if (!findings.some((f) => f.check === 'firewall')) {
+    findings.push({ level: 'ok', check: 'firewall', message: 'no other firewall rule in the way of forwarded traffic' });
+  }
+  return findings;
+}
+
+/** Host routes that overlap minictr's subnet, other than the bridge's own. */
+async function routeChecks(): Promise<Finding[]> {
+  const subnet = Subnet.parse(SUBNET_CIDR);
+  let routes: { dst: string; dev?: string; type?: string }[] = [];
+  try {
+    routes = JSON.parse((await runCommand(['ip', '-j', 'route', 'show', 'table', 'all'])).stdout || '[]');
+  } catch {
+    return [];
+  }
+  const overlapping = routes.filter((route) => {
+    if (route.dev === BRIDGE || route.dst === 'default' || route.type === 'broadcast' || route.type === 'local') return false;
+    const [address, length] = route.dst.split('/');
+    const start = parseIpv4(address ?? '');
+    if (start === null) return false;
+    const prefix = Number(length ?? 32);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    const end = (start | ~mask) >>> 0;
+    return start <= subnet.broadcast && end >= subnet.network;
+  });
+  return [
+    overlapping.length === 0
+      ? { level: 'ok', check: 'subnet', message: `no host route overlaps ${subnet.toString()}` }
+      : {
+          level: 'error',
+          check: 'subnet',
+          message: `host routes overlap ${subnet.toString()}: ${overlapping.map((r) => `${r.dst}${r.dev ? ` dev ${r.dev}` : ''}`).join(', ')}`,
+          fix: 'remove or narrow those routes; containers and those destinations cannot both be reached',
+        },
+  ];
+}
+
+/** Containers whose minictr died without teardown, and host veths no container accounts for. */
+async function leftoverChecks(): Promise<Finding[]> {
+  const dirs = listContainerDirs();
+  const dead = dirs.filter(({ owner }) => owner === null || !isAlive(owner));
+  const findings: Finding[] = [
+    dead.length === 0
+      ? { level: 'ok', check: 'leftovers', message: 'no dead container state' }
+      : {
+          level: 'warning',
+          check: 'leftovers',
+          message: `state of ${dead.length} dead container(s): ${dead.map((d) => d.id.slice(0, 12)).join(', ')}`,
+          fix: 'minictr gc',
+        },
+  ];
+  let links: { ifname: string }[] = [];
+  try {
+    links = JSON.parse((await runCommand(['ip', '-j', 'link', 'show', 'type', 'veth'])).stdout || '[]');
+  } catch {
+    return findings;
+  }
+  const known = new Set(dirs.map(({ id }) => `${VETH_PREFIX}${id.slice(0, 12)}`));
+  const strays = links.map((l) => l.ifname).filter((name) => /^mc[0-9a-f]{12}$/.test(name) && !known.has(name));
+  if (strays.length > 0) {
+    findings.push({
+      level: 'warning',
+      check: 'leftovers',
+      message: `veths of no known container: ${strays.join(', ')}`,
+      fix: strays.map((name) => `ip link del ${name}`).join('; '),
+    });
+  }
+  return findings;
+}
+
+export async function runDoctor(): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  findings.push(
+    process.getuid?.() === 0
+      ? { level: 'ok', check: 'root', message: 'running as root' }
+      : { level: 'error', check: 'root', message: 'not running as root: minictr needs root', fix: 'run minictr as root (sudo)' },
+  );
+  findings.push(...kernelChecks(), ...programChecks(), ...(await probeChecks()), ...sysctlChecks());
+  findings.push(...(await firewallChecks()), ...(await routeChecks()), ...(await leftoverChecks()));
+  return findings;
+}
