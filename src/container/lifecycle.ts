@@ -12,64 +12,30 @@
 //   (6) wait     forward signals to the container's PID 1 until it exits
 //   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace
 
-import { constants, hostname as hostHostname } from 'node:os';
+import { constants } from 'node:os';
 import { MinictrError, stepError, type ErrorKind } from '../errors.js';
 import { warn } from '../log.js';
-import { ensureBridgeLines, ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
-import { applyRuleset, baseRuleset, publishLines } from '../network/firewall.js';
-import { ipBatch } from '../network/iproute.js';
-import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor } from '../network/names.js';
-import { checkHostPorts, describeMapping } from '../network/ports.js';
-import { formatIpv4, parseIpv4 } from '../network/subnet.js';
-import { vethLines } from '../network/veth.js';
+import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
+import { applyRuleset } from '../network/firewall.js';
+import { ipBatch, linkExists } from '../network/iproute.js';
+import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
+import { describeMapping } from '../network/ports.js';
+import { formatIpv4 } from '../network/subnet.js';
 import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } from '../native/index.js';
-import { preflight } from '../sys/preflight.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { crashPoint } from './crash.js';
-import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
-import { newId, shortId } from './ids.js';
+import { shortId } from './ids.js';
 import { claimName } from './names.js';
-import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
+import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import { RunReport } from './report.js';
 import { SignalRelay } from './signals.js';
-import { containerEnv, type RunSpec } from './spec.js';
+import type { RunSpec } from './spec.js';
 import { ContainerState, type JournalEntry } from './state.js';
 
 export type { ExitStatus } from '../native/index.js';
-
-/** What was decided during validation: the inputs of every later step. */
-interface Plan {
-  spec: RunSpec;
-  id: string;
-  hostname: string;
-  env: string[];
-  execPath: string;
-}
-
-function plan(spec: RunSpec): Plan {
-  preflight({ needsNetworkTools: spec.network === 'bridge' });
-  checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
-  const id = newId();
-  const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
-  const env = containerEnv(spec, hostname);
-  const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
-  const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
-  checkHostPorts(spec.ports);
-  return { spec, id, hostname, env, execPath };
-}
-
-/** The files the child writes into /etc: the host's own with --network host, generated ones otherwise. */
-function etcFiles(plan: Plan, address: string | null): { path: string; content: string }[] {
-  const host = plan.spec.network === 'host';
-  return [
-    { path: '/etc/hostname', content: `${plan.hostname}\n` },
-    { path: '/etc/hosts', content: host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address) },
-    { path: '/etc/resolv.conf', content: host ? readHostResolvConf() : containerResolvConf(readHostResolvConf()) },
-  ];
-}
 
 /** A child step that failed, as an error naming the step and its object, with Docker's exit-code kind. */
 function childError(failure: ChildFailure, plan: Plan): MinictrError {
@@ -90,7 +56,7 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
 /** Runs the container to completion and returns how its PID 1 ended. */
 export async function runContainer(spec: RunSpec): Promise<ExitStatus> {
   const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
-  const decided = plan(spec);
+  const decided = planRun(spec);
   const addon = nativeAddon(); // a missing addon is reported before anything exists
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${decided.execPath}`);
   const teardown = new Teardown();
@@ -166,25 +132,7 @@ async function execute(
   signals.check();
 
   // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on.
-  const child = addon.spawn({
-    newNetwork: spec.network !== 'host',
-    hostname: plan.hostname,
-    interface:
-      address === null
-        ? null
-        : {
-            name: CONTAINER_IFNAME,
-            address,
-            prefixLength: spec.subnet.prefixLength,
-            gateway: formatIpv4(spec.subnet.gateway),
-          },
-    overlay: { lower: spec.rootfs, upper: state.upperDir, work: state.workDir, target: state.mergedDir },
-    etcFiles: etcFiles(plan, address),
-    workdir: spec.workdir,
-    execPath: plan.execPath,
-    argv: spec.argv,
-    env: plan.env,
-  });
+  const child = addon.spawn(spawnOptions(plan, { upper: state.upperDir, work: state.workDir, merged: state.mergedDir }, address));
   // Its undo comes first, before anything else can throw: unreleased, closing the release pipe makes it exit
   // without running anything; released, SIGKILL. Either way the process is reaped before teardown goes on.
   let released = false;
@@ -212,11 +160,12 @@ async function execute(
   //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
   //    ports' undo was registered with their claim in step 2.
   if (address !== null) {
-    const veth = hostVethName(short);
+    const network = hostNetwork(plan, address, child.pid);
+    const { veth } = network;
     record(state, { kind: 'veth', name: veth });
-    const bridgeLines = ensureBridgeLines(spec.subnet);
+    const bridgeLines = linkExists(BRIDGE) ? [] : network.bridgeLines;
     try {
-      await ipBatch([...bridgeLines, ...vethLines(veth, child.pid, macFor(parseIpv4(address)!))], isBridgeRace);
+      await ipBatch([...bridgeLines, ...network.vethLines], isBridgeRace);
     } catch (cause) {
       throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
     }
@@ -229,7 +178,7 @@ async function execute(
     try {
       ensureForwarding();
       ensureRouteLocalnet();
-      await applyRuleset(baseRuleset(spec.subnet, BRIDGE) + publishLines(spec.ports, address).join('\n'));
+      await applyRuleset(network.nftScript);
     } catch (cause) {
       throw stepError('set up NAT and published ports', `for ${address}`, cause);
     }

@@ -11,14 +11,18 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
 const IP_FORWARD_SAVED = join(STATE_ROOT, 'ip_forward.orig');
 
-/** ip batch lines creating the bridge with the gateway address, or none when it already exists. */
-export function ensureBridgeLines(subnet: Subnet): string[] {
-  if (linkExists(BRIDGE)) return [];
+/** ip batch lines creating the bridge with the gateway address and a fixed MAC (see names.ts). */
+export function bridgeLines(subnet: Subnet): string[] {
   return [
     `link add ${BRIDGE} address ${macFor(subnet.gateway)} type bridge`,
     `addr replace ${formatIpv4(subnet.gateway)}/${subnet.prefixLength} dev ${BRIDGE}`,
     `link set ${BRIDGE} up`,
   ];
+}
+
+/** The bridge lines when the bridge is missing, none when it exists. */
+export function ensureBridgeLines(subnet: Subnet): string[] {
+  return linkExists(BRIDGE) ? [] : bridgeLines(subnet);
 }
 
 /**

@@ -129,9 +129,12 @@ export class ScratchHost {
     const holder = this.exec(['unshare', '--net', '--', 'sleep', 'infinity']);
     this.holders.push(holder);
     const pid = holder.pid!;
+    // The holder starts in the test's own namespace, enters the scratch host's, then unshares its own: only a
+    // namespace that is neither of those two is the peer's (linking to an earlier one would touch the real host).
     await waitFor('the peer namespace', () => {
       try {
-        return nsInode(pid, 'net') !== nsInode(this.pid, 'net');
+        const ns = nsInode(pid, 'net');
+        return ns !== nsInode(this.pid, 'net') && ns !== nsInode('self', 'net');
       } catch {
         return false;
       }

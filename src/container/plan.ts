@@ -1,0 +1,93 @@
+// The inputs of every step of a run, decided before anything is created: what validation found (Plan), and the
+// exact data each later step hands to the kernel (the child's SpawnOptions, the ip batch lines, the nft script).
+// The real run (lifecycle.ts) and its shell-script twin (dry-run.ts) both take their data from here, so the two
+// cannot drift apart.
+
+import { hostname as hostHostname } from 'node:os';
+import { bridgeLines } from '../network/bridge.js';
+import { baseRuleset, publishLines, unpublishScript } from '../network/firewall.js';
+import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor } from '../network/names.js';
+import { checkHostPorts } from '../network/ports.js';
+import { formatIpv4, parseIpv4 } from '../network/subnet.js';
+import { vethLines } from '../network/veth.js';
+import type { SpawnOptions } from '../native/index.js';
+import { preflight } from '../sys/preflight.js';
+import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
+import { newId, shortId } from './ids.js';
+import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
+import { containerEnv, type RunSpec } from './spec.js';
+
+/** What was decided during validation: the inputs of every later step. */
+export interface Plan {
+  spec: RunSpec;
+  id: string;
+  hostname: string;
+  env: string[];
+  execPath: string;
+}
+
+/** Validation: everything that can be checked before a host object exists. Throws the user's error. */
+export function planRun(spec: RunSpec): Plan {
+  preflight({ needsNetworkTools: spec.network === 'bridge' });
+  checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
+  const id = newId();
+  const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
+  const env = containerEnv(spec, hostname);
+  const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+  const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
+  checkHostPorts(spec.ports);
+  return { spec, id, hostname, env, execPath };
+}
+
+/** The files the child writes into /etc: the host's own with --network host, generated ones otherwise. */
+function etcFiles(plan: Plan, address: string | null): { path: string; content: string }[] {
+  const host = plan.spec.network === 'host';
+  return [
+    { path: '/etc/hostname', content: `${plan.hostname}\n` },
+    { path: '/etc/hosts', content: host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address) },
+    { path: '/etc/resolv.conf', content: host ? readHostResolvConf() : containerResolvConf(readHostResolvConf()) },
+  ];
+}
+
+/** Everything the child needs, given where the container's overlay directories are. */
+export function spawnOptions(
+  plan: Plan,
+  dirs: { upper: string; work: string; merged: string },
+  address: string | null,
+): SpawnOptions {
+  const { spec } = plan;
+  return {
+    newNetwork: spec.network !== 'host',
+    hostname: plan.hostname,
+    interface:
+      address === null
+        ? null
+        : {
+            name: CONTAINER_IFNAME,
+            address,
+            prefixLength: spec.subnet.prefixLength,
+            gateway: formatIpv4(spec.subnet.gateway),
+          },
+    overlay: { lower: spec.rootfs, upper: dirs.upper, work: dirs.work, target: dirs.merged },
+    etcFiles: etcFiles(plan, address),
+    workdir: spec.workdir,
+    execPath: plan.execPath,
+    argv: spec.argv,
+    env: plan.env,
+  };
+}
+
+/** The host side of the network for a container at `address` whose PID 1 is `pid` (a number, or "$PID"). */
+export function hostNetwork(plan: Plan, address: string, pid: number | string) {
+  const { spec } = plan;
+  const veth = hostVethName(shortId(plan.id));
+  return {
+    veth,
+    /** Creates the bridge; a run skips them when it exists. */
+    bridgeLines: bridgeLines(spec.subnet),
+    vethLines: vethLines(veth, pid, macFor(parseIpv4(address)!)),
+    /** One nft transaction: the base ruleset and this container's published ports. */
+    nftScript: baseRuleset(spec.subnet, BRIDGE) + publishLines(spec.ports, address).join('\n'),
+    unpublishScript: spec.ports.length > 0 ? unpublishScript(spec.ports, address) : null,
+  };
+}
