@@ -66,6 +66,7 @@ function buildProgram(): Command {
       [],
     )
     .option('--explain', 'print each step on stderr as it happens: what, with which command, and why')
+    .option('--dry-run', 'change nothing; print a shell script that does what this run would do, step by step')
     .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')
     .action(async (command: string[], flags) => {
       const { run } = await import('./commands/run.js');

@@ -23,6 +23,11 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     hostEnv: process.env,
     cwd: process.cwd(),
   });
+  if (flags.dryRun) {
+    const { dryRun } = await import('../container/dry-run.js');
+    process.stdout.write(dryRun(spec));
+    return 0;
+  }
   const status = await runContainer(spec);
   if (status.exitCode !== null) return status.exitCode;
   if (status.signal !== null) return 128 + status.signal;

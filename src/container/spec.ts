@@ -26,6 +26,7 @@ export interface RunFlags {
   network?: string;
   publish?: string[];
   explain?: boolean;
+  dryRun?: boolean;
   /** --timings alone is true; --timings=json is 'json'. */
   timings?: boolean | string;
 }

@@ -65,3 +65,13 @@ describe('containerEnv', () => {
     expect(containerEnv(build({ env: ['PATH=/bin', 'HOME=/'] }), 'box')).toEqual(['HOSTNAME=box', 'PATH=/bin', 'HOME=/']);
   });
 });
+
+describe('shellQuote', () => {
+  it('leaves plain words alone and single-quotes the rest, quotes included', async () => {
+    const { shellQuote } = await import('../../src/container/dry-run.js');
+    expect(shellQuote('/bin/sh')).toBe('/bin/sh');
+    expect(shellQuote('a b')).toBe("'a b'");
+    expect(shellQuote("it's $HOME")).toBe("'it'\\''s $HOME'");
+    expect(shellQuote('')).toBe("''");
+  });
+});

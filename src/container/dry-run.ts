@@ -1,0 +1,152 @@
+// `minictr run --dry-run`: the run as a shell script that does the same steps with standard tools (util-linux's
+// unshare, mount and pivot_root, iproute2, nftables, coreutils), commented step by step. It changes nothing when
+// generated; run as root, it builds an equivalent container, runs the command and cleans up after it.
+//
+// Its data is the run's own: the SpawnOptions handed to the native child, the ip batch lines and the nft script
+// all come from plan.ts, so the script cannot drift from what `minictr run` does. Differences are deliberate:
+// it keeps its state under /run/minictr-script instead of minictr's registries (the address is the one that was
+// free when it was generated), and the command runs without a session of its own (setsid(1) would fork, and the
+// command would no longer be PID 1).
+
+import { STATE_ROOT } from '../network/names.js';
+import { ipam } from './gc.js';
+import { shortId } from './ids.js';
+import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
+import type { RunSpec } from './spec.js';
+
+const SCRIPT_ROOT = `${STATE_ROOT}-script`;
+
+/** A shell word that means exactly `text`. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+const DEVICES: [string, number, number][] = [
+  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+];
+const DEV_LINKS: [string, string][] = [
+  ['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr'],
+];
+
+function childScript(plan: Plan, root: string, address: string | null): string[] {
+  const options = spawnOptions(plan, { upper: `${root}/upper`, work: `${root}/work`, merged: `${root}/merged` }, address);
+  const q = shellQuote;
+  const lines = [
+    'set -eu',
+    '# Block until the host side is ready (minictr: the release pipe).',
+    `read go < ${q(`${root}/go`)}`,
+    '# Hostname, in the new UTS namespace (sethostname).',
+    `echo ${q(options.hostname)} > /proc/sys/kernel/hostname`,
+    '# Network, in the new network namespace: lo, then eth0 (created by the host side) and the default route.',
+    'ip link set lo up',
+  ];
+  if (options.interface !== null) {
+    const iface = options.interface;
+    lines.push(
+      `ip addr add ${iface.address}/${iface.prefixLength} dev ${iface.name}`,
+      `ip link set ${iface.name} up`,
+      `ip route add default via ${iface.gateway}`,
+    );
+  }
+  const { lower, upper, work, target } = options.overlay;
+  lines.push(
+    '# Nothing mounted from here on propagates to the host.',
+    'mount --make-rprivate /',
+    '# The root: an overlay whose read-only lower layer is the rootfs, the writable upper layer our own.',
+    `mount -t overlay overlay -o ${q(`lowerdir=${lower},upperdir=${upper},workdir=${work}`)} ${q(target)}`,
+    `cd ${q(target)}`,
+    '# /proc of the new PID namespace, a minimal /dev, read-only /sys.',
+    'mkdir -p proc dev sys etc',
+    'mount -t proc -o nosuid,nodev,noexec proc proc',
+    'mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs dev',
+    ...DEVICES.map(([name, major, minor]) => `mknod -m 666 dev/${name} c ${major} ${minor}`),
+    'mkdir dev/pts dev/shm',
+    'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts dev/pts',
+    'mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm dev/shm',
+    ...DEV_LINKS.map(([to, name]) => `ln -s ${to} dev/${name}`),
+    'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs sys',
+    '# Identity and name resolution files, into the upper layer.',
+    ...options.etcFiles.flatMap((file) => [`rm -f .${file.path}`, `printf '%s' ${q(file.content)} > .${file.path}`]),
+    '# pivot_root into the overlay, then detach the host\'s tree (from here on, programs come from the rootfs).',
+    'pivot_root . .',
+    'umount -l .',
+    '# Working directory, created if missing.',
+    `mkdir -p ${q(options.workdir)}`,
+    `cd ${q(options.workdir)}`,
+    '# Exec the command with exactly the container\'s environment.',
+    `exec env -i ${options.env.map(q).join(' ')} ${[options.execPath, ...options.argv.slice(1)].map(q).join(' ')}`,
+  );
+  return lines;
+}
+
+export function dryRunScript(plan: Plan, address: string | null): string {
+  const { spec } = plan;
+  const root = `${SCRIPT_ROOT}/${shortId(plan.id)}`;
+  const q = shellQuote;
+  const namespaces = ['--pid', '--mount', '--uts', '--ipc', ...(spec.network === 'host' ? [] : ['--net'])];
+  const lines = [
+    '#!/bin/sh',
+    `# minictr run --dry-run ${spec.argv.map(q).join(' ')}`,
+    '# The steps minictr would take, with standard tools. Run as root: it builds an equivalent container, runs the',
+    `# command and cleans up. State lives in ${root}; no minictr lease is taken (${address ?? 'no address'} was free when this was written).`,
+    'set -eu',
+    '',
+    '# 1. State: the overlay\'s writable layer, its work directory, the mount point, and the release fifo.',
+    `mkdir -p ${q(`${root}/upper`)} ${q(`${root}/work`)} ${q(`${root}/merged`)}`,
+    `mkfifo ${q(`${root}/go`)}`,
+    '',
+    '# 2. What the child will do inside the new namespaces (minictr: native/src/child.cc).',
+    `cat > ${q(`${root}/child.sh`)} <<'MINICTR_CHILD'`,
+    ...childScript(plan, root, address),
+    'MINICTR_CHILD',
+    '',
+    `# 3. clone(): a shell in new ${namespaces.map((n) => n.slice(2)).join(', ')} namespaces, waiting for "go".`,
+    `unshare ${namespaces.join(' ')} --fork --kill-child sh ${q(`${root}/child.sh`)} &`,
+    'UNSHARE=$!',
+    '# The container\'s PID 1 is unshare\'s child; the host knows it by this pid.',
+    'PID=',
+    'while [ -z "$PID" ]; do PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null || true); done',
+    'PID=${PID%% *}',
+  ];
+  if (address !== null) {
+    const network = hostNetwork(plan, address, '$PID');
+    lines.push(
+      '',
+      '# 4. Host side: the bridge if missing, then the veth pair with eth0 created inside the container\'s netns.',
+      `ip link show minictr0 >/dev/null 2>&1 || ip -batch - <<'MINICTR_IP'`,
+      ...network.bridgeLines,
+      'MINICTR_IP',
+      'ip -batch - <<MINICTR_IP',
+      ...network.vethLines,
+      'MINICTR_IP',
+      'echo 1 > /proc/sys/net/ipv4/ip_forward',
+      'echo 1 > /proc/sys/net/ipv4/conf/minictr0/route_localnet',
+      '# NAT and published ports, one nftables transaction.',
+      `nft -f - <<'MINICTR_NFT'`,
+      ...network.nftScript.trimEnd().split('\n'),
+      'MINICTR_NFT',
+    );
+  }
+  lines.push(
+    '',
+    '# 5. Release the child.',
+    `echo go > ${q(`${root}/go`)}`,
+    '',
+    '# 6. Wait for PID 1 (unshare exits with its status).',
+    'STATUS=0',
+    'wait $UNSHARE || STATUS=$?',
+    '',
+    '# 7. Teardown: the kernel removes the veth pair with the network namespace; the rest is ours to remove.',
+  );
+  const unpublish = address === null ? null : hostNetwork(plan, address, '$PID').unpublishScript;
+  if (unpublish !== null) lines.push(`nft -f - <<'MINICTR_NFT'`, ...unpublish.trimEnd().split('\n'), 'MINICTR_NFT');
+  lines.push(`rm -rf ${q(root)}`, `rmdir ${q(SCRIPT_ROOT)} 2>/dev/null || true`, 'exit $STATUS', '');
+  return lines.join('\n');
+}
+
+/** Validates `spec` as a run would and returns its script; creates nothing. */
+export function dryRun(spec: RunSpec): string {
+  const plan = planRun(spec);
+  const address = spec.network === 'bridge' ? ipam().peek(spec.requestedIp) : null;
+  return dryRunScript(plan, address);
+}
