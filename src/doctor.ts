@@ -3,12 +3,12 @@
 // with the probe. A finding is "error" when it blocks containers, "warning" when it may surprise, "ok" otherwise.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { listContainerDirs } from './container/state.js';
+import { listContainerDirs, type ContainerDir } from './container/state.js';
 import { linkExists } from './network/iproute.js';
 import { BRIDGE, NFT_TABLE, SUBNET_CIDR, VETH_PREFIX } from './network/names.js';
 import { parseIpv4, Subnet } from './network/subnet.js';
 import { CommandError, runCommand } from './sys/command.js';
-import { findInPath } from './sys/preflight.js';
+import { findInPath, NAMESPACES, NETWORK_PROGRAMS, overlayAvailable } from './sys/preflight.js';
 import { isAlive } from './sys/proc.js';
 
 export type Level = 'ok' | 'warning' | 'error';
@@ -38,24 +38,24 @@ async function probe(argv: string[], input: string): Promise<string | null> {
 }
 
 function kernelChecks(): Finding[] {
-  const findings: Finding[] = [];
-  const missing = ['net', 'pid', 'mnt', 'uts', 'ipc'].filter((ns) => !existsSync(`/proc/self/ns/${ns}`));
-  findings.push(
+  const missing = NAMESPACES.filter(([ns]) => !existsSync(`/proc/self/ns/${ns}`));
+  return [
     missing.length === 0
       ? { level: 'ok', check: 'namespaces', message: 'net, pid, mnt, uts and ipc namespaces are available' }
-      : { level: 'error', check: 'namespaces', message: `missing: ${missing.join(', ')}`, fix: 'use a kernel built with CONFIG_NAMESPACES and these namespace types' },
-  );
-  const overlay = (read('/proc/filesystems') ?? '').includes('\toverlay') || existsSync('/sys/module/overlay');
-  findings.push(
-    overlay
+      : {
+          level: 'error',
+          check: 'namespaces',
+          message: `missing: ${missing.map(([ns, feature]) => `${ns} (${feature})`).join(', ')}`,
+          fix: 'use a kernel built with these namespaces',
+        },
+    overlayAvailable()
       ? { level: 'ok', check: 'overlayfs', message: 'overlayfs is available' }
-      : { level: 'error', check: 'overlayfs', message: 'overlayfs is not loaded', fix: 'modprobe overlay' },
-  );
-  return findings;
+      : { level: 'error', check: 'overlayfs', message: 'overlayfs is neither loaded nor installed as a module', fix: 'modprobe overlay' },
+  ];
 }
 
 function programChecks(): Finding[] {
-  const programs: [string, string][] = [['ip', 'iproute2'], ['nft', 'nftables'], ['unshare', 'util-linux'], ['nsenter', 'util-linux']];
+  const programs = [...NETWORK_PROGRAMS, ['unshare', 'util-linux'], ['nsenter', 'util-linux']] as const;
   const missing = programs.filter(([program]) => findInPath(program) === null);
   return [
     missing.length === 0
@@ -151,8 +151,9 @@ async function firewallChecks(): Promise<Finding[]> {
     const name = table.slice(0, table.indexOf(' {'));
     if (name === `ip ${NFT_TABLE}`) continue;
     if (/hook forward[^;]*;[^}]*policy drop/.test(table)) {
+      // A table that already names the bridge has presumably been told to let its traffic through.
       findings.push({
-        level: 'error',
+        level: table.includes(`"${BRIDGE}"`) ? 'warning' : 'error',
         check: 'firewall',
         message: `table ${name} has a forward chain with policy drop: containers' forwarded traffic is dropped there`,
         fix: `accept traffic from and to ${BRIDGE} in table ${name} (e.g. iifname "${BRIDGE}" accept, oifname "${BRIDGE}" accept), or change its policy`,
@@ -217,7 +218,8 @@ async function routeChecks(): Promise<Finding[]> {
 /** Containers whose minictr died without teardown, and host veths no container accounts for. */
 async function leftoverChecks(): Promise<Finding[]> {
   const dirs = listContainerDirs();
-  const dead = dirs.filter(({ owner }) => owner === null || !isAlive(owner));
+  const busy = (d: ContainerDir) => d.removing || (d.collector !== null && isAlive(d.collector));
+  const dead = dirs.filter((d) => !busy(d) && (d.owner === null || !isAlive(d.owner)));
   const findings: Finding[] = [
     dead.length === 0
       ? { level: 'ok', check: 'leftovers', message: 'no dead container state' }

@@ -186,10 +186,12 @@ void PrepareStdio() {
   }
 }
 
-// What close_range(CLOSE_RANGE_CLOEXEC) does, one descriptor at a time, up to the descriptor limit.
+// What close_range(CLOSE_RANGE_CLOEXEC) does, one descriptor at a time. Node raises the descriptor limit to the
+// hard limit (up to a million or more), so the loop stops at 65536: Node's own descriptors are small numbers.
 void MarkAllCloseOnExec() {
   struct rlimit limit;
-  rlim_t last = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 65536;
+  rlim_t last = getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 65536;
+  if (last > 65536) last = 65536;
   for (rlim_t fd = 3; fd < last; fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
 }
 

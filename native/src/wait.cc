@@ -20,6 +20,8 @@ struct ExitWatch {
   Napi::FunctionReference callback;
 };
 
+// The pidfd is closed only here, after libuv has forgotten it: closed earlier, its number could be reused by the
+// time uv_close() removes it from epoll.
 void OnClosed(uv_handle_t* handle) {
   auto* watch = static_cast<ExitWatch*>(handle->data);
   if (watch->pidfd >= 0) close(watch->pidfd);
@@ -36,8 +38,6 @@ void OnReadable(uv_poll_t* handle, int, int) {
   int error = result < 0 ? errno : 0;
 
   uv_poll_stop(handle);
-  close(watch->pidfd);
-  watch->pidfd = -1;
 
   Napi::Env env(watch->env);
   Napi::HandleScope scope(env);

@@ -12,9 +12,10 @@ export type { RunFlags } from '../container/spec.js';
 /** Returns the exit code: the container's status, or 128 + N when signal N killed it (as a shell reports it). */
 export async function run(command: string[], flags: RunFlags): Promise<number> {
   // `--timings` takes an optional value, so in `run --timings /bin/sh` commander reads the command as the format.
-  // A value that is not a format is given back to the command.
-  if (typeof flags.timings === 'string' && !['text', 'json'].includes(flags.timings)) {
-    command = [flags.timings, ...command];
+  // A value that is not a format, and was not written as --timings=VALUE, is given back to the command.
+  const timings = flags.timings;
+  if (typeof timings === 'string' && !['text', 'json'].includes(timings) && !process.argv.includes(`--timings=${timings}`)) {
+    command = [timings, ...command];
     flags = { ...flags, timings: true };
   }
   const spec = buildRunSpec(flags, command, {

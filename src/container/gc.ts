@@ -18,7 +18,7 @@ import { BRIDGE, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
-import { listOwned, removeIfOwned } from '../sys/exclusive-file.js';
+import { listOwned, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
 import { isAlive, selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
 import { releaseName } from './names.js';
 import {
@@ -147,6 +147,7 @@ export async function collectGarbage(): Promise<string[]> {
     for (const [name, owner] of listOwned(dir)) {
       if (!containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
     }
+    removeStaleTemporaries(dir);
   }
   if (errors.length > 0) throw new AggregateFailure('gc', errors);
   return collected;
@@ -166,11 +167,15 @@ export function hasContainerState(): boolean {
  * forwarding setting it changed, and the state directory. Refuses while containers are running.
  */
 export async function resetSystem(): Promise<void> {
-  const running = listContainerDirs().filter(({ owner }) => owner !== null && isAlive(owner));
-  if (running.length > 0) {
-    const ids = running.map(({ id }) => id.slice(0, 12)).join(', ');
-    throw new UsageError(`cannot reset while containers are running: ${ids}`);
+  const busy = listContainerDirs().filter(
+    ({ owner, collector }) => (owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector)),
+  );
+  if (busy.length > 0) {
+    const ids = busy.map(({ id }) => id.slice(0, 12)).join(', ');
+    throw new UsageError(`cannot reset while containers are running or being collected: ${ids}`);
   }
+  // What gc cannot undo must stay recorded: reset stops here rather than delete the journal it would need.
+  await collectGarbage();
   const errors: Error[] = [];
   const attempt = async (what: string, action: () => unknown) => {
     try {
@@ -179,7 +184,6 @@ export async function resetSystem(): Promise<void> {
       errors.push(new Error(`${what}: ${messageOf(cause)}`));
     }
   };
-  await attempt('gc', collectGarbage);
   await attempt(`delete nftables table`, deleteTable);
   await attempt(`delete bridge ${BRIDGE}`, async () => {
     if (linkExists(BRIDGE)) await runCommand(['ip', 'link', 'del', BRIDGE]);

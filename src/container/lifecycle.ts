@@ -89,7 +89,12 @@ async function execute(
     state.journal(entry);
     return entry;
   };
-  const undoable = (entry: JournalEntry) => teardown.defer(describeEntry(entry), () => undoEntry(id, entry));
+  // Releasing an address or a name hands it to the next run: only once everything undone before it succeeded
+  // (a failed unpublish must not let another container inherit this one's traffic). Otherwise gc retries later.
+  const undoable = (entry: JournalEntry) =>
+    teardown.defer(describeEntry(entry), () => undoEntry(id, entry), {
+      onlyIfClean: entry.kind === 'lease' || entry.kind === 'name',
+    });
 
   // 1. State: first clean up after containers whose minictr died, then this container's directory and name.
   if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));

@@ -3,6 +3,7 @@
 // its own network namespace reports it (interfaces with their peer links, routes), and minictr's nftables table.
 // Everything is read, nothing is changed; containers are entered with nsenter, never with setns() in Node.
 
+import { basename } from 'node:path';
 import { runCommand } from '../sys/command.js';
 import { isAlive } from '../sys/proc.js';
 import { ContainerState, listContainerDirs } from '../container/state.js';
@@ -73,32 +74,35 @@ async function linksOf(prefix: string[]): Promise<LinkView[]> {
   return links.map((link) => toLinkView(link, addresses));
 }
 
+async function containerView(state: ContainerState, hostLinks: LinkView[]): Promise<ContainerView> {
+  const entries = state.entries();
+  const process = entries.find((e) => e.kind === 'process');
+  const pid = process && isAlive(process) ? process.pid : null;
+  const veth = entries.find((e) => e.kind === 'veth')?.name ?? null;
+  const inside = ['nsenter', '-t', String(pid), '-n', '--'];
+  const routes = pid === null ? [] : await ipJson<IpRoute>([...inside, 'ip', '-j', 'route', 'show']);
+  return {
+    id: state.id,
+    name: state.record().name,
+    pid,
+    address: entries.find((e) => e.kind === 'lease')?.address ?? null,
+    hostVeth: hostLinks.find((l) => l.name === veth) ?? null,
+    links: pid === null ? [] : await linksOf(inside),
+    routes: routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`),
+    ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
+  };
+}
+
 export async function collectNetworkView(): Promise<NetworkView> {
   const hostLinks = linkExists(BRIDGE) ? await linksOf([]) : [];
   const containers: ContainerView[] = [];
-  for (const { id, dir, owner } of listContainerDirs()) {
-    if (owner === null || !isAlive(owner)) continue;
-    const state = new ContainerState(id, dir);
-    const entries = state.entries();
-    const process = entries.find((e) => e.kind === 'process');
-    const pid = process && isAlive(process) ? process.pid : null;
-    const veth = entries.find((e) => e.kind === 'veth')?.name ?? null;
-    const inside = pid === null ? [] : ['nsenter', '-t', String(pid), '-n', '--'];
-    containers.push({
-      id,
-      name: state.record().name,
-      pid,
-      address: entries.find((e) => e.kind === 'lease')?.address ?? null,
-      hostVeth: hostLinks.find((l) => l.name === veth) ?? null,
-      links: pid === null ? [] : await linksOf(inside),
-      routes:
-        pid === null
-          ? []
-          : (await ipJson<IpRoute>([...inside, 'ip', '-j', 'route', 'show'])).map(
-              (r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`,
-            ),
-      ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
-    });
+  for (const { id, dir, owner, removing } of listContainerDirs()) {
+    if (removing || owner === null || !isAlive(owner) || basename(dir) !== id) continue; // starting, ending or dead
+    try {
+      containers.push(await containerView(new ContainerState(id, dir), hostLinks));
+    } catch {
+      // it ended while we looked: the listing is of running containers
+    }
   }
   let ruleset: string | null = null;
   try {

@@ -3,7 +3,7 @@
 // lock-free registry (address leases, container names, published ports) in which a reader never sees a file
 // without its owner. Temporary files start with a dot, which listings skip.
 
-import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Creates `path` holding `owner`; false when it already exists. */
@@ -46,10 +46,24 @@ export function removeIfOwned(path: string, owner: string): void {
     try {
       linkSync(aside, path);
     } catch {
-      // yet another file has taken the name since: it stays
+      return; // the name was taken again meanwhile: the file moved aside is kept, never destroyed
     }
   }
   rmSync(aside, { force: true });
+}
+
+/** Removes the temporary (.tmp-<pid>-…) and moved-aside (.rm-<pid>-…) files of processes that are gone. */
+export function removeStaleTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^\.(?:tmp|rm)-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && !existsSync(`/proc/${pid}`)) rmSync(join(dir, name), { force: true });
+  }
 }
 
 /** Every file of a registry directory as [name, owner]; an absent directory is empty. */

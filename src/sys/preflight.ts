@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { UsageError } from '../errors.js';
 
-const NAMESPACES = [
+export const NAMESPACES = [
   ['net', 'CONFIG_NET_NS'],
   ['pid', 'CONFIG_PID_NS'],
   ['mnt', 'mount namespaces'],
@@ -14,7 +14,7 @@ const NAMESPACES = [
 ] as const;
 
 /** The host programs a bridged run needs, with the Debian package that has them. */
-const NETWORK_PROGRAMS = [
+export const NETWORK_PROGRAMS = [
   ['ip', 'iproute2'],
   ['nft', 'nftables'],
 ] as const;
@@ -33,7 +33,7 @@ export function findInPath(program: string, path = process.env.PATH ?? '/usr/sbi
   return null;
 }
 
-function overlayAvailable(): boolean {
+export function overlayAvailable(): boolean {
   if (/\toverlay\n/.test(readFileSync('/proc/filesystems', 'utf8'))) return true;
   // Not loaded yet: mount(2) loads it on demand when the module is installed.
   return existsSync('/sys/module/overlay') || existsSync(`/lib/modules/${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}/kernel/fs/overlayfs`);

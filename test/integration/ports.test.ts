@@ -133,6 +133,41 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     expect(await host.settle(before)).toEqual(before);
   });
 
+  it("keeps the host's loopback services out of containers' reach despite route_localnet", async () => {
+    // A root container can send to 127.0.0.1 through the gateway (CVE-2020-8558's pattern). The guard chain drops
+    // that; the control run, with the guard flushed, proves the attack itself works.
+    const { server: secret } = await startClientAddressServer((argv) => host.exec(argv), '127.0.0.1', 9999);
+    const attack = [
+      'echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet',
+      'ip addr del 127.0.0.1/8 dev lo',
+      'ip route add 127.0.0.0/8 via 10.0.0.1 dev eth0',
+      'echo ready',
+      'read line',
+      'wget -q -O - http://127.0.0.1:9999/ & sleep 1; kill $! 2>/dev/null; echo end',
+    ].join('; ');
+    const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+    const original = String((await host.exec(['cat', sysctl])).stdout).trim();
+    try {
+      for (const [mode, guard] of [['0', true], ['1', true], ['1', false]] as const) {
+        if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
+        const run = host.start(['run', '/bin/sh', '-c', attack], { stdin: 'pipe' });
+        await waitForOutput(run, 'ready');
+        if (!guard) await host.must(['nft', 'flush', 'chain', 'ip', 'minictr', 'guard']);
+        run.stdin?.end('go\n');
+        const output = String((await run).stdout);
+        // The server answers with the client's address: any answer means the container got through.
+        if (guard) expect(output, `bridge-nf-call-iptables=${mode}`).toBe('ready\nend');
+        else expect(output, 'control run without the guard').toMatch(/^ready\n10\.0\.0\.\d+end$/);
+      }
+    } finally {
+      if (original !== '') await host.must(['sh', '-c', `echo ${original} > ${sysctl}`]);
+      secret.kill();
+      await secret;
+    }
+    expect((await host.minictr(['run', '/bin/true'])).exitCode).toBe(0); // puts the guard back
+    expect(await host.settle(before)).toEqual(before);
+  });
+
   it('keeps the address of a remote client: only loopback and hairpin traffic is masqueraded', async () => {
     // The container answers each connection with its own view of it (netstat): the peer address it sees.
     const run = host.start(['run', '-p', '8082:8082', '/bin/sh', '-c', 'echo ready; nc -l -p 8082 -e netstat -tn']);
