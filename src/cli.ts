@@ -129,4 +129,10 @@ async function main(argv: string[]): Promise<void> {
 // stream stands in for it, so Node never opens fd 0 at all.
 Object.defineProperty(process, 'stdin', { value: Readable.from([]), configurable: true, enumerable: true });
 
+// A reader that stops early (`minictr net | head`) is not an error: stop writing, quietly.
+process.stdout.on('error', (failure: NodeJS.ErrnoException) => {
+  if (failure.code !== 'EPIPE') throw failure;
+  process.exit(process.exitCode ?? 0);
+});
+
 await main(process.argv);

@@ -54,6 +54,24 @@ function kernelChecks(): Finding[] {
   ];
 }
 
+/** cgroups: v2 (unified) or the v1 controllers resource limits need (memory, cpu, pids). */
+function cgroupChecks(): Finding[] {
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    return [{ level: 'ok', check: 'cgroups', message: `cgroup v2: ${read('/sys/fs/cgroup/cgroup.controllers') ?? ''}` }];
+  }
+  const v1 = ['memory', 'cpu', 'pids'].filter((controller) => existsSync(`/sys/fs/cgroup/${controller}/tasks`));
+  return [
+    v1.length === 3
+      ? { level: 'ok', check: 'cgroups', message: 'cgroup v1 with the memory, cpu and pids controllers' }
+      : {
+          level: 'warning',
+          check: 'cgroups',
+          message: `cgroup controllers missing for resource limits: ${['memory', 'cpu', 'pids'].filter((c) => !v1.includes(c)).join(', ')}`,
+          fix: 'mount cgroup2 on /sys/fs/cgroup, or the v1 memory, cpu and pids controllers',
+        },
+  ];
+}
+
 function programChecks(): Finding[] {
   const programs = [...NETWORK_PROGRAMS, ['unshare', 'util-linux'], ['nsenter', 'util-linux']] as const;
   const missing = programs.filter(([program]) => findInPath(program) === null);
@@ -256,7 +274,7 @@ export async function runDoctor(): Promise<Finding[]> {
       ? { level: 'ok', check: 'root', message: 'running as root' }
       : { level: 'error', check: 'root', message: 'not running as root: minictr needs root', fix: 'run minictr as root (sudo)' },
   );
-  findings.push(...kernelChecks(), ...programChecks(), ...(await probeChecks()), ...sysctlChecks());
+  findings.push(...kernelChecks(), ...cgroupChecks(), ...programChecks(), ...(await probeChecks()), ...sysctlChecks());
   findings.push(...(await firewallChecks()), ...(await routeChecks()), ...(await leftoverChecks()));
   return findings;
 }

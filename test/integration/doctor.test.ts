@@ -29,7 +29,10 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
     expect(findings.filter((f) => f.level !== 'ok')).toEqual([]);
     expect(exitCode).toBe(0);
     expect(findings.map((f) => f.check)).toEqual(
-      expect.arrayContaining(['root', 'namespaces', 'overlayfs', 'programs', 'veth and bridge', 'nftables', 'ip_forward', 'firewall', 'subnet']),
+      expect.arrayContaining([
+        'root', 'namespaces', 'overlayfs', 'cgroups', 'programs', 'veth and bridge', 'nftables',
+        'ip_forward', 'route_localnet', 'br_netfilter', 'firewall', 'subnet', 'leftovers',
+      ]),
     );
     expect(await host.snapshot()).toEqual(before);
   });
