@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise, type Options } from 'execa';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -278,4 +279,21 @@ export async function containerPidOf(minictrPid: number): Promise<number> {
     }
   });
   return found!;
+}
+
+/**
+ * A scratch host for the tests of one file (vitest hooks). With `prime`, one container runs first so the shared
+ * objects (bridge, nftables table, ip_forward) exist, and `before` is the snapshot every later run must restore.
+ */
+export function useScratchHost(options: { prime?: boolean } = {}): { host: ScratchHost; before: Snapshot } {
+  const context = {} as { host: ScratchHost; before: Snapshot };
+  beforeAll(async () => {
+    context.host = await ScratchHost.create();
+    if (options.prime) expect((await context.host.minictr(['run', '/bin/true'])).exitCode).toBe(0);
+    context.before = await context.host.settle(await context.host.snapshot());
+  });
+  afterAll(async () => {
+    await context.host?.dispose();
+  });
+  return context;
 }

@@ -1,26 +1,15 @@
 // `minictr doctor` on a healthy scratch host, then with planted problems: forwarding off, a route overlapping the
 // container subnet, another table's forward chain with policy drop, and a dead container's state.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/doctor.js';
-import { isRoot, ScratchHost, type Snapshot } from '../helpers/scratch-host.js';
+import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () => {
-  let host: ScratchHost;
-  let before: Snapshot;
-
-  beforeAll(async () => {
-    host = await ScratchHost.create();
-    expect((await host.minictr(['run', '/bin/true'])).exitCode).toBe(0);
-    before = await host.settle(await host.snapshot());
-  });
-
-  afterAll(async () => {
-    await host?.dispose();
-  });
+  const scratch = useScratchHost({ prime: true });
 
   async function doctor(): Promise<{ exitCode: number; findings: Finding[] }> {
-    const result = await host.minictr(['doctor', '--format', 'json']);
+    const result = await scratch.host.minictr(['doctor', '--format', 'json']);
     return { exitCode: result.exitCode, findings: JSON.parse(result.stdout) as Finding[] };
   }
 
@@ -34,14 +23,14 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
         'ip_forward', 'route_localnet', 'br_netfilter', 'firewall', 'subnet', 'leftovers',
       ]),
     );
-    expect(await host.snapshot()).toEqual(before);
+    expect(await scratch.host.snapshot()).toEqual(scratch.before);
   });
 
   it('reports planted problems with their fixes, and exits 1', async () => {
-    await host.must(['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
-    await host.must(['ip', 'route', 'add', 'blackhole', '10.0.0.0/16']);
-    await host.must(['nft', 'add', 'table', 'ip', 'other']);
-    await host.must(['nft', 'add', 'chain', 'ip', 'other', 'filter_forward', '{ type filter hook forward priority 0; policy drop; }']);
+    await scratch.host.must(['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+    await scratch.host.must(['ip', 'route', 'add', 'blackhole', '10.0.0.0/16']);
+    await scratch.host.must(['nft', 'add', 'table', 'ip', 'other']);
+    await scratch.host.must(['nft', 'add', 'chain', 'ip', 'other', 'filter_forward', '{ type filter hook forward priority 0; policy drop; }']);
     try {
       const { exitCode, findings } = await doctor();
       expect(exitCode).toBe(1);
@@ -51,19 +40,19 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
       expect(errors.find((f) => f.check === 'subnet')?.message).toContain('10.0.0.0/16');
       expect(errors.find((f) => f.check === 'firewall')?.message).toContain('table ip other');
     } finally {
-      await host.must(['nft', 'delete', 'table', 'ip', 'other']);
-      await host.must(['ip', 'route', 'del', 'blackhole', '10.0.0.0/16']);
-      await host.must(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await scratch.host.must(['nft', 'delete', 'table', 'ip', 'other']);
+      await scratch.host.must(['ip', 'route', 'del', 'blackhole', '10.0.0.0/16']);
+      await scratch.host.must(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     }
     expect((await doctor()).exitCode).toBe(0);
   });
 
   it('points at minictr gc for a dead container', async () => {
-    const crashed = await host.start(['run', '/bin/true'], { env: { MINICTR_CRASH_AT: 'veth' } });
+    const crashed = await scratch.host.start(['run', '/bin/true'], { env: { MINICTR_CRASH_AT: 'veth' } });
     expect(crashed.signal).toBe('SIGKILL');
     const leftovers = (await doctor()).findings.filter((f) => f.check === 'leftovers' && f.level === 'warning');
     expect(leftovers[0]?.fix).toBe('minictr gc');
-    expect((await host.minictr(['gc'])).exitCode).toBe(0);
-    expect(await host.settle(before)).toEqual(before);
+    expect((await scratch.host.minictr(['gc'])).exitCode).toBe(0);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 });

@@ -6,23 +6,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, ScratchHost, type Snapshot } from '../helpers/scratch-host.js';
+import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 describe.skipIf(!isRoot)('minictr run --dry-run (needs root: skipped otherwise)', () => {
-  let host: ScratchHost;
-  let before: Snapshot;
+  const scratch = useScratchHost({ prime: true });
   let dir: string;
 
-  beforeAll(async () => {
-    host = await ScratchHost.create();
-    expect((await host.minictr(['run', '/bin/true'])).exitCode).toBe(0);
-    before = await host.settle(await host.snapshot());
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'minictr-dry-run-'));
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
-    await host?.dispose();
   });
 
   it('prints a script that, run as root, builds the same container', async () => {
@@ -37,16 +32,16 @@ describe.skipIf(!isRoot)('minictr run --dry-run (needs root: skipped otherwise)'
       'exit 7',
     ].join('; ');
     const args = ['run', '--dry-run', '--ip', '10.0.0.9', '-h', 'dry', '-p', '8087:80', '-e', 'GREETING=hi there', '/bin/sh', '-c', command];
-    const dry = await host.minictr(args);
+    const dry = await scratch.host.minictr(args);
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^#!\/bin\/sh\n/);
     expect(dry.stdout).toContain('link add mc');
     expect(dry.stdout).toContain('add element ip minictr published_any { tcp . 8087 : 10.0.0.9 . 80 }');
-    expect(await host.snapshot()).toEqual(before);
+    expect(await scratch.host.snapshot()).toEqual(scratch.before);
 
     const script = join(dir, 'run.sh');
     writeFileSync(script, `${dry.stdout}\n`);
-    const result = await host.exec(['sh', script], { timeout: 20_000 });
+    const result = await scratch.host.exec(['sh', script], { timeout: 20_000 });
     const output = String(result.stdout);
     expect(result.exitCode, `${output}\n${String(result.stderr)}`).toBe(7);
     expect(output.split('\n')[0]).toBe('dry');
@@ -55,6 +50,6 @@ describe.skipIf(!isRoot)('minictr run --dry-run (needs root: skipped otherwise)'
     expect(output).toContain('1 packets transmitted, 1 packets received');
     expect(output).toContain('Hello from a minictr container');
     expect(output).toContain('env: hi there');
-    expect(await host.settle(before)).toEqual(before);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 });
