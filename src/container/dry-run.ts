@@ -79,7 +79,7 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
   return lines;
 }
 
-export function dryRunScript(plan: Plan, address: string | null): string {
+function dryRunScript(plan: Plan, address: string | null): string {
   const { spec } = plan;
   const root = `${SCRIPT_ROOT}/${shortId(plan.id)}`;
   const q = shellQuote;

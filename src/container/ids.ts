@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 
-export const SHORT_ID_LENGTH = 12;
+const SHORT_ID_LENGTH = 12;
 
 export function newId(): string {
   return randomBytes(32).toString('hex');

@@ -5,10 +5,10 @@
 import { constants } from 'node:os';
 import { MinictrError } from '../errors.js';
 
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /** Setup stopped by a signal; the CLI exits with 128 + its number. */
-export class Interrupted extends MinictrError {
+class Interrupted extends MinictrError {
   readonly signal: NodeJS.Signals;
 
   constructor(signal: NodeJS.Signals) {

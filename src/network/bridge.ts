@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BRIDGE, macFor, STATE_ROOT } from './names.js';
-import { linkExists, type BatchFailure } from './iproute.js';
+import type { BatchFailure } from './iproute.js';
 import { formatIpv4, type Subnet } from './subnet.js';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
@@ -20,10 +20,6 @@ export function bridgeLines(subnet: Subnet): string[] {
   ];
 }
 
-/** The bridge lines when the bridge is missing, none when it exists. */
-export function ensureBridgeLines(subnet: Subnet): string[] {
-  return linkExists(BRIDGE) ? [] : bridgeLines(subnet);
-}
 
 /**
  * Lets packets with a 127.0.0.0/8 source be routed out of the bridge: the host reaching a published port on

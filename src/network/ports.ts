@@ -87,7 +87,7 @@ export function describeMapping(mapping: PortMapping, containerAddress: string):
 }
 
 /** Host ports in use by host sockets, from /proc/net (per network namespace of the reader): "tcp:80", "udp:53". */
-export function hostSocketPorts(): Set<string> {
+function hostSocketPorts(): Set<string> {
   const used = new Set<string>();
   const tables: [string, Protocol, string | null][] = [
     ['tcp', 'tcp', '0A'], // LISTEN
