@@ -65,6 +65,9 @@ function buildProgram(): Command {
       collect,
       [],
     )
+    .option('--privileged', 'give the container all capabilities and unmasked kernel paths')
+    .option('--cap-add <capability>', 'keep a capability beyond the default set (repeatable, or ALL)', collect, [])
+    .option('--cap-drop <capability>', 'drop a capability of the default set (repeatable, or ALL)', collect, [])
     .option('--explain', 'print each step on stderr as it happens: what, with which command, and why')
     .option('--dry-run', 'change nothing; print a shell script that does what this run would do, step by step')
     .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')

@@ -136,6 +136,21 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
       request->etc_files.emplace_back(path, content);
     }
   }
+  Validator security(v.Object("security"));
+  request->privileged = security.Bool("privileged");
+  Napi::Value caps = v.Object("security").Get("capabilities");
+  if (!caps.IsArray()) {
+    v.Report("security.capabilities", "an array of capability numbers");
+  } else {
+    Napi::Array array = caps.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value cap = array.Get(i);
+      int32_t number = cap.IsNumber() ? cap.As<Napi::Number>().Int32Value() : -1;
+      if (number < 0 || number > 63) v.Report("security.capabilities", "an array of numbers from 0 to 63");
+      else request->capabilities |= uint64_t{1} << number;
+    }
+  }
+  if (!security.ok()) v.Report("security", security.problem().c_str());
   request->workdir = v.String("workdir");
   if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
   request->exec_path = v.String("execPath");

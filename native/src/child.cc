@@ -8,6 +8,7 @@
 #include "child.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -195,6 +196,56 @@ void MarkAllCloseOnExec() {
   for (rlim_t fd = 3; fd < last; fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
 }
 
+// Docker's default masked paths: read as empty (/dev/null bound over files, an empty read-only tmpfs over
+// directories). They expose host memory, keys, timers and firmware.
+constexpr const char* kMaskedPaths[] = {
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+};
+
+// Docker's read-only paths: global kernel settings and triggers (sysctls, sysrq, interrupt routing).
+constexpr const char* kReadOnlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
+bool MaskPaths() {
+  for (const char* path : kMaskedPaths) {
+    struct stat info;
+    if (stat(path, &info) < 0) continue;  // not on this kernel
+    int result = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
+                                       : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+    if (result < 0) return false;
+  }
+  for (const char* path : kReadOnlyPaths) {
+    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;
+      return false;
+    }
+    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Keeps only the configured capabilities: out of the bounding set (so no exec can regain them) and out of the
+// effective, permitted and inheritable sets; no_new_privs keeps setuid binaries from raising privileges.
+bool DropCapabilities(const ChildConfig& config) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return false;
+  for (int cap = 0; cap <= config.cap_last; cap++) {
+    if ((config.capabilities >> cap) & 1) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return false;
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  for (int word = 0; word < 2; word++) {
+    uint32_t bits = static_cast<uint32_t>(config.capabilities >> (32 * word));
+    data[word].effective = bits;
+    data[word].permitted = bits;
+    data[word].inheritable = bits;
+  }
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
 }  // namespace
 
 const char* ChildStepName(int32_t step) {
@@ -211,8 +262,10 @@ const char* ChildStepName(int32_t step) {
     case kStepDev: return "mount /dev";
     case kStepSys: return "mount /sys";
     case kStepEtcFiles: return "write /etc files";
+    case kStepMaskPaths: return "mask kernel paths";
     case kStepWorkdir: return "enter working directory";
     case kStepSession: return "setsid";
+    case kStepCapabilities: return "drop capabilities";
     case kStepExec: return "exec";
     default: return "unknown step";
   }
@@ -271,11 +324,17 @@ void RunChild(const ChildConfig& config) {
     if (!WriteEtcFile(config.etc_files[i])) Fail(config, kStepEtcFiles);
   }
 
+  // 12b. The default security profile's filesystem part: masked and read-only kernel paths.
+  if (!config.privileged && !MaskPaths()) Fail(config, kStepMaskPaths);
+
   // 13. Working directory, created if missing as Docker does.
   if (!MkdirAll(config.workdir) || chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
 
   // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
   if (setsid() < 0) Fail(config, kStepSession);
+
+  // 14b. The security profile's process part, last, since every step above needed full privileges.
+  if (!config.privileged && !DropCapabilities(config)) Fail(config, kStepCapabilities);
 
   // 15. Exec. Every descriptor above stderr closes with it, the error pipe included.
   PrepareStdio();

@@ -21,8 +21,10 @@ enum ChildStep : int32_t {
   kStepDev,           // a minimal /dev on tmpfs
   kStepSys,           // /sys, read-only
   kStepEtcFiles,      // /etc/hostname, /etc/hosts, /etc/resolv.conf
+  kStepMaskPaths,     // hide or freeze the kernel files a container must not read or write
   kStepWorkdir,       // create and enter the working directory
   kStepSession,       // own session: terminal signals reach minictr, which forwards them once
+  kStepCapabilities,  // no_new_privs and the reduced capability sets
   kStepExec,          // execve() the command
 };
 
@@ -49,6 +51,9 @@ struct ChildConfig {
   const EtcFile* etc_files;
   size_t etc_file_count;
   char* workdir;  // writable copy: the child walks it to create missing parents
+  bool privileged;        // --privileged: no masked paths, all capabilities, no no_new_privs
+  uint64_t capabilities;  // bit N set: keep capability N
+  int cap_last;           // highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap)
   const char* exec_path;
   char* const* argv;
   char* const* envp;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "child.h"
@@ -27,6 +28,17 @@ std::vector<char*> PointerArray(const std::vector<std::string>& strings) {
   for (const std::string& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
   pointers.push_back(nullptr);
   return pointers;
+}
+
+// The highest capability number the running kernel knows; 40 (CAP_CHECKPOINT_RESTORE) when unreadable.
+int ReadCapLast() {
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 40;
+  char text[16] = {0};
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  int value = n > 0 ? atoi(text) : 0;
+  return value > 0 && value < 64 ? value : 40;
 }
 
 void CloseIfOpen(int fd) {
@@ -78,6 +90,9 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.etc_files = etc_files.data();
   config.etc_file_count = etc_files.size();
   config.workdir = workdir.data();
+  config.privileged = request.privileged;
+  config.capabilities = request.capabilities;
+  config.cap_last = ReadCapLast();
   config.exec_path = request.exec_path.c_str();
   config.argv = argv.data();
   config.envp = envp.data();

@@ -22,6 +22,8 @@ struct SpawnRequest {
   std::string overlay_options;
   std::vector<std::pair<std::string, std::string>> etc_files;  // path, content
   std::string workdir;
+  bool privileged = false;
+  uint64_t capabilities = 0;  // bit N: keep capability N
   std::string exec_path;
   std::vector<std::string> argv;
   std::vector<std::string> env;

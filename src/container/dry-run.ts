@@ -5,8 +5,9 @@
 // Its data is the run's own: the SpawnOptions handed to the native child, the ip batch lines and the nft script
 // all come from plan.ts, so the script cannot drift from what `minictr run` does. Differences are deliberate:
 // it keeps its state under /run/minictr-script instead of minictr's registries (the address is the one that was
-// free when it was generated), and the command runs without a session of its own (setsid(1) would fork, and the
-// command would no longer be PID 1).
+// free when it was generated), the command runs without a session of its own (setsid(1) would fork, and the
+// command would no longer be PID 1), and the security profile (capabilities, masked and read-only kernel paths,
+// no_new_privs) is not reproduced: the script's container runs with root's full privileges.
 
 import { STATE_ROOT } from '../network/names.js';
 import { ipam } from './gc.js';

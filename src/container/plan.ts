@@ -71,6 +71,7 @@ export function spawnOptions(
     overlay: { lower: spec.rootfs, upper: dirs.upper, work: dirs.work, target: dirs.merged },
     etcFiles: etcFiles(plan, address),
     workdir: spec.workdir,
+    security: { privileged: spec.privileged, capabilities: spec.capabilities },
     execPath: plan.execPath,
     argv: spec.argv,
     env: plan.env,

@@ -5,6 +5,7 @@
 import { isAbsolute, posix } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parsePublishFlags, type PortMapping } from '../network/ports.js';
+import { resolveCapabilities } from './capabilities.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
@@ -27,6 +28,9 @@ export interface RunFlags {
   publish?: string[];
   explain?: boolean;
   dryRun?: boolean;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
   /** --timings alone is true; --timings=json is 'json'. */
   timings?: boolean | string;
 }
@@ -48,6 +52,10 @@ export interface RunSpec {
   ports: PortMapping[];
   /** Print each step on stderr as it happens. */
   explain: boolean;
+  /** --privileged: all capabilities, no masked or read-only kernel paths. */
+  privileged: boolean;
+  /** Capability numbers the container keeps (ignored when privileged). */
+  capabilities: number[];
   /** Print step durations on stderr when the container exits. */
   timings: TimingsFormat | null;
 }
@@ -137,6 +145,8 @@ export function buildRunSpec(
     workdir: posix.normalize(workdir),
     ports,
     explain: flags.explain ?? false,
+    privileged: flags.privileged ?? false,
+    capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),
     timings: parseTimings(flags.timings),
   };
 }

@@ -19,6 +19,8 @@ export interface SpawnOptions {
   /** Written by the child inside the container's root just before exec. Paths start with /etc/. */
   etcFiles: { path: string; content: string }[];
   workdir: string;
+  /** The default security profile (masked paths, capabilities, no_new_privs) unless privileged. */
+  security: { privileged: boolean; capabilities: number[] };
   /** Path of the program inside the container's root, already resolved against PATH. */
   execPath: string;
   argv: string[];

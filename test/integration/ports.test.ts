@@ -150,7 +150,8 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     try {
       for (const [mode, guard] of [['0', true], ['1', true], ['1', false]] as const) {
         if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
-        const run = host.start(['run', '/bin/sh', '-c', attack], { stdin: 'pipe' });
+        // The attacker needs NET_ADMIN and a writable /proc/sys: the default profile alone already stops it.
+        const run = host.start(['run', '--privileged', '/bin/sh', '-c', attack], { stdin: 'pipe' });
         await waitForOutput(run, 'ready');
         if (!guard) await host.must(['nft', 'flush', 'chain', 'ip', 'minictr', 'guard']);
         run.stdin?.end('go\n');

@@ -1,0 +1,71 @@
+// The default security profile: Docker's capability set, no_new_privs, masked and read-only kernel paths; what a
+// container can then no longer do; --cap-add, --cap-drop and --privileged.
+
+import { describe, expect, it } from 'vitest';
+import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
+
+const DOCKER_DEFAULT_CAPS = '00000000a80425fb';
+const CAP_SYS_ADMIN = 21;
+const CAP_SYS_MODULE = 16;
+
+describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwise)', () => {
+  const scratch = useScratchHost({ prime: true });
+  const run = (args: string[], script: string) => scratch.host.minictr(['run', ...args, '/bin/sh', '-c', script]);
+
+  it("keeps Docker's default capabilities, with no_new_privs, in every set", async () => {
+    const result = await run([], 'grep -E "^(Cap|NoNewPrivs)" /proc/self/status');
+    expect(result.exitCode, result.stderr).toBe(0);
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd']) expect(result.stdout).toContain(`${set}:\t${DOCKER_DEFAULT_CAPS}`);
+    expect(result.stdout).toContain('CapAmb:\t0000000000000000');
+    expect(result.stdout).toContain('NoNewPrivs:\t1');
+    const bounding = BigInt(`0x${DOCKER_DEFAULT_CAPS}`);
+    expect((bounding >> BigInt(CAP_SYS_MODULE)) & 1n).toBe(0n); // loading modules is out of reach for good
+  });
+
+  it('refuses mount, sethostname, kernel settings and sysrq; masked paths read empty', async () => {
+    const checks = [
+      'mount -t tmpfs none /tmp 2>/dev/null && echo mount-allowed',
+      'hostname intruder 2>/dev/null && echo hostname-allowed',
+      '(echo 1 > /proc/sys/kernel/sysrq) 2>/dev/null && echo sysctl-allowed',
+      '(echo h > /proc/sysrq-trigger) 2>/dev/null && echo sysrq-allowed',
+      'ip addr add 10.9.9.9/32 dev lo 2>/dev/null && echo netadmin-allowed',
+      // /proc/kcore exists only with CONFIG_PROC_KCORE: absent counts as empty.
+      'echo "kcore=$([ -e /proc/kcore ] && wc -c < /proc/kcore || echo 0) keys=$(wc -c < /proc/keys) timers=$(wc -c < /proc/timer_list) firmware=$(ls /sys/firmware | wc -l)"',
+    ].join('; ');
+    const result = await run([], checks);
+    expect(result.stdout).not.toMatch(/allowed/);
+    expect(result.stdout).toContain('kcore=0 keys=0 timers=0 firmware=0');
+  });
+
+  it('--cap-add and --cap-drop adjust the set', async () => {
+    const result = await run(['--cap-add', 'net_admin', '--cap-drop', 'CAP_NET_RAW'], [
+      'ip addr add 10.9.9.9/32 dev lo && echo netadmin-allowed',
+      'ping -c 1 -W 1 10.0.0.1 >/dev/null 2>&1 || echo raw-refused',
+    ].join('; '));
+    expect(result.stdout).toBe('netadmin-allowed\nraw-refused');
+    const none = await run(['--cap-drop', 'ALL', '--cap-add', 'KILL'], 'grep CapEff /proc/self/status');
+    expect(none.stdout).toBe('CapEff:\t0000000000000020');
+  });
+
+  it('--privileged lifts the profile', async () => {
+    const result = await run(['--privileged'], [
+      'grep CapEff /proc/self/status',
+      'mount -t tmpfs none /tmp && echo mount-allowed',
+      'echo 1 > /proc/sys/net/ipv4/conf/all/forwarding && echo sysctl-allowed',
+      'echo "timers=$(wc -c < /proc/timer_list)"',
+    ].join('; '));
+    const effective = BigInt(`0x${/CapEff:\t([0-9a-f]+)/.exec(result.stdout)?.[1] ?? '0'}`);
+    expect((effective >> BigInt(CAP_SYS_ADMIN)) & 1n).toBe(1n);
+    expect(result.stdout).toContain('mount-allowed');
+    expect(result.stdout).toContain('sysctl-allowed');
+    expect(result.stdout).toMatch(/timers=[1-9]\d*/);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('rejects an unknown capability before creating anything', async () => {
+    const result = await scratch.host.minictr(['run', '--cap-add', 'FLY', '/bin/true']);
+    expect(result.exitCode).toBe(125);
+    expect(result.stderr).toContain('invalid --cap-add "FLY": unknown capability');
+    expect(await scratch.host.snapshot()).toEqual(scratch.before);
+  });
+});
