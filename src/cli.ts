@@ -65,6 +65,10 @@ function buildProgram(): Command {
       collect,
       [],
     )
+    .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g (cgroup)')
+    .option('--memory-swap <size>', 'memory plus swap limit; -1: unlimited swap (default: twice --memory)')
+    .option('--cpus <number>', 'CPU quota, e.g. 0.5 (cgroup)')
+    .option('--pids-limit <number>', 'maximum number of processes (cgroup)')
     .option('--privileged', 'give the container all capabilities and unmasked kernel paths')
     .option('--cap-add <capability>', 'keep a capability beyond the default set (repeatable, or ALL)', collect, [])
     .option('--cap-drop <capability>', 'drop a capability of the default set (repeatable, or ALL)', collect, [])

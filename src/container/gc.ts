@@ -20,6 +20,7 @@ import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { listOwned, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
 import { isAlive, selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
+import { removeCgroups } from './cgroups.js';
 import { releaseName } from './names.js';
 import {
   collectingDir,
@@ -88,6 +89,9 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
     case 'process':
       await killAndWait(entry);
       return;
+    case 'cgroup':
+      await removeCgroups(entry.dirs);
+      return;
     case 'veth':
       await deleteVethIfPresent(entry.name);
       return;
@@ -104,6 +108,8 @@ export function describeEntry(entry: JournalEntry): string {
       return `unpublish ${entry.mappings.map((m) => describeMapping(m, entry.address)).join(', ')}`;
     case 'process':
       return `stop process ${entry.pid}`;
+    case 'cgroup':
+      return `remove cgroup ${entry.dirs.join(', ')}`;
     case 'veth':
       return `remove veth ${entry.name}`;
   }

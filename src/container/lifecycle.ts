@@ -25,6 +25,7 @@ import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } fro
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
+import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
 import { shortId } from './ids.js';
@@ -134,6 +135,18 @@ async function execute(
     const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
     report.step('address', `lease ${address}: O_EXCL file in ${ipam().dir}${ports ? `; host ports ${ports} claimed likewise` : ''}`);
   }
+  // Resource limits: the cgroup exists, limits written, before the child does (its undo runs after the
+  // process is gone, when the directories are empty).
+  const cgroups = hasLimits(spec.limits) ? planCgroups(id, spec.limits) : [];
+  if (cgroups.length > 0) {
+    const entry = record(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) });
+    undoable(entry);
+    try {
+      createCgroups(cgroups);
+    } catch (cause) {
+      throw stepError('create cgroup', cgroups.map((c) => c.dir).join(', '), cause);
+    }
+  }
   signals.check();
 
   // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on.
@@ -157,6 +170,11 @@ async function execute(
   watching = true;
   crashPoint('spawn');
   record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
+  try {
+    joinCgroups(cgroups, child.pid);
+  } catch (cause) {
+    throw stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause);
+  }
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
   report.step('clone', `clone3(${flags}) → pid ${child.pid}; it waits on the release pipe while the host side is built`);
 

@@ -6,6 +6,7 @@ import { isAbsolute, posix } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parsePublishFlags, type PortMapping } from '../network/ports.js';
 import { resolveCapabilities } from './capabilities.js';
+import { parseLimits, type Limits } from './cgroups.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
@@ -29,6 +30,10 @@ export interface RunFlags {
   explain?: boolean;
   dryRun?: boolean;
   privileged?: boolean;
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  pidsLimit?: string;
   capAdd?: string[];
   capDrop?: string[];
   /** --timings alone is true; --timings=json is 'json'. */
@@ -56,6 +61,7 @@ export interface RunSpec {
   privileged: boolean;
   /** Capability numbers the container keeps (ignored when privileged). */
   capabilities: number[];
+  limits: Limits;
   /** Print step durations on stderr when the container exits. */
   timings: TimingsFormat | null;
 }
@@ -147,6 +153,7 @@ export function buildRunSpec(
     explain: flags.explain ?? false,
     privileged: flags.privileged ?? false,
     capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),
+    limits: parseLimits(flags),
     timings: parseTimings(flags.timings),
   };
 }

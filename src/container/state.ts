@@ -35,6 +35,7 @@ export type JournalEntry =
   | { kind: 'name'; name: string }
   | { kind: 'lease'; address: string }
   | { kind: 'ports'; address: string; mappings: PortMapping[] }
+  | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string };
 

@@ -41,6 +41,8 @@ export interface Snapshot {
   state: string[];
   ipForward: string;
   foreignProcesses: number[];
+  /** Container cgroups (…/minictr/<id>) in every controller hierarchy. */
+  cgroups: string[];
 }
 
 /**
@@ -172,6 +174,7 @@ export class ScratchHost {
       state: listTree(`/proc/${this.pid}/root/run/minictr`),
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
       foreignProcesses: foreignPidNamespaceProcesses(),
+      cgroups: containerCgroups(),
     };
   }
 
@@ -237,6 +240,25 @@ function listTree(root: string): string[] {
   };
   walk(root, '');
   return out;
+}
+
+/** Directories …/minictr/<id> under the cgroups minictr runs in (those of this process), v1 and v2 alike. */
+export function containerCgroups(): string[] {
+  const dirs: string[] = [];
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean)) {
+    const [, controllers, path] = line.split(':');
+    const hierarchy = controllers === '' ? '' : controllers!.replace(/^name=/, '').split(',')[0]!;
+    for (const parent of [join('/sys/fs/cgroup', hierarchy, path!, 'minictr'), join('/sys/fs/cgroup', hierarchy, 'minictr')]) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+      } catch {
+        // no container cgroup in this hierarchy
+      }
+      dirs.push(...names.map((name) => join(parent, name)));
+    }
+  }
+  return [...new Set(dirs)].sort();
 }
 
 /** Processes living in a PID namespace other than ours: containers that are still running. */

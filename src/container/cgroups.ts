@@ -1,0 +1,140 @@
+// Resource limits through cgroups: --memory, --memory-swap, --cpus, --pids-limit.
+//
+// A container with limits gets its own cgroup, created and configured before clone() and joined by the child's
+// pid before "go", so the command never runs unlimited. On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one
+// directory, /sys/fs/cgroup/minictr/<id>. On v1 and hybrid hosts (these machines) it is one directory per
+// controller (memory, cpu, pids), under the cgroup minictr itself is in, so the limits of whatever runs minictr
+// still apply. The directories are journaled before they are made, and removed (rmdir) once the container's
+// processes are gone. Parsing is pure; the rest touches only the directories named in the plan.
+
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+
+export interface Limits {
+  /** Bytes. */
+  memory: number | null;
+  /** Memory plus swap, in bytes; -1: unlimited swap. Docker's default with --memory: twice the memory. */
+  memorySwap: number | null;
+  /** CPUs, fractional. */
+  cpus: number | null;
+  pidsLimit: number | null;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const CFS_PERIOD_US = 100_000;
+
+function parseBytes(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!) : NaN;
+  if (!(bytes >= 6 * 1024 * 1024)) throw new UsageError(`invalid ${flag} "${text}": a size of at least 6m, such as 64m or 1g`);
+  return bytes;
+}
+
+export function parseLimits(flags: { memory?: string; memorySwap?: string; cpus?: string; pidsLimit?: string }): Limits {
+  const memory = flags.memory === undefined ? null : parseBytes(flags.memory, '--memory');
+  let memorySwap: number | null = null;
+  if (flags.memorySwap !== undefined) {
+    if (memory === null) throw new UsageError('--memory-swap needs --memory');
+    memorySwap = flags.memorySwap === '-1' ? -1 : parseBytes(flags.memorySwap, '--memory-swap');
+    if (memorySwap !== -1 && memorySwap < memory) throw new UsageError('--memory-swap must be at least --memory (it counts both)');
+  }
+  const cpus = flags.cpus === undefined ? null : Number(flags.cpus);
+  if (cpus !== null && !(cpus >= 0.01 && cpus <= 1024)) throw new UsageError(`invalid --cpus "${flags.cpus}": a number such as 0.5 or 2`);
+  const pidsLimit = flags.pidsLimit === undefined ? null : Number(flags.pidsLimit);
+  if (pidsLimit !== null && !(Number.isInteger(pidsLimit) && pidsLimit >= 1)) {
+    throw new UsageError(`invalid --pids-limit "${flags.pidsLimit}": a whole number of processes, at least 1`);
+  }
+  return { memory, memorySwap, cpus, pidsLimit };
+}
+
+export function hasLimits(limits: Limits): boolean {
+  return limits.memory !== null || limits.cpus !== null || limits.pidsLimit !== null;
+}
+
+/** One cgroup directory and the files to write in it, in order. */
+export interface CgroupDir {
+  dir: string;
+  files: [string, string][];
+  /** Files in the parents that must list the controllers first (cgroup v2 only). */
+  enable: [string, string][];
+}
+
+const ROOT = '/sys/fs/cgroup';
+
+/** Where minictr's own process sits in a v1 hierarchy, from /proc/self/cgroup. */
+function ownV1Path(controller: string): string {
+  const line = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((entry) => entry.split(':')[1]?.split(',').includes(controller));
+  return line?.split(':')[2] ?? '/';
+}
+
+/** The cgroup directories a container with `limits` needs, and what to write there. */
+export function planCgroups(id: string, limits: Limits): CgroupDir[] {
+  const memorySwap = limits.memory === null ? null : limits.memorySwap ?? 2 * limits.memory;
+  if (existsSync(join(ROOT, 'cgroup.controllers'))) {
+    const parent = join(ROOT, 'minictr');
+    const files: [string, string][] = [];
+    if (limits.memory !== null) files.push(['memory.max', String(limits.memory)]);
+    if (limits.memory !== null && memorySwap !== null) {
+      files.push(['memory.swap.max', memorySwap === -1 ? 'max' : String(memorySwap - limits.memory)]);
+    }
+    if (limits.cpus !== null) files.push(['cpu.max', `${Math.round(limits.cpus * CFS_PERIOD_US)} ${CFS_PERIOD_US}`]);
+    if (limits.pidsLimit !== null) files.push(['pids.max', String(limits.pidsLimit)]);
+    const controllers = '+memory +cpu +pids';
+    const enable: [string, string][] = [[join(ROOT, 'cgroup.subtree_control'), controllers], [join(parent, 'cgroup.subtree_control'), controllers]];
+    return [{ dir: join(parent, id), files, enable }];
+  }
+  const dirs: CgroupDir[] = [];
+  const v1 = (controller: string, files: [string, string][]) =>
+    dirs.push({ dir: join(ROOT, controller, ownV1Path(controller), 'minictr', id), files, enable: [] });
+  if (limits.memory !== null) {
+    const files: [string, string][] = [['memory.limit_in_bytes', String(limits.memory)]];
+    if (existsSync(join(ROOT, 'memory', 'memory.memsw.limit_in_bytes'))) {
+      files.push(['memory.memsw.limit_in_bytes', String(memorySwap)]);
+    }
+    v1('memory', files);
+  }
+  if (limits.cpus !== null) {
+    v1('cpu', [['cpu.cfs_period_us', String(CFS_PERIOD_US)], ['cpu.cfs_quota_us', String(Math.round(limits.cpus * CFS_PERIOD_US))]]);
+  }
+  if (limits.pidsLimit !== null) v1('pids', [['pids.max', String(limits.pidsLimit)]]);
+  return dirs;
+}
+
+/** Makes the directories and writes the limits. */
+export function createCgroups(dirs: readonly CgroupDir[]): void {
+  for (const { dir, files, enable } of dirs) {
+    for (const [path, value] of enable) {
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, value);
+    }
+    mkdirSync(dir, { recursive: true });
+    for (const [name, value] of files) writeFileSync(join(dir, name), value);
+  }
+}
+
+/** Moves `pid` (the container's PID 1, not yet released) into every directory. */
+export function joinCgroups(dirs: readonly CgroupDir[], pid: number): void {
+  for (const { dir } of dirs) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Removes the directories; absent counts as removed. Retries briefly while the last processes finish exiting. */
+export async function removeCgroups(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || attempt >= 100) throw cause;
+        await sleep(10);
+      }
+    }
+  }
+}
