@@ -69,6 +69,8 @@ function buildProgram(): Command {
     .option('--memory-swap <size>', 'memory plus swap limit; -1: unlimited swap (default: twice --memory)')
     .option('--cpus <number>', 'CPU quota, e.g. 0.5 (cgroup)')
     .option('--pids-limit <number>', 'maximum number of processes (cgroup)')
+    .option('-u, --user <user[:group]>', 'run as this user (a number, or a name from the rootfs /etc/passwd)')
+    .option('--read-only', 'mount the root filesystem read-only')
     .option('--privileged', 'give the container all capabilities and unmasked kernel paths')
     .option('--cap-add <capability>', 'keep a capability beyond the default set (repeatable, or ALL)', collect, [])
     .option('--cap-drop <capability>', 'drop a capability of the default set (repeatable, or ALL)', collect, [])

@@ -65,6 +65,13 @@ class Validator {
     return address.s_addr;
   }
 
+  uint32_t Id(const char* key) {
+    Napi::Value value = object_.Get(key);
+    int64_t id = value.IsNumber() ? value.As<Napi::Number>().Int64Value() : -1;
+    if (id < 0 || id > 0xfffffffe) Report(key, "a user or group id from 0 to 4294967294");
+    return static_cast<uint32_t>(id < 0 ? 0 : id);
+  }
+
   uint32_t Netmask(const char* key) {
     Napi::Value value = object_.Get(key);
     int32_t prefix = value.IsNumber() ? value.As<Napi::Number>().Int32Value() : -1;
@@ -149,6 +156,15 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
       if (number < 0 || number > 63) v.Report("security.capabilities", "an array of numbers from 0 to 63");
       else request->capabilities |= uint64_t{1} << number;
     }
+  }
+  request->read_only = security.Bool("readOnly");
+  Napi::Value user = v.Object("security").Get("user");
+  if (!user.IsNull()) {
+    Validator ids(user.IsObject() ? user.As<Napi::Object>() : Napi::Object::New(options.Env()));
+    request->switch_user = true;
+    request->uid = ids.Id("uid");
+    request->gid = ids.Id("gid");
+    if (!ids.ok()) v.Report("security.user", ids.problem().c_str());
   }
   if (!security.ok()) v.Report("security", security.problem().c_str());
   request->workdir = v.String("workdir");

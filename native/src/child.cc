@@ -14,6 +14,7 @@
 #include <net/route.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -227,23 +228,34 @@ bool MaskPaths() {
 }
 
 // Keeps only the configured capabilities: out of the bounding set (so no exec can regain them) and out of the
-// effective, permitted and inheritable sets; no_new_privs keeps setuid binaries from raising privileges.
-bool DropCapabilities(const ChildConfig& config) {
+// effective, permitted and inheritable sets; no_new_privs keeps setuid binaries from raising privileges. The
+// bounding set goes first, while CAP_SETPCAP is still held; a non-root --user then switches, which empties the
+// permitted set, so its remaining sets are set to nothing, as Docker gives a non-root user no capabilities.
+bool DropBoundingSet(const ChildConfig& config) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return false;
   for (int cap = 0; cap <= config.cap_last; cap++) {
     if ((config.capabilities >> cap) & 1) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return false;
   }
+  return true;
+}
+
+bool SetCapabilities(uint64_t capabilities) {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
   for (int word = 0; word < 2; word++) {
-    uint32_t bits = static_cast<uint32_t>(config.capabilities >> (32 * word));
+    uint32_t bits = static_cast<uint32_t>(capabilities >> (32 * word));
     data[word].effective = bits;
     data[word].permitted = bits;
     data[word].inheritable = bits;
   }
   return syscall(SYS_capset, &header, data) == 0;
+}
+
+bool SwitchUser(const ChildConfig& config) {
+  gid_t groups[1] = {config.gid};
+  return setgroups(1, groups) == 0 && setgid(config.gid) == 0 && setuid(config.uid) == 0;
 }
 
 }  // namespace
@@ -265,6 +277,8 @@ const char* ChildStepName(int32_t step) {
     case kStepMaskPaths: return "mask kernel paths";
     case kStepWorkdir: return "enter working directory";
     case kStepSession: return "setsid";
+    case kStepReadOnlyRoot: return "make the root read-only";
+    case kStepUser: return "switch user";
     case kStepCapabilities: return "drop capabilities";
     case kStepExec: return "exec";
     default: return "unknown step";
@@ -333,8 +347,17 @@ void RunChild(const ChildConfig& config) {
   // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
   if (setsid() < 0) Fail(config, kStepSession);
 
+  // 14a. --read-only: every write above is done; the root becomes read-only.
+  if (config.read_only && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
+    Fail(config, kStepReadOnlyRoot);
+  }
+
   // 14b. The security profile's process part, last, since every step above needed full privileges.
-  if (!config.privileged && !DropCapabilities(config)) Fail(config, kStepCapabilities);
+  if (!config.privileged && !DropBoundingSet(config)) Fail(config, kStepCapabilities);
+  if (config.switch_user && !SwitchUser(config)) Fail(config, kStepUser);
+  if (!config.privileged && !SetCapabilities(config.switch_user && config.uid != 0 ? 0 : config.capabilities)) {
+    Fail(config, kStepCapabilities);
+  }
 
   // 15. Exec. Every descriptor above stderr closes with it, the error pipe included.
   PrepareStdio();

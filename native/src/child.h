@@ -24,6 +24,8 @@ enum ChildStep : int32_t {
   kStepMaskPaths,     // hide or freeze the kernel files a container must not read or write
   kStepWorkdir,       // create and enter the working directory
   kStepSession,       // own session: terminal signals reach minictr, which forwards them once
+  kStepReadOnlyRoot,  // --read-only
+  kStepUser,          // --user: setgroups, setgid, setuid
   kStepCapabilities,  // no_new_privs and the reduced capability sets
   kStepExec,          // execve() the command
 };
@@ -54,6 +56,10 @@ struct ChildConfig {
   bool privileged;        // --privileged: no masked paths, all capabilities, no no_new_privs
   uint64_t capabilities;  // bit N set: keep capability N
   int cap_last;           // highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap)
+  bool read_only;         // --read-only: the root is remounted read-only before exec
+  bool switch_user;       // --user: run as uid:gid with no supplementary groups
+  uint32_t uid;
+  uint32_t gid;
   const char* exec_path;
   char* const* argv;
   char* const* envp;

@@ -93,6 +93,10 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.privileged = request.privileged;
   config.capabilities = request.capabilities;
   config.cap_last = ReadCapLast();
+  config.read_only = request.read_only;
+  config.switch_user = request.switch_user;
+  config.uid = request.uid;
+  config.gid = request.gid;
   config.exec_path = request.exec_path.c_str();
   config.argv = argv.data();
   config.envp = envp.data();

@@ -24,6 +24,10 @@ struct SpawnRequest {
   std::string workdir;
   bool privileged = false;
   uint64_t capabilities = 0;  // bit N: keep capability N
+  bool read_only = false;
+  bool switch_user = false;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
   std::string exec_path;
   std::vector<std::string> argv;
   std::vector<std::string> env;

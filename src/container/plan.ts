@@ -16,6 +16,7 @@ import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from
 import { newId, shortId } from './ids.js';
 import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
 import { containerEnv, type RunSpec } from './spec.js';
+import { resolveUser, type User } from './users.js';
 
 /** What was decided during validation: the inputs of every later step. */
 export interface Plan {
@@ -24,6 +25,8 @@ export interface Plan {
   hostname: string;
   env: string[];
   execPath: string;
+  /** --user, resolved; null: root. */
+  user: User | null;
 }
 
 /** Validation: everything that can be checked before a host object exists. Throws the user's error. */
@@ -32,11 +35,12 @@ export function planRun(spec: RunSpec): Plan {
   checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
   const id = newId();
   const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
-  const env = containerEnv(spec, hostname);
+  const user = spec.user === null ? null : resolveUser(spec.rootfs, spec.user);
+  const env = containerEnv(spec, hostname, user?.home);
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
   checkHostPorts(spec.ports);
-  return { spec, id, hostname, env, execPath };
+  return { spec, id, hostname, env, execPath, user };
 }
 
 /** The files the child writes into /etc: the host's own with --network host, generated ones otherwise. */
@@ -71,7 +75,12 @@ export function spawnOptions(
     overlay: { lower: spec.rootfs, upper: dirs.upper, work: dirs.work, target: dirs.merged },
     etcFiles: etcFiles(plan, address),
     workdir: spec.workdir,
-    security: { privileged: spec.privileged, capabilities: spec.capabilities },
+    security: {
+      privileged: spec.privileged,
+      capabilities: spec.capabilities,
+      readOnly: spec.readOnly,
+      user: plan.user === null ? null : { uid: plan.user.uid, gid: plan.user.gid },
+    },
     execPath: plan.execPath,
     argv: spec.argv,
     env: plan.env,

@@ -30,6 +30,8 @@ export interface RunFlags {
   explain?: boolean;
   dryRun?: boolean;
   privileged?: boolean;
+  readOnly?: boolean;
+  user?: string;
   memory?: string;
   memorySwap?: string;
   cpus?: string;
@@ -62,6 +64,9 @@ export interface RunSpec {
   /** Capability numbers the container keeps (ignored when privileged). */
   capabilities: number[];
   limits: Limits;
+  readOnly: boolean;
+  /** --user as given; resolved against the rootfs in plan.ts. */
+  user: string | null;
   /** Print step durations on stderr when the container exits. */
   timings: TimingsFormat | null;
 }
@@ -154,13 +159,15 @@ export function buildRunSpec(
     privileged: flags.privileged ?? false,
     capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),
     limits: parseLimits(flags),
+    readOnly: flags.readOnly ?? false,
+    user: flags.user ?? null,
     timings: parseTimings(flags.timings),
   };
 }
 
 /** The container's environment: the user's values, then defaults for the keys the user did not set. */
-export function containerEnv(spec: RunSpec, hostname: string): string[] {
+export function containerEnv(spec: RunSpec, hostname: string, home = '/root'): string[] {
   const keys = new Set(spec.env.map((entry) => entry.slice(0, entry.indexOf('='))));
-  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, 'HOME=/root'];
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${home}`];
   return [...defaults.filter((entry) => !keys.has(entry.slice(0, entry.indexOf('=')))), ...spec.env];
 }

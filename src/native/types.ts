@@ -20,7 +20,14 @@ export interface SpawnOptions {
   etcFiles: { path: string; content: string }[];
   workdir: string;
   /** The default security profile (masked paths, capabilities, no_new_privs) unless privileged. */
-  security: { privileged: boolean; capabilities: number[] };
+  security: {
+    privileged: boolean;
+    capabilities: number[];
+    /** Remount the root read-only just before exec. */
+    readOnly: boolean;
+    /** Run as this uid:gid (no supplementary groups); null: stay root. */
+    user: { uid: number; gid: number } | null;
+  };
   /** Path of the program inside the container's root, already resolved against PATH. */
   execPath: string;
   argv: string[];

@@ -1,6 +1,7 @@
 // The default security profile: Docker's capability set, no_new_privs, masked and read-only kernel paths; what a
 // container can then no longer do; --cap-add, --cap-drop and --privileged.
 
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
@@ -60,6 +61,36 @@ describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwis
     expect(result.stdout).toContain('sysctl-allowed');
     expect(result.stdout).toMatch(/timers=[1-9]\d*/);
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  // Kernels built without module support (CONFIG_MODULES=n, as on some VMs) refuse every module with ENOSYS.
+  it.skipIf(!existsSync('/proc/modules'))('loading a kernel module fails without CAP_SYS_MODULE (skipped: no module support)', async () => {
+    const result = await run([], 'echo junk > /tmp/m.ko; insmod /tmp/m.ko 2>&1; echo "status $?"');
+    expect(result.stdout).toMatch(/Operation not permitted/);
+    expect(result.stdout).not.toContain('status 0');
+  });
+
+  it('--user runs as that user, named or numbered, with no capabilities', async () => {
+    const named = await run(['--user', 'nobody'], 'id; echo "home=$HOME"; grep CapEff /proc/self/status; touch /root/x 2>/dev/null || echo refused');
+    expect(named.stdout).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nhome=/nonexistent\nCapEff:\t0000000000000000\nrefused');
+    const numbered = await run(['-u', '1000:5'], 'id');
+    expect(numbered.stdout).toBe('uid=1000 gid=5(tty) groups=5(tty)');
+  });
+
+  it('--read-only keeps the root from being written, /etc files included', async () => {
+    const result = await run(['--read-only', '-h', 'frozen'], 'cat /etc/hostname; touch /x 2>&1; echo "status $?"');
+    expect(result.stdout).toMatch(/^frozen\ntouch: \/x: Read-only file system\nstatus 1$/);
+  });
+
+  it.each([
+    [['--user', 'ghost'], /unable to find user ghost: no matching entries in passwd file/],
+    [['--user', 'root:ghosts'], /unable to find group ghosts/],
+    [['--user', 'a:b:c'], /invalid --user "a:b:c"/],
+  ])('rejects %j before creating anything', async (args, message) => {
+    const result = await scratch.host.minictr(['run', ...args, '/bin/true']);
+    expect(result.exitCode).toBe(125);
+    expect(result.stderr).toMatch(message);
+    expect(await scratch.host.snapshot()).toEqual(scratch.before);
   });
 
   it('rejects an unknown capability before creating anything', async () => {
