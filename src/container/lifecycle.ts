@@ -5,10 +5,11 @@
 //
 //   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
 //   (1) state    gc of dead containers, the state directory with its journal, the --name reservation
-//   (2) address  an IPv4 lease in the bridge subnet and the published host ports (bridge network only)
+//   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
 //   (4) network  bridge + veth in one `ip -batch`, ip_forward, NAT and ports in one `nft -f` transaction
-//   (5) release  "go": the child configures eth0, mounts its root, pivots, execs; failures come back as {step, errno}
+//   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
+//                failures come back as {step, errno}
 //   (6) wait     forward signals to the container's PID 1 until it exits
 //   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace
 
