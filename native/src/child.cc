@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -280,6 +281,7 @@ const char* ChildStepName(int32_t step) {
     case kStepReadOnlyRoot: return "make the root read-only";
     case kStepUser: return "switch user";
     case kStepCapabilities: return "drop capabilities";
+    case kStepSeccomp: return "install seccomp filter";
     case kStepExec: return "exec";
     default: return "unknown step";
   }
@@ -357,6 +359,9 @@ void RunChild(const ChildConfig& config) {
   if (config.switch_user && !SwitchUser(config)) Fail(config, kStepUser);
   if (!config.privileged && !SetCapabilities(config.switch_user && config.uid != 0 ? 0 : config.capabilities)) {
     Fail(config, kStepCapabilities);
+  }
+  if (config.seccomp != nullptr && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, config.seccomp, 0, 0) < 0) {
+    Fail(config, kStepSeccomp);
   }
 
   // 15. Exec. Every descriptor above stderr closes with it, the error pipe included.

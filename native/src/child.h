@@ -2,6 +2,8 @@
 // runs. Everything here is prepared by the parent before clone(), so the child only makes system calls.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -27,6 +29,7 @@ enum ChildStep : int32_t {
   kStepReadOnlyRoot,  // --read-only
   kStepUser,          // --user: setgroups, setgid, setuid
   kStepCapabilities,  // no_new_privs and the reduced capability sets
+  kStepSeccomp,       // the seccomp filter
   kStepExec,          // execve() the command
 };
 
@@ -56,6 +59,7 @@ struct ChildConfig {
   bool privileged;        // --privileged: no masked paths, all capabilities, no no_new_privs
   uint64_t capabilities;  // bit N set: keep capability N
   int cap_last;           // highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap)
+  const sock_fprog* seccomp;  // installed last; null with --privileged
   bool read_only;         // --read-only: the root is remounted read-only before exec
   bool switch_user;       // --user: run as uid:gid with no supplementary groups
   uint32_t uid;

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "child.h"
+#include "seccomp.h"
 
 namespace minictr {
 
@@ -93,6 +94,14 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.privileged = request.privileged;
   config.capabilities = request.capabilities;
   config.cap_last = ReadCapLast();
+  std::vector<sock_filter> filter;
+  sock_fprog seccomp{};
+  if (!request.privileged) {
+    filter = BuildSeccompFilter(request.capabilities);
+    seccomp.len = static_cast<unsigned short>(filter.size());
+    seccomp.filter = filter.data();
+  }
+  config.seccomp = request.privileged ? nullptr : &seccomp;
   config.read_only = request.read_only;
   config.switch_user = request.switch_user;
   config.uid = request.uid;

@@ -38,6 +38,15 @@ describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwis
     expect(result.stdout).toContain('kcore=0 keys=0 timers=0 firmware=0');
   });
 
+  it('filters system calls with seccomp: new namespaces are refused unless CAP_SYS_ADMIN is kept', async () => {
+    const filtered = await run([], 'grep "^Seccomp:" /proc/self/status; unshare -U true 2>&1; echo "status $?"');
+    expect(filtered.stdout).toMatch(/^Seccomp:\t2\nunshare: unshare\(0x10000000\): Operation not permitted\nstatus 1$/);
+    const admin = await run(['--cap-add', 'SYS_ADMIN'], 'unshare -m true; echo "status $?"');
+    expect(admin.stdout).toBe('status 0');
+    const privileged = await run(['--privileged'], 'grep "^Seccomp:" /proc/self/status');
+    expect(privileged.stdout).toBe('Seccomp:\t0');
+  });
+
   it('--cap-add and --cap-drop adjust the set', async () => {
     const result = await run(['--cap-add', 'net_admin', '--cap-drop', 'CAP_NET_RAW'], [
       'ip addr add 10.9.9.9/32 dev lo && echo netadmin-allowed',
