@@ -138,3 +138,18 @@ export async function removeCgroups(dirs: readonly string[]): Promise<void> {
     }
   }
 }
+
+/** Removes the shared parents (…/minictr) that are empty; one still holding a container's cgroup stays. */
+export function removeCgroupParents(): void {
+  const parents = existsSync(join(ROOT, 'cgroup.controllers'))
+    ? [join(ROOT, 'minictr')]
+    : ['memory', 'cpu', 'pids'].map((controller) => join(ROOT, controller, ownV1Path(controller), 'minictr'));
+  for (const parent of parents) {
+    try {
+      rmdirSync(parent);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EBUSY' && code !== 'ENOTEMPTY') throw cause;
+    }
+  }
+}

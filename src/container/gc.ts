@@ -20,7 +20,7 @@ import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { listOwned, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
 import { isAlive, selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
-import { removeCgroups } from './cgroups.js';
+import { removeCgroupParents, removeCgroups } from './cgroups.js';
 import { releaseName } from './names.js';
 import {
   collectingDir,
@@ -170,7 +170,8 @@ export function hasContainerState(): boolean {
 
 /**
  * Removes everything minictr ever created on this host: garbage containers, the nftables table, the bridge, the
- * forwarding setting it changed, and the state directory. Refuses while containers are running.
+ * forwarding setting it changed, the shared cgroup parents, and the state directory. Refuses while containers are
+ * running.
  */
 export async function resetSystem(): Promise<void> {
   const busy = listContainerDirs().filter(
@@ -195,6 +196,7 @@ export async function resetSystem(): Promise<void> {
     if (linkExists(BRIDGE)) await runCommand(['ip', 'link', 'del', BRIDGE]);
   });
   await attempt('restore net.ipv4.ip_forward', restoreForwarding);
+  await attempt('remove the minictr cgroups', removeCgroupParents);
   await attempt(`remove ${STATE_ROOT}`, () => rmSync(STATE_ROOT, { recursive: true, force: true }));
   if (errors.length > 0) throw new AggregateFailure('system reset', errors);
 }

@@ -189,6 +189,8 @@ export class ScratchHost {
   }
 
   async dispose(): Promise<void> {
+    // cgroupfs is not per namespace: the shared cgroup parents the runs created are on the real host.
+    await this.minictr(['system', 'reset']);
     for (const holder of this.holders.reverse()) {
       holder.kill('SIGKILL');
       await holder;
