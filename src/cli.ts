@@ -28,6 +28,8 @@ function exitCodeFor(failure: unknown): number {
       return EXIT_NOT_FOUND;
     case 'cannot-execute':
       return EXIT_CANNOT_EXECUTE;
+    case 'lookup':
+      return 1;
     case 'interrupted':
       return 128 + ('signalNumber' in failure ? Number(failure.signalNumber) : 0);
     default:
@@ -88,6 +90,36 @@ function buildProgram(): Command {
     .action(async () => {
       const { gc } = await import('./commands/gc.js');
       process.exitCode = await gc();
+    });
+
+  program
+    .command('ps')
+    .description('list running containers')
+    .option('-q, --quiet', 'only the short ids')
+    .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .action(async (flags: { quiet?: boolean; format: string }) => {
+      const { ps } = await import('./commands/ps.js');
+      process.exitCode = await ps(flags);
+    });
+
+  program
+    .command('kill')
+    .description("send a signal to containers' PID 1 (default SIGKILL)")
+    .argument('<container...>', 'id, unique id prefix, or name')
+    .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+    .action(async (refs: string[], flags: { signal: string }) => {
+      const { kill } = await import('./commands/signal.js');
+      process.exitCode = await kill(refs, flags);
+    });
+
+  program
+    .command('stop')
+    .description('stop containers: SIGTERM, then SIGKILL after the grace time')
+    .argument('<container...>', 'id, unique id prefix, or name')
+    .option('-t, --time <seconds>', 'grace time before SIGKILL', '10')
+    .action(async (refs: string[], flags: { time: string }) => {
+      const { stop } = await import('./commands/signal.js');
+      process.exitCode = await stop(refs, flags);
     });
 
   program

@@ -8,7 +8,8 @@ export type ErrorKind =
   | 'failure' // minictr itself could not do a step
   | 'not-found' // the command does not exist in the container
   | 'cannot-execute' // the command exists but cannot be run
-  | 'interrupted'; // a signal stopped minictr before the container ran
+  | 'interrupted' // a signal stopped minictr before the container ran
+  | 'lookup'; // no container, or more than one, answers to a name or id (Docker's exit 1)
 
 export class MinictrError extends Error {
   readonly kind: ErrorKind;

@@ -3,10 +3,9 @@
 // its own network namespace reports it (interfaces with their peer links, routes), and minictr's nftables table.
 // Everything is read, nothing is changed; containers are entered with nsenter, never with setns() in Node.
 
-import { basename } from 'node:path';
 import { runCommand } from '../sys/command.js';
 import { isAlive } from '../sys/proc.js';
-import { ContainerState, listContainerDirs } from '../container/state.js';
+import { listContainers, type ContainerInfo } from '../container/lookup.js';
 import { BRIDGE, NFT_FAMILY, NFT_TABLE } from './names.js';
 import { linkExists } from './iproute.js';
 import type { PortMapping } from './ports.js';
@@ -74,32 +73,28 @@ async function linksOf(prefix: string[]): Promise<LinkView[]> {
   return links.map((link) => toLinkView(link, addresses));
 }
 
-async function containerView(state: ContainerState, hostLinks: LinkView[]): Promise<ContainerView> {
-  const entries = state.entries();
-  const process = entries.find((e) => e.kind === 'process');
-  const pid = process && isAlive(process) ? process.pid : null;
-  const veth = entries.find((e) => e.kind === 'veth')?.name ?? null;
+async function containerView(container: ContainerInfo, hostLinks: LinkView[]): Promise<ContainerView> {
+  const pid = container.process !== null && isAlive(container.process) ? container.process.pid : null;
   const inside = ['nsenter', '-t', String(pid), '-n', '--'];
   const routes = pid === null ? [] : await ipJson<IpRoute>([...inside, 'ip', '-j', 'route', 'show']);
   return {
-    id: state.id,
-    name: state.record().name,
+    id: container.id,
+    name: container.name,
     pid,
-    address: entries.find((e) => e.kind === 'lease')?.address ?? null,
-    hostVeth: hostLinks.find((l) => l.name === veth) ?? null,
+    address: container.address,
+    hostVeth: hostLinks.find((l) => l.name === container.veth) ?? null,
     links: pid === null ? [] : await linksOf(inside),
     routes: routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`),
-    ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
+    ports: container.ports,
   };
 }
 
 export async function collectNetworkView(): Promise<NetworkView> {
   const hostLinks = linkExists(BRIDGE) ? await linksOf([]) : [];
   const containers: ContainerView[] = [];
-  for (const { id, dir, owner, removing } of listContainerDirs()) {
-    if (removing || owner === null || !isAlive(owner) || basename(dir) !== id) continue; // starting, ending or dead
+  for (const container of listContainers()) {
     try {
-      containers.push(await containerView(new ContainerState(id, dir), hostLinks));
+      containers.push(await containerView(container, hostLinks));
     } catch {
       // it ended while we looked: the listing is of running containers
     }

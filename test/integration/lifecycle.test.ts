@@ -1,0 +1,67 @@
+// ps, kill and stop on running containers, found by name, id or id prefix.
+
+import { describe, expect, it } from 'vitest';
+import type { ResultPromise } from 'execa';
+import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
+
+function ready(run: ResultPromise): Promise<void> {
+  return new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+}
+
+describe.skipIf(!isRoot)('minictr ps, kill, stop (needs root: skipped otherwise)', () => {
+  const scratch = useScratchHost({ prime: true });
+
+  it('lists running containers with name, command, address and ports; -q and --format json', async () => {
+    const web = scratch.host.start(['run', '--name', 'web', '--ip', '10.0.0.31', '-p', '8088:80', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    const db = scratch.host.start(['run', '--name', 'db', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    await Promise.all([ready(web), ready(db)]);
+    const table = await scratch.host.minictr(['ps']);
+    expect(table.exitCode, table.stderr).toBe(0);
+    const lines = table.stdout.split('\n');
+    expect(lines[0]).toMatch(/^CONTAINER ID +NAME +COMMAND +CREATED +STATUS +IP +PORTS$/);
+    expect(table.stdout).toMatch(/^[0-9a-f]{12} +web +\/bin\/sh -c echo ready; read x +\d+ seconds ago +Up +10\.0\.0\.31 +0\.0\.0\.0:8088\/tcp -> 10\.0\.0\.31:80$/m);
+    expect(table.stdout).toMatch(/^[0-9a-f]{12} +db /m);
+    const quiet = await scratch.host.minictr(['ps', '-q']);
+    expect(quiet.stdout.split('\n')).toHaveLength(2);
+    const json = JSON.parse((await scratch.host.minictr(['ps', '--format', 'json'])).stdout) as { name: string; address: string }[];
+    expect(json.map((c) => c.name).sort()).toEqual(['db', 'web']);
+    web.stdin?.end('x\n');
+    db.stdin?.end('x\n');
+    await Promise.all([web, db]);
+    expect((await scratch.host.minictr(['ps', '-q'])).stdout).toBe('');
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('kill -s sends the signal to PID 1 by name or id prefix', async () => {
+    const run = scratch.host.start(['run', '--name', 'trap', '/bin/sh', '-c', "trap 'exit 42' USR1; echo ready; while :; do sleep 0.05; done"]);
+    await ready(run);
+    const id = (await scratch.host.minictr(['ps', '-q'])).stdout.trim();
+    const killed = await scratch.host.minictr(['kill', '-s', 'USR1', id.slice(0, 6)]);
+    expect(killed.exitCode, killed.stderr).toBe(0);
+    expect(killed.stdout).toBe(id.slice(0, 6));
+    expect((await run).exitCode).toBe(42);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('stop waits the grace time for a PID 1 that ignores SIGTERM, then kills it', async () => {
+    const run = scratch.host.start(['run', '--name', 'stubborn', '/bin/sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
+    await ready(run);
+    const started = Date.now();
+    const stopped = await scratch.host.minictr(['stop', '-t', '1', 'stubborn']);
+    const took = Date.now() - started;
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(took).toBeGreaterThanOrEqual(1000);
+    expect(took).toBeLessThan(5000);
+    expect((await run).exitCode).toBe(137);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('answers an unknown container with exit 1, changing nothing', async () => {
+    for (const command of [['kill', 'nope'], ['stop', 'nope']]) {
+      const result = await scratch.host.minictr(command);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('No such container: nope');
+    }
+    expect(await scratch.host.snapshot()).toEqual(scratch.before);
+  });
+});
