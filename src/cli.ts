@@ -103,6 +103,15 @@ function buildProgram(): Command {
     });
 
   program
+    .command('inspect')
+    .description('show running containers as JSON: record, process, address, ports, host objects')
+    .argument('<container...>', 'id, unique id prefix, or name')
+    .action(async (refs: string[]) => {
+      const { inspect } = await import('./commands/inspect.js');
+      process.exitCode = await inspect(refs);
+    });
+
+  program
     .command('kill')
     .description("send a signal to containers' PID 1 (default SIGKILL)")
     .argument('<container...>', 'id, unique id prefix, or name')

@@ -1,4 +1,4 @@
-// ps, kill and stop on running containers, found by name, id or id prefix.
+// ps, inspect, kill and stop on running containers, found by name, id or id prefix.
 
 import { describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
@@ -8,7 +8,7 @@ function ready(run: ResultPromise): Promise<void> {
   return new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
 }
 
-describe.skipIf(!isRoot)('minictr ps, kill, stop (needs root: skipped otherwise)', () => {
+describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped otherwise)', () => {
   const scratch = useScratchHost({ prime: true });
 
   it('lists running containers with name, command, address and ports; -q and --format json', async () => {
@@ -29,6 +29,25 @@ describe.skipIf(!isRoot)('minictr ps, kill, stop (needs root: skipped otherwise)
     db.stdin?.end('x\n');
     await Promise.all([web, db]);
     expect((await scratch.host.minictr(['ps', '-q'])).stdout).toBe('');
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('inspect shows the record, the process, the address, the ports and the host objects owned', async () => {
+    const run = scratch.host.start(['run', '--name', 'probe', '--ip', '10.0.0.33', '-p', '8089:80', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    await ready(run);
+    const result = await scratch.host.minictr(['inspect', 'probe']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [info] = JSON.parse(result.stdout) as {
+      name: string; address: string; process: { pid: number }; record: { argv: string[] }; hostObjects: { kind: string }[];
+    }[];
+    expect(info?.name).toBe('probe');
+    expect(info?.address).toBe('10.0.0.33');
+    expect(info?.process.pid).toBeGreaterThan(1);
+    expect(info?.record.argv).toEqual(['/bin/sh', '-c', 'echo ready; read x']);
+    expect(info?.hostObjects.map((o) => o.kind)).toEqual(['name', 'lease', 'ports', 'process', 'veth']);
+    run.stdin?.end('x\n');
+    await run;
+    expect((await scratch.host.minictr(['inspect', 'probe'])).exitCode).toBe(1);
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
