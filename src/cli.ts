@@ -14,6 +14,17 @@ const EXIT_MINICTR_FAILED = 125;
 const EXIT_CANNOT_EXECUTE = 126;
 const EXIT_NOT_FOUND = 127;
 
+/**
+ * A commander action that loads its verb's module only when that verb runs, and turns the verb's result into the
+ * exit code.
+ */
+function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<number>>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    const verb = await load();
+    process.exitCode = await verb(...args);
+  };
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -79,84 +90,57 @@ function buildProgram(): Command {
     .option('--explain', 'print each step on stderr as it happens: what, with which command, and why')
     .option('--dry-run', 'change nothing; print a shell script that does what this run would do, step by step')
     .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')
-    .action(async (command: string[], flags) => {
-      const { run } = await import('./commands/run.js');
-      process.exitCode = await run(command, flags);
-    });
+    .action(lazy(async () => (await import('./commands/run.js')).run));
 
   program
     .command('gc')
     .description('clean up after containers whose minictr process died')
-    .action(async () => {
-      const { gc } = await import('./commands/gc.js');
-      process.exitCode = await gc();
-    });
+    .action(lazy(async () => (await import('./commands/gc.js')).gc));
 
   program
     .command('ps')
     .description('list running containers')
     .option('-q, --quiet', 'only the short ids')
     .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']).default('table'))
-    .action(async (flags: { quiet?: boolean; format: string }) => {
-      const { ps } = await import('./commands/ps.js');
-      process.exitCode = await ps(flags);
-    });
+    .action(lazy(async () => (await import('./commands/ps.js')).ps));
 
   program
     .command('inspect')
     .description('show running containers as JSON: record, process, address, ports, host objects')
     .argument('<container...>', 'id, unique id prefix, or name')
-    .action(async (refs: string[]) => {
-      const { inspect } = await import('./commands/inspect.js');
-      process.exitCode = await inspect(refs);
-    });
+    .action(lazy(async () => (await import('./commands/inspect.js')).inspect));
 
   program
     .command('kill')
     .description("send a signal to containers' PID 1 (default SIGKILL)")
     .argument('<container...>', 'id, unique id prefix, or name')
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
-    .action(async (refs: string[], flags: { signal: string }) => {
-      const { kill } = await import('./commands/signal.js');
-      process.exitCode = await kill(refs, flags);
-    });
+    .action(lazy(async () => (await import('./commands/signal.js')).kill));
 
   program
     .command('stop')
     .description('stop containers: SIGTERM, then SIGKILL after the grace time')
     .argument('<container...>', 'id, unique id prefix, or name')
     .option('-t, --time <seconds>', 'grace time before SIGKILL', '10')
-    .action(async (refs: string[], flags: { time: string }) => {
-      const { stop } = await import('./commands/signal.js');
-      process.exitCode = await stop(refs, flags);
-    });
+    .action(lazy(async () => (await import('./commands/signal.js')).stop));
 
   program
     .command('net')
     .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
-    .option('--format <format>', 'text (a diagram), json or dot (Graphviz)', 'text')
-    .action(async (flags: { format: string }) => {
-      const { net } = await import('./commands/net.js');
-      process.exitCode = await net(flags);
-    });
+    .addOption(new Option('--format <format>', 'text (a diagram), json or dot (Graphviz)').choices(['text', 'json', 'dot']).default('text'))
+    .action(lazy(async () => (await import('./commands/net.js')).net));
 
   program
     .command('doctor')
     .description('check what on this host would stop containers from working, and how to fix it')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action(async (flags: { format: string }) => {
-      const { doctor } = await import('./commands/doctor.js');
-      process.exitCode = await doctor(flags);
-    });
+    .action(lazy(async () => (await import('./commands/doctor.js')).doctor));
 
   const system = program.command('system').description('manage minictr on this host');
   system
     .command('reset')
     .description('remove everything minictr created on this host (refused while containers run)')
-    .action(async () => {
-      const { reset } = await import('./commands/system.js');
-      process.exitCode = await reset();
-    });
+    .action(lazy(async () => (await import('./commands/system.js')).reset));
 
   return program;
 }

@@ -2,7 +2,7 @@
 // pid is checked against its recorded start time first, so a reused pid is never signalled.
 
 import { constants } from 'node:os';
-import { UsageError } from '../errors.js';
+import { MinictrError, UsageError } from '../errors.js';
 import { listContainers, resolveContainer, type ContainerInfo } from '../container/lookup.js';
 import { isAlive } from '../sys/proc.js';
 
@@ -48,7 +48,10 @@ export async function stop(refs: string[], flags: { time?: string }): Promise<nu
       const deadline = Date.now() + grace * 1000;
       while (container.process !== null && isAlive(container.process) && Date.now() < deadline) await sleep(20);
       send(container, 'SIGKILL');
-      while (isAlive(container.owner)) await sleep(20);
+      // The owner tears down once PID 1 is gone; that takes milliseconds, so a minute means something is stuck.
+      for (const end = Date.now() + 60_000; isAlive(container.owner); await sleep(20)) {
+        if (Date.now() > end) throw new MinictrError(`stop ${refs[i]}: its minictr (pid ${container.owner.pid}) has not finished tearing it down`);
+      }
       process.stdout.write(`${refs[i]}\n`);
     }),
   );

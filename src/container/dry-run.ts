@@ -109,8 +109,8 @@ function dryRunScript(plan: Plan, address: string | null): string {
     'while [ -z "$PID" ]; do PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null || true); done',
     'PID=${PID%% *}',
   ];
-  if (address !== null) {
-    const network = hostNetwork(plan, address, '$PID');
+  const network = address === null ? null : hostNetwork(plan, address, '$PID');
+  if (network !== null) {
     lines.push(
       '',
       '# 4. Host side: the bridge if missing, then the veth pair with eth0 created inside the container\'s netns.',
@@ -139,7 +139,7 @@ function dryRunScript(plan: Plan, address: string | null): string {
     '',
     '# 7. Teardown: the kernel removes the veth pair with the network namespace; the rest is ours to remove.',
   );
-  const unpublish = address === null ? null : hostNetwork(plan, address, '$PID').unpublishScript;
+  const unpublish = network?.unpublishScript ?? null;
   if (unpublish !== null) lines.push(`nft -f - <<'MINICTR_NFT'`, ...unpublish.trimEnd().split('\n'), 'MINICTR_NFT');
   lines.push(`rm -rf ${q(root)}`, `rmdir ${q(SCRIPT_ROOT)} 2>/dev/null || true`, 'exit $STATUS', '');
   return lines.join('\n');
