@@ -1,14 +1,31 @@
 {
+  "target_defaults": {
+    "defines": ["_GNU_SOURCE"],
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror"]
+  },
   "targets": [
     {
       "target_name": "minictr",
-      "sources": ["src/addon.cc", "src/spawn.cc", "src/child.cc", "src/seccomp.cc", "src/wait.cc"],
+      "sources": ["src/addon.cc", "src/spawn.cc", "src/child.cc", "src/seccomp.cc", "src/wait.cc", "src/pty.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
-      "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "ldflags": ["-Wl,-z,now"]
+    },
+    {
+      "target_name": "minictr-monitor",
+      "type": "executable",
+      "sources": ["src/monitor.cc"],
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os"],
+      "ldflags": ["-static"]
+    },
+    {
+      "target_name": "minictr-init",
+      "type": "executable",
+      "sources": ["src/init.cc"],
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os"],
+      "ldflags": ["-static"]
     }
   ]
 }

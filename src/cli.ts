@@ -87,10 +87,21 @@ function buildProgram(): Command {
     .option('--privileged', 'give the container all capabilities and unmasked kernel paths')
     .option('--cap-add <capability>', 'keep a capability beyond the default set (repeatable, or ALL)', collect, [])
     .option('--cap-drop <capability>', 'drop a capability of the default set (repeatable, or ALL)', collect, [])
+    .option('-d, --detach', 'run in the background: print the container id and return; see logs, ps, stop, rm')
+    .option('--rm', 'remove the container when it exits (otherwise it is kept, exited, until rm)')
+    .option('--init', 'run minictr-init as PID 1: it forwards signals to the command and reaps orphaned processes')
+    .option('-t, --tty', 'give the container a pseudo-terminal')
+    .option('-i, --interactive', "with -t, send minictr's stdin to the container (without -t it always reads it)")
     .option('--explain', 'print each step on stderr as it happens: what, with which command, and why')
     .option('--dry-run', 'change nothing; print a shell script that does what this run would do, step by step')
     .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')
     .action(lazy(async () => (await import('./commands/run.js')).run));
+
+  program
+    .command('cleanup', { hidden: true })
+    .description("tear down a detached container whose PID 1 exited (run by its minictr-monitor)")
+    .argument('<id>', 'full container id')
+    .action(lazy(async () => (await import('./commands/cleanup.js')).cleanup));
 
   program
     .command('gc')
@@ -99,14 +110,15 @@ function buildProgram(): Command {
 
   program
     .command('ps')
-    .description('list running containers')
+    .description('list running containers (-a: also exited ones)')
+    .option('-a, --all', 'also containers that have exited')
     .option('-q, --quiet', 'only the short ids')
     .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']).default('table'))
     .action(lazy(async () => (await import('./commands/ps.js')).ps));
 
   program
     .command('inspect')
-    .description('show running containers as JSON: record, process, address, ports, host objects')
+    .description('show containers as JSON: record, status, process, address, ports, host objects')
     .argument('<container...>', 'id, unique id prefix, or name')
     .action(lazy(async () => (await import('./commands/inspect.js')).inspect));
 
@@ -123,6 +135,21 @@ function buildProgram(): Command {
     .argument('<container...>', 'id, unique id prefix, or name')
     .option('-t, --time <seconds>', 'grace time before SIGKILL', '10')
     .action(lazy(async () => (await import('./commands/signal.js')).stop));
+
+  program
+    .command('rm')
+    .description('remove exited containers (-f: running ones too, killing them first)')
+    .argument('<container...>', 'id, unique id prefix, or name')
+    .option('-f, --force', 'kill a running container first')
+    .action(lazy(async () => (await import('./commands/rm.js')).rm));
+
+  program
+    .command('logs')
+    .description("print a detached container's output (stdout to stdout, stderr to stderr)")
+    .argument('<container>', 'id, unique id prefix, or name')
+    .option('-f, --follow', 'keep printing new output until the container exits')
+    .option('-t, --timestamps', 'prefix each line with the time it was written')
+    .action(lazy(async () => (await import('./commands/logs.js')).logs));
 
   program
     .command('net')

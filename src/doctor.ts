@@ -237,7 +237,7 @@ async function routeChecks(): Promise<Finding[]> {
 async function leftoverChecks(): Promise<Finding[]> {
   const dirs = listContainerDirs();
   const busy = (d: ContainerDir) => d.removing || (d.collector !== null && isAlive(d.collector));
-  const dead = dirs.filter((d) => !busy(d) && (d.owner === null || !isAlive(d.owner)));
+  const dead = dirs.filter((d) => !busy(d) && !(d.exited && d.collector === null) && (d.owner === null || !isAlive(d.owner)));
   const findings: Finding[] = [
     dead.length === 0
       ? { level: 'ok', check: 'leftovers', message: 'no dead container state' }

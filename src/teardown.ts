@@ -15,6 +15,11 @@ export class Teardown {
     this.stack.push({ label, undo, onlyIfClean: options.onlyIfClean ?? false });
   }
 
+  /** Another process owns what was acquired now (a detached container's monitor): forget every undo. */
+  handOver(): void {
+    this.stack.length = 0;
+  }
+
   /** Undoes everything registered so far, last first. Returns the failures, each prefixed with its label. */
   async run(): Promise<Error[]> {
     const errors: Error[] = [];

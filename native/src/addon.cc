@@ -14,6 +14,7 @@
 #include <string>
 
 #include "child.h"
+#include "pty.h"
 #include "spawn.h"
 #include "wait.h"
 
@@ -173,6 +174,26 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
   request->argv = v.Strings("argv");
   if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
   request->env = v.Strings("env");
+  Napi::Value init = options.Get("init");
+  if (!init.IsNull()) request->init_path = v.String("init");
+  Napi::Value terminal = options.Get("terminalFd");
+  if (!terminal.IsNull()) {
+    int32_t fd = terminal.IsNumber() ? terminal.As<Napi::Number>().Int32Value() : -1;
+    if (fd < 0) v.Report("terminalFd", "null or a file descriptor");
+    request->terminal_fd = fd;
+  }
+  Napi::Value monitor = options.Get("monitor");
+  if (!monitor.IsNull()) {
+    Validator m(v.Object("monitor"));
+    request->monitor_path = m.String("path");
+    request->monitor_argv = m.Strings("argv");
+    request->monitor_env = m.Strings("env");
+    if (m.ok() && (request->monitor_path.rfind("/", 0) != 0 || request->monitor_argv.empty())) {
+      m.Report("path", "an absolute path, with a non-empty argv");
+    }
+    if (!m.ok()) v.Report("monitor", m.problem().c_str());
+    if (request->terminal_fd >= 0) v.Report("terminalFd", "null when detached (the monitor logs the output)");
+  }
   *problem = v.problem();
   return v.ok();
 }
@@ -204,6 +225,8 @@ Napi::Value SpawnFunction(const Napi::CallbackInfo& info) {
   out.Set("pidfd", result.pidfd);
   out.Set("releaseFd", result.release_fd);
   out.Set("errorFd", result.error_fd);
+  out.Set("monitorPid", result.monitor_pid);
+  out.Set("handoffFd", result.handoff_fd);
   return out;
 }
 
@@ -279,6 +302,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));
+  exports.Set("openPty", Napi::Function::New(env, minictr::OpenPty, "openPty"));
+  exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
   return exports;
 }
 

@@ -43,18 +43,6 @@ constexpr int kFailedStatus = 127;
   _exit(kFailedStatus);
 }
 
-// Signal dispositions set to "ignore" survive execve(), and Node ignores SIGPIPE: reset everything to default and
-// unblock all signals so the command starts as it would from a shell.
-void ResetSignals() {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = SIG_DFL;
-  for (int signal = 1; signal < NSIG; signal++) sigaction(signal, &action, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 bool MkdirIfMissing(const char* path, mode_t mode) { return mkdir(path, mode) == 0 || errno == EEXIST; }
 
 // mkdir -p on the writable buffer `path`, cutting it at each '/' in turn.
@@ -179,14 +167,17 @@ bool WriteEtcFile(const EtcFile& file) {
   return ok;
 }
 
-// stdin, stdout and stderr pass to the command as they are, minus what Node set on them for itself: close-on-exec
-// (it would close them at execve) and O_NONBLOCK (most programs expect blocking stdio; see also src/cli.ts).
-void PrepareStdio() {
+// stdin, stdout and stderr: the configured descriptors (a log pipe, a terminal), or minictr's own, minus what Node
+// set on them for itself: close-on-exec (it would close them at execve) and O_NONBLOCK (most programs expect
+// blocking stdio; see also src/cli.ts).
+bool PrepareStdio(const ChildConfig& config) {
   for (int fd = 0; fd <= 2; fd++) {
+    if (config.stdio[fd] >= 0 && dup2(config.stdio[fd], fd) < 0) return false;
     fcntl(fd, F_SETFD, 0);
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0 && (flags & O_NONBLOCK) != 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   }
+  return true;
 }
 
 // What close_range(CLOSE_RANGE_CLOEXEC) does, one descriptor at a time. Node raises the descriptor limit to the
@@ -261,6 +252,18 @@ bool SwitchUser(const ChildConfig& config) {
 
 }  // namespace
 
+// Signal dispositions set to "ignore" survive execve(), and Node ignores SIGPIPE: reset everything to default and
+// unblock all signals so the command starts as it would from a shell.
+void ResetSignals() {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; signal++) sigaction(signal, &action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 const char* ChildStepName(int32_t step) {
   switch (step) {
     case kStepRelease: return "wait for release";
@@ -282,6 +285,8 @@ const char* ChildStepName(int32_t step) {
     case kStepUser: return "switch user";
     case kStepCapabilities: return "drop capabilities";
     case kStepSeccomp: return "install seccomp filter";
+    case kStepStdio: return "set up stdio";
+    case kStepInit: return "exec minictr-init";
     case kStepExec: return "exec";
     default: return "unknown step";
   }
@@ -292,8 +297,7 @@ void RunChild(const ChildConfig& config) {
   //    copies of the parent's pipe ends this process inherited.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   ResetSignals();
-  close(config.parent_ends[0]);
-  close(config.parent_ends[1]);
+  for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);
 
   // 1. Block until the agent has built the host side of the network. EOF without "go" means it gave up.
   char go[2] = {0, 0};
@@ -347,7 +351,9 @@ void RunChild(const ChildConfig& config) {
   if (!MkdirAll(config.workdir) || chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
 
   // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
+  //     With -t the pseudo-terminal becomes this session's controlling terminal instead, as login does.
   if (setsid() < 0) Fail(config, kStepSession);
+  if (config.terminal && ioctl(config.stdio[0], TIOCSCTTY, 0) < 0) Fail(config, kStepSession);
 
   // 14a. --read-only: every write above is done; the root becomes read-only.
   if (config.read_only && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
@@ -364,10 +370,17 @@ void RunChild(const ChildConfig& config) {
     Fail(config, kStepSeccomp);
   }
 
-  // 15. Exec. Every descriptor above stderr closes with it, the error pipe included.
-  PrepareStdio();
+  // 15. Exec. Every descriptor above stderr closes with it, the error pipe included, unless --init runs first:
+  //     minictr-init then keeps the error pipe to report its command's exec failure the same way.
+  if (!PrepareStdio(config)) Fail(config, kStepStdio);
   if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec();  // kernels before 5.11
   umask(022);
+  if (config.init_fd >= 0) {
+    fcntl(config.error_fd, F_SETFD, 0);
+    syscall(SYS_execveat, config.init_fd, "", config.init_argv, config.envp, AT_EMPTY_PATH);
+    fcntl(config.error_fd, F_SETFD, FD_CLOEXEC);
+    Fail(config, kStepInit);
+  }
   execve(config.exec_path, config.argv, config.envp);
   Fail(config, kStepExec);
 }

@@ -30,6 +30,8 @@ enum ChildStep : int32_t {
   kStepUser,          // --user: setgroups, setgid, setuid
   kStepCapabilities,  // no_new_privs and the reduced capability sets
   kStepSeccomp,       // the seccomp filter
+  kStepStdio,         // stdio descriptors in place
+  kStepInit,          // --init: execveat() the host's minictr-init, which runs the command as its child
   kStepExec,          // execve() the command
 };
 
@@ -41,10 +43,18 @@ struct EtcFile {
   size_t length;
 };
 
+// Most descriptors a child must close on entry: the other processes' ends of every pipe it inherited.
+constexpr int kMaxInheritedFds = 8;
+
 struct ChildConfig {
   int release_fd;         // read end of the release pipe
   int error_fd;           // write end of the error pipe (close-on-exec: a successful exec closes it)
-  int parent_ends[2];     // the parent's ends of both pipes: closed first, or EOF could never arrive
+  int foreign_fds[kMaxInheritedFds];  // other processes' pipe ends: closed first, or EOF could never arrive
+  int foreign_fd_count;
+  int stdio[3];           // descriptors to become 0, 1 and 2; -1: keep the inherited one
+  bool terminal;          // stdio is a pseudo-terminal: make it the controlling terminal of the new session
+  int init_fd;            // -1, or the host's minictr-init (O_PATH): exec'd as PID 1 with init_argv
+  char* const* init_argv;
   const char* hostname;
   bool configure_interface;
   const char* ifname;
@@ -68,6 +78,10 @@ struct ChildConfig {
   char* const* argv;
   char* const* envp;
 };
+
+// Default dispositions for every signal and an empty mask: a program started from Node would otherwise inherit
+// ignored signals (SIGPIPE) and the mask that was blocked across clone().
+void ResetSignals();
 
 // Runs the child's steps and execs; never returns. Async-signal-safe: no allocation, no locks, no stdio.
 [[noreturn]] void RunChild(const ChildConfig& config);

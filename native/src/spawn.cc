@@ -6,15 +6,19 @@
 #include "spawn.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <string>
 
 #include "child.h"
 #include "seccomp.h"
@@ -46,40 +50,195 @@ void CloseIfOpen(int fd) {
   if (fd >= 0) close(fd);
 }
 
+// Creates a pipe whose ends close on exec, so no program started meanwhile inherits them.
+bool Pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0; }
+
+long CloneProcess(uint64_t flags, int* pidfd) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags;
+  if (pidfd != nullptr) {
+    args.flags |= CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  }
+  args.exit_signal = SIGCHLD;
+  return syscall(SYS_clone3, &args, sizeof args);
+}
+
+bool WriteFully(int fd, const void* data, size_t length) {
+  const char* p = static_cast<const char*>(data);
+  while (length > 0) {
+    ssize_t n = write(fd, p, length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+size_t ReadFully(int fd, void* data, size_t length) {
+  char* p = static_cast<char*>(data);
+  size_t have = 0;
+  while (have < length) {
+    ssize_t n = read(fd, p + have, length - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+  }
+  return have;
+}
+
+// What the launcher (see RunLauncher) needs, prepared before the first clone.
+struct LaunchConfig {
+  const ChildConfig* child;
+  uint64_t clone_flags;
+  int report_fd;      // write end: {container pid, monitor pid} or {-errno, 0}, then an exec errno if exec fails
+  int log_fds[2];     // read ends of the container's stdout and stderr pipes: the monitor's fds 3 and 4
+  int handoff_fd;     // read end of the handoff pipe: the monitor's fd 5
+  int null_fd;        // /dev/null: the monitor's stdin, stdout and stderr
+  const char* monitor_path;
+  char* const* monitor_argv;
+  char* const* monitor_envp;
+};
+
+// The monitor's descriptors 3 to 6 come from anywhere: first copied above every target, then put in place.
+bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd) {
+  int sources[4] = {launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd};
+  int high[4];
+  for (int i = 0; i < 4; i++) {
+    high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
+    if (high[i] < 0) return false;
+  }
+  for (int i = 0; i < 4; i++) {
+    if (dup2(high[i], 3 + i) < 0) return false;
+  }
+  for (int fd = 0; fd <= 2; fd++) {
+    if (dup2(launch.null_fd, fd) < 0) return false;
+  }
+  if (syscall(SYS_close_range, 7U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    for (int fd = 7; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return true;
+}
+
+// -d: the container's parent must outlive minictr, so it is not minictr. Two processes are forked from this one
+// (both run only async-signal-safe code, like the container's child):
+//   P  starts a new session (no terminal can reach what follows), forks M and exits at once, so M is orphaned and
+//      adopted by init (or the nearest subreaper): the classic daemon double fork.
+//   M  clones the container (it becomes the container's parent), reports both pids, and execs minictr-monitor,
+//      which keeps the pid and the container's pidfd: waiting for the container, logging its output and starting
+//      its teardown.
+[[noreturn]] void RunLauncher(const LaunchConfig& launch) {
+  setsid();
+  long monitor = CloneProcess(0, nullptr);
+  if (monitor != 0) {
+    if (monitor < 0) {
+      int32_t report[2] = {-errno, 0};
+      WriteFully(launch.report_fd, report, sizeof report);
+    }
+    _exit(0);
+  }
+  int pidfd = -1;
+  long container = CloneProcess(launch.clone_flags, &pidfd);
+  if (container == 0) RunChild(*launch.child);
+  int32_t report[2] = {container < 0 ? -errno : static_cast<int32_t>(container), static_cast<int32_t>(getpid())};
+  WriteFully(launch.report_fd, report, sizeof report);
+  if (container < 0) _exit(1);
+  ResetSignals();
+  if (PlaceMonitorFds(launch, pidfd)) execve(launch.monitor_path, launch.monitor_argv, launch.monitor_envp);
+  int32_t failure = errno;
+  WriteFully(launch.report_fd, &failure, sizeof failure);
+  _exit(127);
+}
+
+// Reads the launcher's report: both pids, then EOF once M has exec'd the monitor (or the errno of a failed exec).
+int ReadLaunchReport(int report_fd, SpawnResult* result, const char** what) {
+  int32_t pids[2] = {0, 0};
+  if (ReadFully(report_fd, pids, sizeof pids) != sizeof pids) {
+    *what = "fork the monitor";
+    return EPIPE;
+  }
+  if (pids[0] < 0) {
+    *what = "clone3";
+    return -pids[0];
+  }
+  result->pid = pids[0];
+  result->monitor_pid = pids[1];
+  int32_t exec_error = 0;
+  if (ReadFully(report_fd, &exec_error, sizeof exec_error) == sizeof exec_error) {
+    *what = "exec minictr-monitor";
+    return exec_error;
+  }
+  return 0;
+}
+
+void CloseAll(std::initializer_list<int> fds) {
+  for (int fd : fds) CloseIfOpen(fd);
+}
+
 }  // namespace
 
 int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   // 1. Turn every string into the plain pointers the child will use; nothing is allocated after clone().
   std::vector<char*> argv = PointerArray(request.argv);
   std::vector<char*> envp = PointerArray(request.env);
+  std::vector<std::string> init_strings = {"minictr-init", "", request.exec_path};
+  init_strings.insert(init_strings.end(), request.argv.begin(), request.argv.end());
   std::vector<EtcFile> etc_files;
   for (const auto& [path, content] : request.etc_files) {
     etc_files.push_back(EtcFile{path.c_str(), content.c_str(), content.size()});
   }
   std::vector<char> workdir(request.workdir.begin(), request.workdir.end());
   workdir.push_back('\0');
+  const bool detached = !request.monitor_path.empty();
+  std::vector<char*> monitor_argv = PointerArray(request.monitor_argv);
+  std::vector<char*> monitor_envp = PointerArray(request.monitor_env);
 
-  // 2. Two pipes, close-on-exec so no other program Node starts inherits them: release (parent → child) and
-  //    error (child → parent).
-  int release_pipe[2];
-  int error_pipe[2];
-  if (pipe2(release_pipe, O_CLOEXEC) < 0) {
-    *what = "pipe2";
-    return errno;
+  // 2. Pipes: release (parent → child) and error (child → parent); detached, also the container's stdout and
+  //    stderr (→ monitor), the launch report (launcher → parent) and the handoff (parent → monitor). /dev/null is
+  //    a detached container's stdin. --init: minictr-init, opened now, while the host's tree is still visible.
+  int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1};
+  int null_fd = -1, init_fd = -1;
+  auto close_everything = [&] {
+    CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
+              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd});
+  };
+  bool ok = Pipe(release_pipe) && Pipe(error_pipe);
+  if (ok && detached) {
+    ok = Pipe(out_pipe) && Pipe(err_pipe) && Pipe(report_pipe) && Pipe(handoff_pipe) &&
+         (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0;
   }
-  if (pipe2(error_pipe, O_CLOEXEC) < 0) {
-    int saved = errno;
-    close(release_pipe[0]);
-    close(release_pipe[1]);
+  if (!ok) {
     *what = "pipe2";
+    int saved = errno;
+    close_everything();
     return saved;
   }
+  if (!request.init_path.empty() && (init_fd = open(request.init_path.c_str(), O_PATH | O_CLOEXEC)) < 0) {
+    *what = "open minictr-init";
+    int saved = errno;
+    close_everything();
+    return saved;
+  }
+  std::string error_fd_text = std::to_string(error_pipe[1]);
+  init_strings[1] = error_fd_text;
+  std::vector<char*> init_argv = PointerArray(init_strings);
 
   ChildConfig config{};
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
-  config.parent_ends[0] = release_pipe[1];
-  config.parent_ends[1] = error_pipe[0];
+  for (int fd : {release_pipe[1], error_pipe[0], out_pipe[0], err_pipe[0], report_pipe[1], handoff_pipe[0],
+                 handoff_pipe[1]}) {
+    if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
+  }
+  config.stdio[0] = detached ? null_fd : request.terminal_fd;
+  config.stdio[1] = detached ? out_pipe[1] : request.terminal_fd;
+  config.stdio[2] = detached ? err_pipe[1] : request.terminal_fd;
+  config.terminal = request.terminal_fd >= 0;
+  config.init_fd = init_fd;
+  config.init_argv = init_argv.data();
   config.hostname = request.hostname.c_str();
   config.configure_interface = request.configure_interface;
   config.ifname = request.ifname.c_str();
@@ -110,39 +269,56 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.argv = argv.data();
   config.envp = envp.data();
 
+  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (request.new_network) flags |= CLONE_NEWNET;
+  LaunchConfig launch{&config, flags, report_pipe[1], {out_pipe[0], err_pipe[0]}, handoff_pipe[0], null_fd,
+                      request.monitor_path.c_str(), monitor_argv.data(), monitor_envp.data()};
+
   // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
   //    are blocked across it, so none runs one of Node's handlers in the child before it resets them (the child
-  //    unblocks after resetting; the parent restores its mask right after).
+  //    unblocks after resetting; the parent restores its mask right after). Detached, the clone is the launcher.
   sigset_t all_signals;
   sigset_t saved_mask;
   sigfillset(&all_signals);
   pthread_sigmask(SIG_SETMASK, &all_signals, &saved_mask);
   int pidfd = -1;
-  struct clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
-  if (request.new_network) args.flags |= CLONE_NEWNET;
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) RunChild(config);
+  long pid = CloneProcess(detached ? 0 : flags, detached ? nullptr : &pidfd);
+  if (pid == 0) {
+    if (detached) RunLauncher(launch);
+    RunChild(config);
+  }
   int saved = errno;
   pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
-
-  // 4. The parent keeps only its own ends.
-  close(release_pipe[0]);
-  close(error_pipe[1]);
   if (pid < 0) {
-    close(release_pipe[1]);
-    close(error_pipe[0]);
+    close_everything();
     *what = "clone3";
     return saved;
   }
-  result->pid = static_cast<int>(pid);
-  result->pidfd = pidfd;
+
+  // 4. The parent keeps only its own ends. Detached: it reaps the launcher (which exits at once) and reads the pids.
+  int error = 0;
+  if (detached) {
+    CloseAll({out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], report_pipe[1], handoff_pipe[0], null_fd});
+    out_pipe[0] = out_pipe[1] = err_pipe[0] = err_pipe[1] = report_pipe[1] = handoff_pipe[0] = null_fd = -1;
+    int status;
+    while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+    error = ReadLaunchReport(report_pipe[0], result, what);
+    result->handoff_fd = handoff_pipe[1];
+    handoff_pipe[1] = -1;
+  } else {
+    result->pid = static_cast<int>(pid);
+    result->pidfd = pidfd;
+  }
+  CloseAll({release_pipe[0], error_pipe[1], report_pipe[0], init_fd});
   result->release_fd = release_pipe[1];
   result->error_fd = error_pipe[0];
-  return 0;
+  if (error != 0) {
+    // The container (if cloned) exits when its release pipe closes, or with its parent the monitor.
+    CloseAll({result->release_fd, result->error_fd, result->handoff_fd});
+    *result = SpawnResult{};
+  }
+  return error;
 }
 
 ReleaseOutcome Release(int release_fd, int error_fd) {

@@ -31,13 +31,21 @@ struct SpawnRequest {
   std::string exec_path;
   std::vector<std::string> argv;
   std::vector<std::string> env;
+  std::string init_path;  // --init: the host's minictr-init; empty: exec the command as PID 1
+  int terminal_fd = -1;   // -t: the pseudo-terminal's replica, the container's stdin, stdout and stderr
+  // -d: minictr-monitor becomes the container's parent (see Spawn); empty: the container is minictr's child.
+  std::string monitor_path;
+  std::vector<std::string> monitor_argv;
+  std::vector<std::string> monitor_env;
 };
 
 struct SpawnResult {
   int pid = -1;
-  int pidfd = -1;
-  int release_fd = -1;  // write "go" here, or close it to abort
-  int error_fd = -1;    // EOF = exec succeeded; 8 bytes = {step, errno}
+  int pidfd = -1;          // -1 when detached: only the monitor can wait for the container
+  int release_fd = -1;     // write "go" here, or close it to abort
+  int error_fd = -1;       // EOF = exec succeeded; 8 bytes = {step, errno}
+  int monitor_pid = -1;    // detached only
+  int handoff_fd = -1;     // detached only: closing it tells the monitor that minictr is done with setup
 };
 
 // Returns 0 or an errno, with `what` naming the call that failed.

@@ -1,13 +1,22 @@
-// `minictr ps`: the running containers, as a table (Docker's columns), ids only (-q), or JSON.
+// `minictr ps`: containers as a table (Docker's columns, plus the address), ids only (-q), or JSON. Running ones;
+// with -a, also those kept as exited.
 
 import { listContainers, type ContainerInfo } from '../container/lookup.js';
 import { describeMapping } from '../network/ports.js';
 
-function ago(iso: string): string {
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds} seconds ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} minutes ago`;
-  return `${Math.round(seconds / 3600)} hours ago`;
+/** "5 seconds", "3 minutes", "2 hours", "4 days": Docker's rounding, roughly. */
+export function duration(since: string): string {
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
+  if (seconds < 60) return `${seconds} seconds`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} minutes`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} hours`;
+  return `${Math.round(seconds / 86400)} days`;
+}
+
+function status(c: ContainerInfo): string {
+  if (c.status === 'exited') return `Exited (${c.exitCode ?? '?'}) ${c.finishedAt === null ? '' : `${duration(c.finishedAt)} ago`}`.trim();
+  if (c.status === 'running' && c.startedAt !== null) return `Up ${duration(c.startedAt)}`;
+  return 'Created';
 }
 
 function row(c: ContainerInfo): string[] {
@@ -16,15 +25,15 @@ function row(c: ContainerInfo): string[] {
     c.id.slice(0, 12),
     c.name ?? '',
     command.length > 30 ? `${command.slice(0, 29)}…` : command,
-    ago(c.createdAt),
-    c.process === null ? 'Created' : 'Up',
+    `${duration(c.createdAt)} ago`,
+    status(c),
     c.address ?? '',
     c.ports.map((m) => describeMapping(m, c.address ?? '?')).join(', '),
   ];
 }
 
-export async function ps(flags: { quiet?: boolean; format?: string }): Promise<number> {
-  const containers = listContainers();
+export async function ps(flags: { quiet?: boolean; format?: string; all?: boolean }): Promise<number> {
+  const containers = listContainers({ all: flags.all ?? false });
   if (flags.quiet) {
     for (const c of containers) process.stdout.write(`${c.id.slice(0, 12)}\n`);
   } else if (flags.format === 'json') {

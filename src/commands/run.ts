@@ -1,4 +1,5 @@
-// `minictr run`: flags → RunSpec → one lifecycle call → the container's exit status as minictr's exit code.
+// `minictr run`: flags → RunSpec → one lifecycle call → the container's exit status as minictr's exit code (or,
+// with -d, its id on stdout as soon as it runs).
 
 import { MinictrError } from '../errors.js';
 import { runContainer } from '../container/lifecycle.js';
@@ -29,7 +30,11 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     process.stdout.write(dryRun(spec));
     return 0;
   }
-  const status = await runContainer(spec);
+  const { id, status } = await runContainer(spec);
+  if (status === null) {
+    process.stdout.write(`${id}\n`); // -d: the container runs on under its monitor
+    return 0;
+  }
   if (status.exitCode !== null) return status.exitCode;
   if (status.signal !== null) return 128 + status.signal;
   throw new MinictrError(`wait for container: waitid failed with errno ${status.errno ?? 'unknown'}`);

@@ -6,6 +6,7 @@
 // teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
 
 import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { basename, join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
@@ -31,6 +32,8 @@ import {
   listContainerDirs,
   NAMES_DIR,
   PORTS_DIR,
+  exitCodeOf,
+  type ContainerDir,
   type JournalEntry,
 } from './state.js';
 
@@ -45,7 +48,7 @@ export function portRegistry(): PortRegistry {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGKILL, then wait until the process is gone (it is ours: recorded by pid and start time in the journal). */
-async function killAndWait(ref: ProcessRef): Promise<void> {
+export async function killAndWait(ref: ProcessRef): Promise<void> {
   if (!isAlive(ref)) return;
   process.kill(ref.pid, 'SIGKILL');
   for (let waited = 0; waited < 5000; waited += 10) {
@@ -116,6 +119,57 @@ export function describeEntry(entry: JournalEntry): string {
 }
 
 /**
+ * Tears down one container from its journal, once its directory is claimed (of two processes trying, only the
+ * one whose rename succeeds goes on). A container that ran and was not --rm is kept as exited, holding its name,
+ * with the status its monitor recorded (or 137: killed here, or with its monitor); any other is removed. Returns
+ * false when another process claimed it first; throws when an undo fails (the claimed journal stays for the next
+ * gc, which finds this collector gone).
+ */
+async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Promise<boolean> {
+  const claimed = collectingDir(id, self);
+  try {
+    renameSync(dir, claimed);
+  } catch {
+    return false;
+  }
+  const state = new ContainerState(id, claimed);
+  const keep = record !== null && record.status === 'running' && !record.autoRemove;
+  const entries = state.entries().reverse();
+  const failure = await undoAll(id, keep ? entries.filter((entry) => entry.kind !== 'name') : entries);
+  if (failure !== null) throw failure;
+  if (keep) {
+    const exit = state.exitRecord();
+    state.replaceJournal(entries.filter((entry) => entry.kind === 'name'));
+    state.update({
+      status: 'exited',
+      owner: null,
+      exitCode: exit === null ? 128 + constants.signals.SIGKILL : exitCodeOf(exit),
+      finishedAt: exit?.finishedAt ?? new Date().toISOString(),
+    });
+    renameSync(claimed, join(CONTAINERS_DIR, id));
+  } else {
+    state.remove();
+  }
+  debug(`gc: collected ${id}${keep ? ', kept as exited' : ''}`);
+  return true;
+}
+
+const isSelf = (ref: ProcessRef | null, self: ProcessRef) => ref !== null && ref.pid === self.pid && ref.startTime === self.startTime;
+
+/**
+ * A detached container's teardown, run by its minictr-monitor when PID 1 has exited (`minictr cleanup ID`, exec'd
+ * in place of the monitor, so it is still the recorded owner). When the container never became the monitor's,
+ * its minictr still owns it (setup failed and is being undone) or is dead (then gc's rule applies).
+ */
+export async function cleanupContainer(id: string): Promise<void> {
+  const self = selfRef();
+  const found = listContainerDirs().find((entry) => entry.id === id && entry.dir === join(CONTAINERS_DIR, id));
+  if (found === undefined || found.exited) return;
+  if (found.owner !== null && isAlive(found.owner) && !isSelf(found.owner, self)) return;
+  await collect(found, self);
+}
+
+/**
  * Tears down every container whose owner is gone. Returns the ids collected. A container whose undo fails stays
  * claimed, journal included, and the next gc (finding its collector gone) tries again.
  */
@@ -123,29 +177,20 @@ export async function collectGarbage(): Promise<string[]> {
   const self = selfRef();
   const collected: string[] = [];
   const errors: Error[] = [];
-  for (const { id, dir, owner, collector, removing } of listContainerDirs()) {
+  for (const entry of listContainerDirs()) {
+    const { id, dir, owner, collector, removing, exited } = entry;
     if (removing) {
       const remover = Number(/^\.rm-(\d+)-/.exec(basename(dir))?.[1]);
       if (startTimeOf(remover) === null) rmSync(dir, { recursive: true, force: true });
       continue;
     }
+    if (collector === null && exited) continue;
     if ((owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector))) continue;
-    // Claim it first: of two concurrent gc runs, only the one whose rename succeeds tears it down.
-    const claimed = collectingDir(id, self);
     try {
-      renameSync(dir, claimed);
-    } catch {
-      continue;
+      if (await collect(entry, self)) collected.push(id);
+    } catch (failure) {
+      errors.push(failure as Error);
     }
-    const state = new ContainerState(id, claimed);
-    const failure = await undoAll(id, state.entries().reverse());
-    if (failure !== null) {
-      errors.push(failure);
-      continue;
-    }
-    state.remove();
-    collected.push(id);
-    debug(`gc: collected ${id}`);
   }
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
@@ -157,6 +202,17 @@ export async function collectGarbage(): Promise<string[]> {
   }
   if (errors.length > 0) throw new AggregateFailure('gc', errors);
   return collected;
+}
+
+/**
+ * Removes an exited container: its directory first (renamed out of sight, so a concurrent rm finds nothing), then
+ * its name. A crash in between leaves a name without a directory, which gc releases.
+ */
+export function removeExited(id: string): void {
+  const state = new ContainerState(id);
+  const names = state.entries().flatMap((entry) => (entry.kind === 'name' ? [entry.name] : []));
+  state.remove();
+  for (const name of names) releaseName(name, id);
 }
 
 /** True when some container directory exists: lets `run` skip gc entirely on an idle host. */

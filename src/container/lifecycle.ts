@@ -11,9 +11,16 @@
 //   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
 //                failures come back as {step, errno}
 //   (6) wait     forward signals to the container's PID 1 until it exits
-//   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace
+//   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace. A
+//                container that ran is kept as exited, holding only its name, unless --rm
+//
+// -d changes two steps: in (3) the container's parent is minictr-monitor, not this process (see native/src/spawn.cc),
+// and in (6) the record names the monitor as owner, the handoff pipe closes and this process exits; when PID 1
+// exits, the monitor execs `minictr cleanup ID`, which does (7) from the journal, as gc would.
 
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { MinictrError, stepError, type ErrorKind } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
@@ -22,20 +29,21 @@ import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
 import { describeMapping } from '../network/ports.js';
 import { formatIpv4 } from '../network/subnet.js';
-import { nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon } from '../native/index.js';
+import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
-import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
+import { collectGarbage, describeEntry, hasContainerState, ipam, killAndWait, portRegistry, undoEntry } from './gc.js';
 import { shortId } from './ids.js';
 import { claimName } from './names.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import { RunReport } from './report.js';
 import { SignalRelay } from './signals.js';
 import type { RunSpec } from './spec.js';
-import { ContainerState, type JournalEntry } from './state.js';
+import { ContainerState, exitCodeOf, type JournalEntry } from './state.js';
+import { TerminalRelay } from './terminal.js';
 
 export type { ExitStatus } from '../native/index.js';
 
@@ -55,11 +63,35 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
   return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, kind);
 }
 
-/** Runs the container to completion and returns how its PID 1 ended. */
-export async function runContainer(spec: RunSpec): Promise<ExitStatus> {
+/** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
+export interface RunOutcome {
+  id: string;
+  status: ExitStatus | null;
+}
+
+/** What the child's exec and stdio need beyond the plan: --init, -t and -d's monitor. */
+function processOptions(plan: Plan, state: ContainerState, terminal: TerminalRelay | null): Pick<SpawnOptions, 'init' | 'terminalFd' | 'monitor'> {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  return {
+    init: plan.spec.init ? helperPath('minictr-init') : null,
+    terminalFd: terminal?.replica ?? null,
+    monitor: plan.spec.detach
+      ? {
+          path: helperPath('minictr-monitor'),
+          argv: ['minictr-monitor', state.logPath, state.exitPath, '--', process.execPath, cli, 'cleanup', plan.id],
+          env: [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`],
+        }
+      : null,
+  };
+}
+
+/** Runs the container to completion (or, detached, until it runs) and returns how its PID 1 ended. */
+export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
   const decided = planRun(spec);
-  const addon = nativeAddon(); // a missing addon is reported before anything exists
+  const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
+  if (spec.init) helperPath('minictr-init');
+  if (spec.detach) helperPath('minictr-monitor');
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${decided.execPath}`);
   const teardown = new Teardown();
   const signals = new SignalRelay();
@@ -84,9 +116,12 @@ async function execute(
   teardown: Teardown,
   signals: SignalRelay,
   report: RunReport,
-): Promise<ExitStatus> {
+): Promise<RunOutcome> {
   const { spec, id } = plan;
   const short = shortId(id);
+  // Once PID 1 has exec'd, the container is kept as exited (with its name) at the end, unless --rm.
+  let started = false;
+  const kept = () => started && !spec.autoRemove;
   const record = (state: ContainerState, entry: JournalEntry) => {
     state.journal(entry);
     return entry;
@@ -94,9 +129,13 @@ async function execute(
   // Releasing an address or a name hands it to the next run: only once everything undone before it succeeded
   // (a failed unpublish must not let another container inherit this one's traffic). Otherwise gc retries later.
   const undoable = (entry: JournalEntry) =>
-    teardown.defer(describeEntry(entry), () => undoEntry(id, entry), {
-      onlyIfClean: entry.kind === 'lease' || entry.kind === 'name',
-    });
+    teardown.defer(
+      describeEntry(entry),
+      async () => {
+        if (!(entry.kind === 'name' && kept())) await undoEntry(id, entry);
+      },
+      { onlyIfClean: entry.kind === 'lease' || entry.kind === 'name' },
+    );
 
   // 1. State: first clean up after containers whose minictr died, then this container's directory and name.
   if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));
@@ -107,8 +146,24 @@ async function execute(
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
+    detached: spec.detach,
+    autoRemove: spec.autoRemove,
+    status: 'created',
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
   });
-  teardown.defer(`remove state of ${short}`, () => state.remove(), { onlyIfClean: true });
+  // Last undo: keep the record as exited, holding only its name; or remove it.
+  teardown.defer(
+    `${spec.autoRemove ? 'remove' : 'keep'} state of ${short}`,
+    () => {
+      if (!kept()) return state.remove();
+      state.replaceJournal(state.entries().filter((entry) => entry.kind === 'name'));
+      const exit = state.exitRecord();
+      state.update({ status: 'exited', owner: null, finishedAt: exit?.finishedAt ?? new Date().toISOString(), exitCode: exit === null ? null : exitCodeOf(exit) });
+    },
+    { onlyIfClean: true },
+  );
   crashPoint('state');
   if (spec.name !== null) {
     const entry = record(state, { kind: 'name', name: spec.name });
@@ -150,34 +205,49 @@ async function execute(
   }
   signals.check();
 
-  // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on.
-  const child = addon.spawn(spawnOptions(plan, { upper: state.upperDir, work: state.workDir, merged: state.mergedDir }, address));
-  // Its undo comes first, before anything else can throw: unreleased, closing the release pipe makes it exit
-  // without running anything; released, SIGKILL. Either way the process is reaped before teardown goes on.
+  // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on, by this
+  //    process, or detached by its monitor.
+  const terminal = spec.tty ? new TerminalRelay(addon) : null;
+  if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
+  const dirs = { upper: state.upperDir, work: state.workDir, merged: state.mergedDir };
+  const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state, terminal) });
+  const detached = child.monitorPid > 0;
+  // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
+  // container alone while this process owns it). Registered first, so it runs after the process is stopped.
+  if (detached) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
+  // The process undo comes first, before anything else can throw: unreleased, closing the release pipe makes it
+  // exit without running anything; released, SIGKILL. Either way the process is gone before teardown goes on.
   let released = false;
-  let watching = false;
   let exitStatus: ExitStatus | null = null;
   let reportExit: (status: ExitStatus) => void = () => {};
   const exited = new Promise<ExitStatus>((resolve) => (reportExit = resolve));
+  const processRef = { pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 };
   teardown.defer(`stop container process ${child.pid}`, async () => {
     if (!released) addon.abort(child.releaseFd, child.errorFd);
-    else if (exitStatus === null) process.kill(child.pid, 'SIGKILL');
-    if (watching) await exited;
+    if (detached) return killAndWait(processRef);
+    if (released && exitStatus === null) process.kill(child.pid, 'SIGKILL');
+    await exited;
   });
-  addon.watchExit(child.pidfd, (status) => {
-    exitStatus = status;
-    reportExit(status);
-  });
-  watching = true;
+  if (!detached) {
+    addon.watchExit(child.pidfd, (status) => {
+      exitStatus = status;
+      state.writeExitRecord(status);
+      reportExit(status);
+    });
+  }
   crashPoint('spawn');
-  record(state, { kind: 'process', pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 });
+  record(state, { kind: 'process', ...processRef });
   try {
     joinCgroups(cgroups, child.pid);
   } catch (cause) {
     throw stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause);
   }
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
-  report.step('clone', `clone3(${flags}) → pid ${child.pid}; it waits on the release pipe while the host side is built`);
+  report.step(
+    'clone',
+    `clone3(${flags}) → pid ${child.pid}${detached ? `, child of minictr-monitor (pid ${child.monitorPid}, after a double fork)` : ''}; ` +
+      'it waits on the release pipe while the host side is built',
+  );
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
   //    end on the bridge), forwarding on, then NAT and this container's published ports in one nft transaction.
@@ -220,18 +290,34 @@ async function execute(
   released = true;
   const failure = await addon.release(child.releaseFd, child.errorFd);
   if (failure !== null) throw childError(failure, plan);
+  started = true;
+  terminal?.start(spec.interactive);
   report.step(
     'go→exec',
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
       (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${formatIpv4(spec.subnet.gateway)} (ioctl)`) +
-      `, overlay on ${spec.rootfs}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, execve ${plan.execPath}`,
+      `, overlay on ${spec.rootfs}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
+      `execve ${spec.init ? `minictr-init, which runs ${plan.execPath}` : plan.execPath}`,
   );
+
+  // 6. Detached: the monitor owns the container from here on. The record names it before the handoff pipe closes,
+  //    so at every instant the container has exactly one living owner (or none, and gc takes over).
+  if (detached) {
+    const monitor = { pid: child.monitorPid, startTime: startTimeOf(child.monitorPid) ?? 0 };
+    state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });
+    crashPoint('handoff');
+    teardown.handOver();
+    closeSync(child.handoffFd);
+    report.step('detach', `state.json names minictr-monitor (pid ${monitor.pid}) as owner; the handoff pipe closes`);
+    return { id, status: null };
+  }
+  state.update({ status: 'running', startedAt: new Date().toISOString() });
   signals.forwardTo(child.pid);
   crashPoint('running');
 
-  // 6. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
+  // 7. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
   const status = await exited;
   signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
   report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
-  return status;
+  return { id, status };
 }

@@ -1,11 +1,11 @@
-// Running containers as other commands see them (ps, kill, stop): read from their state directories and journals,
-// and found by full id, name, or a unique id prefix, as Docker does.
+// Containers as other commands see them (ps, kill, stop, rm, logs, exec, inspect): read from their state directories
+// and journals, and found by full id, name, or a unique id prefix, as Docker does.
 
 import { basename } from 'node:path';
 import { MinictrError } from '../errors.js';
 import type { PortMapping } from '../network/ports.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
-import { ContainerState, listContainerDirs } from './state.js';
+import { ContainerState, listContainerDirs, type ContainerStatus } from './state.js';
 
 export interface ContainerInfo {
   id: string;
@@ -18,15 +18,25 @@ export interface ContainerInfo {
   /** Host end of its veth pair. */
   veth: string | null;
   ports: PortMapping[];
-  /** The minictr process that runs the container and tears it down. */
-  owner: ProcessRef;
+  /** The process that tears it down (minictr, or a detached container's monitor); null once exited. */
+  owner: ProcessRef | null;
+  status: ContainerStatus;
+  detached: boolean;
+  exitCode: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  dir: string;
 }
 
-/** Containers whose minictr is alive, oldest first. */
-export function listContainers(): ContainerInfo[] {
+/**
+ * Containers whose owner is alive (being set up, or running), oldest first; with `all`, also those kept as exited.
+ * Containers whose owner died are not listed: gc has yet to tear them down.
+ */
+export function listContainers(options: { all?: boolean } = {}): ContainerInfo[] {
   const containers: ContainerInfo[] = [];
-  for (const { id, dir, owner } of listContainerDirs()) {
-    if (basename(dir) !== id || owner === null || !isAlive(owner)) continue; // starting, ending or dead
+  for (const { id, dir, owner, exited } of listContainerDirs()) {
+    if (basename(dir) !== id) continue; // being built, collected or removed
+    if (exited ? !options.all : owner === null || !isAlive(owner)) continue;
     try {
       const state = new ContainerState(id, dir);
       const record = state.record();
@@ -42,6 +52,12 @@ export function listContainers(): ContainerInfo[] {
         veth: entries.find((e) => e.kind === 'veth')?.name ?? null,
         ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
         owner,
+        status: record.status,
+        detached: record.detached,
+        exitCode: record.exitCode,
+        startedAt: record.startedAt,
+        finishedAt: record.finishedAt,
+        dir,
       });
     } catch {
       // it ended while we read it
@@ -60,4 +76,9 @@ export function resolveContainer(ref: string, containers: readonly ContainerInfo
     throw new MinictrError(`multiple containers match "${ref}": ${matches.map((c) => c.id.slice(0, 12)).join(', ')}`, 'lookup');
   }
   throw new MinictrError(`No such container: ${ref}`, 'lookup');
+}
+
+/** True while PID 1 runs (its owner is alive, by the listing's rule, and the record says it has started). */
+export function isRunning(container: ContainerInfo): boolean {
+  return container.status === 'running' && container.process !== null && isAlive(container.process);
 }

@@ -58,7 +58,7 @@ export function spawnOptions(
   plan: Plan,
   dirs: { upper: string; work: string; merged: string },
   address: string | null,
-): SpawnOptions {
+): Omit<SpawnOptions, 'init' | 'terminalFd' | 'monitor'> {
   const { spec } = plan;
   return {
     newNetwork: spec.network !== 'host',

@@ -40,6 +40,11 @@ export interface RunFlags {
   capDrop?: string[];
   /** --timings alone is true; --timings=json is 'json'. */
   timings?: boolean | string;
+  detach?: boolean;
+  rm?: boolean;
+  init?: boolean;
+  tty?: boolean;
+  interactive?: boolean;
 }
 
 export interface RunSpec {
@@ -69,11 +74,21 @@ export interface RunSpec {
   user: string | null;
   /** Print step durations on stderr when the container exits. */
   timings: TimingsFormat | null;
+  /** -d: print the id and return once the container runs; minictr-monitor stays as its parent. */
+  detach: boolean;
+  /** --rm: remove the container when it exits (otherwise it is kept, exited, for ps -a and logs, until rm). */
+  autoRemove: boolean;
+  /** --init: minictr-init runs as PID 1, forwarding signals to the command and reaping orphans. */
+  init: boolean;
+  /** -t: a pseudo-terminal for stdin, stdout and stderr. */
+  tty: boolean;
+  /** -i with -t: minictr's stdin goes to the terminal (without -t the container reads minictr's stdin anyway). */
+  interactive: boolean;
 }
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-/** Docker's rule for container names. */
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Docker's rule for container names: at least two characters. */
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const ENV_KEY = /^[^=\0]+$/;
 
 function parseNetwork(value: string | undefined): NetworkMode {
@@ -138,6 +153,10 @@ export function buildRunSpec(
   if (flags.name !== undefined && (!NAME.test(flags.name) || flags.name.length > 128)) {
     throw new UsageError(`invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
+  if (flags.detach && flags.tty) {
+    throw new UsageError('-t cannot be combined with -d: a detached container\'s output goes to its log through pipes');
+  }
+  if (flags.detach && flags.interactive) throw new UsageError('-i cannot be combined with -d: nothing would read its input');
   const workdir = flags.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
   const rootfs = flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);
@@ -162,6 +181,11 @@ export function buildRunSpec(
     readOnly: flags.readOnly ?? false,
     user: flags.user ?? null,
     timings: parseTimings(flags.timings),
+    detach: flags.detach ?? false,
+    autoRemove: flags.rm ?? false,
+    init: flags.init ?? false,
+    tty: flags.tty ?? false,
+    interactive: flags.interactive ?? false,
   };
 }
 

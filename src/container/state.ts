@@ -2,8 +2,12 @@
 //
 // Layout (all under /run/minictr, a tmpfs: a reboot clears it together with every kernel object it describes):
 //
-//   containers/<id>/state.json   who owns the container and what it is (written once, before anything is created)
-//   containers/<id>/journal      one JSON line per host object, appended *before* the object is created
+//   containers/<id>/state.json   what the container is, its status and who owns it (created before any host object;
+//                                replaced whole, temp file + rename, at each change of status or owner)
+//   containers/<id>/journal      one JSON line per host object, appended *before* the object is created; once the
+//                                container has exited and been torn down it lists only what it still holds (its name)
+//   containers/<id>/container.log  -d: the output, one CRI-format record per line, written by minictr-monitor
+//   containers/<id>/exit.json    -d: how PID 1 ended, written by minictr-monitor the moment it is reaped
 //   containers/<id>/upper, work  the overlay's writable layer and work dir; merged/ is the mount point, mounted
 //                                only inside the container's own mount namespace
 //   leases/<address>             address leases (network/ipam.ts)
@@ -17,6 +21,7 @@
 // responsible for any directory is still alive.
 
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { ExitStatus } from '../native/index.js';
 import { basename, join } from 'node:path';
 import { STATE_ROOT } from '../network/names.js';
 import type { PortMapping } from '../network/ports.js';
@@ -39,14 +44,45 @@ export type JournalEntry =
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string };
 
+/** created: being set up; running: PID 1 exec'd; exited: torn down, kept for ps -a and logs until rm. */
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
 export interface ContainerRecord {
   id: string;
   name: string | null;
-  /** The minictr process that runs the container and must tear it down; gc acts only once it is gone. */
-  owner: ProcessRef;
+  /**
+   * The process that must tear the container down: the minictr that runs it, or for -d, once set up, its
+   * minictr-monitor (whose teardown command keeps its pid). gc acts only once it is gone. null once exited.
+   */
+  owner: ProcessRef | null;
   createdAt: string;
   argv: string[];
   network: string;
+  detached: boolean;
+  /** --rm: removed, not kept as exited, when it ends. */
+  autoRemove: boolean;
+  status: ContainerStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** As Docker reports it: PID 1's exit status, or 128 + N when signal N killed it. */
+  exitCode: number | null;
+}
+
+/** What minictr-monitor writes in exit.json. */
+export interface ExitRecord extends ExitStatus {
+  finishedAt: string;
+}
+
+/** Docker's single number for how a process ended. */
+export function exitCodeOf(status: ExitStatus): number | null {
+  if (status.exitCode !== null) return status.exitCode;
+  return status.signal === null ? null : 128 + status.signal;
+}
+
+/** Replaces a file whole: readers see the old content or the new one, never a part. */
+function replaceFile(path: string, content: string): void {
+  writeFileSync(`${path}.tmp`, content);
+  renameSync(`${path}.tmp`, path);
 }
 
 export class ContainerState {
@@ -61,7 +97,8 @@ export class ContainerState {
   /** Creates the directory with its record, all at once (and the shared directories beside it, once). */
   static create(record: ContainerRecord): ContainerState {
     for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) mkdirSync(dir, { recursive: true });
-    const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${record.owner.pid}-${record.owner.startTime}-${record.id}`);
+    const owner = record.owner!;
+    const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${owner.pid}-${owner.startTime}-${record.id}`);
     mkdirSync(building, { recursive: true, mode: 0o700 });
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(building, sub));
     writeFileSync(join(building, 'state.json'), `${JSON.stringify(record, null, 2)}\n`);
@@ -82,13 +119,46 @@ export class ContainerState {
     return join(this.dir, 'merged');
   }
 
+  get logPath(): string {
+    return join(this.dir, 'container.log');
+  }
+
+  get exitPath(): string {
+    return join(this.dir, 'exit.json');
+  }
+
   record(): ContainerRecord {
     return JSON.parse(readFileSync(join(this.dir, 'state.json'), 'utf8')) as ContainerRecord;
+  }
+
+  update(changes: Partial<ContainerRecord>): ContainerRecord {
+    const record = { ...this.record(), ...changes };
+    replaceFile(join(this.dir, 'state.json'), `${JSON.stringify(record, null, 2)}\n`);
+    return record;
+  }
+
+  /** How PID 1 ended, written by whichever process reaped it (minictr, or the monitor of a detached container). */
+  writeExitRecord(status: ExitStatus): void {
+    replaceFile(this.exitPath, `${JSON.stringify({ ...status, finishedAt: new Date().toISOString() })}\n`);
+  }
+
+  /** exit.json, once PID 1 has been reaped. */
+  exitRecord(): ExitRecord | null {
+    try {
+      return JSON.parse(readFileSync(this.exitPath, 'utf8')) as ExitRecord;
+    } catch {
+      return null;
+    }
   }
 
   /** Write-ahead: call before creating the object. One line per append, so a crash loses at most a partial line. */
   journal(entry: JournalEntry): void {
     appendFileSync(join(this.dir, 'journal'), `${JSON.stringify(entry)}\n`);
+  }
+
+  /** After teardown: the journal lists only what the container still holds. */
+  replaceJournal(entries: readonly JournalEntry[]): void {
+    replaceFile(join(this.dir, 'journal'), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
   }
 
   entries(): JournalEntry[] {
@@ -124,17 +194,24 @@ export class ContainerState {
 export interface ContainerDir {
   id: string;
   dir: string;
-  /** The process responsible for it; null when its record cannot be read (gc then treats it as dead). */
+  /** Its state.json; null while half-built or when unreadable. */
+  record: ContainerRecord | null;
+  /**
+   * The process responsible for tearing it down; null when none is (exited, or a record that cannot be read: gc
+   * then treats it as dead).
+   */
   owner: ProcessRef | null;
+  /** Ended and torn down: kept only for ps -a, logs and inspect until rm. */
+  exited: boolean;
   /** For a directory gc has claimed (.gc-<pid>-<start>-<id>): that gc process. */
   collector: ProcessRef | null;
   /** A directory whose teardown finished and that is being deleted (.rm-<pid>-<id>). */
   removing: boolean;
 }
 
-function readOwner(dir: string): ProcessRef | null {
+function readRecord(dir: string): ContainerRecord | null {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerRecord).owner;
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerRecord;
   } catch {
     return null;
   }
@@ -159,13 +236,16 @@ export function listContainerDirs(): ContainerDir[] {
   return names.map((name) => {
     const dir = join(CONTAINERS_DIR, name);
     const ref = (m: RegExpExecArray) => ({ pid: Number(m[1]), startTime: Number(m[2]) });
+    const none = { record: null, owner: null, exited: false, collector: null, removing: false };
     const building = BUILDING.exec(name);
-    if (building) return { id: building[3]!, dir, owner: ref(building), collector: null, removing: false };
-    const collecting = COLLECTING.exec(name);
-    if (collecting) return { id: collecting[3]!, dir, owner: readOwner(dir), collector: ref(collecting), removing: false };
+    if (building) return { ...none, id: building[3]!, dir, owner: ref(building) };
     const removing = REMOVING.exec(name);
-    if (removing) return { id: removing[1]!, dir, owner: null, collector: null, removing: true };
-    return { id: name, dir, owner: readOwner(dir), collector: null, removing: false };
+    if (removing) return { ...none, id: removing[1]!, dir, removing: true };
+    const record = readRecord(dir);
+    const found = { ...none, dir, record, owner: record?.owner ?? null, exited: record?.status === 'exited' };
+    const collecting = COLLECTING.exec(name);
+    if (collecting) return { ...found, id: collecting[3]!, collector: ref(collecting) };
+    return { ...found, id: name };
   });
 }
 

@@ -1,6 +1,7 @@
 // Loads the native addon built by node-gyp (native/build). When it cannot be loaded the error lists every path
 // tried and how to build it, instead of a bare "Cannot find module".
 
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { MinictrError, messageOf } from '../errors.js';
@@ -8,11 +9,19 @@ import type { NativeAddon } from './types.js';
 
 export type * from './types.js';
 
-const candidates = ['../../native/build/Release/minictr.node', '../../native/build/Debug/minictr.node'].map((relative) =>
+const buildDirs = ['../../native/build/Release/', '../../native/build/Debug/'].map((relative) =>
   fileURLToPath(new URL(relative, import.meta.url)),
 );
+const candidates = buildDirs.map((dir) => `${dir}minictr.node`);
 
 let loaded: NativeAddon | undefined;
+
+/** The path of a helper program built beside the addon: minictr-monitor (-d) or minictr-init (--init). */
+export function helperPath(name: 'minictr-monitor' | 'minictr-init'): string {
+  const path = buildDirs.map((dir) => `${dir}${name}`).find((candidate) => existsSync(candidate));
+  if (path === undefined) throw new MinictrError(`cannot find ${name} in ${buildDirs.join(' or ')}; build it with: npm run build:native`);
+  return path;
+}
 
 export function nativeAddon(): NativeAddon {
   if (loaded !== undefined) return loaded;

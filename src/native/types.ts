@@ -32,13 +32,26 @@ export interface SpawnOptions {
   execPath: string;
   argv: string[];
   env: string[];
+  /** --init: the host's minictr-init, exec'd as PID 1 to run the command as its child; null: none. */
+  init: string | null;
+  /** -t: the pseudo-terminal replica that becomes stdin, stdout, stderr and controlling terminal; null: none. */
+  terminalFd: number | null;
+  /**
+   * -d: minictr-monitor becomes the container's parent (fds 3-6: stdout and stderr pipes, handoff, pidfd) and runs
+   * argv ("LOG EXIT -- CLEANUP...") with env; null: the container is this process's child.
+   */
+  monitor: { path: string; argv: string[]; env: string[] } | null;
 }
 
 export interface SpawnedChild {
   pid: number;
+  /** -1 when detached: only the monitor, its parent, can wait for it. */
   pidfd: number;
   releaseFd: number;
   errorFd: number;
+  /** Detached only (else -1): the monitor's pid, and the pipe whose closing hands the container over to it. */
+  monitorPid: number;
+  handoffFd: number;
 }
 
 /** A child step that failed before exec: step name (see ChildStepName in native/src/child.cc) and errno. */
@@ -62,4 +75,7 @@ export interface NativeAddon {
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
   abort(releaseFd: number, errorFd: number): void;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;
+  /** A pseudo-terminal pair of the given size, both ends close-on-exec. */
+  openPty(rows: number, columns: number): { controller: number; replica: number };
+  resizePty(controller: number, rows: number, columns: number): void;
 }

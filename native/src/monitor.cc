@@ -1,0 +1,168 @@
+// minictr-monitor: the parent of a detached container (`run -d`), in the spirit of conmon and containerd-shim.
+//
+// minictr exits as soon as a detached container runs, so something else must stay: wait for the container's PID 1,
+// keep its output, record how it ended and start its teardown. This program does only that, in one thread with one
+// poll() loop and fixed buffers, linked statically so that it costs well under 1 MiB of memory per container.
+//
+//   minictr-monitor LOG EXIT -- CLEANUP...
+//
+//   LOG      the log file, in the CRI format of Kubernetes runtimes, one record per line:
+//            "<RFC 3339 time with ns> <stdout|stderr> <F|P> <text>" (F: a full line; P: part of a longer one)
+//   EXIT     written once PID 1 has exited: {"exitCode":N,"signal":N,"finishedAt":"..."} (temp file + rename)
+//   CLEANUP  the command exec'd last, in place of this process (`minictr cleanup ID`): it tears the container down
+//   fd 3, 4  read ends of the container's stdout and stderr pipes
+//   fd 5     read end of the handoff pipe: EOF once the minictr that set the container up is done with it
+//   fd 6     a pidfd of the container's PID 1, whose parent this process is (the launcher in spawn.cc cloned it,
+//            then exec'd this program): nobody else can reap it, so its pid cannot be reused meanwhile
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+
+constexpr int kStdoutFd = 3;
+constexpr int kStderrFd = 4;
+constexpr int kHandoffFd = 5;
+constexpr int kPidFd = 6;
+// A line longer than this is logged in parts (P records), as CRI runtimes do.
+constexpr size_t kLineMax = 16384;
+
+// One output stream of the container: the bytes of its current, unfinished line.
+struct Stream {
+  int fd;
+  const char* name;
+  char line[kLineMax];
+  size_t length;
+};
+
+int log_fd = -1;
+
+// "2026-11-27T03:49:49.123456789Z": at most 31 bytes.
+size_t FormatTime(char* out, size_t size) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct tm utc;
+  gmtime_r(&now.tv_sec, &utc);
+  size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &utc);
+  int more = snprintf(out + n, size - n, ".%09ldZ", now.tv_nsec);
+  return n + (more > 0 ? static_cast<size_t>(more) : 0);
+}
+
+// One record in one write(): O_APPEND keeps records whole even if a reader races with us.
+void WriteRecord(const Stream& stream, const char* text, size_t length, bool full) {
+  char head[64];
+  size_t n = FormatTime(head, sizeof head);
+  n += static_cast<size_t>(snprintf(head + n, sizeof head - n, " %s %c ", stream.name, full ? 'F' : 'P'));
+  struct iovec parts[3] = {{head, n}, {const_cast<char*>(text), length}, {const_cast<char*>("\n"), 1}};
+  while (writev(log_fd, parts, 3) < 0 && errno == EINTR) {
+  }
+}
+
+// Appends what was read to the current line and logs every line it completes. Returns false at EOF or error.
+bool Drain(Stream& stream) {
+  char buffer[kLineMax];
+  ssize_t got = read(stream.fd, buffer, sizeof buffer);
+  if (got < 0 && errno == EINTR) return true;
+  if (got <= 0) {
+    if (stream.length > 0) WriteRecord(stream, stream.line, stream.length, false);
+    stream.length = 0;
+    close(stream.fd);
+    stream.fd = -1;
+    return false;
+  }
+  for (ssize_t i = 0; i < got; i++) {
+    if (buffer[i] == '\n') {
+      WriteRecord(stream, stream.line, stream.length, true);
+      stream.length = 0;
+      continue;
+    }
+    if (stream.length == kLineMax) {
+      WriteRecord(stream, stream.line, stream.length, false);
+      stream.length = 0;
+    }
+    stream.line[stream.length++] = buffer[i];
+  }
+  return true;
+}
+
+void WriteExitFile(const char* path, const siginfo_t& info) {
+  char finished[40];
+  FormatTime(finished, sizeof finished);
+  char text[160];
+  bool exited = info.si_code == CLD_EXITED;
+  int length = exited ? snprintf(text, sizeof text, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n",
+                                 info.si_status, finished)
+                      : snprintf(text, sizeof text, "{\"exitCode\":null,\"signal\":%d,\"finishedAt\":\"%s\"}\n",
+                                 info.si_status, finished);
+  char temporary[4096];
+  if (snprintf(temporary, sizeof temporary, "%s.tmp", path) >= static_cast<int>(sizeof temporary)) return;
+  int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  bool ok = write(fd, text, static_cast<size_t>(length)) == length;
+  close(fd);
+  if (ok) rename(temporary, path);
+}
+
+Stream streams[2] = {{kStdoutFd, "stdout", {}, 0}, {kStderrFd, "stderr", {}, 0}};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5 || strcmp(argv[3], "--") != 0) {
+    fprintf(stderr, "usage: minictr-monitor LOG EXIT -- CLEANUP...\n");
+    return 2;
+  }
+  const char* exit_path = argv[2];
+  const int pidfd = kPidFd;
+
+  // 1. The log, and nothing of ours left open for the teardown command.
+  log_fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) return 1;  // the container dies with us (PDEATHSIG); gc tears it down
+  for (int fd = kStdoutFd; fd <= kPidFd; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+
+  // 2. Until PID 1 is reaped, both pipes are at EOF and the handoff is done: log output, reap, wait for minictr.
+  //    After PID 1 exits the kernel kills the rest of its PID namespace, so the pipes' EOF follows promptly.
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  bool reaped = false;
+  bool handed_off = false;
+  while (!reaped || streams[0].fd >= 0 || streams[1].fd >= 0 || !handed_off) {
+    struct pollfd fds[4] = {{streams[0].fd, POLLIN, 0},
+                            {streams[1].fd, POLLIN, 0},
+                            {reaped ? -1 : pidfd, POLLIN, 0},
+                            {handed_off ? -1 : kHandoffFd, POLLIN, 0}};
+    if (poll(fds, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+      if (fds[i].revents != 0) Drain(streams[i]);
+    }
+    if (fds[2].revents != 0) {
+      while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
+      }
+      reaped = true;
+      WriteExitFile(exit_path, info);
+    }
+    if (fds[3].revents != 0) {
+      char byte;
+      ssize_t got = read(kHandoffFd, &byte, 1);
+      if (got == 0 || (got < 0 && errno != EINTR)) handed_off = true;
+    }
+  }
+
+  // 3. Become the teardown: `minictr cleanup` keeps this pid and start time, so it is still the container's
+  //    recorded owner while it undoes the journal (and gc knows, should it die, that nobody is).
+  close(log_fd);
+  execv(argv[4], argv + 4);
+  return 127;
+}
