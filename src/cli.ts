@@ -137,6 +137,20 @@ function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/signal.js')).stop));
 
   program
+    .command('exec')
+    .description("run a command in a running container: its namespaces, root, cgroup, environment and profile")
+    .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
+    .argument('<container>', 'id, unique id prefix, or name')
+    .argument('[command...]', 'the program to run and its arguments')
+    .passThroughOptions()
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', "working directory (default: the container's)")
+    .option('-u, --user <user[:group]>', "run as this user (default: the container's)")
+    .option('-t, --tty', 'give the process a pseudo-terminal')
+    .option('-i, --interactive', "with -t, send minictr's stdin to it (without -t it always reads it)")
+    .action(lazy(async () => (await import('./commands/exec.js')).exec));
+
+  program
     .command('rm')
     .description('remove exited containers (-f: running ones too, killing them first)')
     .argument('<container...>', 'id, unique id prefix, or name')

@@ -1,9 +1,12 @@
-// The addon's surface: four functions, each validating its arguments before touching the system.
+// The addon's surface, each function validating its arguments before touching the system.
 //
-//   spawn(options)              → {pid, pidfd, releaseFd, errorFd}   clone() with the child blocked
+//   spawn(options)              → {pid, pidfd, releaseFd, errorFd, monitorPid, handoffFd}   clone() with the child
+//                                                                    blocked (see spawn.cc for -d's monitor)
+//   spawnExec(options)          → the same, for a process joining a running container (`minictr exec`)
 //   release(releaseFd, errorFd) → Promise<null | {step, errno, message}>   "go", then wait for exec
 //   abort(releaseFd)            → undefined                           the child exits without running anything
 //   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
+//   openPty, resizePty                                               pseudo-terminals for -t (pty.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -111,6 +114,47 @@ class Validator {
   std::string problem_;
 };
 
+// What a container's first process and an exec'd process share: identity, security profile, the program and its
+// stdio.
+void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
+  Validator security(v.Object("security"));
+  request->privileged = security.Bool("privileged");
+  Napi::Value caps = v.Object("security").Get("capabilities");
+  if (!caps.IsArray()) {
+    v.Report("security.capabilities", "an array of capability numbers");
+  } else {
+    Napi::Array array = caps.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value cap = array.Get(i);
+      int32_t number = cap.IsNumber() ? cap.As<Napi::Number>().Int32Value() : -1;
+      if (number < 0 || number > 63) v.Report("security.capabilities", "an array of numbers from 0 to 63");
+      else request->capabilities |= uint64_t{1} << number;
+    }
+  }
+  request->read_only = security.Bool("readOnly");
+  Napi::Value user = v.Object("security").Get("user");
+  if (!user.IsNull()) {
+    Validator ids(user.IsObject() ? user.As<Napi::Object>() : Napi::Object::New(options.Env()));
+    request->switch_user = true;
+    request->uid = ids.Id("uid");
+    request->gid = ids.Id("gid");
+    if (!ids.ok()) v.Report("security.user", ids.problem().c_str());
+  }
+  if (!security.ok()) v.Report("security", security.problem().c_str());
+  request->workdir = v.String("workdir");
+  if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
+  request->exec_path = v.String("execPath");
+  request->argv = v.Strings("argv");
+  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
+  request->env = v.Strings("env");
+  Napi::Value terminal = options.Get("terminalFd");
+  if (!terminal.IsNull()) {
+    int32_t fd = terminal.IsNumber() ? terminal.As<Napi::Number>().Int32Value() : -1;
+    if (fd < 0) v.Report("terminalFd", "null or a file descriptor");
+    request->terminal_fd = fd;
+  }
+}
+
 bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string* problem) {
   Validator v(options);
   request->new_network = v.Bool("newNetwork");
@@ -144,44 +188,9 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
       request->etc_files.emplace_back(path, content);
     }
   }
-  Validator security(v.Object("security"));
-  request->privileged = security.Bool("privileged");
-  Napi::Value caps = v.Object("security").Get("capabilities");
-  if (!caps.IsArray()) {
-    v.Report("security.capabilities", "an array of capability numbers");
-  } else {
-    Napi::Array array = caps.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); i++) {
-      Napi::Value cap = array.Get(i);
-      int32_t number = cap.IsNumber() ? cap.As<Napi::Number>().Int32Value() : -1;
-      if (number < 0 || number > 63) v.Report("security.capabilities", "an array of numbers from 0 to 63");
-      else request->capabilities |= uint64_t{1} << number;
-    }
-  }
-  request->read_only = security.Bool("readOnly");
-  Napi::Value user = v.Object("security").Get("user");
-  if (!user.IsNull()) {
-    Validator ids(user.IsObject() ? user.As<Napi::Object>() : Napi::Object::New(options.Env()));
-    request->switch_user = true;
-    request->uid = ids.Id("uid");
-    request->gid = ids.Id("gid");
-    if (!ids.ok()) v.Report("security.user", ids.problem().c_str());
-  }
-  if (!security.ok()) v.Report("security", security.problem().c_str());
-  request->workdir = v.String("workdir");
-  if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
-  request->exec_path = v.String("execPath");
-  request->argv = v.Strings("argv");
-  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
-  request->env = v.Strings("env");
+  ParseProcess(options, v, request);
   Napi::Value init = options.Get("init");
   if (!init.IsNull()) request->init_path = v.String("init");
-  Napi::Value terminal = options.Get("terminalFd");
-  if (!terminal.IsNull()) {
-    int32_t fd = terminal.IsNumber() ? terminal.As<Napi::Number>().Int32Value() : -1;
-    if (fd < 0) v.Report("terminalFd", "null or a file descriptor");
-    request->terminal_fd = fd;
-  }
   Napi::Value monitor = options.Get("monitor");
   if (!monitor.IsNull()) {
     Validator m(v.Object("monitor"));
@@ -198,21 +207,36 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
   return v.ok();
 }
 
-Napi::Value SpawnFunction(const Napi::CallbackInfo& info) {
+bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* problem) {
+  Validator v(options);
+  Napi::Value pid = options.Get("pid");
+  int32_t target = pid.IsNumber() ? pid.As<Napi::Number>().Int32Value() : 0;
+  if (target <= 1) v.Report("pid", "the host pid of a container's PID 1");
+  request->join_pid = target;
+  request->new_network = v.Bool("joinNetwork");
+  ParseProcess(options, v, request);
+  *problem = v.problem();
+  return v.ok();
+}
+
+using Parser = bool (*)(Napi::Object, SpawnRequest*, std::string*);
+using Spawner = int (*)(const SpawnRequest&, SpawnResult*, const char**);
+
+Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* usage, Parser parse, Spawner spawn) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "spawn(options: object)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   SpawnRequest request;
   std::string problem;
-  if (!ParseSpawnRequest(info[0].As<Napi::Object>(), &request, &problem)) {
+  if (!parse(info[0].As<Napi::Object>(), &request, &problem)) {
     Napi::TypeError::New(env, problem).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   SpawnResult result;
   const char* what = "";
-  int error = Spawn(request, &result, &what);
+  int error = spawn(request, &result, &what);
   if (error != 0) {
     Napi::Error failure = Napi::Error::New(env, std::string(what) + ": " + strerror(error));
     failure.Set("errno", Napi::Number::New(env, error));
@@ -228,6 +252,14 @@ Napi::Value SpawnFunction(const Napi::CallbackInfo& info) {
   out.Set("monitorPid", result.monitor_pid);
   out.Set("handoffFd", result.handoff_fd);
   return out;
+}
+
+Napi::Value SpawnFunction(const Napi::CallbackInfo& info) {
+  return SpawnWith(info, "spawn(options: object)", ParseSpawnRequest, Spawn);
+}
+
+Napi::Value SpawnExecFunction(const Napi::CallbackInfo& info) {
+  return SpawnWith(info, "spawnExec(options: object)", ParseExecRequest, SpawnExec);
 }
 
 // Release blocks until the child execs (a few milliseconds of mounts), so it runs on the libuv thread pool.
@@ -299,6 +331,7 @@ Napi::Value AbortFunction(const Napi::CallbackInfo& info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, minictr::SpawnFunction, "spawn"));
+  exports.Set("spawnExec", Napi::Function::New(env, minictr::SpawnExecFunction, "spawnExec"));
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));

@@ -292,6 +292,10 @@ const char* ChildStepName(int32_t step) {
   }
 }
 
+namespace {
+[[noreturn]] void RunProcessSteps(const ChildConfig& config);
+}  // namespace
+
 void RunChild(const ChildConfig& config) {
   // 0. Die with minictr (a foreground run owns its container), start from default signal handling, and drop the
   //    copies of the parent's pipe ends this process inherited.
@@ -307,6 +311,11 @@ void RunChild(const ChildConfig& config) {
   } while (got < 0 && errno == EINTR);
   if (got != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
   close(config.release_fd);
+  if (config.joining) {
+    // `minictr exec`: the container's PID 1 made its namespaces and root; only the process part remains.
+    if (chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
+    RunProcessSteps(config);
+  }
 
   // 2. Hostname, in the new UTS namespace.
   if (sethostname(config.hostname, strlen(config.hostname)) < 0) Fail(config, kStepHostname);
@@ -350,13 +359,20 @@ void RunChild(const ChildConfig& config) {
   // 13. Working directory, created if missing as Docker does.
   if (!MkdirAll(config.workdir) || chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
 
+  RunProcessSteps(config);
+}
+
+namespace {
+
+// Steps 14-15, shared with `minictr exec`: session, security profile, stdio, exec.
+[[noreturn]] void RunProcessSteps(const ChildConfig& config) {
   // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
   //     With -t the pseudo-terminal becomes this session's controlling terminal instead, as login does.
   if (setsid() < 0) Fail(config, kStepSession);
   if (config.terminal && ioctl(config.stdio[0], TIOCSCTTY, 0) < 0) Fail(config, kStepSession);
 
   // 14a. --read-only: every write above is done; the root becomes read-only.
-  if (config.read_only && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
+  if (config.read_only && !config.joining && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
     Fail(config, kStepReadOnlyRoot);
   }
 
@@ -384,5 +400,7 @@ void RunChild(const ChildConfig& config) {
   execve(config.exec_path, config.argv, config.envp);
   Fail(config, kStepExec);
 }
+
+}  // namespace
 
 }  // namespace minictr

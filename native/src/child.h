@@ -47,6 +47,7 @@ struct EtcFile {
 constexpr int kMaxInheritedFds = 8;
 
 struct ChildConfig {
+  bool joining;           // exec into a running container: its namespaces and root are set up, skip steps 2-12b
   int release_fd;         // read end of the release pipe
   int error_fd;           // write end of the error pipe (close-on-exec: a successful exec closes it)
   int foreign_fds[kMaxInheritedFds];  // other processes' pipe ends: closed first, or EOF could never arrive

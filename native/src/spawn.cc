@@ -9,6 +9,7 @@
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -177,20 +178,148 @@ void CloseAll(std::initializer_list<int> fds) {
   for (int fd : fds) CloseIfOpen(fd);
 }
 
+// The process part of a child's config (identity, security profile, program): the memory its pointers point into
+// lives here, so it must outlive the clone.
+struct PreparedProcess {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::vector<char> workdir;  // writable: the child walks it to create missing parents
+  std::vector<sock_filter> filter;
+  sock_fprog seccomp{};
+
+  PreparedProcess(const SpawnRequest& request, ChildConfig* config)
+      : argv(PointerArray(request.argv)), envp(PointerArray(request.env)),
+        workdir(request.workdir.begin(), request.workdir.end()) {
+    workdir.push_back('\0');
+    config->workdir = workdir.data();
+    config->privileged = request.privileged;
+    config->capabilities = request.capabilities;
+    config->cap_last = ReadCapLast();
+    if (!request.privileged) {
+      filter = BuildSeccompFilter(request.capabilities);
+      seccomp.len = static_cast<unsigned short>(filter.size());
+      seccomp.filter = filter.data();
+    }
+    config->seccomp = request.privileged ? nullptr : &seccomp;
+    config->read_only = request.read_only;
+    config->switch_user = request.switch_user;
+    config->uid = request.uid;
+    config->gid = request.gid;
+    config->exec_path = request.exec_path.c_str();
+    config->argv = argv.data();
+    config->envp = envp.data();
+    config->init_fd = -1;
+    for (int fd = 0; fd <= 2; fd++) config->stdio[fd] = request.terminal_fd;
+    config->terminal = request.terminal_fd >= 0;
+  }
+};
+
+// Blocks every signal across a clone (see Spawn, step 3) and restores the mask when it goes out of scope.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+
+ private:
+  sigset_t saved_;
+};
+
+// `minictr exec`'s first fork: joins the container's namespaces, which a multithreaded process like Node cannot
+// (setns of a mount namespace needs a single-threaded caller), then its root, and clones the process that will
+// exec with CLONE_PARENT, so that it is minictr's child, like a container's PID 1, and can be waited for the same
+// way. Entering a PID namespace only applies to children, which is why a second clone is needed at all.
+[[noreturn]] void RunJoiner(const ChildConfig& config, int target_pidfd, int root_fd, uint64_t namespaces,
+                            int report_fd) {
+  int32_t report = 0;
+  if (setns(target_pidfd, static_cast<int>(namespaces)) < 0 || fchdir(root_fd) < 0 || chroot(".") < 0) {
+    report = -errno;
+  } else {
+    long pid = CloneProcess(CLONE_PARENT, nullptr);
+    if (pid == 0) RunChild(config);
+    report = pid < 0 ? -errno : static_cast<int32_t>(pid);
+  }
+  WriteFully(report_fd, &report, sizeof report);
+  _exit(0);
+}
+
 }  // namespace
+
+int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** what) {
+  ChildConfig config{};
+  PreparedProcess prepared(request, &config);
+  config.joining = true;
+
+  // 1. The container, by a pidfd (its PID 1 cannot be confused with a later process of the same pid from here
+  //    on) and its root directory; pipes: release, error, and the joiner's report of the pid.
+  int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, report_pipe[2] = {-1, -1};
+  int target_pidfd = static_cast<int>(syscall(SYS_pidfd_open, request.join_pid, 0));
+  std::string root_path = "/proc/" + std::to_string(request.join_pid) + "/root";
+  int root_fd = open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  auto fail = [&](const char* call) {
+    int saved = errno;
+    CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], report_pipe[0], report_pipe[1],
+              target_pidfd, root_fd});
+    *what = call;
+    return saved;
+  };
+  if (target_pidfd < 0) return fail("pidfd_open");
+  if (root_fd < 0) return fail("open /proc/PID/root");
+  if (!Pipe(release_pipe) || !Pipe(error_pipe) || !Pipe(report_pipe)) return fail("pipe2");
+  config.release_fd = release_pipe[0];
+  config.error_fd = error_pipe[1];
+  for (int fd : {release_pipe[1], error_pipe[0], report_pipe[0], report_pipe[1]}) {
+    config.foreign_fds[config.foreign_fd_count++] = fd;
+  }
+  uint64_t namespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+  if (request.new_network) namespaces |= CLONE_NEWNET;
+
+  // 2. The joiner, which reports the pid of the process it cloned (or -errno) and exits at once.
+  long joiner;
+  {
+    SignalsBlocked blocked;
+    joiner = CloneProcess(0, nullptr);
+    if (joiner == 0) RunJoiner(config, target_pidfd, root_fd, namespaces, report_pipe[1]);
+  }
+  if (joiner < 0) return fail("clone3");
+  while (waitpid(static_cast<pid_t>(joiner), nullptr, 0) < 0 && errno == EINTR) {
+  }
+  CloseAll({release_pipe[0], error_pipe[1], report_pipe[1], target_pidfd, root_fd});
+  release_pipe[0] = error_pipe[1] = report_pipe[1] = target_pidfd = root_fd = -1;
+  int32_t report = 0;
+  if (ReadFully(report_pipe[0], &report, sizeof report) != sizeof report) report = -EPIPE;
+  if (report <= 0) {
+    errno = -report;
+    return fail("join the container's namespaces");
+  }
+  // 3. The process is this process's child (CLONE_PARENT) and not yet reaped, so its pid is safe to open.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, report, 0));
+  if (pidfd < 0) {
+    close(release_pipe[1]);  // the blocked process exits on EOF
+    release_pipe[1] = -1;
+    return fail("pidfd_open");
+  }
+  CloseAll({report_pipe[0]});
+  result->pid = report;
+  result->pidfd = pidfd;
+  result->release_fd = release_pipe[1];
+  result->error_fd = error_pipe[0];
+  return 0;
+}
 
 int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   // 1. Turn every string into the plain pointers the child will use; nothing is allocated after clone().
-  std::vector<char*> argv = PointerArray(request.argv);
-  std::vector<char*> envp = PointerArray(request.env);
+  ChildConfig config{};
+  PreparedProcess prepared(request, &config);
   std::vector<std::string> init_strings = {"minictr-init", "", request.exec_path};
   init_strings.insert(init_strings.end(), request.argv.begin(), request.argv.end());
   std::vector<EtcFile> etc_files;
   for (const auto& [path, content] : request.etc_files) {
     etc_files.push_back(EtcFile{path.c_str(), content.c_str(), content.size()});
   }
-  std::vector<char> workdir(request.workdir.begin(), request.workdir.end());
-  workdir.push_back('\0');
   const bool detached = !request.monitor_path.empty();
   std::vector<char*> monitor_argv = PointerArray(request.monitor_argv);
   std::vector<char*> monitor_envp = PointerArray(request.monitor_env);
@@ -226,17 +355,17 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   init_strings[1] = error_fd_text;
   std::vector<char*> init_argv = PointerArray(init_strings);
 
-  ChildConfig config{};
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
   for (int fd : {release_pipe[1], error_pipe[0], out_pipe[0], err_pipe[0], report_pipe[1], handoff_pipe[0],
                  handoff_pipe[1]}) {
     if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
   }
-  config.stdio[0] = detached ? null_fd : request.terminal_fd;
-  config.stdio[1] = detached ? out_pipe[1] : request.terminal_fd;
-  config.stdio[2] = detached ? err_pipe[1] : request.terminal_fd;
-  config.terminal = request.terminal_fd >= 0;
+  if (detached) {
+    config.stdio[0] = null_fd;
+    config.stdio[1] = out_pipe[1];
+    config.stdio[2] = err_pipe[1];
+  }
   config.init_fd = init_fd;
   config.init_argv = init_argv.data();
   config.hostname = request.hostname.c_str();
@@ -249,26 +378,6 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.overlay_options = request.overlay_options.c_str();
   config.etc_files = etc_files.data();
   config.etc_file_count = etc_files.size();
-  config.workdir = workdir.data();
-  config.privileged = request.privileged;
-  config.capabilities = request.capabilities;
-  config.cap_last = ReadCapLast();
-  std::vector<sock_filter> filter;
-  sock_fprog seccomp{};
-  if (!request.privileged) {
-    filter = BuildSeccompFilter(request.capabilities);
-    seccomp.len = static_cast<unsigned short>(filter.size());
-    seccomp.filter = filter.data();
-  }
-  config.seccomp = request.privileged ? nullptr : &seccomp;
-  config.read_only = request.read_only;
-  config.switch_user = request.switch_user;
-  config.uid = request.uid;
-  config.gid = request.gid;
-  config.exec_path = request.exec_path.c_str();
-  config.argv = argv.data();
-  config.envp = envp.data();
-
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
   LaunchConfig launch{&config, flags, report_pipe[1], {out_pipe[0], err_pipe[0]}, handoff_pipe[0], null_fd,
@@ -277,18 +386,18 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
   //    are blocked across it, so none runs one of Node's handlers in the child before it resets them (the child
   //    unblocks after resetting; the parent restores its mask right after). Detached, the clone is the launcher.
-  sigset_t all_signals;
-  sigset_t saved_mask;
-  sigfillset(&all_signals);
-  pthread_sigmask(SIG_SETMASK, &all_signals, &saved_mask);
   int pidfd = -1;
-  long pid = CloneProcess(detached ? 0 : flags, detached ? nullptr : &pidfd);
-  if (pid == 0) {
-    if (detached) RunLauncher(launch);
-    RunChild(config);
+  long pid;
+  int saved;
+  {
+    SignalsBlocked blocked;
+    pid = CloneProcess(detached ? 0 : flags, detached ? nullptr : &pidfd);
+    if (pid == 0) {
+      if (detached) RunLauncher(launch);
+      RunChild(config);
+    }
+    saved = errno;
   }
-  int saved = errno;
-  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   if (pid < 0) {
     close_everything();
     *what = "clone3";

@@ -35,6 +35,7 @@ struct SpawnRequest {
   int terminal_fd = -1;   // -t: the pseudo-terminal's replica, the container's stdin, stdout and stderr
   // -d: minictr-monitor becomes the container's parent (see Spawn); empty: the container is minictr's child.
   std::string monitor_path;
+  int join_pid = 0;  // SpawnExec: the host pid of the container's PID 1, whose namespaces and root are joined
   std::vector<std::string> monitor_argv;
   std::vector<std::string> monitor_env;
 };
@@ -50,6 +51,11 @@ struct SpawnResult {
 
 // Returns 0 or an errno, with `what` naming the call that failed.
 int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what);
+
+// `minictr exec`: a child blocked like Spawn's, but in the namespaces and root of the running container join_pid
+// (new_network false: it has none of its own), and a child of this process. Uses: workdir, the security profile,
+// exec_path, argv, env, terminal_fd.
+int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** what);
 
 struct ReleaseOutcome {
   int32_t step = 0;  // 0: the command is running

@@ -38,7 +38,7 @@ import { crashPoint } from './crash.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, killAndWait, portRegistry, undoEntry } from './gc.js';
 import { shortId } from './ids.js';
 import { claimName } from './names.js';
-import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
+import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
 import { RunReport } from './report.js';
 import { SignalRelay } from './signals.js';
 import type { RunSpec } from './spec.js';
@@ -146,6 +146,7 @@ async function execute(
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
+    config: { rootfs: spec.rootfs, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
     status: 'created',

@@ -53,6 +53,17 @@ function etcFiles(plan: Plan, address: string | null): { path: string; content: 
   ];
 }
 
+/** The security profile the child applies last (and every `minictr exec` in the container with it). */
+export function securityOptions(plan: Plan): SpawnOptions['security'] {
+  const { spec } = plan;
+  return {
+    privileged: spec.privileged,
+    capabilities: spec.capabilities,
+    readOnly: spec.readOnly,
+    user: plan.user === null ? null : { uid: plan.user.uid, gid: plan.user.gid },
+  };
+}
+
 /** Everything the child needs, given where the container's overlay directories are. */
 export function spawnOptions(
   plan: Plan,
@@ -75,12 +86,7 @@ export function spawnOptions(
     overlay: { lower: spec.rootfs, upper: dirs.upper, work: dirs.work, target: dirs.merged },
     etcFiles: etcFiles(plan, address),
     workdir: spec.workdir,
-    security: {
-      privileged: spec.privileged,
-      capabilities: spec.capabilities,
-      readOnly: spec.readOnly,
-      user: plan.user === null ? null : { uid: plan.user.uid, gid: plan.user.gid },
-    },
+    security: securityOptions(plan),
     execPath: plan.execPath,
     argv: spec.argv,
     env: plan.env,

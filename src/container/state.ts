@@ -21,7 +21,7 @@
 // responsible for any directory is still alive.
 
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { ExitStatus } from '../native/index.js';
+import type { ExitStatus, SpawnOptions } from '../native/index.js';
 import { basename, join } from 'node:path';
 import { STATE_ROOT } from '../network/names.js';
 import type { PortMapping } from '../network/ports.js';
@@ -58,6 +58,8 @@ export interface ContainerRecord {
   createdAt: string;
   argv: string[];
   network: string;
+  /** What `minictr exec` needs to start a process as the container's own: environment, directory, profile. */
+  config: { rootfs: string; hostname: string; env: string[]; workdir: string; security: SpawnOptions['security'] };
   detached: boolean;
   /** --rm: removed, not kept as exited, when it ends. */
   autoRemove: boolean;

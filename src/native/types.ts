@@ -43,6 +43,19 @@ export interface SpawnOptions {
   monitor: { path: string; argv: string[]; env: string[] } | null;
 }
 
+/** `minictr exec`: a process joining the running container whose PID 1 is `pid` (see SpawnExec in spawn.cc). */
+export interface ExecOptions {
+  pid: number;
+  /** false when the container shares the host's network namespace (--network host). */
+  joinNetwork: boolean;
+  security: SpawnOptions['security'];
+  workdir: string;
+  execPath: string;
+  argv: string[];
+  env: string[];
+  terminalFd: number | null;
+}
+
 export interface SpawnedChild {
   pid: number;
   /** -1 when detached: only the monitor, its parent, can wait for it. */
@@ -72,6 +85,7 @@ export interface ExitStatus {
 
 export interface NativeAddon {
   spawn(options: SpawnOptions): SpawnedChild;
+  spawnExec(options: ExecOptions): SpawnedChild;
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
   abort(releaseFd: number, errorFd: number): void;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;

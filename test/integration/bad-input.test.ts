@@ -64,7 +64,7 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
 
   for (const [what, args, code, message] of cases) {
     it(`rejects ${what} with exit ${code}, creating nothing`, async () => {
-      expectRejected(await host.minictr(['run', ...args]), code, message);
+      expectRejected(await host.minictr(['run', '--rm', ...args]), code, message);
       expect(await host.snapshot()).toEqual(pristine);
     });
   }
@@ -91,12 +91,12 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
   });
 
   it('rejects an address or a name held by a running container, leaving that container untouched', async () => {
-    const holder = host.start(['run', '--ip', '10.0.0.9', '--name', 'holder', '/bin/sh', '-c', 'echo ready; read line'], { stdin: 'pipe' });
+    const holder = host.start(['run', '--rm', '--ip', '10.0.0.9', '--name', 'holder', '/bin/sh', '-c', 'echo ready; read line'], { stdin: 'pipe' });
     await new Promise<void>((resolve) => holder.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
     const running = await host.snapshot();
-    expectRejected(await host.minictr(['run', '--ip', '10.0.0.9', '/bin/true']), 125, /address 10\.0\.0\.9 is already in use by container [0-9a-f]{12}/);
+    expectRejected(await host.minictr(['run', '--rm', '--ip', '10.0.0.9', '/bin/true']), 125, /address 10\.0\.0\.9 is already in use by container [0-9a-f]{12}/);
     expect(await host.snapshot()).toEqual(running);
-    expectRejected(await host.minictr(['run', '--name', 'holder', '/bin/true']), 125, /the container name "holder" is already in use/);
+    expectRejected(await host.minictr(['run', '--rm', '--name', 'holder', '/bin/true']), 125, /the container name "holder" is already in use/);
     expect(await host.snapshot()).toEqual(running);
     holder.stdin?.end('done\n');
     expect((await holder).exitCode).toBe(0);

@@ -1,17 +1,20 @@
 // SIGKILL of minictr at every point of a run (MINICTR_CRASH_AT, see src/container/crash.ts), then `minictr gc`:
 // the container dies with minictr, and gc removes everything else, so the scratch host ends equal to its snapshot.
+// Detached (-d), the monitor outlives minictr: before the handoff, it sees the container exit unreleased and runs
+// the same teardown itself; after it, the container is the monitor's and runs on until rm -f.
 
 import { describe, expect, it } from 'vitest';
 import { CRASH_POINTS } from '../../src/container/crash.js';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
+const ARGS = ['--rm', '--name', 'crashy', '--ip', '10.0.0.77', '-p', '8099:80', '/bin/sh', '-c', 'sleep 5'];
+
 describe.skipIf(!isRoot)('SIGKILL of minictr at every step, then gc (needs root: skipped otherwise)', () => {
   const scratch = useScratchHost({ prime: true });
 
-  for (const point of CRASH_POINTS) {
+  for (const point of CRASH_POINTS.filter((p) => p !== 'handoff')) {
     it(`restores the host after a crash at "${point}"`, async () => {
-      const args = ['run', '--name', 'crashy', '--ip', '10.0.0.77', '-p', '8099:80', '/bin/sh', '-c', 'sleep 5'];
-      const crashed = await scratch.host.start(args, { env: { MINICTR_CRASH_AT: point } });
+      const crashed = await scratch.host.start(['run', ...ARGS], { env: { MINICTR_CRASH_AT: point } });
       expect(crashed.signal, String(crashed.stderr)).toBe('SIGKILL');
       const debris = await scratch.host.snapshot();
       expect(debris.state.some((path) => path.startsWith('containers/'))).toBe(true);
@@ -19,6 +22,22 @@ describe.skipIf(!isRoot)('SIGKILL of minictr at every step, then gc (needs root:
       expect(gc.exitCode, gc.stderr).toBe(0);
       expect(gc.stdout).toMatch(/^[0-9a-f]{64}$/);
       expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+    });
+  }
+
+  for (const point of CRASH_POINTS.filter((p) => p !== 'running')) {
+    it(`run -d: restores the host after a crash at "${point}"`, async () => {
+      const crashed = await scratch.host.start(['run', '-d', ...ARGS], { env: { MINICTR_CRASH_AT: point } });
+      expect(crashed.signal, String(crashed.stderr)).toBe('SIGKILL');
+      if (point === 'handoff') {
+        // The record already named the monitor: the container is its, and runs.
+        expect((await scratch.host.minictr(['ps', '-q'])).stdout).toMatch(/^[0-9a-f]{12}$/);
+        const removed = await scratch.host.minictr(['rm', '-f', 'crashy']);
+        expect(removed.exitCode, removed.stderr).toBe(0);
+      }
+      const gc = await scratch.host.minictr(['gc']);
+      expect(gc.exitCode, gc.stderr).toBe(0);
+      expect(await scratch.host.settle(scratch.before, 5000)).toEqual(scratch.before);
     });
   }
 });

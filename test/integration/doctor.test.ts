@@ -48,7 +48,7 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
   });
 
   it('points at minictr gc for a dead container', async () => {
-    const crashed = await scratch.host.start(['run', '/bin/true'], { env: { MINICTR_CRASH_AT: 'veth' } });
+    const crashed = await scratch.host.start(['run', '--rm', '/bin/true'], { env: { MINICTR_CRASH_AT: 'veth' } });
     expect(crashed.signal).toBe('SIGKILL');
     const leftovers = (await doctor()).findings.filter((f) => f.check === 'leftovers' && f.level === 'warning');
     expect(leftovers[0]?.fix).toBe('minictr gc');

@@ -31,7 +31,7 @@ describe.skipIf(!isRoot)('minictr run --dry-run (needs root: skipped otherwise)'
       'echo "env: $GREETING"',
       'exit 7',
     ].join('; ');
-    const args = ['run', '--dry-run', '--ip', '10.0.0.9', '-h', 'dry', '-p', '8087:80', '-e', 'GREETING=hi there', '/bin/sh', '-c', command];
+    const args = ['run', '--rm', '--dry-run', '--ip', '10.0.0.9', '-h', 'dry', '-p', '8087:80', '-e', 'GREETING=hi there', '/bin/sh', '-c', command];
     const dry = await scratch.host.minictr(args);
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^#!\/bin\/sh\n/);

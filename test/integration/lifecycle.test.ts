@@ -12,14 +12,14 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
   const scratch = useScratchHost({ prime: true });
 
   it('lists running containers with name, command, address and ports; -q and --format json', async () => {
-    const web = scratch.host.start(['run', '--name', 'web', '--ip', '10.0.0.31', '-p', '8088:80', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
-    const db = scratch.host.start(['run', '--name', 'db', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    const web = scratch.host.start(['run', '--rm', '--name', 'web', '--ip', '10.0.0.31', '-p', '8088:80', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    const db = scratch.host.start(['run', '--rm', '--name', 'db', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
     await Promise.all([ready(web), ready(db)]);
     const table = await scratch.host.minictr(['ps']);
     expect(table.exitCode, table.stderr).toBe(0);
     const lines = table.stdout.split('\n');
     expect(lines[0]).toMatch(/^CONTAINER ID +NAME +COMMAND +CREATED +STATUS +IP +PORTS$/);
-    expect(table.stdout).toMatch(/^[0-9a-f]{12} +web +\/bin\/sh -c echo ready; read x +\d+ seconds ago +Up +10\.0\.0\.31 +0\.0\.0\.0:8088\/tcp -> 10\.0\.0\.31:80$/m);
+    expect(table.stdout).toMatch(/^[0-9a-f]{12} +web +\/bin\/sh -c echo ready; read x +\d+ seconds ago +Up \d+ seconds +10\.0\.0\.31 +0\.0\.0\.0:8088\/tcp -> 10\.0\.0\.31:80$/m);
     expect(table.stdout).toMatch(/^[0-9a-f]{12} +db /m);
     const quiet = await scratch.host.minictr(['ps', '-q']);
     expect(quiet.stdout.split('\n')).toHaveLength(2);
@@ -33,7 +33,7 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
   });
 
   it('inspect shows the record, the process, the address, the ports and the host objects owned', async () => {
-    const run = scratch.host.start(['run', '--name', 'probe', '--ip', '10.0.0.33', '-p', '8089:80', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    const run = scratch.host.start(['run', '--rm', '--name', 'probe', '--ip', '10.0.0.33', '-p', '8089:80', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
     await ready(run);
     const result = await scratch.host.minictr(['inspect', 'probe']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -52,7 +52,7 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
   });
 
   it('kill -s sends the signal to PID 1 by name or id prefix', async () => {
-    const run = scratch.host.start(['run', '--name', 'trap', '/bin/sh', '-c', "trap 'exit 42' USR1; echo ready; while :; do sleep 0.05; done"]);
+    const run = scratch.host.start(['run', '--rm', '--name', 'trap', '/bin/sh', '-c', "trap 'exit 42' USR1; echo ready; while :; do sleep 0.05; done"]);
     await ready(run);
     const id = (await scratch.host.minictr(['ps', '-q'])).stdout.trim();
     const killed = await scratch.host.minictr(['kill', '-s', 'USR1', id.slice(0, 6)]);
@@ -63,7 +63,7 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
   });
 
   it('stop waits the grace time for a PID 1 that ignores SIGTERM, then kills it', async () => {
-    const run = scratch.host.start(['run', '--name', 'stubborn', '/bin/sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
+    const run = scratch.host.start(['run', '--rm', '--name', 'stubborn', '/bin/sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
     await ready(run);
     const started = Date.now();
     const stopped = await scratch.host.minictr(['stop', '-t', '1', 'stubborn']);

@@ -14,9 +14,9 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
   const scratch = useScratchHost({ prime: true });
 
   it('kills a process allocating past --memory (exit 137), and lets one below it run', async () => {
-    const big = await scratch.host.minictr(['run', '-m', '32m', '/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
+    const big = await scratch.host.minictr(['run', '--rm', '-m', '32m', '/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
     expect(big.exitCode, big.stderr).toBe(137);
-    const small = await scratch.host.minictr(['run', '-m', '128m', '/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
+    const small = await scratch.host.minictr(['run', '--rm', '-m', '128m', '/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
     expect(small.exitCode, small.stderr).toBe(0);
     expect(containerCgroups()).toEqual([]);
   });
@@ -24,7 +24,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
   it('stops a fork bomb at --pids-limit, in bounded time', async () => {
     const started = Date.now();
     const result = await scratch.host.minictr([
-      'run', '--pids-limit', '8', '/bin/sh', '-c', 'n=0; while [ $n -lt 50 ]; do sleep 2 & n=$((n+1)); done; wait',
+      'run', '--rm', '--pids-limit', '8', '/bin/sh', '-c', 'n=0; while [ $n -lt 50 ]; do sleep 2 & n=$((n+1)); done; wait',
     ]);
     expect(result.stderr).toMatch(/can't fork/);
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -32,7 +32,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
   });
 
   it('holds a busy loop close to --cpus 0.5', async () => {
-    const run = scratch.host.start(['run', '--cpus', '0.5', '/bin/sh', '-c', 'while :; do :; done']);
+    const run = scratch.host.start(['run', '--rm', '--cpus', '0.5', '/bin/sh', '-c', 'while :; do :; done']);
     const pid = await containerPidOf(run.pid!);
     const before = cpuSeconds(pid);
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -45,7 +45,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
   });
 
   it('removes the cgroup after SIGKILL of minictr, through gc', async () => {
-    const crashed = await scratch.host.start(['run', '-m', '64m', '--pids-limit', '20', '/bin/sh', '-c', 'sleep 5'], {
+    const crashed = await scratch.host.start(['run', '--rm', '-m', '64m', '--pids-limit', '20', '/bin/sh', '-c', 'sleep 5'], {
       env: { MINICTR_CRASH_AT: 'running' },
     });
     expect(crashed.signal).toBe('SIGKILL');
@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
     [['--cpus', 'lots'], /invalid --cpus "lots"/],
     [['--pids-limit', '0'], /invalid --pids-limit "0"/],
   ])('rejects %j before creating anything', async (args, message) => {
-    const result = await scratch.host.minictr(['run', ...args, '/bin/true']);
+    const result = await scratch.host.minictr(['run', '--rm', ...args, '/bin/true']);
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toMatch(message);
     expect(await scratch.host.snapshot()).toEqual(scratch.before);

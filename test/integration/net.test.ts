@@ -13,7 +13,7 @@ describe.skipIf(!isRoot)('minictr net (needs root: skipped otherwise)', () => {
   beforeAll(async () => {
     host = await ScratchHost.create();
     for (const args of [['--name', 'web', '--ip', '10.0.0.5', '-p', '8080:80'], ['--ip', '10.0.0.6']]) {
-      const run = host.start(['run', ...args, '/bin/sh', '-c', 'echo ready; read line'], { stdin: 'pipe' });
+      const run = host.start(['run', '--rm', ...args, '/bin/sh', '-c', 'echo ready; read line'], { stdin: 'pipe' });
       await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
       runs.push(run);
     }

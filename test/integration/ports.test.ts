@@ -45,7 +45,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
   beforeAll(async () => {
     host = await ScratchHost.create();
     lan = await host.addPeer('lan0', '198.51.100.1/24', '198.51.100.2/24');
-    expect((await host.minictr(['run', '/bin/true'])).exitCode).toBe(0);
+    expect((await host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0);
     before = await host.settle(await host.snapshot());
   });
 
@@ -62,7 +62,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
    */
   async function serve(args: string[], ports = [80]): Promise<{ run: ResultPromise }> {
     const httpds = ports.map((port) => `httpd -p ${port} -h /www`).join(' && ');
-    const run = host.start(['run', ...args, '/bin/sh', '-c', `${httpds} && echo ready && read line`], { stdin: 'pipe' });
+    const run = host.start(['run', '--rm', ...args, '/bin/sh', '-c', `${httpds} && echo ready && read line`], { stdin: 'pipe' });
     await waitForOutput(run, 'ready');
     return { run };
   }
@@ -82,7 +82,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     const remote = await fromLan('http://198.51.100.1:8080/');
     expect(remote.stdout, explain(remote)).toContain(PAGE);
     for (const url of ['http://10.0.0.1:8080/', 'http://198.51.100.1:8080/']) {
-      const hairpin = await host.minictr(['run', 'wget', '-q', '-O', '-', url]);
+      const hairpin = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', url]);
       expect(hairpin.stdout, `${url}\n${explain(hairpin)}`).toContain(PAGE);
     }
     await stop(server);
@@ -92,7 +92,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
 
   it('lets a container reach its own published port', async () => {
     const result = await host.minictr([
-      'run', '-p', '8081:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8081/',
+      'run', '--rm', '-p', '8081:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8081/',
     ]);
     expect(result.stdout, explain(result)).toContain(PAGE);
     expect(await host.settle(before)).toEqual(before);
@@ -106,10 +106,10 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
       for (const mode of modes) {
         if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
         const server = await serve(['-p', '8085:80']);
-        const other = await host.minictr(['run', 'wget', '-q', '-O', '-', 'http://10.0.0.1:8085/']);
+        const other = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.1:8085/']);
         expect(other.stdout, `bridge-nf-call-iptables=${mode}\n${explain(other)}`).toContain(PAGE);
         await stop(server);
-        const self = await host.minictr(['run', '-p', '8085:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8085/']);
+        const self = await host.minictr(['run', '--rm', '-p', '8085:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8085/']);
         expect(self.stdout, `bridge-nf-call-iptables=${mode}\n${explain(self)}`).toContain(PAGE);
       }
     } finally {
@@ -151,7 +151,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
       for (const [mode, guard] of [['0', true], ['1', true], ['1', false]] as const) {
         if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
         // The attacker needs NET_ADMIN and a writable /proc/sys: the default profile alone already stops it.
-        const run = host.start(['run', '--privileged', '/bin/sh', '-c', attack], { stdin: 'pipe' });
+        const run = host.start(['run', '--rm', '--privileged', '/bin/sh', '-c', attack], { stdin: 'pipe' });
         await waitForOutput(run, 'ready');
         if (!guard) await host.must(['nft', 'flush', 'chain', 'ip', 'minictr', 'guard']);
         run.stdin?.end('go\n');
@@ -165,13 +165,13 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
       secret.kill();
       await secret;
     }
-    expect((await host.minictr(['run', '/bin/true'])).exitCode).toBe(0); // puts the guard back
+    expect((await host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0); // puts the guard back
     expect(await host.settle(before)).toEqual(before);
   });
 
   it('keeps the address of a remote client: only loopback and hairpin traffic is masqueraded', async () => {
     // The container answers each connection with its own view of it (netstat): the peer address it sees.
-    const run = host.start(['run', '-p', '8082:8082', '/bin/sh', '-c', 'echo ready; nc -l -p 8082 -e netstat -tn']);
+    const run = host.start(['run', '--rm', '-p', '8082:8082', '/bin/sh', '-c', 'echo ready; nc -l -p 8082 -e netstat -tn']);
     await waitForOutput(run, 'ready');
     const busybox = fileURLToPath(new URL('../../rootfs/image/bin/busybox', import.meta.url));
     let seen = '';
@@ -189,7 +189,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     try {
       cpSync(fileURLToPath(new URL('../../rootfs/image', import.meta.url)), rootfs, { recursive: true, verbatimSymlinks: true });
       await execa('cc', ['-static', '-O2', '-o', join(rootfs, 'bin/udp-echo'), fileURLToPath(new URL('../fixtures/udp-echo.c', import.meta.url))]);
-      const run = host.start(['run', '--rootfs', rootfs, '-p', '9053:53/udp', '/bin/sh', '-c', "trap 'exit 0' TERM; udp-echo 53 & wait"]);
+      const run = host.start(['run', '--rm', '--rootfs', rootfs, '-p', '9053:53/udp', '/bin/sh', '-c', "trap 'exit 0' TERM; udp-echo 53 & wait"]);
       await waitForOutput(run, 'listening');
       const echo = (exec: (argv: string[]) => ResultPromise, address: string) =>
         exec([
@@ -241,14 +241,14 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
   it('removes the elements after every way of ending', async () => {
     const published = async () => (await host.must(['nft', 'list', 'map', 'ip', 'minictr', 'published_any'])).includes('8095');
     // A failure after the ports were set up: the child cannot enter its working directory.
-    const failed = await host.minictr(['run', '-p', '8095:80', '-w', '/etc/passwd/x', '/bin/true']);
+    const failed = await host.minictr(['run', '--rm', '-p', '8095:80', '-w', '/etc/passwd/x', '/bin/true']);
     expect(failed.exitCode, explain(failed)).toBe(125);
     expect(failed.stderr).toMatch(/enter working directory \/etc\/passwd\/x in container: Not a directory/);
     expect(await published()).toBe(false);
 
     // A signal forwarded to PID 1; SIGKILL of the container's process; SIGKILL of minictr, then gc.
     for (const end of ['signal', 'kill container', 'kill minictr'] as const) {
-      const run = host.start(['run', '-p', '8095:80', '/bin/sh', '-c', "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
+      const run = host.start(['run', '--rm', '-p', '8095:80', '/bin/sh', '-c', "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
       await waitForOutput(run, 'ready');
       expect(await published()).toBe(true);
       if (end === 'signal') run.kill('SIGTERM');
@@ -277,7 +277,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     ];
     for (const [what, args, message] of cases) {
       it(what, async () => {
-        const result = await host.minictr(['run', ...args, '/bin/true']);
+        const result = await host.minictr(['run', '--rm', ...args, '/bin/true']);
         expect(result.exitCode, explain(result)).toBe(125);
         expect(result.stderr).toMatch(message);
         expect(await host.snapshot()).toEqual(before);
@@ -287,7 +287,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     it('a host port bound by a host process', async () => {
       const { server: listener } = await startClientAddressServer((argv) => host.exec(argv), '0.0.0.0', 8096);
       const listening = await host.snapshot();
-      const result = await host.minictr(['run', '-p', '8096:80', '/bin/true']);
+      const result = await host.minictr(['run', '--rm', '-p', '8096:80', '/bin/true']);
       expect(result.exitCode, explain(result)).toBe(125);
       expect(result.stderr).toMatch(/cannot publish port 8096\/tcp: a host process is already using it/);
       expect(await host.snapshot()).toEqual(listening);
@@ -298,7 +298,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     it('a host port published by a running container', async () => {
       const server = await serve(['-p', '8097:80']);
       const running = await host.snapshot();
-      const result = await host.minictr(['run', '-p', '8097:80', '/bin/true']);
+      const result = await host.minictr(['run', '--rm', '-p', '8097:80', '/bin/true']);
       expect(result.exitCode, explain(result)).toBe(125);
       expect(result.stderr).toMatch(/port 8097\/tcp is already published by container [0-9a-f]{12}/);
       expect(await host.snapshot()).toEqual(running);

@@ -22,7 +22,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     host = await ScratchHost.create();
     // A first run creates the shared objects (bridge, nftables table, ip_forward); every later run must leave the
     // host exactly as this snapshot shows it.
-    expectExit(await host.minictr(['run', '/bin/true']), 0);
+    expectExit(await host.minictr(['run', '--rm', '/bin/true']), 0);
     before = await host.settle(await host.snapshot());
   });
 
@@ -46,7 +46,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   it('runs the command in new net, pid, mnt, uts and ipc namespaces, as PID 1', async () => {
     const namespaces = ['net', 'pid', 'mnt', 'uts', 'ipc'];
     const script = `echo $$; for ns in ${namespaces.join(' ')}; do readlink /proc/self/ns/$ns; done`;
-    const result = await host.minictr(['run', '/bin/sh', '-c', script]);
+    const result = await host.minictr(['run', '--rm', '/bin/sh', '-c', script]);
     expectExit(result, 0);
     const [pid, ...inside] = result.stdout.trim().split('\n');
     expect(pid).toBe('1');
@@ -58,11 +58,11 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it('sets the hostname: the short id by default, --hostname when given, in /etc/hostname and /etc/hosts', async () => {
-    const byDefault = await host.minictr(['run', '/bin/hostname']);
+    const byDefault = await host.minictr(['run', '--rm', '/bin/hostname']);
     expectExit(byDefault, 0);
     expect(byDefault.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
 
-    const named = await host.minictr(['run', '-h', 'web1', '--ip', '10.0.0.40', '/bin/sh', '-c', 'hostname; cat /etc/hostname /etc/hosts']);
+    const named = await host.minictr(['run', '--rm', '-h', 'web1', '--ip', '10.0.0.40', '/bin/sh', '-c', 'hostname; cat /etc/hostname /etc/hosts']);
     expectExit(named, 0);
     const lines = named.stdout.split('\n');
     expect(lines[0]).toBe('web1');
@@ -74,7 +74,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
 
   it('gives eth0 the requested address and a default route through the bridge, and reaches the gateway', async () => {
     const result = await host.minictr([
-      'run', '--ip', '10.0.0.2', '/bin/sh', '-c', 'ip -4 -o addr show eth0; ip route; ping -c 1 -W 2 10.0.0.1',
+      'run', '--rm', '--ip', '10.0.0.2', '/bin/sh', '-c', 'ip -4 -o addr show eth0; ip route; ping -c 1 -W 2 10.0.0.1',
     ]);
     expectExit(result, 0);
     expect(result.stdout).toMatch(/eth0\s+inet 10\.0\.0\.2\/24/);
@@ -84,11 +84,11 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it('lets one container reach another over the bridge', async () => {
-    const server = host.start(['run', '--ip', '10.0.0.10', '/bin/sh', '-c', 'httpd -p 80 -h /www && echo ready && read line'], {
+    const server = host.start(['run', '--rm', '--ip', '10.0.0.10', '/bin/sh', '-c', 'httpd -p 80 -h /www && echo ready && read line'], {
       stdin: 'pipe',
     });
     await new Promise<void>((resolve) => server.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
-    const client = await host.minictr(['run', 'wget', '-q', '-O', '-', 'http://10.0.0.10/']);
+    const client = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.10/']);
     server.stdin?.end('done\n');
     expectExit(client, 0);
     expect(client.stdout).toContain('Hello from a minictr container');
@@ -97,15 +97,15 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it("exits with the container's status", async () => {
-    expectExit(await host.minictr(['run', '/bin/sh', '-c', 'exit 42']), 42);
-    expectExit(await host.minictr(['run', '/bin/false']), 1);
+    expectExit(await host.minictr(['run', '--rm', '/bin/sh', '-c', 'exit 42']), 42);
+    expectExit(await host.minictr(['run', '--rm', '/bin/false']), 1);
     await expectHostUnchanged();
   });
 
   it('forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to PID 1', async () => {
     const signals = [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129], ['SIGQUIT', 131], ['SIGUSR1', 138], ['SIGUSR2', 140]] as const;
     for (const [signal, code] of signals) {
-      const run = host.start(['run', '/bin/sh', '-c', `trap 'exit ${code}' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
+      const run = host.start(['run', '--rm', '/bin/sh', '-c', `trap 'exit ${code}' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
       await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
       run.kill(signal);
       const result = await run;
@@ -115,7 +115,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it('reports 128+N when signal N kills the container, and tears down', async () => {
-    const run = host.start(['run', '/bin/sh', '-c', 'echo ready; while :; do sleep 1; done']);
+    const run = host.start(['run', '--rm', '/bin/sh', '-c', 'echo ready; while :; do sleep 1; done']);
     await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
     process.kill(await containerPidOf(run.pid!), 'SIGKILL');
     expect((await run).exitCode).toBe(137);
@@ -123,32 +123,32 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it('drives an interactive shell through stdin', async () => {
-    const result = await host.minictr(['run', '/bin/sh'], { input: 'echo hello from $(hostname)\ncd /www\npwd\nexit 7\n' });
+    const result = await host.minictr(['run', '--rm', '/bin/sh'], { input: 'echo hello from $(hostname)\ncd /www\npwd\nexit 7\n' });
     expectExit(result, 7);
     expect(result.stdout).toMatch(/^hello from [0-9a-f]{12}\n\/www$/);
     await expectHostUnchanged();
   });
 
   it('passes environment and working directory', async () => {
-    const result = await host.minictr(['run', '-e', 'GREETING=hi there', '-w', '/tmp/work', '/bin/sh', '-c', 'echo "$GREETING"; pwd; echo $PATH']);
+    const result = await host.minictr(['run', '--rm', '-e', 'GREETING=hi there', '-w', '/tmp/work', '/bin/sh', '-c', 'echo "$GREETING"; pwd; echo $PATH']);
     expectExit(result, 0);
     expect(result.stdout).toBe('hi there\n/tmp/work\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     await expectHostUnchanged();
   });
 
   it('never writes to the shared rootfs: each container has its own overlay', async () => {
-    expectExit(await host.minictr(['run', '/bin/sh', '-c', 'echo scribble > /www/index.html; rm /bin/ls']), 0);
-    const result = await host.minictr(['run', '/bin/sh', '-c', 'cat /www/index.html; ls /bin/ls']);
+    expectExit(await host.minictr(['run', '--rm', '/bin/sh', '-c', 'echo scribble > /www/index.html; rm /bin/ls']), 0);
+    const result = await host.minictr(['run', '--rm', '/bin/sh', '-c', 'cat /www/index.html; ls /bin/ls']);
     expectExit(result, 0);
     expect(result.stdout).toContain('Hello from a minictr container');
     await expectHostUnchanged();
   });
 
   it('--network none gives only lo; --network host shares the host network namespace', async () => {
-    const none = await host.minictr(['run', '--network', 'none', '/bin/sh', '-c', 'ip -o link | cut -d: -f2']);
+    const none = await host.minictr(['run', '--rm', '--network', 'none', '/bin/sh', '-c', 'ip -o link | cut -d: -f2']);
     expectExit(none, 0);
     expect(none.stdout.trim()).toBe('lo');
-    const shared = await host.minictr(['run', '--network', 'host', '/bin/readlink', '/proc/self/ns/net']);
+    const shared = await host.minictr(['run', '--rm', '--network', 'host', '/bin/readlink', '/proc/self/ns/net']);
     expectExit(shared, 0);
     expect(shared.stdout.trim()).toBe(readlinkSync(`/proc/${host.pid}/ns/net`));
     await expectHostUnchanged();
@@ -156,14 +156,14 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
 
   it('--explain names every step as it happens; --timings times them when the container exits', async () => {
     const steps = ['validate', 'state', 'address', 'clone', 'veth', 'nat', 'go→exec', 'run', 'teardown'];
-    const explained = await host.minictr(['run', '--explain', '-p', '8090:80', '/bin/true']);
+    const explained = await host.minictr(['run', '--rm', '--explain', '-p', '8090:80', '/bin/true']);
     expectExit(explained, 0);
     const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
     expect(lines.map((line) => line.slice('minictr: '.length).split(':')[0])).toEqual(steps);
     expect(explained.stderr).toMatch(/veth: ip -batch: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\); container end eth0 created directly in the netns of pid \d+/);
     expect(explained.stderr).toContain('publish 0.0.0.0:8090/tcp -> 10.0.0.');
 
-    const timed = await host.minictr(['run', '--timings=json', '/bin/true']);
+    const timed = await host.minictr(['run', '--rm', '--timings=json', '/bin/true']);
     expectExit(timed, 0);
     const report = JSON.parse(timed.stderr) as { steps: { step: string; ms: number }[]; total_ms: number };
     expect(report.steps.map((s) => s.step)).toEqual(['start-up (node, modules)', ...steps]);
@@ -171,7 +171,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     expect(report.total_ms).toBeCloseTo(report.steps.reduce((sum, s) => sum + s.ms, 0), 0);
 
     // --timings takes an optional value: a command right after it stays the command.
-    const text = await host.minictr(['run', '--timings', '/bin/echo', 'hi']);
+    const text = await host.minictr(['run', '--rm', '--timings', '/bin/echo', 'hi']);
     expectExit(text, 0);
     expect(text.stdout).toBe('hi');
     expect(text.stderr).toMatch(/^total +\d+\.\d ms$/m);
@@ -181,7 +181,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   it('gives 10 concurrent runs without --ip 10 distinct addresses', async () => {
     // Each container holds its lease until the test lets them all go, so the ten leases overlap in time.
     const runs = Array.from({ length: 10 }, () =>
-      host.start(['run', '/bin/sh', '-c', 'ip -4 -o addr show eth0; read line'], { stdin: 'pipe' }),
+      host.start(['run', '--rm', '/bin/sh', '-c', 'ip -4 -o addr show eth0; read line'], { stdin: 'pipe' }),
     );
     const addresses = await Promise.all(
       runs.map(
@@ -202,7 +202,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
   });
 
   it('after SIGKILL of minictr the container dies with it, and gc removes its state and lease', async () => {
-    const run = host.start(['run', '--ip', '10.0.0.50', '--name', 'victim', '/bin/sh', '-c', 'echo ready; while :; do sleep 1; done']);
+    const run = host.start(['run', '--rm', '--ip', '10.0.0.50', '--name', 'victim', '/bin/sh', '-c', 'echo ready; while :; do sleep 1; done']);
     await new Promise<void>((resolve) => run.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
     const container = await containerPidOf(run.pid!);
     run.kill('SIGKILL');
@@ -231,9 +231,9 @@ describe.skipIf(!isRoot)('minictr run: outbound NAT (needs root: skipped otherwi
   it('masquerades outbound traffic: upstream sees the host address, not the container one', async () => {
     const upstream = await host.addUpstream();
     await upstream.serveClientAddress(8080);
-    expectExit(await host.minictr(['run', '/bin/true']), 0);
+    expectExit(await host.minictr(['run', '--rm', '/bin/true']), 0);
     const before = await host.settle(await host.snapshot());
-    const result = await host.minictr(['run', 'wget', '-q', '-O', '-', 'http://203.0.113.1:8080/']);
+    const result = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://203.0.113.1:8080/']);
     expectExit(result, 0);
     expect(result.stdout.trim()).toBe('203.0.113.2');
     expect(await host.settle(before)).toEqual(before);

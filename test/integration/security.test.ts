@@ -11,7 +11,7 @@ const CAP_SYS_MODULE = 16;
 
 describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwise)', () => {
   const scratch = useScratchHost({ prime: true });
-  const run = (args: string[], script: string) => scratch.host.minictr(['run', ...args, '/bin/sh', '-c', script]);
+  const run = (args: string[], script: string) => scratch.host.minictr(['run', '--rm', ...args, '/bin/sh', '-c', script]);
 
   it("keeps Docker's default capabilities, with no_new_privs, in every set", async () => {
     const result = await run([], 'grep -E "^(Cap|NoNewPrivs)" /proc/self/status');
@@ -96,14 +96,14 @@ describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwis
     [['--user', 'root:ghosts'], /unable to find group ghosts/],
     [['--user', 'a:b:c'], /invalid --user "a:b:c"/],
   ])('rejects %j before creating anything', async (args, message) => {
-    const result = await scratch.host.minictr(['run', ...args, '/bin/true']);
+    const result = await scratch.host.minictr(['run', '--rm', ...args, '/bin/true']);
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toMatch(message);
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
   });
 
   it('rejects an unknown capability before creating anything', async () => {
-    const result = await scratch.host.minictr(['run', '--cap-add', 'FLY', '/bin/true']);
+    const result = await scratch.host.minictr(['run', '--rm', '--cap-add', 'FLY', '/bin/true']);
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toContain('invalid --cap-add "FLY": unknown capability');
     expect(await scratch.host.snapshot()).toEqual(scratch.before);

@@ -3,7 +3,8 @@ import { resolveContainer, type ContainerInfo } from '../../src/container/lookup
 
 const container = (id: string, name: string | null): ContainerInfo => ({
   id, name, argv: ['/bin/true'], createdAt: '2026-01-01T00:00:00Z', process: null, address: null, veth: null, ports: [],
-  owner: { pid: 1, startTime: 1 },
+  owner: { pid: 1, startTime: 1 }, status: 'running', detached: false, exitCode: null, startedAt: null, finishedAt: null,
+  dir: `/run/minictr/containers/${id}`,
 });
 const all = [container('abc123'.padEnd(64, '0'), 'web'), container('abd456'.padEnd(64, '0'), null)];
 

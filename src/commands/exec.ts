@@ -1,0 +1,32 @@
+// `minictr exec`: flags → ExecSpec → one call → the process's exit status as minictr's exit code.
+
+import { UsageError } from '../errors.js';
+import { execInContainer } from '../container/exec.js';
+
+export interface ExecFlags {
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  interactive?: boolean;
+}
+
+export async function exec(container: string, command: string[], flags: ExecFlags): Promise<number> {
+  if (command.length === 0 || command[0] === '') throw new UsageError('no command given: minictr exec [OPTIONS] CONTAINER COMMAND [ARG...]');
+  if (flags.workdir !== undefined && !flags.workdir.startsWith('/')) throw new UsageError(`invalid --workdir "${flags.workdir}": must be an absolute path`);
+  const env = (flags.env ?? []).flatMap((value) => {
+    const eq = value.indexOf('=');
+    if (eq <= 0 || value.includes('\0')) throw new UsageError(`invalid --env "${value}": expected KEY=VALUE`);
+    return [value];
+  });
+  const status = await execInContainer({
+    container,
+    argv: command,
+    env,
+    workdir: flags.workdir ?? null,
+    user: flags.user ?? null,
+    tty: flags.tty ?? false,
+    interactive: flags.interactive ?? false,
+  });
+  return status.exitCode ?? 128 + (status.signal ?? 0);
+}

@@ -1,0 +1,119 @@
+// `minictr exec`: another process in a running container, as the container's own: in all of its namespaces, its
+// root, its cgroup, with its environment, working directory, user and security profile (each overridable by flag).
+//
+// Node never calls setns() itself (a multithreaded process cannot join a mount namespace): the addon forks a joiner
+// that does, and that clones the process with CLONE_PARENT, so it is this process's child, blocked on its release
+// pipe exactly like a container's PID 1 (native/src/spawn.cc, SpawnExec). Then:
+//   (1) validation   the container runs; user and command resolved inside its root (/proc/PID/root)
+//   (2) spawn        the joiner; the process waits in the container's namespaces
+//   (3) cgroup       the process joins the container's cgroups before it runs anything
+//   (4) release      it applies the profile and execs; failures come back as {step, errno}
+//   (5) wait         signals to minictr are forwarded to it until it exits
+// Nothing is journaled: the process dies with the container's PID namespace, or with minictr (PDEATHSIG).
+
+import { constants } from 'node:os';
+import { MinictrError, stepError } from '../errors.js';
+import { warn } from '../log.js';
+import { nativeAddon, type ExitStatus } from '../native/index.js';
+import { Teardown } from '../teardown.js';
+import { joinCgroups } from './cgroups.js';
+import { isRunning, listContainers, resolveContainer } from './lookup.js';
+import { findCommand } from './rootfs.js';
+import { SignalRelay } from './signals.js';
+import { ContainerState } from './state.js';
+import { TerminalRelay } from './terminal.js';
+import { resolveUser } from './users.js';
+
+export interface ExecSpec {
+  container: string;
+  argv: string[];
+  /** KEY=VALUE pairs added to (or replacing in) the container's environment. */
+  env: string[];
+  workdir: string | null;
+  user: string | null;
+  tty: boolean;
+  interactive: boolean;
+}
+
+/** The container's environment with `extra` applied: a key given again replaces the container's value. */
+function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
+  const key = (entry: string) => entry.slice(0, entry.indexOf('='));
+  const overridden = new Set(extra.map(key));
+  return [...base.filter((entry) => !overridden.has(key(entry))), ...extra];
+}
+
+export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
+  // 1. Validation: a running container, and the user and command as its root resolves them.
+  const container = resolveContainer(spec.container, listContainers({ all: true }));
+  if (!isRunning(container)) throw new MinictrError(`container ${spec.container} is not running`, 'lookup');
+  const pid = container.process!.pid;
+  const state = new ContainerState(container.id, container.dir);
+  const { config, network } = state.record();
+  const root = `/proc/${pid}/root`;
+  const user = spec.user === null ? null : resolveUser(root, spec.user);
+  const env = mergeEnv(config.env, user === null ? spec.env : [`HOME=${user.home}`, ...spec.env]);
+  const workdir = spec.workdir ?? config.workdir;
+  const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+  const execPath = findCommand(root, spec.argv[0]!, path, workdir);
+  const cgroups = state.entries().flatMap((entry) => (entry.kind === 'cgroup' ? entry.dirs : []));
+  const addon = nativeAddon();
+
+  const teardown = new Teardown();
+  const signals = new SignalRelay();
+  signals.start();
+  try {
+    // 2. Spawn: the process waits, in the container, for its release.
+    const terminal = spec.tty ? new TerminalRelay(addon) : null;
+    if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
+    const child = addon.spawnExec({
+      pid,
+      joinNetwork: network !== 'host',
+      security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
+      workdir,
+      execPath,
+      argv: spec.argv,
+      env,
+      terminalFd: terminal?.replica ?? null,
+    });
+    let released = false;
+    let status: ExitStatus | null = null;
+    const exited = new Promise<ExitStatus>((resolve) =>
+      addon.watchExit(child.pidfd, (result) => {
+        status = result;
+        resolve(result);
+      }),
+    );
+    teardown.defer(`stop process ${child.pid}`, async () => {
+      if (!released) addon.abort(child.releaseFd, child.errorFd);
+      else if (status === null) process.kill(child.pid, 'SIGKILL');
+      await exited;
+    });
+
+    // 3. Cgroups: the container's limits hold for this process too.
+    try {
+      joinCgroups(cgroups.map((dir) => ({ dir, files: [], enable: [] })), child.pid);
+    } catch (cause) {
+      throw stepError('place the process in the container\'s cgroup', cgroups.join(', '), cause);
+    }
+    signals.check();
+
+    // 4. Release: security profile, stdio, exec.
+    released = true;
+    const failure = await addon.release(child.releaseFd, child.errorFd);
+    if (failure !== null) {
+      const kind = failure.step !== 'exec' ? 'failure' : failure.errno === constants.errno.ENOENT ? 'not-found' : 'cannot-execute';
+      throw new MinictrError(`${failure.step} ${failure.step === 'exec' ? execPath : workdir} in container: ${failure.message}`, kind);
+    }
+    terminal?.start(spec.interactive);
+    signals.forwardTo(child.pid);
+
+    // 5. Wait.
+    const result = await exited;
+    signals.stopForwarding();
+    return result;
+  } finally {
+    signals.stopForwarding();
+    for (const failure of await teardown.run()) warn(`exec: ${failure.message}`);
+    signals.stop();
+  }
+}
