@@ -62,7 +62,8 @@ long CloneProcess(uint64_t flags, int* pidfd) {
     args.flags |= CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   }
-  args.exit_signal = SIGCHLD;
+  // With CLONE_PARENT the kernel takes the exit signal of the caller (SIGCHLD here) and refuses any other.
+  args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
   return syscall(SYS_clone3, &args, sizeof args);
 }
 
