@@ -41,6 +41,8 @@ export interface Snapshot {
   state: string[];
   ipForward: string;
   foreignProcesses: number[];
+  /** minictr-monitor processes (and their cleanup): detached containers. */
+  monitors: number[];
   /** Container cgroups (…/minictr/<id>) in every controller hierarchy. */
   cgroups: string[];
 }
@@ -174,6 +176,7 @@ export class ScratchHost {
       state: listTree(`/proc/${this.pid}/root/run/minictr`),
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
       foreignProcesses: foreignPidNamespaceProcesses(),
+      monitors: monitorProcesses(),
       cgroups: containerCgroups(),
     };
   }
@@ -278,6 +281,21 @@ export function foreignPidNamespaceProcesses(): number[] {
   return pids.sort((a, b) => a - b);
 }
 
+/** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
+export function monitorProcesses(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`)) pids.push(Number(name));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
 /** Waits until `pid` no longer runs (a zombie counts as gone); fails after 3 s. */
 export async function waitUntilGone(pid: number): Promise<void> {
   await waitFor(`process ${pid} to exit`, () => {
@@ -313,7 +331,7 @@ export function useScratchHost(options: { prime?: boolean } = {}): { host: Scrat
   const context = {} as { host: ScratchHost; before: Snapshot };
   beforeAll(async () => {
     context.host = await ScratchHost.create();
-    if (options.prime) expect((await context.host.minictr(['run', '/bin/true'])).exitCode).toBe(0);
+    if (options.prime) expect((await context.host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0);
     context.before = await context.host.settle(await context.host.snapshot());
   });
   afterAll(async () => {
