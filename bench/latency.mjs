@@ -1,73 +1,74 @@
-#!/usr/bin/env node
-// Start-to-exit latency of `minictr run /bin/true` (bridge network, with a published port, and --network none)
-// against `node -e 0`, Node's own start-up, measured in the same run and interleaved so that machine noise hits
-// every variant alike. Prints a markdown table and writes JSON to bench/results/.
-//
-// It runs inside a scratch network + mount namespace (it re-executes itself under unshare, with a private /run),
-// so the bridge, veths and nftables rules it creates never touch the real host. Root only.
-//
-// Usage: npm run bench [-- --runs N]      (default 30 runs per variant, after 3 warm-up rounds)
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Start-to-exit latency of `minictr run /bin/true` (bridge network, with a published port, --network none) against
+// `node -e 0`, Node's own start-up (the floor), and against the peers when installed: crun and podman on the same
+// rootfs, and the shell script `minictr run --dry-run` prints (unshare + ip + nft + mount, the way the classic
+// tutorials do it). All variants run interleaved in the same rounds, so machine noise hits them alike.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cli, median, quantile, round, sh, table, timedRun, timeOnce, which } from './lib.mjs';
 
-const SCRATCH_FLAG = 'MINICTR_BENCH_SCRATCH';
-const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = `${root}dist/cli.js`;
-const runsFlag = process.argv.indexOf('--runs');
-const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 30;
+const ROOTFS = new URL('../rootfs/image', import.meta.url).pathname;
 
-// 1. Enter a scratch host: a new network and mount namespace with a private /run and lo up.
-if (process.env[SCRATCH_FLAG] !== '1') {
-  const child = spawnSync(
-    'unshare',
-    ['--net', '--mount', '--propagation', 'private', '--', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: 'inherit', env: { ...process.env, [SCRATCH_FLAG]: '1' } },
-  );
-  process.exit(child.status ?? 1);
-}
-execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/run']);
-execFileSync('ip', ['link', 'set', 'lo', 'up']);
-
-// 2. The variants. Each is one process start, timed from spawn to exit as a shell user would see it.
-const variants = [
-  { name: 'node -e 0 (floor)', argv: [process.execPath, '-e', '0'] },
-  { name: 'minictr run /bin/true', argv: [process.execPath, cli, 'run', '/bin/true'] },
-  { name: 'minictr run -p 8080:80 /bin/true', argv: [process.execPath, cli, 'run', '-p', '8080:80', '/bin/true'] },
-  { name: 'minictr run --network none /bin/true', argv: [process.execPath, cli, 'run', '--network', 'none', '/bin/true'] },
-];
-
-function timeOnce(argv) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return elapsed;
+/**
+ * An OCI bundle for crun: its default spec, with /bin/true on the busybox rootfs (new netns, lo only). crun refuses
+ * hybrid cgroup hosts (these machines), so in this benchmark's own mount namespace /sys/fs/cgroup becomes a plain
+ * cgroup2 mount, and crun runs with its cgroup manager disabled (minictr creates no cgroup without limits either).
+ */
+function crunBundle() {
+  if (!sh(['stat', '-f', '-c', '%T', '/sys/fs/cgroup']).includes('cgroup2')) sh(['mount', '-t', 'cgroup2', 'none', '/sys/fs/cgroup']);
+  const dir = '/run/minictr-bench/crun';
+  mkdirSync(dir, { recursive: true });
+  sh(['crun', 'spec'], { cwd: dir });
+  const spec = JSON.parse(sh(['cat', `${dir}/config.json`]));
+  spec.process.args = ['/bin/true'];
+  spec.process.terminal = false;
+  spec.root = { path: ROOTFS, readonly: true };
+  writeFileSync(`${dir}/config.json`, JSON.stringify(spec));
+  return dir;
 }
 
-// 3. Warm-up (page cache, the shared bridge and table), then interleaved rounds.
-for (let round = 0; round < 3; round++) for (const variant of variants) timeOnce(variant.argv);
-const samples = variants.map(() => []);
-for (let round = 0; round < runs; round++) {
-  variants.forEach((variant, i) => samples[i].push(timeOnce(variant.argv)));
-}
+export function latency({ runs }) {
+  const script = '/run/minictr-bench/dry-run.sh';
+  mkdirSync('/run/minictr-bench', { recursive: true });
+  writeFileSync(script, sh([process.execPath, cli, 'run', '--dry-run', '/bin/true']));
+  chmodSync(script, 0o755);
+  const variants = [
+    { name: 'node -e 0 (floor)', argv: [process.execPath, '-e', '0'] },
+    { name: 'minictr run /bin/true', argv: [process.execPath, cli, 'run', '--rm', '/bin/true'] },
+    { name: 'minictr run -p 8080:80 /bin/true', argv: [process.execPath, cli, 'run', '--rm', '-p', '8080:80', '/bin/true'] },
+    { name: 'minictr run --network none /bin/true', argv: [process.execPath, cli, 'run', '--rm', '--network', 'none', '/bin/true'] },
+    { name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['sh', script] },
+  ];
+  const notes = [];
+  if (which('crun')) {
+    const bundle = crunBundle();
+    let n = 0;
+    variants.push({ name: 'crun run /bin/true (netns, lo only, no cgroup)', argv: () => ['crun', '--cgroup-manager=disabled', 'run', '--bundle', bundle, `bench${n++}`] });
+  } else notes.push('crun is not installed: not measured');
+  if (which('podman')) {
+    variants.push({ name: 'podman run --rootfs /bin/true', argv: ['podman', 'run', '--rm', '--rootfs', ROOTFS, '/bin/true'] });
+  } else notes.push('podman is not installed: not measured');
 
-// 4. Report: median, p90, and the ratio of medians to the floor.
-const quantile = (values, q) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-};
-const floor = quantile(samples[0], 0.5);
-const rows = variants.map((variant, i) => ({
-  variant: variant.name,
-  median_ms: Number(quantile(samples[i], 0.5).toFixed(1)),
-  p90_ms: Number(quantile(samples[i], 0.9).toFixed(1)),
-  ratio_to_floor: Number((quantile(samples[i], 0.5) / floor).toFixed(2)),
-}));
-console.log(`| variant | median ms | p90 ms | × node -e 0 |\n| --- | ---: | ---: | ---: |`);
-for (const row of rows) console.log(`| ${row.variant} | ${row.median_ms} | ${row.p90_ms} | ${row.ratio_to_floor} |`);
-console.log(`\n${runs} runs per variant; crun, podman and a hand-written unshare+ip+nft script are not measured yet.`);
-mkdirSync(`${root}bench/results`, { recursive: true });
-const file = `${root}bench/results/latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs, rows }, null, 2)}\n`);
-console.error(`bench: wrote ${file}`);
+  const argvOf = (variant) => (typeof variant.argv === 'function' ? variant.argv() : variant.argv);
+  for (let round = 0; round < 3; round++) for (const variant of variants) timeOnce(argvOf(variant));
+  const samples = variants.map(() => []);
+  for (let r = 0; r < runs; r++) variants.forEach((variant, i) => samples[i].push(timeOnce(argvOf(variant))));
+  const floor = median(samples[0]);
+  const rows = variants.map((variant, i) => ({
+    variant: variant.name,
+    'median ms': round(median(samples[i])),
+    'p90 ms': round(quantile(samples[i], 0.9)),
+    '× node -e 0': round(median(samples[i]) / floor, 2),
+  }));
+
+  // Per-step times of the bridge variant, from --timings=json.
+  const steps = {};
+  for (let r = 0; r < runs; r++) {
+    for (const [step, ms] of Object.entries(timedRun(['/bin/true']))) (steps[step] ??= []).push(ms);
+  }
+  const stepRows = Object.entries(steps).map(([step, values]) => ({ step, 'median ms': round(median(values), 2), 'p90 ms': round(quantile(values, 0.9), 2) }));
+
+  return {
+    markdown: `### Start-to-exit latency (${runs} runs each, interleaved)\n\n${table(rows)}\n\n${notes.map((n) => `- ${n}\n`).join('')}` +
+      `\n### Steps of \`minictr run /bin/true\` (--timings)\n\n${table(stepRows)}\n`,
+    json: { runs, rows, steps: stepRows, notes },
+  };
+}

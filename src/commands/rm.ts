@@ -1,26 +1,29 @@
 // `minictr rm`: removes exited containers (their record, log, writable layer and name). A running one is refused
-// unless -f, which kills it first and waits for its teardown, as `docker rm -f` does.
+// unless -f, which kills it first and waits for its teardown, as `docker rm -f` does. Every ref is resolved and
+// checked before anything is removed, so a typo or a running container removes nothing.
 
 import { MinictrError } from '../errors.js';
 import { removeExited } from '../container/gc.js';
 import { isRunning, listContainers, resolveContainer } from '../container/lookup.js';
+import { isAlive } from '../sys/proc.js';
 import { waitForTeardown } from './signal.js';
 
 export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
   const containers = listContainers({ all: true });
-  const targets = refs.map((ref) => resolveContainer(ref, containers));
-  for (const [i, container] of targets.entries()) {
-    if (container.status !== 'exited' && !flags.force) {
-      throw new MinictrError(`cannot remove container ${refs[i]}: it is ${isRunning(container) ? 'running' : 'being set up'}: stop it first, or use rm -f`, 'lookup');
-    }
+  const targets = refs.map((ref) => ({ ref, container: resolveContainer(ref, containers) }));
+  const live = targets.filter(({ container }) => container.status !== 'exited');
+  if (!flags.force && live.length > 0) {
+    const { ref, container } = live[0]!;
+    throw new MinictrError(`cannot remove container ${ref}: it is ${isRunning(container) ? 'running' : 'being set up'}: stop it first, or use rm -f`, 'lookup');
   }
-  for (const [i, container] of targets.entries()) {
-    if (container.status !== 'exited') {
-      if (isRunning(container)) process.kill(container.process!.pid, 'SIGKILL');
-      await waitForTeardown(container, refs[i]!);
-    }
+  // All are killed at once, then waited for: their owners tear them down in parallel.
+  for (const { container } of live) {
+    if (container.process !== null && isAlive(container.process)) process.kill(container.process.pid, 'SIGKILL');
+  }
+  await Promise.all(live.map(({ ref, container }) => waitForTeardown(container, ref)));
+  for (const { ref, container } of targets) {
     removeExited(container.id);
-    process.stdout.write(`${refs[i]}\n`);
+    process.stdout.write(`${ref}\n`);
   }
   return 0;
 }

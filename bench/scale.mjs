@@ -1,0 +1,89 @@
+// minictr with many detached containers already running: does a new run get slower, does teardown, how much
+// memory does each container cost outside itself (its minictr-monitor), and how many nftables rules does a packet
+// meet as containers (each publishing a port) grow?
+import { readFileSync, readdirSync } from 'node:fs';
+import { cli, median, quantile, round, sh, shAsync, table, timedRun, timeOnce } from './lib.mjs';
+
+const LEVELS = [0, 50, 250];
+const SAMPLES = 15;
+
+/** Resident and proportional memory of every minictr-monitor, in KiB. */
+function monitorMemory() {
+  const rss = [];
+  const pss = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('minictr-monitor\0')) continue;
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rss.push(Number(/^Rss:\s+(\d+)/m.exec(rollup)[1]));
+      pss.push(Number(/^Pss:\s+(\d+)/m.exec(rollup)[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { rss, pss };
+}
+
+/** Rules in minictr's table, per chain, and elements in its port maps (nft's JSON output). */
+function nftCounts() {
+  const { nftables } = JSON.parse(sh(['nft', '-j', 'list', 'table', 'ip', 'minictr']));
+  const rules = {};
+  let elements = 0;
+  for (const item of nftables) {
+    if (item.rule) rules[item.rule.chain] = (rules[item.rule.chain] ?? 0) + 1;
+    if (item.map) elements += item.map.elem?.length ?? 0;
+  }
+  return { rules, elements };
+}
+
+/** Starts detached containers until `count` run, 8 at a time; container i publishes port 20000 + i. */
+async function growTo(count, running) {
+  while (running.length < count) {
+    const batch = Array.from({ length: Math.min(8, count - running.length) }, (_, k) => running.length + k);
+    const ids = await Promise.all(
+      batch.map((i) => shAsync([process.execPath, cli, 'run', '-d', '--rm', '-p', `${20000 + i}:80`, '/bin/sleep', '1000000'])),
+    );
+    running.push(...ids.map((id) => id.trim()));
+  }
+}
+
+export async function scale() {
+  const running = [];
+  const rows = [];
+  const json = [];
+  timeOnce([process.execPath, cli, 'run', '--rm', '/bin/true']); // the bridge and the table exist from here on
+  for (const level of LEVELS) {
+    await growTo(level, running);
+    const starts = [];
+    const teardowns = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      starts.push(timeOnce([process.execPath, cli, 'run', '--rm', '/bin/true']));
+      teardowns.push(timedRun(['/bin/true']).teardown);
+    }
+    const memory = monitorMemory();
+    const nft = nftCounts();
+    const perPacket = (nft.rules.prerouting ?? 0) + (nft.rules.forward ?? 0) + (nft.rules.postrouting ?? 0) + (nft.rules.guard ?? 0);
+    const row = {
+      'running containers': level,
+      'run /bin/true median ms': round(median(starts)),
+      'p90 ms': round(quantile(starts, 0.9)),
+      'teardown median ms': round(median(teardowns), 2),
+      'monitor RSS KiB (median)': memory.rss.length ? median(memory.rss) : '-',
+      'monitor PSS KiB (median)': memory.pss.length ? median(memory.pss) : '-',
+      'nft rules on a forwarded packet': perPacket,
+      'port map elements': nft.elements,
+    };
+    rows.push(row);
+    json.push({ ...row, starts, teardowns, nftRules: nft.rules });
+  }
+  const started = process.hrtime.bigint();
+  sh([process.execPath, cli, 'rm', '-f', ...running]);
+  const removeAll = Number(process.hrtime.bigint() - started) / 1e6;
+  const base = rows[0]['run /bin/true median ms'];
+  for (const row of rows) row['× with none'] = round(row['run /bin/true median ms'] / base, 2);
+  return {
+    markdown: `### With many detached containers running (${SAMPLES} samples per level)\n\n${table(rows)}\n\n` +
+      `rm -f of all ${running.length}: ${round(removeAll)} ms.\n`,
+    json: { levels: json, removeAllMs: removeAll },
+  };
+}
