@@ -10,7 +10,7 @@ const REPEATS = 3;
 
 /** Starts a one-shot iperf3 server (argv prefix: where it runs) and resolves once it listens. */
 function server(prefix, port) {
-  const child = spawn(prefix[0] ?? 'iperf3', [...prefix.slice(1), ...(prefix.length ? ['iperf3'] : []), '-s', '-1', '-p', String(port)], {
+  const child = spawn(prefix[0] ?? 'iperf3', [...prefix.slice(1), ...(prefix.length ? ['iperf3'] : []), '-s', '-1', '--forceflush', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve) => child.stdout.on('data', (d) => d.toString().includes('listening') && resolve(child)));

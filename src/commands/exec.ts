@@ -1,6 +1,7 @@
 // `minictr exec`: flags → ExecSpec → one call → the process's exit status as minictr's exit code.
 
-import { UsageError } from '../errors.js';
+import { MinictrError, UsageError } from '../errors.js';
+import { exitCodeOf } from '../container/state.js';
 import { execInContainer } from '../container/exec.js';
 
 export interface ExecFlags {
@@ -28,5 +29,7 @@ export async function exec(container: string, command: string[], flags: ExecFlag
     tty: flags.tty ?? false,
     interactive: flags.interactive ?? false,
   });
-  return status.exitCode ?? 128 + (status.signal ?? 0);
+  const code = exitCodeOf(status);
+  if (code === null) throw new MinictrError(`wait for the process: waitid failed with errno ${status.errno ?? 'unknown'}`);
+  return code;
 }

@@ -3,6 +3,7 @@
 
 import { MinictrError } from '../errors.js';
 import { runContainer } from '../container/lifecycle.js';
+import { exitCodeOf } from '../container/state.js';
 import { defaultRootfs } from '../container/rootfs.js';
 import { buildRunSpec, type RunFlags } from '../container/spec.js';
 import { SUBNET_CIDR } from '../network/names.js';
@@ -35,7 +36,7 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     process.stdout.write(`${id}\n`); // -d: the container runs on under its monitor
     return 0;
   }
-  if (status.exitCode !== null) return status.exitCode;
-  if (status.signal !== null) return 128 + status.signal;
-  throw new MinictrError(`wait for container: waitid failed with errno ${status.errno ?? 'unknown'}`);
+  const code = exitCodeOf(status);
+  if (code === null) throw new MinictrError(`wait for container: waitid failed with errno ${status.errno ?? 'unknown'}`);
+  return code;
 }

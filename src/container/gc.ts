@@ -32,7 +32,6 @@ import {
   listContainerDirs,
   NAMES_DIR,
   PORTS_DIR,
-  exitCodeOf,
   type ContainerDir,
   type JournalEntry,
 } from './state.js';
@@ -138,14 +137,7 @@ async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Pro
   const failure = await undoAll(id, keep ? entries.filter((entry) => entry.kind !== 'name') : entries);
   if (failure !== null) throw failure;
   if (keep) {
-    const exit = state.exitRecord();
-    state.replaceJournal(entries.filter((entry) => entry.kind === 'name'));
-    state.update({
-      status: 'exited',
-      owner: null,
-      exitCode: exit === null ? 128 + constants.signals.SIGKILL : exitCodeOf(exit),
-      finishedAt: exit?.finishedAt ?? new Date().toISOString(),
-    });
+    state.markExited(128 + constants.signals.SIGKILL);
     renameSync(claimed, join(CONTAINERS_DIR, id));
   } else {
     state.remove();
@@ -194,9 +186,11 @@ export async function collectGarbage(): Promise<string[]> {
   }
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
+  // One listing answers for almost every owner; only a suspect is checked again, carefully (see containerDirExists).
+  const listed = new Set(listContainerDirs().flatMap((entry) => (entry.removing ? [] : [entry.id])));
   for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) {
     for (const [name, owner] of listOwned(dir)) {
-      if (!containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
+      if (!listed.has(owner) && !containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
     }
     removeStaleTemporaries(dir);
   }

@@ -42,7 +42,7 @@ import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from '
 import { RunReport } from './report.js';
 import { SignalRelay } from './signals.js';
 import type { RunSpec } from './spec.js';
-import { ContainerState, exitCodeOf, type JournalEntry } from './state.js';
+import { ContainerState, type JournalEntry } from './state.js';
 import { TerminalRelay } from './terminal.js';
 
 export type { ExitStatus } from '../native/index.js';
@@ -157,12 +157,7 @@ async function execute(
   // Last undo: keep the record as exited, holding only its name; or remove it.
   teardown.defer(
     `${spec.autoRemove ? 'remove' : 'keep'} state of ${short}`,
-    () => {
-      if (!kept()) return state.remove();
-      state.replaceJournal(state.entries().filter((entry) => entry.kind === 'name'));
-      const exit = state.exitRecord();
-      state.update({ status: 'exited', owner: null, finishedAt: exit?.finishedAt ?? new Date().toISOString(), exitCode: exit === null ? null : exitCodeOf(exit) });
-    },
+    () => (kept() ? state.markExited(128 + constants.signals.SIGKILL) : state.remove()),
     { onlyIfClean: true },
   );
   crashPoint('state');

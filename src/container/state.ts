@@ -158,9 +158,20 @@ export class ContainerState {
     appendFileSync(join(this.dir, 'journal'), `${JSON.stringify(entry)}\n`);
   }
 
-  /** After teardown: the journal lists only what the container still holds. */
-  replaceJournal(entries: readonly JournalEntry[]): void {
-    replaceFile(join(this.dir, 'journal'), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+  /**
+   * After a complete teardown of a container that ran: the journal keeps only its name, and the record says how
+   * it ended (exit.json, or `unknownExitCode` when nobody could reap it).
+   */
+  markExited(unknownExitCode: number): void {
+    const names = this.entries().filter((entry) => entry.kind === 'name');
+    replaceFile(join(this.dir, 'journal'), names.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    const exit = this.exitRecord();
+    this.update({
+      status: 'exited',
+      owner: null,
+      finishedAt: exit?.finishedAt ?? new Date().toISOString(),
+      exitCode: exit === null ? unknownExitCode : exitCodeOf(exit),
+    });
   }
 
   entries(): JournalEntry[] {

@@ -192,6 +192,12 @@ export class ScratchHost {
   }
 
   async dispose(): Promise<void> {
+    // Detached containers outlive their test when it fails: remove them, then end any process still in this
+    // scratch host's mount namespace (monitors, cleanups), by pid: they were all started here.
+    const ids = (await this.minictr(['ps', '-a', '-q'])).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await this.minictr(['rm', '-f', ...ids]);
+    const holders = new Set(this.holders.map((holder) => holder.pid));
+    for (const pid of processesInMountNamespaceOf(this.pid)) if (!holders.has(pid)) process.kill(pid, 'SIGKILL');
     // cgroupfs is not per namespace: the shared cgroup parents the runs created are on the real host.
     await this.minictr(['system', 'reset']);
     for (const holder of this.holders.reverse()) {
@@ -279,6 +285,21 @@ export function foreignPidNamespaceProcesses(): number[] {
     }
   }
   return pids.sort((a, b) => a - b);
+}
+
+/** Processes in the mount namespace of `pid` (`pid` included). */
+function processesInMountNamespaceOf(pid: number): number[] {
+  const target = nsInode(pid, 'mnt');
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((other) => {
+      try {
+        return nsInode(other, 'mnt') === target;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
