@@ -29,6 +29,12 @@ export class UsageError extends MinictrError {
   }
 }
 
+/** The kind of a failure reported by a container's child: exec's errno decides between Docker's 127 and 126. */
+export function childFailureKind(step: string, errno: number): ErrorKind {
+  if (step !== 'exec') return 'failure';
+  return errno === 2 /* ENOENT */ ? 'not-found' : 'cannot-execute';
+}
+
 /** The text of any thrown value, for messages that embed a cause. */
 export function messageOf(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);

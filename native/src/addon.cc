@@ -195,6 +195,7 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
   if (!monitor.IsNull()) {
     Validator m(v.Object("monitor"));
     request->monitor_path = m.String("path");
+    request->monitor_log = m.String("log");
     request->monitor_argv = m.Strings("argv");
     request->monitor_env = m.Strings("env");
     if (m.ok() && (request->monitor_path.rfind("/", 0) != 0 || request->monitor_argv.empty())) {
@@ -213,6 +214,10 @@ bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* 
   int32_t target = pid.IsNumber() ? pid.As<Napi::Number>().Int32Value() : 0;
   if (target <= 1) v.Report("pid", "the host pid of a container's PID 1");
   request->join_pid = target;
+  Napi::Value start = options.Get("startTime");
+  int64_t start_time = start.IsNumber() ? start.As<Napi::Number>().Int64Value() : 0;
+  if (start_time <= 0) v.Report("startTime", "the start time of that PID 1 (/proc/PID/stat field 22)");
+  request->join_start_time = static_cast<uint64_t>(start_time);
   request->new_network = v.Bool("joinNetwork");
   ParseProcess(options, v, request);
   *problem = v.problem();

@@ -180,15 +180,6 @@ bool PrepareStdio(const ChildConfig& config) {
   return true;
 }
 
-// What close_range(CLOSE_RANGE_CLOEXEC) does, one descriptor at a time. Node raises the descriptor limit to the
-// hard limit (up to a million or more), so the loop stops at 65536: Node's own descriptors are small numbers.
-void MarkAllCloseOnExec() {
-  struct rlimit limit;
-  rlim_t last = getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 65536;
-  if (last > 65536) last = 65536;
-  for (rlim_t fd = 3; fd < last; fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
-}
-
 // Docker's default masked paths: read as empty (/dev/null bound over files, an empty read-only tmpfs over
 // directories). They expose host memory, keys, timers and firmware.
 constexpr const char* kMaskedPaths[] = {
@@ -252,6 +243,13 @@ bool SwitchUser(const ChildConfig& config) {
 
 }  // namespace
 
+void MarkAllCloseOnExec(int first) {
+  struct rlimit limit;
+  rlim_t last = getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 65536;
+  if (last > 65536) last = 65536;
+  for (rlim_t fd = static_cast<rlim_t>(first); fd < last; fd++) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+}
+
 // Signal dispositions set to "ignore" survive execve(), and Node ignores SIGPIPE: reset everything to default and
 // unblock all signals so the command starts as it would from a shell.
 void ResetSignals() {
@@ -297,8 +295,8 @@ namespace {
 }  // namespace
 
 void RunChild(const ChildConfig& config) {
-  // 0. Die with minictr (a foreground run owns its container), start from default signal handling, and drop the
-  //    copies of the parent's pipe ends this process inherited.
+  // 0. Die with the parent (minictr, or for -d minictr-monitor), start from default signal handling, and drop the
+  //    copies of the other processes' pipe ends this process inherited.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   ResetSignals();
   for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);
@@ -378,7 +376,8 @@ namespace {
 
   // 14b. The security profile's process part, last, since every step above needed full privileges.
   if (!config.privileged && !DropBoundingSet(config)) Fail(config, kStepCapabilities);
-  if (config.switch_user && !SwitchUser(config)) Fail(config, kStepUser);
+  // The kernel clears the parent-death signal when the ids change: set it again.
+  if (config.switch_user && (!SwitchUser(config) || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)) Fail(config, kStepUser);
   if (!config.privileged && !SetCapabilities(config.switch_user && config.uid != 0 ? 0 : config.capabilities)) {
     Fail(config, kStepCapabilities);
   }
@@ -389,7 +388,7 @@ namespace {
   // 15. Exec. Every descriptor above stderr closes with it, the error pipe included, unless --init runs first:
   //     minictr-init then keeps the error pipe to report its command's exec failure the same way.
   if (!PrepareStdio(config)) Fail(config, kStepStdio);
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec();  // kernels before 5.11
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(3);  // kernels before 5.11
   umask(022);
   if (config.init_fd >= 0) {
     fcntl(config.error_fd, F_SETFD, 0);

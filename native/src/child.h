@@ -44,7 +44,7 @@ struct EtcFile {
 };
 
 // Most descriptors a child must close on entry: the other processes' ends of every pipe it inherited.
-constexpr int kMaxInheritedFds = 8;
+constexpr int kMaxInheritedFds = 10;
 
 struct ChildConfig {
   bool joining;           // exec into a running container: its namespaces and root are set up, skip steps 2-12b
@@ -54,7 +54,7 @@ struct ChildConfig {
   int foreign_fd_count;
   int stdio[3];           // descriptors to become 0, 1 and 2; -1: keep the inherited one
   bool terminal;          // stdio is a pseudo-terminal: make it the controlling terminal of the new session
-  int init_fd;            // -1, or the host's minictr-init (O_PATH): exec'd as PID 1 with init_argv
+  int init_fd;            // -1, or a sealed memfd copy of minictr-init: exec'd as PID 1 with init_argv
   char* const* init_argv;
   const char* hostname;
   bool configure_interface;
@@ -79,6 +79,10 @@ struct ChildConfig {
   char* const* argv;
   char* const* envp;
 };
+
+// Marks every descriptor from `first` on close-on-exec: what close_range(CLOSE_RANGE_CLOEXEC) does, for kernels
+// before 5.11. Node raises the descriptor limit to the hard limit (a million or more), so it stops at 65536.
+void MarkAllCloseOnExec(int first);
 
 // Default dispositions for every signal and an empty mask: a program started from Node would otherwise inherit
 // ignored signals (SIGPIPE) and the mask that was blocked across clone().

@@ -6,8 +6,8 @@
 // command as its child and does both jobs: every signal it gets goes to the command, and every child that exits is
 // reaped. It exits as its command did (128 + N when signal N killed it, as a shell reports it).
 //
-// The container's child execs it from the host's file (an O_PATH descriptor opened before pivot_root), so no image
-// needs to contain it:
+// The container's child execs it from a sealed in-memory copy of the host's file (a memfd made before clone; see
+// SealedCopy in spawn.cc), so no image needs to contain it and no container can write to the host's file:
 //
 //   minictr-init ERROR_FD PATH ARGV0 ARG...
 //
@@ -15,6 +15,7 @@
 //             without --init; a successful exec closes it
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 int main(int argc, char** argv, char** envp) {
   if (argc < 4) return 125;
   int error_fd = atoi(argv[1]);
+  prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps
 
   // 1. Take every signal synchronously (sigwaitinfo below), and let the command start with none blocked.
   sigset_t all;
@@ -35,8 +37,13 @@ int main(int argc, char** argv, char** envp) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &all, nullptr);
 
+  // 2. The command gets a process group of its own, the terminal's foreground group when there is one (-t): keys
+  //    typed there (Ctrl-C) then signal the command once, directly, and not init as well, which would forward them
+  //    a second time. Both sides set the group, so neither depends on which runs first.
   pid_t child = fork();
   if (child == 0) {
+    setpgid(0, 0);
+    if (isatty(STDIN_FILENO)) tcsetpgrp(STDIN_FILENO, getpid());  // SIGTTOU is blocked here, so this cannot stop us
     sigprocmask(SIG_SETMASK, &none, nullptr);
     fcntl(error_fd, F_SETFD, FD_CLOEXEC);
     execve(argv[2], argv + 3, envp);
@@ -47,8 +54,9 @@ int main(int argc, char** argv, char** envp) {
   }
   close(error_fd);
   if (child < 0) return 125;
+  setpgid(child, child);
 
-  // 2. Forward signals to the command; on SIGCHLD reap everything that exited, until the command itself has.
+  // 3. Forward signals to the command; on SIGCHLD reap everything that exited, until the command itself has.
   for (;;) {
     siginfo_t info;
     int signal = sigwaitinfo(&all, &info);

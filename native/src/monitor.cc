@@ -4,19 +4,23 @@
 // keep its output, record how it ended and start its teardown. This program does only that, in one thread with one
 // poll() loop and fixed buffers, linked statically so that it costs well under 1 MiB of memory per container.
 //
-//   minictr-monitor LOG EXIT -- CLEANUP...
+//   minictr-monitor EXIT -- CLEANUP...
 //
-//   LOG      the log file, in the CRI format of Kubernetes runtimes, one record per line:
-//            "<RFC 3339 time with ns> <stdout|stderr> <F|P> <text>" (F: a full line; P: part of a longer one)
-//   EXIT     written once PID 1 has exited: {"exitCode":N,"signal":N,"finishedAt":"..."} (temp file + rename)
+//   EXIT     written once PID 1 has exited and its output is logged: {"exitCode":N,"signal":N,"finishedAt":"..."}
+//            (temp file + rename; `logs -f` stops at it)
 //   CLEANUP  the command exec'd last, in place of this process (`minictr cleanup ID`): it tears the container down
 //   fd 3, 4  read ends of the container's stdout and stderr pipes
-//   fd 5     read end of the handoff pipe: EOF once the minictr that set the container up is done with it
+//   fd 5     read end of the handoff pipe: minictr writes one byte once the record names this process as owner,
+//            then closes it. EOF without that byte means minictr died or gave up: PID 1 is killed (it may have been
+//            released already), and the cleanup finds the record still owned by minictr, alive or dead.
 //   fd 6     a pidfd of the container's PID 1, whose parent this process is (the launcher in spawn.cc cloned it,
 //            then exec'd this program): nobody else can reap it, so its pid cannot be reused meanwhile
+//   fd 7     the log file (opened by minictr), in the CRI format of Kubernetes runtimes, one record per line:
+//            "<RFC 3339 time with ns> <stdout|stderr> <F|P> <text>" (F: a full line; P: part of a longer one)
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +37,7 @@ constexpr int kStdoutFd = 3;
 constexpr int kStderrFd = 4;
 constexpr int kHandoffFd = 5;
 constexpr int kPidFd = 6;
+constexpr int kLogFd = 7;
 // A line longer than this is logged in parts (P records), as CRI runtimes do.
 constexpr size_t kLineMax = 16384;
 
@@ -44,7 +49,7 @@ struct Stream {
   size_t length;
 };
 
-int log_fd = -1;
+const int log_fd = kLogFd;
 
 // "2026-11-27T03:49:49.123456789Z": at most 31 bytes.
 size_t FormatTime(char* out, size_t size) {
@@ -117,17 +122,19 @@ Stream streams[2] = {{kStdoutFd, "stdout", {}, 0}, {kStderrFd, "stderr", {}, 0}}
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 5 || strcmp(argv[3], "--") != 0) {
-    fprintf(stderr, "usage: minictr-monitor LOG EXIT -- CLEANUP...\n");
+  if (argc < 4 || strcmp(argv[2], "--") != 0) {
+    static const char usage[] = "usage: minictr-monitor EXIT -- CLEANUP...\n";
+    ssize_t written = write(2, usage, sizeof usage - 1);
+    (void)written;
     return 2;
   }
-  const char* exit_path = argv[2];
+  const char* exit_path = argv[1];
   const int pidfd = kPidFd;
 
-  // 1. The log, and nothing of ours left open for the teardown command.
-  log_fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log_fd < 0) return 1;  // the container dies with us (PDEATHSIG); gc tears it down
-  for (int fd = kStdoutFd; fd <= kPidFd; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  // 1. Nothing of ours left open for the teardown command; a hangup of whatever terminal started minictr is not
+  //    a reason to stop.
+  for (int fd = kStdoutFd; fd <= kLogFd; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  signal(SIGHUP, SIG_IGN);
 
   // 2. Until PID 1 is reaped, both pipes are at EOF and the handoff is done: log output, reap, wait for minictr.
   //    After PID 1 exits the kernel kills the rest of its PID namespace, so the pipes' EOF follows promptly.
@@ -135,6 +142,7 @@ int main(int argc, char** argv) {
   memset(&info, 0, sizeof info);
   bool reaped = false;
   bool handed_off = false;
+  bool committed = false;
   while (!reaped || streams[0].fd >= 0 || streams[1].fd >= 0 || !handed_off) {
     struct pollfd fds[4] = {{streams[0].fd, POLLIN, 0},
                             {streams[1].fd, POLLIN, 0},
@@ -151,18 +159,22 @@ int main(int argc, char** argv) {
       while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
       }
       reaped = true;
-      WriteExitFile(exit_path, info);
     }
     if (fds[3].revents != 0) {
       char byte;
       ssize_t got = read(kHandoffFd, &byte, 1);
-      if (got == 0 || (got < 0 && errno != EINTR)) handed_off = true;
+      if (got == 1) committed = true;
+      if (got == 0 || (got < 0 && errno != EINTR)) {
+        handed_off = true;
+        if (!committed && !reaped) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+      }
     }
   }
+  WriteExitFile(exit_path, info);
 
   // 3. Become the teardown: `minictr cleanup` keeps this pid and start time, so it is still the container's
   //    recorded owner while it undoes the journal (and gc knows, should it die, that nobody is).
   close(log_fd);
-  execv(argv[4], argv + 4);
+  execv(argv[3], argv + 3);
   return 127;
 }

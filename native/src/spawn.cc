@@ -1,8 +1,10 @@
-// Parent side of starting a container.
+// Parent side of starting a container, and of `minictr exec`.
 //
-// clone3() creates the child in new PID, mount, UTS, IPC and (unless --network host) network namespaces and hands
-// back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The child starts
+// Spawn: clone3() creates the child in new PID, mount, UTS, IPC and (unless --network host) network namespaces and
+// hands back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The child starts
 // blocked on the release pipe; the agent builds the host side of the network meanwhile and then calls Release().
+// With -d the container's parent is minictr-monitor instead (RunLauncher: a double fork, then exec).
+// SpawnExec: a child blocked the same way, in the namespaces and root of a running container (RunJoiner).
 #include "spawn.h"
 
 #include <fcntl.h>
@@ -11,6 +13,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,6 +96,25 @@ size_t ReadFully(int fd, void* data, size_t length) {
   return have;
 }
 
+// --init's program as a sealed in-memory copy. PID 1's /proc/1/exe then points at the copy, not at the host's file,
+// so nothing in the container can write through it to the host (the attack of CVE-2019-5736 on runc); runc
+// protects itself the same way.
+int SealedCopy(const char* path) {
+  int source = open(path, O_RDONLY | O_CLOEXEC);
+  if (source < 0) return -1;
+  int copy = memfd_create("minictr-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  struct stat info;
+  bool ok = copy >= 0 && fstat(source, &info) == 0;
+  off_t offset = 0;
+  while (ok && offset < info.st_size) ok = sendfile(copy, source, &offset, static_cast<size_t>(info.st_size - offset)) > 0;
+  ok = ok && fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0;
+  int saved = errno;
+  close(source);
+  if (!ok && copy >= 0) close(copy);
+  errno = saved;
+  return ok ? copy : -1;
+}
+
 // What the launcher (see RunLauncher) needs, prepared before the first clone.
 struct LaunchConfig {
   const ChildConfig* child;
@@ -98,29 +122,29 @@ struct LaunchConfig {
   int report_fd;      // write end: {container pid, monitor pid} or {-errno, 0}, then an exec errno if exec fails
   int log_fds[2];     // read ends of the container's stdout and stderr pipes: the monitor's fds 3 and 4
   int handoff_fd;     // read end of the handoff pipe: the monitor's fd 5
+  int log_file_fd;    // the log file, opened by minictr (so a failure is reported by spawn): the monitor's fd 7
   int null_fd;        // /dev/null: the monitor's stdin, stdout and stderr
   const char* monitor_path;
   char* const* monitor_argv;
   char* const* monitor_envp;
 };
 
-// The monitor's descriptors 3 to 6 come from anywhere: first copied above every target, then put in place.
+// The monitor's descriptors 3 to 7 come from anywhere: first copied above every target, then put in place.
 bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd) {
-  int sources[4] = {launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd};
-  int high[4];
-  for (int i = 0; i < 4; i++) {
+  constexpr int kCount = 5;
+  int sources[kCount] = {launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd, launch.log_file_fd};
+  int high[kCount];
+  for (int i = 0; i < kCount; i++) {
     high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
     if (high[i] < 0) return false;
   }
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < kCount; i++) {
     if (dup2(high[i], 3 + i) < 0) return false;
   }
   for (int fd = 0; fd <= 2; fd++) {
     if (dup2(launch.null_fd, fd) < 0) return false;
   }
-  if (syscall(SYS_close_range, 7U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 7; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
+  if (syscall(SYS_close_range, 3U + kCount, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(3 + kCount);
   return true;
 }
 
@@ -215,6 +239,20 @@ struct PreparedProcess {
   }
 };
 
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or 0 when unreadable.
+uint64_t StartTimeOf(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[1024];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  const char* p = strrchr(text, ')');  // the command name may contain anything; fields resume after the last ')'
+  for (int field = 2; p != nullptr && field < 22; field++) p = strchr(p + 1, ' ');
+  return p == nullptr ? 0 : strtoull(p + 1, nullptr, 10);
+}
+
 // Blocks every signal across a clone (see Spawn, step 3) and restores the mask when it goes out of scope.
 class SignalsBlocked {
  public:
@@ -257,9 +295,7 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   // 1. The container, by a pidfd (its PID 1 cannot be confused with a later process of the same pid from here
   //    on) and its root directory; pipes: release, error, and the joiner's report of the pid.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, report_pipe[2] = {-1, -1};
-  int target_pidfd = static_cast<int>(syscall(SYS_pidfd_open, request.join_pid, 0));
-  std::string root_path = "/proc/" + std::to_string(request.join_pid) + "/root";
-  int root_fd = open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int target_pidfd = -1, root_fd = -1;
   auto fail = [&](const char* call) {
     int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], report_pipe[0], report_pipe[1],
@@ -267,7 +303,15 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
     *what = call;
     return saved;
   };
+  // The pidfd pins the process: once it is open and the start time still matches, the pid cannot be another's.
+  target_pidfd = static_cast<int>(syscall(SYS_pidfd_open, request.join_pid, 0));
   if (target_pidfd < 0) return fail("pidfd_open");
+  std::string proc = "/proc/" + std::to_string(request.join_pid);
+  if (StartTimeOf(proc + "/stat") != request.join_start_time) {
+    errno = ESRCH;
+    return fail("check the container's PID 1");
+  }
+  root_fd = open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return fail("open /proc/PID/root");
   if (!Pipe(release_pipe) || !Pipe(error_pipe) || !Pipe(report_pipe)) return fail("pipe2");
   config.release_fd = release_pipe[0];
@@ -299,8 +343,12 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   // 3. The process is this process's child (CLONE_PARENT) and not yet reaped, so its pid is safe to open.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, report, 0));
   if (pidfd < 0) {
-    close(release_pipe[1]);  // the blocked process exits on EOF
+    int saved = errno;
+    close(release_pipe[1]);  // the blocked process exits on EOF, and is reaped here
     release_pipe[1] = -1;
+    while (waitpid(report, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    errno = saved;
     return fail("pidfd_open");
   }
   CloseAll({report_pipe[0]});
@@ -330,27 +378,23 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   //    a detached container's stdin. --init: minictr-init, opened now, while the host's tree is still visible.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1};
-  int null_fd = -1, init_fd = -1;
-  auto close_everything = [&] {
+  int null_fd = -1, init_fd = -1, log_fd = -1;
+  auto fail = [&](const char* call) {
+    int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
-              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd});
+              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd, log_fd});
+    *what = call;
+    return saved;
   };
-  bool ok = Pipe(release_pipe) && Pipe(error_pipe);
-  if (ok && detached) {
-    ok = Pipe(out_pipe) && Pipe(err_pipe) && Pipe(report_pipe) && Pipe(handoff_pipe) &&
-         (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0;
+  if (!Pipe(release_pipe) || !Pipe(error_pipe)) return fail("pipe2");
+  if (detached) {
+    if (!Pipe(out_pipe) || !Pipe(err_pipe) || !Pipe(report_pipe) || !Pipe(handoff_pipe)) return fail("pipe2");
+    if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) return fail("open /dev/null");
+    log_fd = open(request.monitor_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0) return fail("open the container log");
   }
-  if (!ok) {
-    *what = "pipe2";
-    int saved = errno;
-    close_everything();
-    return saved;
-  }
-  if (!request.init_path.empty() && (init_fd = open(request.init_path.c_str(), O_PATH | O_CLOEXEC)) < 0) {
-    *what = "open minictr-init";
-    int saved = errno;
-    close_everything();
-    return saved;
+  if (!request.init_path.empty() && (init_fd = SealedCopy(request.init_path.c_str())) < 0) {
+    return fail("copy minictr-init into a sealed memfd");
   }
   std::string error_fd_text = std::to_string(error_pipe[1]);
   init_strings[1] = error_fd_text;
@@ -359,7 +403,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
   for (int fd : {release_pipe[1], error_pipe[0], out_pipe[0], err_pipe[0], report_pipe[1], handoff_pipe[0],
-                 handoff_pipe[1]}) {
+                 handoff_pipe[1], log_fd}) {
     if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
   }
   if (detached) {
@@ -381,7 +425,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.etc_file_count = etc_files.size();
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
-  LaunchConfig launch{&config, flags, report_pipe[1], {out_pipe[0], err_pipe[0]}, handoff_pipe[0], null_fd,
+  LaunchConfig launch{&config, flags, report_pipe[1], {out_pipe[0], err_pipe[0]}, handoff_pipe[0], log_fd, null_fd,
                       request.monitor_path.c_str(), monitor_argv.data(), monitor_envp.data()};
 
   // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
@@ -400,16 +444,14 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     saved = errno;
   }
   if (pid < 0) {
-    close_everything();
-    *what = "clone3";
-    return saved;
+    errno = saved;
+    return fail("clone3");
   }
 
   // 4. The parent keeps only its own ends. Detached: it reaps the launcher (which exits at once) and reads the pids.
   int error = 0;
   if (detached) {
-    CloseAll({out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], report_pipe[1], handoff_pipe[0], null_fd});
-    out_pipe[0] = out_pipe[1] = err_pipe[0] = err_pipe[1] = report_pipe[1] = handoff_pipe[0] = null_fd = -1;
+    CloseAll({out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], report_pipe[1], handoff_pipe[0], null_fd, log_fd});
     int status;
     while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
     }
@@ -447,15 +489,9 @@ ReleaseOutcome Release(int release_fd, int error_fd) {
   }
 
   int32_t report[2];
-  size_t have = 0;
-  while (have < sizeof report) {
-    ssize_t n = read(error_fd, reinterpret_cast<char*>(report) + have, sizeof report - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    have += static_cast<size_t>(n);
-  }
+  bool failed = ReadFully(error_fd, report, sizeof report) == sizeof report;
   CloseIfOpen(error_fd);
-  if (have == sizeof report) {
+  if (failed) {
     outcome.step = report[0];
     outcome.error = report[1];
   }

@@ -35,7 +35,9 @@ struct SpawnRequest {
   int terminal_fd = -1;   // -t: the pseudo-terminal's replica, the container's stdin, stdout and stderr
   // -d: minictr-monitor becomes the container's parent (see Spawn); empty: the container is minictr's child.
   std::string monitor_path;
+  std::string monitor_log;
   int join_pid = 0;  // SpawnExec: the host pid of the container's PID 1, whose namespaces and root are joined
+  uint64_t join_start_time = 0;  // ... and its start time (/proc/PID/stat field 22), checked against reuse
   std::vector<std::string> monitor_argv;
   std::vector<std::string> monitor_env;
 };

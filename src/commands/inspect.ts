@@ -2,11 +2,11 @@
 // record it was created with, its status, process, address and ports, and the host objects its journal says it
 // still owns.
 
-import { listContainers, resolveContainer } from '../container/lookup.js';
+import { currentContainers, resolveContainer } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
 
 export async function inspect(refs: string[]): Promise<number> {
-  const containers = listContainers({ all: true });
+  const containers = await currentContainers({ all: true });
   const details = refs.map((ref) => {
     const container = resolveContainer(ref, containers);
     const state = new ContainerState(container.id, container.dir);

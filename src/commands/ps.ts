@@ -1,7 +1,7 @@
 // `minictr ps`: containers as a table (Docker's columns, plus the address), ids only (-q), or JSON. Running ones;
 // with -a, also those kept as exited.
 
-import { listContainers, type ContainerInfo } from '../container/lookup.js';
+import { currentContainers, type ContainerInfo } from '../container/lookup.js';
 import { describeMapping } from '../network/ports.js';
 
 /** "5 seconds", "3 minutes", "2 hours", "4 days": Docker's rounding, roughly. */
@@ -33,7 +33,7 @@ function row(c: ContainerInfo): string[] {
 }
 
 export async function ps(flags: { quiet?: boolean; format?: string; all?: boolean }): Promise<number> {
-  const containers = listContainers({ all: flags.all ?? false });
+  const containers = await currentContainers({ all: flags.all ?? false });
   if (flags.quiet) {
     for (const c of containers) process.stdout.write(`${c.id.slice(0, 12)}\n`);
   } else if (flags.format === 'json') {

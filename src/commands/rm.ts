@@ -4,23 +4,19 @@
 
 import { MinictrError } from '../errors.js';
 import { removeExited } from '../container/gc.js';
-import { isRunning, listContainers, resolveContainer } from '../container/lookup.js';
-import { isAlive } from '../sys/proc.js';
+import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
 import { waitForTeardown } from './signal.js';
 
 export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
-  const containers = listContainers({ all: true });
+  const containers = await currentContainers({ all: true });
   const targets = refs.map((ref) => ({ ref, container: resolveContainer(ref, containers) }));
   const live = targets.filter(({ container }) => container.status !== 'exited');
   if (!flags.force && live.length > 0) {
     const { ref, container } = live[0]!;
     throw new MinictrError(`cannot remove container ${ref}: it is ${isRunning(container) ? 'running' : 'being set up'}: stop it first, or use rm -f`, 'lookup');
   }
-  // All are killed at once, then waited for: their owners tear them down in parallel.
-  for (const { container } of live) {
-    if (container.process !== null && isAlive(container.process)) process.kill(container.process.pid, 'SIGKILL');
-  }
-  await Promise.all(live.map(({ ref, container }) => waitForTeardown(container, ref)));
+  // All are killed at once and waited for together: their owners tear them down in parallel.
+  await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
     removeExited(container.id);
     process.stdout.write(`${ref}\n`);

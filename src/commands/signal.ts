@@ -3,8 +3,10 @@
 
 import { constants } from 'node:os';
 import { MinictrError, UsageError } from '../errors.js';
-import { warn } from '../log.js';
-import { isRunning, listContainers, resolveContainer, type ContainerInfo } from '../container/lookup.js';
+import { error, warn } from '../log.js';
+import { collectGarbage } from '../container/gc.js';
+import { currentContainers, isRunning, resolveContainer, teardownState, type ContainerInfo } from '../container/lookup.js';
+import { ContainerState, listContainerDirs } from '../container/state.js';
 import { isAlive } from '../sys/proc.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,26 +27,42 @@ function send(container: ContainerInfo, signal: NodeJS.Signals): boolean {
 }
 
 /** Resolves every ref first (exited containers included), so a typo signals nothing. */
-function targets(refs: readonly string[]): ContainerInfo[] {
-  const containers = listContainers({ all: true });
+async function targets(refs: readonly string[]): Promise<ContainerInfo[]> {
+  const containers = await currentContainers({ all: true });
   return refs.map((ref) => resolveContainer(ref, containers));
 }
 
-/** Waits until the container's owner has torn it down (kept as exited, or removed with --rm). */
-export async function waitForTeardown(container: ContainerInfo, ref: string): Promise<void> {
-  // The owner tears down once PID 1 is gone; that takes milliseconds, so a minute means something is stuck.
-  for (const end = Date.now() + 60_000; container.owner !== null && isAlive(container.owner); await sleep(20)) {
-    if (Date.now() > end) throw new MinictrError(`${ref}: its owner (pid ${container.owner.pid}) has not finished tearing it down`);
+/**
+ * Waits until container `id` is torn down: kept as exited, or removed with --rm. Its owner does it (minictr, a
+ * monitor's cleanup, which may take over from a minictr still setting it up); an owner that dies first leaves it
+ * to gc, run here. With `kill`, PID 1 is killed whenever it is seen alive. A minute means something is stuck:
+ * teardown takes milliseconds.
+ */
+export async function waitForTeardown(id: string, ref: string, options: { kill?: boolean } = {}): Promise<void> {
+  for (const end = Date.now() + 60_000; ; await sleep(20)) {
+    if (teardownState(id) !== 'live') return;
+    // rm -f: PID 1 may not have existed yet on the first look (the container was being set up).
+    const pid1 = options.kill ? new ContainerState(id).entries().find((entry) => entry.kind === 'process') : undefined;
+    if (pid1 !== undefined && isAlive(pid1)) process.kill(pid1.pid, 'SIGKILL');
+    const owner = listContainerDirs().find((entry) => entry.id === id)?.owner ?? null;
+    if (owner === null || !isAlive(owner)) await collectGarbage();
+    if (Date.now() > end) throw new MinictrError(`${ref}: its teardown has not finished after a minute (owner pid ${owner?.pid ?? '?'})`);
   }
 }
 
+/** Signals every container it can; one that is not running is reported, and makes the exit status 1 (Docker). */
 export async function kill(refs: string[], flags: { signal?: string }): Promise<number> {
   const signal = parseSignal(flags.signal ?? 'KILL');
-  for (const [i, container] of targets(refs).entries()) {
-    if (!send(container, signal)) throw new MinictrError(`cannot kill container ${refs[i]}: it is not running`, 'lookup');
-    process.stdout.write(`${refs[i]}\n`);
+  let status = 0;
+  for (const [i, container] of (await targets(refs)).entries()) {
+    if (send(container, signal)) {
+      process.stdout.write(`${refs[i]}\n`);
+    } else {
+      error(`cannot kill container ${refs[i]}: it is not running`);
+      status = 1;
+    }
   }
-  return 0;
+  return status;
 }
 
 /**
@@ -55,14 +73,14 @@ export async function stop(refs: string[], flags: { time?: string }): Promise<nu
   const grace = Number(flags.time ?? '10');
   if (!(grace >= 0)) throw new UsageError(`invalid --time "${flags.time}": seconds`);
   await Promise.all(
-    targets(refs).map(async (container, i) => {
+    (await targets(refs)).map(async (container, i) => {
       if (!send(container, 'SIGTERM')) {
         warn(`container ${refs[i]} is not running`);
       } else {
         const deadline = Date.now() + grace * 1000;
         while (isRunning(container) && Date.now() < deadline) await sleep(20);
         send(container, 'SIGKILL');
-        await waitForTeardown(container, refs[i]!);
+        await waitForTeardown(container.id, refs[i]!);
       }
       process.stdout.write(`${refs[i]}\n`);
     }),

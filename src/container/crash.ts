@@ -2,7 +2,7 @@
 // that point, exactly as `kill -9` or a crash would at the worst moment (an object created, perhaps not yet
 // journaled). The crash tests use it to prove that `minictr gc` restores the host from every one of them.
 
-export const CRASH_POINTS = ['state', 'name', 'lease', 'ports', 'spawn', 'veth', 'nat', 'handoff', 'running'] as const;
+export const CRASH_POINTS = ['state', 'name', 'lease', 'ports', 'spawn', 'veth', 'nat', 'released', 'handoff', 'running'] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

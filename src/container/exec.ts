@@ -11,13 +11,12 @@
 //   (5) wait         signals to minictr are forwarded to it until it exits
 // Nothing is journaled: the process dies with the container's PID namespace, or with minictr (PDEATHSIG).
 
-import { constants } from 'node:os';
-import { MinictrError, stepError } from '../errors.js';
+import { childFailureKind, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { nativeAddon, type ExitStatus } from '../native/index.js';
 import { Teardown } from '../teardown.js';
 import { joinCgroups } from './cgroups.js';
-import { isRunning, listContainers, resolveContainer } from './lookup.js';
+import { currentContainers, isRunning, resolveContainer } from './lookup.js';
 import { findCommand } from './rootfs.js';
 import { SignalRelay } from './signals.js';
 import { ContainerState } from './state.js';
@@ -44,7 +43,7 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
 
 export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
   // 1. Validation: a running container, and the user and command as its root resolves them.
-  const container = resolveContainer(spec.container, listContainers({ all: true }));
+  const container = resolveContainer(spec.container, await currentContainers({ all: true }));
   if (!isRunning(container)) throw new MinictrError(`container ${spec.container} is not running`, 'lookup');
   const pid = container.process!.pid;
   const state = new ContainerState(container.id, container.dir);
@@ -67,6 +66,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
     const child = addon.spawnExec({
       pid,
+      startTime: container.process!.startTime,
       joinNetwork: network !== 'host',
       security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
       workdir,
@@ -101,8 +101,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     released = true;
     const failure = await addon.release(child.releaseFd, child.errorFd);
     if (failure !== null) {
-      const kind = failure.step !== 'exec' ? 'failure' : failure.errno === constants.errno.ENOENT ? 'not-found' : 'cannot-execute';
-      throw new MinictrError(`${failure.step} ${failure.step === 'exec' ? execPath : workdir} in container: ${failure.message}`, kind);
+      const object = failure.step === 'exec' ? execPath : workdir;
+      throw new MinictrError(`${failure.step} ${object} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
     }
     terminal?.start(spec.interactive);
     signals.forwardTo(child.pid);

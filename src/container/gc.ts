@@ -200,10 +200,16 @@ export async function collectGarbage(): Promise<string[]> {
 
 /**
  * Removes an exited container: its directory first (renamed out of sight, so a concurrent rm finds nothing), then
- * its name. A crash in between leaves a name without a directory, which gc releases.
+ * its name. A crash in between leaves a name without a directory, which gc releases. Anything but an exited
+ * container is left alone: exited is final, so the check cannot go stale.
  */
 export function removeExited(id: string): void {
   const state = new ContainerState(id);
+  try {
+    if (state.record().status !== 'exited') return;
+  } catch {
+    return; // gone already (--rm)
+  }
   const names = state.entries().flatMap((entry) => (entry.kind === 'name' ? [entry.name] : []));
   state.remove();
   for (const name of names) releaseName(name, id);

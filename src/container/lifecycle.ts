@@ -18,10 +18,10 @@
 // and in (6) the record names the monitor as owner, the handoff pipe closes and this process exits; when PID 1
 // exits, the monitor execs `minictr cleanup ID`, which does (7) from the journal, as gc would.
 
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MinictrError, stepError, type ErrorKind } from '../errors.js';
+import { childFailureKind, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
 import { applyRuleset } from '../network/firewall.js';
@@ -57,10 +57,8 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
     'mount overlay rootfs': plan.spec.rootfs,
     'enter working directory': plan.spec.workdir,
   };
-  let kind: ErrorKind = 'failure';
-  if (failure.step === 'exec') kind = failure.errno === constants.errno.ENOENT ? 'not-found' : 'cannot-execute';
   const object = objects[failure.step] ?? '';
-  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, kind);
+  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
 }
 
 /** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
@@ -78,7 +76,8 @@ function processOptions(plan: Plan, state: ContainerState, terminal: TerminalRel
     monitor: plan.spec.detach
       ? {
           path: helperPath('minictr-monitor'),
-          argv: ['minictr-monitor', state.logPath, state.exitPath, '--', process.execPath, cli, 'cleanup', plan.id],
+          log: state.logPath,
+          argv: ['minictr-monitor', state.exitPath, '--', process.execPath, cli, 'cleanup', plan.id],
           env: [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`],
         }
       : null,
@@ -287,6 +286,7 @@ async function execute(
   const failure = await addon.release(child.releaseFd, child.errorFd);
   if (failure !== null) throw childError(failure, plan);
   started = true;
+  crashPoint('released');
   terminal?.start(spec.interactive);
   report.step(
     'go→exec',
@@ -296,13 +296,15 @@ async function execute(
       `execve ${spec.init ? `minictr-init, which runs ${plan.execPath}` : plan.execPath}`,
   );
 
-  // 6. Detached: the monitor owns the container from here on. The record names it before the handoff pipe closes,
-  //    so at every instant the container has exactly one living owner (or none, and gc takes over).
+  // 6. Detached: the monitor owns the container from here on. The record names it before the handoff byte, so at
+  //    every instant the container has exactly one living owner (or none, and gc takes over). Should this process
+  //    die before the byte, the monitor kills PID 1 (released or not) and its cleanup finds the owner dead.
   if (detached) {
     const monitor = { pid: child.monitorPid, startTime: startTimeOf(child.monitorPid) ?? 0 };
     state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });
     crashPoint('handoff');
     teardown.handOver();
+    writeSync(child.handoffFd, 'y');
     closeSync(child.handoffFd);
     report.step('detach', `state.json names minictr-monitor (pid ${monitor.pid}) as owner; the handoff pipe closes`);
     return { id, status: null };

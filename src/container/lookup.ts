@@ -3,9 +3,11 @@
 
 import { basename } from 'node:path';
 import { MinictrError } from '../errors.js';
+import { warn } from '../log.js';
+import { collectGarbage, hasContainerState } from './gc.js';
 import type { PortMapping } from '../network/ports.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
-import { ContainerState, listContainerDirs, type ContainerStatus } from './state.js';
+import { ContainerState, containerDirExists, listContainerDirs, type ContainerStatus } from './state.js';
 
 export interface ContainerInfo {
   id: string;
@@ -66,6 +68,15 @@ export function listContainers(options: { all?: boolean } = {}): ContainerInfo[]
   return containers.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+/**
+ * listContainers after a gc: a container whose owner died (minictr, or its monitor, killed) is torn down first, and
+ * shows as exited (or is gone, with --rm) rather than being invisible until the next run.
+ */
+export async function currentContainers(options: { all?: boolean } = {}): Promise<ContainerInfo[]> {
+  if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));
+  return listContainers(options);
+}
+
 /** The container `ref` names: a full id, a name, or an id prefix matching exactly one container. */
 export function resolveContainer(ref: string, containers: readonly ContainerInfo[]): ContainerInfo {
   const exact = containers.find((c) => c.id === ref || c.name === ref);
@@ -81,4 +92,17 @@ export function resolveContainer(ref: string, containers: readonly ContainerInfo
 /** True while PID 1 runs (its owner is alive, by the listing's rule, and the record says it has started). */
 export function isRunning(container: ContainerInfo): boolean {
   return container.status === 'running' && container.process !== null && isAlive(container.process);
+}
+
+/**
+ * The state of container `id` as its directory says now: 'exited' once torn down and kept, 'gone' once removed,
+ * or 'live' while it is set up, running, or being torn down (its directory may be under another name meanwhile).
+ */
+export function teardownState(id: string): 'exited' | 'gone' | 'live' {
+  try {
+    if (new ContainerState(id).record().status === 'exited') return 'exited';
+  } catch {
+    return containerDirExists(id) ? 'live' : 'gone';
+  }
+  return 'live';
 }

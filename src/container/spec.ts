@@ -82,7 +82,10 @@ export interface RunSpec {
   init: boolean;
   /** -t: a pseudo-terminal for stdin, stdout and stderr. */
   tty: boolean;
-  /** -i with -t: minictr's stdin goes to the terminal (without -t the container reads minictr's stdin anyway). */
+  /**
+   * -i with -t: minictr's stdin goes to the terminal (without -t the container reads minictr's stdin anyway; with
+   * -d, whose stdin is /dev/null, it is accepted and has no effect).
+   */
   interactive: boolean;
 }
 
@@ -151,12 +154,11 @@ export function buildRunSpec(
     throw new UsageError(`invalid --hostname "${flags.hostname}": longer than 64 characters`);
   }
   if (flags.name !== undefined && (!NAME.test(flags.name) || flags.name.length > 128)) {
-    throw new UsageError(`invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    throw new UsageError(`invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters) is allowed`);
   }
   if (flags.detach && flags.tty) {
     throw new UsageError('-t cannot be combined with -d: a detached container\'s output goes to its log through pipes');
   }
-  if (flags.detach && flags.interactive) throw new UsageError('-i cannot be combined with -d: nothing would read its input');
   const workdir = flags.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
   const rootfs = flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);

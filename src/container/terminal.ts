@@ -17,6 +17,7 @@ export class TerminalRelay {
   private readonly controller: number;
   private readonly addon: NativeAddon;
   private input: Readable | null = null;
+  private started = false;
   private drained: Promise<void> = Promise.resolve();
   private readonly onResize = () => this.resize();
 
@@ -39,6 +40,7 @@ export class TerminalRelay {
 
   /** Once the container holds the replica: minictr lets go of it and starts relaying. */
   start(interactive: boolean): void {
+    this.started = true;
     closeSync(this.replica);
     const output = createReadStream('', { fd: this.controller, autoClose: false });
     this.drained = new Promise<void>((resolve) => {
@@ -58,6 +60,7 @@ export class TerminalRelay {
 
   /** After the container's exit: the rest of its output, then the terminal settings as they were. */
   async finish(): Promise<void> {
+    if (!this.started) closeSync(this.replica); // the container never ran
     await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
     process.stdout.off('resize', this.onResize);
     if (this.input instanceof TtyReadStream) this.input.setRawMode(false);

@@ -37,15 +37,18 @@ export interface SpawnOptions {
   /** -t: the pseudo-terminal replica that becomes stdin, stdout, stderr and controlling terminal; null: none. */
   terminalFd: number | null;
   /**
-   * -d: minictr-monitor becomes the container's parent (fds 3-6: stdout and stderr pipes, handoff, pidfd) and runs
-   * argv ("LOG EXIT -- CLEANUP...") with env; null: the container is this process's child.
+   * -d: minictr-monitor becomes the container's parent (fds 3-7: stdout and stderr pipes, handoff, pidfd, the log
+   * file opened here at `log`) and runs argv ("EXIT -- CLEANUP...") with env; null: the container is this process's
+   * child.
    */
-  monitor: { path: string; argv: string[]; env: string[] } | null;
+  monitor: { path: string; log: string; argv: string[]; env: string[] } | null;
 }
 
 /** `minictr exec`: a process joining the running container whose PID 1 is `pid` (see SpawnExec in spawn.cc). */
 export interface ExecOptions {
   pid: number;
+  /** The start time of that process (/proc/PID/stat field 22), checked once it is pinned by a pidfd. */
+  startTime: number;
   /** false when the container shares the host's network namespace (--network host). */
   joinNetwork: boolean;
   security: SpawnOptions['security'];
