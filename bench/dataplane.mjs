@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { cli, median, round, sh, table, which } from './lib.mjs';
 
 const SECONDS = 3;
-const REPEATS = 3;
+const REPEATS = 5;
 
 /** Starts a one-shot iperf3 server (argv prefix: where it runs) and resolves once it listens. */
 function server(prefix, port) {

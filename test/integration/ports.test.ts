@@ -98,16 +98,19 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     expect(await host.settle(before)).toEqual(before);
   });
 
-  it('serves hairpin traffic with and without br_netfilter calling the ip hooks for bridged frames', async () => {
+  it('serves hairpin and direct container-to-container traffic with and without br_netfilter calling the ip hooks for bridged frames', async () => {
     const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
     const original = (await host.exec(['cat', sysctl])).stdout;
     const modes = original === '' ? ['(br_netfilter not loaded)'] : ['0', '1'];
     try {
       for (const mode of modes) {
         if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
-        const server = await serve(['-p', '8085:80']);
+        const server = await serve(['--ip', '10.0.0.40', '-p', '8085:80']);
         const other = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.1:8085/']);
         expect(other.stdout, `bridge-nf-call-iptables=${mode}\n${explain(other)}`).toContain(PAGE);
+        // Straight to the other container (untracked: the guard chain's notrack rule), as well.
+        const direct = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.40/']);
+        expect(direct.stdout, `bridge-nf-call-iptables=${mode}\n${explain(direct)}`).toContain(PAGE);
         await stop(server);
         const self = await host.minictr(['run', '--rm', '-p', '8085:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8085/']);
         expect(self.stdout, `bridge-nf-call-iptables=${mode}\n${explain(self)}`).toContain(PAGE);
