@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { childFailureKind, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
-import { applyRuleset } from '../network/firewall.js';
+import { ensureRuleset } from '../network/firewall.js';
 import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
 import { describeMapping } from '../network/ports.js';
@@ -264,10 +264,11 @@ async function execute(
       `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
         `host end ${veth} joins ${BRIDGE} (hairpin on); container end eth0 created directly in the netns of pid ${child.pid}`,
     );
+    let appliedBase: boolean;
     try {
       ensureForwarding();
       ensureRouteLocalnet();
-      await applyRuleset(network.nftScript);
+      appliedBase = await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
     } catch (cause) {
       throw stepError('set up NAT and published ports', `for ${address}`, cause);
     }
@@ -275,8 +276,9 @@ async function execute(
     const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
     report.step(
       'nat',
-      `ip_forward=1; nft -f, one transaction: masquerade ${spec.subnet.toString()} leaving by other interfaces` +
-        (published ? `; publish ${published} (map elements, DNAT in prerouting and output)` : ''),
+      `ip_forward=1; nft list table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
+        `${appliedBase ? 'was missing or outdated, applied' : 'is in place'}` +
+        (published ? `; nft -f, one transaction: publish ${published} (map elements, DNAT in prerouting and output)` : ''),
     );
   }
   signals.check();

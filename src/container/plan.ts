@@ -102,8 +102,10 @@ export function hostNetwork(plan: Plan, address: string, pid: number | string) {
     /** Creates the bridge; a run skips them when it exists. */
     bridgeLines: bridgeLines(spec.subnet),
     vethLines: vethLines(veth, pid, macFor(parseIpv4(address)!)),
-    /** One nft transaction: the base ruleset and this container's published ports. */
+    /** One nft transaction: the base ruleset and this container's published ports (the dry-run's script). */
     nftScript: baseRuleset(spec.subnet, BRIDGE) + publishLines(spec.ports, address).join('\n'),
+    /** This container's map elements, applied with the base ruleset when that is missing (ensureRuleset). */
+    publishLines: publishLines(spec.ports, address),
     unpublishScript: spec.ports.length > 0 ? unpublishScript(spec.ports, address) : null,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isBridgeRace } from '../../src/network/bridge.js';
-import { baseRuleset } from '../../src/network/firewall.js';
+import { baseMarker, baseRuleset } from '../../src/network/firewall.js';
 import { parseBatchFailures } from '../../src/network/iproute.js';
 import { hostVethName, macFor } from '../../src/network/names.js';
 import { Subnet } from '../../src/network/subnet.js';
@@ -57,5 +57,17 @@ describe('nftables base ruleset', () => {
     expect(script).toContain('add rule ip minictr forward oifname "minictr0" ct state established,related accept');
     expect(script.indexOf('forward oifname "minictr0" drop')).toBeGreaterThan(script.indexOf('ct status dnat accept'));
     expect(script).toContain('add rule ip minictr guard iifname "minictr0" ip daddr 127.0.0.0/8 drop');
+  });
+
+  it('leaves container-to-container traffic untracked, but not traffic to the gateway', () => {
+    expect(script).toMatch(/add rule ip minictr guard iifname "minictr0" ip saddr 10\.0\.0\.0\/24 ip daddr 10\.0\.0\.0\/24 ip daddr != 10\.0\.0\.1 notrack/);
+  });
+
+  it('marks the last rule of every chain with a hash of the rules, which changes with them', () => {
+    const marker = baseMarker(Subnet.parse('10.0.0.0/24'), 'minictr0');
+    expect(marker).toMatch(/^minictr-base-[0-9a-f]{12}$/);
+    const marked = script.split('\n').filter((line) => line.endsWith(` comment "${marker}"`));
+    expect(marked.map((line) => line.split(' ')[4])).toEqual(['prerouting', 'output', 'postrouting', 'forward', 'guard']);
+    expect(baseMarker(Subnet.parse('10.0.1.0/24'), 'minictr0')).not.toBe(marker);
   });
 });
