@@ -169,7 +169,8 @@ export async function collectGarbage(): Promise<string[]> {
   const self = selfRef();
   const collected: string[] = [];
   const errors: Error[] = [];
-  for (const entry of listContainerDirs()) {
+  const dirs = listContainerDirs();
+  for (const entry of dirs) {
     const { id, dir, owner, collector, removing, exited } = entry;
     if (removing) {
       const remover = Number(/^\.rm-(\d+)-/.exec(basename(dir))?.[1]);
@@ -186,8 +187,9 @@ export async function collectGarbage(): Promise<string[]> {
   }
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
-  // One listing answers for almost every owner; only a suspect is checked again, carefully (see containerDirExists).
-  const listed = new Set(listContainerDirs().flatMap((entry) => (entry.removing ? [] : [entry.id])));
+  // The listing above answers for almost every owner (one collected since has released its own entries, or the
+  // next gc finds them); only a suspect is checked again, carefully (see containerDirExists).
+  const listed = new Set(dirs.flatMap((entry) => (entry.removing ? [] : [entry.id])));
   for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) {
     for (const [name, owner] of listOwned(dir)) {
       if (!listed.has(owner) && !containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
