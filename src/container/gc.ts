@@ -170,6 +170,7 @@ export async function collectGarbage(): Promise<string[]> {
   const collected: string[] = [];
   const errors: Error[] = [];
   const dirs = listContainerDirs();
+  const listed = new Set(dirs.flatMap((entry) => (entry.removing ? [] : [entry.id])));
   for (const entry of dirs) {
     const { id, dir, owner, collector, removing, exited } = entry;
     if (removing) {
@@ -180,16 +181,18 @@ export async function collectGarbage(): Promise<string[]> {
     if (collector === null && exited) continue;
     if ((owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector))) continue;
     try {
-      if (await collect(entry, self)) collected.push(id);
+      if (await collect(entry, self)) {
+        collected.push(id);
+        listed.delete(id); // a lease it took but never journaled (a crash in between) is swept below
+      }
     } catch (failure) {
       errors.push(failure as Error);
     }
   }
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
-  // The listing above answers for almost every owner (one collected since has released its own entries, or the
-  // next gc finds them); only a suspect is checked again, carefully (see containerDirExists).
-  const listed = new Set(dirs.flatMap((entry) => (entry.removing ? [] : [entry.id])));
+  // The listing above, less what was just collected, answers for almost every owner; only a suspect is checked
+  // again, carefully (see containerDirExists).
   for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) {
     for (const [name, owner] of listOwned(dir)) {
       if (!listed.has(owner) && !containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
