@@ -6,7 +6,7 @@
 //   release(releaseFd, errorFd) → Promise<null | {step, errno, message}>   "go", then wait for exec
 //   abort(releaseFd)            → undefined                           the child exits without running anything
 //   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
-//   openPty, resizePty                                               pseudo-terminals for -t (pty.cc)
+//   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -147,11 +147,17 @@ void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
   request->argv = v.Strings("argv");
   if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
   request->env = v.Strings("env");
-  Napi::Value terminal = options.Get("terminalFd");
+  Napi::Value terminal = options.Get("terminal");
   if (!terminal.IsNull()) {
-    int32_t fd = terminal.IsNumber() ? terminal.As<Napi::Number>().Int32Value() : -1;
-    if (fd < 0) v.Report("terminalFd", "null or a file descriptor");
-    request->terminal_fd = fd;
+    Napi::Object size = v.Object("terminal");
+    Napi::Value rows = size.Get("rows");
+    Napi::Value columns = size.Get("columns");
+    uint32_t r = rows.IsNumber() ? rows.As<Napi::Number>().Uint32Value() : 0;
+    uint32_t c = columns.IsNumber() ? columns.As<Napi::Number>().Uint32Value() : 0;
+    if (r == 0 || c == 0 || r > 65535 || c > 65535) v.Report("terminal", "null or {rows, columns} from 1 to 65535");
+    request->terminal = true;
+    request->rows = static_cast<unsigned short>(r);
+    request->columns = static_cast<unsigned short>(c);
   }
 }
 
@@ -202,7 +208,7 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
       m.Report("path", "an absolute path, with a non-empty argv");
     }
     if (!m.ok()) v.Report("monitor", m.problem().c_str());
-    if (request->terminal_fd >= 0) v.Report("terminalFd", "null when detached (the monitor logs the output)");
+    if (request->terminal) v.Report("terminal", "null when detached (the monitor logs the output)");
   }
   *problem = v.problem();
   return v.ok();
@@ -256,6 +262,7 @@ Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* usage, Parser 
   out.Set("errorFd", result.error_fd);
   out.Set("monitorPid", result.monitor_pid);
   out.Set("handoffFd", result.handoff_fd);
+  out.Set("consoleFd", result.console_fd);
   return out;
 }
 
@@ -340,7 +347,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));
-  exports.Set("openPty", Napi::Function::New(env, minictr::OpenPty, "openPty"));
+  exports.Set("receiveTerminal", Napi::Function::New(env, minictr::ReceiveTerminal, "receiveTerminal"));
   exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
   return exports;
 }

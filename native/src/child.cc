@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -167,17 +168,78 @@ bool WriteEtcFile(const EtcFile& file) {
   return ok;
 }
 
-// stdin, stdout and stderr: the configured descriptors (a log pipe, a terminal), or minictr's own, minus what Node
-// set on them for itself: close-on-exec (it would close them at execve) and O_NONBLOCK (most programs expect
+// stdin, stdout and stderr: the given descriptors (a log pipe, a terminal), or minictr's own where -1, minus what
+// Node set on them for itself: close-on-exec (it would close them at execve) and O_NONBLOCK (most programs expect
 // blocking stdio; see also src/cli.ts).
-bool PrepareStdio(const ChildConfig& config) {
+bool PrepareStdio(const int (&stdio)[3]) {
   for (int fd = 0; fd <= 2; fd++) {
-    if (config.stdio[fd] >= 0 && dup2(config.stdio[fd], fd) < 0) return false;
+    if (stdio[fd] >= 0 && dup2(stdio[fd], fd) < 0) return false;
     fcntl(fd, F_SETFD, 0);
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0 && (flags & O_NONBLOCK) != 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   }
   return true;
+}
+
+// "/dev/pts/" + number, written without snprintf (not async-signal-safe).
+void PtsPath(unsigned number, char (&path)[32]) {
+  const char prefix[] = "/dev/pts/";
+  char digits[12];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + number % 10);
+    number /= 10;
+  } while (number != 0);
+  size_t at = 0;
+  for (; prefix[at] != '\0'; at++) path[at] = prefix[at];
+  while (count > 0) path[at++] = digits[--count];
+  path[at] = '\0';
+}
+
+// -t: a pseudo-terminal from the container's own devpts instance, as runc does with its console socket, so that
+// inside, `tty` says /dev/pts/0 and the device exists. The replica becomes the controlling terminal of this session
+// (and, with --user, the user's); the controller goes to minictr over the console socket. Returns the replica.
+int OpenTerminal(const ChildConfig& config) {
+  int controller = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (controller < 0) return -1;
+  int unlock = 0;
+  unsigned number = 0;
+  char path[32];
+  int replica = -1;
+  struct winsize size;
+  memset(&size, 0, sizeof size);
+  size.ws_row = config.rows;
+  size.ws_col = config.columns;
+  if (ioctl(controller, TIOCSPTLCK, &unlock) == 0 && ioctl(controller, TIOCGPTN, &number) == 0) {
+    PtsPath(number, path);
+    replica = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  }
+  bool ok = replica >= 0 && ioctl(replica, TIOCSWINSZ, &size) == 0 && ioctl(replica, TIOCSCTTY, 0) == 0 &&
+            (!config.switch_user || fchown(replica, config.uid, config.gid) == 0);
+  if (ok) {
+    char space[CMSG_SPACE(sizeof(int))];
+    memset(space, 0, sizeof space);
+    char byte = 't';
+    struct iovec data = {&byte, 1};
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = space;
+    message.msg_controllen = sizeof space;
+    struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &controller, sizeof(int));
+    ok = sendmsg(config.console_fd, &message, MSG_NOSIGNAL) == 1;
+  }
+  int saved = errno;
+  close(controller);
+  close(config.console_fd);
+  if (!ok && replica >= 0) close(replica);
+  errno = saved;
+  return ok ? replica : -1;
 }
 
 // Docker's default masked paths: read as empty (/dev/null bound over files, an empty read-only tmpfs over
@@ -279,6 +341,7 @@ const char* ChildStepName(int32_t step) {
     case kStepMaskPaths: return "mask kernel paths";
     case kStepWorkdir: return "enter working directory";
     case kStepSession: return "setsid";
+    case kStepTerminal: return "open a pseudo-terminal";
     case kStepReadOnlyRoot: return "make the root read-only";
     case kStepUser: return "switch user";
     case kStepCapabilities: return "drop capabilities";
@@ -367,7 +430,12 @@ namespace {
   // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
   //     With -t the pseudo-terminal becomes this session's controlling terminal instead, as login does.
   if (setsid() < 0) Fail(config, kStepSession);
-  if (config.terminal && ioctl(config.stdio[0], TIOCSCTTY, 0) < 0) Fail(config, kStepSession);
+  int stdio[3] = {config.stdio[0], config.stdio[1], config.stdio[2]};
+  if (config.console_fd >= 0) {
+    int replica = OpenTerminal(config);
+    if (replica < 0) Fail(config, kStepTerminal);
+    stdio[0] = stdio[1] = stdio[2] = replica;
+  }
 
   // 14a. --read-only: every write above is done; the root becomes read-only.
   if (config.read_only && !config.joining && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
@@ -387,7 +455,7 @@ namespace {
 
   // 15. Exec. Every descriptor above stderr closes with it, the error pipe included, unless --init runs first:
   //     minictr-init then keeps the error pipe to report its command's exec failure the same way.
-  if (!PrepareStdio(config)) Fail(config, kStepStdio);
+  if (!PrepareStdio(stdio)) Fail(config, kStepStdio);
   if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(3);  // kernels before 5.11
   umask(022);
   if (config.init_fd >= 0) {

@@ -26,6 +26,7 @@ enum ChildStep : int32_t {
   kStepMaskPaths,     // hide or freeze the kernel files a container must not read or write
   kStepWorkdir,       // create and enter the working directory
   kStepSession,       // own session: terminal signals reach minictr, which forwards them once
+  kStepTerminal,      // -t: a pseudo-terminal of the container's own devpts, controller sent to minictr
   kStepReadOnlyRoot,  // --read-only
   kStepUser,          // --user: setgroups, setgid, setuid
   kStepCapabilities,  // no_new_privs and the reduced capability sets
@@ -53,7 +54,9 @@ struct ChildConfig {
   int foreign_fds[kMaxInheritedFds];  // other processes' pipe ends: closed first, or EOF could never arrive
   int foreign_fd_count;
   int stdio[3];           // descriptors to become 0, 1 and 2; -1: keep the inherited one
-  bool terminal;          // stdio is a pseudo-terminal: make it the controlling terminal of the new session
+  int console_fd;         // -t: a socket to send the pseudo-terminal's controller to minictr; -1: no terminal
+  unsigned short rows;    // -t: the terminal's initial size
+  unsigned short columns;
   int init_fd;            // -1, or a sealed memfd copy of minictr-init: exec'd as PID 1 with init_argv
   char* const* init_argv;
   const char* hostname;

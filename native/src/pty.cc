@@ -1,13 +1,13 @@
-// Pseudo-terminals for `-t`: a pair allocated from the host's /dev/ptmx. minictr keeps the controller end and relays
-// it to its own terminal; the replica becomes the container's stdin, stdout, stderr and controlling terminal.
+// The pseudo-terminal of `-t`, minictr's side. The container's child opens it in the container's own devpts
+// instance (child.cc, OpenTerminal) and sends the controller end over a socket before it execs; minictr receives it
+// here and relays it to its own terminal.
 //
-//   openPty(rows, columns) → {controller, replica}   both close-on-exec; the replica is set to the given size
-//   resizePty(controller, rows, columns)             TIOCSWINSZ: the kernel sends SIGWINCH to the foreground group
+//   receiveTerminal(socket)               → controller fd (close-on-exec); the socket is closed
+//   resizePty(controller, rows, columns)  TIOCSWINSZ: the kernel sends SIGWINCH to the foreground process group
 #include "pty.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -19,14 +19,6 @@ namespace minictr {
 
 namespace {
 
-bool SizeArgs(const Napi::CallbackInfo& info, size_t first, struct winsize* size) {
-  if (!info[first].IsNumber() || !info[first + 1].IsNumber()) return false;
-  memset(size, 0, sizeof *size);
-  size->ws_row = static_cast<unsigned short>(info[first].As<Napi::Number>().Uint32Value());
-  size->ws_col = static_cast<unsigned short>(info[first + 1].As<Napi::Number>().Uint32Value());
-  return true;
-}
-
 void ThrowErrno(Napi::Env env, const char* what, int error) {
   Napi::Error failure = Napi::Error::New(env, std::string(what) + ": " + strerror(error));
   failure.Set("errno", Napi::Number::New(env, error));
@@ -35,41 +27,46 @@ void ThrowErrno(Napi::Env env, const char* what, int error) {
 
 }  // namespace
 
-Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+Napi::Value ReceiveTerminal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  struct winsize size;
-  if (info.Length() != 2 || !SizeArgs(info, 0, &size)) {
-    Napi::TypeError::New(env, "openPty(rows: number, columns: number)").ThrowAsJavaScriptException();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "receiveTerminal(socket: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int controller = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (controller < 0) {
-    ThrowErrno(env, "open /dev/ptmx", errno);
+  int socket = info[0].As<Napi::Number>().Int32Value();
+  // The child sent it before its exec, which release() has seen: it is waiting, so never block.
+  char byte;
+  char space[CMSG_SPACE(sizeof(int))];
+  struct iovec data = {&byte, 1};
+  struct msghdr message;
+  memset(&message, 0, sizeof message);
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = space;
+  message.msg_controllen = sizeof space;
+  ssize_t got = recvmsg(socket, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  int saved = errno;
+  close(socket);
+  struct cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) {
+    ThrowErrno(env, "receive the pseudo-terminal from the container", got < 0 ? saved : EPROTO);
     return env.Undefined();
   }
-  char name[64];
-  int replica = -1;
-  if (unlockpt(controller) < 0 || ptsname_r(controller, name, sizeof name) != 0 ||
-      (replica = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || ioctl(replica, TIOCSWINSZ, &size) < 0) {
-    int saved = errno;
-    close(controller);
-    if (replica >= 0) close(replica);
-    ThrowErrno(env, "open pseudo-terminal replica", saved);
-    return env.Undefined();
-  }
-  Napi::Object pair = Napi::Object::New(env);
-  pair.Set("controller", controller);
-  pair.Set("replica", replica);
-  return pair;
+  int controller;
+  memcpy(&controller, CMSG_DATA(header), sizeof controller);
+  return Napi::Number::New(env, controller);
 }
 
 Napi::Value ResizePty(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  struct winsize size;
-  if (info.Length() != 3 || !info[0].IsNumber() || !SizeArgs(info, 1, &size)) {
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
     Napi::TypeError::New(env, "resizePty(controller: number, rows: number, columns: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  struct winsize size;
+  memset(&size, 0, sizeof size);
+  size.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  size.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
   if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &size) < 0) ThrowErrno(env, "resize pseudo-terminal", errno);
   return env.Undefined();
 }

@@ -1,11 +1,11 @@
-// Pseudo-terminal functions of the addon (see pty.cc).
+// The pseudo-terminal functions of the addon (see pty.cc).
 #pragma once
 
 #include <napi.h>
 
 namespace minictr {
 
-Napi::Value OpenPty(const Napi::CallbackInfo& info);
+Napi::Value ReceiveTerminal(const Napi::CallbackInfo& info);
 Napi::Value ResizePty(const Napi::CallbackInfo& info);
 
 }  // namespace minictr

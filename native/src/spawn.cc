@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -234,10 +235,20 @@ struct PreparedProcess {
     config->argv = argv.data();
     config->envp = envp.data();
     config->init_fd = -1;
-    for (int fd = 0; fd <= 2; fd++) config->stdio[fd] = request.terminal_fd;
-    config->terminal = request.terminal_fd >= 0;
+    config->console_fd = -1;
+    config->rows = request.rows;
+    config->columns = request.columns;
+    for (int& fd : config->stdio) fd = -1;
   }
 };
+
+// -t: a socket pair over which the child sends the pseudo-terminal's controller; the child's end goes to `config`.
+bool ConsoleSockets(const SpawnRequest& request, ChildConfig* config, int (&sockets)[2]) {
+  if (!request.terminal) return true;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) < 0) return false;
+  config->console_fd = sockets[1];
+  return true;
+}
 
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot), or 0 when unreadable.
 uint64_t StartTimeOf(const std::string& path) {
@@ -295,11 +306,11 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   // 1. The container, by a pidfd (its PID 1 cannot be confused with a later process of the same pid from here
   //    on) and its root directory; pipes: release, error, and the joiner's report of the pid.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, report_pipe[2] = {-1, -1};
-  int target_pidfd = -1, root_fd = -1;
+  int target_pidfd = -1, root_fd = -1, console[2] = {-1, -1};
   auto fail = [&](const char* call) {
     int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], report_pipe[0], report_pipe[1],
-              target_pidfd, root_fd});
+              target_pidfd, root_fd, console[0], console[1]});
     *what = call;
     return saved;
   };
@@ -314,10 +325,11 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   root_fd = open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return fail("open /proc/PID/root");
   if (!Pipe(release_pipe) || !Pipe(error_pipe) || !Pipe(report_pipe)) return fail("pipe2");
+  if (!ConsoleSockets(request, &config, console)) return fail("socketpair");
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
-  for (int fd : {release_pipe[1], error_pipe[0], report_pipe[0], report_pipe[1]}) {
-    config.foreign_fds[config.foreign_fd_count++] = fd;
+  for (int fd : {release_pipe[1], error_pipe[0], report_pipe[0], report_pipe[1], console[0]}) {
+    if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
   }
   uint64_t namespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
   if (request.new_network) namespaces |= CLONE_NEWNET;
@@ -332,8 +344,8 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   if (joiner < 0) return fail("clone3");
   while (waitpid(static_cast<pid_t>(joiner), nullptr, 0) < 0 && errno == EINTR) {
   }
-  CloseAll({release_pipe[0], error_pipe[1], report_pipe[1], target_pidfd, root_fd});
-  release_pipe[0] = error_pipe[1] = report_pipe[1] = target_pidfd = root_fd = -1;
+  CloseAll({release_pipe[0], error_pipe[1], report_pipe[1], target_pidfd, root_fd, console[1]});
+  release_pipe[0] = error_pipe[1] = report_pipe[1] = target_pidfd = root_fd = console[1] = -1;
   int32_t report = 0;
   if (ReadFully(report_pipe[0], &report, sizeof report) != sizeof report) report = -EPIPE;
   if (report <= 0) {
@@ -354,6 +366,7 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   CloseAll({report_pipe[0]});
   result->pid = report;
   result->pidfd = pidfd;
+  result->console_fd = console[0];
   result->release_fd = release_pipe[1];
   result->error_fd = error_pipe[0];
   return 0;
@@ -377,16 +390,18 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   //    stderr (→ monitor), the launch report (launcher → parent) and the handoff (parent → monitor). /dev/null is
   //    a detached container's stdin. --init: minictr-init, opened now, while the host's tree is still visible.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1};
+  int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1}, console[2] = {-1, -1};
   int null_fd = -1, init_fd = -1, log_fd = -1;
   auto fail = [&](const char* call) {
     int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
-              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd, log_fd});
+              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd, log_fd,
+              console[0], console[1]});
     *what = call;
     return saved;
   };
   if (!Pipe(release_pipe) || !Pipe(error_pipe)) return fail("pipe2");
+  if (!ConsoleSockets(request, &config, console)) return fail("socketpair");
   if (detached) {
     if (!Pipe(out_pipe) || !Pipe(err_pipe) || !Pipe(report_pipe) || !Pipe(handoff_pipe)) return fail("pipe2");
     if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) return fail("open /dev/null");
@@ -403,7 +418,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
   for (int fd : {release_pipe[1], error_pipe[0], out_pipe[0], err_pipe[0], report_pipe[1], handoff_pipe[0],
-                 handoff_pipe[1], log_fd}) {
+                 handoff_pipe[1], log_fd, console[0]}) {
     if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
   }
   if (detached) {
@@ -462,12 +477,13 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     result->pid = static_cast<int>(pid);
     result->pidfd = pidfd;
   }
-  CloseAll({release_pipe[0], error_pipe[1], report_pipe[0], init_fd});
+  CloseAll({release_pipe[0], error_pipe[1], report_pipe[0], init_fd, console[1]});
   result->release_fd = release_pipe[1];
   result->error_fd = error_pipe[0];
+  result->console_fd = console[0];
   if (error != 0) {
     // The container (if cloned) exits when its release pipe closes, or with its parent the monitor.
-    CloseAll({result->release_fd, result->error_fd, result->handoff_fd});
+    CloseAll({result->release_fd, result->error_fd, result->handoff_fd, result->console_fd});
     *result = SpawnResult{};
   }
   return error;

@@ -32,7 +32,9 @@ struct SpawnRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::string init_path;  // --init: the host's minictr-init; empty: exec the command as PID 1
-  int terminal_fd = -1;   // -t: the pseudo-terminal's replica, the container's stdin, stdout and stderr
+  bool terminal = false;  // -t: the child opens a pseudo-terminal in the container and sends minictr its controller
+  unsigned short rows = 24;
+  unsigned short columns = 80;
   // -d: minictr-monitor becomes the container's parent (see Spawn); empty: the container is minictr's child.
   std::string monitor_path;
   std::string monitor_log;
@@ -49,6 +51,7 @@ struct SpawnResult {
   int error_fd = -1;       // EOF = exec succeeded; 8 bytes = {step, errno}
   int monitor_pid = -1;    // detached only
   int handoff_fd = -1;     // detached only: closing it tells the monitor that minictr is done with setup
+  int console_fd = -1;     // -t only: the pseudo-terminal's controller arrives here (SCM_RIGHTS) before exec
 };
 
 // Returns 0 or an errno, with `what` naming the call that failed.
@@ -56,7 +59,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what);
 
 // `minictr exec`: a child blocked like Spawn's, but in the namespaces and root of the running container join_pid
 // (new_network false: it has none of its own), and a child of this process. Uses: workdir, the security profile,
-// exec_path, argv, env, terminal_fd.
+// exec_path, argv, env, terminal.
 int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** what);
 
 struct ReleaseOutcome {

@@ -73,8 +73,9 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       execPath,
       argv: spec.argv,
       env,
-      terminalFd: terminal?.replica ?? null,
+      terminal: spec.tty ? TerminalRelay.size() : null,
     });
+    terminal?.attach(child.consoleFd);
     let released = false;
     let status: ExitStatus | null = null;
     const exited = new Promise<ExitStatus>((resolve) =>

@@ -68,11 +68,11 @@ export interface RunOutcome {
 }
 
 /** What the child's exec and stdio need beyond the plan: --init, -t and -d's monitor. */
-function processOptions(plan: Plan, state: ContainerState, terminal: TerminalRelay | null): Pick<SpawnOptions, 'init' | 'terminalFd' | 'monitor'> {
+function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, 'init' | 'terminal' | 'monitor'> {
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   return {
     init: plan.spec.init ? helperPath('minictr-init') : null,
-    terminalFd: terminal?.replica ?? null,
+    terminal: plan.spec.tty ? TerminalRelay.size() : null,
     monitor: plan.spec.detach
       ? {
           path: helperPath('minictr-monitor'),
@@ -205,7 +205,8 @@ async function execute(
   const terminal = spec.tty ? new TerminalRelay(addon) : null;
   if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
   const dirs = { upper: state.upperDir, work: state.workDir, merged: state.mergedDir };
-  const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state, terminal) });
+  const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state) });
+  terminal?.attach(child.consoleFd);
   const detached = child.monitorPid > 0;
   // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
   // container alone while this process owns it). Registered first, so it runs after the process is stopped.

@@ -34,14 +34,22 @@ export interface SpawnOptions {
   env: string[];
   /** --init: the host's minictr-init, exec'd as PID 1 to run the command as its child; null: none. */
   init: string | null;
-  /** -t: the pseudo-terminal replica that becomes stdin, stdout, stderr and controlling terminal; null: none. */
-  terminalFd: number | null;
+  /**
+   * -t: the child opens a pseudo-terminal of this size in the container's devpts, makes it its stdio and
+   * controlling terminal, and sends the controller end back (see consoleFd); null: no terminal.
+   */
+  terminal: TerminalSize | null;
   /**
    * -d: minictr-monitor becomes the container's parent (fds 3-7: stdout and stderr pipes, handoff, pidfd, the log
    * file opened here at `log`) and runs argv ("EXIT -- CLEANUP...") with env; null: the container is this process's
    * child.
    */
   monitor: { path: string; log: string; argv: string[]; env: string[] } | null;
+}
+
+export interface TerminalSize {
+  rows: number;
+  columns: number;
 }
 
 /** `minictr exec`: a process joining the running container whose PID 1 is `pid` (see SpawnExec in spawn.cc). */
@@ -56,7 +64,7 @@ export interface ExecOptions {
   execPath: string;
   argv: string[];
   env: string[];
-  terminalFd: number | null;
+  terminal: TerminalSize | null;
 }
 
 export interface SpawnedChild {
@@ -68,6 +76,8 @@ export interface SpawnedChild {
   /** Detached only (else -1): the monitor's pid, and the pipe whose closing hands the container over to it. */
   monitorPid: number;
   handoffFd: number;
+  /** -t only (else -1): a socket holding the pseudo-terminal's controller once the child has exec'd. */
+  consoleFd: number;
 }
 
 /** A child step that failed before exec: step name (see ChildStepName in native/src/child.cc) and errno. */
@@ -92,7 +102,7 @@ export interface NativeAddon {
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
   abort(releaseFd: number, errorFd: number): void;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;
-  /** A pseudo-terminal pair of the given size, both ends close-on-exec. */
-  openPty(rows: number, columns: number): { controller: number; replica: number };
+  /** The controller end of the child's pseudo-terminal, from its console socket (which is closed). */
+  receiveTerminal(consoleFd: number): number;
   resizePty(controller: number, rows: number, columns: number): void;
 }

@@ -163,10 +163,11 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
-  it('-t gives the container a terminal; -i -t sends stdin to it', async () => {
-    const tty = await scratch.host.minictr(['run', '--rm', '-t', '/bin/sh', '-c', 'test -t 0 && test -t 1 && stty size']);
+  it('-t gives the container a terminal of its own devpts; -i -t sends stdin to it', async () => {
+    const tty = await scratch.host.minictr(['run', '--rm', '-t', '/bin/sh', '-c', 'test -t 0 && test -t 1 && tty && stty size']);
     expect(tty.exitCode, tty.stderr).toBe(0);
-    expect(tty.stdout).toMatch(/^24 80\r?\n?$/);
+    // A terminal of the container's own devpts instance, as in Docker: its device exists inside.
+    expect(tty.stdout).toMatch(/^\/dev\/pts\/0\r?\n24 80\r?\n?$/);
     const interactive = await scratch.host.minictr(['run', '--rm', '-i', '-t', '/bin/sh'], { input: 'echo hi-$((1+2)); exit 5\n' });
     expect(interactive.exitCode).toBe(5);
     expect(interactive.stdout).toContain('hi-3');

@@ -30,8 +30,8 @@ describe.skipIf(!isRoot)('minictr exec (needs root: skipped otherwise)', () => {
     const overridden = await scratch.host.minictr(['exec', '-e', 'FOO=bar', '-w', '/tmp', '-u', 'nobody', 'box', '/bin/sh', '-c', 'echo $FOO; pwd; id -u; echo $HOME']);
     expect(overridden.stdout).toBe('bar\n/tmp\n65534\n/nonexistent');
     expect((await scratch.host.minictr(['exec', 'box', '/bin/sh', '-c', 'exit 7'])).exitCode).toBe(7);
-    const terminal = await scratch.host.minictr(['exec', '-t', 'box', '/bin/sh', '-c', 'test -t 0 && stty size']);
-    expect(terminal.stdout).toMatch(/^24 80\r?$/);
+    const terminal = await scratch.host.minictr(['exec', '-t', '-u', 'nobody', 'box', '/bin/sh', '-c', 'tty && stty size && stat -c %U $(tty)']);
+    expect(terminal.stdout).toMatch(/^\/dev\/pts\/0\r?\n24 80\r?\nnobody\r?$/);
     const piped = await scratch.host.minictr(['exec', 'box', '/bin/sh', '-c', 'read line; echo got $line'], { input: 'hello\n' });
     expect(piped.stdout).toBe('got hello');
     expect((await scratch.host.minictr(['rm', '-f', 'box'])).exitCode).toBe(0);
