@@ -17,15 +17,15 @@
       "target_name": "minictr-monitor",
       "type": "executable",
       "sources": ["src/monitor.cc"],
-      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os"],
-      "ldflags": ["-static"]
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections"],
+      "ldflags": ["-static", "-s", "-Wl,--gc-sections"]
     },
     {
       "target_name": "minictr-init",
       "type": "executable",
       "sources": ["src/init.cc"],
-      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os"],
-      "ldflags": ["-static"]
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections"],
+      "ldflags": ["-static", "-s", "-Wl,--gc-sections"]
     }
   ]
 }

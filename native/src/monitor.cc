@@ -12,7 +12,9 @@
 //   fd 3, 4  read ends of the container's stdout and stderr pipes
 //   fd 5     read end of the handoff pipe: minictr writes one byte once the record names this process as owner,
 //            then closes it. EOF without that byte means minictr died or gave up: PID 1 is killed (it may have been
-//            released already), and the cleanup finds the record still owned by minictr, alive or dead.
+//            released already). The cleanup then finds minictr as owner (alive: it tears down itself; dead: the
+//            cleanup does, as gc would), or this process, if minictr died just after naming it (then it is kept
+//            as exited, 137).
 //   fd 6     a pidfd of the container's PID 1, whose parent this process is (the launcher in spawn.cc cloned it,
 //            then exec'd this program): nobody else can reap it, so its pid cannot be reused meanwhile
 //   fd 7     the log file (opened by minictr), in the CRI format of Kubernetes runtimes, one record per line:

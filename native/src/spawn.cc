@@ -130,22 +130,26 @@ struct LaunchConfig {
   char* const* monitor_envp;
 };
 
-// The monitor's descriptors 3 to 7 come from anywhere: first copied above every target, then put in place.
-bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd) {
-  constexpr int kCount = 5;
-  int sources[kCount] = {launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd, launch.log_file_fd};
+// The monitor's descriptors 0 to 7 come from anywhere: every source is first copied above the targets (10 and up),
+// then put in place, so no dup2() overwrites a source still to be copied. `report_fd` is moved up too, since it is
+// still written after this when the exec fails; it is returned through `report_fd`.
+bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
+  constexpr int kCount = 7;  // null, stdout pipe, stderr pipe, handoff, pidfd, log file, report
+  int sources[kCount] = {launch.null_fd, launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd,
+                         launch.log_file_fd, launch.report_fd};
   int high[kCount];
   for (int i = 0; i < kCount; i++) {
     high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
     if (high[i] < 0) return false;
   }
-  for (int i = 0; i < kCount; i++) {
-    if (dup2(high[i], 3 + i) < 0) return false;
-  }
+  *report_fd = high[kCount - 1];
   for (int fd = 0; fd <= 2; fd++) {
-    if (dup2(launch.null_fd, fd) < 0) return false;
+    if (dup2(high[0], fd) < 0) return false;
   }
-  if (syscall(SYS_close_range, 3U + kCount, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(3 + kCount);
+  for (int i = 1; i <= 5; i++) {
+    if (dup2(high[i], 2 + i) < 0) return false;
+  }
+  if (syscall(SYS_close_range, 8U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(8);
   return true;
 }
 
@@ -173,9 +177,10 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd) {
   WriteFully(launch.report_fd, report, sizeof report);
   if (container < 0) _exit(1);
   ResetSignals();
-  if (PlaceMonitorFds(launch, pidfd)) execve(launch.monitor_path, launch.monitor_argv, launch.monitor_envp);
+  int report_fd = launch.report_fd;
+  if (PlaceMonitorFds(launch, pidfd, &report_fd)) execve(launch.monitor_path, launch.monitor_argv, launch.monitor_envp);
   int32_t failure = errno;
-  WriteFully(launch.report_fd, &failure, sizeof failure);
+  WriteFully(report_fd, &failure, sizeof failure);
   _exit(127);
 }
 

@@ -32,6 +32,7 @@ import {
   listContainerDirs,
   NAMES_DIR,
   PORTS_DIR,
+  readRecord,
   type ContainerDir,
   type JournalEntry,
 } from './state.js';
@@ -146,6 +147,19 @@ async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Pro
   return true;
 }
 
+const sameProcess = (a: ProcessRef | null, b: ProcessRef | null) => a?.pid === b?.pid && a?.startTime === b?.startTime;
+
+/**
+ * Whether a directory that looked abandoned when listed still is: the listing may be older than a handover (a
+ * `run -d` naming its monitor as owner just before it exits). A dead owner cannot change the record any more, so a
+ * record that still names it, read now, is safe to collect.
+ */
+function stillUnowned(entry: ContainerDir): boolean {
+  if (entry.record === null) return true; // half-built (.new-, owner in its name) or unreadable
+  const now = readRecord(entry.dir);
+  return now !== null && now.status !== 'exited' && sameProcess(now.owner, entry.owner) && (now.owner === null || !isAlive(now.owner));
+}
+
 const isSelf = (ref: ProcessRef | null, self: ProcessRef) => ref !== null && ref.pid === self.pid && ref.startTime === self.startTime;
 
 /**
@@ -178,8 +192,19 @@ export async function collectGarbage(): Promise<string[]> {
       if (startTimeOf(remover) === null) rmSync(dir, { recursive: true, force: true });
       continue;
     }
-    if (collector === null && exited) continue;
-    if ((owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector))) continue;
+    if (collector !== null && isAlive(collector)) continue;
+    if (exited) {
+      // Kept as exited; a collector that died just before renaming it back leaves that last step to us.
+      if (collector !== null) {
+        try {
+          renameSync(dir, join(CONTAINERS_DIR, id));
+        } catch {
+          // another gc did it first
+        }
+      }
+      continue;
+    }
+    if ((owner !== null && isAlive(owner)) || !stillUnowned(entry)) continue;
     try {
       if (await collect(entry, self)) {
         collected.push(id);

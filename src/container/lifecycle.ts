@@ -301,7 +301,8 @@ async function execute(
 
   // 6. Detached: the monitor owns the container from here on. The record names it before the handoff byte, so at
   //    every instant the container has exactly one living owner (or none, and gc takes over). Should this process
-  //    die before the byte, the monitor kills PID 1 (released or not) and its cleanup finds the owner dead.
+  //    die before the byte, the monitor kills PID 1 (released or not) and its cleanup tears the container down,
+  //    as the owner the record names or in place of a dead one.
   if (detached) {
     const monitor = { pid: child.monitorPid, startTime: startTimeOf(child.monitorPid) ?? 0 };
     state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });

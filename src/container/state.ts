@@ -222,7 +222,8 @@ export interface ContainerDir {
   removing: boolean;
 }
 
-function readRecord(dir: string): ContainerRecord | null {
+/** A container directory's state.json as it is now; null when unreadable (half-built, or gone). */
+export function readRecord(dir: string): ContainerRecord | null {
   try {
     return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerRecord;
   } catch {

@@ -3,8 +3,8 @@
 //
 // The base (chains and rules) is declared in one atomic `nft -f -` transaction: "add" table, maps and chains
 // (no-ops when present), flush the chains, add the rules. That makes it idempotent and safe under concurrent runs.
-// A run applies it only when a listing does not show it, current, on every chain (ensureRuleset): someone may have
-// flushed the ruleset, or an older minictr left other rules. Per-container data lives only in the two maps, which
+// A run applies it only when a listing does not show it, current, on every rule (ensureRuleset): someone may have
+// flushed the ruleset or deleted a rule, or an older minictr left other rules. Per-container data lives only in the two maps, which
 // the flush leaves alone:
 //
 //   published_any    protocol . host port            → container address . container port   (-p 8080:80)
@@ -21,8 +21,9 @@
 //
 // Container to container traffic on the bridge is not tracked (notrack, same chain): it needs no NAT, the forward
 // chain accepts everything a container sends, and conntrack was the largest cost on that path (iperf3: 76 % of a
-// plain veth tracked, on par untracked; see bench/dataplane.mjs). Traffic to the gateway address stays tracked: the
-// replies of masqueraded (hairpin, loopback) connections come back to it and must be de-NATed.
+// plain veth tracked, 85-90 % untracked; see bench/dataplane.mjs). It only matters with br_netfilter and
+// bridge-nf-call-iptables=1, when bridged frames pass the IP hooks at all. Traffic to the gateway address stays
+// tracked: the replies of masqueraded (hairpin, loopback) connections come back to it and must be de-NATed.
 //
 // Where each client is caught (kernel DNAT, no userland proxy):
 //   another host            prerouting: DNAT to the container; forward accepts DNATed traffic to the bridge
@@ -70,20 +71,9 @@ function baseRules(subnet: Subnet, bridge: string): [Chain, string][] {
   ];
 }
 
-/** "minictr-base-<12 hex>": names this exact base ruleset (a hash of its rules). */
-export function baseMarker(subnet: Subnet, bridge: string): string {
-  return `minictr-base-${createHash('sha256').update(JSON.stringify(baseRules(subnet, bridge))).digest('hex').slice(0, 12)}`;
-}
-
-/**
- * The base ruleset. Every rule that a packet can meet is here; containers only add map elements. The last rule of
- * every chain carries the comment "minictr-base-<hash of the rules>", so that one listing tells whether the base
- * is in place and current (see ensureRuleset).
- */
-export function baseRuleset(subnet: Subnet, bridge: string): string {
-  const rules = baseRules(subnet, bridge);
-  const marker = baseMarker(subnet, bridge);
-  const isLast = (i: number) => !rules.slice(i + 1).some(([chain]) => chain === rules[i]![0]);
+/** The base ruleset's declarations and rules, each rule ending with `marker` when one is given. */
+function baseLines(subnet: Subnet, bridge: string, marker: string | null): string[] {
+  const comment = marker === null ? '' : ` comment "${marker}"`;
   return [
     `add table ${TABLE}`,
     `add map ${TABLE} ${MAP_ANY} { type inet_proto . inet_service : ipv4_addr . inet_service; }`,
@@ -94,27 +84,53 @@ export function baseRuleset(subnet: Subnet, bridge: string): string {
     `add chain ${TABLE} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${TABLE} guard { type filter hook prerouting priority raw; policy accept; }`,
     ...CHAINS.map((chain) => `flush chain ${TABLE} ${chain}`),
-    ...rules.map(([chain, rule], i) => `add rule ${TABLE} ${chain} ${rule}${isLast(i) ? ` comment "${marker}"` : ''}`),
-    '',
-  ].join('\n');
+    ...baseRules(subnet, bridge).map(([chain, rule]) => `add rule ${TABLE} ${chain} ${rule}${comment}`),
+  ];
+}
+
+/** "minictr-base-<12 hex>": names this exact base ruleset (a hash of all of it). */
+export function baseMarker(subnet: Subnet, bridge: string): string {
+  const text = baseLines(subnet, bridge, null).join('\n');
+  return `minictr-base-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The base ruleset. Every rule that a packet can meet is here; containers only add map elements. Every rule
+ * carries the comment "minictr-base-<hash of the whole ruleset>", so that one listing tells whether the base is in
+ * place, complete and current (see ensureRuleset).
+ */
+export function baseRuleset(subnet: Subnet, bridge: string): string {
+  return `${baseLines(subnet, bridge, baseMarker(subnet, bridge)).join('\n')}\n`;
 }
 
 /**
  * Makes sure the base ruleset is in place, then applies `lines` (a container's map elements) with it, in one
- * transaction. The base is re-applied only when a listing of the table (about 4 ms) does not show the current
- * marker on every chain: re-applying takes about 15 ms, on every run. Returns whether the base was applied.
+ * transaction. The base is re-applied only when a terse listing of the table (about 4 ms; `-t` leaves the map
+ * elements out) does not show the current marker on exactly as many rules as the base has: re-applying takes about
+ * 15 ms, on every run. Should the table vanish between the listing and the elements (a reset, a firewall reload),
+ * the elements are applied again with the base. Returns whether the base was applied.
  */
 export async function ensureRuleset(subnet: Subnet, bridge: string, lines: readonly string[]): Promise<boolean> {
   let listing = '';
   try {
-    listing = (await runCommand(['nft', 'list', 'table', NFT_FAMILY, NFT_TABLE])).stdout;
+    listing = (await runCommand(['nft', '-t', 'list', 'table', NFT_FAMILY, NFT_TABLE])).stdout;
   } catch {
     // no table yet
   }
-  const present = listing.split(`comment "${baseMarker(subnet, bridge)}"`).length - 1 === CHAINS.length;
-  const script = `${present ? '' : baseRuleset(subnet, bridge)}${lines.map((line) => `${line}\n`).join('')}`;
-  if (script !== '') await applyRuleset(script);
-  return !present;
+  const marked = listing.split(`comment "${baseMarker(subnet, bridge)}"`).length - 1;
+  const present = marked === baseRules(subnet, bridge).length;
+  const elements = lines.map((line) => `${line}\n`).join('');
+  if (present && elements === '') return false;
+  if (present) {
+    try {
+      await applyRuleset(elements);
+      return false;
+    } catch {
+      // the table went away meanwhile: below, with the base
+    }
+  }
+  await applyRuleset(baseRuleset(subnet, bridge) + elements);
+  return true;
 }
 
 function element(mapping: PortMapping, containerAddress: string): { map: string; entry: string; key: string } {
