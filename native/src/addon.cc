@@ -7,6 +7,7 @@
 //   abort(releaseFd)            → undefined                           the child exits without running anything
 //   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
 //   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
+//   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "child.h"
+#include "proc.h"
 #include "pty.h"
 #include "spawn.h"
 #include "wait.h"
@@ -348,6 +350,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));
   exports.Set("receiveTerminal", Napi::Function::New(env, minictr::ReceiveTerminal, "receiveTerminal"));
+  exports.Set("signalProcess", Napi::Function::New(env, minictr::SignalProcess, "signalProcess"));
   exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
   return exports;
 }

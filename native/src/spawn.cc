@@ -28,6 +28,7 @@
 #include <string>
 
 #include "child.h"
+#include "proc.h"
 #include "seccomp.h"
 
 namespace minictr {
@@ -255,20 +256,6 @@ bool ConsoleSockets(const SpawnRequest& request, ChildConfig* config, int (&sock
   return true;
 }
 
-// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or 0 when unreadable.
-uint64_t StartTimeOf(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char text[1024];
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  text[n] = '\0';
-  const char* p = strrchr(text, ')');  // the command name may contain anything; fields resume after the last ')'
-  for (int field = 2; p != nullptr && field < 22; field++) p = strchr(p + 1, ' ');
-  return p == nullptr ? 0 : strtoull(p + 1, nullptr, 10);
-}
-
 // Blocks every signal across a clone (see Spawn, step 3) and restores the mask when it goes out of scope.
 class SignalsBlocked {
  public:
@@ -323,7 +310,7 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   target_pidfd = static_cast<int>(syscall(SYS_pidfd_open, request.join_pid, 0));
   if (target_pidfd < 0) return fail("pidfd_open");
   std::string proc = "/proc/" + std::to_string(request.join_pid);
-  if (StartTimeOf(proc + "/stat") != request.join_start_time) {
+  if (StartTimeOf(request.join_pid) != request.join_start_time) {
     errno = ESRCH;
     return fail("check the container's PID 1");
   }

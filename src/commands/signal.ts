@@ -1,5 +1,5 @@
-// `minictr kill` and `minictr stop`: signals to a running container's PID 1, found by id, name or prefix. The
-// pid is checked against its recorded start time first, so a reused pid is never signalled.
+// `minictr kill` and `minictr stop`: signals to a running container's PID 1, found by id, name or prefix. Signals
+// go through a pidfd checked against the recorded start time, so a reused pid is never signalled.
 
 import { constants } from 'node:os';
 import { MinictrError, UsageError } from '../errors.js';
@@ -7,7 +7,7 @@ import { error, warn } from '../log.js';
 import { collectGarbage } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer, teardownState, type ContainerInfo } from '../container/lookup.js';
 import { ContainerState, listContainerDirs } from '../container/state.js';
-import { isAlive } from '../sys/proc.js';
+import { isAlive, sendSignal } from '../sys/proc.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,9 +21,7 @@ function parseSignal(name: string): NodeJS.Signals {
 }
 
 function send(container: ContainerInfo, signal: NodeJS.Signals): boolean {
-  if (!isRunning(container)) return false;
-  process.kill(container.process!.pid, signal);
-  return true;
+  return isRunning(container) && sendSignal(container.process!, signal);
 }
 
 /** Resolves every ref first (exited containers included), so a typo signals nothing. */
@@ -44,7 +42,7 @@ export async function waitForTeardown(id: string, ref: string, options: { kill?:
     if (teardownState(id) !== 'live') return;
     // rm -f: PID 1 may not have existed yet on the first look (the container was being set up).
     const pid1 = options.kill ? new ContainerState(id).entries().find((entry) => entry.kind === 'process') : undefined;
-    if (pid1 !== undefined && isAlive(pid1)) process.kill(pid1.pid, 'SIGKILL');
+    if (pid1 !== undefined) sendSignal(pid1, 'SIGKILL');
     const owner = listContainerDirs().find((entry) => entry.id === id)?.owner ?? null;
     if ((owner === null || !isAlive(owner)) && Date.now() - lastGc > 500) {
       lastGc = Date.now();

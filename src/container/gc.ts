@@ -20,7 +20,7 @@ import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { listOwned, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
-import { isAlive, selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
+import { isAlive, selfRef, sendSignal, startTimeOf, type ProcessRef } from '../sys/proc.js';
 import { removeCgroupParents, removeCgroups } from './cgroups.js';
 import { releaseName } from './names.js';
 import {
@@ -49,8 +49,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGKILL, then wait until the process is gone (it is ours: recorded by pid and start time in the journal). */
 export async function killAndWait(ref: ProcessRef): Promise<void> {
-  if (!isAlive(ref)) return;
-  process.kill(ref.pid, 'SIGKILL');
+  if (!sendSignal(ref, 'SIGKILL')) return;
   for (let waited = 0; waited < 5000; waited += 10) {
     if (!isAlive(ref)) return;
     await sleep(10);

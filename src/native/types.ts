@@ -105,4 +105,6 @@ export interface NativeAddon {
   /** The controller end of the child's pseudo-terminal, from its console socket (which is closed). */
   receiveTerminal(consoleFd: number): number;
   resizePty(controller: number, rows: number, columns: number): void;
+  /** Signals the process (pid, start time) through a pidfd; false when it no longer exists. */
+  signalProcess(pid: number, startTime: number, signal: number): boolean;
 }

@@ -3,6 +3,8 @@
 // process and differs for any later process with the same pid.
 
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { nativeAddon } from '../native/index.js';
 
 export interface ProcessRef {
   pid: number;
@@ -40,4 +42,12 @@ export function selfRef(): ProcessRef {
 export function isAlive(ref: ProcessRef): boolean {
   const stat = statOf(ref.pid);
   return stat !== null && stat.startTime === ref.startTime && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/**
+ * Sends `signal` to the very process `ref` names, never to a later one with the same pid (through a pidfd, see
+ * native/src/proc.cc). Returns false when it is gone.
+ */
+export function sendSignal(ref: ProcessRef, signal: NodeJS.Signals): boolean {
+  return nativeAddon().signalProcess(ref.pid, ref.startTime, constants.signals[signal]);
 }

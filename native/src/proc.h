@@ -1,0 +1,16 @@
+// Processes named by (pid, start time), the identity minictr records for every process it did not start itself.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+
+namespace minictr {
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or 0 when the process does not exist.
+uint64_t StartTimeOf(int pid);
+
+// signalProcess(pid, startTime, signal) → boolean: false when that process no longer exists.
+Napi::Value SignalProcess(const Napi::CallbackInfo& info);
+
+}  // namespace minictr
