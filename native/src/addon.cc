@@ -209,8 +209,8 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
     if (m.ok() && (request->monitor_path.rfind("/", 0) != 0 || request->monitor_argv.empty())) {
       m.Report("path", "an absolute path, with a non-empty argv");
     }
+    request->keep_stdin = m.Bool("keepStdin");
     if (!m.ok()) v.Report("monitor", m.problem().c_str());
-    if (request->terminal) v.Report("terminal", "null when detached (the monitor logs the output)");
   }
   *problem = v.problem();
   return v.ok();

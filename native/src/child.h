@@ -45,7 +45,7 @@ struct EtcFile {
 };
 
 // Most descriptors a child must close on entry: the other processes' ends of every pipe it inherited.
-constexpr int kMaxInheritedFds = 10;
+constexpr int kMaxInheritedFds = 12;
 
 struct ChildConfig {
   bool joining;           // exec into a running container: its namespaces and root are set up, skip steps 2-12b

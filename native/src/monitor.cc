@@ -19,9 +19,14 @@
 //            then exec'd this program): nobody else can reap it, so its pid cannot be reused meanwhile
 //   fd 7     the log file (opened by minictr), in the CRI format of Kubernetes runtimes, one record per line:
 //            "<RFC 3339 time with ns> <stdout|stderr> <F|P> <text>" (F: a full line; P: part of a longer one)
+//   fd 8     -t only: a socket on which the container's child sends its pseudo-terminal's controller before exec;
+//            everything the terminal shows is then logged as stdout
+//   fd 9     -i only: the write end of the container's stdin, held open and never written, so that a shell reading
+//            it waits instead of seeing end-of-file (docker run -di)
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -40,6 +45,8 @@ constexpr int kStderrFd = 4;
 constexpr int kHandoffFd = 5;
 constexpr int kPidFd = 6;
 constexpr int kLogFd = 7;
+constexpr int kConsoleFd = 8;
+constexpr int kStdinFd = 9;
 // A line longer than this is logged in parts (P records), as CRI runtimes do.
 constexpr size_t kLineMax = 16384;
 
@@ -119,7 +126,26 @@ void WriteExitFile(const char* path, const siginfo_t& info) {
   if (ok) rename(temporary, path);
 }
 
-Stream streams[2] = {{kStdoutFd, "stdout", {}, 0}, {kStderrFd, "stderr", {}, 0}};
+// The stdout and stderr pipes, and with -t the terminal's controller once it arrives.
+Stream streams[3] = {{kStdoutFd, "stdout", {}, 0}, {kStderrFd, "stderr", {}, 0}, {-1, "stdout", {}, 0}};
+
+// The terminal's controller from the console socket, or -1 (the child died before sending it).
+int ReceiveController() {
+  char byte;
+  char space[CMSG_SPACE(sizeof(int))];
+  struct iovec data = {&byte, 1};
+  struct msghdr message;
+  memset(&message, 0, sizeof message);
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = space;
+  message.msg_controllen = sizeof space;
+  ssize_t got = recvmsg(kConsoleFd, &message, MSG_CMSG_CLOEXEC);
+  struct cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
+  int controller = -1;
+  if (header != nullptr && header->cmsg_type == SCM_RIGHTS) memcpy(&controller, CMSG_DATA(header), sizeof controller);
+  return controller;
+}
 
 }  // namespace
 
@@ -135,8 +161,9 @@ int main(int argc, char** argv) {
 
   // 1. Nothing of ours left open for the teardown command; a hangup of whatever terminal started minictr is not
   //    a reason to stop.
-  for (int fd = kStdoutFd; fd <= kLogFd; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  for (int fd = kStdoutFd; fd <= kStdinFd; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);  // fds 8 and 9 may not be open
   signal(SIGHUP, SIG_IGN);
+  bool awaiting_console = fcntl(kConsoleFd, F_GETFD) >= 0;
 
   // 2. Until PID 1 is reaped, both pipes are at EOF and the handoff is done: log output, reap, wait for minictr.
   //    After PID 1 exits the kernel kills the rest of its PID namespace, so the pipes' EOF follows promptly.
@@ -145,24 +172,32 @@ int main(int argc, char** argv) {
   bool reaped = false;
   bool handed_off = false;
   bool committed = false;
-  while (!reaped || streams[0].fd >= 0 || streams[1].fd >= 0 || !handed_off) {
-    struct pollfd fds[4] = {{streams[0].fd, POLLIN, 0},
+  while (!reaped || streams[0].fd >= 0 || streams[1].fd >= 0 || streams[2].fd >= 0 || !handed_off ||
+         awaiting_console) {
+    struct pollfd fds[6] = {{streams[0].fd, POLLIN, 0},
                             {streams[1].fd, POLLIN, 0},
+                            {streams[2].fd, POLLIN, 0},
                             {reaped ? -1 : pidfd, POLLIN, 0},
-                            {handed_off ? -1 : kHandoffFd, POLLIN, 0}};
-    if (poll(fds, 4, -1) < 0) {
+                            {handed_off ? -1 : kHandoffFd, POLLIN, 0},
+                            {awaiting_console ? kConsoleFd : -1, POLLIN, 0}};
+    if (poll(fds, 6, -1) < 0) {
       if (errno == EINTR) continue;
       return 1;
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
       if (fds[i].revents != 0) Drain(streams[i]);
     }
-    if (fds[2].revents != 0) {
+    if (fds[5].revents != 0) {
+      streams[2].fd = ReceiveController();
+      awaiting_console = false;
+      close(kConsoleFd);
+    }
+    if (fds[3].revents != 0) {
       while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
       }
       reaped = true;
     }
-    if (fds[3].revents != 0) {
+    if (fds[4].revents != 0) {
       char byte;
       ssize_t got = read(kHandoffFd, &byte, 1);
       if (got == 1) committed = true;

@@ -125,32 +125,35 @@ struct LaunchConfig {
   int log_fds[2];     // read ends of the container's stdout and stderr pipes: the monitor's fds 3 and 4
   int handoff_fd;     // read end of the handoff pipe: the monitor's fd 5
   int log_file_fd;    // the log file, opened by minictr (so a failure is reported by spawn): the monitor's fd 7
+  int console_fd;     // -t: where the child sends the terminal's controller, which the monitor logs: fd 8, or -1
+  int stdin_fd;       // -i: write end of the container's stdin, held open (never written) by the monitor: fd 9, or -1
   int null_fd;        // /dev/null: the monitor's stdin, stdout and stderr
   const char* monitor_path;
   char* const* monitor_argv;
   char* const* monitor_envp;
 };
 
-// The monitor's descriptors 0 to 7 come from anywhere: every source is first copied above the targets (10 and up),
+// The monitor's descriptors 0 to 9 come from anywhere: every source is first copied above the targets (10 and up),
 // then put in place, so no dup2() overwrites a source still to be copied. `report_fd` is moved up too, since it is
-// still written after this when the exec fails; it is returned through `report_fd`.
+// still written after this when the exec fails; it is returned through `report_fd`. Fds 8 and 9 are optional:
+// without -t or -i, whatever is there closes on exec.
 bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
-  constexpr int kCount = 7;  // null, stdout pipe, stderr pipe, handoff, pidfd, log file, report
-  int sources[kCount] = {launch.null_fd, launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd,
-                         launch.log_file_fd, launch.report_fd};
+  constexpr int kCount = 9;  // null, stdout pipe, stderr pipe, handoff, pidfd, log file, console, stdin, report
+  int sources[kCount] = {launch.null_fd,     launch.log_fds[0], launch.log_fds[1], launch.handoff_fd, pidfd,
+                         launch.log_file_fd, launch.console_fd, launch.stdin_fd,   launch.report_fd};
   int high[kCount];
   for (int i = 0; i < kCount; i++) {
-    high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
-    if (high[i] < 0) return false;
+    high[i] = sources[i] < 0 ? -1 : fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
+    if (sources[i] >= 0 && high[i] < 0) return false;
   }
   *report_fd = high[kCount - 1];
   for (int fd = 0; fd <= 2; fd++) {
     if (dup2(high[0], fd) < 0) return false;
   }
-  for (int i = 1; i <= 5; i++) {
-    if (dup2(high[i], 2 + i) < 0) return false;
+  for (int i = 1; i <= 7; i++) {
+    if (high[i] >= 0 ? dup2(high[i], 2 + i) < 0 : fcntl(2 + i, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) return false;
   }
-  if (syscall(SYS_close_range, 8U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(8);
+  if (syscall(SYS_close_range, 10U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(10);
   return true;
 }
 
@@ -382,13 +385,13 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   //    stderr (→ monitor), the launch report (launcher → parent) and the handoff (parent → monitor). /dev/null is
   //    a detached container's stdin. --init: minictr-init, opened now, while the host's tree is still visible.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1}, console[2] = {-1, -1};
+  int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1}, console[2] = {-1, -1}, stdin_pipe[2] = {-1, -1};
   int null_fd = -1, init_fd = -1, log_fd = -1;
   auto fail = [&](const char* call) {
     int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
               err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd, log_fd,
-              console[0], console[1]});
+              console[0], console[1], stdin_pipe[0], stdin_pipe[1]});
     *what = call;
     return saved;
   };
@@ -396,6 +399,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   if (!ConsoleSockets(request, &config, console)) return fail("socketpair");
   if (detached) {
     if (!Pipe(out_pipe) || !Pipe(err_pipe) || !Pipe(report_pipe) || !Pipe(handoff_pipe)) return fail("pipe2");
+    if (request.keep_stdin && !Pipe(stdin_pipe)) return fail("pipe2");
     if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) return fail("open /dev/null");
     log_fd = open(request.monitor_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0) return fail("open the container log");
@@ -410,11 +414,11 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
   for (int fd : {release_pipe[1], error_pipe[0], out_pipe[0], err_pipe[0], report_pipe[1], handoff_pipe[0],
-                 handoff_pipe[1], log_fd, console[0]}) {
+                 handoff_pipe[1], log_fd, console[0], stdin_pipe[1]}) {
     if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
   }
   if (detached) {
-    config.stdio[0] = null_fd;
+    config.stdio[0] = stdin_pipe[0] >= 0 ? stdin_pipe[0] : null_fd;
     config.stdio[1] = out_pipe[1];
     config.stdio[2] = err_pipe[1];
   }
@@ -432,8 +436,9 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.etc_file_count = etc_files.size();
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
-  LaunchConfig launch{&config, flags, report_pipe[1], {out_pipe[0], err_pipe[0]}, handoff_pipe[0], log_fd, null_fd,
-                      request.monitor_path.c_str(), monitor_argv.data(), monitor_envp.data()};
+  LaunchConfig launch{&config,   flags,       report_pipe[1], {out_pipe[0], err_pipe[0]},
+                      handoff_pipe[0], log_fd, console[0], stdin_pipe[1],
+                      null_fd,   request.monitor_path.c_str(), monitor_argv.data(), monitor_envp.data()};
 
   // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
   //    are blocked across it, so none runs one of Node's handlers in the child before it resets them (the child
@@ -458,7 +463,10 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   // 4. The parent keeps only its own ends. Detached: it reaps the launcher (which exits at once) and reads the pids.
   int error = 0;
   if (detached) {
-    CloseAll({out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], report_pipe[1], handoff_pipe[0], null_fd, log_fd});
+    // The terminal's controller (-t) goes to the monitor, not here.
+    CloseAll({out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], report_pipe[1], handoff_pipe[0], null_fd, log_fd,
+              console[0], stdin_pipe[0], stdin_pipe[1]});
+    console[0] = -1;
     int status;
     while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
     }

@@ -38,6 +38,7 @@ struct SpawnRequest {
   // -d: minictr-monitor becomes the container's parent (see Spawn); empty: the container is minictr's child.
   std::string monitor_path;
   std::string monitor_log;
+  bool keep_stdin = false;  // -d -i: stdin is a pipe the monitor holds open, so reading it blocks instead of EOF
   int join_pid = 0;  // SpawnExec: the host pid of the container's PID 1, whose namespaces and root are joined
   uint64_t join_start_time = 0;  // ... and its start time (/proc/PID/stat field 22), checked against reuse
   std::vector<std::string> monitor_argv;

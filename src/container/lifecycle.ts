@@ -77,6 +77,7 @@ function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, '
       ? {
           path: helperPath('minictr-monitor'),
           log: state.logPath,
+          keepStdin: plan.spec.interactive,
           argv: ['minictr-monitor', state.exitPath, '--', process.execPath, cli, 'cleanup', plan.id],
           env: [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`],
         }
@@ -202,7 +203,7 @@ async function execute(
 
   // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on, by this
   //    process, or detached by its monitor.
-  const terminal = spec.tty ? new TerminalRelay(addon) : null;
+  const terminal = spec.tty && !spec.detach ? new TerminalRelay(addon) : null; // detached: the monitor's
   if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
   const dirs = { upper: state.upperDir, work: state.workDir, merged: state.mergedDir };
   const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state) });

@@ -80,11 +80,11 @@ export interface RunSpec {
   autoRemove: boolean;
   /** --init: minictr-init runs as PID 1, forwarding signals to the command and reaping orphans. */
   init: boolean;
-  /** -t: a pseudo-terminal for stdin, stdout and stderr. */
+  /** -t: a pseudo-terminal for stdin, stdout and stderr (with -d, the monitor holds it and logs its output). */
   tty: boolean;
   /**
-   * -i with -t: minictr's stdin goes to the terminal (without -t the container reads minictr's stdin anyway; with
-   * -d, whose stdin is /dev/null, it is accepted and has no effect).
+   * -i with -t: minictr's stdin goes to the terminal (without -t the container reads minictr's stdin anyway). With
+   * -d: stdin stays open (a pipe the monitor holds) instead of /dev/null, so `run -di sh` waits rather than exits.
    */
   interactive: boolean;
 }
@@ -155,9 +155,6 @@ export function buildRunSpec(
   }
   if (flags.name !== undefined && (!NAME.test(flags.name) || flags.name.length > 128)) {
     throw new UsageError(`invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters) is allowed`);
-  }
-  if (flags.detach && flags.tty) {
-    throw new UsageError('-t cannot be combined with -d: a detached container\'s output goes to its log through pipes');
   }
   const workdir = flags.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);

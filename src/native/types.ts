@@ -40,11 +40,11 @@ export interface SpawnOptions {
    */
   terminal: TerminalSize | null;
   /**
-   * -d: minictr-monitor becomes the container's parent (fds 3-7: stdout and stderr pipes, handoff, pidfd, the log
-   * file opened here at `log`) and runs argv ("EXIT -- CLEANUP...") with env; null: the container is this process's
-   * child.
+   * -d: minictr-monitor becomes the container's parent (fds 3-9: stdout and stderr pipes, handoff, pidfd, the log
+   * file opened here at `log`, -t's console socket, -i's stdin pipe when `keepStdin`) and runs argv
+   * ("EXIT -- CLEANUP...") with env; null: the container is this process's child.
    */
-  monitor: { path: string; log: string; argv: string[]; env: string[] } | null;
+  monitor: { path: string; log: string; keepStdin: boolean; argv: string[]; env: string[] } | null;
 }
 
 export interface TerminalSize {

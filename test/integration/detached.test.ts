@@ -174,6 +174,20 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('-d -i keeps stdin open (a shell waits), and -d -t gives a terminal whose output is logged', async () => {
+    expect((await scratch.host.minictr(['run', '-d', '-i', '-t', '--name', 'shell', '/bin/sh'])).exitCode).toBe(0);
+    expect((await scratch.host.minictr(['run', '-d', '-i', '--name', 'reader', '/bin/cat'])).exitCode).toBe(0);
+    await sleep(300);
+    expect((await psJson(scratch.host, false)).map((c) => c.name).sort()).toEqual(['reader', 'shell']);
+    const seen = await scratch.host.minictr(['exec', 'shell', '/bin/sh', '-c', 'readlink /proc/1/fd/0']);
+    expect(seen.stdout).toBe('/dev/pts/0');
+    expect((await scratch.host.minictr(['run', '-d', '-t', '--name', 'tty', '/bin/sh', '-c', 'tty; echo done'])).exitCode).toBe(0);
+    await waitUntil('the terminal output', async () => (await scratch.host.minictr(['logs', 'tty'])).stdout.includes('done'));
+    expect((await scratch.host.minictr(['logs', 'tty'])).stdout).toMatch(/^\/dev\/pts\/0\r?\ndone\r?$/);
+    expect((await scratch.host.minictr(['rm', '-f', 'shell', 'reader', 'tty'])).exitCode).toBe(0);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('200 run -d / rm -f cycles leave nothing behind and do not grow open files', async () => {
     const openFiles = () => Number(readFileSync('/proc/sys/fs/file-nr', 'utf8').split('\t')[0]);
     const before = openFiles();
