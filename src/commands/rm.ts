@@ -3,8 +3,10 @@
 // checked before anything is removed, so a typo or a running container removes nothing.
 
 import { MinictrError } from '../errors.js';
-import { removeExited } from '../container/gc.js';
+import { warn } from '../log.js';
+import { collectGarbage, removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
+import { isAlive, sendSignal } from '../sys/proc.js';
 import { waitForTeardown } from './signal.js';
 
 export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
@@ -15,7 +17,12 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
     const { ref, container } = live[0]!;
     throw new MinictrError(`cannot remove container ${ref}: it is ${isRunning(container) ? 'running' : 'being set up'}: stop it first, or use rm -f`, 'lookup');
   }
-  // All are killed at once and waited for together: their owners tear them down in parallel.
+  // A detached container is killed through its monitor: PID 1 dies with it (PDEATHSIG), and this process tears
+  // them all down at once, as gc, instead of one `minictr cleanup` process per container. Any other is killed at
+  // PID 1 and torn down by the minictr that runs it.
+  const monitored = live.filter(({ container }) => container.detached && container.status === 'running' && container.owner !== null && isAlive(container.owner));
+  for (const { container } of monitored) sendSignal(container.owner!, 'SIGKILL');
+  if (monitored.length > 0) await collectGarbage().catch((cause: Error) => warn(cause.message));
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
     removeExited(container.id);
