@@ -6,6 +6,7 @@
 // or reports {step, errno} on the close-on-exec error pipe and exits; a successful execve() closes that pipe, which
 // is how the parent learns the command started.
 #include "child.h"
+#include "fd_passing.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -22,7 +23,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -216,24 +216,7 @@ int OpenTerminal(const ChildConfig& config) {
   }
   bool ok = replica >= 0 && ioctl(replica, TIOCSWINSZ, &size) == 0 && ioctl(replica, TIOCSCTTY, 0) == 0 &&
             (!config.switch_user || fchown(replica, config.uid, config.gid) == 0);
-  if (ok) {
-    char space[CMSG_SPACE(sizeof(int))];
-    memset(space, 0, sizeof space);
-    char byte = 't';
-    struct iovec data = {&byte, 1};
-    struct msghdr message;
-    memset(&message, 0, sizeof message);
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = space;
-    message.msg_controllen = sizeof space;
-    struct cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(header), &controller, sizeof(int));
-    ok = sendmsg(config.console_fd, &message, MSG_NOSIGNAL) == 1;
-  }
+  ok = ok && SendFd(config.console_fd, controller);
   int saved = errno;
   close(controller);
   close(config.console_fd);

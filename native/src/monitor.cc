@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -37,6 +36,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "fd_passing.h"
 
 namespace {
 
@@ -129,24 +130,6 @@ void WriteExitFile(const char* path, const siginfo_t& info) {
 // The stdout and stderr pipes, and with -t the terminal's controller once it arrives.
 Stream streams[3] = {{kStdoutFd, "stdout", {}, 0}, {kStderrFd, "stderr", {}, 0}, {-1, "stdout", {}, 0}};
 
-// The terminal's controller from the console socket, or -1 (the child died before sending it).
-int ReceiveController() {
-  char byte;
-  char space[CMSG_SPACE(sizeof(int))];
-  struct iovec data = {&byte, 1};
-  struct msghdr message;
-  memset(&message, 0, sizeof message);
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = space;
-  message.msg_controllen = sizeof space;
-  ssize_t got = recvmsg(kConsoleFd, &message, MSG_CMSG_CLOEXEC);
-  struct cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-  int controller = -1;
-  if (header != nullptr && header->cmsg_type == SCM_RIGHTS) memcpy(&controller, CMSG_DATA(header), sizeof controller);
-  return controller;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,7 +171,7 @@ int main(int argc, char** argv) {
       if (fds[i].revents != 0) Drain(streams[i]);
     }
     if (fds[5].revents != 0) {
-      streams[2].fd = ReceiveController();
+      streams[2].fd = minictr::ReceiveFd(kConsoleFd, 0);  // -1: the child died before sending it
       awaiting_console = false;
       close(kConsoleFd);
     }

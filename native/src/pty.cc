@@ -5,9 +5,9 @@
 //   receiveTerminal(socket)               → controller fd (close-on-exec); the socket is closed
 //   resizePty(controller, rows, columns)  TIOCSWINSZ: the kernel sends SIGWINCH to the foreground process group
 #include "pty.h"
+#include "fd_passing.h"
 
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -35,25 +35,13 @@ Napi::Value ReceiveTerminal(const Napi::CallbackInfo& info) {
   }
   int socket = info[0].As<Napi::Number>().Int32Value();
   // The child sent it before its exec, which release() has seen: it is waiting, so never block.
-  char byte;
-  char space[CMSG_SPACE(sizeof(int))];
-  struct iovec data = {&byte, 1};
-  struct msghdr message;
-  memset(&message, 0, sizeof message);
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = space;
-  message.msg_controllen = sizeof space;
-  ssize_t got = recvmsg(socket, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  int controller = ReceiveFd(socket, MSG_DONTWAIT);
   int saved = errno;
   close(socket);
-  struct cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) {
-    ThrowErrno(env, "receive the pseudo-terminal from the container", got < 0 ? saved : EPROTO);
+  if (controller < 0) {
+    ThrowErrno(env, "receive the pseudo-terminal from the container", saved != 0 ? saved : EPROTO);
     return env.Undefined();
   }
-  int controller;
-  memcpy(&controller, CMSG_DATA(header), sizeof controller);
   return Napi::Number::New(env, controller);
 }
 
