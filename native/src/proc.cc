@@ -40,7 +40,9 @@ Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
   int signal = info[2].As<Napi::Number>().Int32Value();
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
-    if (errno == ESRCH) return Napi::Boolean::New(env, false);
+    // ESRCH: no such pid; EINVAL: the number now names a thread of another process (or pid <= 0). Either way the
+    // recorded process is gone.
+    if (errno == ESRCH || errno == EINVAL) return Napi::Boolean::New(env, false);
     Napi::Error::New(env, std::string("pidfd_open: ") + strerror(errno)).ThrowAsJavaScriptException();
     return env.Undefined();
   }

@@ -2,12 +2,15 @@
 // unless -f, which kills it first and waits for its teardown, as `docker rm -f` does. Every ref is resolved and
 // checked before anything is removed, so a typo or a running container removes nothing.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { MinictrError } from '../errors.js';
-import { warn } from '../log.js';
-import { collectGarbage, removeExited } from '../container/gc.js';
+import { removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
 import { isAlive, sendSignal } from '../sys/proc.js';
-import { waitForTeardown } from './signal.js';
+import { sharedGc, waitForTeardown } from './signal.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: true });
@@ -18,11 +21,17 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
     throw new MinictrError(`cannot remove container ${ref}: it is ${isRunning(container) ? 'running' : 'being set up'}: stop it first, or use rm -f`, 'lookup');
   }
   // A detached container is killed through its monitor: PID 1 dies with it (PDEATHSIG), and this process tears
-  // them all down at once, as gc, instead of one `minictr cleanup` process per container. Any other is killed at
-  // PID 1 and torn down by the minictr that runs it.
-  const monitored = live.filter(({ container }) => container.detached && container.status === 'running' && container.owner !== null && isAlive(container.owner));
-  for (const { container } of monitored) sendSignal(container.owner!, 'SIGKILL');
-  if (monitored.length > 0) await collectGarbage().catch((cause: Error) => warn(cause.message));
+  // them all down at once, as gc, instead of one `minictr cleanup` process per container. Not when PID 1 has
+  // already exited (exit.json): the monitor is then becoming that teardown, under the same pid. Any other container
+  // is killed at PID 1 (waitForTeardown) and torn down by the minictr that runs it.
+  const monitors = live.flatMap(({ container }) => {
+    const { owner } = container;
+    const monitored = container.detached && container.status === 'running' && owner !== null;
+    return monitored && !existsSync(join(container.dir, 'exit.json')) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
+  });
+  // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
+  for (const end = Date.now() + 5000; monitors.some(isAlive) && Date.now() < end; ) await sleep(10);
+  if (monitors.length > 0) await sharedGc();
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
     removeExited(container.id);

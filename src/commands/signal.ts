@@ -30,6 +30,19 @@ async function targets(refs: readonly string[]): Promise<ContainerInfo[]> {
   return refs.map((ref) => resolveContainer(ref, containers));
 }
 
+let gcInFlight: Promise<void> | null = null;
+
+/**
+ * One gc at a time for all the waits of this process (rm -f of many containers waits for each): a wait that needs a
+ * gc while one runs joins it. Another container's failure must not end a wait: it is said, and the wait goes on.
+ */
+export function sharedGc(): Promise<void> {
+  gcInFlight ??= collectGarbage()
+    .then(() => undefined, (cause: Error) => warn(cause.message))
+    .finally(() => (gcInFlight = null));
+  return gcInFlight;
+}
+
 /**
  * Waits until container `id` is torn down: kept as exited, or removed with --rm. Its owner does it (minictr, a
  * monitor's cleanup, which may take over from a minictr still setting it up); an owner that dies first leaves it
@@ -46,8 +59,7 @@ export async function waitForTeardown(id: string, ref: string, options: { kill?:
     const owner = listContainerDirs().find((entry) => entry.id === id)?.owner ?? null;
     if ((owner === null || !isAlive(owner)) && Date.now() - lastGc > 500) {
       lastGc = Date.now();
-      // Another container's failure must not end this wait: say it, and keep waiting for this one.
-      await collectGarbage().catch((cause: Error) => warn(cause.message));
+      await sharedGc();
     }
     if (Date.now() > end) throw new MinictrError(`${ref}: its teardown has not finished after a minute (owner pid ${owner?.pid ?? '?'})`);
   }

@@ -309,7 +309,12 @@ async function execute(
     state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });
     crashPoint('handoff');
     teardown.handOver();
-    writeSync(child.handoffFd, 'y');
+    try {
+      writeSync(child.handoffFd, 'y');
+    } catch (cause) {
+      // EPIPE: the monitor is already gone (an `rm -f` right after the record named it); the container is its.
+      if ((cause as NodeJS.ErrnoException).code !== 'EPIPE') throw cause;
+    }
     closeSync(child.handoffFd);
     report.step('detach', `state.json names minictr-monitor (pid ${monitor.pid}) as owner; the handoff pipe closes`);
     return { id, status: null };

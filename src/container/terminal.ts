@@ -44,8 +44,9 @@ export class TerminalRelay {
 
   /** Once the child has exec'd: the controller, and the relay. */
   start(interactive: boolean): void {
-    const controller = this.addon.receiveTerminal(this.console!);
-    this.console = null;
+    const console = this.console!;
+    this.console = null; // receiveTerminal closes it, even when it throws
+    const controller = this.addon.receiveTerminal(console);
     this.controller = controller;
     const output = createReadStream('', { fd: controller, autoClose: false });
     this.drained = new Promise<void>((resolve) => {
