@@ -13,6 +13,8 @@ import { error, setDebug } from './log.js';
 const EXIT_MINICTR_FAILED = 125;
 const EXIT_CANNOT_EXECUTE = 126;
 const EXIT_NOT_FOUND = 127;
+/** How every verb that takes containers names them. */
+const CONTAINER_REF = 'id, unique id prefix, or name';
 
 /**
  * A commander action that loads its verb's module only when that verb runs, and turns the verb's result into the
@@ -119,20 +121,20 @@ function buildProgram(): Command {
   program
     .command('inspect')
     .description('show containers as JSON: record, status, process, address, ports, host objects')
-    .argument('<container...>', 'id, unique id prefix, or name')
+    .argument('<container...>', CONTAINER_REF)
     .action(lazy(async () => (await import('./commands/inspect.js')).inspect));
 
   program
     .command('kill')
     .description("send a signal to containers' PID 1 (default SIGKILL)")
-    .argument('<container...>', 'id, unique id prefix, or name')
+    .argument('<container...>', CONTAINER_REF)
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
     .action(lazy(async () => (await import('./commands/signal.js')).kill));
 
   program
     .command('stop')
     .description('stop containers: SIGTERM, then SIGKILL after the grace time')
-    .argument('<container...>', 'id, unique id prefix, or name')
+    .argument('<container...>', CONTAINER_REF)
     .option('-t, --time <seconds>', 'grace time before SIGKILL', '10')
     .action(lazy(async () => (await import('./commands/signal.js')).stop));
 
@@ -140,7 +142,7 @@ function buildProgram(): Command {
     .command('exec')
     .description("run a command in a running container: its namespaces, root, cgroup, environment and profile")
     .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
-    .argument('<container>', 'id, unique id prefix, or name')
+    .argument('<container>', CONTAINER_REF)
     .argument('[command...]', 'the program to run and its arguments')
     .passThroughOptions()
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -153,14 +155,14 @@ function buildProgram(): Command {
   program
     .command('rm')
     .description('remove exited containers (-f: running ones too, killing them first)')
-    .argument('<container...>', 'id, unique id prefix, or name')
+    .argument('<container...>', CONTAINER_REF)
     .option('-f, --force', 'kill a running container first')
     .action(lazy(async () => (await import('./commands/rm.js')).rm));
 
   program
     .command('logs')
     .description("print a detached container's output (stdout to stdout, stderr to stderr)")
-    .argument('<container>', 'id, unique id prefix, or name')
+    .argument('<container>', CONTAINER_REF)
     .option('-f, --follow', 'keep printing new output until the container exits')
     .option('-t, --timestamps', 'prefix each line with the time it was written')
     .action(lazy(async () => (await import('./commands/logs.js')).logs));

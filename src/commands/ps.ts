@@ -5,7 +5,7 @@ import { currentContainers, type ContainerInfo } from '../container/lookup.js';
 import { describeMapping } from '../network/ports.js';
 
 /** "5 seconds", "3 minutes", "2 hours", "4 days": Docker's rounding, roughly. */
-export function duration(since: string): string {
+function duration(since: string): string {
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
   if (seconds < 60) return `${seconds} seconds`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} minutes`;

@@ -15,6 +15,7 @@ import { childFailureKind, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { nativeAddon, type ExitStatus } from '../native/index.js';
 import { Teardown } from '../teardown.js';
+import { HeldChild } from './held-child.js';
 import { joinCgroups } from './cgroups.js';
 import { currentContainers, isRunning, resolveContainer } from './lookup.js';
 import { findCommand } from './rootfs.js';
@@ -76,19 +77,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       terminal: spec.tty ? TerminalRelay.size() : null,
     });
     terminal?.attach(child.consoleFd);
-    let released = false;
-    let status: ExitStatus | null = null;
-    const exited = new Promise<ExitStatus>((resolve) =>
-      addon.watchExit(child.pidfd, (result) => {
-        status = result;
-        resolve(result);
-      }),
-    );
-    teardown.defer(`stop process ${child.pid}`, async () => {
-      if (!released) addon.abort(child.releaseFd, child.errorFd);
-      else if (status === null) process.kill(child.pid, 'SIGKILL');
-      await exited;
-    });
+    const held = new HeldChild(addon, child);
+    teardown.defer(`stop process ${child.pid}`, () => held.stop());
 
     // 3. Cgroups: the container's limits hold for this process too.
     try {
@@ -99,8 +89,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     signals.check();
 
     // 4. Release: security profile, stdio, exec.
-    released = true;
-    const failure = await addon.release(child.releaseFd, child.errorFd);
+    const failure = await held.release();
     if (failure !== null) {
       const object = failure.step === 'exec' ? execPath : workdir;
       throw new MinictrError(`${failure.step} ${object} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
@@ -109,7 +98,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     signals.forwardTo(child.pid);
 
     // 5. Wait.
-    const result = await exited;
+    const result = await held.exited;
     signals.stopForwarding();
     return result;
   } finally {

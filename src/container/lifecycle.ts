@@ -35,7 +35,8 @@ import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
-import { collectGarbage, describeEntry, hasContainerState, ipam, killAndWait, portRegistry, undoEntry } from './gc.js';
+import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
+import { HeldChild } from './held-child.js';
 import { shortId } from './ids.js';
 import { claimName } from './names.js';
 import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
@@ -212,28 +213,11 @@ async function execute(
   // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
   // container alone while this process owns it). Registered first, so it runs after the process is stopped.
   if (detached) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
-  // The process undo comes first, before anything else can throw: unreleased, closing the release pipe makes it
-  // exit without running anything; released, SIGKILL. Either way the process is gone before teardown goes on.
-  let released = false;
-  let exitStatus: ExitStatus | null = null;
-  let reportExit: (status: ExitStatus) => void = () => {};
-  const exited = new Promise<ExitStatus>((resolve) => (reportExit = resolve));
-  const processRef = { pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 };
-  teardown.defer(`stop container process ${child.pid}`, async () => {
-    if (!released) addon.abort(child.releaseFd, child.errorFd);
-    if (detached) return killAndWait(processRef);
-    if (released && exitStatus === null) process.kill(child.pid, 'SIGKILL');
-    await exited;
-  });
-  if (!detached) {
-    addon.watchExit(child.pidfd, (status) => {
-      exitStatus = status;
-      state.writeExitRecord(status);
-      reportExit(status);
-    });
-  }
+  // The process undo comes first, before anything else can throw (see HeldChild.stop).
+  const held = new HeldChild(addon, child, (status) => state.writeExitRecord(status));
+  teardown.defer(`stop container process ${child.pid}`, () => held.stop());
   crashPoint('spawn');
-  record(state, { kind: 'process', ...processRef });
+  record(state, { kind: 'process', ...held.ref });
   try {
     joinCgroups(cgroups, child.pid);
   } catch (cause) {
@@ -286,8 +270,7 @@ async function execute(
   signals.check();
 
   // 5. Release: the child runs its own steps and execs; a failure comes back as {step, errno}.
-  released = true;
-  const failure = await addon.release(child.releaseFd, child.errorFd);
+  const failure = await held.release();
   if (failure !== null) throw childError(failure, plan);
   started = true;
   crashPoint('released');
@@ -324,7 +307,7 @@ async function execute(
   crashPoint('running');
 
   // 7. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
-  const status = await exited;
+  const status = await held.exited;
   signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
   report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
   return { id, status };

@@ -1,13 +1,13 @@
 // Containers as other commands see them (ps, kill, stop, rm, logs, exec, inspect): read from their state directories
 // and journals, and found by full id, name, or a unique id prefix, as Docker does.
 
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { MinictrError } from '../errors.js';
 import { warn } from '../log.js';
 import { collectGarbage, hasContainerState } from './gc.js';
 import type { PortMapping } from '../network/ports.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
-import { ContainerState, containerDirExists, listContainerDirs, type ContainerStatus } from './state.js';
+import { ContainerState, CONTAINERS_DIR, containerDirExists, listContainerDirs, readRecord, type ContainerStatus } from './state.js';
 
 export interface ContainerInfo {
   id: string;
@@ -99,10 +99,7 @@ export function isRunning(container: ContainerInfo): boolean {
  * or 'live' while it is set up, running, or being torn down (its directory may be under another name meanwhile).
  */
 export function teardownState(id: string): 'exited' | 'gone' | 'live' {
-  try {
-    if (new ContainerState(id).record().status === 'exited') return 'exited';
-  } catch {
-    return containerDirExists(id) ? 'live' : 'gone';
-  }
-  return 'live';
+  const record = readRecord(join(CONTAINERS_DIR, id));
+  if (record === null) return containerDirExists(id) ? 'live' : 'gone';
+  return record.status === 'exited' ? 'exited' : 'live';
 }

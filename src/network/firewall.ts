@@ -162,7 +162,7 @@ export function unpublishScript(mappings: readonly PortMapping[], containerAddre
 }
 
 /** Applies an nft script as one transaction: all of it or none of it. */
-export async function applyRuleset(script: string): Promise<void> {
+async function applyRuleset(script: string): Promise<void> {
   await runCommand(['nft', '-f', '-'], script);
 }
 
