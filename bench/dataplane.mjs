@@ -16,20 +16,48 @@ function server(prefix, port) {
   return new Promise((resolve) => child.stdout.on('data', (d) => d.toString().includes('listening') && resolve(child)));
 }
 
-/** Gbit/s from one iperf3 client run. */
-async function measure(serverPrefix, clientPrefix, address, port) {
-  const runs = [];
-  for (let i = 0; i < REPEATS; i++) {
-    const listening = await server(serverPrefix, port);
-    const out = sh([...clientPrefix, 'iperf3', '-c', address, '-p', String(port), '-t', String(SECONDS), '-J']);
-    await new Promise((resolve) => (listening.exitCode !== null ? resolve() : listening.on('exit', resolve)));
-    runs.push(JSON.parse(out).end.sum_received.bits_per_second / 1e9);
-  }
-  return median(runs);
+/** Gbit/s of one iperf3 client run against a one-shot server. */
+async function once({ server: serverPrefix, client: clientPrefix, address, port }) {
+  const listening = await server(serverPrefix, port);
+  const out = sh([...clientPrefix, 'iperf3', '-c', address, '-p', String(port), '-t', String(SECONDS), '-J']);
+  await new Promise((resolve) => (listening.exitCode !== null ? resolve() : listening.on('exit', resolve)));
+  return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
 }
 
 const netns = (name) => ['ip', 'netns', 'exec', name];
 const inContainer = (pid) => ['nsenter', '-t', String(pid), '-n'];
+
+/** Addresses `dev` in namespace `ns` and brings it and lo up. */
+function up(ns, dev, cidr) {
+  sh([...netns(ns), 'ip', 'addr', 'add', cidr, 'dev', dev]);
+  sh([...netns(ns), 'ip', 'link', 'set', dev, 'up']);
+  sh([...netns(ns), 'ip', 'link', 'set', 'lo', 'up']);
+}
+
+/**
+ * Two namespaces joined by a bare bridge (no rules at all) in a third, `<prefix>br`, with bridge-nf-call-iptables
+ * set to `callIptables` there when br_netfilter is loaded. Returns the path and the setting it ended up with.
+ */
+function bridgedPair(prefix, subnet, callIptables) {
+  const [bridgeNs, serverNs, clientNs] = [`${prefix}br`, `${prefix}s`, `${prefix}c`];
+  for (const ns of [bridgeNs, serverNs, clientNs]) sh(['ip', 'netns', 'add', ns]);
+  sh([...netns(bridgeNs), 'ip', 'link', 'add', 'br0', 'type', 'bridge']);
+  sh([...netns(bridgeNs), 'ip', 'link', 'set', 'br0', 'up']);
+  for (const [ns, host] of [[serverNs, 1], [clientNs, 2]]) {
+    sh(['ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', `port${host}`, 'netns', bridgeNs]);
+    sh([...netns(bridgeNs), 'ip', 'link', 'set', `port${host}`, 'master', 'br0', 'up']);
+    up(ns, 'eth0', `${subnet}.${host}/24`);
+  }
+  const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+  let setting = 'not loaded';
+  try {
+    sh([...netns(bridgeNs), 'tee', sysctl], { input: `${callIptables}\n` });
+    setting = `bridge-nf-call-iptables=${callIptables}`;
+  } catch {
+    // br_netfilter is not loaded: bridged frames never cross the IP hooks
+  }
+  return { path: { server: netns(serverNs), client: netns(clientNs), address: `${subnet}.1`, port: 5201 }, setting, namespaces: [bridgeNs, serverNs, clientNs] };
+}
 
 function containerPid(name) {
   const [info] = JSON.parse(sh([process.execPath, cli, 'inspect', name]));
@@ -40,37 +68,66 @@ export async function dataplane() {
   if (!which('iperf3')) {
     return { markdown: '### Data plane\n\niperf3 is not installed (apt-get install iperf3): not measured.\n', json: { skipped: 'iperf3 not installed' } };
   }
-  // 1. The raw paths: loopback, and a veth pair between two namespaces (TEST-NET-1 addresses).
-  sh(['ip', 'netns', 'add', 'rawa']);
-  sh(['ip', 'netns', 'add', 'rawb']);
+  // 1. The raw paths (TEST-NET-1 addresses): a veth pair between two namespaces, loopback, and, for where a
+  //    bridge's cost comes from, two namespaces through a bare bridge with br_netfilter as a host that has it loaded
+  //    gives every new namespace (bridge-nf-call-iptables=1: bridged IPv4 frames cross the IP hooks) and with it off.
+  const namespaces = ['rawa', 'rawb'];
+  for (const ns of namespaces) sh(['ip', 'netns', 'add', ns]);
   sh(['ip', 'link', 'add', 'va', 'netns', 'rawa', 'type', 'veth', 'peer', 'name', 'vb', 'netns', 'rawb']);
-  for (const [ns, dev, cidr] of [['rawa', 'va', '192.0.2.1/24'], ['rawb', 'vb', '192.0.2.2/24']]) {
-    sh([...netns(ns), 'ip', 'addr', 'add', cidr, 'dev', dev]);
-    sh([...netns(ns), 'ip', 'link', 'set', dev, 'up']);
-    sh([...netns(ns), 'ip', 'link', 'set', 'lo', 'up']);
-  }
-  const rawVeth = await measure(netns('rawa'), netns('rawb'), '192.0.2.1', 5201);
-  const rawLoopback = await measure([], [], '127.0.0.1', 5202);
+  up('rawa', 'va', '192.0.2.1/24');
+  up('rawb', 'vb', '192.0.2.2/24');
+  const withBrnf = bridgedPair('brnfon', '192.0.2', 1);
+  const withoutBrnf = bridgedPair('brnfoff', '192.0.2', 0);
+  namespaces.push(...withBrnf.namespaces, ...withoutBrnf.namespaces);
 
   // 2. minictr: two containers, the server publishing 5203.
   sh([process.execPath, cli, 'run', '-d', '--rm', '--name', 'iperf-server', '-p', '5203:5203', '/bin/sleep', '1000000']);
   sh([process.execPath, cli, 'run', '-d', '--rm', '--name', 'iperf-client', '/bin/sleep', '1000000']);
   const srv = containerPid('iperf-server');
   const cl = containerPid('iperf-client');
-  const c2c = await measure(inContainer(srv.pid), inContainer(cl.pid), srv.address, 5203);
-  const hostToContainer = await measure(inContainer(srv.pid), [], srv.address, 5203);
-  const published = await measure(inContainer(srv.pid), [], '127.0.0.1', 5203);
-  sh([process.execPath, cli, 'rm', '-f', 'iperf-server', 'iperf-client']);
-  sh(['ip', 'netns', 'del', 'rawa']);
-  sh(['ip', 'netns', 'del', 'rawb']);
 
+  // 3. Every path once per round, rounds interleaved, so that drift of the machine hits them all alike.
+  const paths = {
+    veth: { server: netns('rawa'), client: netns('rawb'), address: '192.0.2.1', port: 5201 },
+    loopback: { server: [], client: [], address: '127.0.0.1', port: 5202 },
+    bridge: withBrnf.path,
+    bridgeNoBrnf: withoutBrnf.path,
+    c2c: { server: inContainer(srv.pid), client: inContainer(cl.pid), address: srv.address, port: 5203 },
+    hostToContainer: { server: inContainer(srv.pid), client: [], address: srv.address, port: 5203 },
+    published: { server: inContainer(srv.pid), client: [], address: '127.0.0.1', port: 5203 },
+  };
+  const samples = Object.fromEntries(Object.keys(paths).map((key) => [key, []]));
+  for (let round = 0; round < REPEATS; round++) {
+    for (const [key, path] of Object.entries(paths)) samples[key].push(await once(path));
+  }
+  const gbit = Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)]));
+  sh([process.execPath, cli, 'rm', '-f', 'iperf-server', 'iperf-client']);
+  for (const ns of namespaces) sh(['ip', 'netns', 'del', ns]);
+
+  const row = (path, key, rawPath, rawKey) => ({
+    path,
+    'Gbit/s': round(gbit[key], 2),
+    'raw path': rawPath,
+    'raw Gbit/s': round(gbit[rawKey], 2),
+    ratio: round(gbit[key] / gbit[rawKey], 2),
+  });
   const rows = [
-    { path: 'container → container (bridge)', 'Gbit/s': round(c2c, 2), 'raw path': 'veth between two netns', 'raw Gbit/s': round(rawVeth, 2), ratio: round(c2c / rawVeth, 2) },
-    { path: 'host → container (bridge)', 'Gbit/s': round(hostToContainer, 2), 'raw path': 'veth between two netns', 'raw Gbit/s': round(rawVeth, 2), ratio: round(hostToContainer / rawVeth, 2) },
-    { path: 'host → 127.0.0.1:5203 published (DNAT)', 'Gbit/s': round(published, 2), 'raw path': 'loopback', 'raw Gbit/s': round(rawLoopback, 2), ratio: round(published / rawLoopback, 2) },
+    row('container → container (bridge)', 'c2c', 'veth between two netns', 'veth'),
+    row('host → container (bridge)', 'hostToContainer', 'veth between two netns', 'veth'),
+    row('host → 127.0.0.1:5203 published (DNAT)', 'published', 'loopback', 'loopback'),
+    row('host → 127.0.0.1:5203 published (DNAT)', 'published', 'host → container above', 'hostToContainer'),
+  ];
+  const rawRow = (path, key) => ({ path, 'Gbit/s': round(gbit[key], 2), '× veth': round(gbit[key] / gbit.veth, 2) });
+  const raw = [
+    rawRow('veth pair between two netns', 'veth'),
+    rawRow(`two netns through a bare bridge, ${withBrnf.setting}`, 'bridge'),
+    rawRow(`two netns through a bare bridge, ${withoutBrnf.setting}`, 'bridgeNoBrnf'),
+    rawRow('loopback', 'loopback'),
   ];
   return {
-    markdown: `### Data plane (iperf3, TCP, ${SECONDS} s, median of ${REPEATS})\n\n${table(rows)}\n`,
-    json: { rows },
+    markdown:
+      `### Data plane (iperf3, TCP, one stream, ${SECONDS} s, median of ${REPEATS} interleaved rounds)\n\n${table(rows)}\n\n` +
+      `Raw kernel paths, for where the gap comes from (no minictr, no rules):\n\n${table(raw)}\n`,
+    json: { rows, raw, samples },
   };
 }

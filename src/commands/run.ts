@@ -28,7 +28,7 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
   });
   if (flags.dryRun) {
     const { dryRun } = await import('../container/dry-run.js');
-    process.stdout.write(dryRun(spec));
+    process.stdout.write(await dryRun(spec));
     return 0;
   }
   const { id, status } = await runContainer(spec);

@@ -146,8 +146,8 @@ function dryRunScript(plan: Plan, address: string | null): string {
 }
 
 /** Validates `spec` as a run would and returns its script; creates nothing. */
-export function dryRun(spec: RunSpec): string {
-  const plan = planRun(spec);
+export async function dryRun(spec: RunSpec): Promise<string> {
+  const plan = await planRun(spec);
   const address = spec.network === 'bridge' ? ipam().peek(spec.requestedIp) : null;
   return dryRunScript(plan, address);
 }

@@ -89,7 +89,7 @@ function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, '
 /** Runs the container to completion (or, detached, until it runs) and returns how its PID 1 ended. */
 export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
-  const decided = planRun(spec);
+  const decided = await planRun(spec);
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
   if (spec.init) helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
@@ -231,7 +231,9 @@ async function execute(
   );
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
-  //    end on the bridge), forwarding on, then NAT and this container's published ports in one nft transaction.
+  //    end on the bridge), and, at the same time, forwarding on, then NAT and this container's published ports in
+  //    one nft transaction. Neither needs the other's objects (the rules name the bridge, not the veth), so ip and
+  //    nft run side by side and the step costs the slower of the two.
   //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
   //    ports' undo was registered with their claim in step 2.
   if (address !== null) {
@@ -239,31 +241,45 @@ async function execute(
     const { veth } = network;
     record(state, { kind: 'veth', name: veth });
     const bridgeLines = linkExists(BRIDGE) ? [] : network.bridgeLines;
+    const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${address}`, cause);
+    let linksDone = 0;
+    const links = (async () => {
+      try {
+        await ipBatch([...bridgeLines, ...network.vethLines], isBridgeRace);
+      } catch (cause) {
+        throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
+      }
+      linksDone = performance.now();
+      crashPoint('veth');
+    })();
+    const firewall = (async () => {
+      try {
+        ensureForwarding();
+        return await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
+      } catch (cause) {
+        throw natFailed(cause);
+      }
+    })();
+    const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
+    if (linksResult.status === 'rejected') throw linksResult.reason;
+    if (firewallResult.status === 'rejected') throw firewallResult.reason;
     try {
-      await ipBatch([...bridgeLines, ...network.vethLines], isBridgeRace);
+      ensureRouteLocalnet(); // a setting of the bridge, which the ip batch may have just created
     } catch (cause) {
-      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
+      throw natFailed(cause);
     }
-    crashPoint('veth');
+    crashPoint('nat');
     report.step(
       'veth',
       `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
         `host end ${veth} joins ${BRIDGE} (hairpin on); container end eth0 created directly in the netns of pid ${child.pid}`,
+      linksDone,
     );
-    let appliedBase: boolean;
-    try {
-      ensureForwarding();
-      ensureRouteLocalnet();
-      appliedBase = await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
-    } catch (cause) {
-      throw stepError('set up NAT and published ports', `for ${address}`, cause);
-    }
-    crashPoint('nat');
     const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
     report.step(
       'nat',
-      `ip_forward=1; nft list table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
-        `${appliedBase ? 'was missing or outdated, applied' : 'is in place'}` +
+      `ip_forward=1; nft list table (while ip runs): the base ruleset (masquerade ${spec.subnet.toString()} leaving by ` +
+        `other interfaces) ${firewallResult.value ? 'was missing or outdated, applied' : 'is in place'}` +
         (published ? `; nft -f, one transaction: publish ${published} (map elements, DNAT in prerouting and output)` : ''),
     );
   }

@@ -30,7 +30,7 @@ export interface Plan {
 }
 
 /** Validation: everything that can be checked before a host object exists. Throws the user's error. */
-export function planRun(spec: RunSpec): Plan {
+export async function planRun(spec: RunSpec): Promise<Plan> {
   preflight({ needsNetworkTools: spec.network === 'bridge' });
   checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
   const id = newId();
@@ -39,7 +39,7 @@ export function planRun(spec: RunSpec): Plan {
   const env = containerEnv(spec, hostname, user?.home);
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
-  checkHostPorts(spec.ports);
+  await checkHostPorts(spec.ports);
   return { spec, id, hostname, env, execPath, user };
 }
 

@@ -1,15 +1,16 @@
 // Published ports (-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]), from flag to kernel.
 //
-// Parsing is pure. Before anything is created, each host port is checked against the sockets of the host (a port a
-// host process listens on would never see its traffic again once DNAT takes it). While a container runs, its host
+// Parsing is pure. Before anything is created, each host port is bound once, to check that no socket of the host
+// holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a container runs, its host
 // ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like address leases, so two
 // containers can never publish the same port. The forwarding itself is kernel DNAT through two nftables maps (see
 // firewall.ts): adding or removing a container's ports is one transaction and never adds a rule.
 
-import { mkdirSync, readFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { createSocket } from 'node:dgram';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { MinictrError, UsageError } from '../errors.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
 import { parseIpv4 } from './subnet.js';
 
@@ -86,48 +87,39 @@ export function describeMapping(mapping: PortMapping, containerAddress: string):
   return `${mapping.hostIp ?? '0.0.0.0'}:${mapping.hostPort}/${mapping.protocol} -> ${containerAddress}:${mapping.containerPort}`;
 }
 
-/** Host ports in use by host sockets, from /proc/net (per network namespace of the reader): "tcp:80", "udp:53". */
-function hostSocketPorts(): Set<string> {
-  const used = new Set<string>();
-  const tables: [string, Protocol, string | null][] = [
-    ['tcp', 'tcp', '0A'], // LISTEN
-    ['tcp6', 'tcp', '0A'],
-    ['udp', 'udp', null], // any bound socket
-    ['udp6', 'udp', null],
-  ];
-  for (const [file, protocol, state] of tables) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/net/${file}`, 'utf8');
-    } catch {
-      continue; // no IPv6, for instance
+/**
+ * Binds a mapping's host address and port for a moment, as a host process would, and lets go: the kernel answers
+ * EADDRINUSE when a host socket holds the port (a TCP listener or a bound UDP socket, IPv4 or dual-stack IPv6) and
+ * EADDRNOTAVAIL when the address is not this host's. Docker holds this bind for the container's life; minictr only
+ * asks. Reading /proc/net/tcp instead walks the kernel's whole connection hash: 6 ms with no socket at all.
+ */
+function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | null> {
+  const address = mapping.hostIp ?? '0.0.0.0';
+  return new Promise((resolve) => {
+    if (mapping.protocol === 'tcp') {
+      const server = createServer();
+      server.once('error', resolve);
+      server.listen({ host: address, port: mapping.hostPort, exclusive: true }, () => server.close(() => resolve(null)));
+    } else {
+      const socket = createSocket('udp4');
+      socket.once('error', resolve);
+      socket.bind({ address, port: mapping.hostPort, exclusive: true }, () => socket.close(() => resolve(null)));
     }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 4 || (state !== null && fields[3] !== state)) continue;
-      const port = parseInt(fields[1]!.split(':')[1] ?? '', 16);
-      if (port > 0) used.add(`${protocol}:${port}`);
-    }
-  }
-  return used;
+  });
 }
 
 /** Checks, before anything is created, that each host IP is this host's and no host socket holds a host port. */
-export function checkHostPorts(mappings: readonly PortMapping[]): void {
-  if (mappings.length === 0) return;
-  const local = new Set(
-    Object.values(networkInterfaces())
-      .flat()
-      .map((info) => info?.address),
-  );
-  const used = hostSocketPorts();
+export async function checkHostPorts(mappings: readonly PortMapping[]): Promise<void> {
   for (const mapping of mappings) {
-    if (mapping.hostIp !== null && !local.has(mapping.hostIp)) {
+    const failure = await bindOnce(mapping);
+    if (failure === null) continue;
+    if (failure.code === 'EADDRNOTAVAIL') {
       throw new UsageError(`cannot publish on ${mapping.hostIp}: it is not an address of this host`);
     }
-    if (used.has(`${mapping.protocol}:${mapping.hostPort}`)) {
+    if (failure.code === 'EADDRINUSE') {
       throw new UsageError(`cannot publish port ${mapping.hostPort}/${mapping.protocol}: a host process is already using it`);
     }
+    throw new MinictrError(`check host port ${mapping.hostPort}/${mapping.protocol}: ${failure.message}`, 'failure', failure);
   }
 }
 

@@ -298,6 +298,31 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
       await listener;
     });
 
+    it('a host port held by a dual-stack IPv6 listener or a bound udp socket; a listener on another address is no conflict', async () => {
+      const holder = host.exec([
+        process.execPath,
+        '-e',
+        "require('dgram').createSocket('udp4').bind(8094,()=>require('net').createServer()" +
+          ".listen(8093,'::',()=>require('net').createServer().listen(8092,'127.0.0.1',()=>console.log('listening'))))",
+      ]);
+      await new Promise<void>((resolve) => holder.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve()));
+      const held = await host.snapshot();
+      for (const [flag, message] of [
+        ['8093:80', /cannot publish port 8093\/tcp: a host process is already using it/],
+        ['8094:53/udp', /cannot publish port 8094\/udp: a host process is already using it/],
+      ] as const) {
+        const result = await host.minictr(['run', '--rm', '-p', flag, '/bin/true']);
+        expect(result.exitCode, explain(result)).toBe(125);
+        expect(result.stderr).toMatch(message);
+        expect(await host.snapshot()).toEqual(held);
+      }
+      // DNAT on 198.51.100.1 (the host's address towards the "internet") takes nothing from a loopback listener.
+      const other = await host.minictr(['run', '--rm', '-p', '198.51.100.1:8092:80', '/bin/true']);
+      expect(other.exitCode, explain(other)).toBe(0);
+      holder.kill();
+      await holder;
+    });
+
     it('a host port published by a running container', async () => {
       const server = await serve(['-p', '8097:80']);
       const running = await host.snapshot();
