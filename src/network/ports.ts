@@ -6,9 +6,7 @@
 // containers can never publish the same port. The forwarding itself is kernel DNAT through two nftables maps (see
 // firewall.ts): adding or removing a container's ports is one transaction and never adds a rule.
 
-import { createSocket } from 'node:dgram';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { MinictrError, UsageError } from '../errors.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
@@ -93,18 +91,22 @@ export function describeMapping(mapping: PortMapping, containerAddress: string):
  * EADDRNOTAVAIL when the address is not this host's. Docker holds this bind for the container's life; minictr only
  * asks. Reading /proc/net/tcp instead walks the kernel's whole connection hash: 6 ms with no socket at all.
  */
-function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | null> {
+async function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | null> {
   const address = mapping.hostIp ?? '0.0.0.0';
-  return new Promise((resolve) => {
-    if (mapping.protocol === 'tcp') {
-      const server = createServer();
+  // Loaded here, not at the top: a run without -p does not pay for compiling Node's net and dgram modules.
+  if (mapping.protocol === 'tcp') {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    return new Promise((resolve) => {
       server.once('error', resolve);
       server.listen({ host: address, port: mapping.hostPort, exclusive: true }, () => server.close(() => resolve(null)));
-    } else {
-      const socket = createSocket('udp4');
-      socket.once('error', resolve);
-      socket.bind({ address, port: mapping.hostPort, exclusive: true }, () => socket.close(() => resolve(null)));
-    }
+    });
+  }
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  return new Promise((resolve) => {
+    socket.once('error', resolve);
+    socket.bind({ address, port: mapping.hostPort, exclusive: true }, () => socket.close(() => resolve(null)));
   });
 }
 

@@ -166,7 +166,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     const timed = await host.minictr(['run', '--rm', '--timings=json', '/bin/true']);
     expectExit(timed, 0);
     const report = JSON.parse(timed.stderr) as { steps: { step: string; ms: number }[]; total_ms: number };
-    expect(report.steps.map((s) => s.step)).toEqual(['start-up (node, modules)', ...steps]);
+    expect(report.steps.map((s) => s.step)).toEqual(['start-up (node)', 'load (commander, run modules)', ...steps]);
     expect(report.steps.every((s) => s.ms >= 0)).toBe(true);
     expect(report.total_ms).toBeCloseTo(report.steps.reduce((sum, s) => sum + s.ms, 0), 0);
 
