@@ -6,8 +6,10 @@
 //   release(releaseFd, errorFd) → Promise<null | {step, errno, message}>   "go", then wait for exec
 //   abort(releaseFd)            → undefined                           the child exits without running anything
 //   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
+//   watchGone(pidfd, callback)  → undefined                           callback() on exit; no reaping (wait.cc)
 //   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
+//   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -349,8 +351,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));
+  exports.Set("watchGone", Napi::Function::New(env, minictr::WatchGone, "watchGone"));
   exports.Set("receiveTerminal", Napi::Function::New(env, minictr::ReceiveTerminal, "receiveTerminal"));
   exports.Set("signalProcess", Napi::Function::New(env, minictr::SignalProcess, "signalProcess"));
+  exports.Set("openProcess", Napi::Function::New(env, minictr::OpenProcess, "openProcess"));
   exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
   return exports;
 }

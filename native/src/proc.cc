@@ -1,6 +1,7 @@
-// Signalling a process that is not minictr's child without ever hitting another one: a pid can be reused as soon as
-// its process is reaped by someone else. A pidfd pins the process; if the start time read after opening it still
-// matches the recorded one, the pidfd refers to that very process, and pidfd_send_signal() cannot reach any other.
+// Signalling and watching a process that is not minictr's child without ever hitting another one: a pid can be
+// reused as soon as its process is reaped by someone else. A pidfd pins the process; if the start time read after
+// opening it still matches the recorded one, the pidfd refers to that very process, and pidfd_send_signal() (or a
+// poll of the pidfd, see wait.cc) cannot reach any other.
 #include "proc.h"
 
 #include <fcntl.h>
@@ -29,32 +30,74 @@ uint64_t StartTimeOf(int pid) {
   return p == nullptr ? 0 : strtoull(p + 1, nullptr, 10);
 }
 
-Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "signalProcess(pid: number, startTime: number, signal: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int pid = info[0].As<Napi::Number>().Int32Value();
-  uint64_t start_time = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
-  int signal = info[2].As<Napi::Number>().Int32Value();
+namespace {
+
+// A pidfd on the very process (pid, start time), or -1: errno ESRCH when that process is gone, anything else on
+// failure. The pidfd pins the pid, so a start time read after opening it names the process the pidfd refers to.
+int OpenRecorded(int pid, uint64_t start_time) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
-    // ESRCH: no such pid; EINVAL: the number now names a thread of another process (or pid <= 0). Either way the
-    // recorded process is gone.
-    if (errno == ESRCH || errno == EINVAL) return Napi::Boolean::New(env, false);
+    // EINVAL: the number now names a thread of another process (or pid <= 0). Either way the recorded one is gone.
+    if (errno == EINVAL) errno = ESRCH;
+    return -1;
+  }
+  if (StartTimeOf(pid) != start_time) {
+    close(pidfd);
+    errno = ESRCH;
+    return -1;
+  }
+  return pidfd;
+}
+
+// Reads (pid, startTime) from the first two arguments; false after throwing a TypeError.
+bool RecordedArguments(const Napi::CallbackInfo& info, size_t count, const char* usage, int* pid, uint64_t* start_time) {
+  bool valid = info.Length() == count;
+  for (size_t i = 0; valid && i < count; i++) valid = info[i].IsNumber();
+  if (!valid) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  *pid = info[0].As<Napi::Number>().Int32Value();
+  *start_time = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  return true;
+}
+
+}  // namespace
+
+Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid;
+  uint64_t start_time;
+  if (!RecordedArguments(info, 3, "signalProcess(pid: number, startTime: number, signal: number)", &pid, &start_time)) {
+    return env.Undefined();
+  }
+  int signal = info[2].As<Napi::Number>().Int32Value();
+  int pidfd = OpenRecorded(pid, start_time);
+  if (pidfd < 0) {
+    if (errno == ESRCH) return Napi::Boolean::New(env, false);
     Napi::Error::New(env, std::string("pidfd_open: ") + strerror(errno)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  bool same = StartTimeOf(pid) == start_time;
-  int result = same ? static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0)) : 0;
+  int result = static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));
   int saved = errno;
   close(pidfd);
   if (result < 0 && saved != ESRCH) {
     Napi::Error::New(env, std::string("pidfd_send_signal: ") + strerror(saved)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::Boolean::New(env, same && result == 0);
+  return Napi::Boolean::New(env, result == 0);
+}
+
+Napi::Value OpenProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid;
+  uint64_t start_time;
+  if (!RecordedArguments(info, 2, "openProcess(pid: number, startTime: number)", &pid, &start_time)) return env.Undefined();
+  int pidfd = OpenRecorded(pid, start_time);
+  if (pidfd >= 0) return Napi::Number::New(env, pidfd);
+  if (errno == ESRCH) return env.Null();
+  Napi::Error::New(env, std::string("pidfd_open: ") + strerror(errno)).ThrowAsJavaScriptException();
+  return env.Undefined();
 }
 
 }  // namespace minictr

@@ -13,4 +13,7 @@ uint64_t StartTimeOf(int pid);
 // signalProcess(pid, startTime, signal) → boolean: false when that process no longer exists.
 Napi::Value SignalProcess(const Napi::CallbackInfo& info);
 
+// openProcess(pid, startTime) → number | null: a pidfd on that very process, null when it no longer exists.
+Napi::Value OpenProcess(const Napi::CallbackInfo& info);
+
 }  // namespace minictr

@@ -9,4 +9,8 @@ namespace minictr {
 // callback({exitCode, signal}). Takes ownership of pidfd.
 Napi::Value WatchExit(const Napi::CallbackInfo& info);
 
+// Polls `pidfd` (of a process that is not minictr's child) and calls callback() once it has exited, reaping
+// nothing. The poll does not keep the event loop alive. Takes ownership of pidfd.
+Napi::Value WatchGone(const Napi::CallbackInfo& info);
+
 }  // namespace minictr

@@ -7,10 +7,8 @@ import { join } from 'node:path';
 import { MinictrError } from '../errors.js';
 import { removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
-import { isAlive, sendSignal } from '../sys/proc.js';
+import { sendSignal, waitGone } from '../sys/proc.js';
 import { sharedGc, waitForTeardown } from './signal.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: true });
@@ -30,7 +28,7 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
     return monitored && !existsSync(join(container.dir, 'exit.json')) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
   });
   // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
-  for (const end = Date.now() + 5000; monitors.some(isAlive) && Date.now() < end; ) await sleep(10);
+  await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));
   if (monitors.length > 0) await sharedGc();
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {

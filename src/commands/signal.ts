@@ -7,7 +7,7 @@ import { error, warn } from '../log.js';
 import { collectGarbage } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer, teardownState, type ContainerInfo } from '../container/lookup.js';
 import { ContainerState, listContainerDirs } from '../container/state.js';
-import { isAlive, sendSignal } from '../sys/proc.js';
+import { isAlive, sendSignal, waitGone } from '../sys/proc.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,23 +45,27 @@ export function sharedGc(): Promise<void> {
 
 /**
  * Waits until container `id` is torn down: kept as exited, or removed with --rm. Its owner does it (minictr, a
- * monitor's cleanup, which may take over from a minictr still setting it up); an owner that dies first leaves it
- * to gc, run here. With `kill`, PID 1 is killed whenever it is seen alive. A minute means something is stuck:
- * teardown takes milliseconds.
+ * monitor's cleanup, which may take over from a minictr still setting it up) and then exits, so the owner's exit
+ * is when to look again; an owner that dies first leaves it to gc, run here. With `kill`, PID 1 is killed whenever
+ * it is seen alive. A minute means something is stuck: teardown takes milliseconds.
  */
 export async function waitForTeardown(id: string, ref: string, options: { kill?: boolean } = {}): Promise<void> {
+  const end = Date.now() + 60_000;
   let lastGc = 0;
-  for (const end = Date.now() + 60_000; ; await sleep(20)) {
-    if (teardownState(id) !== 'live') return;
-    // rm -f: PID 1 may not have existed yet on the first look (the container was being set up).
+  while (teardownState(id) === 'live') {
+    const owner = listContainerDirs().find((entry) => entry.id === id)?.owner ?? null;
+    if (Date.now() > end) throw new MinictrError(`${ref}: its teardown has not finished after a minute (owner pid ${owner?.pid ?? '?'})`);
     const pid1 = options.kill ? new ContainerState(id).entries().find((entry) => entry.kind === 'process') : undefined;
     if (pid1 !== undefined) sendSignal(pid1, 'SIGKILL');
-    const owner = listContainerDirs().find((entry) => entry.id === id)?.owner ?? null;
-    if ((owner === null || !isAlive(owner)) && Date.now() - lastGc > 500) {
+    if (owner !== null && isAlive(owner)) {
+      // rm -f of a container still being set up, whose PID 1 is not recorded yet: look again in a moment.
+      await waitGone(owner, options.kill && pid1 === undefined ? 20 : end - Date.now());
+    } else if (Date.now() - lastGc > 500) {
       lastGc = Date.now();
       await sharedGc();
+    } else {
+      await sleep(20); // gc has just run and could not finish it (it said why): retry shortly, not in a tight loop
     }
-    if (Date.now() > end) throw new MinictrError(`${ref}: its teardown has not finished after a minute (owner pid ${owner?.pid ?? '?'})`);
   }
 }
 
@@ -89,11 +93,11 @@ export async function stop(refs: string[], flags: { time?: string }): Promise<nu
   if (!(grace >= 0)) throw new UsageError(`invalid --time "${flags.time}": seconds`);
   await Promise.all(
     (await targets(refs)).map(async (container, i) => {
-      if (!send(container, 'SIGTERM')) {
+      const pid1 = container.process;
+      if (pid1 === null || !send(container, 'SIGTERM')) {
         warn(`container ${refs[i]} is not running`);
       } else {
-        const deadline = Date.now() + grace * 1000;
-        while (isRunning(container) && Date.now() < deadline) await sleep(20);
+        await waitGone(pid1, grace * 1000);
         send(container, 'SIGKILL');
         await waitForTeardown(container.id, refs[i]!);
       }

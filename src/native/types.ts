@@ -102,9 +102,13 @@ export interface NativeAddon {
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
   abort(releaseFd: number, errorFd: number): void;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;
+  /** Calls back once the pidfd's process (not a child) has exited; reaps nothing, keeps the event loop free. */
+  watchGone(pidfd: number, callback: () => void): void;
   /** The controller end of the child's pseudo-terminal, from its console socket (which is closed). */
   receiveTerminal(consoleFd: number): number;
   resizePty(controller: number, rows: number, columns: number): void;
   /** Signals the process (pid, start time) through a pidfd; false when it no longer exists. */
   signalProcess(pid: number, startTime: number, signal: number): boolean;
+  /** A pidfd on the process (pid, start time); null when it no longer exists. */
+  openProcess(pid: number, startTime: number): number | null;
 }

@@ -51,3 +51,20 @@ export function isAlive(ref: ProcessRef): boolean {
 export function sendSignal(ref: ProcessRef, signal: NodeJS.Signals): boolean {
   return nativeAddon().signalProcess(ref.pid, ref.startTime, constants.signals[signal]);
 }
+
+/**
+ * Resolves true once the very process `ref` names has exited (at once if it already has), false if it still runs
+ * after `timeoutMs`. Nothing polls: the kernel wakes the event loop through a pidfd (native/src/wait.cc).
+ */
+export function waitGone(ref: ProcessRef, timeoutMs: number): Promise<boolean> {
+  const addon = nativeAddon();
+  const pidfd = addon.openProcess(ref.pid, ref.startTime);
+  if (pidfd === null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => resolve(false), timeoutMs);
+    addon.watchGone(pidfd, () => {
+      clearTimeout(deadline);
+      resolve(true);
+    });
+  });
+}
