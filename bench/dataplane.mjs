@@ -36,11 +36,15 @@ function up(ns, dev, cidr) {
 
 /**
  * Two namespaces joined by a bare bridge (no rules at all) in a third, `<prefix>br`, with bridge-nf-call-iptables
- * set to `callIptables` there when br_netfilter is loaded. Returns the path and the setting it ended up with.
+ * set to `callIptables` there when br_netfilter is loaded. Returns the path and the setting it ended up with;
+ * the namespaces it creates are added to `namespaces`.
  */
-function bridgedPair(prefix, subnet, callIptables) {
+function bridgedPair(prefix, subnet, callIptables, namespaces) {
   const [bridgeNs, serverNs, clientNs] = [`${prefix}br`, `${prefix}s`, `${prefix}c`];
-  for (const ns of [bridgeNs, serverNs, clientNs]) sh(['ip', 'netns', 'add', ns]);
+  for (const ns of [bridgeNs, serverNs, clientNs]) {
+    sh(['ip', 'netns', 'add', ns]);
+    namespaces.push(ns); // for the caller's cleanup, whatever happens next
+  }
   sh([...netns(bridgeNs), 'ip', 'link', 'add', 'br0', 'type', 'bridge']);
   sh([...netns(bridgeNs), 'ip', 'link', 'set', 'br0', 'up']);
   for (const [ns, host] of [[serverNs, 1], [clientNs, 2]]) {
@@ -56,7 +60,7 @@ function bridgedPair(prefix, subnet, callIptables) {
   } catch {
     // br_netfilter is not loaded: bridged frames never cross the IP hooks
   }
-  return { path: { server: netns(serverNs), client: netns(clientNs), address: `${subnet}.1`, port: 5201 }, setting, namespaces: [bridgeNs, serverNs, clientNs] };
+  return { path: { server: netns(serverNs), client: netns(clientNs), address: `${subnet}.1`, port: 5201 }, setting };
 }
 
 function containerPid(name) {
@@ -71,38 +75,49 @@ export async function dataplane() {
   // 1. The raw paths (TEST-NET-1 addresses): a veth pair between two namespaces, loopback, and, for where a
   //    bridge's cost comes from, two namespaces through a bare bridge with br_netfilter as a host that has it loaded
   //    gives every new namespace (bridge-nf-call-iptables=1: bridged IPv4 frames cross the IP hooks) and with it off.
-  const namespaces = ['rawa', 'rawb'];
-  for (const ns of namespaces) sh(['ip', 'netns', 'add', ns]);
-  sh(['ip', 'link', 'add', 'va', 'netns', 'rawa', 'type', 'veth', 'peer', 'name', 'vb', 'netns', 'rawb']);
-  up('rawa', 'va', '192.0.2.1/24');
-  up('rawb', 'vb', '192.0.2.2/24');
-  const withBrnf = bridgedPair('brnfon', '192.0.2', 1);
-  const withoutBrnf = bridgedPair('brnfoff', '192.0.2', 0);
-  namespaces.push(...withBrnf.namespaces, ...withoutBrnf.namespaces);
+  const namespaces = [];
+  const containers = [];
+  let samples;
+  let settings;
+  try {
+    for (const ns of ['rawa', 'rawb']) {
+      sh(['ip', 'netns', 'add', ns]);
+      namespaces.push(ns);
+    }
+    sh(['ip', 'link', 'add', 'va', 'netns', 'rawa', 'type', 'veth', 'peer', 'name', 'vb', 'netns', 'rawb']);
+    up('rawa', 'va', '192.0.2.1/24');
+    up('rawb', 'vb', '192.0.2.2/24');
+    const withBrnf = bridgedPair('brnfon', '192.0.2', 1, namespaces);
+    const withoutBrnf = bridgedPair('brnfoff', '192.0.2', 0, namespaces);
 
-  // 2. minictr: two containers, the server publishing 5203.
-  sh([process.execPath, cli, 'run', '-d', '--rm', '--name', 'iperf-server', '-p', '5203:5203', '/bin/sleep', '1000000']);
-  sh([process.execPath, cli, 'run', '-d', '--rm', '--name', 'iperf-client', '/bin/sleep', '1000000']);
-  const srv = containerPid('iperf-server');
-  const cl = containerPid('iperf-client');
+    // 2. minictr: two containers, the server publishing 5203.
+    for (const [name, publish] of [['iperf-server', ['-p', '5203:5203']], ['iperf-client', []]]) {
+      sh([process.execPath, cli, 'run', '-d', '--rm', '--name', name, ...publish, '/bin/sleep', '1000000']);
+      containers.push(name);
+    }
+    const srv = containerPid('iperf-server');
+    const cl = containerPid('iperf-client');
 
-  // 3. Every path once per round, rounds interleaved, so that drift of the machine hits them all alike.
-  const paths = {
-    veth: { server: netns('rawa'), client: netns('rawb'), address: '192.0.2.1', port: 5201 },
-    loopback: { server: [], client: [], address: '127.0.0.1', port: 5202 },
-    bridge: withBrnf.path,
-    bridgeNoBrnf: withoutBrnf.path,
-    c2c: { server: inContainer(srv.pid), client: inContainer(cl.pid), address: srv.address, port: 5203 },
-    hostToContainer: { server: inContainer(srv.pid), client: [], address: srv.address, port: 5203 },
-    published: { server: inContainer(srv.pid), client: [], address: '127.0.0.1', port: 5203 },
-  };
-  const samples = Object.fromEntries(Object.keys(paths).map((key) => [key, []]));
-  for (let round = 0; round < REPEATS; round++) {
-    for (const [key, path] of Object.entries(paths)) samples[key].push(await once(path));
+    // 3. Every path once per round, rounds interleaved, so that drift of the machine hits them all alike.
+    const paths = {
+      veth: { server: netns('rawa'), client: netns('rawb'), address: '192.0.2.1', port: 5201 },
+      loopback: { server: [], client: [], address: '127.0.0.1', port: 5202 },
+      bridge: withBrnf.path,
+      bridgeNoBrnf: withoutBrnf.path,
+      c2c: { server: inContainer(srv.pid), client: inContainer(cl.pid), address: srv.address, port: 5203 },
+      hostToContainer: { server: inContainer(srv.pid), client: [], address: srv.address, port: 5203 },
+      published: { server: inContainer(srv.pid), client: [], address: '127.0.0.1', port: 5203 },
+    };
+    samples = Object.fromEntries(Object.keys(paths).map((key) => [key, []]));
+    for (let round = 0; round < REPEATS; round++) {
+      for (const [key, path] of Object.entries(paths)) samples[key].push(await once(path));
+    }
+    settings = { withBrnf: withBrnf.setting, withoutBrnf: withoutBrnf.setting };
+  } finally {
+    if (containers.length > 0) sh([process.execPath, cli, 'rm', '-f', ...containers]);
+    for (const ns of namespaces) sh(['ip', 'netns', 'del', ns]);
   }
   const gbit = Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)]));
-  sh([process.execPath, cli, 'rm', '-f', 'iperf-server', 'iperf-client']);
-  for (const ns of namespaces) sh(['ip', 'netns', 'del', ns]);
 
   const row = (path, key, rawPath, rawKey) => ({
     path,
@@ -115,13 +130,13 @@ export async function dataplane() {
     row('container → container (bridge)', 'c2c', 'veth between two netns', 'veth'),
     row('host → container (bridge)', 'hostToContainer', 'veth between two netns', 'veth'),
     row('host → 127.0.0.1:5203 published (DNAT)', 'published', 'loopback', 'loopback'),
-    row('host → 127.0.0.1:5203 published (DNAT)', 'published', 'host → container above', 'hostToContainer'),
+    row('the same, against host → container', 'published', 'host → container (bridge)', 'hostToContainer'),
   ];
   const rawRow = (path, key) => ({ path, 'Gbit/s': round(gbit[key], 2), '× veth': round(gbit[key] / gbit.veth, 2) });
   const raw = [
     rawRow('veth pair between two netns', 'veth'),
-    rawRow(`two netns through a bare bridge, ${withBrnf.setting}`, 'bridge'),
-    rawRow(`two netns through a bare bridge, ${withoutBrnf.setting}`, 'bridgeNoBrnf'),
+    rawRow(`two netns through a bare bridge, ${settings.withBrnf}`, 'bridge'),
+    rawRow(`two netns through a bare bridge, ${settings.withoutBrnf}`, 'bridgeNoBrnf'),
     rawRow('loopback', 'loopback'),
   ];
   return {

@@ -6,7 +6,7 @@
 //   release(releaseFd, errorFd) → Promise<null | {step, errno, message}>   "go", then wait for exec
 //   abort(releaseFd)            → undefined                           the child exits without running anything
 //   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
-//   watchGone(pidfd, callback)  → undefined                           callback() on exit; no reaping (wait.cc)
+//   watchGone(pidfd, callback)  → cancel()                            callback(null | Error) on exit; no reaping
 //   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)

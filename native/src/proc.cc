@@ -1,7 +1,8 @@
 // Signalling and watching a process that is not minictr's child without ever hitting another one: a pid can be
-// reused as soon as its process is reaped by someone else. A pidfd pins the process; if the start time read after
-// opening it still matches the recorded one, the pidfd refers to that very process, and pidfd_send_signal() (or a
-// poll of the pidfd, see wait.cc) cannot reach any other.
+// reused as soon as its process is reaped by someone else. A pidfd refers to one process for good. If the process
+// holding the pid, read after the pidfd was opened, has the recorded start time, it started before the open and
+// so already held the pid then: the pidfd refers to it, and pidfd_send_signal() (or a poll of the pidfd, see
+// wait.cc) cannot reach any other.
 #include "proc.h"
 
 #include <fcntl.h>
@@ -33,7 +34,7 @@ uint64_t StartTimeOf(int pid) {
 namespace {
 
 // A pidfd on the very process (pid, start time), or -1: errno ESRCH when that process is gone, anything else on
-// failure. The pidfd pins the pid, so a start time read after opening it names the process the pidfd refers to.
+// failure. The start time is read after the open, for the reason given at the top of this file.
 int OpenRecorded(int pid, uint64_t start_time) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {

@@ -309,7 +309,7 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
     *what = call;
     return saved;
   };
-  // The pidfd pins the process: once it is open and the start time still matches, the pid cannot be another's.
+  // Opened first, then checked: a start time that still matches proves the pidfd refers to PID 1 (see proc.cc).
   target_pidfd = static_cast<int>(syscall(SYS_pidfd_open, request.join_pid, 0));
   if (target_pidfd < 0) return fail("pidfd_open");
   std::string proc = "/proc/" + std::to_string(request.join_pid);

@@ -21,6 +21,8 @@ struct ExitWatch {
   bool reap;
   napi_env env;
   Napi::FunctionReference callback;
+  // Shared with watchGone's cancel function, which may outlive the watch: null once the watch is freed.
+  std::shared_ptr<ExitWatch*> self;
 };
 
 // The pidfd is closed only here, after libuv has forgotten it: closed earlier, its number could be reused by the
@@ -28,81 +30,113 @@ struct ExitWatch {
 void OnClosed(uv_handle_t* handle) {
   auto* watch = static_cast<ExitWatch*>(handle->data);
   if (watch->pidfd >= 0) close(watch->pidfd);
+  if (watch->self) *watch->self = nullptr;
   delete watch;
 }
 
-void OnReadable(uv_poll_t* handle, int, int) {
+// Stops and closes the watch unless that is under way already (the callback may have cancelled it).
+void Finish(ExitWatch* watch) {
+  auto* handle = reinterpret_cast<uv_handle_t*>(&watch->poll);
+  if (uv_is_closing(handle)) return;
+  uv_poll_stop(&watch->poll);
+  uv_close(handle, OnClosed);
+}
+
+void OnReadable(uv_poll_t* handle, int status, int) {
   auto* watch = static_cast<ExitWatch*>(handle->data);
   uv_poll_stop(handle);
   Napi::Env env(watch->env);
   Napi::HandleScope scope(env);
   if (!watch->reap) {
-    watch->callback.MakeCallback(env.Global(), {});
-    uv_close(reinterpret_cast<uv_handle_t*>(handle), OnClosed);
+    // A failed poll says nothing about the process: the waiter gets an error, never a false "gone".
+    napi_value failure = env.Null();
+    if (status < 0) failure = Napi::Error::New(env, std::string("poll pidfd: ") + uv_strerror(status)).Value();
+    watch->callback.MakeCallback(env.Global(), {failure});
+    Finish(watch);
     return;
   }
 
   siginfo_t info{};
-  int result;
-  do {
-    result = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(watch->pidfd), &info, WEXITED);
-  } while (result < 0 && errno == EINTR);
-  int error = result < 0 ? errno : 0;
-
-  Napi::Object status = Napi::Object::New(env);
-  status.Set("exitCode", env.Null());
-  status.Set("signal", env.Null());
-  if (error != 0) {
-    status.Set("errno", error);
-  } else if (info.si_code == CLD_EXITED) {
-    status.Set("exitCode", info.si_status);
-  } else {
-    status.Set("signal", info.si_status);
+  int result = -1;
+  int error = status < 0 ? -status : 0;
+  if (error == 0) {
+    do {
+      result = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(watch->pidfd), &info, WEXITED);
+    } while (result < 0 && errno == EINTR);
+    error = result < 0 ? errno : 0;
   }
-  watch->callback.MakeCallback(env.Global(), {status});
-  uv_close(reinterpret_cast<uv_handle_t*>(handle), OnClosed);
+
+  Napi::Object exit_status = Napi::Object::New(env);
+  exit_status.Set("exitCode", env.Null());
+  exit_status.Set("signal", env.Null());
+  if (error != 0) {
+    exit_status.Set("errno", error);
+  } else if (info.si_code == CLD_EXITED) {
+    exit_status.Set("exitCode", info.si_status);
+  } else {
+    exit_status.Set("signal", info.si_status);
+  }
+  watch->callback.MakeCallback(env.Global(), {exit_status});
+  Finish(watch);
 }
 
-// Starts polling info[0] (a pidfd, owned from here on) and calls info[1] back on exit.
-Napi::Value Watch(const Napi::CallbackInfo& info, bool reap, const char* usage) {
+// Starts polling info[0] (a pidfd, owned from here on: closed on every path) and calls info[1] back on exit.
+// Returns the watch, or null after throwing.
+ExitWatch* Watch(const Napi::CallbackInfo& info, bool reap, const char* usage) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  int pidfd = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
   uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    Napi::Error::New(env, "watch: no event loop").ThrowAsJavaScriptException();
-    return env.Undefined();
+  const char* problem = nullptr;
+  if (info.Length() != 2 || pidfd < 0 || !info[1].IsFunction()) {
+    problem = usage;
+  } else if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    problem = "watch: no event loop";
+  }
+  if (problem != nullptr) {
+    if (pidfd >= 0) close(pidfd);
+    Napi::TypeError::New(env, problem).ThrowAsJavaScriptException();
+    return nullptr;
   }
   auto watch = std::make_unique<ExitWatch>();
-  watch->pidfd = info[0].As<Napi::Number>().Int32Value();
+  watch->pidfd = pidfd;
   watch->reap = reap;
   watch->env = env;
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
   watch->poll.data = watch.get();
   int error = uv_poll_init(loop, &watch->poll, watch->pidfd);
-  if (error != 0) close(watch->pidfd);
-  if (error == 0) {
-    ExitWatch* owned = watch.release();  // from here on freed by OnClosed
-    error = uv_poll_start(&owned->poll, UV_READABLE, OnReadable);
-    if (error != 0) uv_close(reinterpret_cast<uv_handle_t*>(&owned->poll), OnClosed);
-    if (error == 0 && !reap) uv_unref(reinterpret_cast<uv_handle_t*>(&owned->poll));
-  }
   if (error != 0) {
+    close(pidfd);
     Napi::Error::New(env, std::string("watch: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+    return nullptr;
   }
-  return env.Undefined();
+  ExitWatch* owned = watch.release();  // from here on freed by OnClosed
+  error = uv_poll_start(&owned->poll, UV_READABLE, OnReadable);
+  if (error != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&owned->poll), OnClosed);
+    Napi::Error::New(env, std::string("watch: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return owned;
 }
 
 }  // namespace
 
 Napi::Value WatchExit(const Napi::CallbackInfo& info) {
-  return Watch(info, true, "watchExit(pidfd: number, callback: function)");
+  Watch(info, true, "watchExit(pidfd: number, callback: function)");
+  return info.Env().Undefined();
 }
 
 Napi::Value WatchGone(const Napi::CallbackInfo& info) {
-  return Watch(info, false, "watchGone(pidfd: number, callback: function)");
+  Napi::Env env = info.Env();
+  ExitWatch* watch = Watch(info, false, "watchGone(pidfd: number, callback: function)");
+  if (watch == nullptr) return env.Undefined();
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->poll));
+  watch->self = std::make_shared<ExitWatch*>(watch);
+  std::shared_ptr<ExitWatch*> self = watch->self;
+  return Napi::Function::New(env, [self](const Napi::CallbackInfo& call) {
+    if (*self != nullptr) Finish(*self);
+    return call.Env().Undefined();
+  }, "cancel");
 }
 
 }  // namespace minictr

@@ -7,7 +7,7 @@ import { error, warn } from '../log.js';
 import { collectGarbage } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer, teardownState, type ContainerInfo } from '../container/lookup.js';
 import { ContainerState, listContainerDirs } from '../container/state.js';
-import { isAlive, sendSignal, waitGone } from '../sys/proc.js';
+import { isAlive, MAX_TIMEOUT_MS, sendSignal, waitGone, type ProcessRef } from '../sys/proc.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,25 +46,29 @@ export function sharedGc(): Promise<void> {
 /**
  * Waits until container `id` is torn down: kept as exited, or removed with --rm. Its owner does it (minictr, a
  * monitor's cleanup, which may take over from a minictr still setting it up) and then exits, so the owner's exit
- * is when to look again; an owner that dies first leaves it to gc, run here. With `kill`, PID 1 is killed whenever
- * it is seen alive. A minute means something is stuck: teardown takes milliseconds.
+ * is when to look again; an owner that dies first leaves it to gc, run here. With `kill`, PID 1 is killed at each
+ * look while it is recorded. A minute means something is stuck: teardown takes milliseconds.
  */
 export async function waitForTeardown(id: string, ref: string, options: { kill?: boolean } = {}): Promise<void> {
   const end = Date.now() + 60_000;
   let lastGc = 0;
   while (teardownState(id) === 'live') {
-    const owner = listContainerDirs().find((entry) => entry.id === id)?.owner ?? null;
+    const entry = listContainerDirs().find((candidate) => candidate.id === id);
+    const owner = entry?.owner ?? null;
     if (Date.now() > end) throw new MinictrError(`${ref}: its teardown has not finished after a minute (owner pid ${owner?.pid ?? '?'})`);
-    const pid1 = options.kill ? new ContainerState(id).entries().find((entry) => entry.kind === 'process') : undefined;
+    const pid1 = options.kill ? new ContainerState(id).entries().find((journaled) => journaled.kind === 'process') : undefined;
     if (pid1 !== undefined) sendSignal(pid1, 'SIGKILL');
-    if (owner !== null && isAlive(owner)) {
-      // rm -f of a container still being set up, whose PID 1 is not recorded yet: look again in a moment.
-      await waitGone(owner, options.kill && pid1 === undefined ? 20 : end - Date.now());
+    // Whoever is tearing it down: its exit wakes us. The slices bound the wait for one that lingers after its
+    // teardown (an owner whose output is still being read, say), and while rm -f waits for a container still being
+    // set up to record its PID 1.
+    const busy = [owner, entry?.collector ?? null].find((process): process is ProcessRef => process !== null && isAlive(process));
+    if (busy !== undefined) {
+      await waitGone(busy, options.kill && pid1 === undefined ? 20 : 250);
     } else if (Date.now() - lastGc > 500) {
       lastGc = Date.now();
       await sharedGc();
     } else {
-      await sleep(20); // gc has just run and could not finish it (it said why): retry shortly, not in a tight loop
+      await sleep(20); // a gc here has just failed to finish it (and said why): try again shortly, not in a loop
     }
   }
 }
@@ -90,7 +94,9 @@ export async function kill(refs: string[], flags: { signal?: string }): Promise<
  */
 export async function stop(refs: string[], flags: { time?: string }): Promise<number> {
   const grace = Number(flags.time ?? '10');
-  if (!(grace >= 0)) throw new UsageError(`invalid --time "${flags.time}": seconds`);
+  if (!(grace >= 0) || grace * 1000 > MAX_TIMEOUT_MS) {
+    throw new UsageError(`invalid --time "${flags.time}": seconds, from 0 to ${Math.floor(MAX_TIMEOUT_MS / 1000)}`);
+  }
   await Promise.all(
     (await targets(refs)).map(async (container, i) => {
       const pid1 = container.process;

@@ -170,7 +170,7 @@ export async function cleanupContainer(id: string): Promise<void> {
 
 const COLLECT_CONCURRENCY = 8;
 
-/** Runs `task` on every item, at most `limit` at a time. */
+/** Runs `task` on every item, at most `limit` at a time. `task` must not reject: it reports its own failures. */
 async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {

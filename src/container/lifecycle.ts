@@ -21,7 +21,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { childFailureKind, MinictrError, stepError } from '../errors.js';
+import { childFailureKind, messageOf, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
 import { ensureRuleset } from '../network/firewall.js';
@@ -250,7 +250,6 @@ async function execute(
         throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
       }
       linksDone = performance.now();
-      crashPoint('veth');
     })();
     const firewall = (async () => {
       try {
@@ -261,7 +260,11 @@ async function execute(
       }
     })();
     const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
-    if (linksResult.status === 'rejected') throw linksResult.reason;
+    if (linksResult.status === 'rejected') {
+      if (firewallResult.status === 'rejected') warn(messageOf(firewallResult.reason));
+      throw linksResult.reason;
+    }
+    crashPoint('veth'); // only now: a crash must not leave an nft transaction in flight behind it
     if (firewallResult.status === 'rejected') throw firewallResult.reason;
     try {
       ensureRouteLocalnet(); // a setting of the bridge, which the ip batch may have just created

@@ -102,8 +102,11 @@ export interface NativeAddon {
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
   abort(releaseFd: number, errorFd: number): void;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;
-  /** Calls back once the pidfd's process (not a child) has exited; reaps nothing, keeps the event loop free. */
-  watchGone(pidfd: number, callback: () => void): void;
+  /**
+   * Calls back once the pidfd's process (not a child) has exited (null), or the poll failed (an Error); reaps
+   * nothing and keeps the event loop free. Returns a function that cancels the watch.
+   */
+  watchGone(pidfd: number, callback: (failure: Error | null) => void): () => void;
   /** The controller end of the child's pseudo-terminal, from its console socket (which is closed). */
   receiveTerminal(consoleFd: number): number;
   resizePty(controller: number, rows: number, columns: number): void;

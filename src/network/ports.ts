@@ -1,12 +1,13 @@
 // Published ports (-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]), from flag to kernel.
 //
 // Parsing is pure. Before anything is created, each host port is bound once, to check that no socket of the host
-// holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a container runs, its host
-// ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like address leases, so two
-// containers can never publish the same port. The forwarding itself is kernel DNAT through two nftables maps (see
+// holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
+// container runs, its host ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like
+// address leases, so two containers can never publish the same port. The forwarding itself is kernel DNAT through two nftables maps (see
 // firewall.ts): adding or removing a container's ports is one transaction and never adds a rule.
 
 import { mkdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { MinictrError, UsageError } from '../errors.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
@@ -86,10 +87,11 @@ export function describeMapping(mapping: PortMapping, containerAddress: string):
 }
 
 /**
- * Binds a mapping's host address and port for a moment, as a host process would, and lets go: the kernel answers
- * EADDRINUSE when a host socket holds the port (a TCP listener or a bound UDP socket, IPv4 or dual-stack IPv6) and
- * EADDRNOTAVAIL when the address is not this host's. Docker holds this bind for the container's life; minictr only
- * asks. Reading /proc/net/tcp instead walks the kernel's whole connection hash: 6 ms with no socket at all.
+ * Binds a mapping's host address and port for a moment, as a host process would, and lets go. The kernel answers
+ * EADDRINUSE when a host socket holds the port: a TCP listener (IPv4, or IPv6 dual-stack), a bound UDP socket, or a
+ * connection that has it as its own local port. That is the answer Docker gets, as it binds the published port
+ * for the container's life; minictr only asks. An IPv6-only socket is no conflict: the DNAT is IPv4 only. (Reading
+ * /proc/net/tcp instead walks the kernel's whole connection hash: 6 ms with no socket at all.)
  */
 async function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | null> {
   const address = mapping.hostIp ?? '0.0.0.0';
@@ -98,26 +100,32 @@ async function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | n
     const { createServer } = await import('node:net');
     const server = createServer();
     return new Promise((resolve) => {
-      server.once('error', resolve);
+      server.once('error', resolve); // a listen that fails leaves no handle behind
       server.listen({ host: address, port: mapping.hostPort, exclusive: true }, () => server.close(() => resolve(null)));
     });
   }
   const { createSocket } = await import('node:dgram');
   const socket = createSocket('udp4');
   return new Promise((resolve) => {
-    socket.once('error', resolve);
+    socket.once('error', (failure) => socket.close(() => resolve(failure)));
     socket.bind({ address, port: mapping.hostPort, exclusive: true }, () => socket.close(() => resolve(null)));
   });
 }
 
 /** Checks, before anything is created, that each host IP is this host's and no host socket holds a host port. */
 export async function checkHostPorts(mappings: readonly PortMapping[]): Promise<void> {
+  if (mappings.length === 0) return;
+  const local = new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((info) => info?.address),
+  );
   for (const mapping of mappings) {
-    const failure = await bindOnce(mapping);
-    if (failure === null) continue;
-    if (failure.code === 'EADDRNOTAVAIL') {
+    if (mapping.hostIp !== null && !local.has(mapping.hostIp)) {
       throw new UsageError(`cannot publish on ${mapping.hostIp}: it is not an address of this host`);
     }
+    const failure = await bindOnce(mapping);
+    if (failure === null) continue;
     if (failure.code === 'EADDRINUSE') {
       throw new UsageError(`cannot publish port ${mapping.hostPort}/${mapping.protocol}: a host process is already using it`);
     }

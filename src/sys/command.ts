@@ -25,16 +25,18 @@ export class CommandError extends Error {
   }
 }
 
+let execaModule: Promise<typeof import('execa')> | undefined;
+
 /**
  * execa is about a hundred ES modules. require() loads them synchronously (require of ES modules, Node 20.19 and
  * later), 15-20 ms sooner than import(), whose loader goes through a promise per module; older Nodes import().
  */
-async function loadExeca(): Promise<typeof import('execa')> {
-  try {
-    return createRequire(import.meta.url)('execa') as typeof import('execa');
-  } catch {
-    return import('execa');
-  }
+function loadExeca(): Promise<typeof import('execa')> {
+  const requireModule = (process.features as { require_module?: boolean }).require_module === true;
+  execaModule ??= requireModule
+    ? Promise.resolve(createRequire(import.meta.url)('execa') as typeof import('execa'))
+    : import('execa');
+  return execaModule;
 }
 
 export async function runCommand(argv: readonly string[], input?: string): Promise<CommandResult> {

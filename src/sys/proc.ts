@@ -54,17 +54,26 @@ export function sendSignal(ref: ProcessRef, signal: NodeJS.Signals): boolean {
 
 /**
  * Resolves true once the very process `ref` names has exited (at once if it already has), false if it still runs
- * after `timeoutMs`. Nothing polls: the kernel wakes the event loop through a pidfd (native/src/wait.cc).
+ * after `timeoutMs`. Nothing polls: the kernel wakes the event loop through a pidfd (native/src/wait.cc), and the
+ * pending deadline is what keeps Node waiting.
  */
-export function waitGone(ref: ProcessRef, timeoutMs: number): Promise<boolean> {
+export async function waitGone(ref: ProcessRef, timeoutMs: number): Promise<boolean> {
   const addon = nativeAddon();
   const pidfd = addon.openProcess(ref.pid, ref.startTime);
-  if (pidfd === null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const deadline = setTimeout(() => resolve(false), timeoutMs);
-    addon.watchGone(pidfd, () => {
+  if (pidfd === null) return true;
+  return new Promise((resolve, reject) => {
+    let deadline: NodeJS.Timeout | undefined;
+    const cancel = addon.watchGone(pidfd, (failure) => {
       clearTimeout(deadline);
-      resolve(true);
+      if (failure === null) resolve(true);
+      else reject(failure);
     });
+    deadline = setTimeout(() => {
+      cancel();
+      resolve(false);
+    }, Math.min(timeoutMs, MAX_TIMEOUT_MS));
   });
 }
+
+/** setTimeout's longest delay (about 24.8 days); a longer one fires at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
