@@ -281,9 +281,10 @@ async function execute(
     const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
     report.step(
       'nat',
-      `ip_forward=1; nft list table (while ip runs): the base ruleset (masquerade ${spec.subnet.toString()} leaving by ` +
-        `other interfaces) ${firewallResult.value ? 'was missing or outdated, applied' : 'is in place'}` +
-        (published ? `; nft -f, one transaction: publish ${published} (map elements, DNAT in prerouting and output)` : ''),
+      `ip_forward=1; while ip runs, ` +
+        (published ? `one nft call publishes ${published} (map elements, DNAT in prerouting and output) and lists` : 'nft lists') +
+        ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
+        (firewallResult.value ? 'was missing or outdated, applied' : 'is in place'),
     );
   }
   signals.check();

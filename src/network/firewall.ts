@@ -4,8 +4,8 @@
 // The base (chains and rules) is declared in one atomic `nft -f -` transaction: "add" table, maps and chains
 // (no-ops when present), flush the chains, add the rules. That makes it idempotent and safe under concurrent runs.
 // A run applies it only when a listing does not show it, current, on every rule (ensureRuleset): someone may have
-// flushed the ruleset or deleted a rule, or an older minictr left other rules. Per-container data lives only in the two maps, which
-// the flush leaves alone:
+// flushed the ruleset or deleted a rule, or an older minictr left other rules. Per-container data lives only in the
+// two maps, which the flush leaves alone:
 //
 //   published_any    protocol . host port            → container address . container port   (-p 8080:80)
 //   published_addr   host address . protocol . port  → container address . container port   (-p 127.0.0.1:8080:80)
@@ -104,32 +104,24 @@ export function baseRuleset(subnet: Subnet, bridge: string): string {
 }
 
 /**
- * Makes sure the base ruleset is in place, then applies `lines` (a container's map elements) with it, in one
- * transaction. The base is re-applied only when a terse listing of the table (about 4 ms; `-t` leaves the map
- * elements out) does not show the current marker on exactly as many rules as the base has: re-applying takes about
- * 15 ms, on every run. Should the table vanish between the listing and the elements (a reset, a firewall reload),
- * the elements are applied again with the base. Returns whether the base was applied.
+ * Makes sure the base ruleset is in place, with `lines` (a container's map elements) applied. The base is
+ * re-applied only when a terse listing of the table (`-t` leaves the map elements out) does not show the current
+ * marker on exactly as many rules as the base has: re-applying takes about 15 ms, on every run. Elements go in the
+ * same nft call as the listing, one process instead of two; if that fails (no table yet, or it vanished meanwhile:
+ * a reset, a firewall reload), base and elements are applied together. Returns whether the base was applied.
  */
 export async function ensureRuleset(subnet: Subnet, bridge: string, lines: readonly string[]): Promise<boolean> {
-  let listing = '';
-  try {
-    listing = (await runCommand(['nft', '-t', 'list', 'table', NFT_FAMILY, NFT_TABLE])).stdout;
-  } catch {
-    // no table yet
-  }
-  const marked = listing.split(`comment "${baseMarker(subnet, bridge)}"`).length - 1;
-  const present = marked === baseRules(subnet, bridge).length;
   const elements = lines.map((line) => `${line}\n`).join('');
-  if (present && elements === '') return false;
-  if (present) {
-    try {
-      await applyRuleset(elements);
-      return false;
-    } catch {
-      // the table went away meanwhile: below, with the base
-    }
+  let listing: string | null;
+  try {
+    const argv = ['nft', '-t', ...(elements === '' ? ['list', 'table', NFT_FAMILY, NFT_TABLE] : ['-f', '-'])];
+    listing = (await runCommand(argv, elements === '' ? undefined : `${elements}list table ${TABLE}\n`)).stdout;
+  } catch {
+    listing = null;
   }
-  await applyRuleset(baseRuleset(subnet, bridge) + elements);
+  const marked = listing === null ? 0 : listing.split(`comment "${baseMarker(subnet, bridge)}"`).length - 1;
+  if (marked === baseRules(subnet, bridge).length) return false;
+  await applyRuleset(baseRuleset(subnet, bridge) + (listing === null ? elements : ''));
   return true;
 }
 

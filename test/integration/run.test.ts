@@ -161,7 +161,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
     expect(lines.map((line) => line.slice('minictr: '.length).split(':')[0])).toEqual(steps);
     expect(explained.stderr).toMatch(/veth: ip -batch: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\); container end eth0 created directly in the netns of pid \d+/);
-    expect(explained.stderr).toContain('publish 0.0.0.0:8090/tcp -> 10.0.0.');
+    expect(explained.stderr).toContain('publishes 0.0.0.0:8090/tcp -> 10.0.0.');
 
     const timed = await host.minictr(['run', '--rm', '--timings=json', '/bin/true']);
     expectExit(timed, 0);
