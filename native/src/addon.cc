@@ -151,6 +151,8 @@ void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
   request->argv = v.Strings("argv");
   if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
   request->env = v.Strings("env");
+  request->helper_path = v.String("helper");
+  if (v.ok() && request->helper_path.rfind("/", 0) != 0) v.Report("helper", "the absolute path of minictr-init");
   Napi::Value terminal = options.Get("terminal");
   if (!terminal.IsNull()) {
     Napi::Object size = v.Object("terminal");
@@ -199,8 +201,7 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
     }
   }
   ParseProcess(options, v, request);
-  Napi::Value init = options.Get("init");
-  if (!init.IsNull()) request->init_path = v.String("init");
+  request->init = v.Bool("init");
   Napi::Value monitor = options.Get("monitor");
   if (!monitor.IsNull()) {
     Validator m(v.Object("monitor"));

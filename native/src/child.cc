@@ -281,9 +281,13 @@ bool SetCapabilities(uint64_t capabilities) {
   return syscall(SYS_capset, &header, data) == 0;
 }
 
+// Raw system calls, not glibc's setgroups/setgid/setuid: in a multithreaded program glibc applies those to every
+// thread, taking a lock and signalling the other threads. This clone of Node has one thread, but glibc's records
+// still list Node's, and the lock may have been held by one of them at the instant of the clone.
 bool SwitchUser(const ChildConfig& config) {
   gid_t groups[1] = {config.gid};
-  return setgroups(1, groups) == 0 && setgid(config.gid) == 0 && setuid(config.uid) == 0;
+  return syscall(SYS_setgroups, 1, groups) == 0 && syscall(SYS_setresgid, config.gid, config.gid, config.gid) == 0 &&
+         syscall(SYS_setresuid, config.uid, config.uid, config.uid) == 0;
 }
 
 }  // namespace
@@ -342,8 +346,12 @@ namespace {
 
 void RunChild(const ChildConfig& config) {
   // 0. Die with the parent (minictr, or for -d minictr-monitor), start from default signal handling, and drop the
-  //    copies of the other processes' pipe ends this process inherited.
+  //    copies of the other processes' pipe ends this process inherited. Not dumpable: until it execs, this is a
+  //    copy of Node's memory with host descriptors, and `minictr exec` puts it among the container's processes,
+  //    whose root may otherwise read /proc/PID/mem, environ and fd of a process of its own uid (runc does the same).
+  //    execve() makes it dumpable again.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_DUMPABLE, 0);
   ResetSignals();
   for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);
 
@@ -438,19 +446,16 @@ namespace {
     Fail(config, kStepSeccomp);
   }
 
-  // 15. Exec. Every descriptor above stderr closes with it, the error pipe included, unless --init runs first:
-  //     minictr-init then keeps the error pipe to report its command's exec failure the same way.
+  // 15. Exec, through minictr-init's sealed in-memory copy (init.cc says why), which execs the command in turn or,
+  //     with --init, runs it as its child. Every descriptor above stderr closes on the way, except the error pipe,
+  //     which minictr-init keeps to report the command's exec failure as this process would have.
   if (!PrepareStdio(stdio)) Fail(config, kStepStdio);
   if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(3);  // kernels before 5.11
   umask(022);
-  if (config.init_fd >= 0) {
-    fcntl(config.error_fd, F_SETFD, 0);
-    syscall(SYS_execveat, config.init_fd, "", config.init_argv, config.envp, AT_EMPTY_PATH);
-    fcntl(config.error_fd, F_SETFD, FD_CLOEXEC);
-    Fail(config, kStepInit);
-  }
-  execve(config.exec_path, config.argv, config.envp);
-  Fail(config, kStepExec);
+  fcntl(config.error_fd, F_SETFD, 0);
+  syscall(SYS_execveat, config.helper_fd, "", config.helper_argv, config.envp, AT_EMPTY_PATH);
+  fcntl(config.error_fd, F_SETFD, FD_CLOEXEC);
+  Fail(config, kStepInit);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ enum ChildStep : int32_t {
   kStepCapabilities,  // no_new_privs and the reduced capability sets
   kStepSeccomp,       // the seccomp filter
   kStepStdio,         // stdio descriptors in place
-  kStepInit,          // --init: execveat() the host's minictr-init, which runs the command as its child
+  kStepInit,          // execveat() minictr-init's sealed copy, which execs the command (or, --init, runs it)
   kStepExec,          // execve() the command
 };
 
@@ -57,8 +57,8 @@ struct ChildConfig {
   int console_fd;         // -t: a socket to send the pseudo-terminal's controller to minictr; -1: no terminal
   unsigned short rows;    // -t: the terminal's initial size
   unsigned short columns;
-  int init_fd;            // -1, or a sealed memfd copy of minictr-init: exec'd as PID 1 with init_argv
-  char* const* init_argv;
+  int helper_fd;          // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command
+  char* const* helper_argv;
   const char* hostname;
   bool configure_interface;
   const char* ifname;
@@ -78,8 +78,6 @@ struct ChildConfig {
   bool switch_user;       // --user: run as uid:gid with no supplementary groups
   uint32_t uid;
   uint32_t gid;
-  const char* exec_path;
-  char* const* argv;
   char* const* envp;
 };
 

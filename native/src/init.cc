@@ -7,12 +7,17 @@
 // reaped. It exits as its command did (128 + N when signal N killed it, as a shell reports it).
 //
 // The container's child execs it from a sealed in-memory copy of the host's file (a memfd made before clone; see
-// SealedCopy in spawn.cc), so no image needs to contain it and no container can write to the host's file:
+// SealedCopy in spawn.cc), so no image needs to contain it and no container can write to the host's file. Every
+// container's command goes through it, --init or not: until an execve() is done, /proc/self/exe is the program
+// that called it, and a command whose script starts "#!/proc/self/exe" would otherwise have the kernel run the
+// host's node inside the container, and keep a handle on its file (CVE-2019-5736 on runc; runc-dmz is its fix).
 //
-//   minictr-init ERROR_FD PATH ARGV0 ARG...
+//   minictr-init init|exec ERROR_FD PATH ARGV0 ARG...
 //
+//   init      stay as PID 1: run the command as a child, forward signals, reap (this file)
+//   exec      exec the command in place, nothing more
 //   ERROR_FD  the container's error pipe: an exec failure of PATH goes back to minictr as {exec, errno}, exactly as
-//             without --init; a successful exec closes it
+//             a failure of the container's own steps does; a successful exec closes it
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -22,12 +27,28 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 #include "child.h"
 
+namespace {
+
+// Execs the command; on failure reports {exec, errno} on the error pipe and exits.
+[[noreturn]] void ExecCommand(int error_fd, char** argv, char** envp) {
+  fcntl(error_fd, F_SETFD, FD_CLOEXEC);
+  execve(argv[0], argv + 1, envp);
+  int32_t report[2] = {minictr::kStepExec, errno};
+  ssize_t written = write(error_fd, report, sizeof report);
+  (void)written;
+  _exit(127);
+}
+
+}  // namespace
+
 int main(int argc, char** argv, char** envp) {
-  if (argc < 4) return 125;
-  int error_fd = atoi(argv[1]);
+  if (argc < 5) return 125;
+  int error_fd = atoi(argv[2]);
+  if (strcmp(argv[1], "exec") == 0) ExecCommand(error_fd, argv + 3, envp);
   prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps
 
   // 1. Take every signal synchronously (sigwaitinfo below), and let the command start with none blocked.
@@ -45,15 +66,16 @@ int main(int argc, char** argv, char** envp) {
     setpgid(0, 0);
     if (isatty(STDIN_FILENO)) tcsetpgrp(STDIN_FILENO, getpid());  // SIGTTOU is blocked here, so this cannot stop us
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    fcntl(error_fd, F_SETFD, FD_CLOEXEC);
-    execve(argv[2], argv + 3, envp);
-    int32_t report[2] = {minictr::kStepExec, errno};
+    ExecCommand(error_fd, argv + 3, envp);
+  }
+  if (child < 0) {
+    // Reported like any step that fails before the command runs: minictr exits 125, the container never started.
+    int32_t report[2] = {minictr::kStepInit, errno};
     ssize_t written = write(error_fd, report, sizeof report);
     (void)written;
-    _exit(127);
+    return 125;
   }
   close(error_fd);
-  if (child < 0) return 125;
   setpgid(child, child);
 
   // 3. Forward signals to the command; on SIGCHLD reap everything that exited, until the command itself has.

@@ -50,7 +50,9 @@ const Denied kDenied[] = {
     {__NR_swapon, kSysAdmin},             {__NR_swapoff, kSysAdmin},        {__NR_quotactl, kSysAdmin},
     {__NR_lookup_dcookie, kSysAdmin},     {__NR_syslog, kSyslog},           {__NR_open_by_handle_at, kDacReadSearch},
     {__NR_ptrace, kSysPtrace},            {__NR_process_vm_readv, kSysPtrace}, {__NR_process_vm_writev, kSysPtrace},
-    {__NR_kcmp, kSysPtrace},              {__NR_get_mempolicy, kSysNice},   {__NR_set_mempolicy, kSysNice},
+    {__NR_kcmp, kSysPtrace},              {__NR_pidfd_getfd, kSysPtrace},   {__NR_process_madvise, kSysPtrace},
+    {__NR_mount_setattr, kSysAdmin},      {__NR_quotactl_fd, kSysAdmin},
+    {__NR_get_mempolicy, kSysNice},       {__NR_set_mempolicy, kSysNice},
     {__NR_mbind, kSysNice},               {__NR_move_pages, kSysNice},
 #if defined(__x86_64__)
     {__NR_iopl, kSysRawio},               {__NR_ioperm, kSysRawio},         {__NR_uselib, kNoCapability},

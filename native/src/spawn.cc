@@ -98,9 +98,10 @@ size_t ReadFully(int fd, void* data, size_t length) {
   return have;
 }
 
-// --init's program as a sealed in-memory copy. PID 1's /proc/1/exe then points at the copy, not at the host's file,
-// so nothing in the container can write through it to the host (the attack of CVE-2019-5736 on runc); runc
-// protects itself the same way.
+// minictr-init as a sealed in-memory copy, through which every container command is exec'd (see init.cc). Until
+// that exec, and as PID 1 with --init, /proc/self/exe then points at the copy, not at a host file, so nothing in the
+// container can write through it to the host (the attack of CVE-2019-5736 on runc); runc protects itself the same
+// way.
 int SealedCopy(const char* path) {
   int source = open(path, O_RDONLY | O_CLOEXEC);
   if (source < 0) return -1;
@@ -216,14 +217,15 @@ void CloseAll(std::initializer_list<int> fds) {
 // The process part of a child's config (identity, security profile, program): the memory its pointers point into
 // lives here, so it must outlive the clone.
 struct PreparedProcess {
-  std::vector<char*> argv;
   std::vector<char*> envp;
+  std::vector<std::string> helper_strings;
+  std::vector<char*> helper_argv;
   std::vector<char> workdir;  // writable: the child walks it to create missing parents
   std::vector<sock_filter> filter;
   sock_fprog seccomp{};
 
   PreparedProcess(const SpawnRequest& request, ChildConfig* config)
-      : argv(PointerArray(request.argv)), envp(PointerArray(request.env)),
+      : envp(PointerArray(request.env)),
         workdir(request.workdir.begin(), request.workdir.end()) {
     workdir.push_back('\0');
     config->workdir = workdir.data();
@@ -240,14 +242,22 @@ struct PreparedProcess {
     config->switch_user = request.switch_user;
     config->uid = request.uid;
     config->gid = request.gid;
-    config->exec_path = request.exec_path.c_str();
-    config->argv = argv.data();
     config->envp = envp.data();
-    config->init_fd = -1;
+    config->helper_fd = -1;
     config->console_fd = -1;
     config->rows = request.rows;
     config->columns = request.columns;
     for (int& fd : config->stdio) fd = -1;
+  }
+
+  // The command runs through minictr-init (see init.cc): "minictr-init init|exec ERROR_FD PATH ARGV0 ARG...", from
+  // `helper_fd`, its sealed copy. The error pipe's number is known only once the pipe exists.
+  void SetHelper(const SpawnRequest& request, int helper_fd, int error_fd, ChildConfig* config) {
+    helper_strings = {"minictr-init", request.init ? "init" : "exec", std::to_string(error_fd), request.exec_path};
+    helper_strings.insert(helper_strings.end(), request.argv.begin(), request.argv.end());
+    helper_argv = PointerArray(helper_strings);
+    config->helper_fd = helper_fd;
+    config->helper_argv = helper_argv.data();
   }
 };
 
@@ -301,11 +311,11 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   // 1. The container, by a pidfd (its PID 1 cannot be confused with a later process of the same pid from here
   //    on) and its root directory; pipes: release, error, and the joiner's report of the pid.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, report_pipe[2] = {-1, -1};
-  int target_pidfd = -1, root_fd = -1, console[2] = {-1, -1};
+  int target_pidfd = -1, root_fd = -1, console[2] = {-1, -1}, helper_fd = -1;
   auto fail = [&](const char* call) {
     int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], report_pipe[0], report_pipe[1],
-              target_pidfd, root_fd, console[0], console[1]});
+              target_pidfd, root_fd, console[0], console[1], helper_fd});
     *what = call;
     return saved;
   };
@@ -321,6 +331,8 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   if (root_fd < 0) return fail("open /proc/PID/root");
   if (!Pipe(release_pipe) || !Pipe(error_pipe) || !Pipe(report_pipe)) return fail("pipe2");
   if (!ConsoleSockets(request, &config, console)) return fail("socketpair");
+  if ((helper_fd = SealedCopy(request.helper_path.c_str())) < 0) return fail("copy minictr-init into a sealed memfd");
+  prepared.SetHelper(request, helper_fd, error_pipe[1], &config);
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
   for (int fd : {release_pipe[1], error_pipe[0], report_pipe[0], report_pipe[1], console[0]}) {
@@ -339,8 +351,8 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   if (joiner < 0) return fail("clone3");
   while (waitpid(static_cast<pid_t>(joiner), nullptr, 0) < 0 && errno == EINTR) {
   }
-  CloseAll({release_pipe[0], error_pipe[1], report_pipe[1], target_pidfd, root_fd, console[1]});
-  release_pipe[0] = error_pipe[1] = report_pipe[1] = target_pidfd = root_fd = console[1] = -1;
+  CloseAll({release_pipe[0], error_pipe[1], report_pipe[1], target_pidfd, root_fd, console[1], helper_fd});
+  release_pipe[0] = error_pipe[1] = report_pipe[1] = target_pidfd = root_fd = console[1] = helper_fd = -1;
   int32_t report = 0;
   if (ReadFully(report_pipe[0], &report, sizeof report) != sizeof report) report = -EPIPE;
   if (report <= 0) {
@@ -371,8 +383,6 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   // 1. Turn every string into the plain pointers the child will use; nothing is allocated after clone().
   ChildConfig config{};
   PreparedProcess prepared(request, &config);
-  std::vector<std::string> init_strings = {"minictr-init", "", request.exec_path};
-  init_strings.insert(init_strings.end(), request.argv.begin(), request.argv.end());
   std::vector<EtcFile> etc_files;
   for (const auto& [path, content] : request.etc_files) {
     etc_files.push_back(EtcFile{path.c_str(), content.c_str(), content.size()});
@@ -383,14 +393,14 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
 
   // 2. Pipes: release (parent → child) and error (child → parent); detached, also the container's stdout and
   //    stderr (→ monitor), the launch report (launcher → parent) and the handoff (parent → monitor). /dev/null is
-  //    a detached container's stdin. --init: minictr-init, opened now, while the host's tree is still visible.
+  //    a detached container's stdin. minictr-init's sealed copy, made now, while the host's tree is visible.
   int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   int report_pipe[2] = {-1, -1}, handoff_pipe[2] = {-1, -1}, console[2] = {-1, -1}, stdin_pipe[2] = {-1, -1};
-  int null_fd = -1, init_fd = -1, log_fd = -1;
+  int null_fd = -1, helper_fd = -1, log_fd = -1;
   auto fail = [&](const char* call) {
     int saved = errno;
     CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
-              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, init_fd, log_fd,
+              err_pipe[1], report_pipe[0], report_pipe[1], handoff_pipe[0], handoff_pipe[1], null_fd, helper_fd, log_fd,
               console[0], console[1], stdin_pipe[0], stdin_pipe[1]});
     *what = call;
     return saved;
@@ -404,12 +414,8 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     log_fd = open(request.monitor_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0) return fail("open the container log");
   }
-  if (!request.init_path.empty() && (init_fd = SealedCopy(request.init_path.c_str())) < 0) {
-    return fail("copy minictr-init into a sealed memfd");
-  }
-  std::string error_fd_text = std::to_string(error_pipe[1]);
-  init_strings[1] = error_fd_text;
-  std::vector<char*> init_argv = PointerArray(init_strings);
+  if ((helper_fd = SealedCopy(request.helper_path.c_str())) < 0) return fail("copy minictr-init into a sealed memfd");
+  prepared.SetHelper(request, helper_fd, error_pipe[1], &config);
 
   config.release_fd = release_pipe[0];
   config.error_fd = error_pipe[1];
@@ -422,8 +428,6 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     config.stdio[1] = out_pipe[1];
     config.stdio[2] = err_pipe[1];
   }
-  config.init_fd = init_fd;
-  config.init_argv = init_argv.data();
   config.hostname = request.hostname.c_str();
   config.configure_interface = request.configure_interface;
   config.ifname = request.ifname.c_str();
@@ -477,7 +481,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     result->pid = static_cast<int>(pid);
     result->pidfd = pidfd;
   }
-  CloseAll({release_pipe[0], error_pipe[1], report_pipe[0], init_fd, console[1]});
+  CloseAll({release_pipe[0], error_pipe[1], report_pipe[0], helper_fd, console[1]});
   result->release_fd = release_pipe[1];
   result->error_fd = error_pipe[0];
   result->console_fd = console[0];

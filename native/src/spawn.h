@@ -31,7 +31,10 @@ struct SpawnRequest {
   std::string exec_path;
   std::vector<std::string> argv;
   std::vector<std::string> env;
-  std::string init_path;  // --init: the host's minictr-init; empty: exec the command as PID 1
+  // The host's minictr-init. The command is always exec'd through a sealed in-memory copy of it (see SealedCopy in
+  // spawn.cc); with --init (`init`) it stays as PID 1 and runs the command as its child.
+  std::string helper_path;
+  bool init = false;
   bool terminal = false;  // -t: the child opens a pseudo-terminal in the container and sends minictr its controller
   unsigned short rows = 24;
   unsigned short columns = 80;

@@ -34,6 +34,12 @@ void OnClosed(uv_handle_t* handle) {
   delete watch;
 }
 
+// A callback that throws leaves its exception pending on the environment, where the next addon call would trip over
+// it: hand it to Node as an uncaught exception instead, as a throw in any other event callback would be.
+void ReportThrown(Napi::Env env) {
+  if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+}
+
 // Stops and closes the watch unless that is under way already (the callback may have cancelled it).
 void Finish(ExitWatch* watch) {
   auto* handle = reinterpret_cast<uv_handle_t*>(&watch->poll);
@@ -52,6 +58,7 @@ void OnReadable(uv_poll_t* handle, int status, int) {
     napi_value failure = env.Null();
     if (status < 0) failure = Napi::Error::New(env, std::string("poll pidfd: ") + uv_strerror(status)).Value();
     watch->callback.MakeCallback(env.Global(), {failure});
+    ReportThrown(env);
     Finish(watch);
     return;
   }
@@ -77,6 +84,7 @@ void OnReadable(uv_poll_t* handle, int status, int) {
     exit_status.Set("signal", info.si_status);
   }
   watch->callback.MakeCallback(env.Global(), {exit_status});
+  ReportThrown(env);
   Finish(watch);
 }
 

@@ -13,7 +13,7 @@
 
 import { childFailureKind, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import { nativeAddon, type ExitStatus } from '../native/index.js';
+import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
 import { Teardown } from '../teardown.js';
 import { HeldChild } from './held-child.js';
 import { joinCgroups } from './cgroups.js';
@@ -57,6 +57,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
   const execPath = findCommand(root, spec.argv[0]!, path, workdir);
   const cgroups = state.entries().flatMap((entry) => (entry.kind === 'cgroup' ? entry.dirs : []));
   const addon = nativeAddon();
+  const helper = helperPath('minictr-init');
 
   const teardown = new Teardown();
   const signals = new SignalRelay();
@@ -74,6 +75,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       execPath,
       argv: spec.argv,
       env,
+      helper,
       terminal: spec.tty ? TerminalRelay.size() : null,
     });
     terminal?.attach(child.consoleFd);

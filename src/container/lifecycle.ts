@@ -68,11 +68,12 @@ export interface RunOutcome {
   status: ExitStatus | null;
 }
 
-/** What the child's exec and stdio need beyond the plan: --init, -t and -d's monitor. */
-function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, 'init' | 'terminal' | 'monitor'> {
+/** What the child's exec and stdio need beyond the plan: minictr-init (--init or not), -t and -d's monitor. */
+function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, 'helper' | 'init' | 'terminal' | 'monitor'> {
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   return {
-    init: plan.spec.init ? helperPath('minictr-init') : null,
+    helper: helperPath('minictr-init'),
+    init: plan.spec.init,
     terminal: plan.spec.tty ? TerminalRelay.size() : null,
     monitor: plan.spec.detach
       ? {
@@ -91,7 +92,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
   const decided = await planRun(spec);
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
-  if (spec.init) helperPath('minictr-init');
+  helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${decided.execPath}`);
   const teardown = new Teardown();
@@ -301,7 +302,7 @@ async function execute(
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
       (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${formatIpv4(spec.subnet.gateway)} (ioctl)`) +
       `, overlay on ${spec.rootfs}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
-      `execve ${spec.init ? `minictr-init, which runs ${plan.execPath}` : plan.execPath}`,
+      `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );
 
   // 6. Detached: the monitor owns the container from here on. The record names it before the handoff byte, so at

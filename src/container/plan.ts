@@ -69,7 +69,7 @@ export function spawnOptions(
   plan: Plan,
   dirs: { upper: string; work: string; merged: string },
   address: string | null,
-): Omit<SpawnOptions, 'init' | 'terminal' | 'monitor'> {
+): Omit<SpawnOptions, 'helper' | 'init' | 'terminal' | 'monitor'> {
   const { spec } = plan;
   return {
     newNetwork: spec.network !== 'host',

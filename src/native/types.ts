@@ -32,8 +32,13 @@ export interface SpawnOptions {
   execPath: string;
   argv: string[];
   env: string[];
-  /** --init: the host's minictr-init, exec'd as PID 1 to run the command as its child; null: none. */
-  init: string | null;
+  /**
+   * The host's minictr-init. The command is exec'd through a sealed in-memory copy of it, so that /proc/self/exe
+   * never points at a host file while it starts (see native/src/init.cc).
+   */
+  helper: string;
+  /** --init: minictr-init stays as PID 1 and runs the command as its child. */
+  init: boolean;
   /**
    * -t: the child opens a pseudo-terminal of this size in the container's devpts, makes it its stdio and
    * controlling terminal, and sends the controller end back (see consoleFd); null: no terminal.
@@ -64,6 +69,8 @@ export interface ExecOptions {
   execPath: string;
   argv: string[];
   env: string[];
+  /** As in SpawnOptions: the command is exec'd through a sealed copy of minictr-init. */
+  helper: string;
   terminal: TerminalSize | null;
 }
 

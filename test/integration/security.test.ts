@@ -1,7 +1,10 @@
 // The default security profile: Docker's capability set, no_new_privs, masked and read-only kernel paths; what a
 // container can then no longer do; --cap-add, --cap-drop and --privileged.
 
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
@@ -100,6 +103,31 @@ describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwis
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toMatch(message);
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
+  });
+
+  it("a command whose interpreter is /proc/self/exe never reaches the host's node (CVE-2019-5736)", async () => {
+    // Until a command's execve() is done, /proc/self/exe is the program that called it. Were that minictr's node,
+    // this script would run the host's node inside the container, with a handle on its file, on kernels that follow
+    // the link across mount namespaces (this one refuses, ENOENT: exit 127). It names minictr-init's sealed copy
+    // instead, which runs and refuses its arguments: exit 125.
+    const rootfs = mkdtempSync(join(tmpdir(), 'minictr-exe-'));
+    try {
+      cpSync(fileURLToPath(new URL('../../rootfs/image', import.meta.url)), rootfs, { recursive: true, verbatimSymlinks: true });
+      writeFileSync(join(rootfs, 'bin/escape'), '#!/proc/self/exe\nconsole.log("host node ran " + process.version)\n', { mode: 0o755 });
+      const run = await scratch.host.minictr(['run', '--rm', '--rootfs', rootfs, '/bin/escape']);
+      expect(run.stdout).not.toContain('host node ran');
+      expect(run.exitCode).toBe(125); // minictr-init's sealed copy ran instead, with arguments it refuses
+      const detached = await scratch.host.minictr(['run', '-d', '--rm', '--name', 'exe-check', '--rootfs', rootfs, '/bin/sleep', '30']);
+      expect(detached.exitCode, detached.stderr).toBe(0);
+      const exec = await scratch.host.minictr(['exec', 'exe-check', '/bin/escape']);
+      expect(exec.stdout).not.toContain('host node ran');
+      const self = await scratch.host.minictr(['exec', 'exe-check', '/bin/readlink', '/proc/self/exe']);
+      expect(self.stdout).toBe('/bin/busybox');
+      expect((await scratch.host.minictr(['rm', '-f', 'exe-check'])).exitCode).toBe(0);
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
   it('rejects an unknown capability before creating anything', async () => {
