@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
 import { readLog } from '../container/log-reader.js';
 import { currentContainers, resolveContainer } from '../container/lookup.js';
-import { ContainerState } from '../container/state.js';
+import { ContainerState, readRecord } from '../container/state.js';
+import { isAlive } from '../sys/proc.js';
 
 export async function logs(ref: string, flags: { follow?: boolean; timestamps?: boolean }): Promise<number> {
   const container = resolveContainer(ref, await currentContainers({ all: true }));
@@ -13,7 +14,13 @@ export async function logs(ref: string, flags: { follow?: boolean; timestamps?: 
   if (!container.detached || !existsSync(state.logPath)) {
     throw new MinictrError(`container ${ref} has no log: only detached containers (run -d) are logged`, 'lookup');
   }
-  const ended = () => existsSync(state.exitPath);
+  // Following ends at exit.json, which the monitor writes once it has logged everything; or when the log's writer
+  // is gone without writing it (a killed monitor: PID 1 dies with it, and gc keeps the container as exited).
+  const ended = () => {
+    if (existsSync(state.exitPath)) return true;
+    const record = readRecord(state.dir);
+    return record === null || record.status === 'exited' || (record.owner !== null && !isAlive(record.owner));
+  };
   for await (const record of readLog(state.logPath, { follow: flags.follow ?? false, ended, dir: state.dir })) {
     const out = record.stream === 'stdout' ? process.stdout : process.stderr;
     if (flags.timestamps) out.write(`${record.time} `);

@@ -98,6 +98,22 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('logs -f ends when the monitor dies without writing exit.json, and the container is kept as killed', async () => {
+    const run = await scratch.host.minictr(['run', '-d', '--name', 'orphan', '/bin/sh', '-c', 'echo up; sleep 60']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const follow = scratch.host.start(['logs', '-f', 'orphan']);
+    await new Promise<void>((resolve) => follow.stdout?.on('data', (d: Buffer) => d.toString().includes('up') && resolve()));
+    const [orphan] = await psJson(scratch.host, false);
+    const stat = readFileSync(`/proc/${orphan!.process!.pid}/stat`, 'utf8');
+    process.kill(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), 'SIGKILL'); // its minictr-monitor
+    const followed = await follow;
+    expect(followed.exitCode).toBe(0);
+    expect(followed.stdout).toBe('up');
+    await waitUntil('the container to be kept as killed', async () => (await psJson(scratch.host))[0]?.exitCode === 137);
+    await scratch.host.minictr(['rm', 'orphan']);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('keeps exited containers (and their names) until rm; --rm removes them', async () => {
     expect((await scratch.host.minictr(['run', '--name', 'keep', '/bin/sh', '-c', 'exit 3'])).exitCode).toBe(3);
     expect(await psJson(scratch.host, false)).toEqual([]);
