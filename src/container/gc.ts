@@ -5,7 +5,7 @@
 // that may exist, and undoing the entries in reverse restores the host. The same undo functions serve a live run's
 // teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
 
-import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
@@ -19,7 +19,7 @@ import { BRIDGE, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
-import { listOwned, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
+import { createExclusive, listOwned, ownerOf, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
 import { isAlive, selfRef, sendSignal, startTimeOf, waitGone, type ProcessRef } from '../sys/proc.js';
 import { removeCgroupParents, removeCgroups } from './cgroups.js';
 import { releaseName } from './names.js';
@@ -266,11 +266,45 @@ export function hasContainerState(): boolean {
 }
 
 /**
+ * `minictr system reset` must not delete what a run is building meanwhile, and no lock is held across commands.
+ * So a handshake: reset creates this marker, then looks for live containers; a run creates its directory, then
+ * looks for the marker (resetInProgress). Whichever looks second sees the other, and one of them backs off.
+ */
+const RESET_MARKER = join(STATE_ROOT, 'reset');
+
+function resetHolder(): ProcessRef | null {
+  const [pid, startTime] = (ownerOf(RESET_MARKER) ?? '').split(' ').map(Number);
+  return pid !== undefined && startTime !== undefined && pid > 0 ? { pid, startTime } : null;
+}
+
+/** Whether a `system reset` is under way: then a run must not build anything. */
+export function resetInProgress(): boolean {
+  const holder = resetHolder();
+  return holder !== null && isAlive(holder);
+}
+
+/**
  * Removes everything minictr ever created on this host: garbage containers, the nftables table, the bridge, the
  * forwarding setting it changed, the shared cgroup parents, and the state directory. Refuses while containers are
  * running.
  */
 export async function resetSystem(): Promise<void> {
+  const self = selfRef();
+  const marker = `${self.pid} ${self.startTime}`;
+  mkdirSync(STATE_ROOT, { recursive: true });
+  if (!createExclusive(RESET_MARKER, marker)) {
+    if (resetInProgress()) throw new UsageError('another minictr system reset is under way');
+    removeIfOwned(RESET_MARKER, ownerOf(RESET_MARKER) ?? ''); // left by a reset that died
+    if (!createExclusive(RESET_MARKER, marker)) throw new UsageError('another minictr system reset is under way');
+  }
+  try {
+    await resetWithMarker();
+  } finally {
+    removeIfOwned(RESET_MARKER, marker);
+  }
+}
+
+async function resetWithMarker(): Promise<void> {
   const busy = listContainerDirs().filter(
     ({ owner, collector }) => (owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector)),
   );

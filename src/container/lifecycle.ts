@@ -35,7 +35,7 @@ import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
-import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, undoEntry } from './gc.js';
+import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, resetInProgress, undoEntry } from './gc.js';
 import { HeldChild } from './held-child.js';
 import { shortId } from './ids.js';
 import { claimName } from './names.js';
@@ -162,6 +162,9 @@ async function execute(
     () => (kept() ? state.markExited(128 + constants.signals.SIGKILL) : state.remove()),
     { onlyIfClean: true },
   );
+  // The directory exists first, then the check: a reset that began before it is seen here, one that begins after
+  // it sees this container (see resetInProgress).
+  if (resetInProgress()) throw new MinictrError('minictr system reset is under way: run again once it is done');
   crashPoint('state');
   if (spec.name !== null) {
     const entry = record(state, { kind: 'name', name: spec.name });

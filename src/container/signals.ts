@@ -1,6 +1,7 @@
 // Signals sent to minictr while it runs a container. Once the container runs they are forwarded to its PID 1, as
 // `docker run` does (--sig-proxy); before that, the first one is remembered so setup can stop between steps, tear
-// down what it built, and exit as if killed by it.
+// down what it built, and exit as if killed by it. One that arrives while PID 1 is being released, when setup can
+// no longer stop, is handed to PID 1 once it runs.
 
 import { constants } from 'node:os';
 import { MinictrError } from '../errors.js';
@@ -47,9 +48,13 @@ export class SignalRelay {
     if (this.pending !== null) throw new Interrupted(this.pending);
   }
 
-  /** From now on, signals go to `pid` (the container's PID 1, not yet reaped, so the pid cannot be reused). */
+  /**
+   * From now on, signals go to `pid` (the container's PID 1, not yet reaped, so the pid cannot be reused). One
+   * that arrived while it was being released goes to it now: it has started, and the signal is its to handle.
+   */
   forwardTo(pid: number): void {
-    this.check();
     this.target = pid;
+    if (this.pending !== null) process.kill(pid, this.pending);
+    this.pending = null;
   }
 }

@@ -1,5 +1,6 @@
 // ps, inspect, kill and stop on running containers, found by name, id or id prefix.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
@@ -81,6 +82,34 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toContain('No such container: nope');
     }
+    expect(await scratch.host.snapshot()).toEqual(scratch.before);
+  });
+
+  it('system reset refuses while a container runs, and a run refuses while a reset is under way', async () => {
+    const running = scratch.host.start(['run', '--rm', '--name', 'busy', '/bin/sh', '-c', 'echo ready; read x'], { stdin: 'pipe' });
+    await ready(running);
+    const refused = await scratch.host.minictr(['system', 'reset']);
+    expect(refused.exitCode).toBe(125);
+    expect(refused.stderr).toMatch(/cannot reset while containers are running or being collected: [0-9a-f]{12}/);
+    running.stdin?.end('x\n');
+    await running;
+
+    // A reset under way, as its marker says: held by a live process (this sleep, standing in for the reset).
+    const holder = scratch.host.exec(['sleep', '30']);
+    const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    await scratch.host.exec(['tee', '/run/minictr/reset'], { input: `${holder.pid} ${startTime}\n` });
+    const marked = await scratch.host.snapshot();
+    const blocked = await scratch.host.minictr(['run', '--rm', '/bin/true']);
+    expect(blocked.exitCode).toBe(125);
+    expect(blocked.stderr).toContain('minictr system reset is under way');
+    expect(await scratch.host.snapshot()).toEqual(marked);
+    holder.kill();
+    await holder;
+    // The holder is gone: its marker no longer blocks anything.
+    expect((await scratch.host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0);
+    expect(await scratch.host.snapshot()).toEqual(marked);
+    await scratch.host.must(['rm', '/run/minictr/reset']);
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
   });
 });
