@@ -7,7 +7,7 @@
 
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
 import { deleteTable, unpublish } from '../network/firewall.js';
@@ -20,7 +20,7 @@ import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { createExclusive, listOwned, ownerOf, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
-import { isAlive, selfRef, sendSignal, startTimeOf, waitGone, type ProcessRef } from '../sys/proc.js';
+import { isAlive, selfRef, sendSignal, waitGone, type ProcessRef } from '../sys/proc.js';
 import { removeCgroupParents, removeCgroups } from './cgroups.js';
 import { releaseName } from './names.js';
 import {
@@ -33,6 +33,7 @@ import {
   NAMES_DIR,
   PORTS_DIR,
   readRecord,
+  removerAlive,
   type ContainerDir,
   type JournalEntry,
 } from './state.js';
@@ -188,13 +189,12 @@ export async function collectGarbage(): Promise<string[]> {
   const collected: string[] = [];
   const errors: Error[] = [];
   const dirs = listContainerDirs();
-  const listed = new Set(dirs.flatMap((entry) => (entry.removing ? [] : [entry.id])));
+  const listed = new Set(dirs.flatMap((entry) => (entry.removing && !removerAlive(entry) ? [] : [entry.id])));
   const abandoned: ContainerDir[] = [];
   for (const entry of dirs) {
     const { id, dir, owner, collector, removing, exited } = entry;
     if (removing) {
-      const remover = Number(/^\.rm-(\d+)-/.exec(basename(dir))?.[1]);
-      if (startTimeOf(remover) === null) rmSync(dir, { recursive: true, force: true });
+      if (!removerAlive(entry)) rmSync(dir, { recursive: true, force: true });
       continue;
     }
     if (collector !== null && isAlive(collector)) continue;
@@ -252,7 +252,7 @@ export function removeExited(id: string): void {
     return; // gone already (--rm)
   }
   const names = state.entries().flatMap((entry) => (entry.kind === 'name' ? [entry.name] : []));
-  state.remove();
+  if (!state.remove()) return; // a concurrent rm removed it, and releases its names
   for (const name of names) releaseName(name, id);
 }
 

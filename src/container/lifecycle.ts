@@ -159,7 +159,10 @@ async function execute(
   // Last undo: keep the record as exited, holding only its name; or remove it.
   teardown.defer(
     `${spec.autoRemove ? 'remove' : 'keep'} state of ${short}`,
-    () => (kept() ? state.markExited(128 + constants.signals.SIGKILL) : state.remove()),
+    () => {
+      if (kept()) state.markExited(128 + constants.signals.SIGKILL);
+      else state.remove();
+    },
     { onlyIfClean: true },
   );
   // The directory exists first, then the check: a reset that began before it is seen here, one that begins after

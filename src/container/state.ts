@@ -193,14 +193,16 @@ export class ContainerState {
   }
 
   /** Removes the directory: renamed out of gc's sight first, so gc never sees it half-deleted. */
-  remove(): void {
+  /** Removes the directory; false when another process got to it first (then it does the rest, names included). */
+  remove(): boolean {
     const tombstone = join(CONTAINERS_DIR, `${REMOVING_PREFIX}${process.pid}-${this.id}`);
     try {
       renameSync(this.dir, tombstone);
     } catch {
-      return; // already gone
+      return false; // already gone
     }
     rmSync(tombstone, { recursive: true, force: true });
+    return true;
   }
 }
 
@@ -270,8 +272,17 @@ export function listContainerDirs(): ContainerDir[] {
 export function containerDirExists(id: string): boolean {
   if (id === '') return false;
   const prefixed = () =>
-    listContainerDirs().some((entry) => entry.id === id && !entry.removing && basename(entry.dir) !== id);
+    listContainerDirs().some((entry) => entry.id === id && (!entry.removing || removerAlive(entry)) && basename(entry.dir) !== id);
   return prefixed() || existsSync(join(CONTAINERS_DIR, id)) || prefixed();
+}
+
+/**
+ * Whether the process deleting a .rm-<pid>-<id> directory still runs. While it does, the container's names are its
+ * to release: another process releasing them too could free a name a new container has just taken.
+ */
+export function removerAlive(entry: ContainerDir): boolean {
+  const pid = /^\.rm-(\d+)-/.exec(basename(entry.dir))?.[1];
+  return pid !== undefined && existsSync(`/proc/${pid}`);
 }
 
 /** The name under which the gc process `collector` claims a container's directory. */
