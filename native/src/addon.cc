@@ -16,6 +16,7 @@
 #include <napi.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -30,6 +31,9 @@ namespace minictr {
 namespace {
 
 // Collects the first validation problem, naming the option, so the caller gets one clear TypeError.
+// More arguments or environment entries than this is a caller's bug, not a command line: refused before copying.
+constexpr uint32_t kMaxStrings = 65536;
+
 class Validator {
  public:
   explicit Validator(Napi::Object object) : object_(object) {}
@@ -53,6 +57,10 @@ class Validator {
       return strings;
     }
     Napi::Array array = value.As<Napi::Array>();
+    if (array.Length() > kMaxStrings) {
+      Report(key, "an array of at most 65536 strings");
+      return strings;
+    }
     for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
     return strings;
   }
@@ -73,11 +81,15 @@ class Validator {
     return address.s_addr;
   }
 
+  // Read as a double: N-API turns NaN into 0 when asked for an integer, and 0 is root.
   uint32_t Id(const char* key) {
     Napi::Value value = object_.Get(key);
-    int64_t id = value.IsNumber() ? value.As<Napi::Number>().Int64Value() : -1;
-    if (id < 0 || id > 0xfffffffe) Report(key, "a user or group id from 0 to 4294967294");
-    return static_cast<uint32_t>(id < 0 ? 0 : id);
+    double id = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+    if (!(id >= 0 && id <= 0xfffffffe) || id != std::floor(id)) {
+      Report(key, "a user or group id from 0 to 4294967294");
+      return 0;
+    }
+    return static_cast<uint32_t>(id);
   }
 
   uint32_t Netmask(const char* key) {

@@ -78,7 +78,13 @@ void WriteRecord(const Stream& stream, const char* text, size_t length, bool ful
   size_t n = FormatTime(head, sizeof head);
   n += static_cast<size_t>(snprintf(head + n, sizeof head - n, " %s %c ", stream.name, full ? 'F' : 'P'));
   struct iovec parts[3] = {{head, n}, {const_cast<char*>(text), length}, {const_cast<char*>("\n"), 1}};
-  while (writev(log_fd, parts, 3) < 0 && errno == EINTR) {
+  ssize_t written;
+  while ((written = writev(log_fd, parts, 3)) < 0 && errno == EINTR) {
+  }
+  // A full file system cuts a record short: end its line anyway, or the next record would be glued to it.
+  if (written >= 0 && static_cast<size_t>(written) < n + length + 1) {
+    ssize_t newline = write(log_fd, "\n", 1);
+    (void)newline;
   }
 }
 

@@ -10,7 +10,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
-import { deleteTable, unpublish } from '../network/firewall.js';
+import { deleteTable, publishedMappings, unpublish } from '../network/firewall.js';
 import { restoreForwarding } from '../network/bridge.js';
 import { Ipam } from '../network/ipam.js';
 import { describeMapping, PortRegistry } from '../network/ports.js';
@@ -169,6 +169,17 @@ export async function cleanupContainer(id: string): Promise<void> {
   await collect(found, self);
 }
 
+/**
+ * Map elements that no port file accounts for. A run claims a port's file before it adds the element, and a
+ * teardown removes the element before it releases the file, so such an element is stale. One appears when minictr
+ * is killed while its nft call is publishing: that nft process outlives it and may add the element after gc has
+ * unpublished it. Checked after gc has collected something (a crash), by which time that nft is long done.
+ */
+async function removeStalePublished(): Promise<void> {
+  const stale = (await publishedMappings()).filter(({ mapping }) => portRegistry().holder(mapping) === null);
+  for (const { mapping, address } of stale) await unpublish([mapping], address);
+}
+
 const COLLECT_CONCURRENCY = 8;
 
 /** Runs `task` on every item, at most `limit` at a time. `task` must not reject: it reports its own failures. */
@@ -225,6 +236,13 @@ export async function collectGarbage(): Promise<string[]> {
       errors.push(failure as Error);
     }
   });
+  if (collected.length > 0) {
+    try {
+      await removeStalePublished();
+    } catch (failure) {
+      errors.push(new Error(`remove stale published ports: ${messageOf(failure)}`));
+    }
+  }
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
   // The listing above, less what was just collected, answers for almost every owner; only a suspect is checked

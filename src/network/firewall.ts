@@ -39,7 +39,7 @@
 import { createHash } from 'node:crypto';
 import { runCommand, CommandError } from '../sys/command.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';
-import type { PortMapping } from './ports.js';
+import type { PortMapping, Protocol } from './ports.js';
 import { formatIpv4, type Subnet } from './subnet.js';
 
 const TABLE = `${NFT_FAMILY} ${NFT_TABLE}`;
@@ -156,6 +156,28 @@ export function unpublishScript(mappings: readonly PortMapping[], containerAddre
 /** Applies an nft script as one transaction: all of it or none of it. */
 async function applyRuleset(script: string): Promise<void> {
   await runCommand(['nft', '-f', '-'], script);
+}
+
+/** A map element as nft -j shows it: [{concat: key}, {concat: [address, port]}]. */
+type JsonElement = [{ concat: (string | number)[] }, { concat: [string, number] }];
+
+/** Every mapping in minictr's maps, with the container address it leads to; none when there is no table. */
+export async function publishedMappings(): Promise<{ mapping: PortMapping; address: string }[]> {
+  let listing: string;
+  try {
+    listing = (await runCommand(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE])).stdout;
+  } catch {
+    return [];
+  }
+  const items = (JSON.parse(listing) as { nftables: { map?: { name: string; elem?: JsonElement[] } }[] }).nftables;
+  return items.flatMap(({ map }) =>
+    map === undefined || (map.name !== MAP_ANY && map.name !== MAP_ADDR)
+      ? []
+      : (map.elem ?? []).map(([{ concat: key }, { concat: [address, containerPort] }]) => {
+          const [hostIp, protocol, hostPort] = map.name === MAP_ANY ? [null, ...key] : key;
+          return { mapping: { hostIp: hostIp as string | null, protocol: protocol as Protocol, hostPort: Number(hostPort), containerPort }, address };
+        }),
+  );
 }
 
 /** Removes the elements of `mappings`, if the table still exists (reset may have removed it already). */
