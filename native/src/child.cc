@@ -436,8 +436,8 @@ namespace {
   // 14b. The security profile's process part, last, since every step above needed full privileges.
   if (!config.privileged && !DropBoundingSet(config)) Fail(config, kStepCapabilities);
   // The kernel clears the parent-death signal when the ids change: set it again. (Should the parent die in the
-  // instant between, nothing here can tell: getppid() is 0 outside the new PID namespace. gc's journal, which
-  // records this process, kills it then.)
+  // instant between, nothing here notices: getppid() reads 0 across the PID namespace, and only a pidfd of the
+  // parent, opened before the clone, could tell. gc's journal, which records this process, kills it then.)
   if (config.switch_user && (!SwitchUser(config) || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)) Fail(config, kStepUser);
   if (!config.privileged && !SetCapabilities(config.switch_user && config.uid != 0 ? 0 : config.capabilities)) {
     Fail(config, kStepCapabilities);
