@@ -10,6 +10,7 @@
 //   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
+//   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "child.h"
+#include "lock.h"
 #include "proc.h"
 #include "pty.h"
 #include "spawn.h"
@@ -368,6 +370,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("receiveTerminal", Napi::Function::New(env, minictr::ReceiveTerminal, "receiveTerminal"));
   exports.Set("signalProcess", Napi::Function::New(env, minictr::SignalProcess, "signalProcess"));
   exports.Set("openProcess", Napi::Function::New(env, minictr::OpenProcess, "openProcess"));
+  exports.Set("lockDirectory", Napi::Function::New(env, minictr::LockDirectory, "lockDirectory"));
   exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
   return exports;
 }

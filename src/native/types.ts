@@ -121,4 +121,6 @@ export interface NativeAddon {
   signalProcess(pid: number, startTime: number, signal: number): boolean;
   /** A pidfd on the process (pid, start time); null when it no longer exists. */
   openProcess(pid: number, startTime: number): number | null;
+  /** A descriptor of the directory holding an exclusive flock on it (waits for it); closing it unlocks. */
+  lockDirectory(path: string): number;
 }

@@ -1,10 +1,12 @@
 // A file that only one process can create, born with its content: the owner id is written to a temporary file
 // that link(2) then puts in place, which is atomic and fails if the name exists. A directory of such files is a
-// lock-free registry (address leases, container names, published ports) in which a reader never sees a file
-// without its owner. Temporary files start with a dot, which listings skip.
+// registry (address leases, container names, published ports) in which a reader never sees a file without its
+// owner. Claims need no lock; removals take turns (see removeIfOwned). Temporary files start with a dot, which
+// listings skip.
 
-import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { nativeAddon } from '../native/index.js';
 
 /** Creates `path` holding `owner`; false when it already exists. */
 export function createExclusive(path: string, owner: string): boolean {
@@ -31,28 +33,22 @@ export function ownerOf(path: string): string | null {
 }
 
 /**
- * Removes `path` if `owner` holds it; missing counts as removed. The file is first moved aside under a name only
- * this process uses, then checked: a file another owner created meanwhile under the same name is put back.
+ * Removes `path` if `owner` holds it; missing counts as removed. Removers of one directory take turns (an flock on
+ * it), and a claimer cannot replace an existing file, so the owner checked under the lock is the owner of the file
+ * removed. Without the turns, a remover that had checked the owner before another removed the file could then
+ * remove the file of a new owner.
  */
 export function removeIfOwned(path: string, owner: string): void {
   if (ownerOf(path) !== owner) return;
-  const aside = join(dirname(path), `.rm-${process.pid}-${basename(path)}`);
+  const lock = nativeAddon().lockDirectory(dirname(path));
   try {
-    renameSync(path, aside);
-  } catch {
-    return; // gone already
+    if (ownerOf(path) === owner) rmSync(path, { force: true });
+  } finally {
+    closeSync(lock);
   }
-  if (ownerOf(aside) !== owner) {
-    try {
-      linkSync(aside, path);
-    } catch {
-      return; // the name was taken again meanwhile: the file moved aside is kept, never destroyed
-    }
-  }
-  rmSync(aside, { force: true });
 }
 
-/** Removes the temporary (.tmp-<pid>-…) and moved-aside (.rm-<pid>-…) files of processes that are gone. */
+/** Removes the temporary files (.tmp-<pid>-…) of processes that are gone. */
 export function removeStaleTemporaries(dir: string): void {
   let names: string[];
   try {
@@ -61,7 +57,7 @@ export function removeStaleTemporaries(dir: string): void {
     return;
   }
   for (const name of names) {
-    const pid = /^\.(?:tmp|rm)-(\d+)-/.exec(name)?.[1];
+    const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
     if (pid !== undefined && !existsSync(`/proc/${pid}`)) rmSync(join(dir, name), { force: true });
   }
 }
