@@ -46,7 +46,8 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
-  if (argc < 5) return 125;
+  // Anything else is not minictr calling (a "#!/proc/self/exe" script would land here, say): refuse.
+  if (argc < 5 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "init") != 0)) return 125;
   int error_fd = atoi(argv[2]);
   if (strcmp(argv[1], "exec") == 0) ExecCommand(error_fd, argv + 3, envp);
   prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps

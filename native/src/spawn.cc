@@ -98,6 +98,8 @@ size_t ReadFully(int fd, void* data, size_t length) {
   return have;
 }
 
+constexpr unsigned int kMfdExec = 0x0010U;  // MFD_EXEC, which headers older than Linux 6.3 lack
+
 // minictr-init as a sealed in-memory copy, through which every container command is exec'd (see init.cc). Until
 // that exec, and as PID 1 with --init, /proc/self/exe then points at the copy, not at a host file, so nothing in the
 // container can write through it to the host (the attack of CVE-2019-5736 on runc); runc protects itself the same
@@ -105,7 +107,10 @@ size_t ReadFully(int fd, void* data, size_t length) {
 int SealedCopy(const char* path) {
   int source = open(path, O_RDONLY | O_CLOEXEC);
   if (source < 0) return -1;
-  int copy = memfd_create("minictr-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec makes memfds non-executable by default. Older
+  // kernels refuse the unknown flag, and their memfds are executable anyway.
+  int copy = memfd_create("minictr-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
+  if (copy < 0 && errno == EINVAL) copy = memfd_create("minictr-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   struct stat info;
   bool ok = copy >= 0 && fstat(source, &info) == 0;
   off_t offset = 0;

@@ -5,15 +5,15 @@
 // that may exist, and undoing the entries in reverse restores the host. The same undo functions serve a live run's
 // teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
 
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
-import { deleteTable, publishedMappings, unpublish } from '../network/firewall.js';
+import { deleteTable, publish, publishedMappings, unpublish } from '../network/firewall.js';
 import { restoreForwarding } from '../network/bridge.js';
 import { Ipam } from '../network/ipam.js';
-import { describeMapping, PortRegistry } from '../network/ports.js';
+import { describeMapping, PortRegistry, type PortMapping } from '../network/ports.js';
 import { linkExists } from '../network/iproute.js';
 import { BRIDGE, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
@@ -169,15 +169,29 @@ export async function cleanupContainer(id: string): Promise<void> {
   await collect(found, self);
 }
 
+/** Whether the container holding `mapping`'s host port journaled exactly this element: mapping and address. */
+function journaled(mapping: PortMapping, address: string): boolean {
+  const holder = portRegistry().holder(mapping);
+  const same = (other: PortMapping) =>
+    other.protocol === mapping.protocol && other.hostPort === mapping.hostPort && other.hostIp === mapping.hostIp && other.containerPort === mapping.containerPort;
+  return holder !== null && new ContainerState(holder).entries().some((entry) => entry.kind === 'ports' && entry.address === address && entry.mappings.some(same));
+}
+
 /**
- * Map elements that no port file accounts for. A run claims a port's file before it adds the element, and a
- * teardown removes the element before it releases the file, so such an element is stale. One appears when minictr
- * is killed while its nft call is publishing: that nft process outlives it and may add the element after gc has
- * unpublished it. Checked after gc has collected something (a crash), by which time that nft is long done.
+ * Removes map elements that no container accounts for. A run journals and claims a port before it adds the
+ * element, and a teardown removes the element before it releases the port, so an element that the port's holder
+ * did not journal is stale. One appears when minictr is killed while its nft call is publishing: that nft process
+ * outlives it and may add the element after gc has unpublished it. Run after gc has collected something (a
+ * crash), and by a run whose publishing meets such an element.
  */
-async function removeStalePublished(): Promise<void> {
-  const stale = (await publishedMappings()).filter(({ mapping }) => portRegistry().holder(mapping) === null);
-  for (const { mapping, address } of stale) await unpublish([mapping], address);
+export async function removeStalePublished(): Promise<void> {
+  for (const { mapping, address } of await publishedMappings()) {
+    if (journaled(mapping, address)) continue;
+    await unpublish([mapping], address);
+    // A run may have claimed the port and published this very element between the check and the delete: give it
+    // back.
+    if (journaled(mapping, address)) await publish([mapping], address);
+  }
 }
 
 const COLLECT_CONCURRENCY = 8;
@@ -290,15 +304,15 @@ export function hasContainerState(): boolean {
  */
 const RESET_MARKER = join(STATE_ROOT, 'reset');
 
-function resetHolder(): ProcessRef | null {
-  const [pid, startTime] = (ownerOf(RESET_MARKER) ?? '').split(' ').map(Number);
-  return pid !== undefined && startTime !== undefined && pid > 0 ? { pid, startTime } : null;
+/** The reset process a marker's content ("<pid> <start time>") names, if it still runs. */
+function liveHolder(content: string | null): boolean {
+  const [pid, startTime] = (content ?? '').split(' ').map(Number);
+  return pid !== undefined && startTime !== undefined && pid > 0 && isAlive({ pid, startTime });
 }
 
 /** Whether a `system reset` is under way: then a run must not build anything. */
 export function resetInProgress(): boolean {
-  const holder = resetHolder();
-  return holder !== null && isAlive(holder);
+  return liveHolder(ownerOf(RESET_MARKER));
 }
 
 /**
@@ -311,14 +325,22 @@ export async function resetSystem(): Promise<void> {
   const marker = `${self.pid} ${self.startTime}`;
   mkdirSync(STATE_ROOT, { recursive: true });
   if (!createExclusive(RESET_MARKER, marker)) {
-    if (resetInProgress()) throw new UsageError('another minictr system reset is under way');
-    removeIfOwned(RESET_MARKER, ownerOf(RESET_MARKER) ?? ''); // left by a reset that died
+    // Read once: the marker of a reset that died is removed only if it is still that one.
+    const found = ownerOf(RESET_MARKER);
+    if (liveHolder(found)) throw new UsageError('another minictr system reset is under way');
+    if (found !== null) removeIfOwned(RESET_MARKER, found);
     if (!createExclusive(RESET_MARKER, marker)) throw new UsageError('another minictr system reset is under way');
   }
   try {
     await resetWithMarker();
   } finally {
     removeIfOwned(RESET_MARKER, marker);
+  }
+  // The state directory goes last, once the marker has: a run that began since keeps what it made.
+  try {
+    rmdirSync(STATE_ROOT);
+  } catch {
+    // not empty (a run has begun) or gone: either way, nothing of the reset is left
   }
 }
 
@@ -346,6 +368,9 @@ async function resetWithMarker(): Promise<void> {
   });
   await attempt('restore net.ipv4.ip_forward', restoreForwarding);
   await attempt('remove the minictr cgroups', removeCgroupParents);
-  await attempt(`remove ${STATE_ROOT}`, () => rmSync(STATE_ROOT, { recursive: true, force: true }));
+  // Everything under the state directory but the marker, which must stand until the very end.
+  await attempt(`remove ${STATE_ROOT}`, () => {
+    for (const name of readdirSync(STATE_ROOT)) if (join(STATE_ROOT, name) !== RESET_MARKER) rmSync(join(STATE_ROOT, name), { recursive: true, force: true });
+  });
   if (errors.length > 0) throw new AggregateFailure('system reset', errors);
 }

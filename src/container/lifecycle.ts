@@ -30,12 +30,13 @@ import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
 import { describeMapping } from '../network/ports.js';
 import { formatIpv4 } from '../network/subnet.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
+import { CommandError } from '../sys/command.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
-import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, resetInProgress, undoEntry } from './gc.js';
+import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, removeStalePublished, resetInProgress, undoEntry } from './gc.js';
 import { HeldChild } from './held-child.js';
 import { shortId } from './ids.js';
 import { claimName } from './names.js';
@@ -262,7 +263,15 @@ async function execute(
     const firewall = (async () => {
       try {
         ensureForwarding();
-        return await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
+        try {
+          return await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
+        } catch (cause) {
+          // "File exists": a stale element holds one of these ports (see removeStalePublished). This run holds the
+          // port now, so the element is nobody's: remove it and publish once more.
+          if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
+          await removeStalePublished();
+          return await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
+        }
       } catch (cause) {
         throw natFailed(cause);
       }

@@ -26,8 +26,16 @@ export class SignalRelay {
   private target: number | null = null;
   private pending: NodeJS.Signals | null = null;
   private readonly handler = (signal: NodeJS.Signals) => {
-    if (this.target !== null) process.kill(this.target, signal);
-    else this.pending ??= signal;
+    if (this.target === null) {
+      this.pending ??= signal;
+      return;
+    }
+    try {
+      process.kill(this.target, signal);
+    } catch (cause) {
+      // ESRCH: PID 1 has just exited (a zombie still takes signals; a reaped one no longer does).
+      if ((cause as NodeJS.ErrnoException).code !== 'ESRCH') throw cause;
+    }
   };
 
   /** Signals are recorded again instead of forwarded (the container has exited, or teardown has begun). */
@@ -54,7 +62,7 @@ export class SignalRelay {
    */
   forwardTo(pid: number): void {
     this.target = pid;
-    if (this.pending !== null) process.kill(pid, this.pending);
+    if (this.pending !== null) this.handler(this.pending);
     this.pending = null;
   }
 }

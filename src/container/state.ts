@@ -25,7 +25,7 @@ import type { ExitStatus, SpawnOptions } from '../native/index.js';
 import { basename, join } from 'node:path';
 import { STATE_ROOT } from '../network/names.js';
 import type { PortMapping } from '../network/ports.js';
-import type { ProcessRef } from '../sys/proc.js';
+import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 
 export const CONTAINERS_DIR = join(STATE_ROOT, 'containers');
 export const LEASES_DIR = join(STATE_ROOT, 'leases');
@@ -195,7 +195,8 @@ export class ContainerState {
   /** Removes the directory: renamed out of gc's sight first, so gc never sees it half-deleted. */
   /** Removes the directory; false when another process got to it first (then it does the rest, names included). */
   remove(): boolean {
-    const tombstone = join(CONTAINERS_DIR, `${REMOVING_PREFIX}${process.pid}-${this.id}`);
+    const self = selfRef();
+    const tombstone = join(CONTAINERS_DIR, `${REMOVING_PREFIX}${self.pid}-${self.startTime}-${this.id}`);
     try {
       renameSync(this.dir, tombstone);
     } catch {
@@ -220,8 +221,10 @@ export interface ContainerDir {
   exited: boolean;
   /** For a directory gc has claimed (.gc-<pid>-<start>-<id>): that gc process. */
   collector: ProcessRef | null;
-  /** A directory whose teardown finished and that is being deleted (.rm-<pid>-<id>). */
+  /** A directory whose teardown finished and that is being deleted (.rm-<remover>-<id>). */
   removing: boolean;
+  /** The process deleting it, when `removing`. */
+  remover: ProcessRef | null;
 }
 
 /** A container directory's state.json as it is now; null when unreadable (half-built, or gone). */
@@ -236,11 +239,11 @@ export function readRecord(dir: string): ContainerRecord | null {
 const PROCESS_ID = '(\\d+)-(\\d+)-([0-9a-f]+)';
 const BUILDING = new RegExp(`^\\.new-${PROCESS_ID}$`);
 const COLLECTING = new RegExp(`^\\.gc-${PROCESS_ID}$`);
-const REMOVING = /^\.rm-\d+-([0-9a-f]+)$/;
+const REMOVING = new RegExp(`^\\.rm-${PROCESS_ID}$`);
 
 /**
  * Directories of containers: finished, half-built (.new-<owner>-<id>), claimed by a gc (.gc-<collector>-<id>) and
- * being deleted after a complete teardown (.rm-<pid>-<id>). Process references in names are "<pid>-<start time>".
+ * being deleted after a complete teardown (.rm-<remover>-<id>). Process references in names are "<pid>-<start time>".
  */
 export function listContainerDirs(): ContainerDir[] {
   let names: string[];
@@ -252,11 +255,11 @@ export function listContainerDirs(): ContainerDir[] {
   return names.map((name) => {
     const dir = join(CONTAINERS_DIR, name);
     const ref = (m: RegExpExecArray) => ({ pid: Number(m[1]), startTime: Number(m[2]) });
-    const none = { record: null, owner: null, exited: false, collector: null, removing: false };
+    const none = { record: null, owner: null, exited: false, collector: null, removing: false, remover: null };
     const building = BUILDING.exec(name);
     if (building) return { ...none, id: building[3]!, dir, owner: ref(building) };
     const removing = REMOVING.exec(name);
-    if (removing) return { ...none, id: removing[1]!, dir, removing: true };
+    if (removing) return { ...none, id: removing[3]!, dir, removing: true, remover: ref(removing) };
     const record = readRecord(dir);
     const found = { ...none, dir, record, owner: record?.owner ?? null, exited: record?.status === 'exited' };
     const collecting = COLLECTING.exec(name);
@@ -281,8 +284,7 @@ export function containerDirExists(id: string): boolean {
  * to release: another process releasing them too could free a name a new container has just taken.
  */
 export function removerAlive(entry: ContainerDir): boolean {
-  const pid = /^\.rm-(\d+)-/.exec(basename(entry.dir))?.[1];
-  return pid !== undefined && existsSync(`/proc/${pid}`);
+  return entry.remover !== null && isAlive(entry.remover);
 }
 
 /** The name under which the gc process `collector` claims a container's directory. */

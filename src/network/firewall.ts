@@ -173,11 +173,27 @@ export async function publishedMappings(): Promise<{ mapping: PortMapping; addre
   return items.flatMap(({ map }) =>
     map === undefined || (map.name !== MAP_ANY && map.name !== MAP_ADDR)
       ? []
-      : (map.elem ?? []).map(([{ concat: key }, { concat: [address, containerPort] }]) => {
+      : (map.elem ?? []).flatMap(([{ concat: key }, { concat: [address, containerPort] }]) => {
           const [hostIp, protocol, hostPort] = map.name === MAP_ANY ? [null, ...key] : key;
-          return { mapping: { hostIp: hostIp as string | null, protocol: protocol as Protocol, hostPort: Number(hostPort), containerPort }, address };
+          const mapping = {
+            hostIp: typeof hostIp === 'string' ? hostIp : null,
+            protocol: PROTOCOL_NAMES[String(protocol)],
+            hostPort: Number(hostPort),
+            containerPort: Number(containerPort),
+          };
+          // What cannot be read is left alone: gc deletes what this returns.
+          const readable = mapping.protocol !== undefined && Number.isInteger(mapping.hostPort) && typeof address === 'string';
+          return readable ? [{ mapping: mapping as PortMapping, address }] : [];
         }),
   );
+}
+
+/** nft prints a protocol by name from /etc/protocols, by number on a host without it. */
+const PROTOCOL_NAMES: Record<string, Protocol | undefined> = { tcp: 'tcp', udp: 'udp', '6': 'tcp', '17': 'udp' };
+
+/** Adds the elements of `mappings`, in one transaction. */
+export async function publish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
+  await applyRuleset(publishLines(mappings, containerAddress).map((line) => `${line}\n`).join(''));
 }
 
 /** Removes the elements of `mappings`, if the table still exists (reset may have removed it already). */

@@ -40,7 +40,13 @@ export function ownerOf(path: string): string | null {
  */
 export function removeIfOwned(path: string, owner: string): void {
   if (ownerOf(path) !== owner) return;
-  const lock = nativeAddon().lockDirectory(dirname(path));
+  let lock: number;
+  try {
+    lock = nativeAddon().lockDirectory(dirname(path));
+  } catch (cause) {
+    if (!existsSync(dirname(path))) return; // the whole registry went (a reset): removed
+    throw cause;
+  }
   try {
     if (ownerOf(path) === owner) rmSync(path, { force: true });
   } finally {

@@ -38,6 +38,14 @@ describe.skipIf(!isRoot)('SIGKILL of minictr at every step, then gc (needs root:
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it("publishes a port that a stale map element still holds: the element is nobody's, and goes", async () => {
+    const late = await scratch.host.exec(['nft', 'add', 'element', 'ip', 'minictr', 'published_any', '{ tcp . 8097 : 10.0.0.78 . 80 }']);
+    expect(late.exitCode, String(late.stderr)).toBe(0);
+    const run = await scratch.host.minictr(['run', '--rm', '-p', '8097:80', '/bin/true']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   for (const point of CRASH_POINTS.filter((p) => p !== 'running')) {
     it(`run -d: restores the host after a crash at "${point}"`, async () => {
       const crashed = await scratch.host.start(['run', '-d', ...ARGS], { env: { MINICTR_CRASH_AT: point } });
