@@ -35,6 +35,11 @@ export function childFailureKind(step: string, errno: number): ErrorKind {
   return errno === 2 /* ENOENT */ ? 'not-found' : 'cannot-execute';
 }
 
+/** A step the container's child reported failing ({step, errno}), naming its object when known. */
+export function childStepError(failure: { step: string; errno: number; message: string }, object: string | undefined): MinictrError {
+  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
+}
+
 /** The text of any thrown value, for messages that embed a cause. */
 export function messageOf(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);

@@ -11,7 +11,7 @@
 //   (5) wait         signals to minictr are forwarded to it until it exits
 // Nothing is journaled: the process dies with the container's PID namespace, or with minictr (PDEATHSIG).
 
-import { childFailureKind, MinictrError, stepError } from '../errors.js';
+import { childStepError, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
 import { Teardown } from '../teardown.js';
@@ -93,8 +93,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     // 4. Release: security profile, stdio, exec.
     const failure = await held.release();
     if (failure !== null) {
-      const object = failure.step === 'exec' ? execPath : workdir;
-      throw new MinictrError(`${failure.step} ${object} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
+      const objects: Record<string, string> = { exec: execPath, 'enter working directory': workdir };
+      throw childStepError(failure, objects[failure.step]);
     }
     terminal?.start(spec.interactive);
     signals.forwardTo(child.pid);

@@ -21,7 +21,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { childFailureKind, messageOf, MinictrError, stepError } from '../errors.js';
+import { childStepError, messageOf, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
 import { ensureRuleset } from '../network/firewall.js';
@@ -59,8 +59,7 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
     'mount overlay rootfs': plan.spec.rootfs,
     'enter working directory': plan.spec.workdir,
   };
-  const object = objects[failure.step] ?? '';
-  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
+  return childStepError(failure, objects[failure.step]);
 }
 
 /** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
