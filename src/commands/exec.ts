@@ -1,6 +1,7 @@
 // `minictr exec`: flags → ExecSpec → one call → the process's exit status as minictr's exit code.
 
 import { MinictrError, UsageError } from '../errors.js';
+import { parseEnv } from '../container/spec.js';
 import { exitCodeOf } from '../container/state.js';
 import { execInContainer } from '../container/exec.js';
 
@@ -15,11 +16,7 @@ export interface ExecFlags {
 export async function exec(container: string, command: string[], flags: ExecFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') throw new UsageError('no command given: minictr exec [OPTIONS] CONTAINER COMMAND [ARG...]');
   if (flags.workdir !== undefined && !flags.workdir.startsWith('/')) throw new UsageError(`invalid --workdir "${flags.workdir}": must be an absolute path`);
-  const env = (flags.env ?? []).flatMap((value) => {
-    const eq = value.indexOf('=');
-    if (eq <= 0 || value.includes('\0')) throw new UsageError(`invalid --env "${value}": expected KEY=VALUE`);
-    return [value];
-  });
+  const env = parseEnv(flags.env ?? [], process.env);
   const status = await execInContainer({
     container,
     argv: command,

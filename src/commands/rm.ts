@@ -3,10 +3,10 @@
 // checked before anything is removed, so a typo or a running container removes nothing.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { MinictrError } from '../errors.js';
 import { removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
+import { ContainerState } from '../container/state.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
 import { sharedGc, waitForTeardown } from './signal.js';
 
@@ -25,7 +25,7 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
   const monitors = live.flatMap(({ container }) => {
     const { owner } = container;
     const monitored = container.detached && container.status === 'running' && owner !== null;
-    return monitored && !existsSync(join(container.dir, 'exit.json')) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
+    return monitored && !existsSync(new ContainerState(container.id, container.dir).exitPath) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
   });
   // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
   await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));

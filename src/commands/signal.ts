@@ -2,6 +2,7 @@
 // go through a pidfd checked against the recorded start time, so a reused pid is never signalled.
 
 import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
 import { error, warn } from '../log.js';
 import { collectGarbage } from '../container/gc.js';
@@ -9,7 +10,6 @@ import { currentContainers, isRunning, resolveContainer, teardownState, type Con
 import { ContainerState, listContainerDirs } from '../container/state.js';
 import { isAlive, MAX_TIMEOUT_MS, sendSignal, waitGone, type ProcessRef } from '../sys/proc.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseSignal(name: string): NodeJS.Signals {
   const upper = name.toUpperCase();

@@ -9,6 +9,7 @@
 
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.js';
 
 export interface Limits {
@@ -120,7 +121,6 @@ export function joinCgroups(dirs: readonly CgroupDir[], pid: number): void {
   for (const { dir } of dirs) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Removes the directories; absent counts as removed. Retries briefly while the last processes finish exiting. */
 export async function removeCgroups(dirs: readonly string[]): Promise<void> {

@@ -20,7 +20,7 @@ import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
 import { createExclusive, listOwned, ownerOf, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
-import { isAlive, selfRef, sendSignal, waitGone, type ProcessRef } from '../sys/proc.js';
+import { isAlive, killAndWait, selfRef, type ProcessRef } from '../sys/proc.js';
 import { removeCgroupParents, removeCgroups } from './cgroups.js';
 import { releaseName } from './names.js';
 import {
@@ -44,12 +44,6 @@ export function ipam(): Ipam {
 
 export function portRegistry(): PortRegistry {
   return new PortRegistry(PORTS_DIR);
-}
-
-/** SIGKILL, then wait until the process is gone (it is ours: recorded by pid and start time in the journal). */
-export async function killAndWait(ref: ProcessRef): Promise<void> {
-  if (!sendSignal(ref, 'SIGKILL')) return;
-  if (!(await waitGone(ref, 5000))) throw new Error(`process ${ref.pid} is still alive 5 s after SIGKILL`);
 }
 
 /**
@@ -116,15 +110,15 @@ export function describeEntry(entry: JournalEntry): string {
  * Tears down one container from its journal, once its directory is claimed (of two processes trying, only the
  * one whose rename succeeds goes on). A container that ran and was not --rm is kept as exited, holding its name,
  * with the status its monitor recorded (or 137: killed here, or with its monitor); any other is removed. Returns
- * false when another process claimed it first; throws when an undo fails (the claimed journal stays for the next
+ * the entries it undid, or null when another process claimed it first; throws when an undo fails (the claimed journal stays for the next
  * gc, which finds this collector gone).
  */
-async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Promise<boolean> {
+async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Promise<JournalEntry[] | null> {
   const claimed = collectingDir(id, self);
   try {
     renameSync(dir, claimed);
   } catch {
-    return false;
+    return null;
   }
   const state = new ContainerState(id, claimed);
   const keep = record !== null && record.status === 'running' && !record.autoRemove;
@@ -138,7 +132,7 @@ async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Pro
     state.remove();
   }
   debug(`gc: collected ${id}${keep ? ', kept as exited' : ''}`);
-  return true;
+  return entries;
 }
 
 const sameProcess = (a: ProcessRef | null, b: ProcessRef | null) => a?.pid === b?.pid && a?.startTime === b?.startTime;
@@ -154,8 +148,6 @@ function stillUnowned(entry: ContainerDir): boolean {
   return now !== null && now.status !== 'exited' && sameProcess(now.owner, entry.owner) && (now.owner === null || !isAlive(now.owner));
 }
 
-const isSelf = (ref: ProcessRef | null, self: ProcessRef) => ref !== null && ref.pid === self.pid && ref.startTime === self.startTime;
-
 /**
  * A detached container's teardown, run by its minictr-monitor when PID 1 has exited (`minictr cleanup ID`, exec'd
  * in place of the monitor, so it is still the recorded owner). When the container never became the monitor's,
@@ -165,7 +157,7 @@ export async function cleanupContainer(id: string): Promise<void> {
   const self = selfRef();
   const found = listContainerDirs().find((entry) => entry.id === id && entry.dir === join(CONTAINERS_DIR, id));
   if (found === undefined || found.exited) return;
-  if (found.owner !== null && isAlive(found.owner) && !isSelf(found.owner, self)) return;
+  if (found.owner !== null && isAlive(found.owner) && !sameProcess(found.owner, self)) return;
   await collect(found, self);
 }
 
@@ -181,8 +173,8 @@ function journaled(mapping: PortMapping, address: string): boolean {
  * Removes map elements that no container accounts for. A run journals and claims a port before it adds the
  * element, and a teardown removes the element before it releases the port, so an element that the port's holder
  * did not journal is stale. One appears when minictr is killed while its nft call is publishing: that nft process
- * outlives it and may add the element after gc has unpublished it. Run after gc has collected something (a
- * crash), and by a run whose publishing meets such an element.
+ * outlives it and may add the element after gc has unpublished it. Run after gc has collected a container that
+ * published ports, and by a run whose publishing meets such an element.
  */
 export async function removeStalePublished(): Promise<void> {
   for (const { mapping, address } of await publishedMappings()) {
@@ -240,17 +232,19 @@ export async function collectGarbage(): Promise<string[]> {
   // Containers are independent (each one is claimed by its own rename), and most of a teardown is waiting: for a
   // killed process to go, and for nft, whose exit after deleting map elements waits for the kernel to free them
   // (an RCU grace period, 10-20 ms). A few at a time overlap those waits: `rm -f` of 250 takes a fraction of the time.
+  let unpublished = false;
   await forEachConcurrently(abandoned, COLLECT_CONCURRENCY, async (entry) => {
     try {
-      if (await collect(entry, self)) {
-        collected.push(entry.id);
-        listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
-      }
+      const undone = await collect(entry, self);
+      if (undone === null) return;
+      collected.push(entry.id);
+      listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
+      unpublished ||= undone.some((undid) => undid.kind === 'ports');
     } catch (failure) {
       errors.push(failure as Error);
     }
   });
-  if (collected.length > 0) {
+  if (unpublished) {
     try {
       await removeStalePublished();
     } catch (failure) {

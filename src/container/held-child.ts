@@ -2,8 +2,7 @@
 // `exec`), held until it ends: its release, its exit, and the one undo that gets rid of it in whatever state it is.
 
 import type { ChildFailure, ExitStatus, NativeAddon, SpawnedChild } from '../native/index.js';
-import { startTimeOf, type ProcessRef } from '../sys/proc.js';
-import { killAndWait } from './gc.js';
+import { killAndWait, startTimeOf, type ProcessRef } from '../sys/proc.js';
 
 export class HeldChild {
   readonly pid: number;

@@ -97,15 +97,21 @@ export function spawnOptions(
 export function hostNetwork(plan: Plan, address: string, pid: number | string) {
   const { spec } = plan;
   const veth = hostVethName(shortId(plan.id));
+  const published = publishLines(spec.ports, address);
   return {
     veth,
     /** Creates the bridge; a run skips them when it exists. */
     bridgeLines: bridgeLines(spec.subnet),
     vethLines: vethLines(veth, pid, macFor(parseIpv4(address)!)),
-    /** One nft transaction: the base ruleset and this container's published ports (the dry-run's script). */
-    nftScript: baseRuleset(spec.subnet, BRIDGE) + publishLines(spec.ports, address).join('\n'),
     /** This container's map elements, applied with the base ruleset when that is missing (ensureRuleset). */
-    publishLines: publishLines(spec.ports, address),
-    unpublishScript: spec.ports.length > 0 ? unpublishScript(spec.ports, address) : null,
+    publishLines: published,
+    // The dry-run's scripts, built only when asked for: a run needs neither (and the base's marker hashes it all).
+    /** One nft transaction: the base ruleset and this container's published ports. */
+    get nftScript() {
+      return baseRuleset(spec.subnet, BRIDGE) + published.join('\n');
+    },
+    get unpublishScript() {
+      return spec.ports.length > 0 ? unpublishScript(spec.ports, address) : null;
+    },
   };
 }

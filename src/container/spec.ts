@@ -120,7 +120,7 @@ function parseTimings(value: boolean | string | undefined): TimingsFormat | null
 }
 
 /** -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). */
-function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv): string[] {
+export function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv): string[] {
   const env: string[] = [];
   for (const value of values) {
     const eq = value.indexOf('=');

@@ -77,3 +77,9 @@ export async function waitGone(ref: ProcessRef, timeoutMs: number): Promise<bool
 
 /** setTimeout's longest delay (about 24.8 days); a longer one fires at once. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** SIGKILL, then wait until the very process `ref` names is gone. */
+export async function killAndWait(ref: ProcessRef): Promise<void> {
+  if (!sendSignal(ref, 'SIGKILL')) return;
+  if (!(await waitGone(ref, 5000))) throw new Error(`process ${ref.pid} is still alive 5 s after SIGKILL`);
+}
