@@ -191,13 +191,25 @@ export class ScratchHost {
     return after;
   }
 
+  /** rm -f of every container, running or exited: what a failed test may have left to the next one. */
+  async removeAllContainers(): Promise<void> {
+    const ids = (await this.minictr(['ps', '-a', '-q'])).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await this.minictr(['rm', '-f', ...ids]);
+  }
+
   async dispose(): Promise<void> {
     // Detached containers outlive their test when it fails: remove them, then end any process still in this
     // scratch host's mount namespace (monitors, cleanups), by pid: they were all started here.
-    const ids = (await this.minictr(['ps', '-a', '-q'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await this.minictr(['rm', '-f', ...ids]);
+    await this.removeAllContainers();
     const holders = new Set(this.holders.map((holder) => holder.pid));
-    for (const pid of processesInMountNamespaceOf(this.pid)) if (!holders.has(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of processesInMountNamespaceOf(this.pid)) {
+      if (holders.has(pid)) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== 'ESRCH') throw cause; // it ended by itself since the listing
+      }
+    }
     // cgroupfs is not per namespace: the shared cgroup parents the runs created are on the real host.
     await this.minictr(['system', 'reset']);
     for (const holder of this.holders.reverse()) {

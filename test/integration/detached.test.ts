@@ -44,19 +44,19 @@ async function stableSnapshot(host: ScratchHost): Promise<Snapshot> {
   }
 }
 
-function parentCommand(pid: number): string {
+function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-  return readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function parentCommand(pid: number): string {
+  return readFileSync(`/proc/${parentOf(pid)}/comm`, 'utf8').trim();
 }
 
 describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skipped otherwise)', () => {
   const scratch = useScratchHost({ prime: true });
   // A failed test must not leave its containers to the next one.
-  afterEach(async () => {
-    const ids = (await scratch.host.minictr(['ps', '-a', '-q'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await scratch.host.minictr(['rm', '-f', ...ids]);
-  });
+  afterEach(() => scratch.host.removeAllContainers());
 
   it('run -d prints the id at once; the monitor is the parent, logs the output, and serves ports until stop', async () => {
     const run = await scratch.host.minictr([
@@ -104,8 +104,7 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     const follow = scratch.host.start(['logs', '-f', 'orphan']);
     await new Promise<void>((resolve) => follow.stdout?.on('data', (d: Buffer) => d.toString().includes('up') && resolve()));
     const [orphan] = await psJson(scratch.host, false);
-    const stat = readFileSync(`/proc/${orphan!.process!.pid}/stat`, 'utf8');
-    process.kill(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), 'SIGKILL'); // its minictr-monitor
+    process.kill(parentOf(orphan!.process!.pid), 'SIGKILL'); // its minictr-monitor
     const followed = await follow;
     expect(followed.exitCode).toBe(0);
     expect(followed.stdout).toBe('up');

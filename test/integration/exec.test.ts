@@ -1,11 +1,13 @@
 // minictr exec: a process in a running container's namespaces, root and cgroup, with its environment and security
 // profile, overridable by -e, -w and -u; exit codes as Docker's.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 describe.skipIf(!isRoot)('minictr exec (needs root: skipped otherwise)', () => {
   const scratch = useScratchHost({ prime: true });
+  // A failed test must not leave its container (and its name) to the next one.
+  afterEach(() => scratch.host.removeAllContainers());
 
   it("sees the container's hostname, PID namespace, eth0, cgroup and capabilities", async () => {
     const run = await scratch.host.minictr([

@@ -1,8 +1,8 @@
 // ps, inspect, kill and stop on running containers, found by name, id or id prefix.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
+import { startTimeOf } from '../../src/sys/proc.js';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 function ready(run: ResultPromise): Promise<void> {
@@ -96,20 +96,22 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
 
     // A reset under way, as its marker says: held by a live process (this sleep, standing in for the reset).
     const holder = scratch.host.exec(['sleep', '30']);
-    const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    await scratch.host.exec(['tee', '/run/minictr/reset'], { input: `${holder.pid} ${startTime}\n` });
-    const marked = await scratch.host.snapshot();
-    const blocked = await scratch.host.minictr(['run', '--rm', '/bin/true']);
-    expect(blocked.exitCode).toBe(125);
-    expect(blocked.stderr).toContain('minictr system reset is under way');
-    expect(await scratch.host.snapshot()).toEqual(marked);
-    holder.kill();
-    await holder;
-    // The holder is gone: its marker no longer blocks anything.
-    expect((await scratch.host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0);
-    expect(await scratch.host.snapshot()).toEqual(marked);
-    await scratch.host.must(['rm', '/run/minictr/reset']);
+    try {
+      await scratch.host.exec(['tee', '/run/minictr/reset'], { input: `${holder.pid} ${startTimeOf(holder.pid!)}\n` });
+      const marked = await scratch.host.snapshot();
+      const blocked = await scratch.host.minictr(['run', '--rm', '/bin/true']);
+      expect(blocked.exitCode).toBe(125);
+      expect(blocked.stderr).toContain('minictr system reset is under way');
+      expect(await scratch.host.snapshot()).toEqual(marked);
+      holder.kill();
+      await holder;
+      // The holder is gone: its marker no longer blocks anything.
+      expect((await scratch.host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0);
+      expect(await scratch.host.snapshot()).toEqual(marked);
+    } finally {
+      holder.kill();
+      await scratch.host.exec(['rm', '-f', '/run/minictr/reset']);
+    }
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
   });
 });

@@ -55,7 +55,9 @@ describe('readLog (CRI log records)', () => {
     })();
     await new Promise((resolve) => setTimeout(resolve, 50));
     appendFileSync(path, '2026-11-27T03:56:46.2Z stdout F two\n');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Seen while still following, well before the reader's 1 s safety net: inotify woke it.
+    for (const end = Date.now() + 500; seen.length < 2 && Date.now() < end; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen).toEqual(['one\n', 'two\n']);
     ended = true;
     writeFileSync(join(dir, 'exit.json'), '{}');
     await following;
