@@ -38,9 +38,7 @@ namespace {
 constexpr int kFailedStatus = 127;
 
 [[noreturn]] void Fail(const ChildConfig& config, int32_t step) {
-  int32_t report[2] = {step, errno};
-  ssize_t written = write(config.error_fd, report, sizeof report);
-  (void)written;  // nothing more can be done if the parent is gone
+  ReportStep(config.error_fd, step, errno);
   _exit(kFailedStatus);
 }
 
@@ -293,6 +291,8 @@ bool SwitchUser(const ChildConfig& config) {
 }  // namespace
 
 void MarkAllCloseOnExec(int first) {
+  if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  // Kernels before 5.11: one descriptor at a time.
   struct rlimit limit;
   rlim_t last = getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 65536;
   if (last > 65536) last = 65536;
@@ -450,11 +450,10 @@ namespace {
   //     with --init, runs it as its child. Every descriptor above stderr closes on the way, except the error pipe,
   //     which minictr-init keeps to report the command's exec failure as this process would have.
   if (!PrepareStdio(stdio)) Fail(config, kStepStdio);
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(3);  // kernels before 5.11
+  MarkAllCloseOnExec(3);
   umask(022);
   fcntl(config.error_fd, F_SETFD, 0);
   syscall(SYS_execveat, config.helper_fd, "", config.helper_argv, config.envp, AT_EMPTY_PATH);
-  fcntl(config.error_fd, F_SETFD, FD_CLOEXEC);
   Fail(config, kStepInit);
 }
 

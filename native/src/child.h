@@ -3,6 +3,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +38,14 @@ enum ChildStep : int32_t {
 };
 
 const char* ChildStepName(int32_t step);
+
+// Writes {step, error} on the error pipe (one write: atomic on a pipe). Nothing more can be done if the parent is
+// gone. Also used by minictr-init, which reports the command's exec the same way.
+inline void ReportStep(int error_fd, int32_t step, int error) {
+  int32_t report[2] = {step, error};
+  ssize_t written = write(error_fd, report, sizeof report);
+  (void)written;
+}
 
 struct EtcFile {
   const char* path;
@@ -81,8 +90,8 @@ struct ChildConfig {
   char* const* envp;
 };
 
-// Marks every descriptor from `first` on close-on-exec: what close_range(CLOSE_RANGE_CLOEXEC) does, for kernels
-// before 5.11. Node raises the descriptor limit to the hard limit (a million or more), so it stops at 65536.
+// Marks every descriptor from `first` on close-on-exec: close_range(CLOSE_RANGE_CLOEXEC), or on kernels before 5.11
+// a loop that stops at 65536 (Node raises the descriptor limit to the hard limit, a million or more).
 void MarkAllCloseOnExec(int first);
 
 // Default dispositions for every signal and an empty mask: a program started from Node would otherwise inherit

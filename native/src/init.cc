@@ -37,9 +37,7 @@ namespace {
 [[noreturn]] void ExecCommand(int error_fd, char** argv, char** envp) {
   fcntl(error_fd, F_SETFD, FD_CLOEXEC);
   execve(argv[0], argv + 1, envp);
-  int32_t report[2] = {minictr::kStepExec, errno};
-  ssize_t written = write(error_fd, report, sizeof report);
-  (void)written;
+  minictr::ReportStep(error_fd, minictr::kStepExec, errno);
   _exit(127);
 }
 
@@ -71,9 +69,7 @@ int main(int argc, char** argv, char** envp) {
   }
   if (child < 0) {
     // Reported like any step that fails before the command runs: minictr exits 125, the container never started.
-    int32_t report[2] = {minictr::kStepInit, errno};
-    ssize_t written = write(error_fd, report, sizeof report);
-    (void)written;
+    minictr::ReportStep(error_fd, minictr::kStepInit, errno);
     return 125;
   }
   close(error_fd);

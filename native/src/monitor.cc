@@ -130,7 +130,7 @@ void WriteExitFile(const char* path, const siginfo_t& info) {
   if (fd < 0) return;
   bool ok = write(fd, text, static_cast<size_t>(length)) == length;
   close(fd);
-  if (ok) rename(temporary, path);
+  if (!ok || rename(temporary, path) < 0) unlink(temporary);
 }
 
 // The stdout and stderr pipes, and with -t the terminal's controller once it arrives.

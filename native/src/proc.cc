@@ -31,8 +31,6 @@ uint64_t StartTimeOf(int pid) {
   return p == nullptr ? 0 : strtoull(p + 1, nullptr, 10);
 }
 
-namespace {
-
 // A pidfd on the very process (pid, start time), or -1: errno ESRCH when that process is gone, anything else on
 // failure. The start time is read after the open, for the reason given at the top of this file.
 int OpenRecorded(int pid, uint64_t start_time) {
@@ -49,6 +47,8 @@ int OpenRecorded(int pid, uint64_t start_time) {
   }
   return pidfd;
 }
+
+namespace {
 
 // Reads (pid, startTime) from the first two arguments; false after throwing a TypeError.
 bool RecordedArguments(const Napi::CallbackInfo& info, size_t count, const char* usage, int* pid, uint64_t* start_time) {

@@ -10,6 +10,10 @@ namespace minictr {
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot), or 0 when the process does not exist.
 uint64_t StartTimeOf(int pid);
 
+// A pidfd on the very process (pid, start time), or -1: errno ESRCH when that process is gone (the pid free, or
+// now another process's), anything else on failure.
+int OpenRecorded(int pid, uint64_t start_time);
+
 // signalProcess(pid, startTime, signal) → boolean: false when that process no longer exists.
 Napi::Value SignalProcess(const Napi::CallbackInfo& info);
 

@@ -8,7 +8,6 @@
 #include "spawn.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
@@ -159,7 +158,7 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
   for (int i = 1; i <= 7; i++) {
     if (high[i] >= 0 ? dup2(high[i], 2 + i) < 0 : fcntl(2 + i, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) return false;
   }
-  if (syscall(SYS_close_range, 10U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) MarkAllCloseOnExec(10);
+  MarkAllCloseOnExec(10);
   return true;
 }
 
@@ -324,14 +323,9 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
     *what = call;
     return saved;
   };
-  // Opened first, then checked: a start time that still matches proves the pidfd refers to PID 1 (see proc.cc).
-  target_pidfd = static_cast<int>(syscall(SYS_pidfd_open, request.join_pid, 0));
-  if (target_pidfd < 0) return fail("pidfd_open");
+  target_pidfd = OpenRecorded(request.join_pid, request.join_start_time);
+  if (target_pidfd < 0) return fail("open the container's PID 1 (pidfd_open)");
   std::string proc = "/proc/" + std::to_string(request.join_pid);
-  if (StartTimeOf(request.join_pid) != request.join_start_time) {
-    errno = ESRCH;
-    return fail("check the container's PID 1");
-  }
   root_fd = open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return fail("open /proc/PID/root");
   if (!Pipe(release_pipe) || !Pipe(error_pipe) || !Pipe(report_pipe)) return fail("pipe2");

@@ -40,12 +40,10 @@ void ReportThrown(Napi::Env env) {
   if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
 }
 
-// Stops and closes the watch unless that is under way already (the callback may have cancelled it).
+// Closes the watch, which stops its poll, unless that is under way already (the callback may have cancelled it).
 void Finish(ExitWatch* watch) {
   auto* handle = reinterpret_cast<uv_handle_t*>(&watch->poll);
-  if (uv_is_closing(handle)) return;
-  uv_poll_stop(&watch->poll);
-  uv_close(handle, OnClosed);
+  if (!uv_is_closing(handle)) uv_close(handle, OnClosed);
 }
 
 void OnReadable(uv_poll_t* handle, int status, int) {
