@@ -10,18 +10,25 @@ const REPEATS = 5;
 
 /** Starts a one-shot iperf3 server (argv prefix: where it runs) and resolves once it listens. */
 function server(prefix, port) {
-  const child = spawn(prefix[0] ?? 'iperf3', [...prefix.slice(1), ...(prefix.length ? ['iperf3'] : []), '-s', '-1', '--forceflush', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const argv = [...prefix, 'iperf3', '-s', '-1', '--forceflush', '-p', String(port)];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => d.toString().includes('listening') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited (${code}) before listening`)));
   });
-  return new Promise((resolve) => child.stdout.on('data', (d) => d.toString().includes('listening') && resolve(child)));
 }
 
 /** Gbit/s of one iperf3 client run against a one-shot server. */
 async function once({ server: serverPrefix, client: clientPrefix, address, port }) {
   const listening = await server(serverPrefix, port);
-  const out = sh([...clientPrefix, 'iperf3', '-c', address, '-p', String(port), '-t', String(SECONDS), '-J']);
-  await new Promise((resolve) => (listening.exitCode !== null ? resolve() : listening.on('exit', resolve)));
-  return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+  const exited = new Promise((resolve) => (listening.exitCode !== null ? resolve() : listening.on('exit', resolve)));
+  try {
+    const out = sh([...clientPrefix, 'iperf3', '-c', address, '-p', String(port), '-t', String(SECONDS), '-J']);
+    return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+  } finally {
+    listening.kill(); // a failed client leaves the one-shot server waiting: it runs on the host, not in a container
+    await exited;
+  }
 }
 
 const netns = (name) => ['ip', 'netns', 'exec', name];

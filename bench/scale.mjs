@@ -40,10 +40,13 @@ function nftCounts() {
 async function growTo(count, running) {
   while (running.length < count) {
     const batch = Array.from({ length: Math.min(8, count - running.length) }, (_, k) => running.length + k);
-    const ids = await Promise.all(
+    const started = await Promise.allSettled(
       batch.map((i) => shAsync([process.execPath, cli, 'run', '-d', '--rm', '-p', `${20000 + i}:80`, '/bin/sleep', '1000000'])),
     );
-    running.push(...ids.map((id) => id.trim()));
+    // Every container that did start is recorded before a failure is raised, so the caller can remove it.
+    running.push(...started.flatMap((result) => (result.status === 'fulfilled' ? [result.value.trim()] : [])));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 
@@ -51,34 +54,37 @@ export async function scale() {
   const running = [];
   const rows = [];
   const json = [];
+  let removeAll;
   timeOnce([process.execPath, cli, 'run', '--rm', '/bin/true']); // the bridge and the table exist from here on
-  for (const level of LEVELS) {
-    await growTo(level, running);
-    const starts = [];
-    const teardowns = [];
-    for (let i = 0; i < SAMPLES; i++) {
-      starts.push(timeOnce([process.execPath, cli, 'run', '--rm', '/bin/true']));
-      teardowns.push(timedRun(['/bin/true']).teardown);
+  try {
+    for (const level of LEVELS) {
+      await growTo(level, running);
+      const starts = [];
+      const teardowns = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        starts.push(timeOnce([process.execPath, cli, 'run', '--rm', '/bin/true']));
+        teardowns.push(timedRun(['/bin/true']).teardown);
+      }
+      const memory = monitorMemory();
+      const nft = nftCounts();
+      const perPacket = (nft.rules.prerouting ?? 0) + (nft.rules.forward ?? 0) + (nft.rules.postrouting ?? 0) + (nft.rules.guard ?? 0);
+      const row = {
+        'running containers': level,
+        'run /bin/true median ms': round(median(starts)),
+        'p90 ms': round(quantile(starts, 0.9)),
+        'teardown median ms': round(median(teardowns), 2),
+        'monitor RSS KiB (median)': memory.rss.length ? median(memory.rss) : '-',
+        'monitor PSS KiB (median)': memory.pss.length ? median(memory.pss) : '-',
+        'nft rules on a forwarded packet': perPacket,
+        'port map elements': nft.elements,
+      };
+      rows.push(row);
+      json.push({ ...row, starts, teardowns, nftRules: nft.rules });
     }
-    const memory = monitorMemory();
-    const nft = nftCounts();
-    const perPacket = (nft.rules.prerouting ?? 0) + (nft.rules.forward ?? 0) + (nft.rules.postrouting ?? 0) + (nft.rules.guard ?? 0);
-    const row = {
-      'running containers': level,
-      'run /bin/true median ms': round(median(starts)),
-      'p90 ms': round(quantile(starts, 0.9)),
-      'teardown median ms': round(median(teardowns), 2),
-      'monitor RSS KiB (median)': memory.rss.length ? median(memory.rss) : '-',
-      'monitor PSS KiB (median)': memory.pss.length ? median(memory.pss) : '-',
-      'nft rules on a forwarded packet': perPacket,
-      'port map elements': nft.elements,
-    };
-    rows.push(row);
-    json.push({ ...row, starts, teardowns, nftRules: nft.rules });
+  } finally {
+    // Timed, and also what cleans up when a level fails: nothing may outlive the benchmark.
+    if (running.length > 0) removeAll = timeOnce([process.execPath, cli, 'rm', '-f', ...running]);
   }
-  const started = process.hrtime.bigint();
-  sh([process.execPath, cli, 'rm', '-f', ...running]);
-  const removeAll = Number(process.hrtime.bigint() - started) / 1e6;
   const base = rows[0]['run /bin/true median ms'];
   for (const row of rows) row['× with none'] = round(row['run /bin/true median ms'] / base, 2);
   return {
