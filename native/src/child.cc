@@ -73,7 +73,29 @@ void SetIpv4(struct sockaddr* target, uint32_t address) {
   memcpy(target, &ipv4, sizeof ipv4);
 }
 
+// Writes "0" to /proc/sys/net/ipv6/conf/<ifname>/<setting>. The file is looked up in the writer's own network
+// namespace, whichever /proc it is opened through. Absent (IPv6 disabled on this kernel): nothing to turn off.
+bool ZeroIpv6Setting(const char* ifname, const char* setting) {
+  char path[96] = "/proc/sys/net/ipv6/conf/";
+  size_t length = strlen(path);
+  const char* parts[] = {ifname, "/", setting};
+  for (const char* part : parts) {
+    size_t part_length = strlen(part);
+    if (length + part_length >= sizeof path) return false;
+    memcpy(path + length, part, part_length + 1);
+    length += part_length;
+  }
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  bool written = write(fd, "0", 1) == 1;
+  close(fd);
+  return written;
+}
+
+// The interface's address and netmask, and up. Before it is up: no router advertisement is ever accepted and no
+// address autoconfigured, as Docker sets, so no container learns IPv6 routes from another (CVE-2020-13401).
 bool ConfigureInterface(int sock, const ChildConfig& config) {
+  if (!ZeroIpv6Setting(config.ifname, "accept_ra") || !ZeroIpv6Setting(config.ifname, "autoconf")) return false;
   struct ifreq request;
   memset(&request, 0, sizeof request);
   strncpy(request.ifr_name, config.ifname, IFNAMSIZ - 1);

@@ -4,6 +4,10 @@
 // again when the container keeps that capability (--cap-add), as Docker's profile does. Namespace flags to clone()
 // are refused likewise, and clone3(), whose flags BPF cannot read, reports ENOSYS so libc falls back to clone().
 // Calls from a foreign ABI (32-bit or x32 on x86_64), whose numbers this list does not describe, report ENOSYS.
+// A few calls are refused only for some arguments, as in Docker's profile: socket() for AF_VSOCK (the hypervisor's
+// sockets), personality() beyond the values programs use; and, beyond Docker, the terminal ioctls TIOCSTI and
+// TIOCLINUX, which would let a container type into a terminal it shares with its caller (see README, "Security
+// profile").
 //
 // This is not Docker's allowlist of ~350 calls: everything not listed here stays allowed.
 #include "seccomp.h"
@@ -13,7 +17,11 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+
+#include <iterator>
 
 namespace minictr {
 
@@ -52,6 +60,8 @@ const Denied kDenied[] = {
     {__NR_ptrace, kSysPtrace},            {__NR_process_vm_readv, kSysPtrace}, {__NR_process_vm_writev, kSysPtrace},
     {__NR_kcmp, kSysPtrace},              {__NR_pidfd_getfd, kSysPtrace},   {__NR_process_madvise, kSysPtrace},
     {__NR_mount_setattr, kSysAdmin},      {__NR_quotactl_fd, kSysAdmin},
+    {__NR_io_uring_setup, kNoCapability}, {__NR_io_uring_enter, kNoCapability},
+    {__NR_io_uring_register, kNoCapability},
     {__NR_get_mempolicy, kSysNice},       {__NR_set_mempolicy, kSysNice},
     {__NR_mbind, kSysNice},               {__NR_move_pages, kSysNice},
 #if defined(__x86_64__)
@@ -91,16 +101,38 @@ std::vector<sock_filter> BuildSeccompFilter(uint64_t capabilities) {
     program.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(denied.number), 0, 1));
     program.push_back(Statement(BPF_RET | BPF_K, kDenyPerm));
   }
-  // 3. New namespaces through clone() or clone3(), unless the container keeps CAP_SYS_ADMIN.
+  // 3. Calls refused for some arguments. Each block ends in ALLOW: once the accumulator holds an argument, no
+  //    later comparison with a call number could be right. The arguments compared are ints in the kernel, so
+  //    their low 32 bits (which come first on both architectures) are all that counts.
+  const auto argument = [](int index) {
+    return Statement(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args) + 8 * index);
+  };
+  const auto block = [&](long number, std::vector<sock_filter> body) {
+    body.push_back(Statement(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    program.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(number), 0, static_cast<uint8_t>(body.size())));
+    program.insert(program.end(), body.begin(), body.end());
+  };
+  // 3a. New namespaces through clone() or clone3(), unless the container keeps CAP_SYS_ADMIN.
   if (!Keeps(capabilities, kSysAdmin)) {
     program.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1));
     program.push_back(Statement(BPF_RET | BPF_K, kDenyNosys));
-    constexpr uint32_t kFlagsArgument = 0;  // clone(flags, ...) on x86_64 and aarch64; low 32 bits first
-    program.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3));
-    program.push_back(Statement(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args) + 8 * kFlagsArgument));
-    program.push_back(Jump(BPF_JMP | BPF_JSET | BPF_K, kNamespaceFlags, 0, 1));
-    program.push_back(Statement(BPF_RET | BPF_K, kDenyPerm));
+    block(__NR_clone, {argument(0), Jump(BPF_JMP | BPF_JSET | BPF_K, kNamespaceFlags, 0, 1),
+                       Statement(BPF_RET | BPF_K, kDenyPerm)});
   }
+  // 3b. socket(AF_VSOCK, ...): the host's hypervisor sockets.
+  block(__NR_socket, {argument(0), Jump(BPF_JMP | BPF_JEQ | BPF_K, AF_VSOCK, 0, 1), Statement(BPF_RET | BPF_K, kDenyPerm)});
+  // 3c. personality(): only the values Docker allows (PER_LINUX, UNAME26, PER_LINUX32, both, and the query).
+  const uint32_t kPersonas[] = {0x0, 0x0008, 0x20000, 0x20008, 0xffffffff};
+  std::vector<sock_filter> personas{argument(0)};
+  for (size_t i = 0; i < std::size(kPersonas); i++) {
+    const auto to_allow = static_cast<uint8_t>(std::size(kPersonas) - i);  // past the later checks and the denial
+    personas.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, kPersonas[i], to_allow, 0));
+  }
+  personas.push_back(Statement(BPF_RET | BPF_K, kDenyPerm));
+  block(__NR_personality, personas);
+  // 3d. ioctl(fd, TIOCSTI or TIOCLINUX): faking input on, or driving the console of, a terminal.
+  block(__NR_ioctl, {argument(1), Jump(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 1, 0), Jump(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 0, 1),
+                     Statement(BPF_RET | BPF_K, kDenyPerm)});
   program.push_back(Statement(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
   return program;
 }

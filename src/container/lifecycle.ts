@@ -23,7 +23,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
+import { ensureForwarding, ensureNoRouterAdvertisements, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
 import { ensureRuleset } from '../network/firewall.js';
 import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
@@ -283,7 +283,9 @@ async function execute(
     crashPoint('veth'); // only now: a crash must not leave an nft transaction in flight behind it
     if (firewallResult.status === 'rejected') throw firewallResult.reason;
     try {
-      ensureRouteLocalnet(); // a setting of the bridge, which the ip batch may have just created
+      // Settings of the bridge, which the ip batch may have just created; before any container is released.
+      ensureRouteLocalnet();
+      ensureNoRouterAdvertisements();
     } catch (cause) {
       throw natFailed(cause);
     }

@@ -30,6 +30,18 @@ export function ensureRouteLocalnet(): void {
   if (readFileSync(path, 'utf8').trim() !== '1') writeFileSync(path, '1\n');
 }
 
+/**
+ * The host learns nothing from the bridge's IPv6 neighbours: a container sending a router advertisement must not
+ * give the host a default route or an address through minictr0 (CVE-2020-13401). Docker sets the same.
+ */
+export function ensureNoRouterAdvertisements(): void {
+  for (const setting of ['accept_ra', 'autoconf']) {
+    const path = `/proc/sys/net/ipv6/conf/${BRIDGE}/${setting}`;
+    if (!existsSync(path)) return; // IPv6 is disabled on this host: nothing to learn
+    if (readFileSync(path, 'utf8').trim() !== '0') writeFileSync(path, '0\n');
+  }
+}
+
 /** A concurrent first run may create the bridge between our check and our batch: that is success. */
 export function isBridgeRace(failure: BatchFailure): boolean {
   return failure.line.startsWith(`link add ${BRIDGE} `) && /File exists/.test(failure.message);

@@ -1,0 +1,74 @@
+// Escapes the default profile closes beyond capabilities and masked paths, each tried for real by a static probe
+// (test/fixtures/probe.c) built into a copy of the rootfs: the seccomp rules that follow Docker's profile
+// (io_uring, AF_VSOCK, personality), terminal input injection (TIOCSTI) into the caller's terminal, and IPv6
+// router advertisements sent by a container to the host and to other containers.
+
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, isRoot, useScratchHost } from '../helpers/scratch-host.js';
+
+describe.skipIf(!isRoot)('hardening of the default profile (needs root: skipped otherwise)', () => {
+  const scratch = useScratchHost({ prime: true });
+  let rootfs = '';
+  beforeAll(async () => {
+    rootfs = mkdtempSync(join(tmpdir(), 'minictr-probe-'));
+    cpSync(fileURLToPath(new URL('../../rootfs/image', import.meta.url)), rootfs, { recursive: true, verbatimSymlinks: true });
+    await execa('cc', ['-static', '-O2', '-o', join(rootfs, 'bin/probe'), fileURLToPath(new URL('../fixtures/probe.c', import.meta.url))]);
+  });
+  afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
+  const probe = (args: string[], ...probeArgs: string[]) =>
+    scratch.host.minictr(['run', '--rm', '--rootfs', rootfs, ...args, '/bin/probe', ...probeArgs]);
+
+  it("refuses io_uring, AF_VSOCK sockets and personalities beyond Docker's, unless --privileged", async () => {
+    const refused = 'Operation not permitted';
+    expect((await probe([], 'io_uring')).stdout).toBe(`io_uring: ${refused}`);
+    expect((await probe([], 'vsock')).stdout).toBe(`vsock: ${refused}`);
+    expect((await probe([], 'personality', '0040000')).stdout).toBe(`personality: ${refused}`); // ADDR_NO_RANDOMIZE
+    expect((await probe([], 'personality', '0')).stdout).toBe('personality: ok');
+    expect((await probe(['--privileged'], 'io_uring')).stdout).toBe('io_uring: ok');
+    expect((await probe(['--privileged'], 'personality', '0040000')).stdout).toBe('personality: ok');
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it("cannot type into the caller's terminal (TIOCSTI), even with CAP_SYS_ADMIN", async () => {
+    // minictr runs with a pseudo-terminal as its controlling terminal and fds 0-2, as in a user's shell, and
+    // without -t the container's fds 0-2 are that terminal. Its own session already keeps TIOCSTI from a
+    // container without CAP_SYS_ADMIN; the seccomp rule keeps it from any container but a --privileged one.
+    const underTerminal = (args: string[]) =>
+      scratch.host.exec([join(rootfs, 'bin/probe'), 'pty', process.execPath, CLI, 'run', '--rm', '--rootfs', rootfs, ...args, '/bin/probe', 'tiocsti']);
+    for (const args of [[], ['--cap-add', 'SYS_ADMIN']]) {
+      const result = await underTerminal(args);
+      expect(String(result.stdout).trim(), String(result.stderr)).toBe('tiocsti: Operation not permitted');
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('learns no IPv6 route or address from a router advertisement sent by a container, nor do other containers', async () => {
+    const bystander = await scratch.host.minictr(['run', '-d', '--rm', '--name', 'bystander', '/bin/sleep', '30']);
+    expect(bystander.exitCode, bystander.stderr).toBe(0);
+    try {
+      // Sent three times, 200 ms apart: one advertisement is enough, the repeats rule out a lost frame.
+      const sent = await probe([], 'ra', 'eth0');
+      expect(sent.stdout).toBe('send: ok');
+      await probe([], 'ra', 'eth0');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await probe([], 'ra', 'eth0');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const hostRoutes = await scratch.host.must(['ip', '-6', 'route', 'show', 'table', 'all']);
+      const hostAddresses = await scratch.host.must(['ip', '-6', 'addr', 'show']);
+      expect(hostRoutes).not.toMatch(/proto ra|fe80::bad/);
+      expect(hostAddresses).not.toContain('2001:db8:5:');
+      // /proc/net spells addresses as 32 hex digits: the advertised prefix and the advertising router.
+      const inside = await scratch.host.minictr(['exec', 'bystander', '/bin/cat', '/proc/net/ipv6_route', '/proc/net/if_inet6']);
+      expect(inside.exitCode, inside.stderr).toBe(0);
+      expect(inside.stdout).not.toMatch(/20010db80005|fe800000000000000000000000000bad/);
+    } finally {
+      await scratch.host.minictr(['rm', '-f', 'bystander']);
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+});
