@@ -172,6 +172,15 @@ function buildProgram(): InstanceType<typeof Command> {
     .action(lazy(async () => (await import('./commands/logs.js')).logs));
 
   program
+    .command('pull')
+    .description('download an image from a registry')
+    .argument('<image>', 'reference: nginx, nginx:1.27, 127.0.0.1:5000/demo/web:1, redis@sha256:…')
+    .option('--platform <os/arch[/variant]>', "the platform's manifest to take from a multi-platform image (default: this host's)")
+    .option('--insecure-registry <host[:port]>', 'speak plain HTTP to this registry (loopback registries always are; repeatable)', collect, [])
+    .option('-q, --quiet', 'no progress, only the reference')
+    .action(lazy(async () => (await import('./commands/pull.js')).pull));
+
+  program
     .command('net')
     .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
     .addOption(new Option('--format <format>', 'text (a diagram), json or dot (Graphviz)').choices(['text', 'json', 'dot']).default('text'))

@@ -1,0 +1,230 @@
+// A client for the OCI distribution protocol (the registry's /v2/ API), on Node's fetch: what `minictr pull` speaks.
+//
+// Authentication follows the registry's challenge. A request answered 401 with `WWW-Authenticate: Bearer
+// realm=…,service=…,scope=…` is retried with a token from the realm (anonymous, or with the user's credentials as
+// basic auth, as Docker does); `Basic realm=…` is answered with the credentials themselves. Tokens are kept per
+// scope for the client's life. Plain HTTP is used only for loopback registries (as Docker treats 127.0.0.0/8) and
+// those the user names with --insecure-registry.
+//
+// Nothing a registry sends is trusted: manifests are size-capped and checked against the digest asked for, blobs
+// are hashed as they stream to disk and never kept unless digest and size match their descriptor, and a layer's
+// foreign `urls` are never followed (the blob is asked of the registry by digest, as of any other layer).
+
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { MinictrError } from '../errors.js';
+import { DIGEST, apiHost, isLoopbackRegistry } from './reference.js';
+
+export const MEDIA_TYPES = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+} as const;
+
+const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(', ');
+/** containerd's cap on a manifest or index. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** Why a pull failed, for the message and the hint that go with it. */
+export type RegistryFailure = 'network' | 'auth' | 'not-found' | 'protocol';
+
+export class RegistryError extends MinictrError {
+  readonly reason: RegistryFailure;
+
+  constructor(reason: RegistryFailure, message: string, cause?: unknown) {
+    super(message, 'failure', cause);
+    this.name = 'RegistryError';
+    this.reason = reason;
+  }
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** A manifest or index as fetched: its bytes (hashed to `digest`) and media type. */
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"` (quoted values may hold commas). */
+export function parseChallenge(header: string): Challenge | null {
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (match === null) return null;
+  const params: Record<string, string> = {};
+  for (const param of match[2]!.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    params[param[1]!.toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3]!;
+  }
+  return { scheme: match[1]!.toLowerCase(), params };
+}
+
+export function sha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** A digest, checked before it is used in a URL or becomes a file name. */
+export function checkDigest(digest: unknown, what: string): string {
+  if (typeof digest !== 'string' || !DIGEST.test(digest)) {
+    throw new RegistryError('protocol', `${what}: "${String(digest)}" is not a sha256 digest`);
+  }
+  return digest;
+}
+
+export class RegistryClient {
+  private readonly base: string;
+  private readonly tokens = new Map<string, string>();
+
+  constructor(
+    private readonly registry: string,
+    private readonly options: { insecure: boolean; credentials: Credentials | null },
+  ) {
+    const scheme = options.insecure || isLoopbackRegistry(registry) ? 'http' : 'https';
+    this.base = `${scheme}://${apiHost(registry)}`;
+  }
+
+  /** The manifest or index that `reference` (a tag or a digest) names in `repository`, verified. */
+  async manifest(repository: string, reference: string): Promise<FetchedManifest> {
+    const what = `manifest ${repository}:${reference} from ${this.registry}`;
+    const response = await this.get(repository, `/v2/${repository}/manifests/${reference}`, MANIFEST_ACCEPT, what);
+    const bytes = await readCapped(response, MAX_MANIFEST_BYTES, what);
+    const digest = sha256(bytes);
+    if (DIGEST.test(reference) && digest !== reference) {
+      throw new RegistryError('protocol', `${what}: the registry sent content whose digest is ${digest}`);
+    }
+    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    return { digest, mediaType, bytes };
+  }
+
+  /**
+   * Streams the blob `descriptor` names to `path`, hashing it on the way; throws (and leaves no file) unless its
+   * digest and size are the descriptor's. `progress` hears the bytes received so far.
+   */
+  async blob(repository: string, descriptor: Descriptor, path: string, progress: (bytes: number) => void = () => {}): Promise<void> {
+    const digest = checkDigest(descriptor.digest, `blob of ${repository}`);
+    const what = `blob ${digest} of ${repository} from ${this.registry}`;
+    const response = await this.get(repository, `/v2/${repository}/blobs/${digest}`, '*/*', what);
+    if (response.body === null) throw new RegistryError('protocol', `${what}: empty response`);
+    const hash = createHash('sha256');
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        if (received > descriptor.size) {
+          done(new RegistryError('protocol', `${what}: more than the ${descriptor.size} bytes its descriptor gives`));
+          return;
+        }
+        hash.update(chunk);
+        progress(received);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), meter, createWriteStream(path, { flags: 'wx', mode: 0o644 }));
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (received !== descriptor.size || actual !== digest) {
+        throw new RegistryError('protocol', `${what}: received ${received} bytes with digest ${actual}, expected ${descriptor.size} bytes with ${digest}`);
+      }
+    } catch (cause) {
+      await rm(path, { force: true });
+      if (cause instanceof RegistryError) throw cause;
+      throw new RegistryError('network', `download ${what}: ${networkMessage(cause)}`, cause);
+    }
+  }
+
+  /** GET with the registry's authentication dance; any answer but 200 becomes a RegistryError. */
+  private async get(repository: string, path: string, accept: string, what: string): Promise<Response> {
+    const scope = `repository:${repository}:pull`;
+    const send = (authorization: string | null) =>
+      this.fetch(`${this.base}${path}`, { accept, ...(authorization !== null ? { authorization } : {}) }, what);
+    const cached = this.tokens.get(scope);
+    let response = await send(cached !== undefined ? `Bearer ${cached}` : null);
+    if (response.status === 401) {
+      await response.body?.cancel();
+      const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
+      response = await send(await this.authorize(challenge, scope, what));
+    }
+    if (response.status === 200) return response;
+    await response.body?.cancel();
+    if (response.status === 401 || response.status === 403) {
+      const as = this.options.credentials === null ? 'anonymously' : `as ${this.options.credentials.username}`;
+      throw new RegistryError('auth', `${what}: access denied ${as} (HTTP ${response.status}); for a private image, run minictr login ${this.registry}`);
+    }
+    if (response.status === 404) throw new RegistryError('not-found', `${what}: not found (HTTP 404)`);
+    throw new RegistryError('protocol', `${what}: HTTP ${response.status}`);
+  }
+
+  /** The Authorization header that answers a 401's challenge. */
+  private async authorize(challenge: Challenge | null, scope: string, what: string): Promise<string> {
+    const credentials = this.options.credentials;
+    const basic = credentials === null ? null : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+    if (challenge?.scheme === 'basic' && basic !== null) return basic;
+    const realm = challenge?.scheme === 'bearer' ? challenge.params.realm : undefined;
+    if (realm === undefined) {
+      throw new RegistryError('auth', `${what}: the registry asks for credentials${credentials === null ? `; run minictr login ${this.registry}` : ' and refused them'}`);
+    }
+    const url = new URL(realm);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.base.startsWith('http:'))) {
+      throw new RegistryError('auth', `${what}: the token service ${url.origin} is not https`);
+    }
+    if (challenge!.params.service !== undefined) url.searchParams.set('service', challenge!.params.service);
+    url.searchParams.set('scope', challenge!.params.scope ?? scope);
+    const response = await this.fetch(url.href, basic !== null ? { authorization: basic } : {}, `token for ${what}`);
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new RegistryError('auth', `${what}: the token service ${url.origin} answered HTTP ${response.status}`);
+    }
+    const body = JSON.parse((await readCapped(response, 64 * 1024, `token for ${what}`)).toString('utf8')) as { token?: unknown; access_token?: unknown };
+    const token = typeof body.token === 'string' ? body.token : body.access_token;
+    if (typeof token !== 'string' || token === '') throw new RegistryError('auth', `${what}: the token service sent no token`);
+    this.tokens.set(scope, token);
+    return `Bearer ${token}`;
+  }
+
+  private async fetch(url: string, headers: Record<string, string>, what: string): Promise<Response> {
+    try {
+      return await fetch(url, { headers, redirect: 'follow' });
+    } catch (cause) {
+      throw new RegistryError('network', `${what}: cannot reach ${new URL(url).host}: ${networkMessage(cause)}`, cause);
+    }
+  }
+}
+
+/** fetch() hides the system error in `cause`: "connect ECONNREFUSED 127.0.0.1:5000" says more than "fetch failed". */
+function networkMessage(cause: unknown): string {
+  const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
+  return inner instanceof Error ? inner.message : String(inner);
+}
+
+/** The whole body, refusing more than `limit` bytes. */
+async function readCapped(response: Response, limit: number, what: string): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > limit) throw new RegistryError('protocol', `${what}: ${declared} bytes, more than the ${limit} allowed`);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  if (response.body === null) return Buffer.alloc(0);
+  for await (const chunk of Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)) {
+    length += (chunk as Buffer).length;
+    if (length > limit) throw new RegistryError('protocol', `${what}: more than the ${limit} bytes allowed`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

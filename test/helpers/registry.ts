@@ -1,0 +1,116 @@
+// A real registry for the image tests: Debian's docker-registry (CNCF distribution) on 127.0.0.1:5000 inside a
+// scratch host, with a filesystem store in a temporary directory; images built offline with umoci from the busybox
+// rootfs and pushed with skopeo, as a user of those tools would. Nothing leaves the scratch host's loopback.
+
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import type { ScratchHost } from './scratch-host.js';
+
+export const REGISTRY = '127.0.0.1:5000';
+export const BUSYBOX_ROOTFS = fileURLToPath(new URL('../../rootfs/image', import.meta.url));
+
+export class TestRegistry {
+  private constructor(
+    readonly dir: string,
+    private readonly server: ResultPromise,
+  ) {}
+
+  static async start(host: ScratchHost): Promise<TestRegistry> {
+    const dir = mkdtempSync(join(tmpdir(), 'minictr-registry-'));
+    writeFileSync(
+      join(dir, 'config.yml'),
+      ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: ${REGISTRY}`, ''].join('\n'),
+    );
+    const server = host.exec(['docker-registry', 'serve', join(dir, 'config.yml')]);
+    for (let i = 0; i < 100; i++) {
+      const probe = `fetch('http://${REGISTRY}/v2/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+      if ((await host.exec([process.execPath, '-e', probe])).exitCode === 0) return new TestRegistry(dir, server);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    server.kill('SIGKILL');
+    throw new Error(`docker-registry did not answer on ${REGISTRY}: ${String((await server).stderr)}`);
+  }
+
+  /** The file the registry serves a blob from (tests corrupt it to play a lying registry). */
+  blobData(digest: string): string {
+    const hex = digest.slice('sha256:'.length);
+    return join(this.dir, 'data/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+  }
+
+  async stop(): Promise<void> {
+    this.server.kill('SIGKILL');
+    await this.server;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** An OCI image layout built offline with umoci: one layer holding `rootfs`, config set by umoci flags. */
+export class TestImage {
+  readonly layout: string;
+
+  private constructor(layout: string) {
+    this.layout = layout;
+  }
+
+  static async build(tag: string, rootfs: string, config: string[] = [], layout?: string): Promise<TestImage> {
+    const dir = layout ?? join(mkdtempSync(join(tmpdir(), 'minictr-oci-')), 'layout'); // umoci init makes it
+    const bundle = mkdtempSync(join(tmpdir(), 'minictr-bundle-'));
+    try {
+      if (layout === undefined) await execa('umoci', ['init', '--layout', dir]);
+      await execa('umoci', ['new', '--image', `${dir}:${tag}`]);
+      rmSync(bundle, { recursive: true });
+      await execa('umoci', ['unpack', '--image', `${dir}:${tag}`, bundle]);
+      cpSync(rootfs, join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+      await execa('umoci', ['repack', '--image', `${dir}:${tag}`, bundle]);
+      await execa('umoci', ['config', '--image', `${dir}:${tag}`, '--config.env', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...config]);
+    } finally {
+      rmSync(bundle, { recursive: true, force: true });
+    }
+    return new TestImage(dir);
+  }
+
+  /** The manifest descriptor of `tag` in the layout's index.json. */
+  descriptor(tag: string): { mediaType: string; digest: string; size: number } {
+    const index = JSON.parse(readFileSync(join(this.layout, 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[] };
+    const found = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+    if (found === undefined) throw new Error(`no ${tag} in ${this.layout}`);
+    return { mediaType: found.mediaType, digest: found.digest, size: found.size };
+  }
+
+  /** Adds an image index `tag` listing the given tags' manifests for the given platforms. */
+  addIndex(tag: string, entries: { tag: string; os: string; architecture: string; variant?: string }[]): string {
+    const index = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: entries.map((entry) => ({
+        ...this.descriptor(entry.tag),
+        platform: { os: entry.os, architecture: entry.architecture, ...(entry.variant !== undefined ? { variant: entry.variant } : {}) },
+      })),
+    };
+    const bytes = Buffer.from(JSON.stringify(index));
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(this.layout, 'blobs/sha256', hex), bytes);
+    const top = JSON.parse(readFileSync(join(this.layout, 'index.json'), 'utf8')) as { manifests: unknown[] };
+    top.manifests.push({
+      mediaType: index.mediaType,
+      digest: `sha256:${hex}`,
+      size: bytes.length,
+      annotations: { 'org.opencontainers.image.ref.name': tag },
+    });
+    writeFileSync(join(this.layout, 'index.json'), JSON.stringify(top));
+    return `sha256:${hex}`;
+  }
+
+  /** skopeo copy of `tag` (with every platform of an index) to the scratch host's registry as NAME:TAG. */
+  async push(host: ScratchHost, tag: string, name: string): Promise<void> {
+    await host.must(['skopeo', 'copy', '-q', '--all', '--dest-tls-verify=false', `oci:${this.layout}:${tag}`, `docker://${REGISTRY}/${name}:${tag}`]);
+  }
+
+  remove(): void {
+    rmSync(dirname(this.layout), { recursive: true, force: true });
+  }
+}
