@@ -181,6 +181,13 @@ function buildProgram(): InstanceType<typeof Command> {
     .action(lazy(async () => (await import('./commands/pull.js')).pull));
 
   program
+    .command('images')
+    .description('list the images in the store')
+    .option('-q, --quiet', 'only the image ids')
+    .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .action(lazy(async () => (await import('./commands/images.js')).images));
+
+  program
     .command('net')
     .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
     .addOption(new Option('--format <format>', 'text (a diagram), json or dot (Graphviz)').choices(['text', 'json', 'dot']).default('text'))

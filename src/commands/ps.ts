@@ -3,15 +3,7 @@
 
 import { currentContainers, type ContainerInfo } from '../container/lookup.js';
 import { describeMapping } from '../network/ports.js';
-
-/** "5 seconds", "3 minutes", "2 hours", "4 days": Docker's rounding, roughly. */
-function duration(since: string): string {
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
-  if (seconds < 60) return `${seconds} seconds`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} minutes`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} hours`;
-  return `${Math.round(seconds / 86400)} days`;
-}
+import { duration, table } from '../format.js';
 
 function status(c: ContainerInfo): string {
   if (c.status === 'exited') return `Exited (${c.exitCode ?? '?'}) ${c.finishedAt === null ? '' : `${duration(c.finishedAt)} ago`}`.trim();
@@ -39,9 +31,7 @@ export async function ps(flags: { quiet?: boolean; format?: string; all?: boolea
   } else if (flags.format === 'json') {
     process.stdout.write(`${JSON.stringify(containers, null, 2)}\n`);
   } else {
-    const rows = [['CONTAINER ID', 'NAME', 'COMMAND', 'CREATED', 'STATUS', 'IP', 'PORTS'], ...containers.map(row)];
-    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((r) => r[column]!.length)));
-    for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+    process.stdout.write(table([['CONTAINER ID', 'NAME', 'COMMAND', 'CREATED', 'STATUS', 'IP', 'PORTS'], ...containers.map(row)]));
   }
   return 0;
 }

@@ -5,6 +5,9 @@
 import { MinictrError } from '../errors.js';
 import { checkDigest, MEDIA_TYPES, type Descriptor } from './registry.js';
 
+/** An image config is small; Docker Hub's largest are well under a megabyte. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
 export interface Platform {
   os: string;
   architecture: string;

@@ -15,14 +15,11 @@ import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { MinictrError } from '../errors.js';
 import { credentialsFor } from './credentials.js';
-import { chooseManifest, documentType, hostPlatform, isIndex, layerCompression, parseImageConfig, parseManifest, type Platform } from './manifest.js';
+import { chooseManifest, documentType, hostPlatform, MAX_CONFIG_BYTES, isIndex, layerCompression, parseImageConfig, parseManifest, type Platform } from './manifest.js';
 import { PullProgress } from './progress.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
 import { RegistryClient, RegistryError, type Descriptor } from './registry.js';
 import { ImageStore, type ImageRecord } from './store.js';
-
-/** An image config is small; Docker Hub's largest are well under a megabyte. */
-const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 export interface PullOptions {
   platform: Platform | null;

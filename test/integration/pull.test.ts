@@ -70,6 +70,18 @@ describe.skipIf(!isRoot)('pull (needs root: skipped otherwise)', () => {
     expect(none.stderr).toContain('no manifest for linux/s390x; the image is for linux/arm64/v8, linux/amd64 (choose one with --platform)');
   });
 
+  it('lists pulled images as docker images does', async () => {
+    const list = await scratch.host.minictr(['images'], { env: { MINICTR_DATA_ROOT: data } });
+    expect(list.exitCode, list.stderr).toBe(0);
+    const lines = list.stdout.split('\n');
+    expect(lines[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    const configOf = (tag: string) => (JSON.parse(readFileSync(join(image.layout, 'blobs/sha256', image.descriptor(tag).digest.slice(7)), 'utf8')) as { config: { digest: string } }).config.digest;
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${REGISTRY}/demo/busybox\\s+v1\\s+${configOf('v1').slice(7, 19)}\\s+\\d+ (seconds|minutes) ago\\s+1\\.\\dMB$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${REGISTRY}/demo/busybox\\s+<none>\\s+${configOf('v1').slice(7, 19)}\\s`)));
+    const quiet = await scratch.host.minictr(['images', '-q'], { env: { MINICTR_DATA_ROOT: data } });
+    expect(quiet.stdout.split('\n').sort()).toEqual([configOf('v1'), configOf('arm')].map((d) => d.slice(7, 19)).sort());
+  });
+
   it('says why a pull failed: not found, unreachable, bad reference', async () => {
     const missing = await pull(`${REGISTRY}/demo/nothere:v1`);
     expect(missing.exitCode).toBe(125);
