@@ -181,6 +181,22 @@ function buildProgram(): InstanceType<typeof Command> {
     .action(lazy(async () => (await import('./commands/pull.js')).pull));
 
   program
+    .command('login')
+    .description('log in to a registry (default: Docker Hub); credentials are kept in ~/.docker/config.json')
+    .argument('[server]', 'registry host[:port]')
+    .option('-u, --username <name>', 'user name')
+    .option('-p, --password <password>', 'password (insecure: prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from stdin')
+    .option('--insecure-registry <host[:port]>', 'speak plain HTTP to this registry (repeatable)', collect, [])
+    .action(lazy(async () => (await import('./commands/login.js')).login));
+
+  program
+    .command('logout')
+    .description('forget the credentials of a registry (default: Docker Hub)')
+    .argument('[server]', 'registry host[:port]')
+    .action(lazy(async () => (await import('./commands/login.js')).logout));
+
+  program
     .command('images')
     .description('list the images in the store')
     .option('-q, --quiet', 'only the image ids')

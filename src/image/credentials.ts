@@ -12,6 +12,11 @@ import { DOCKER_HUB } from './reference.js';
 
 const DOCKER_HUB_KEYS = [DOCKER_HUB, 'https://index.docker.io/v1/', 'index.docker.io', 'registry-1.docker.io'];
 
+/** The keys Docker has used for a registry in `auths`. */
+function keysFor(registry: string): string[] {
+  return registry === DOCKER_HUB ? DOCKER_HUB_KEYS : [registry, `https://${registry}`, `http://${registry}`];
+}
+
 export function dockerConfigPath(): string {
   return join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
 }
@@ -34,8 +39,7 @@ function readConfig(path: string): DockerConfig {
 /** The credentials stored for `registry`, or null (anonymous). */
 export function credentialsFor(registry: string, path = dockerConfigPath()): Credentials | null {
   const auths = readConfig(path).auths ?? {};
-  const keys = registry === DOCKER_HUB ? DOCKER_HUB_KEYS : [registry, `https://${registry}`, `http://${registry}`];
-  for (const key of keys) {
+  for (const key of keysFor(registry)) {
     const encoded = auths[key]?.auth;
     if (typeof encoded !== 'string' || encoded === '') continue;
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
@@ -46,13 +50,32 @@ export function credentialsFor(registry: string, path = dockerConfigPath()): Cre
   return null;
 }
 
-/** Stores credentials for `registry`, keeping everything else in the file (written whole, then renamed, mode 0600). */
-export function storeCredentials(registry: string, credentials: Credentials, path = dockerConfigPath()): void {
-  const config = readConfig(path);
-  const key = registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
-  config.auths = { ...(config.auths ?? {}), [key]: { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64') } };
+function keyFor(registry: string): string {
+  return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+
+/** Writes the whole file anew (then renames it into place, mode 0600), keeping everything minictr does not own. */
+function writeConfig(path: string, config: DockerConfig): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
   renameSync(temp, path);
+}
+
+/** Stores credentials for `registry`. */
+export function storeCredentials(registry: string, credentials: Credentials, path = dockerConfigPath()): void {
+  const config = readConfig(path);
+  const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+  config.auths = { ...(config.auths ?? {}), [keyFor(registry)]: { auth } };
+  writeConfig(path, config);
+}
+
+/** Removes the credentials stored for `registry`; false when there were none. */
+export function forgetCredentials(registry: string, path = dockerConfigPath()): boolean {
+  const config = readConfig(path);
+  const present = keysFor(registry).filter((key) => config.auths?.[key] !== undefined);
+  if (present.length === 0) return false;
+  for (const key of present) delete config.auths![key];
+  writeConfig(path, config);
+  return true;
 }

@@ -101,10 +101,16 @@ export class RegistryClient {
     this.base = `${scheme}://${apiHost(registry)}`;
   }
 
+  /** Checks that the registry answers /v2/ with these credentials (what `minictr login` does). */
+  async check(): Promise<void> {
+    const response = await this.get(null, '/v2/', 'application/json', `log in to ${this.registry}`);
+    await response.body?.cancel();
+  }
+
   /** The manifest or index that `reference` (a tag or a digest) names in `repository`, verified. */
   async manifest(repository: string, reference: string): Promise<FetchedManifest> {
     const what = `manifest ${repository}:${reference} from ${this.registry}`;
-    const response = await this.get(repository, `/v2/${repository}/manifests/${reference}`, MANIFEST_ACCEPT, what);
+    const response = await this.get(`repository:${repository}:pull`, `/v2/${repository}/manifests/${reference}`, MANIFEST_ACCEPT, what);
     const bytes = await readCapped(response, MAX_MANIFEST_BYTES, what);
     const digest = sha256(bytes);
     if (DIGEST.test(reference) && digest !== reference) {
@@ -121,7 +127,7 @@ export class RegistryClient {
   async blob(repository: string, descriptor: Descriptor, path: string, progress: (bytes: number) => void = () => {}): Promise<void> {
     const digest = checkDigest(descriptor.digest, `blob of ${repository}`);
     const what = `blob ${digest} of ${repository} from ${this.registry}`;
-    const response = await this.get(repository, `/v2/${repository}/blobs/${digest}`, '*/*', what);
+    const response = await this.get(`repository:${repository}:pull`, `/v2/${repository}/blobs/${digest}`, '*/*', what);
     if (response.body === null) throw new RegistryError('protocol', `${what}: empty response`);
     const hash = createHash('sha256');
     let received = 0;
@@ -151,11 +157,10 @@ export class RegistryClient {
   }
 
   /** GET with the registry's authentication dance; any answer but 200 becomes a RegistryError. */
-  private async get(repository: string, path: string, accept: string, what: string): Promise<Response> {
-    const scope = `repository:${repository}:pull`;
+  private async get(scope: string | null, path: string, accept: string, what: string): Promise<Response> {
     const send = (authorization: string | null) =>
       this.fetch(`${this.base}${path}`, { accept, ...(authorization !== null ? { authorization } : {}) }, what);
-    const cached = this.tokens.get(scope);
+    const cached = this.tokens.get(scope ?? '');
     let response = await send(cached !== undefined ? `Bearer ${cached}` : null);
     if (response.status === 401) {
       await response.body?.cancel();
@@ -164,29 +169,32 @@ export class RegistryClient {
     }
     if (response.status === 200) return response;
     await response.body?.cancel();
+    const user = this.options.credentials?.username;
+    if (response.status === 401 && user !== undefined) throw new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
     if (response.status === 401 || response.status === 403) {
-      const as = this.options.credentials === null ? 'anonymously' : `as ${this.options.credentials.username}`;
-      throw new RegistryError('auth', `${what}: access denied ${as} (HTTP ${response.status}); for a private image, run minictr login ${this.registry}`);
+      const hint = user === undefined ? `; for a private image, run minictr login ${this.registry}` : '';
+      throw new RegistryError('auth', `${what}: access denied ${user === undefined ? 'anonymously' : `to ${user}`} (HTTP ${response.status})${hint}`);
     }
     if (response.status === 404) throw new RegistryError('not-found', `${what}: not found (HTTP 404)`);
     throw new RegistryError('protocol', `${what}: HTTP ${response.status}`);
   }
 
-  /** The Authorization header that answers a 401's challenge. */
-  private async authorize(challenge: Challenge | null, scope: string, what: string): Promise<string> {
+  /** The Authorization header that answers a 401's challenge (a token for `scope`, or none for a login check). */
+  private async authorize(challenge: Challenge | null, scope: string | null, what: string): Promise<string> {
     const credentials = this.options.credentials;
     const basic = credentials === null ? null : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     if (challenge?.scheme === 'basic' && basic !== null) return basic;
     const realm = challenge?.scheme === 'bearer' ? challenge.params.realm : undefined;
     if (realm === undefined) {
-      throw new RegistryError('auth', `${what}: the registry asks for credentials${credentials === null ? `; run minictr login ${this.registry}` : ' and refused them'}`);
+      throw new RegistryError('auth', `${what}: the registry asks for credentials${credentials === null ? `; run minictr login ${this.registry}` : ` and refused those of ${credentials.username}`}`);
     }
     const url = new URL(realm);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.base.startsWith('http:'))) {
       throw new RegistryError('auth', `${what}: the token service ${url.origin} is not https`);
     }
     if (challenge!.params.service !== undefined) url.searchParams.set('service', challenge!.params.service);
-    url.searchParams.set('scope', challenge!.params.scope ?? scope);
+    const wanted = challenge!.params.scope ?? scope;
+    if (wanted !== null) url.searchParams.set('scope', wanted);
     const response = await this.fetch(url.href, basic !== null ? { authorization: basic } : {}, `token for ${what}`);
     if (response.status !== 200) {
       await response.body?.cancel();
@@ -195,7 +203,7 @@ export class RegistryClient {
     const body = JSON.parse((await readCapped(response, 64 * 1024, `token for ${what}`)).toString('utf8')) as { token?: unknown; access_token?: unknown };
     const token = typeof body.token === 'string' ? body.token : body.access_token;
     if (typeof token !== 'string' || token === '') throw new RegistryError('auth', `${what}: the token service sent no token`);
-    this.tokens.set(scope, token);
+    this.tokens.set(scope ?? '', token);
     return `Bearer ${token}`;
   }
 

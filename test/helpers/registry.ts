@@ -19,20 +19,31 @@ export class TestRegistry {
     private readonly server: ResultPromise,
   ) {}
 
-  static async start(host: ScratchHost): Promise<TestRegistry> {
+  /**
+   * Starts a registry on `address`; with `user`, it asks for basic authentication (an htpasswd file with that user,
+   * its bcrypt hash made by Python's crypt, since Debian's registry package brings no htpasswd tool).
+   */
+  static async start(host: ScratchHost, options: { address?: string; user?: { name: string; password: string } } = {}): Promise<TestRegistry> {
+    const address = options.address ?? REGISTRY;
     const dir = mkdtempSync(join(tmpdir(), 'minictr-registry-'));
+    const auth: string[] = [];
+    if (options.user !== undefined) {
+      const hash = await execa('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))', options.user.password]);
+      writeFileSync(join(dir, 'htpasswd'), `${options.user.name}:${hash.stdout.trim()}\n`);
+      auth.push('auth:', '  htpasswd:', '    realm: minictr-test', `    path: ${join(dir, 'htpasswd')}`);
+    }
     writeFileSync(
       join(dir, 'config.yml'),
-      ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: ${REGISTRY}`, ''].join('\n'),
+      ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: ${address}`, ...auth, ''].join('\n'),
     );
     const server = host.exec(['docker-registry', 'serve', join(dir, 'config.yml')]);
     for (let i = 0; i < 100; i++) {
-      const probe = `fetch('http://${REGISTRY}/v2/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+      const probe = `fetch('http://${address}/v2/').then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))`;
       if ((await host.exec([process.execPath, '-e', probe])).exitCode === 0) return new TestRegistry(dir, server);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     server.kill('SIGKILL');
-    throw new Error(`docker-registry did not answer on ${REGISTRY}: ${String((await server).stderr)}`);
+    throw new Error(`docker-registry did not answer on ${address}: ${String((await server).stderr)}`);
   }
 
   /** The file the registry serves a blob from (tests corrupt it to play a lying registry). */
@@ -105,9 +116,10 @@ export class TestImage {
     return `sha256:${hex}`;
   }
 
-  /** skopeo copy of `tag` (with every platform of an index) to the scratch host's registry as NAME:TAG. */
-  async push(host: ScratchHost, tag: string, name: string): Promise<void> {
-    await host.must(['skopeo', 'copy', '-q', '--all', '--dest-tls-verify=false', `oci:${this.layout}:${tag}`, `docker://${REGISTRY}/${name}:${tag}`]);
+  /** skopeo copy of `tag` (with every platform of an index) to a registry of the scratch host as NAME:TAG. */
+  async push(host: ScratchHost, tag: string, name: string, options: { registry?: string; creds?: string } = {}): Promise<void> {
+    const creds = options.creds !== undefined ? [`--dest-creds=${options.creds}`] : [];
+    await host.must(['skopeo', 'copy', '-q', '--all', '--dest-tls-verify=false', ...creds, `oci:${this.layout}:${tag}`, `docker://${options.registry ?? REGISTRY}/${name}:${tag}`]);
   }
 
   remove(): void {

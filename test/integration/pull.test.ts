@@ -94,6 +94,36 @@ describe.skipIf(!isRoot)('pull (needs root: skipped otherwise)', () => {
     expect(bad.stderr).toMatch(/invalid reference format "Demo\/Busybox"/);
   });
 
+  it('logs in to a registry that asks for a password, pulls with those credentials, and logs out', async () => {
+    const address = '127.0.0.1:5001';
+    const secured = await TestRegistry.start(scratch.host, { address, user: { name: 'demo', password: 's3cret' } });
+    const home = mkdtempSync(join(tmpdir(), 'minictr-home-'));
+    const env = { MINICTR_DATA_ROOT: data, DOCKER_CONFIG: join(home, '.docker') };
+    try {
+      await image.push(scratch.host, 'v1', 'private/app', { registry: address, creds: 'demo:s3cret' });
+      const anonymous = await scratch.host.minictr(['pull', `${address}/private/app:v1`], { env });
+      expect(anonymous.exitCode).toBe(125);
+      expect(anonymous.stderr).toContain(`the registry asks for credentials; run minictr login ${address}`);
+      const wrong = await scratch.host.minictr(['login', '-u', 'demo', '--password-stdin', address], { env, input: 'nope\n' });
+      expect(wrong.exitCode).toBe(125);
+      expect(wrong.stderr).toBe(`minictr: log in to ${address}: the registry refused the credentials of demo (HTTP 401)`);
+      expect(existsSync(join(home, '.docker/config.json'))).toBe(false);
+      const login = await scratch.host.minictr(['login', '-u', 'demo', '--password-stdin', address], { env, input: 's3cret\n' });
+      expect(login.exitCode, login.stderr).toBe(0);
+      expect(login.stdout).toBe('Login Succeeded');
+      const config = JSON.parse(readFileSync(join(home, '.docker/config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+      expect(Buffer.from(config.auths[address]!.auth, 'base64').toString()).toBe('demo:s3cret');
+      const pulled = await scratch.host.minictr(['pull', `${address}/private/app:v1`], { env });
+      expect(pulled.exitCode, pulled.stderr).toBe(0);
+      const logout = await scratch.host.minictr(['logout', address], { env });
+      expect(logout.stdout).toBe(`Removing login credentials for ${address}`);
+      expect(JSON.parse(readFileSync(join(home, '.docker/config.json'), 'utf8'))).toEqual({ auths: {} });
+    } finally {
+      await secured.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a layer whose bytes do not match its digest, and keeps nothing of it', async () => {
     // A fresh image, so that no blob of it is stored yet; its layer is then corrupted in the registry's own store.
     const other = await TestImage.build('v2', BUSYBOX_ROOTFS, ['--config.cmd', '/bin/true']);
