@@ -12,11 +12,11 @@
 // no_new_privs) is not reproduced: the script's container runs with root's full privileges.
 
 import { STATE_ROOT } from '../network/names.js';
+import { shellQuote } from '../sys/shell-quote.js';
 import { ipam } from './gc.js';
 import { shortId } from './ids.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
-import { shellQuote } from '../sys/shell-quote.js';
 
 const SCRIPT_ROOT = `${STATE_ROOT}-script`;
 

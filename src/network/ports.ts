@@ -4,9 +4,9 @@
 // holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
 // container runs, its host ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like
 // address leases, so two containers can never publish the same port. A port found bound is blamed on the container
-// holding it in the registry, if any, before a host process: another minictr run checks it the same way. The forwarding itself is kernel DNAT through
-// two nftables maps (see firewall.ts): adding or removing a container's ports is one transaction and never adds a
-// rule.
+// holding it in the registry, if any, before a host process: another minictr run checks it the same way. The
+// forwarding itself is kernel DNAT through two nftables maps (see firewall.ts): adding or removing a container's
+// ports is one transaction and never adds a rule.
 
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
