@@ -175,8 +175,8 @@ export class ScratchHost {
       mounts: readFileSync(`/proc/${this.pid}/mounts`, 'utf8').split('\n').sort(),
       state: listTree(`/proc/${this.pid}/root/run/minictr`),
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-      foreignProcesses: foreignPidNamespaceProcesses(this.pid),
-      monitors: monitorProcesses(this.pid),
+      foreignProcesses: foreignPidNamespaceProcesses(),
+      monitors: monitorProcesses(),
       cgroups: containerCgroups(),
     };
   }
@@ -284,27 +284,14 @@ export function containerCgroups(): string[] {
   return [...new Set(dirs)].sort();
 }
 
-function parentOf(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
-}
-
-/**
- * Processes living in a PID namespace other than ours, started from the scratch host whose holder is `scratchPid`:
- * containers that are still running. A container has a mount namespace of its own, so it is told by its nearest
- * ancestor in our PID namespace (minictr, or a monitor), which lives in the scratch host's; containers of other
- * tests on the machine are not counted.
- */
-export function foreignPidNamespaceProcesses(scratchPid: number): number[] {
+/** Processes living in a PID namespace other than ours: containers that are still running. */
+export function foreignPidNamespaceProcesses(): number[] {
   const own = nsInode('self', 'pid');
-  const scratch = nsInode(scratchPid, 'mnt');
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (nsInode(Number(name), 'pid') === own) continue;
-      let ancestor = Number(name);
-      while (ancestor > 1 && nsInode(ancestor, 'pid') !== own) ancestor = parentOf(ancestor);
-      if (ancestor > 1 && nsInode(ancestor, 'mnt') === scratch) pids.push(Number(name));
+      if (nsInode(Number(name), 'pid') !== own) pids.push(Number(name));
     } catch {
       // exited while we looked
     }
@@ -327,17 +314,12 @@ function processesInMountNamespaceOf(pid: number): number[] {
     });
 }
 
-/**
- * minictr-monitor processes of the scratch host whose holder is `scratchPid` (they live in its mount namespace), and
- * the `minictr cleanup` each becomes: detached containers not yet torn down.
- */
-export function monitorProcesses(scratchPid: number): number[] {
-  const scratch = nsInode(scratchPid, 'mnt');
+/** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
+export function monitorProcesses(): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (nsInode(Number(name), 'mnt') !== scratch) continue;
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
       if (cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`)) pids.push(Number(name));
     } catch {
