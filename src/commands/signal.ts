@@ -4,7 +4,7 @@
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
-import { parseDecimal } from '../numbers.js';
+import { parseDecimal } from '../sys/numbers.js';
 import { error, warn } from '../log.js';
 import { collectGarbage } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer, teardownState, type ContainerInfo } from '../container/lookup.js';

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.js';
-import { parseDecimal, parseSize, parseWhole } from '../numbers.js';
+import { parseDecimal, parseSize, parseWhole } from '../sys/numbers.js';
 
 export interface Limits {
   /** Bytes. */

@@ -1,8 +1,8 @@
-// Strict numbers from the command line (src/numbers.ts): decimal digits, one point where fractions make sense, and
+// Strict numbers from the command line (src/sys/numbers.ts): decimal digits, one point where fractions make sense, and
 // nothing Number() also accepts.
 
 import { describe, expect, it } from 'vitest';
-import { parseDecimal, parseSize, parseWhole } from '../../src/numbers.js';
+import { parseDecimal, parseSize, parseWhole } from '../../src/sys/numbers.js';
 
 const NOT_NUMBERS = ['', ' ', ' 5', '5 ', '\t5', '5\n', '+5', '-5', '-0', '0x10', '0o7', '0b1', '1e3', '1E3', 'Infinity', 'NaN', '1_000', '١٢', '5.5.5', '.'];
 
