@@ -33,9 +33,6 @@ namespace minictr {
 namespace {
 
 // Collects the first validation problem, naming the option, so the caller gets one clear TypeError.
-// More arguments or environment entries than this is a caller's bug, not a command line: refused before copying.
-constexpr uint32_t kMaxStrings = 65536;
-
 class Validator {
  public:
   explicit Validator(Napi::Object object) : object_(object) {}
@@ -59,11 +56,31 @@ class Validator {
       return strings;
     }
     Napi::Array array = value.As<Napi::Array>();
-    if (array.Length() > kMaxStrings) {
-      Report(key, "an array of at most 65536 strings");
+    for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
+    return strings;
+  }
+
+  // The command's argv and env: Buffers, so that bytes that are not UTF-8 reach execve() as they are. Their number
+  // and size are the kernel's to limit (E2BIG at exec), not this function's.
+  std::vector<std::string> ByteStrings(const char* key) {
+    std::vector<std::string> strings;
+    Napi::Value value = object_.Get(key);
+    if (!value.IsArray()) {
+      Report(key, "an array of Buffers");
       return strings;
     }
-    for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
+    Napi::Array array = value.As<Napi::Array>();
+    strings.reserve(array.Length());
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value item = array.Get(i);
+      if (!item.IsBuffer()) {
+        Report(key, "an array of Buffers");
+        return strings;
+      }
+      Napi::Buffer<char> bytes = item.As<Napi::Buffer<char>>();
+      strings.emplace_back(bytes.Data(), bytes.Length());
+      if (strings.back().find('\0') != std::string::npos) Report(key, "an array of Buffers without NUL bytes");
+    }
     return strings;
   }
 
@@ -162,9 +179,9 @@ void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
   request->workdir = v.String("workdir");
   if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
   request->exec_path = v.String("execPath");
-  request->argv = v.Strings("argv");
-  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
-  request->env = v.Strings("env");
+  request->argv = v.ByteStrings("argv");
+  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of Buffers");
+  request->env = v.ByteStrings("env");
   request->helper_path = v.String("helper");
   if (v.ok() && request->helper_path.rfind("/", 0) != 0) v.Report("helper", "the absolute path of minictr-init");
   Napi::Value terminal = options.Get("terminal");

@@ -44,6 +44,18 @@ constexpr int kFailedStatus = 127;
 
 bool MkdirIfMissing(const char* path, mode_t mode) { return mkdir(path, mode) == 0 || errno == EEXIST; }
 
+// A directory to mount on or write into, made where missing. A symlink there is refused (ELOOP), not followed:
+// validation refused such a rootfs already (src/container/rootfs.ts), and nothing else runs in the container yet to
+// put one there since, so this only keeps the child from mounting elsewhere should that check ever be skipped.
+bool MountPoint(const char* path, mode_t mode) {
+  if (mkdir(path, mode) == 0) return true;
+  struct stat info;
+  if (errno != EEXIST || lstat(path, &info) < 0) return false;
+  if (S_ISDIR(info.st_mode)) return true;
+  errno = S_ISLNK(info.st_mode) ? ELOOP : ENOTDIR;
+  return false;
+}
+
 // mkdir -p on the writable buffer `path`, cutting it at each '/' in turn.
 bool MkdirAll(char* path) {
   for (char* p = path + 1; *p != '\0'; p++) {
@@ -148,7 +160,7 @@ constexpr Symlink kDevLinks[] = {
 };
 
 bool MountDev() {
-  if (!MkdirIfMissing("/dev", 0755)) return false;
+  if (!MountPoint("/dev", 0755)) return false;
   if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0) return false;
   mode_t saved = umask(0);
   bool ok = true;
@@ -411,18 +423,18 @@ void RunChild(const ChildConfig& config) {
   if (!PivotRoot(config.overlay_target)) Fail(config, kStepPivotRoot);
 
   // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev, read-only /sys.
-  if (!MkdirIfMissing("/proc", 0555) ||
+  if (!MountPoint("/proc", 0555) ||
       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     Fail(config, kStepProc);
   }
   if (!MountDev()) Fail(config, kStepDev);
-  if (!MkdirIfMissing("/sys", 0555) ||
+  if (!MountPoint("/sys", 0555) ||
       mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     Fail(config, kStepSys);
   }
 
   // 12. Name resolution and identity files, written into the overlay's upper layer.
-  if (!MkdirIfMissing("/etc", 0755)) Fail(config, kStepEtcFiles);
+  if (!MountPoint("/etc", 0755)) Fail(config, kStepEtcFiles);
   for (size_t i = 0; i < config.etc_file_count; i++) {
     if (!WriteEtcFile(config.etc_files[i])) Fail(config, kStepEtcFiles);
   }

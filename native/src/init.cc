@@ -26,6 +26,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -44,8 +45,13 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
-  // Anything else is not minictr calling (a "#!/proc/self/exe" script would land here, say): refuse.
-  if (argc < 5 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "init") != 0)) return 125;
+  // Anything else is not minictr calling: a script whose interpreter is /proc/self/exe (or /proc/1/exe, with --init)
+  // lands here, with argv "INTERPRETER SCRIPT". Refused, as a command that cannot be executed, saying so.
+  if (argc < 5 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "init") != 0)) {
+    fprintf(stderr, "minictr-init: cannot run %s: its interpreter is minictr-init (#!/proc/self/exe?), which only starts "
+                    "the container's commands\n", argc > 1 ? argv[1] : "a program");
+    return 126;
+  }
   int error_fd = atoi(argv[2]);
   if (strcmp(argv[1], "exec") == 0) ExecCommand(error_fd, argv + 3, envp);
   prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps

@@ -14,6 +14,7 @@
 import { childStepError, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
+import { encodeBytes } from '../sys/bytes.js';
 import { Teardown } from '../teardown.js';
 import { HeldChild } from './held-child.js';
 import { joinCgroups } from './cgroups.js';
@@ -50,7 +51,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
   const state = new ContainerState(container.id, container.dir);
   const { config, network } = state.record();
   const root = `/proc/${pid}/root`;
-  const user = spec.user === null ? null : resolveUser(root, spec.user);
+  const user = spec.user === null ? null : resolveUser(root, spec.user, `container ${spec.container}`);
   const env = mergeEnv(config.env, user === null ? spec.env : [`HOME=${user.home}`, ...spec.env]);
   const workdir = spec.workdir ?? config.workdir;
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
@@ -73,8 +74,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
       workdir,
       execPath,
-      argv: spec.argv,
-      env,
+      argv: spec.argv.map(encodeBytes),
+      env: env.map(encodeBytes),
       helper,
       terminal: spec.tty ? TerminalRelay.size() : null,
     });

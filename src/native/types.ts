@@ -30,8 +30,10 @@ export interface SpawnOptions {
   };
   /** Path of the program inside the container's root, already resolved against PATH. */
   execPath: string;
-  argv: string[];
-  env: string[];
+  /** Bytes, as the user gave them (see src/sys/bytes.ts): they need not be UTF-8. */
+  argv: Buffer[];
+  /** KEY=VALUE entries, as bytes like argv. */
+  env: Buffer[];
   /**
    * The host's minictr-init. The command is exec'd through a sealed in-memory copy of it, so that /proc/self/exe
    * never points at a host file while it starts (see native/src/init.cc).
@@ -67,8 +69,8 @@ export interface ExecOptions {
   security: SpawnOptions['security'];
   workdir: string;
   execPath: string;
-  argv: string[];
-  env: string[];
+  argv: Buffer[];
+  env: Buffer[];
   /** As in SpawnOptions: the command is exec'd through a sealed copy of minictr-init. */
   helper: string;
   terminal: TerminalSize | null;

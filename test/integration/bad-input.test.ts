@@ -58,6 +58,12 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
     ['an invalid name', ['--name', '-x', '/bin/true'], 125, /invalid --name/],
     ['a relative workdir', ['-w', 'tmp', '/bin/true'], 125, /invalid --workdir "tmp"/],
     ['an env entry without a key', ['-e', '=x', '/bin/true'], 125, /invalid --env "=x"/],
+    ['a name longer than its limit', ['--name', 'n'.repeat(129), '/bin/true'], 125, /invalid --name "n+": .*from 2 to 128 characters/],
+    ['a hexadecimal --cpus', ['--cpus', '0x10', '/bin/true'], 125, /invalid --cpus "0x10"/],
+    ['an exponent in --pids-limit', ['--pids-limit', '1e3', '/bin/true'], 125, /invalid --pids-limit "1e3"/],
+    ['an exponent in --memory', ['--memory', '1e3m', '/bin/true'], 125, /invalid --memory "1e3m"/],
+    ['a --pids-limit beyond the kernel\'s', ['--pids-limit', '99999999999', '/bin/true'], 125, /^minictr: invalid --pids-limit "99999999999": a whole number of processes from 1 to 4194304$/],
+    ['a --memory beyond what the kernel takes', ['--memory', '99999999999999999g', '/bin/true'], 125, /^minictr: invalid --memory "99999999999999999g": a size from 6m to 8388608g/],
     ['an unknown flag', ['--bogus', '/bin/true'], 125, /unknown option '--bogus'/],
     ['no command', [], 125, /no command given/],
   ];
