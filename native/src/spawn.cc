@@ -23,8 +23,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <initializer_list>
 #include <string>
 
