@@ -87,6 +87,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     try {
       child = addon.spawnExec({ pid, startTime: container.process!.startTime, helper, terminal: spec.tty, request });
     } catch (cause) {
+      // A step of the joiner that failed comes back as the error's syscall.
       const step = (cause as NodeJS.ErrnoException).syscall ?? '';
       const object = objects[step];
       throw stepError('exec in container', object === undefined ? spec.container : `${spec.container} (${object})`, cause);
