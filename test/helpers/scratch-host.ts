@@ -175,8 +175,8 @@ export class ScratchHost {
       mounts: readFileSync(`/proc/${this.pid}/mounts`, 'utf8').split('\n').sort(),
       state: listTree(`/proc/${this.pid}/root/run/minictr`),
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-      foreignProcesses: foreignPidNamespaceProcesses(),
-      monitors: monitorProcesses(),
+      foreignProcesses: foreignPidNamespaceProcesses(this.pid),
+      monitors: monitorProcesses(this.pid),
       cgroups: containerCgroups(),
     };
   }
@@ -284,14 +284,30 @@ export function containerCgroups(): string[] {
   return [...new Set(dirs)].sort();
 }
 
-/** Processes living in a PID namespace other than ours: containers that are still running. */
-export function foreignPidNamespaceProcesses(): number[] {
+/**
+ * Whether `pid` belongs to another scratch host (other test files, other checkouts' tests): it, or for a container's
+ * process its nearest ancestor in our PID namespace (minictr, or a monitor), runs in a mount namespace that is
+ * neither `scratchPid`'s nor the machine's own. An orphan adopted by the machine's init counts as ours, so a leak
+ * is never hidden.
+ */
+function ownedElsewhere(pid: number, scratchPid: number): boolean {
+  const own = nsInode('self', 'pid');
+  let anchor = pid;
+  while (anchor > 1 && nsInode(anchor, 'pid') !== own) {
+    anchor = Number(readFileSync(`/proc/${anchor}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+  }
+  const mnt = nsInode(anchor, 'mnt');
+  return mnt !== nsInode(scratchPid, 'mnt') && mnt !== nsInode(1, 'mnt');
+}
+
+/** Processes living in a PID namespace other than ours: containers of the scratch host that are still running. */
+export function foreignPidNamespaceProcesses(scratchPid: number): number[] {
   const own = nsInode('self', 'pid');
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (nsInode(Number(name), 'pid') !== own) pids.push(Number(name));
+      if (nsInode(Number(name), 'pid') !== own && !ownedElsewhere(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }
@@ -315,13 +331,14 @@ function processesInMountNamespaceOf(pid: number): number[] {
 }
 
 /** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
-export function monitorProcesses(): number[] {
+export function monitorProcesses(scratchPid: number): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`)) pids.push(Number(name));
+      const monitor = cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`);
+      if (monitor && !ownedElsewhere(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }
