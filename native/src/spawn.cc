@@ -318,8 +318,11 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
     if (joiner == 0) RunJoiner(helper_fd, argv.data(), keep, report_pipe[1]);
   }
   if (joiner < 0) return fail("clone3");
-  CloseAll({request_pipe[0], report_pipe[1], release_pipe[0], error_pipe[1], target_pidfd, root_fd, console[1], helper_fd});
-  request_pipe[0] = report_pipe[1] = release_pipe[0] = error_pipe[1] = target_pidfd = root_fd = console[1] = helper_fd = -1;
+  for (int* fd : {&request_pipe[0], &report_pipe[1], &release_pipe[0], &error_pipe[1], &target_pidfd, &root_fd,
+                  &console[1], &helper_fd}) {
+    CloseIfOpen(*fd);
+    *fd = -1;
+  }
   WriteFully(request_pipe[1], request.join_request.data(), request.join_request.size());
   close(request_pipe[1]);
   request_pipe[1] = -1;

@@ -89,8 +89,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     } catch (cause) {
       // A step of the joiner that failed comes back as the error's syscall.
       const step = (cause as NodeJS.ErrnoException).syscall ?? '';
-      const object = objects[step];
-      throw stepError('exec in container', object === undefined ? spec.container : `${spec.container} (${object})`, cause);
+      const object = objects[step] === undefined ? spec.container : `${spec.container} (${objects[step]})`;
+      throw stepError('exec in container', object, cause);
     }
     terminal?.attach(child.consoleFd);
     const held = new HeldChild(addon, child);

@@ -25,21 +25,25 @@ export interface JoinRequest {
   env: readonly string[];
 }
 
+type Entry = [key: string, value: string];
+
 /** The request's bytes. A value holding a NUL byte, which would cut it short, is refused. */
 export function encodeJoinRequest(request: JoinRequest): Buffer {
   const { security, terminal } = request;
   const mask = security.capabilities.reduce((bits, cap) => bits | (1n << BigInt(cap)), 0n);
-  const entries: [string, string][] = [
+  const user: Entry[] = security.user === null ? [] : [['uid', String(security.user.uid)], ['gid', String(security.user.gid)]];
+  const size: Entry[] = terminal === null ? [] : [['rows', String(terminal.rows)], ['columns', String(terminal.columns)]];
+  const entries: Entry[] = [
     ['network', request.joinNetwork ? '1' : '0'],
-    ...request.cgroups.map((dir): [string, string] => ['cgroup', join(dir, 'cgroup.procs')]),
+    ...request.cgroups.map((dir): Entry => ['cgroup', join(dir, 'cgroup.procs')]),
     ['workdir', request.workdir],
-    ...(security.user === null ? [] : ([['uid', String(security.user.uid)], ['gid', String(security.user.gid)]] as [string, string][])),
+    ...user,
     ['privileged', security.privileged ? '1' : '0'],
     ['capabilities', mask.toString(16)],
-    ...(terminal === null ? [] : ([['rows', String(terminal.rows)], ['columns', String(terminal.columns)]] as [string, string][])),
+    ...size,
     ['path', request.execPath],
-    ...request.argv.map((arg): [string, string] => ['arg', arg]),
-    ...request.env.map((entry): [string, string] => ['env', entry]),
+    ...request.argv.map((arg): Entry => ['arg', arg]),
+    ...request.env.map((entry): Entry => ['env', entry]),
   ];
   const bad = entries.find(([, value]) => value.includes('\0'));
   if (bad !== undefined) throw new UsageError(`exec: ${bad[0]} ${JSON.stringify(bad[1])} contains a NUL byte`);
