@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
-// PID 1: for every new process whose parent is outside the container (PPid 0: exec'd processes), record whether its
-// environment holds the marker, and hold its executable open (a sleeping child's stdin) for the check below.
+// PID 1: for every new process whose parent is outside the container (PPid 0: exec'd processes), hold its
+// executable open (a sleeping child's stdin) for the check below, and record whether its environment holds
+// minictr's marker or its argv an -e value (the command's environment must never travel in argv).
 const WATCHER = `
 seen=" "
 while [ ! -e /tmp/stop ]; do
@@ -26,6 +27,7 @@ while [ ! -e /tmp/stop ]; do
     [ "$ppid" = 0 ] && [ "$p" != 1 ] || continue
     { sleep 120 <&3 & } 2>/dev/null 3< $d/exe && echo "held $!" >> /tmp/log
     grep -q MINICTR_TEST_SECRET $d/environ 2>/dev/null && echo "environ $p" >> /tmp/log
+    grep -q exec-only-value $d/cmdline 2>/dev/null && echo "cmdline $p" >> /tmp/log
   done
 done
 touch /tmp/stopped
@@ -37,7 +39,7 @@ exec sleep 120
 const CHECK = `
 touch /tmp/stop
 while [ ! -e /tmp/stopped ]; do sleep 0.1; done
-grep environ /tmp/log
+grep -E "^(environ|cmdline)" /tmp/log
 for h in $(sed -n 's/^held //p' /tmp/log); do
   t=$(readlink /proc/$h/fd/0)
   if [ /proc/$h/fd/0 -ef "$t" ]; then echo "container $t"
@@ -58,10 +60,13 @@ describe.skipIf(!isRoot)('exec into a container with CAP_SYS_PTRACE (needs root:
       const run = await scratch.host.minictr(['run', '-d', '--name', 'watcher', '--cap-add', 'SYS_PTRACE', '/bin/sh', '-c', WATCHER]);
       expect(run.exitCode, run.stderr).toBe(0);
       const env = { MINICTR_TEST_SECRET: 'host-only-value' };
-      for (let i = 0; i < 60; i++) {
-        const exec = await scratch.host.exec([node, CLI, 'exec', 'watcher', '/bin/true'], { env, timeout: 20_000 });
-        expect(exec.exitCode, String(exec.stderr)).toBe(0);
-      }
+      const exec = async () => {
+        const argv = [node, CLI, 'exec', '-e', 'EXEC_VALUE=exec-only-value', 'watcher', '/bin/true'];
+        const result = await scratch.host.exec(argv, { env, timeout: 20_000 });
+        expect(result.exitCode, String(result.stderr)).toBe(0);
+      };
+      for (let i = 0; i < 30; i++) await Promise.all([exec(), exec()]); // 60 execs, two at a time
+
       const check = await scratch.host.minictr(['exec', 'watcher', '/bin/sh', '-c', CHECK]);
       expect(check.exitCode, check.stderr).toBe(0);
       const lines = check.stdout.split('\n').filter(Boolean);
