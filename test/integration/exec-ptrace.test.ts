@@ -1,7 +1,7 @@
 // `minictr exec` against a container that keeps CAP_SYS_PTRACE, which "not dumpable" does not stop: whatever of
 // exec's process becomes visible in the container must never be a copy of the host's Node (its /proc/PID/exe would
 // hand the container the host's binary, to overwrite once it is no longer running: CVE-2019-5736) and must never
-// carry minictr's environment (/proc/PID/environ).
+// carry minictr's environment (/proc/PID/environ) or command line (/proc/PID/cmdline, which holds -e values).
 //
 // minictr runs from a private copy of Node here, so that once an exec has ended nothing executes that copy and a
 // handle on it could really be reopened for writing; the host's own node stays busy running the tests.
