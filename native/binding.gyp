@@ -23,7 +23,7 @@
     {
       "target_name": "minictr-init",
       "type": "executable",
-      "sources": ["src/init.cc"],
+      "sources": ["src/init.cc", "src/join.cc", "src/child.cc", "src/seccomp.cc"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"]
     }

@@ -93,6 +93,12 @@ class Validator {
     return value.As<Napi::Object>();
   }
 
+  std::string Helper() {
+    std::string path = String("helper");
+    if (ok() && path.rfind("/", 0) != 0) Report("helper", "the absolute path of minictr-init");
+    return path;
+  }
+
   uint32_t Ipv4(const char* key) {
     std::string text = String(key);
     struct in_addr address {};
@@ -182,8 +188,7 @@ void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
   request->argv = v.ByteStrings("argv");
   if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of Buffers");
   request->env = v.ByteStrings("env");
-  request->helper_path = v.String("helper");
-  if (v.ok() && request->helper_path.rfind("/", 0) != 0) v.Report("helper", "the absolute path of minictr-init");
+  request->helper_path = v.Helper();
   Napi::Value terminal = options.Get("terminal");
   if (!terminal.IsNull()) {
     Napi::Object size = v.Object("terminal");
@@ -260,8 +265,11 @@ bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* 
   int64_t start_time = start.IsNumber() ? start.As<Napi::Number>().Int64Value() : 0;
   if (start_time <= 0) v.Report("startTime", "the start time of that PID 1 (/proc/PID/stat field 22)");
   request->join_start_time = static_cast<uint64_t>(start_time);
-  request->new_network = v.Bool("joinNetwork");
-  ParseProcess(options, v, request);
+  request->helper_path = v.Helper();
+  request->terminal = v.Bool("terminal");
+  Napi::Value bytes = options.Get("request");
+  if (!bytes.IsBuffer()) v.Report("request", "a Buffer (src/container/join-request.ts)");
+  else request->join_request.assign(bytes.As<Napi::Buffer<char>>().Data(), bytes.As<Napi::Buffer<char>>().Length());
   *problem = v.problem();
   return v.ok();
 }

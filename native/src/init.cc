@@ -13,11 +13,13 @@
 // host's node inside the container, and keep a handle on its file (CVE-2019-5736 on runc; runc-dmz is its fix).
 //
 //   minictr-init init|exec ERROR_FD PATH ARGV0 ARG...
+//   minictr-init join ...
 //
 //   init      stay as PID 1: run the command as a child, forward signals, reap (this file)
 //   exec      exec the command in place, nothing more
 //   ERROR_FD  the container's error pipe: an exec failure of PATH goes back to minictr as {exec, errno}, exactly as
 //             a failure of the container's own steps does; a successful exec closes it
+//   join      `minictr exec`'s joiner: joins a running container and starts the command there (join.cc)
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -31,6 +33,7 @@
 #include <cstring>
 
 #include "child.h"
+#include "join.h"
 
 namespace {
 
@@ -45,6 +48,7 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
+  if (argc >= 2 && strcmp(argv[1], "join") == 0) return minictr::RunJoin(argc, argv);
   // Anything else is not minictr calling: a script whose interpreter is /proc/self/exe (or /proc/1/exe, with --init)
   // lands here, with argv "INTERPRETER SCRIPT". Refused, as a command that cannot be executed, saying so.
   if (argc < 5 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "init") != 0)) {

@@ -64,16 +64,12 @@ export interface ExecOptions {
   pid: number;
   /** The start time of that process (/proc/PID/stat field 22), checked once it is pinned by a pidfd. */
   startTime: number;
-  /** false when the container shares the host's network namespace (--network host). */
-  joinNetwork: boolean;
-  security: SpawnOptions['security'];
-  workdir: string;
-  execPath: string;
-  argv: Buffer[];
-  env: Buffer[];
-  /** As in SpawnOptions: the command is exec'd through a sealed copy of minictr-init. */
+  /** The host's minictr-init: a sealed copy of it joins the container, in join mode (native/src/join.cc). */
   helper: string;
-  terminal: TerminalSize | null;
+  /** -t: a console socket, as SpawnOptions' terminal (the size is in the request). */
+  terminal: boolean;
+  /** What the process is and does, read by the join mode: encodeJoinRequest (src/container/join-request.ts). */
+  request: Buffer;
 }
 
 export interface SpawnedChild {
