@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainIds, ensureLayers } from '../../src/image/layers.js';
@@ -16,6 +17,7 @@ import { parseImageConfig, parseManifest } from '../../src/image/manifest.js';
 import { ImageStore } from '../../src/image/store.js';
 import { BUSYBOX_ROOTFS, REGISTRY, TestImage, TestRegistry } from '../helpers/registry.js';
 import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
+import { tarArchive } from '../helpers/tar.js';
 
 const DIST = fileURLToPath(new URL('../../dist/image/', import.meta.url));
 
@@ -124,6 +126,12 @@ describe.skipIf(!isRoot)('layers (needs root: skipped otherwise)', () => {
     expect(readdirSync(join(store.root, 'layers')).filter((n) => n.startsWith('.'))).toEqual([]);
     expect(readdirSync(join(store.root, 'layers'))).toHaveLength(2);
     expect(lstatSync(join(a[0]!, 'bin/busybox')).isFile()).toBe(true);
+    // In one process the two unpacks surely overlap: both run to the end, the second rename finds the name taken.
+    const again = freshStore();
+    const record = again.record(name)!;
+    const [c, d] = await Promise.all([ensureLayers(again, record), ensureLayers(again, record)]);
+    expect(c).toEqual(d);
+    expect(readdirSync(join(again.root, 'layers')).sort()).toEqual(c.map((dir) => dir.split('/').at(-2)).sort());
   });
 
   it('an unpack killed with SIGKILL leaves only a temporary directory, which the next ensureLayers removes', async () => {
@@ -144,6 +152,15 @@ describe.skipIf(!isRoot)('layers (needs root: skipped otherwise)', () => {
     const dirs = await ensureLayers(store, store.record(bigName)!);
     expect(readdirSync(layers)).toEqual([dirs[0]!.split('/').at(-2)]);
     expect(readdirSync(join(dirs[0]!, 'data'))).toHaveLength(200);
+  });
+
+  it('refuses a layer whose uncompressed bytes are not its diff id, and keeps nothing of it', async () => {
+    const store = freshStore();
+    const record = store.record(name)!;
+    const manifest = parseManifest(store.readBlob(record.manifest, 1 << 20), 'manifest');
+    writeFileSync(store.blobPath(manifest.layers[0]!.digest), gzipSync(tarArchive([{ name: 'other', content: 'not the layer' }])));
+    await expect(ensureLayers(store, record)).rejects.toThrow(`image ${name}: layer 0 (${manifest.layers[0]!.digest}): uncompressed, its digest is`);
+    expect(readdirSync(join(store.root, 'layers'))).toEqual([]);
   });
 
   it('unpacks a zstd-compressed layer', async () => {
