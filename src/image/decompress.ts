@@ -2,7 +2,7 @@
 // libzstd (Node 20's zlib has none), plain tar as it is. Used to check a layer's diff id (pull) and to unpack it.
 
 import { createReadStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { MinictrError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
@@ -48,7 +48,6 @@ export function createZstdDecompress(): Transform {
 export function openLayer(path: string, compression: Compression): Readable {
   const file = createReadStream(path);
   if (compression === 'tar') return file;
-  const decompress = compression === 'gzip' ? createGunzip() : createZstdDecompress();
-  file.on('error', (error) => decompress.destroy(error));
-  return file.pipe(decompress);
+  // pipeline: an error on either side destroys both (no file descriptor left open); it surfaces on the result.
+  return pipeline(file, compression === 'gzip' ? createGunzip() : createZstdDecompress(), () => {});
 }

@@ -14,13 +14,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { openLayer } from './decompress.js';
-import { layerCompression, parseImageConfig, parseManifest } from './manifest.js';
+import { layerCompression, parseImageConfig, parseManifest, type Compression } from './manifest.js';
+import { MAX_CONFIG_BYTES } from './pull.js';
 import { MAX_MANIFEST_BYTES } from './registry.js';
 import { LAYER_TEMP_PREFIX, type ImageRecord, type ImageStore } from './store.js';
 import { unpackLayer } from './unpack.js';
-
-/** As pull.ts: an image config is small. */
-const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 /** The chain ids of layers with these diff ids, lowest first. */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -63,7 +61,7 @@ export async function ensureLayers(store: ImageStore, record: ImageRecord): Prom
 }
 
 /** Unpacks a layer blob next to `dir`, checks its diff id, then renames it to `dir` (unless another process did first). */
-async function unpackInto(dir: string, blob: string, compression: ReturnType<typeof layerCompression>, diffId: string, store: ImageStore, what: string): Promise<void> {
+async function unpackInto(dir: string, blob: string, compression: Compression, diffId: string, store: ImageStore, what: string): Promise<void> {
   // 1. A fresh temporary directory beside the final one (same file system: the rename is atomic).
   const temp = join(store.root, 'layers', `${LAYER_TEMP_PREFIX}${process.pid}.${randomBytes(8).toString('hex')}`);
   mkdirSync(temp, { mode: 0o700 });

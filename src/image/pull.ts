@@ -19,7 +19,7 @@ import { RegistryClient, RegistryError, type Descriptor } from './registry.js';
 import { ImageStore, type ImageRecord } from './store.js';
 
 /** An image config is small; Docker Hub's largest are well under a megabyte. */
-const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 export interface PullOptions {
   platform: Platform | null;

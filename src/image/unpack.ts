@@ -18,7 +18,7 @@
 //   - a directory's times are set once every entry is written (writing into a directory changes its mtime)
 
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { MinictrError } from '../errors.js';
+import { MinictrError, messageOf } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
 import type { EntryTimes, UnpackEntry } from '../native/types.js';
 import { TarReader, type TarEntry } from './tar-reader.js';
@@ -43,28 +43,21 @@ export async function unpackLayer(source: AsyncIterable<Buffer>, root: string, w
   const rootFd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   const directoryTimes = new Map<string, { parent: string; name: string; times: EntryTimes }>();
   const reader = new TarReader(source);
+  // The entry being written, to name it when a step fails (null while reading the archive itself).
+  let current: TarEntry | null = null;
   try {
     // 1. Every entry, in archive order.
     for (let entry = await reader.next(); entry !== null; entry = await reader.next()) {
-      try {
-        await unpackEntry(rootFd, entry, reader, directoryTimes);
-      } catch (cause) {
-        throw new MinictrError(`${what}: entry "${entry.path}": ${(cause as Error).message}`, 'failure', cause);
-      }
+      current = entry;
+      await unpackEntry(rootFd, entry, reader, directoryTimes);
+      current = null;
     }
     // 2. Directory times, now that nothing more is written into them.
-    for (const [path, times] of directoryTimes) {
-      try {
-        addon.unpackTimes(rootFd, times);
-      } catch (cause) {
-        throw new MinictrError(`${what}: times of "${path}": ${(cause as Error).message}`, 'failure', cause);
-      }
-    }
+    for (const times of directoryTimes.values()) addon.unpackTimes(rootFd, times);
     // 3. The rest of the stream (end-of-archive blocks), so that a digest of it covers every byte.
     await reader.finish();
   } catch (cause) {
-    if (cause instanceof MinictrError && cause.message.startsWith(what)) throw cause;
-    throw new MinictrError(`${what}: ${(cause as Error).message}`, 'failure', cause);
+    throw new MinictrError(`${what}: ${current !== null ? `entry "${current.path}": ` : ''}${messageOf(cause)}`, 'failure', cause);
   } finally {
     closeSync(rootFd);
   }

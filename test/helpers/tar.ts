@@ -23,7 +23,7 @@ function octal(block: Buffer, offset: number, length: number, value: number): vo
   block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
 }
 
-function header(name: string | Buffer, type: string, size: number, entry: RawEntry): Buffer {
+function header(name: string | Buffer, type: string, size: number, entry: Omit<RawEntry, 'name'>): Buffer {
   const block = Buffer.alloc(512);
   Buffer.from(name).copy(block, 0, 0, 100);
   octal(block, 100, 8, entry.mode ?? (type === '5' ? 0o755 : 0o644));
