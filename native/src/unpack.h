@@ -10,10 +10,11 @@ namespace minictr {
 // times are set here.
 Napi::Value UnpackCreate(const Napi::CallbackInfo& info);
 
-// unpackFinish(fd, meta) → undefined: owner, mode, xattrs and (optionally) times of a created file or directory.
+// unpackFinish(fd, path, meta) → undefined: owner, mode, xattrs and times (each optional) of a created file or
+// directory; path names it in errors.
 Napi::Value UnpackFinish(const Napi::CallbackInfo& info);
 
-// unpackTimes(rootFd, parent, name, times) → undefined: a directory's times, once its content is written.
+// unpackTimes(rootFd, {parent, name, times}) → undefined: a directory's times, once its content is written.
 Napi::Value UnpackTimes(const Napi::CallbackInfo& info);
 
 }  // namespace minictr
