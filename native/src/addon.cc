@@ -11,6 +11,8 @@
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
 //   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
+//   unpackCreate, unpackFinish, unpackTimes                          a layer's writes, confined to its root (unpack.cc)
+//   zstdStream, zstdDecompress                                       zstd-compressed layers (zstd.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -26,7 +28,9 @@
 #include "proc.h"
 #include "pty.h"
 #include "spawn.h"
+#include "unpack.h"
 #include "wait.h"
+#include "zstd.h"
 
 namespace minictr {
 
@@ -397,6 +401,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openProcess", Napi::Function::New(env, minictr::OpenProcess, "openProcess"));
   exports.Set("lockDirectory", Napi::Function::New(env, minictr::LockDirectory, "lockDirectory"));
   exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
+  exports.Set("unpackCreate", Napi::Function::New(env, minictr::UnpackCreate, "unpackCreate"));
+  exports.Set("unpackFinish", Napi::Function::New(env, minictr::UnpackFinish, "unpackFinish"));
+  exports.Set("unpackTimes", Napi::Function::New(env, minictr::UnpackTimes, "unpackTimes"));
+  exports.Set("zstdStream", Napi::Function::New(env, minictr::ZstdStream, "zstdStream"));
+  exports.Set("zstdDecompress", Napi::Function::New(env, minictr::ZstdDecompress, "zstdDecompress"));
   return exports;
 }
 
