@@ -84,7 +84,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
 
     // 3. Cgroups: the container's limits hold for this process too.
     try {
-      joinCgroups(cgroups.map((dir) => ({ dir, files: [], enable: [] })), child.pid);
+      joinCgroups(cgroups.map((dir) => ({ dir, files: [], enable: [], devices: null })), child.pid);
     } catch (cause) {
       throw stepError('place the process in the container\'s cgroup', cgroups.join(', '), cause);
     }

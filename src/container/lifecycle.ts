@@ -6,6 +6,7 @@
 //   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
 //   (1) state    gc of dead containers, the state directory with its journal, the --name reservation
 //   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
+//                and device policy
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
 //   (4) network  bridge + veth in one `ip -batch`; at the same time ip_forward, and ports (NAT) in one nft call
 //   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
@@ -23,7 +24,8 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import { ensureForwarding, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
+import { ensureForwarding, isBridgeRace, setRouteLocalnet } from '../network/bridge.js';
+import { ensureLoopbackGuard } from '../network/loopback-guard.js';
 import { ensureRuleset } from '../network/firewall.js';
 import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
@@ -34,7 +36,7 @@ import { CommandError } from '../sys/command.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
-import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
+import { createCgroups, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, removeStalePublished, resetInProgress, undoEntry } from './gc.js';
 import { HeldChild } from './held-child.js';
@@ -58,6 +60,7 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
     'add default route': `via ${formatIpv4(plan.spec.subnet.gateway)}`,
     'mount overlay rootfs': plan.spec.rootfs,
     'enter working directory': plan.spec.workdir,
+    'create device node': plan.devices.map((device) => device.path).join(', '),
   };
   return childStepError(failure, objects[failure.step]);
 }
@@ -195,9 +198,9 @@ async function execute(
     const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
     report.step('address', `lease ${address}: O_EXCL file in ${ipam().dir}${ports ? `; host ports ${ports} claimed likewise` : ''}`);
   }
-  // Resource limits: the cgroup exists, limits written, before the child does (its undo runs after the
-  // process is gone, when the directories are empty).
-  const cgroups = hasLimits(spec.limits) ? planCgroups(id, spec.limits) : [];
+  // Resource limits and the device policy: the cgroup exists, configured, before the child does (its undo runs
+  // after the process is gone, when the directories are empty).
+  const cgroups = planCgroups(id, spec.limits, plan.deviceRules);
   if (cgroups.length > 0) {
     const entry = record(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) });
     undoable(entry);
@@ -282,10 +285,21 @@ async function execute(
     }
     crashPoint('veth'); // only now: a crash must not leave an nft transaction in flight behind it
     if (firewallResult.status === 'rejected') throw firewallResult.reason;
+    // The loopback guard, then route_localnet, only if the guard holds: settings of the bridge, which the ip batch
+    // may have just created.
+    let guarded: boolean;
     try {
-      ensureRouteLocalnet(); // a setting of the bridge, which the ip batch may have just created
+      guarded = ensureLoopbackGuard(addon);
+    } catch (cause) {
+      throw stepError('attach the loopback guard', `to ${BRIDGE}`, cause);
+    }
+    try {
+      setRouteLocalnet(guarded);
     } catch (cause) {
       throw natFailed(cause);
+    }
+    if (!guarded && spec.ports.length > 0) {
+      warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
     }
     crashPoint('nat');
     report.step(
