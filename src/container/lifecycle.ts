@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, isBridgeRace, setRouteLocalnet } from '../network/bridge.js';
-import { ensureLoopbackGuard } from '../network/loopback-guard.js';
+import { attachLoopbackGuard } from '../network/loopback-guard.js';
 import { ensureRuleset } from '../network/firewall.js';
 import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
@@ -254,11 +254,17 @@ async function execute(
     const bridgeLines = linkExists(BRIDGE) ? [] : network.bridgeLines;
     const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${address}`, cause);
     let linksDone = 0;
+    let guarded = false;
     const links = (async () => {
       try {
         await ipBatch([...bridgeLines, ...network.vethLines], isBridgeRace);
       } catch (cause) {
         throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
+      }
+      try {
+        guarded = attachLoopbackGuard(addon, veth);
+      } catch (cause) {
+        throw stepError('attach the loopback guard', `to ${veth}`, cause);
       }
       linksDone = performance.now();
     })();
@@ -285,14 +291,8 @@ async function execute(
     }
     crashPoint('veth'); // only now: a crash must not leave an nft transaction in flight behind it
     if (firewallResult.status === 'rejected') throw firewallResult.reason;
-    // The loopback guard, then route_localnet, only if the guard holds: settings of the bridge, which the ip batch
-    // may have just created.
-    let guarded: boolean;
-    try {
-      guarded = ensureLoopbackGuard(addon);
-    } catch (cause) {
-      throw stepError('attach the loopback guard', `to ${BRIDGE}`, cause);
-    }
+    // route_localnet, a setting of the bridge (which the ip batch may have just created), only where the loopback
+    // guard holds.
     try {
       setRouteLocalnet(guarded);
     } catch (cause) {
@@ -305,7 +305,7 @@ async function execute(
     report.step(
       'veth',
       `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
-        `host end ${veth} joins ${BRIDGE} (hairpin on); container end eth0 created directly in the netns of pid ${child.pid}`,
+        `host end ${veth} joins ${BRIDGE} (hairpin on)${guarded ? ', loopback guard on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${child.pid}`,
       linksDone,
     );
     const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');

@@ -1,20 +1,22 @@
 // The loopback guard that no ruleset flush removes. route_localnet=1 on the bridge (which loopback clients of
 // published ports need, see bridge.ts) would otherwise let a container reach the host's 127.0.0.1 services by
 // sending to 127.x through the gateway. The nftables guard chain drops such packets, but `nft flush ruleset` (what
-// reloading Debian's nftables.service does) removes it while route_localnet stays on. So the bridge also carries
-// this eBPF program on its tcx ingress (Linux 6.6+; no qdisc, no tc): it drops every IPv4 packet for 127.0.0.0/8
-// arriving from the bridge, and hands the rest on. Only a detach, or deleting the bridge, removes it.
+// reloading Debian's nftables.service does) removes it while route_localnet stays on. So the host end of every
+// container's veth also carries this eBPF program on its tcx ingress (Linux 6.6+; no qdisc, no tc): it drops every
+// IPv4 packet for 127.0.0.0/8 the container sends, and hands the rest on. Only a detach removes it, or the veth's
+// end, which comes with the container's.
 //
-// A run checks it cheaply (one BPF_PROG_QUERY) and attaches it when missing; route_localnet is turned on only while
-// it is attached (lifecycle.ts), so on kernels without tcx loopback clients of published ports do not work, and
-// containers never reach the host's loopback. The id of the program attached is kept in the state directory, to
-// tell minictr's guard from any other program there.
+// Why each veth and not the bridge: with br_netfilter (bridge-nf-call-iptables=1) the bridge port's prerouting
+// hook already undoes the NAT of a reply, so the answer to the host's own connection to a published 127.0.0.1 port
+// reaches the bridge's ingress addressed to 127.0.0.1, and a guard there would drop it. At the veth's ingress,
+// before the bridge, every packet is as the container sent it.
+//
+// route_localnet is turned on only where this kernel has tcx (lifecycle.ts): elsewhere loopback clients of published
+// ports do not work, and containers never reach the host's loopback.
 
-import { closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
 import { assemble, exit, jump, label, loadAbs, mov, R0, R1, R6 } from '../bpf/asm.js';
 import type { NativeAddon } from '../native/index.js';
-import { BRIDGE, STATE_ROOT } from './names.js';
 
 const BPF_PROG_TYPE_SCHED_CLS = 3;
 const BPF_TCX_INGRESS = 46;
@@ -22,24 +24,29 @@ const BPF_TCX_INGRESS = 46;
 export const TCX_NEXT = -1;
 export const TCX_DROP = 2;
 const ETH_P_IP = 0x0800;
+const ETH_P_8021Q = 0x8100;
+const ETH_P_8021AD = 0x88a8;
 const ETH_TYPE_OFFSET = 12;
 /** The first byte of the IPv4 destination: Ethernet header (14) + its offset in the IPv4 header (16). */
 const DADDR_OFFSET = 14 + 16;
 
-const GUARD_ID_FILE = join(STATE_ROOT, 'loopback-guard');
-
 /**
- * At tc ingress skb->data is the Ethernet header; a VLAN tag is already out of the packet (the kernel untags before
- * tc). loadAbs reads through non-linear packets and ends the program (verdict 0, "pass") on one too short to hold
- * the destination, which IPv4 would drop anyway.
+ * At tc ingress skb->data is the Ethernet header, and the kernel has already taken one VLAN tag out of the packet.
+ * A frame that still carries one (802.1Q or 802.1ad, stacked tags) is dropped: the bridge would untag it again on
+ * its way to the host's IP stack, so its address could hide behind the tag, and a container has no use for it.
+ * loadAbs reads through non-linear packets and ends the program (verdict 0, "pass") on one too short to hold the
+ * destination, which IPv4 would drop anyway.
  */
 export function loopbackGuardProgram(): Uint8Array {
   return assemble([
     mov(R6, R1), // loadAbs reads the packet through the context in r6
     loadAbs('u16', ETH_TYPE_OFFSET),
+    jump('eq', R0, ETH_P_8021Q, 'drop'),
+    jump('eq', R0, ETH_P_8021AD, 'drop'),
     jump('ne', R0, ETH_P_IP, 'next'),
     loadAbs('u8', DADDR_OFFSET),
     jump('ne', R0, 127, 'next'),
+    label('drop'),
     mov(R0, TCX_DROP),
     exit(),
     label('next'),
@@ -48,57 +55,34 @@ export function loopbackGuardProgram(): Uint8Array {
   ]);
 }
 
-export type GuardState = 'attached' | 'missing' | 'no bridge' | 'unsupported';
+export type GuardState = 'attached' | 'missing' | 'no interface' | 'unsupported';
 
-function recordedId(): number | null {
-  try {
-    return Number(readFileSync(GUARD_ID_FILE, 'utf8').trim()) || null;
-  } catch {
-    return null;
-  }
-}
+const UNSUPPORTED = new Set([22 /* EINVAL: an attach type this kernel does not know */, 38 /* ENOSYS */, 95 /* EOPNOTSUPP */]);
 
-/** tcx's programs on the bridge's ingress; null when this kernel has no tcx. */
-function attachedIds(addon: NativeAddon, ifindex: number): number[] | null {
+/** Whether a program is on the tcx ingress of `ifname` (doctor; minictr's are its only users there). */
+export function loopbackGuardState(addon: NativeAddon, ifname: string): GuardState {
+  const ifindex = addon.interfaceIndex(ifname);
+  if (ifindex === 0) return 'no interface';
   try {
-    return addon.bpfProgQuery(ifindex, BPF_TCX_INGRESS);
+    return addon.bpfProgQuery(ifindex, BPF_TCX_INGRESS).length > 0 ? 'attached' : 'missing';
   } catch (cause) {
-    const errno = (cause as { errno?: number }).errno;
-    if (errno === 22 /* EINVAL: unknown attach type */ || errno === 38 /* ENOSYS */ || errno === 95 /* EOPNOTSUPP */) return null;
+    if (UNSUPPORTED.has((cause as { errno?: number }).errno ?? 0)) return 'unsupported';
     throw cause;
   }
 }
 
-/** Whether minictr's guard is on the bridge's ingress (doctor). */
-export function loopbackGuardState(addon: NativeAddon): GuardState {
-  const ifindex = addon.interfaceIndex(BRIDGE);
-  if (ifindex === 0) return 'no bridge';
-  const ids = attachedIds(addon, ifindex);
-  if (ids === null) return 'unsupported';
-  const id = recordedId();
-  return id !== null && ids.includes(id) ? 'attached' : 'missing';
-}
-
-/** Attaches the guard to the bridge unless it is there. False when this kernel has no tcx (before Linux 6.6). */
-export function ensureLoopbackGuard(addon: NativeAddon): boolean {
-  const ifindex = addon.interfaceIndex(BRIDGE);
-  if (ifindex === 0) throw new Error(`no interface ${BRIDGE}`);
-  const before = attachedIds(addon, ifindex);
-  if (before === null) return false;
-  const id = recordedId();
-  if (id !== null && before.includes(id)) return true;
+/** Attaches the guard to the tcx ingress of `ifname`, a container's host end. False when this kernel has no tcx. */
+export function attachLoopbackGuard(addon: NativeAddon, ifname: string): boolean {
+  const ifindex = addon.interfaceIndex(ifname);
+  if (ifindex === 0) throw new Error(`no interface ${ifname}`);
   const program = addon.bpfProgLoad(BPF_PROG_TYPE_SCHED_CLS, loopbackGuardProgram(), 'GPL', 'minictr_lo_guard', 0);
   try {
     addon.bpfProgAttach(ifindex, program, BPF_TCX_INGRESS, 0);
+    return true;
+  } catch (cause) {
+    if (UNSUPPORTED.has((cause as { errno?: number }).errno ?? 0)) return false;
+    throw cause;
   } finally {
-    closeSync(program); // the attachment holds the program until the bridge is deleted
+    closeSync(program); // the attachment holds the program for as long as the interface exists
   }
-  // The new id is the one that was not there before (a concurrent run may have attached its own copy: either will do).
-  const added = (attachedIds(addon, ifindex) ?? []).filter((other) => !before.includes(other));
-  if (added.length > 0) {
-    const temporary = `${GUARD_ID_FILE}.${process.pid}`;
-    writeFileSync(temporary, `${Math.max(...added)}\n`);
-    renameSync(temporary, GUARD_ID_FILE);
-  }
-  return true;
 }

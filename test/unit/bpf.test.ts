@@ -183,6 +183,11 @@ describe('loopback guard', () => {
     expect(verdict(frame(0x0800, [127, 255, 3, 9]))).toBe(BigInt(TCX_DROP));
   });
 
+  it('drops frames that still carry a VLAN tag, which could hide the address', () => {
+    expect(verdict(frame(0x8100, [10, 0, 0, 1]))).toBe(BigInt(TCX_DROP));
+    expect(verdict(frame(0x88a8, [10, 0, 0, 1]))).toBe(BigInt(TCX_DROP));
+  });
+
   it('hands everything else to the next program', () => {
     expect(verdict(frame(0x0800, [10, 0, 0, 1]))).toBe(BigInt(TCX_NEXT));
     expect(verdict(frame(0x0800, [128, 0, 0, 1]))).toBe(BigInt(TCX_NEXT));
