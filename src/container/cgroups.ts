@@ -11,6 +11,7 @@
 // named in the plan.
 
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -152,9 +153,13 @@ export function createCgroups(dirs: readonly CgroupDir[]): void {
   }
 }
 
-/** Moves `pid` (the container's PID 1, not yet released) into every directory. */
-export function joinCgroups(dirs: readonly CgroupDir[], pid: number): void {
-  for (const { dir } of dirs) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+/**
+ * Moves `pid` (a child not yet released) into every directory. Asynchronous (libuv's thread pool): the first move
+ * in a while waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), about 15 ms here, which a run
+ * spends while its network is being built.
+ */
+export async function joinCgroups(dirs: readonly string[], pid: number): Promise<void> {
+  for (const dir of dirs) await writeFile(join(dir, 'cgroup.procs'), String(pid));
 }
 
 

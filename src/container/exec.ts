@@ -82,9 +82,9 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     const held = new HeldChild(addon, child);
     teardown.defer(`stop process ${child.pid}`, () => held.stop());
 
-    // 3. Cgroups: the container's limits hold for this process too.
+    // 3. Cgroups: the container's limits and device policy hold for this process too.
     try {
-      joinCgroups(cgroups.map((dir) => ({ dir, files: [], enable: [], devices: null })), child.pid);
+      await joinCgroups(cgroups, child.pid);
     } catch (cause) {
       throw stepError('place the process in the container\'s cgroup', cgroups.join(', '), cause);
     }

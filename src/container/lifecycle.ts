@@ -228,11 +228,11 @@ async function execute(
   teardown.defer(`stop container process ${child.pid}`, () => held.stop());
   crashPoint('spawn');
   record(state, { kind: 'process', ...held.ref });
-  try {
-    joinCgroups(cgroups, child.pid);
-  } catch (cause) {
-    throw stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause);
-  }
+  // Into its cgroup while the network is built (see joinCgroups); done before the release.
+  const joining = joinCgroups(cgroups.map((c) => c.dir), child.pid).then(
+    () => null,
+    (cause: unknown) => stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause),
+  );
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
   report.step(
     'clone',
@@ -318,6 +318,9 @@ async function execute(
     );
   }
   signals.check();
+
+  const joinFailure = await joining;
+  if (joinFailure !== null) throw joinFailure;
 
   // 5. Release: the child runs its own steps and execs; a failure comes back as {step, errno}.
   const failure = await held.release();
