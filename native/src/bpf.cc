@@ -115,6 +115,33 @@ Napi::Value BpfProgLoad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Attaching waits for an RCU grace period in the kernel (tcx: about 15 ms here), so it runs on libuv's thread pool.
+class AttachWorker : public Napi::AsyncWorker {
+ public:
+  AttachWorker(Napi::Env env, const AttachAttr& attr)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), attr_(attr) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { error_ = Bpf(BPF_PROG_ATTACH, &attr_, sizeof attr_) < 0 ? errno : 0; }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error failure = Napi::Error::New(env, std::string("bpf(BPF_PROG_ATTACH): ") + strerror(error_));
+    failure.Set("errno", Napi::Number::New(env, error_));
+    deferred_.Reject(failure.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  AttachAttr attr_;
+  int error_ = 0;
+};
+
 Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!NumbersOnly(info, 4)) {
@@ -128,8 +155,10 @@ Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
   attr.attach_bpf_fd = U32(info[1]);
   attr.attach_type = U32(info[2]);
   attr.attach_flags = U32(info[3]);
-  if (Bpf(BPF_PROG_ATTACH, &attr, sizeof attr) < 0) return ThrowErrno(env, "bpf(BPF_PROG_ATTACH)", errno);
-  return env.Undefined();
+  auto* worker = new AttachWorker(env, attr);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value BpfProgDetach(const Napi::CallbackInfo& info) {

@@ -125,13 +125,13 @@ export function planCgroups(id: string, limits: Limits, devices: DeviceRule[] | 
 }
 
 /** Attaches the device policy's program to the cgroup at `dir`. */
-function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): void {
+async function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): Promise<void> {
   const addon = nativeAddon();
   const program = addon.bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, deviceFilterProgram(rules), 'GPL', 'minictr_devices', BPF_CGROUP_DEVICE);
   try {
     const cgroup = openSync(dir, 'r');
     try {
-      addon.bpfProgAttach(cgroup, program, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
+      await addon.bpfProgAttach(cgroup, program, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
     } finally {
       closeSync(cgroup);
     }
@@ -141,7 +141,7 @@ function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): void {
 }
 
 /** Makes the directories, writes the limits and the v1 device rules, attaches the v2 device program. */
-export function createCgroups(dirs: readonly CgroupDir[]): void {
+export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
   for (const { dir, files, enable, devices } of dirs) {
     for (const [path, value] of enable) {
       mkdirSync(join(path, '..'), { recursive: true });
@@ -149,7 +149,7 @@ export function createCgroups(dirs: readonly CgroupDir[]): void {
     }
     mkdirSync(dir, { recursive: true });
     for (const [name, value] of files) writeFileSync(join(dir, name), value);
-    if (devices !== null) attachDeviceFilter(dir, devices);
+    if (devices !== null) await attachDeviceFilter(dir, devices);
   }
 }
 

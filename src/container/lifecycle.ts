@@ -205,7 +205,7 @@ async function execute(
     const entry = record(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) });
     undoable(entry);
     try {
-      createCgroups(cgroups);
+      await createCgroups(cgroups);
     } catch (cause) {
       throw stepError('create cgroup', cgroups.map((c) => c.dir).join(', '), cause);
     }
@@ -262,7 +262,7 @@ async function execute(
         throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
       }
       try {
-        guarded = attachLoopbackGuard(addon, veth);
+        guarded = await attachLoopbackGuard(addon, veth);
       } catch (cause) {
         throw stepError('attach the loopback guard', `to ${veth}`, cause);
       }

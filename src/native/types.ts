@@ -140,8 +140,12 @@ export interface NativeAddon {
    * the program. Failing, it throws an Error with `errno` and `log`, the verifier's log.
    */
   bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number): number;
-  /** bpf(BPF_PROG_ATTACH): `target` is a cgroup directory's descriptor, or an interface index for tcx. */
-  bpfProgAttach(target: number, progFd: number, attachType: number, flags: number): void;
+  /**
+   * bpf(BPF_PROG_ATTACH), on the thread pool (a tcx attach waits for an RCU grace period): `target` is a cgroup
+   * directory's descriptor, or an interface index for tcx. Both descriptors must stay open until it settles; it
+   * rejects with an Error carrying `errno`.
+   */
+  bpfProgAttach(target: number, progFd: number, attachType: number, flags: number): Promise<void>;
   /** bpf(BPF_PROG_DETACH) of the program with this id (from bpfProgQuery). */
   bpfProgDetach(target: number, progId: number, attachType: number): void;
   /** bpf(BPF_PROG_QUERY): the ids of the programs attached to `target` (up to 64). */

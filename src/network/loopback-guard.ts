@@ -72,12 +72,12 @@ export function loopbackGuardState(addon: NativeAddon, ifname: string): GuardSta
 }
 
 /** Attaches the guard to the tcx ingress of `ifname`, a container's host end. False when this kernel has no tcx. */
-export function attachLoopbackGuard(addon: NativeAddon, ifname: string): boolean {
+export async function attachLoopbackGuard(addon: NativeAddon, ifname: string): Promise<boolean> {
   const ifindex = addon.interfaceIndex(ifname);
   if (ifindex === 0) throw new Error(`no interface ${ifname}`);
   const program = addon.bpfProgLoad(BPF_PROG_TYPE_SCHED_CLS, loopbackGuardProgram(), 'GPL', 'minictr_lo_guard', 0);
   try {
-    addon.bpfProgAttach(ifindex, program, BPF_TCX_INGRESS, 0);
+    await addon.bpfProgAttach(ifindex, program, BPF_TCX_INGRESS, 0);
     return true;
   } catch (cause) {
     if (UNSUPPORTED.has((cause as { errno?: number }).errno ?? 0)) return false;

@@ -131,7 +131,7 @@ describe.skipIf(!isRoot || cgroup2Root() === null)('the cgroup v2 device program
       expect(control).toContain('kmsg-opened');
       rmSync(join(nodes, 'kmsg'), { force: true });
       mkdirSync(dir);
-      createCgroups([{ dir, files: [], enable: [], devices: [...DEFAULT_DEVICE_RULES] }]);
+      await createCgroups([{ dir, files: [], enable: [], devices: [...DEFAULT_DEVICE_RULES] }]);
       const output = await inCgroup(dir, script);
       expect(output).toMatch(/^made\nnull\nurandom\nOperation not permitted\n(Operation not permitted|No such file or directory)\n$/);
     } finally {
