@@ -11,7 +11,7 @@
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
 //   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
-//   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for src/bpf/'s programs (bpf.cc)
+//   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>

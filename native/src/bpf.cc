@@ -1,7 +1,8 @@
-// bpf(2) for minictr's two eBPF programs: the device policy of a cgroup v2 container (BPF_CGROUP_DEVICE) and the
-// loopback guard on the bridge's tcx ingress (see src/bpf/). The attach and query attributes are declared here in
-// the layout of kernel 6.6, which added tcx (target_ifindex, and the fields after the first five), because the build host's headers may be
-// older; the kernel zero-checks what it does not know, and every field past an older layout stays zero.
+// bpf(2) for minictr's two eBPF programs: the device policy of a cgroup v2 container (BPF_CGROUP_DEVICE, see
+// src/bpf/) and the loopback guard on each container veth's tcx ingress (src/network/loopback-guard.ts). The attach
+// and query attributes are declared here in the layout of kernel 6.6, which added tcx (target_ifindex and the
+// fields after the first five), because the build host's headers may be older; the kernel zero-checks what it does
+// not know, and every field past an older layout stays zero.
 #include "bpf.h"
 
 #include <linux/bpf.h>

@@ -8,7 +8,8 @@
 //   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
 //                and device policy
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
-//   (4) network  bridge + veth in one `ip -batch`; at the same time ip_forward, and ports (NAT) in one nft call
+//   (4) network  bridge + veth in one `ip -batch`, then the loopback guard on the veth; at the same time
+//                ip_forward, and ports (NAT) in one nft call
 //   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
 //                failures come back as {step, errno}
 //   (6) wait     forward signals to the container's PID 1 until it exits
@@ -241,10 +242,10 @@ async function execute(
   );
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
-  //    end on the bridge), and, at the same time, forwarding on and one nft call that adds this container's
-  //    published ports and lists the table (whose base rules are re-applied only when missing or outdated).
-  //    Neither needs the other's objects (the rules name the bridge, not the veth), so ip and nft run side by side
-  //    and the step costs the slower of the two.
+  //    end on the bridge) followed by the eBPF loopback guard on the host end, and, at the same time, forwarding
+  //    on and one nft call that adds this container's published ports and lists the table (whose base rules are
+  //    re-applied only when missing or outdated). Neither needs the other's objects (the rules name the bridge, not
+  //    the veth), so ip and nft run side by side and the step costs the slower of the two.
   //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
   //    ports' undo was registered with their claim in step 2.
   if (address !== null) {

@@ -154,8 +154,3 @@ export interface NativeAddon {
   interfaceIndex(name: string): number;
 }
 
-/** What bpfProgLoad throws. */
-export interface BpfLoadError extends Error {
-  errno: number;
-  log: string;
-}
