@@ -1,7 +1,8 @@
 // A scratch host for integration tests: a fresh network + mount namespace, held open by a `sleep` process, with
 // its own lo, a private tmpfs on /run (so /run/minictr is private) and, on demand, an "upstream" namespace that
 // plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
-// sysctls are created there and the real host is never touched. dispose() kills what it started, by pid.
+// sysctls are created there and the real host is never touched; they also run in cgroups of the scratch host's own
+// (v1), under which minictr makes its containers'. dispose() kills what it started, by pid.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
