@@ -2,9 +2,12 @@
 // nothing on the host: kernel features are probed in throwaway network namespaces (`unshare --net`), which vanish
 // with the probe. A finding is "error" when it blocks containers, "warning" when it may surprise, "ok" otherwise.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { listContainerDirs, type ContainerDir } from './container/state.js';
+import { messageOf } from './errors.js';
 import { linkExists } from './network/iproute.js';
+import { loopbackGuardState, type GuardState } from './network/loopback-guard.js';
+import { nativeAddon } from './native/index.js';
 import { BRIDGE, NFT_TABLE, SUBNET_CIDR, VETH_PREFIX } from './network/names.js';
 import { parseIpv4, Subnet } from './network/subnet.js';
 import { CommandError, runCommand } from './sys/command.js';
@@ -130,19 +133,7 @@ function sysctlChecks(): Finding[] {
   } else {
     findings.push({ level: 'ok', check: 'ip_forward', message: 'net.ipv4.ip_forward is 0; the first bridged run turns it on' });
   }
-  if (bridged) {
-    const localnet = read(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`);
-    findings.push(
-      localnet === '1'
-        ? { level: 'ok', check: 'route_localnet', message: `route_localnet is 1 on ${BRIDGE}` }
-        : {
-            level: 'warning',
-            check: 'route_localnet',
-            message: `route_localnet is ${localnet} on ${BRIDGE}: published ports do not answer on 127.0.0.1 until the next run`,
-            fix: `sysctl -w net.ipv4.conf.${BRIDGE}.route_localnet=1`,
-          },
-    );
-  }
+  if (bridged) findings.push(loopbackGuardCheck());
   const brNetfilter = read('/proc/sys/net/bridge/bridge-nf-call-iptables');
   findings.push({
     level: 'ok',
@@ -153,6 +144,43 @@ function sysctlChecks(): Finding[] {
         : 'bridged traffic between containers bypasses the firewall hooks (br_netfilter off or not loaded)',
   });
   return findings;
+}
+
+/**
+ * route_localnet on the bridge (loopback clients of published ports need it) is safe only while the host end of
+ * every container's veth carries the eBPF loopback guard (network/loopback-guard.ts): together they are one finding.
+ */
+function loopbackGuardCheck(): Finding {
+  const check = 'loopback guard';
+  const localnet = read(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`);
+  const veths = readdirSync('/proc/sys/net/ipv4/conf').filter((name) => name.startsWith(VETH_PREFIX));
+  let support: GuardState;
+  let unguarded: string[];
+  try {
+    const addon = nativeAddon();
+    support = loopbackGuardState(addon, BRIDGE);
+    unguarded = support === 'unsupported' ? veths : veths.filter((veth) => loopbackGuardState(addon, veth) === 'missing');
+  } catch (cause) {
+    return { level: 'warning', check, message: `cannot query the eBPF loopback guard: ${messageOf(cause)}` };
+  }
+  const off = `sysctl -w net.ipv4.conf.${BRIDGE}.route_localnet=0`;
+  if (support === 'unsupported') {
+    return localnet === '1'
+      ? { level: 'error', check, message: `route_localnet is 1 on ${BRIDGE} but this kernel has no tcx (Linux 6.6) for the eBPF loopback guard: only the nftables guard chain keeps containers from the host's 127.0.0.1 services`, fix: off }
+      : { level: 'warning', check, message: "this kernel has no tcx (Linux 6.6) for the eBPF loopback guard: route_localnet stays off, so published ports do not answer on 127.0.0.1" };
+  }
+  if (unguarded.length > 0 && localnet === '1') {
+    return {
+      level: 'error',
+      check,
+      message: `route_localnet is 1 on ${BRIDGE} but these veths lack the eBPF loopback guard: ${unguarded.join(', ')}; only the nftables guard chain keeps their containers from the host's 127.0.0.1 services`,
+      fix: `${off} (closes it at once; the containers get the guard again when they are started again)`,
+    };
+  }
+  if (localnet !== '1' && veths.length > 0) {
+    return { level: 'warning', check, message: `route_localnet is ${localnet} on ${BRIDGE}: published ports do not answer on 127.0.0.1 until the next run` };
+  }
+  return { level: 'ok', check, message: `each container's veth drops its packets to 127.0.0.0/8 (eBPF on tcx ingress, ${veths.length} now)` };
 }
 
 /** Other firewalls whose rules would drop what minictr forwards. */

@@ -13,6 +13,7 @@
 //   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
 //   unpackCreate, unpackFinish, unpackTimes                          a layer's writes, confined to its root (unpack.cc)
 //   zstdStream, zstdDecompress                                       zstd-compressed layers (zstd.cc)
+//   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <string>
 
+#include "bpf.h"
 #include "child.h"
 #include "lock.h"
 #include "proc.h"
@@ -240,6 +242,28 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
       request->etc_files.emplace_back(path, content);
     }
   }
+  Napi::Value devices = options.Get("devices");
+  if (!devices.IsArray()) {
+    v.Report("devices", "an array of {path, type, major, minor, mode}");
+  } else {
+    Napi::Array array = devices.As<Napi::Array>();
+    for (uint32_t k = 0; k < array.Length(); k++) {
+      Napi::Value entry = array.Get(k);
+      Validator d(entry.IsObject() ? entry.As<Napi::Object>() : Napi::Object::New(options.Env()));
+      SpawnRequest::Device device;
+      device.path = d.String("path");
+      std::string type = d.String("type");
+      device.block = type == "b";
+      device.major = d.Id("major");
+      device.minor = d.Id("minor");
+      device.mode = d.Id("mode");
+      if (!d.ok() || device.path.rfind("/dev/", 0) != 0 || (type != "c" && type != "b") || device.major > 0xfff ||
+          device.minor > 0xfffff || device.mode > 07777) {
+        v.Report("devices", "an array of {path: '/dev/...', type: 'c' | 'b', major, minor, mode}");
+      }
+      request->devices.push_back(device);
+    }
+  }
   ParseProcess(options, v, request);
   request->init = v.Bool("init");
   Napi::Value monitor = options.Get("monitor");
@@ -406,6 +430,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unpackTimes", Napi::Function::New(env, minictr::UnpackTimes, "unpackTimes"));
   exports.Set("zstdStream", Napi::Function::New(env, minictr::ZstdStream, "zstdStream"));
   exports.Set("zstdDecompress", Napi::Function::New(env, minictr::ZstdDecompress, "zstdDecompress"));
+  exports.Set("bpfProgLoad", Napi::Function::New(env, minictr::BpfProgLoad, "bpfProgLoad"));
+  exports.Set("bpfProgAttach", Napi::Function::New(env, minictr::BpfProgAttach, "bpfProgAttach"));
+  exports.Set("bpfProgDetach", Napi::Function::New(env, minictr::BpfProgDetach, "bpfProgDetach"));
+  exports.Set("bpfProgQuery", Napi::Function::New(env, minictr::BpfProgQuery, "bpfProgQuery"));
+  exports.Set("interfaceIndex", Napi::Function::New(env, minictr::InterfaceIndex, "interfaceIndex"));
   return exports;
 }
 

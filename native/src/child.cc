@@ -180,6 +180,20 @@ bool MountDev() {
   return mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") == 0;
 }
 
+// --device: the node, in directories created as needed (/dev/net/tun), with the host node's permission bits. It
+// replaces a default node of the same name (--device /dev/zero).
+bool CreateDeviceNode(const DeviceNodeConfig& device) {
+  char* slash = strrchr(device.path, '/');
+  *slash = '\0';
+  bool parents = slash == device.path + 4 || MkdirAll(device.path);  // "/dev" itself exists
+  *slash = '/';
+  if (!parents || (unlink(device.path) < 0 && errno != ENOENT)) return false;
+  mode_t saved = umask(0);
+  bool ok = mknod(device.path, device.mode, device.device) == 0;
+  umask(saved);
+  return ok;
+}
+
 bool WriteAll(int fd, const char* data, size_t length) {
   while (length > 0) {
     ssize_t n = write(fd, data, length);
@@ -368,6 +382,7 @@ const char* ChildStepName(int32_t step) {
     case kStepPivotRoot: return "pivot_root";
     case kStepProc: return "mount /proc";
     case kStepDev: return "mount /dev";
+    case kStepDevices: return "create device node";
     case kStepSys: return "mount /sys";
     case kStepEtcFiles: return "write /etc files";
     case kStepMaskPaths: return "mask kernel paths";
@@ -437,12 +452,16 @@ void RunChild(const ChildConfig& config) {
   if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) Fail(config, kStepOverlay);
   if (!PivotRoot(config.overlay_target)) Fail(config, kStepPivotRoot);
 
-  // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev, read-only /sys.
+  // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev (with the --device
+  //       nodes), read-only /sys.
   if (!MountPoint("/proc", 0555) ||
       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     Fail(config, kStepProc);
   }
   if (!MountDev()) Fail(config, kStepDev);
+  for (size_t i = 0; i < config.device_count; i++) {
+    if (!CreateDeviceNode(config.devices[i])) Fail(config, kStepDevices);
+  }
   if (!MountPoint("/sys", 0555) ||
       mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     Fail(config, kStepSys);

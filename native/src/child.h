@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -26,6 +27,7 @@ enum ChildStep : int32_t {
   kStepPivotRoot,     // make the overlay the root and detach the host's tree
   kStepProc,          // /proc of the new PID namespace
   kStepDev,           // a minimal /dev on tmpfs
+  kStepDevices,       // --device nodes in /dev
   kStepSys,           // /sys, read-only
   kStepEtcFiles,      // /etc/hostname, /etc/hosts, /etc/resolv.conf
   kStepMaskPaths,     // hide or freeze the kernel files a container must not read or write
@@ -75,6 +77,12 @@ struct EtcFile {
   size_t length;
 };
 
+struct DeviceNodeConfig {
+  char* path;  // writable: the child walks it to create missing parents
+  mode_t mode;  // S_IFCHR or S_IFBLK and the permission bits
+  dev_t device;
+};
+
 // Most descriptors a child must close on entry: the other processes' ends of every pipe it inherited.
 constexpr int kMaxInheritedFds = 12;
 
@@ -102,6 +110,8 @@ struct ChildConfig {
   const char* overlay_options;
   const EtcFile* etc_files;
   size_t etc_file_count;
+  const DeviceNodeConfig* devices;
+  size_t device_count;
   char* workdir;  // writable copy: the child walks it to create missing parents
   bool privileged;        // --privileged: no masked paths, all capabilities, no no_new_privs
   uint64_t capabilities;  // bit N set: keep capability N

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -363,6 +364,14 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   for (const auto& [path, content] : request.etc_files) {
     etc_files.push_back(EtcFile{path.c_str(), content.c_str(), content.size()});
   }
+  std::vector<std::string> device_paths;
+  for (const auto& device : request.devices) device_paths.push_back(device.path);
+  std::vector<DeviceNodeConfig> devices;
+  for (size_t i = 0; i < request.devices.size(); i++) {
+    const auto& device = request.devices[i];
+    devices.push_back(DeviceNodeConfig{device_paths[i].data(), static_cast<mode_t>((device.block ? S_IFBLK : S_IFCHR) | device.mode),
+                                       makedev(device.major, device.minor)});
+  }
   const bool detached = !request.monitor_path.empty();
   std::vector<char*> monitor_argv = PointerArray(request.monitor_argv);
   std::vector<char*> monitor_envp = PointerArray(request.monitor_env);
@@ -415,6 +424,8 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.overlay_options = request.overlay_options.c_str();
   config.etc_files = etc_files.data();
   config.etc_file_count = etc_files.size();
+  config.devices = devices.data();
+  config.device_count = devices.size();
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
   LaunchConfig launch{&config,   flags,       report_pipe[1], {out_pipe[0], err_pipe[0]},

@@ -21,6 +21,14 @@ struct SpawnRequest {
   std::string overlay_target;
   std::string overlay_options;
   std::vector<std::pair<std::string, std::string>> etc_files;  // path, content
+  struct Device {
+    std::string path;  // under /dev/
+    bool block;
+    uint32_t major;
+    uint32_t minor;
+    uint32_t mode;  // permission bits
+  };
+  std::vector<Device> devices;  // --device
   std::string workdir;
   bool privileged = false;
   uint64_t capabilities = 0;  // bit N: keep capability N

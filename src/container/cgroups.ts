@@ -1,17 +1,30 @@
-// Resource limits through cgroups: --memory, --memory-swap, --cpus, --pids-limit.
+// Resource limits through cgroups (--memory, --memory-swap, --cpus, --pids-limit), and the device policy of every
+// container that is not --privileged (src/bpf/device-filter.ts).
 //
-// A container with limits gets its own cgroup, created and configured before clone() and joined by the child's
-// pid before "go", so the command never runs unlimited. On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one
-// directory, /sys/fs/cgroup/minictr/<id>. On v1 and hybrid hosts (these machines) it is one directory per
-// controller (memory, cpu, pids), under the cgroup minictr itself is in, so the limits of whatever runs minictr
-// still apply. The directories are journaled before they are made, and removed (rmdir) once the container's
-// processes are gone. Parsing is pure; the rest touches only the directories named in the plan.
+// The cgroup is created and configured before clone() and joined by the child's pid before "go", so the command
+// never runs unlimited or with the host's devices. On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one directory,
+// /sys/fs/cgroup/minictr/<id>, with a BPF_CGROUP_DEVICE program attached (as runc and crun do; v2 has no devices
+// files). On v1 and hybrid hosts (these machines) it is one directory per controller (memory, cpu, pids, devices),
+// under the cgroup minictr itself is in, so the limits of whatever runs minictr still apply; the devices directory
+// denies everything, then allows the policy's rules. The directories are journaled before they are made, and
+// removed (rmdir) once the container's processes are gone. Parsing is pure; the rest touches only the directories
+// named in the plan.
 
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  allowLine,
+  BPF_CGROUP_DEVICE,
+  BPF_F_ALLOW_MULTI,
+  BPF_PROG_TYPE_CGROUP_DEVICE,
+  deviceFilterProgram,
+  type DeviceRule,
+} from '../bpf/device-filter.js';
 import { UsageError } from '../errors.js';
 import { parseDecimal, parseSize, parseWhole } from '../sys/numbers.js';
+import { nativeAddon } from '../native/index.js';
 
 export interface Limits {
   /** Bytes. */
@@ -65,6 +78,8 @@ export interface CgroupDir {
   files: [string, string][];
   /** Files in the parents that must list the controllers first (cgroup v2 only). */
   enable: [string, string][];
+  /** cgroup v2: the rules of the BPF_CGROUP_DEVICE program to attach; null: none. */
+  devices: DeviceRule[] | null;
 }
 
 const ROOT = '/sys/fs/cgroup';
@@ -77,8 +92,8 @@ function ownV1Path(controller: string): string {
   return line?.split(':')[2] ?? '/';
 }
 
-/** The cgroup directories a container with `limits` needs, and what to write there. */
-export function planCgroups(id: string, limits: Limits): CgroupDir[] {
+/** The cgroup directories a container with `limits` and the device policy `devices` (null: none) needs. */
+export function planCgroups(id: string, limits: Limits, devices: DeviceRule[] | null): CgroupDir[] {
   const memorySwap = limits.memory === null ? null : limits.memorySwap ?? 2 * limits.memory;
   if (existsSync(join(ROOT, 'cgroup.controllers'))) {
     const parent = join(ROOT, 'minictr');
@@ -89,13 +104,16 @@ export function planCgroups(id: string, limits: Limits): CgroupDir[] {
     }
     if (limits.cpus !== null) files.push(['cpu.max', `${Math.round(limits.cpus * CFS_PERIOD_US)} ${CFS_PERIOD_US}`]);
     if (limits.pidsLimit !== null) files.push(['pids.max', String(limits.pidsLimit)]);
+    if (files.length === 0 && devices === null) return [];
     const controllers = '+memory +cpu +pids';
-    const enable: [string, string][] = [[join(ROOT, 'cgroup.subtree_control'), controllers], [join(parent, 'cgroup.subtree_control'), controllers]];
-    return [{ dir: join(parent, id), files, enable }];
+    const enable: [string, string][] = hasLimits(limits)
+      ? [[join(ROOT, 'cgroup.subtree_control'), controllers], [join(parent, 'cgroup.subtree_control'), controllers]]
+      : [];
+    return [{ dir: join(parent, id), files, enable, devices }];
   }
   const dirs: CgroupDir[] = [];
   const v1 = (controller: string, files: [string, string][]) =>
-    dirs.push({ dir: join(ROOT, controller, ownV1Path(controller), 'minictr', id), files, enable: [] });
+    dirs.push({ dir: join(ROOT, controller, ownV1Path(controller), 'minictr', id), files, enable: [], devices: null });
   if (limits.memory !== null) {
     const files: [string, string][] = [['memory.limit_in_bytes', String(limits.memory)]];
     if (existsSync(join(ROOT, 'memory', 'memory.memsw.limit_in_bytes'))) {
@@ -107,24 +125,47 @@ export function planCgroups(id: string, limits: Limits): CgroupDir[] {
     v1('cpu', [['cpu.cfs_period_us', String(CFS_PERIOD_US)], ['cpu.cfs_quota_us', String(Math.round(limits.cpus * CFS_PERIOD_US))]]);
   }
   if (limits.pidsLimit !== null) v1('pids', [['pids.max', String(limits.pidsLimit)]]);
+  // One rule per write: devices.allow takes a single line.
+  if (devices !== null) v1('devices', [['devices.deny', 'a'], ...devices.map((rule): [string, string] => ['devices.allow', allowLine(rule)])]);
   return dirs;
 }
 
-/** Makes the directories and writes the limits. */
-export function createCgroups(dirs: readonly CgroupDir[]): void {
-  for (const { dir, files, enable } of dirs) {
+/** Attaches the device policy's program to the cgroup at `dir`. */
+async function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): Promise<void> {
+  const addon = nativeAddon();
+  const program = addon.bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, deviceFilterProgram(rules), 'GPL', 'minictr_devices', BPF_CGROUP_DEVICE);
+  try {
+    const cgroup = openSync(dir, 'r');
+    try {
+      await addon.bpfProgAttach(cgroup, program, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
+    } finally {
+      closeSync(cgroup);
+    }
+  } finally {
+    closeSync(program); // the attachment holds the program
+  }
+}
+
+/** Makes the directories, writes the limits and the v1 device rules, attaches the v2 device program. */
+export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
+  for (const { dir, files, enable, devices } of dirs) {
     for (const [path, value] of enable) {
       mkdirSync(join(path, '..'), { recursive: true });
       writeFileSync(path, value);
     }
     mkdirSync(dir, { recursive: true });
     for (const [name, value] of files) writeFileSync(join(dir, name), value);
+    if (devices !== null) await attachDeviceFilter(dir, devices);
   }
 }
 
-/** Moves `pid` (the container's PID 1, not yet released) into every directory. */
-export function joinCgroups(dirs: readonly CgroupDir[], pid: number): void {
-  for (const { dir } of dirs) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+/**
+ * Moves `pid` (a child not yet released) into every directory. Asynchronous (libuv's thread pool): the first move
+ * in a while waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), about 15 ms here, which a run
+ * spends while its network is being built.
+ */
+export async function joinCgroups(dirs: readonly string[], pid: number): Promise<void> {
+  for (const dir of dirs) await writeFile(join(dir, 'cgroup.procs'), String(pid));
 }
 
 
@@ -149,7 +190,7 @@ export async function removeCgroups(dirs: readonly string[]): Promise<void> {
 export function removeCgroupParents(): void {
   const parents = existsSync(join(ROOT, 'cgroup.controllers'))
     ? [join(ROOT, 'minictr')]
-    : ['memory', 'cpu', 'pids'].map((controller) => join(ROOT, controller, ownV1Path(controller), 'minictr'));
+    : ['memory', 'cpu', 'pids', 'devices'].map((controller) => join(ROOT, controller, ownV1Path(controller), 'minictr'));
   for (const parent of parents) {
     try {
       rmdirSync(parent);

@@ -9,7 +9,9 @@
 // it keeps its state under /run/minictr-script instead of minictr's registries (the address is the one that was
 // free when it was generated), the command runs without a session of its own (setsid(1) would fork, and the
 // command would no longer be PID 1), and the security profile (capabilities, masked and read-only kernel paths,
-// no_new_privs) is not reproduced: the script's container runs with root's full privileges.
+// no_new_privs, the device policy) is not reproduced: the script's container runs with root's full privileges.
+// Nor is the eBPF loopback guard (no standard tool attaches it): only the nftables guard chain keeps the script's
+// container from the host's loopback.
 
 import { STATE_ROOT } from '../network/names.js';
 import { shellQuote } from '../sys/shell-quote.js';
@@ -59,6 +61,11 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
     'mount -t proc -o nosuid,nodev,noexec proc proc',
     'mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs dev',
     ...DEVICES.map(([name, major, minor]) => `mknod -m 666 dev/${name} c ${major} ${minor}`),
+    ...options.devices.flatMap(({ path, type, major, minor, mode }) => [
+      `mkdir -p ${q(`.${path.slice(0, path.lastIndexOf('/'))}`)}`,
+      `rm -f ${q(`.${path}`)}`,
+      `mknod -m ${mode.toString(8)} ${q(`.${path}`)} ${type} ${major} ${minor}`,
+    ]),
     'mkdir dev/pts dev/shm',
     'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts dev/pts',
     'mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm dev/shm',

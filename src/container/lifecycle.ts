@@ -6,8 +6,10 @@
 //   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
 //   (1) state    gc of dead containers, the state directory with its journal, the --name reservation
 //   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
+//                and device policy
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
-//   (4) network  bridge + veth in one `ip -batch`; at the same time ip_forward, and ports (NAT) in one nft call
+//   (4) network  bridge + veth in one `ip -batch`, then the loopback guard on the veth; at the same time
+//                ip_forward, and ports (NAT) in one nft call
 //   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
 //                failures come back as {step, errno}
 //   (6) wait     forward signals to the container's PID 1 until it exits
@@ -23,7 +25,8 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import { ensureForwarding, ensureNoRouterAdvertisements, ensureRouteLocalnet, isBridgeRace } from '../network/bridge.js';
+import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, setRouteLocalnet } from '../network/bridge.js';
+import { attachLoopbackGuard } from '../network/loopback-guard.js';
 import { ensureRuleset } from '../network/firewall.js';
 import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
@@ -34,7 +37,7 @@ import { CommandError } from '../sys/command.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
-import { createCgroups, hasLimits, joinCgroups, planCgroups } from './cgroups.js';
+import { createCgroups, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, removeStalePublished, resetInProgress, undoEntry } from './gc.js';
 import { HeldChild } from './held-child.js';
@@ -58,6 +61,7 @@ function childError(failure: ChildFailure, plan: Plan): MinictrError {
     'add default route': `via ${formatIpv4(plan.spec.subnet.gateway)}`,
     'mount overlay rootfs': plan.spec.rootfs,
     'enter working directory': plan.spec.workdir,
+    'create device node': plan.devices.map((device) => device.path).join(', '),
   };
   return childStepError(failure, objects[failure.step]);
 }
@@ -195,14 +199,14 @@ async function execute(
     const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
     report.step('address', `lease ${address}: O_EXCL file in ${ipam().dir}${ports ? `; host ports ${ports} claimed likewise` : ''}`);
   }
-  // Resource limits: the cgroup exists, limits written, before the child does (its undo runs after the
-  // process is gone, when the directories are empty).
-  const cgroups = hasLimits(spec.limits) ? planCgroups(id, spec.limits) : [];
+  // Resource limits and the device policy: the cgroup exists, configured, before the child does (its undo runs
+  // after the process is gone, when the directories are empty).
+  const cgroups = planCgroups(id, spec.limits, plan.deviceRules);
   if (cgroups.length > 0) {
     const entry = record(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) });
     undoable(entry);
     try {
-      createCgroups(cgroups);
+      await createCgroups(cgroups);
     } catch (cause) {
       throw stepError('create cgroup', cgroups.map((c) => c.dir).join(', '), cause);
     }
@@ -225,11 +229,11 @@ async function execute(
   teardown.defer(`stop container process ${child.pid}`, () => held.stop());
   crashPoint('spawn');
   record(state, { kind: 'process', ...held.ref });
-  try {
-    joinCgroups(cgroups, child.pid);
-  } catch (cause) {
-    throw stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause);
-  }
+  // Into its cgroup while the network is built (see joinCgroups); done before the release.
+  const joining = joinCgroups(cgroups.map((c) => c.dir), child.pid).then(
+    () => null,
+    (cause: unknown) => stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause),
+  );
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
   report.step(
     'clone',
@@ -238,10 +242,10 @@ async function execute(
   );
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
-  //    end on the bridge), and, at the same time, forwarding on and one nft call that adds this container's
-  //    published ports and lists the table (whose base rules are re-applied only when missing or outdated).
-  //    Neither needs the other's objects (the rules name the bridge, not the veth), so ip and nft run side by side
-  //    and the step costs the slower of the two.
+  //    end on the bridge) followed by the eBPF loopback guard on the host end, and, at the same time, forwarding
+  //    on and one nft call that adds this container's published ports and lists the table (whose base rules are
+  //    re-applied only when missing or outdated). Neither needs the other's objects (the rules name the bridge, not
+  //    the veth), so ip and nft run side by side and the step costs the slower of the two.
   //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
   //    ports' undo was registered with their claim in step 2.
   if (address !== null) {
@@ -251,11 +255,17 @@ async function execute(
     const bridgeLines = linkExists(BRIDGE) ? [] : network.bridgeLines;
     const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${address}`, cause);
     let linksDone = 0;
+    let guarded = false;
     const links = (async () => {
       try {
         await ipBatch([...bridgeLines, ...network.vethLines], isBridgeRace);
       } catch (cause) {
         throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
+      }
+      try {
+        guarded = await attachLoopbackGuard(addon, veth);
+      } catch (cause) {
+        throw stepError('attach the loopback guard', `to ${veth}`, cause);
       }
       linksDone = performance.now();
     })();
@@ -282,18 +292,22 @@ async function execute(
     }
     crashPoint('veth'); // only now: a crash must not leave an nft transaction in flight behind it
     if (firewallResult.status === 'rejected') throw firewallResult.reason;
+    // Settings of the bridge, which the ip batch may have just created, before any container is released:
+    // route_localnet only where the loopback guard holds; no router advertisements learned.
     try {
-      // Settings of the bridge, which the ip batch may have just created; before any container is released.
-      ensureRouteLocalnet();
+      setRouteLocalnet(guarded);
       ensureNoRouterAdvertisements();
     } catch (cause) {
       throw natFailed(cause);
+    }
+    if (!guarded && spec.ports.length > 0) {
+      warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
     }
     crashPoint('nat');
     report.step(
       'veth',
       `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
-        `host end ${veth} joins ${BRIDGE} (hairpin on); container end eth0 created directly in the netns of pid ${child.pid}`,
+        `host end ${veth} joins ${BRIDGE} (hairpin on)${guarded ? ', loopback guard on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${child.pid}`,
       linksDone,
     );
     const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
@@ -306,6 +320,9 @@ async function execute(
     );
   }
   signals.check();
+
+  const joinFailure = await joining;
+  if (joinFailure !== null) throw joinFailure;
 
   // 5. Release: the child runs its own steps and execs; a failure comes back as {step, errno}.
   const failure = await held.release();

@@ -10,9 +10,11 @@ import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor } from '../network/names
 import { checkHostPorts } from '../network/ports.js';
 import { formatIpv4, parseIpv4 } from '../network/subnet.js';
 import { vethLines } from '../network/veth.js';
+import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
 import { encodeBytes } from '../sys/bytes.js';
 import { preflight } from '../sys/preflight.js';
+import { devicePolicy, resolveDevices, type Device } from './devices.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
 import { portRegistry } from './gc.js';
 import { newId, shortId } from './ids.js';
@@ -29,6 +31,10 @@ export interface Plan {
   execPath: string;
   /** --user, resolved; null: root. */
   user: User | null;
+  /** --device nodes, found on the host. */
+  devices: Device[];
+  /** The device policy of the container's cgroup; null: none (--privileged). */
+  deviceRules: DeviceRule[] | null;
 }
 
 /** Validation: everything that can be checked before a host object exists. Throws the user's error. */
@@ -41,8 +47,9 @@ export async function planRun(spec: RunSpec): Promise<Plan> {
   const env = containerEnv(spec, hostname, user?.home);
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
+  const devices = resolveDevices(spec.devices);
   await checkHostPorts(spec.ports, portRegistry());
-  return { spec, id, hostname, env, execPath, user };
+  return { spec, id, hostname, env, execPath, user, devices, deviceRules: devicePolicy(devices, spec.privileged) };
 }
 
 /** The files the child writes into /etc: the host's own with --network host, generated ones otherwise. */
@@ -87,6 +94,7 @@ export function spawnOptions(
           },
     overlay: { lower: spec.rootfs, upper: dirs.upper, work: dirs.work, target: dirs.merged },
     etcFiles: etcFiles(plan, address),
+    devices: plan.devices.map(({ path, type, major, minor, mode }) => ({ path, type, major, minor, mode })),
     workdir: spec.workdir,
     security: securityOptions(plan),
     execPath: plan.execPath,

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { parsePublishFlags, type PortMapping } from '../network/ports.js';
 import { resolveCapabilities } from './capabilities.js';
 import { parseLimits, type Limits } from './cgroups.js';
+import { parseDeviceFlag, type DeviceRequest } from './devices.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
@@ -38,6 +39,7 @@ export interface RunFlags {
   pidsLimit?: string;
   capAdd?: string[];
   capDrop?: string[];
+  device?: string[];
   /** --timings alone is true; --timings=json is 'json'. */
   timings?: boolean | string;
   detach?: boolean;
@@ -68,6 +70,8 @@ export interface RunSpec {
   privileged: boolean;
   /** Capability numbers the container keeps (ignored when privileged). */
   capabilities: number[];
+  /** --device flags; the host paths are checked in plan.ts. */
+  devices: DeviceRequest[];
   limits: Limits;
   readOnly: boolean;
   /** --user as given; resolved against the rootfs in plan.ts. */
@@ -180,6 +184,7 @@ export function buildRunSpec(
     explain: flags.explain ?? false,
     privileged: flags.privileged ?? false,
     capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),
+    devices: (flags.device ?? []).map(parseDeviceFlag),
     limits: parseLimits(flags),
     readOnly: flags.readOnly ?? false,
     user: flags.user ?? null,

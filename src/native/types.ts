@@ -18,6 +18,8 @@ export interface SpawnOptions {
   overlay: { lower: string; upper: string; work: string; target: string };
   /** Written by the child inside the container's root just before exec. Paths start with /etc/. */
   etcFiles: { path: string; content: string }[];
+  /** --device: nodes the child creates (with their parent directories) in the container's /dev. */
+  devices: DeviceNode[];
   workdir: string;
   /** The default security profile (masked paths, capabilities, no_new_privs) unless privileged. */
   security: {
@@ -52,6 +54,16 @@ export interface SpawnOptions {
    * ("EXIT -- CLEANUP...") with env; null: the container is this process's child.
    */
   monitor: { path: string; log: string; keepStdin: boolean; argv: string[]; env: string[] } | null;
+}
+
+export interface DeviceNode {
+  /** Starts with /dev/. */
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  /** Permission bits. */
+  mode: number;
 }
 
 export interface TerminalSize {
@@ -178,4 +190,22 @@ export interface NativeAddon {
   zstdStream(): ZstdContext;
   /** Decompresses from the start of input until it is used up or 1 MiB is made; frameEnded: a frame just ended. */
   zstdDecompress(context: ZstdContext, input: Buffer): { output: Buffer; consumed: number; frameEnded: boolean };
+  /**
+   * bpf(BPF_PROG_LOAD) of `insns` (whole 8-byte instructions, see src/bpf/asm.ts): a close-on-exec descriptor of
+   * the program. Failing, it throws an Error with `errno` and `log`, the verifier's log.
+   */
+  bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number): number;
+  /**
+   * bpf(BPF_PROG_ATTACH), on the thread pool (a tcx attach waits for an RCU grace period): `target` is a cgroup
+   * directory's descriptor, or an interface index for tcx. Both descriptors must stay open until it settles; it
+   * rejects with an Error carrying `errno`.
+   */
+  bpfProgAttach(target: number, progFd: number, attachType: number, flags: number): Promise<void>;
+  /** bpf(BPF_PROG_DETACH) of the program with this id (from bpfProgQuery). */
+  bpfProgDetach(target: number, progId: number, attachType: number): void;
+  /** bpf(BPF_PROG_QUERY): the ids of the programs attached to `target` (up to 64). */
+  bpfProgQuery(target: number, attachType: number): number[];
+  /** if_nametoindex(3) in this process's network namespace; 0 when there is no such interface. */
+  interfaceIndex(name: string): number;
 }
+

@@ -23,11 +23,13 @@ export function bridgeLines(subnet: Subnet): string[] {
 
 /**
  * Lets packets with a 127.0.0.0/8 source be routed out of the bridge: the host reaching a published port on
- * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source.
+ * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source. Only `on` while
+ * the loopback guard is attached (loopback-guard.ts): otherwise it is turned off.
  */
-export function ensureRouteLocalnet(): void {
+export function setRouteLocalnet(on: boolean): void {
   const path = `/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`;
-  if (readFileSync(path, 'utf8').trim() !== '1') writeFileSync(path, '1\n');
+  const value = on ? '1' : '0';
+  if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, `${value}\n`);
 }
 
 /**

@@ -1,9 +1,10 @@
 // A scratch host for integration tests: a fresh network + mount namespace, held open by a `sleep` process, with
 // its own lo, a private tmpfs on /run (so /run/minictr is private) and, on demand, an "upstream" namespace that
 // plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
-// sysctls are created there and the real host is never touched. dispose() kills what it started, by pid.
+// sysctls are created there and the real host is never touched; they also run in cgroups of the scratch host's own
+// (v1), under which minictr makes its containers'. dispose() kills what it started, by pid.
 
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise, type Options } from 'execa';
@@ -43,7 +44,7 @@ export interface Snapshot {
   foreignProcesses: number[];
   /** minictr-monitor processes (and their cleanup): detached containers. */
   monitors: number[];
-  /** Container cgroups (…/minictr/<id>) in every controller hierarchy. */
+  /** Container cgroups (…/minictr/<id>) of the scratch host, in every controller hierarchy. */
   cgroups: string[];
 }
 
@@ -83,9 +84,21 @@ export class ScratchHost {
   readonly pid: number;
   private readonly holders: ResultPromise[];
 
+  /**
+   * cgroup v1 directories (one per controller minictr uses) that every process run in the scratch host joins
+   * first. minictr puts its containers' cgroups under its own, so the scratch host's containers' cgroups are its
+   * own, apart from those of other tests running at the same time. (On cgroup v2 minictr uses
+   * /sys/fs/cgroup/minictr whoever runs it: there are none.)
+   */
+  readonly cgroups: string[];
+
   private constructor(holder: ResultPromise) {
     this.pid = holder.pid!;
     this.holders = [holder];
+    this.cgroups = V1_CONTROLLERS.filter((controller) => existsSync(join('/sys/fs/cgroup', controller, 'cgroup.procs'))).map((controller) =>
+      join('/sys/fs/cgroup', controller, ownV1Path(controller), `minictr-scratch-${this.pid}`),
+    );
+    for (const dir of this.cgroups) mkdirSync(dir);
   }
 
   static async create(): Promise<ScratchHost> {
@@ -105,9 +118,19 @@ export class ScratchHost {
     return host;
   }
 
-  /** Runs argv inside the scratch namespaces. */
+  /** Runs argv inside the scratch namespaces and cgroups. */
   exec(argv: string[], options: Options = {}): ResultPromise {
-    return execa('nsenter', ['-t', String(this.pid), '--net', '--mount', '--', ...argv], { reject: false, ...options });
+    const join = 'for dir in $SCRATCH_CGROUPS; do echo $$ > "$dir/cgroup.procs" || exit 125; done; unset SCRATCH_CGROUPS; exec "$@"';
+    return execa('nsenter', ['-t', String(this.pid), '--net', '--mount', '--', '/bin/sh', '-c', join, 'sh', ...argv], {
+      reject: false,
+      ...options,
+      env: { ...options.env, SCRATCH_CGROUPS: this.cgroups.join(' ') },
+    });
+  }
+
+  /** Container cgroups (…/minictr/<id>) of this scratch host's containers, in every hierarchy. */
+  containerCgroups(): string[] {
+    return containerCgroups(this.cgroups);
   }
 
   async must(argv: string[]): Promise<string> {
@@ -177,8 +200,19 @@ export class ScratchHost {
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
       foreignProcesses: foreignPidNamespaceProcesses(this.pid),
       monitors: monitorProcesses(this.pid),
-      cgroups: containerCgroups(),
+      cgroups: this.containerCgroups(),
     };
+  }
+
+  /** Detaches the programs on the tcx ingress of every port of minictr's bridge (the eBPF loopback guards). */
+  async detachLoopbackGuards(): Promise<void> {
+    const ports = (JSON.parse(await this.must(['ip', '-j', 'link', 'show', 'master', 'minictr0'])) as { ifname: string }[]).map((l) => l.ifname);
+    const addon = fileURLToPath(new URL('../../native/build/Release/minictr.node', import.meta.url));
+    const tcxIngress = 46;
+    const script =
+      `const a=require(${JSON.stringify(addon)});for(const name of ${JSON.stringify(ports)}){const i=a.interfaceIndex(name);` +
+      `for(const id of a.bpfProgQuery(i,${tcxIngress}))a.bpfProgDetach(i,id,${tcxIngress})}`;
+    await this.must([process.execPath, '-e', script]);
   }
 
   /** Waits until the host equals `before` (the kernel removes a dead container's veth asynchronously). */
@@ -215,6 +249,17 @@ export class ScratchHost {
     for (const holder of this.holders.reverse()) {
       holder.kill('SIGKILL');
       await holder;
+    }
+    for (const dir of this.cgroups) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmdirSync(dir);
+          break;
+        } catch (cause) {
+          if ((cause as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 100) throw cause;
+          await sleep(20); // its last processes are still exiting
+        }
+      }
     }
   }
 }
@@ -265,23 +310,27 @@ function listTree(root: string): string[] {
   return out;
 }
 
-/** Directories …/minictr/<id> under the cgroups minictr runs in (those of this process), v1 and v2 alike. */
-export function containerCgroups(): string[] {
+const V1_CONTROLLERS = ['memory', 'cpu', 'pids', 'devices'];
+
+/** Where this process sits in a v1 hierarchy. */
+function ownV1Path(controller: string): string {
+  const line = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((entry) => entry.split(':')[1]?.split(',').includes(controller));
+  return line?.split(':')[2] ?? '/';
+}
+
+/** Directories …/minictr/<id> under `parents` (v1), and under /sys/fs/cgroup/minictr (v2). */
+export function containerCgroups(parents: readonly string[]): string[] {
   const dirs: string[] = [];
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean)) {
-    const [, controllers, path] = line.split(':');
-    const hierarchy = controllers === '' ? '' : controllers!.replace(/^name=/, '').split(',')[0]!;
-    for (const parent of [join('/sys/fs/cgroup', hierarchy, path!, 'minictr'), join('/sys/fs/cgroup', hierarchy, 'minictr')]) {
-      let names: string[] = [];
-      try {
-        names = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-      } catch {
-        // no container cgroup in this hierarchy
-      }
-      dirs.push(...names.map((name) => join(parent, name)));
+  for (const parent of [...parents, '/sys/fs/cgroup'].map((dir) => join(dir, 'minictr'))) {
+    try {
+      dirs.push(...readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(parent, d.name)));
+    } catch {
+      // no container cgroup there
     }
   }
-  return [...new Set(dirs)].sort();
+  return dirs.sort();
 }
 
 /**

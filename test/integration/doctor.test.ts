@@ -20,7 +20,7 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
     expect(findings.map((f) => f.check)).toEqual(
       expect.arrayContaining([
         'root', 'namespaces', 'overlayfs', 'cgroups', 'programs', 'veth and bridge', 'nftables',
-        'ip_forward', 'route_localnet', 'br_netfilter', 'firewall', 'subnet', 'leftovers',
+        'ip_forward', 'loopback guard', 'br_netfilter', 'firewall', 'subnet', 'leftovers',
       ]),
     );
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
@@ -45,6 +45,24 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
       await scratch.host.must(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     }
     expect((await doctor()).exitCode).toBe(0);
+  });
+
+  it("reports a container's veth without the eBPF loopback guard while route_localnet is on", async () => {
+    const started = await scratch.host.minictr(['run', '-d', '--name', 'unguarded', '/bin/sleep', '60']);
+    expect(started.exitCode, started.stderr).toBe(0);
+    try {
+      expect((await doctor()).exitCode).toBe(0);
+      await scratch.host.detachLoopbackGuards();
+      const { exitCode, findings } = await doctor();
+      expect(exitCode).toBe(1);
+      const guard = findings.find((f) => f.check === 'loopback guard');
+      expect(guard?.level).toBe('error');
+      expect(guard?.message).toMatch(/^route_localnet is 1 on minictr0 but these veths lack the eBPF loopback guard: mc[0-9a-f]{12};/);
+      expect(guard?.fix).toContain('sysctl -w net.ipv4.conf.minictr0.route_localnet=0');
+    } finally {
+      await scratch.host.minictr(['rm', '-f', 'unguarded']);
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
   it('points at minictr gc for a dead container', async () => {

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { containerCgroups, containerPidOf, isRoot, useScratchHost } from '../helpers/scratch-host.js';
+import { containerPidOf, isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -18,7 +18,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
     expect(big.exitCode, big.stderr).toBe(137);
     const small = await scratch.host.minictr(['run', '--rm', '-m', '128m', '/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
     expect(small.exitCode, small.stderr).toBe(0);
-    expect(containerCgroups()).toEqual([]);
+    expect(scratch.host.containerCgroups()).toEqual([]);
   });
 
   it('stops a fork bomb at --pids-limit, in bounded time', async () => {
@@ -28,7 +28,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
     ]);
     expect(result.stderr).toMatch(/can't fork/);
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(containerCgroups()).toEqual([]);
+    expect(scratch.host.containerCgroups()).toEqual([]);
   });
 
   it('holds a busy loop close to --cpus 0.5', async () => {
@@ -41,7 +41,7 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
     expect(used / 3).toBeLessThan(0.65);
     process.kill(pid, 'SIGKILL');
     expect((await run).exitCode).toBe(137);
-    expect(containerCgroups()).toEqual([]);
+    expect(scratch.host.containerCgroups()).toEqual([]);
   });
 
   it('removes the cgroup after SIGKILL of minictr, through gc', async () => {

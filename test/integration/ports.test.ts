@@ -136,9 +136,10 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     expect(await host.settle(before)).toEqual(before);
   });
 
-  it("keeps the host's loopback services out of containers' reach despite route_localnet", async () => {
-    // A root container can send to 127.0.0.1 through the gateway (CVE-2020-8558's pattern). The guard chain drops
-    // that; the control run, with the guard flushed, proves the attack itself works.
+  it("keeps the host's loopback services out of containers' reach despite route_localnet, even after nft flush ruleset", async () => {
+    // A root container can send to 127.0.0.1 through the gateway (CVE-2020-8558's pattern). The guard chain and the
+    // eBPF guard on its veth's tcx ingress each drop that; `nft flush ruleset` removes only the first. The control
+    // run, with both gone, proves the attack itself works.
     const { server: secret } = await startClientAddressServer((argv) => host.exec(argv), '127.0.0.1', 9999);
     const attack = [
       'echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet',
@@ -150,25 +151,32 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     ].join('; ');
     const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
     const original = String((await host.exec(['cat', sysctl])).stdout).trim();
+    type Removed = 'nothing' | 'ruleset' | 'ruleset and eBPF guard';
+    const cases: [string, Removed][] = [['0', 'nothing'], ['1', 'nothing'], ['0', 'ruleset'], ['1', 'ruleset'], ['1', 'ruleset and eBPF guard']];
     try {
-      for (const [mode, guard] of [['0', true], ['1', true], ['1', false]] as const) {
+      for (const [mode, removed] of cases) {
         if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
         // The attacker needs NET_ADMIN and a writable /proc/sys: the default profile alone already stops it.
         const run = host.start(['run', '--rm', '--privileged', '/bin/sh', '-c', attack], { stdin: 'pipe' });
         await waitForOutput(run, 'ready');
-        if (!guard) await host.must(['nft', 'flush', 'chain', 'ip', 'minictr', 'guard']);
+        if (removed !== 'nothing') await host.must(['nft', 'flush', 'ruleset']);
+        if (removed === 'ruleset and eBPF guard') await host.detachLoopbackGuards();
         run.stdin?.end('go\n');
         const output = String((await run).stdout);
         // The server answers with the client's address: any answer means the container got through.
-        if (guard) expect(output, `bridge-nf-call-iptables=${mode}`).toBe('ready\nend');
-        else expect(output, 'control run without the guard').toMatch(/^ready\n10\.0\.0\.\d+end$/);
+        if (removed === 'ruleset and eBPF guard') expect(output, 'control run without either guard').toMatch(/^ready\n10\.0\.0\.\d+end$/);
+        else expect(output, `bridge-nf-call-iptables=${mode}, removed: ${removed}`).toBe('ready\nend');
       }
     } finally {
       if (original !== '') await host.must(['sh', '-c', `echo ${original} > ${sysctl}`]);
       secret.kill();
       await secret;
     }
-    expect((await host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0); // puts the guard back
+    // The next run puts both guards back, and loopback clients of a published port still get through.
+    const server = await serve(['-p', '127.0.0.1:8085:80']);
+    const page = await fromHost('http://127.0.0.1:8085/');
+    expect(page.stdout, explain(page)).toContain(PAGE);
+    await stop(server);
     expect(await host.settle(before)).toEqual(before);
   });
 

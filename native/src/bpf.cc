@@ -1,0 +1,219 @@
+// bpf(2) for minictr's two eBPF programs: the device policy of a cgroup v2 container (BPF_CGROUP_DEVICE, see
+// src/bpf/) and the loopback guard on each container veth's tcx ingress (src/network/loopback-guard.ts). The attach
+// and query attributes are declared here in the layout of kernel 6.6, which added tcx (target_ifindex and the
+// fields after the first five), because the build host's headers may be older; the kernel zero-checks what it does
+// not know, and every field past an older layout stays zero.
+#include "bpf.h"
+
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace minictr {
+
+namespace {
+
+struct AttachAttr {
+  uint32_t target;  // target_fd, or target_ifindex for tcx
+  uint32_t attach_bpf_fd;
+  uint32_t attach_type;
+  uint32_t attach_flags;
+  uint32_t replace_bpf_fd;
+  uint32_t relative;
+  uint64_t expected_revision;
+};
+
+struct QueryAttr {
+  uint32_t target;
+  uint32_t attach_type;
+  uint32_t query_flags;
+  uint32_t attach_flags;
+  uint64_t prog_ids;
+  uint32_t prog_cnt;
+  uint32_t padding;
+  uint64_t prog_attach_flags;
+  uint64_t link_ids;
+  uint64_t link_attach_flags;
+  uint64_t revision;
+};
+
+constexpr uint32_t kMaxQueried = 64;
+constexpr size_t kLogSize = 64 * 1024;
+
+long Bpf(int command, void* attr, size_t size) {
+  long result;
+  do {
+    result = syscall(SYS_bpf, command, attr, size);
+  } while (result < 0 && errno == EAGAIN && command == BPF_PROG_LOAD);
+  return result;
+}
+
+bool NumbersOnly(const Napi::CallbackInfo& info, size_t count) {
+  if (info.Length() != count) return false;
+  for (size_t i = 0; i < count; i++) {
+    if (!info[i].IsNumber()) return false;
+  }
+  return true;
+}
+
+uint32_t U32(const Napi::Value& value) { return value.As<Napi::Number>().Uint32Value(); }
+
+Napi::Value ThrowErrno(Napi::Env env, const std::string& what, int error) {
+  Napi::Error failure = Napi::Error::New(env, what + ": " + strerror(error));
+  failure.Set("errno", Napi::Number::New(env, error));
+  failure.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+}  // namespace
+
+Napi::Value BpfProgLoad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsString() ||
+      !info[3].IsString() || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray array = info[1].As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_uint8_array || array.ByteLength() == 0 || array.ByteLength() % 8 != 0) {
+    Napi::TypeError::New(env, "bpfProgLoad: insns must be a Uint8Array of whole 8-byte instructions").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array insns = array.As<Napi::Uint8Array>();
+  std::string license = info[2].As<Napi::String>().Utf8Value();
+  std::string name = info[3].As<Napi::String>().Utf8Value();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = U32(info[0]);
+  attr.insn_cnt = static_cast<uint32_t>(insns.ByteLength() / 8);
+  attr.insns = reinterpret_cast<uint64_t>(insns.Data());
+  attr.license = reinterpret_cast<uint64_t>(license.c_str());
+  attr.expected_attach_type = U32(info[4]);
+  strncpy(attr.prog_name, name.c_str(), sizeof attr.prog_name - 1);
+  long fd = Bpf(BPF_PROG_LOAD, &attr, sizeof attr);
+  if (fd >= 0) return Napi::Number::New(env, static_cast<double>(fd));
+  // Loaded again with a log, only to say why: the verifier's explanation is the useful part of the error.
+  int error = errno;
+  std::vector<char> log(kLogSize, '\0');
+  attr.log_level = 1;
+  attr.log_size = static_cast<uint32_t>(log.size());
+  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
+  long again = Bpf(BPF_PROG_LOAD, &attr, sizeof attr);
+  if (again >= 0) close(static_cast<int>(again));
+  log.back() = '\0';
+  Napi::Error failure = Napi::Error::New(env, std::string("bpf(BPF_PROG_LOAD) ") + name + ": " + strerror(error));
+  failure.Set("errno", Napi::Number::New(env, error));
+  failure.Set("log", Napi::String::New(env, log.data()));
+  failure.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// Attaching waits for an RCU grace period in the kernel (tcx: about 15 ms here), so it runs on libuv's thread pool.
+class AttachWorker : public Napi::AsyncWorker {
+ public:
+  AttachWorker(Napi::Env env, const AttachAttr& attr)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), attr_(attr) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { error_ = Bpf(BPF_PROG_ATTACH, &attr_, sizeof attr_) < 0 ? errno : 0; }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error failure = Napi::Error::New(env, std::string("bpf(BPF_PROG_ATTACH): ") + strerror(error_));
+    failure.Set("errno", Napi::Number::New(env, error_));
+    deferred_.Reject(failure.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  AttachAttr attr_;
+  int error_ = 0;
+};
+
+Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!NumbersOnly(info, 4)) {
+    Napi::TypeError::New(env, "bpfProgAttach(target: number, progFd: number, attachType: number, flags: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  AttachAttr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.target = U32(info[0]);
+  attr.attach_bpf_fd = U32(info[1]);
+  attr.attach_type = U32(info[2]);
+  attr.attach_flags = U32(info[3]);
+  auto* worker = new AttachWorker(env, attr);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value BpfProgDetach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!NumbersOnly(info, 3)) {
+    Napi::TypeError::New(env, "bpfProgDetach(target: number, progId: number, attachType: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  union bpf_attr by_id;
+  memset(&by_id, 0, sizeof by_id);
+  by_id.prog_id = U32(info[1]);
+  long program = Bpf(BPF_PROG_GET_FD_BY_ID, &by_id, sizeof by_id);
+  if (program < 0) return ThrowErrno(env, "bpf(BPF_PROG_GET_FD_BY_ID)", errno);
+  AttachAttr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.target = U32(info[0]);
+  attr.attach_bpf_fd = static_cast<uint32_t>(program);
+  attr.attach_type = U32(info[2]);
+  long result = Bpf(BPF_PROG_DETACH, &attr, sizeof attr);
+  int error = errno;
+  close(static_cast<int>(program));
+  if (result < 0) return ThrowErrno(env, "bpf(BPF_PROG_DETACH)", error);
+  return env.Undefined();
+}
+
+Napi::Value BpfProgQuery(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!NumbersOnly(info, 2)) {
+    Napi::TypeError::New(env, "bpfProgQuery(target: number, attachType: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t ids[kMaxQueried] = {};
+  QueryAttr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.target = U32(info[0]);
+  attr.attach_type = U32(info[1]);
+  attr.prog_ids = reinterpret_cast<uint64_t>(ids);
+  attr.prog_cnt = kMaxQueried;
+  // ENOSPC: more programs than fit; the first kMaxQueried are returned and enough to tell whether one is there.
+  if (Bpf(BPF_PROG_QUERY, &attr, sizeof attr) < 0 && errno != ENOSPC) return ThrowErrno(env, "bpf(BPF_PROG_QUERY)", errno);
+  uint32_t count = attr.prog_cnt < kMaxQueried ? attr.prog_cnt : kMaxQueried;
+  Napi::Array list = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; i++) list.Set(i, Napi::Number::New(env, ids[i]));
+  return list;
+}
+
+Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "interfaceIndex(name: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(env, if_nametoindex(name.c_str()));
+}
+
+}  // namespace minictr
