@@ -34,3 +34,9 @@ export const CONTAINER_IFNAME = 'eth0';
 
 /** Root of all state: tmpfs, so a reboot (which also removes every kernel object) clears it too. */
 export const STATE_ROOT = '/run/minictr';
+
+/**
+ * Root of minictr's data on disk: what may be too large for a tmpfs (containers' writable layers). It survives a
+ * reboot, so gc removes what no container in STATE_ROOT accounts for.
+ */
+export const DATA_ROOT = '/var/lib/minictr';

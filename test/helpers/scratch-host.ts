@@ -1,6 +1,6 @@
 // A scratch host for integration tests: a fresh network + mount namespace, held open by a `sleep` process, with
-// its own lo, a private tmpfs on /run (so /run/minictr is private) and, on demand, an "upstream" namespace that
-// plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
+// its own lo, private tmpfs on /run and /var/lib (so /run/minictr and /var/lib/minictr are private; nothing else
+// the tests run reads /var/lib) and, on demand, an "upstream" namespace that plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
 // sysctls are created there and the real host is never touched. dispose() kills what it started, by pid.
 
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -39,6 +39,8 @@ export interface Snapshot {
   ruleset: string;
   mounts: string[];
   state: string[];
+  /** /var/lib/minictr: writable layers. */
+  data: string[];
   ipForward: string;
   foreignProcesses: number[];
   /** minictr-monitor processes (and their cleanup): detached containers. */
@@ -101,6 +103,7 @@ export class ScratchHost {
       }
     });
     await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/run']);
+    await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/var/lib']);
     await host.must(['ip', 'link', 'set', 'lo', 'up']);
     return host;
   }
@@ -174,9 +177,10 @@ export class ScratchHost {
       ruleset: await this.must(['nft', 'list', 'ruleset']),
       mounts: readFileSync(`/proc/${this.pid}/mounts`, 'utf8').split('\n').sort(),
       state: listTree(`/proc/${this.pid}/root/run/minictr`),
+      data: listTree(`/proc/${this.pid}/root/var/lib/minictr`),
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-      foreignProcesses: foreignPidNamespaceProcesses(),
-      monitors: monitorProcesses(),
+      foreignProcesses: foreignPidNamespaceProcesses(this.pid),
+      monitors: monitorProcesses(this.pid),
       cgroups: containerCgroups(),
     };
   }
@@ -284,14 +288,28 @@ export function containerCgroups(): string[] {
   return [...new Set(dirs)].sort();
 }
 
-/** Processes living in a PID namespace other than ours: containers that are still running. */
-export function foreignPidNamespaceProcesses(): number[] {
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/**
+ * Processes living in a PID namespace other than ours and started from the scratch host of `scratchPid`: its
+ * containers that are still running. A container's processes descend from its PID 1, whose parent is the minictr
+ * or the minictr-monitor that started it, in the scratch host's mount namespace; other workloads on the machine
+ * (other scratch hosts included) are not the scratch host's.
+ */
+export function foreignPidNamespaceProcesses(scratchPid: number): number[] {
   const own = nsInode('self', 'pid');
+  const scratchMounts = nsInode(scratchPid, 'mnt');
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (nsInode(Number(name), 'pid') !== own) pids.push(Number(name));
+      let ancestor = Number(name);
+      if (nsInode(ancestor, 'pid') === own) continue;
+      while (ancestor > 1 && nsInode(ancestor, 'pid') !== own) ancestor = parentOf(ancestor);
+      if (nsInode(ancestor, 'mnt') === scratchMounts) pids.push(Number(name));
     } catch {
       // exited while we looked
     }
@@ -314,12 +332,17 @@ function processesInMountNamespaceOf(pid: number): number[] {
     });
 }
 
-/** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
-export function monitorProcesses(): number[] {
+/**
+ * minictr-monitor processes of the scratch host of `scratchPid` (in its mount namespace), and the `minictr cleanup`
+ * each becomes: detached containers not yet torn down.
+ */
+export function monitorProcesses(scratchPid: number): number[] {
+  const scratchMounts = nsInode(scratchPid, 'mnt');
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
+      if (nsInode(Number(name), 'mnt') !== scratchMounts) continue;
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
       if (cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`)) pids.push(Number(name));
     } catch {
