@@ -58,6 +58,10 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
     ['an invalid name', ['--name', '-x', '/bin/true'], 125, /invalid --name/],
     ['a relative workdir', ['-w', 'tmp', '/bin/true'], 125, /invalid --workdir "tmp"/],
     ['an env entry without a key', ['-e', '=x', '/bin/true'], 125, /invalid --env "=x"/],
+    ['an unknown --log-opt', ['-d', '--log-opt', 'compress=true', '/bin/true'], 125, /invalid --log-opt "compress=true": unknown option "compress"/],
+    ['a bad --log-opt max-size', ['-d', '--log-opt', 'max-size=10x', '/bin/true'], 125, /invalid --log-opt "max-size=10x": max-size must be a positive size/],
+    ['a bad --log-opt max-file', ['-d', '--log-opt', 'max-file=0', '/bin/true'], 125, /invalid --log-opt "max-file=0": max-file must be a whole number/],
+    ['--log-opt without -d', ['--log-opt', 'max-file=2', '/bin/true'], 125, /--log-opt needs -d/],
     ['an unknown flag', ['--bogus', '/bin/true'], 125, /unknown option '--bogus'/],
     ['no command', [], 125, /no command given/],
   ];
