@@ -1,4 +1,5 @@
-// Files that can still be replaced when their file system is full. Once a container has started, its record must
+// Writing files on a file system that may be full: a new file is written whole or not at all (writeFileNamed), and
+// a few files can still be replaced when nothing else can be written. Once a container has started, its record must
 // still say who owns it and how it ended when its log (or another container's) has filled the file system: else a
 // started container is reported as failed, or recorded as killed (137). So a container's directory holds a few
 // reserve files, written (and so allocated) when it is created. A replacement that fails for lack of space takes one
@@ -21,11 +22,15 @@ export function isOutOfSpace(cause: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-/** writeFileSync, whose errors name the file (Node's name only the system call: "ENOSPC: …, write"). */
+/**
+ * Writes a new file whole or not at all: on failure no part of it is left, and the error names the file (Node's
+ * name only the system call: "ENOSPC: …, write").
+ */
 export function writeFileNamed(path: string, content: string | Buffer): void {
   try {
     writeFileSync(path, content);
   } catch (cause) {
+    rmSync(path, { force: true });
     throw stepError('write', path, cause);
   }
 }

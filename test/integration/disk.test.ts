@@ -155,7 +155,8 @@ describe.skipIf(!isRoot)('a full /run/minictr (needs root: skipped otherwise)', 
   beforeAll(async () => {
     host = await ScratchHost.create();
     await mountSmallTmpfs(host, '/run/minictr', 'size=1m');
-    expect((await host.minictr(['run', '--rm', '--network', 'none', '/bin/true'])).exitCode).toBe(0);
+    // The shared objects (bridge, nftables table, ip_forward) exist from now on.
+    expect((await host.minictr(['run', '--rm', '/bin/true'])).exitCode).toBe(0);
     before = await host.settle(await host.snapshot());
   });
 
@@ -199,13 +200,14 @@ describe.skipIf(!isRoot)('a full /run/minictr (needs root: skipped otherwise)', 
 
   it('with any amount of space left: a run either fails naming the step and path, leaving nothing, or runs to its status', async () => {
     // From no free page up: the run meets the full file system at each of its writes in turn (its record, its
-    // reserves, its journal, its name, then the writes after the start, which its reserves carry).
+    // reserves, its journal, its name, its address, its port, then the writes after the start, which its reserves
+    // carry).
     const failures = new Set<string>();
     let succeeded = 0;
-    for (let pages = 0; pages <= 12; pages++) {
+    for (let pages = 0; pages <= 14; pages++) {
       leaveFree(host, '/run/minictr', pages);
       const full = await host.snapshot();
-      const run = await host.minictr(['run', '--rm', '--network', 'none', '--name', 'tight', '/bin/sh', '-c', 'exit 3']);
+      const run = await host.minictr(['run', '--rm', '--name', 'tight', '-p', '8080:80', '/bin/sh', '-c', 'exit 3']);
       if (run.exitCode === 125) {
         expect(run.stderr, `${pages} pages free: ${detail(run)}`).toMatch(OUT_OF_SPACE);
         failures.add(run.stderr.replace(/\/run\/minictr\/\S+/g, 'PATH'));
@@ -218,6 +220,8 @@ describe.skipIf(!isRoot)('a full /run/minictr (needs root: skipped otherwise)', 
     expect(succeeded).toBeGreaterThan(0);
     expect([...failures].join('\n')).toMatch(/create container state: write PATH/);
     expect([...failures].join('\n')).toMatch(/claim name tight: write PATH/);
+    expect([...failures].join('\n')).toMatch(/lease an address: write PATH/);
+    expect([...failures].join('\n')).toMatch(/claim host ports: write PATH/);
   });
 
   it('with any amount of space left: run -d either fails leaving nothing, or reports the start and records the status', async () => {
