@@ -138,8 +138,10 @@ void WriteRecord(const Stream& stream, const char* text, size_t length, bool ful
     return;
   }
   // A full file system cut the record short: cut it off whole (which needs no space), so no reader sees part of
-  // it and the next record starts a line of its own.
-  if (written > 0 && ftruncate(log_file.fd, static_cast<off_t>(log_file.size)) < 0) log_file.size += static_cast<size_t>(written);
+  // it and the next record starts a line of its own. Should that fail too, the part stays, and counts.
+  if (written > 0 && ftruncate(log_file.fd, static_cast<off_t>(log_file.size)) < 0) {
+    log_file.size += static_cast<size_t>(written);
+  }
 }
 
 // Appends what was read to the current line and logs every line it completes. Returns false at EOF or error.

@@ -17,7 +17,6 @@ import { DATA_ROOT } from '../network/names.js';
 import { sha256 } from './registry.js';
 import { DIGEST } from './reference.js';
 
-
 /** What images/<hex>.json holds. */
 export interface ImageRecord {
   /** Full reference: `docker.io/library/nginx:latest`. */
