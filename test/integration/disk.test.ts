@@ -5,6 +5,7 @@
 // started must be reported as started and get its own exit status recorded.
 
 import { existsSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ScratchHost, useScratchHost, type Result, type Snapshot } from '../helpers/scratch-host.js';
@@ -58,6 +59,15 @@ describe.skipIf(!isRoot)('writable layers in /var/lib/minictr (needs root: skipp
     expect(existsSync(join(layers(), id))).toBe(false);
     expect((await scratch.host.minictr(['rm', 'layered'])).exitCode).toBe(0);
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  const [major = 0, minor = 0] = release().split('.').map(Number);
+  it.skipIf(major * 100 + minor < 510)('mounts the layer volatile (Linux 5.10): no sync of all of /var/lib\'s file system at each exit', async () => {
+    const run = await scratch.host.minictr(['run', '--rm', '--network', 'none', '/bin/sh', '-c', 'grep "^overlay / " /proc/mounts']);
+    expect(run.exitCode, detail(run)).toBe(0);
+    const layer = '\\/var\\/lib\\/minictr\\/containers\\/[0-9a-f]{64}';
+    // Newer kernels show the option as fsync=volatile.
+    expect(run.stdout).toMatch(new RegExp(`upperdir=${layer}\\/upper,workdir=${layer}\\/work,.*\\b(fsync=)?volatile\\b`));
   });
 
   it('removes the layer when the start fails in the container', async () => {
