@@ -195,7 +195,7 @@ async function execute(
   crashPoint('state');
   // The writable layer, on disk: its undo runs once the process is gone (registered before the process's).
   undoable(record(state, { kind: 'layer', dir: state.layerDir }));
-  state.createLayer();
+  state.createLayer(spec.rootfs);
   if (spec.name !== null) {
     const entry = record(state, { kind: 'name', name: spec.name });
     acquire(`claim name ${spec.name}`, () => claimName(spec.name!, id));

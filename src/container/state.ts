@@ -29,7 +29,7 @@
 // names its owner in its own name. gc can thus tell, without reading a file being written, whether the process
 // responsible for any directory is still alive.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { ExitStatus, SpawnOptions } from '../native/index.js';
 import { basename, join } from 'node:path';
 import { messageOf, MinictrError, stepError } from '../errors.js';
@@ -208,10 +208,17 @@ export class ContainerState {
     }
   }
 
-  /** Makes the writable layer's directories (journaled before, as a `layer` entry). */
-  createLayer(): void {
+  /**
+   * Makes the writable layer's directories (journaled before, as a `layer` entry). The overlay's root takes its
+   * owner and mode from the upper directory, so that one gets those of the rootfs's root (`lower`).
+   */
+  createLayer(lower: string): void {
     try {
-      for (const dir of [this.upperDir, this.workDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+      const root = statSync(lower);
+      mkdirSync(this.upperDir);
+      chownSync(this.upperDir, root.uid, root.gid);
+      chmodSync(this.upperDir, root.mode & 0o7777);
     } catch (cause) {
       throw stepError('create writable layer', this.layerDir, cause);
     }

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } 
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultRootfs } from '../../src/container/rootfs.js';
 import { isRoot, ScratchHost, useScratchHost, type Result, type Snapshot } from '../helpers/scratch-host.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,6 +69,13 @@ describe.skipIf(!isRoot)('writable layers in /var/lib/minictr (needs root: skipp
     const layer = '\\/var\\/lib\\/minictr\\/containers\\/[0-9a-f]{64}';
     // Newer kernels show the option as fsync=volatile.
     expect(run.stdout).toMatch(new RegExp(`upperdir=${layer}\\/upper,workdir=${layer}\\/work,.*\\b(fsync=)?volatile\\b`));
+  });
+
+  it("gives the container's root the owner and mode of the rootfs's root, so that other users can use it", async () => {
+    const run = await scratch.host.minictr(['run', '--rm', '--network', 'none', '-u', 'nobody', '/bin/sh', '-c', 'stat -c "%a %U" /']);
+    expect(run.exitCode, detail(run)).toBe(0);
+    const root = statSync(defaultRootfs());
+    expect(run.stdout).toBe(`${(root.mode & 0o7777).toString(8)} root`);
   });
 
   it('removes the layer when the start fails in the container', async () => {
