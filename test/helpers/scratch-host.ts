@@ -1,7 +1,8 @@
 // A scratch host for integration tests: a fresh network + mount namespace, held open by a `sleep` process, with
 // its own lo, private tmpfs on /run and /var/lib (so /run/minictr and /var/lib/minictr are private; nothing else
-// the tests run reads /var/lib) and, on demand, an "upstream" namespace that plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
-// sysctls are created there and the real host is never touched. dispose() kills what it started, by pid.
+// the tests run reads /var/lib) and, on demand, an "upstream" namespace that plays the internet. minictr and every
+// probe run inside it through nsenter, so bridges, veths, nftables rules and sysctls are created there and the real
+// host is never touched. dispose() kills what it started, by pid.
 
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
