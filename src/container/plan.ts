@@ -67,7 +67,7 @@ export function securityOptions(plan: Plan): SpawnOptions['security'] {
 /**
  * Whether the writable layer is mounted `volatile` (Linux 5.10 and later): overlayfs then never syncs the upper
  * file system, which it otherwise does in full (all of /var/lib's file system) when the container's mount namespace
- * goes, 10-20 ms at every exit on these machines, and at every fsync() inside. A layer is removed when its container
+ * goes, 5-20 ms at every exit on these machines, and at every fsync() inside. A layer is removed when its container
  * ends, and after a crash gc removes it, so it never has to survive one.
  */
 function volatileOverlay(): boolean {
