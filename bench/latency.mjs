@@ -35,7 +35,7 @@ export function latency({ runs }) {
     { name: 'minictr run /bin/true', argv: [process.execPath, cli, 'run', '--rm', '/bin/true'] },
     { name: 'minictr run -p 8080:80 /bin/true', argv: [process.execPath, cli, 'run', '--rm', '-p', '8080:80', '/bin/true'] },
     { name: 'minictr run --network none /bin/true', argv: [process.execPath, cli, 'run', '--rm', '--network', 'none', '/bin/true'] },
-    { name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['sh', script] },
+    { name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['bash', script] },
   ];
   const notes = [];
   if (which('crun')) {

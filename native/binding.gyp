@@ -8,10 +8,11 @@
       "target_name": "minictr",
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "sources": ["src/addon.cc", "src/spawn.cc", "src/child.cc", "src/seccomp.cc", "src/wait.cc", "src/pty.cc", "src/proc.cc", "src/lock.cc"],
+      "sources": ["src/addon.cc", "src/spawn.cc", "src/child.cc", "src/seccomp.cc", "src/wait.cc", "src/pty.cc", "src/proc.cc", "src/lock.cc", "src/unpack.cc", "src/zstd.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "ldflags": ["-Wl,-z,now"]
+      "ldflags": ["-Wl,-z,now"],
+      "libraries": ["-lzstd"]
     },
     {
       "target_name": "minictr-monitor",
@@ -23,7 +24,7 @@
     {
       "target_name": "minictr-init",
       "type": "executable",
-      "sources": ["src/init.cc"],
+      "sources": ["src/init.cc", "src/join.cc", "src/child.cc", "src/seccomp.cc"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"]
     }

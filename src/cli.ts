@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { MinictrError } from './errors.js';
 import { error, setDebug } from './log.js';
+import { rawArgv } from './sys/bytes.js';
 
 // commander is CommonJS: require() takes it as it is, about 5 ms sooner than import(), which goes through
 // commander's ES module wrapper and scans the CommonJS source for its export names.
@@ -249,4 +250,5 @@ process.stdout.on('error', (failure: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-await main(process.argv);
+// Node decoded the arguments as UTF-8, replacing bytes that are not; the container gets them as they were.
+await main(rawArgv(process.argv));

@@ -35,9 +35,15 @@ export function childFailureKind(step: string, errno: number): ErrorKind {
   return errno === 2 /* ENOENT */ ? 'not-found' : 'cannot-execute';
 }
 
+/** Why execve() says E2BIG: the kernel's limits on what a program is given, which are the only ones minictr has. */
+const E2BIG_DETAIL =
+  "the command's arguments and environment together exceed the kernel's limit (getconf ARG_MAX: a quarter of the " +
+  'stack size limit, ulimit -s), or one of them is longer than 131072 bytes';
+
 /** A step the container's child reported failing ({step, errno}), naming its object when known. */
 export function childStepError(failure: { step: string; errno: number; message: string }, object: string | undefined): MinictrError {
-  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}`, childFailureKind(failure.step, failure.errno));
+  const detail = failure.errno === 7 /* E2BIG */ ? `: ${E2BIG_DETAIL}` : '';
+  return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}${detail}`, childFailureKind(failure.step, failure.errno));
 }
 
 /** The text of any thrown value, for messages that embed a cause. */

@@ -11,6 +11,8 @@
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
 //   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
+//   unpackCreate, unpackFinish, unpackTimes                          a layer's writes, confined to its root (unpack.cc)
+//   zstdStream, zstdDecompress                                       zstd-compressed layers (zstd.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -26,16 +28,15 @@
 #include "proc.h"
 #include "pty.h"
 #include "spawn.h"
+#include "unpack.h"
 #include "wait.h"
+#include "zstd.h"
 
 namespace minictr {
 
 namespace {
 
 // Collects the first validation problem, naming the option, so the caller gets one clear TypeError.
-// More arguments or environment entries than this is a caller's bug, not a command line: refused before copying.
-constexpr uint32_t kMaxStrings = 65536;
-
 class Validator {
  public:
   explicit Validator(Napi::Object object) : object_(object) {}
@@ -59,11 +60,31 @@ class Validator {
       return strings;
     }
     Napi::Array array = value.As<Napi::Array>();
-    if (array.Length() > kMaxStrings) {
-      Report(key, "an array of at most 65536 strings");
+    for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
+    return strings;
+  }
+
+  // The command's argv and env: Buffers, so that bytes that are not UTF-8 reach execve() as they are. Their number
+  // and size are the kernel's to limit (E2BIG at exec), not this function's.
+  std::vector<std::string> ByteStrings(const char* key) {
+    std::vector<std::string> strings;
+    Napi::Value value = object_.Get(key);
+    if (!value.IsArray()) {
+      Report(key, "an array of Buffers");
       return strings;
     }
-    for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
+    Napi::Array array = value.As<Napi::Array>();
+    strings.reserve(array.Length());
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value item = array.Get(i);
+      if (!item.IsBuffer()) {
+        Report(key, "an array of Buffers");
+        return strings;
+      }
+      Napi::Buffer<char> bytes = item.As<Napi::Buffer<char>>();
+      strings.emplace_back(bytes.Data(), bytes.Length());
+      if (strings.back().find('\0') != std::string::npos) Report(key, "an array of Buffers without NUL bytes");
+    }
     return strings;
   }
 
@@ -74,6 +95,12 @@ class Validator {
       return Napi::Object::New(object_.Env());
     }
     return value.As<Napi::Object>();
+  }
+
+  std::string Helper() {
+    std::string path = String("helper");
+    if (ok() && path.rfind("/", 0) != 0) Report("helper", "the absolute path of minictr-init");
+    return path;
   }
 
   uint32_t Ipv4(const char* key) {
@@ -162,11 +189,10 @@ void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
   request->workdir = v.String("workdir");
   if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
   request->exec_path = v.String("execPath");
-  request->argv = v.Strings("argv");
-  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of strings");
-  request->env = v.Strings("env");
-  request->helper_path = v.String("helper");
-  if (v.ok() && request->helper_path.rfind("/", 0) != 0) v.Report("helper", "the absolute path of minictr-init");
+  request->argv = v.ByteStrings("argv");
+  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of Buffers");
+  request->env = v.ByteStrings("env");
+  request->helper_path = v.Helper();
   Napi::Value terminal = options.Get("terminal");
   if (!terminal.IsNull()) {
     Napi::Object size = v.Object("terminal");
@@ -247,8 +273,11 @@ bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* 
   int64_t start_time = start.IsNumber() ? start.As<Napi::Number>().Int64Value() : 0;
   if (start_time <= 0) v.Report("startTime", "the start time of that PID 1 (/proc/PID/stat field 22)");
   request->join_start_time = static_cast<uint64_t>(start_time);
-  request->new_network = v.Bool("joinNetwork");
-  ParseProcess(options, v, request);
+  request->helper_path = v.Helper();
+  request->terminal = v.Bool("terminal");
+  Napi::Value bytes = options.Get("request");
+  if (!bytes.IsBuffer()) v.Report("request", "a Buffer (src/container/join-request.ts)");
+  else request->join_request.assign(bytes.As<Napi::Buffer<char>>().Data(), bytes.As<Napi::Buffer<char>>().Length());
   *problem = v.problem();
   return v.ok();
 }
@@ -376,6 +405,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openProcess", Napi::Function::New(env, minictr::OpenProcess, "openProcess"));
   exports.Set("lockDirectory", Napi::Function::New(env, minictr::LockDirectory, "lockDirectory"));
   exports.Set("resizePty", Napi::Function::New(env, minictr::ResizePty, "resizePty"));
+  exports.Set("unpackCreate", Napi::Function::New(env, minictr::UnpackCreate, "unpackCreate"));
+  exports.Set("unpackFinish", Napi::Function::New(env, minictr::UnpackFinish, "unpackFinish"));
+  exports.Set("unpackTimes", Napi::Function::New(env, minictr::UnpackTimes, "unpackTimes"));
+  exports.Set("zstdStream", Napi::Function::New(env, minictr::ZstdStream, "zstdStream"));
+  exports.Set("zstdDecompress", Napi::Function::New(env, minictr::ZstdDecompress, "zstdDecompress"));
   return exports;
 }
 

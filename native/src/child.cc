@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace minictr {
@@ -43,6 +44,18 @@ constexpr int kFailedStatus = 127;
 }
 
 bool MkdirIfMissing(const char* path, mode_t mode) { return mkdir(path, mode) == 0 || errno == EEXIST; }
+
+// A directory to mount on or write into, made where missing. A symlink there is refused (ELOOP), not followed:
+// validation refused such a rootfs already (src/container/rootfs.ts), and nothing else runs in the container yet to
+// put one there since, so this only keeps the child from mounting elsewhere should that check ever be skipped.
+bool MountPoint(const char* path, mode_t mode) {
+  if (mkdir(path, mode) == 0) return true;
+  struct stat info;
+  if (errno != EEXIST || lstat(path, &info) < 0) return false;
+  if (S_ISDIR(info.st_mode)) return true;
+  errno = S_ISLNK(info.st_mode) ? ELOOP : ENOTDIR;
+  return false;
+}
 
 // mkdir -p on the writable buffer `path`, cutting it at each '/' in turn.
 bool MkdirAll(char* path) {
@@ -148,7 +161,7 @@ constexpr Symlink kDevLinks[] = {
 };
 
 bool MountDev() {
-  if (!MkdirIfMissing("/dev", 0755)) return false;
+  if (!MountPoint("/dev", 0755)) return false;
   if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0) return false;
   mode_t saved = umask(0);
   bool ok = true;
@@ -312,6 +325,16 @@ bool SwitchUser(const ChildConfig& config) {
 
 }  // namespace
 
+int ReadCapLast() {
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 40;
+  char text[16] = {0};
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  int value = n > 0 ? atoi(text) : 0;
+  return value > 0 && value < 64 ? value : 40;
+}
+
 void MarkAllCloseOnExec(int first) {
   if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
   // Kernels before 5.11: one descriptor at a time.
@@ -358,6 +381,9 @@ const char* ChildStepName(int32_t step) {
     case kStepStdio: return "set up stdio";
     case kStepInit: return "exec minictr-init";
     case kStepExec: return "exec";
+    case kStepJoinRequest: return "read the exec request";
+    case kStepJoinCgroup: return "join the container's cgroup";
+    case kStepJoinNamespaces: return "join the container's namespaces";
     default: return "unknown step";
   }
 }
@@ -369,8 +395,9 @@ namespace {
 void RunChild(const ChildConfig& config) {
   // 0. Die with the parent (minictr, or for -d minictr-monitor), start from default signal handling, and drop the
   //    copies of the other processes' pipe ends this process inherited. Not dumpable: until it execs, this is a
-  //    copy of Node's memory with host descriptors, and `minictr exec` puts it among the container's processes,
-  //    whose root may otherwise read /proc/PID/mem, environ and fd of a process of its own uid (runc does the same).
+  //    copy of Node's memory with host descriptors (for `minictr exec`, of minictr-init's: see join.cc), and the
+  //    container's root may otherwise read /proc/PID/mem, environ and fd of a process of its own uid (runc does the
+  //    same). It does not stop root keeping CAP_SYS_PTRACE, which is why exec's process is never a copy of Node.
   //    execve() makes it dumpable again.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);
@@ -411,18 +438,18 @@ void RunChild(const ChildConfig& config) {
   if (!PivotRoot(config.overlay_target)) Fail(config, kStepPivotRoot);
 
   // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev, read-only /sys.
-  if (!MkdirIfMissing("/proc", 0555) ||
+  if (!MountPoint("/proc", 0555) ||
       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     Fail(config, kStepProc);
   }
   if (!MountDev()) Fail(config, kStepDev);
-  if (!MkdirIfMissing("/sys", 0555) ||
+  if (!MountPoint("/sys", 0555) ||
       mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     Fail(config, kStepSys);
   }
 
   // 12. Name resolution and identity files, written into the overlay's upper layer.
-  if (!MkdirIfMissing("/etc", 0755)) Fail(config, kStepEtcFiles);
+  if (!MountPoint("/etc", 0755)) Fail(config, kStepEtcFiles);
   for (size_t i = 0; i < config.etc_file_count; i++) {
     if (!WriteEtcFile(config.etc_files[i])) Fail(config, kStepEtcFiles);
   }
@@ -470,10 +497,15 @@ namespace {
 
   // 15. Exec, through minictr-init's sealed in-memory copy (init.cc says why), which execs the command in turn or,
   //     with --init, runs it as its child. Every descriptor above stderr closes on the way, except the error pipe,
-  //     which minictr-init keeps to report the command's exec failure as this process would have.
+  //     which minictr-init keeps to report the command's exec failure as this process would have. `minictr exec`'s
+  //     process is that copy already (join.cc): it execs the command itself.
   if (!PrepareStdio(stdio)) Fail(config, kStepStdio);
   MarkAllCloseOnExec(3);
   umask(022);
+  if (config.helper_fd < 0) {
+    execve(config.exec_path, config.exec_argv, config.envp);
+    Fail(config, kStepExec);
+  }
   fcntl(config.error_fd, F_SETFD, 0);
   syscall(SYS_execveat, config.helper_fd, "", config.helper_argv, config.envp, AT_EMPTY_PATH);
   Fail(config, kStepInit);

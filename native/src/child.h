@@ -3,10 +3,14 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace minictr {
 
@@ -35,6 +39,10 @@ enum ChildStep : int32_t {
   kStepStdio,         // stdio descriptors in place
   kStepInit,          // execveat() minictr-init's sealed copy, which execs the command (or, --init, runs it)
   kStepExec,          // execve() the command
+  // `minictr exec`'s joiner, minictr-init in join mode (join.cc), before the process exists:
+  kStepJoinRequest,     // read minictr's request
+  kStepJoinCgroup,      // join the container's cgroups
+  kStepJoinNamespaces,  // setns() into the container's namespaces, chroot into its root, clone the process
 };
 
 const char* ChildStepName(int32_t step);
@@ -45,6 +53,20 @@ inline void ReportStep(int error_fd, int32_t step, int error) {
   int32_t report[2] = {step, error};
   ssize_t written = write(error_fd, report, sizeof report);
   (void)written;
+}
+
+// clone3() without a stack: like fork(), with `flags` (and, when `pidfd` is given, a pidfd of the child in it).
+inline long CloneProcess(uint64_t flags, int* pidfd) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags;
+  if (pidfd != nullptr) {
+    args.flags |= CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  }
+  // With CLONE_PARENT the kernel takes the exit signal of the caller (SIGCHLD here) and refuses any other.
+  args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
+  return syscall(SYS_clone3, &args, sizeof args);
 }
 
 struct EtcFile {
@@ -66,8 +88,10 @@ struct ChildConfig {
   int console_fd;         // -t: a socket to send the pseudo-terminal's controller to minictr; -1: no terminal
   unsigned short rows;    // -t: the terminal's initial size
   unsigned short columns;
-  int helper_fd;          // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command
-  char* const* helper_argv;
+  int helper_fd;          // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command; -1:
+  char* const* helper_argv;  // exec exec_path directly (in minictr-init's join mode, which already is that copy)
+  const char* exec_path;
+  char* const* exec_argv;
   const char* hostname;
   bool configure_interface;
   const char* ifname;
@@ -89,6 +113,9 @@ struct ChildConfig {
   uint32_t gid;
   char* const* envp;
 };
+
+// The highest capability number the running kernel knows; 40 (CAP_CHECKPOINT_RESTORE) when unreadable.
+int ReadCapLast();
 
 // Marks every descriptor from `first` on close-on-exec: close_range(CLOSE_RANGE_CLOEXEC), or on kernels before 5.11
 // a loop that stops at 65536 (Node raises the descriptor limit to the hard limit, a million or more).

@@ -13,11 +13,13 @@
 // host's node inside the container, and keep a handle on its file (CVE-2019-5736 on runc; runc-dmz is its fix).
 //
 //   minictr-init init|exec ERROR_FD PATH ARGV0 ARG...
+//   minictr-init join ...
 //
 //   init      stay as PID 1: run the command as a child, forward signals, reap (this file)
 //   exec      exec the command in place, nothing more
 //   ERROR_FD  the container's error pipe: an exec failure of PATH goes back to minictr as {exec, errno}, exactly as
 //             a failure of the container's own steps does; a successful exec closes it
+//   join      `minictr exec`'s joiner: joins a running container and starts the command there (join.cc)
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -26,10 +28,12 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "child.h"
+#include "join.h"
 
 namespace {
 
@@ -44,8 +48,14 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
-  // Anything else is not minictr calling (a "#!/proc/self/exe" script would land here, say): refuse.
-  if (argc < 5 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "init") != 0)) return 125;
+  if (argc >= 2 && strcmp(argv[1], "join") == 0) return minictr::RunJoin(argc, argv);
+  // Anything else is not minictr calling: a script whose interpreter is /proc/self/exe (or /proc/1/exe, with --init)
+  // lands here, with argv "INTERPRETER SCRIPT". Refused, as a command that cannot be executed, saying so.
+  if (argc < 5 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "init") != 0)) {
+    fprintf(stderr, "minictr-init: cannot run %s: its interpreter is minictr-init (#!/proc/self/exe?), which only starts "
+                    "the container's commands\n", argc > 1 ? argv[1] : "a program");
+    return 126;
+  }
   int error_fd = atoi(argv[2]);
   if (strcmp(argv[1], "exec") == 0) ExecCommand(error_fd, argv + 3, envp);
   prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps

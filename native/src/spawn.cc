@@ -4,7 +4,8 @@
 // hands back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The child starts
 // blocked on the release pipe; the agent builds the host side of the network meanwhile and then calls Release().
 // With -d the container's parent is minictr-monitor instead (RunLauncher: a double fork, then exec).
-// SpawnExec: a child blocked the same way, in the namespaces and root of a running container (RunJoiner).
+// SpawnExec: a child blocked the same way, in the namespaces and root of a running container (RunJoiner, which execs
+// minictr-init's join mode).
 #include "spawn.h"
 
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,8 +23,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -42,36 +42,12 @@ std::vector<char*> PointerArray(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-// The highest capability number the running kernel knows; 40 (CAP_CHECKPOINT_RESTORE) when unreadable.
-int ReadCapLast() {
-  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 40;
-  char text[16] = {0};
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  int value = n > 0 ? atoi(text) : 0;
-  return value > 0 && value < 64 ? value : 40;
-}
-
 void CloseIfOpen(int fd) {
   if (fd >= 0) close(fd);
 }
 
 // Creates a pipe whose ends close on exec, so no program started meanwhile inherits them.
 bool Pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0; }
-
-long CloneProcess(uint64_t flags, int* pidfd) {
-  struct clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = flags;
-  if (pidfd != nullptr) {
-    args.flags |= CLONE_PIDFD;
-    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  }
-  // With CLONE_PARENT the kernel takes the exit signal of the caller (SIGCHLD here) and refuses any other.
-  args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
-  return syscall(SYS_clone3, &args, sizeof args);
-}
 
 bool WriteFully(int fd, const void* data, size_t length) {
   const char* p = static_cast<const char*>(data);
@@ -265,12 +241,9 @@ struct PreparedProcess {
   }
 };
 
-// -t: a socket pair over which the child sends the pseudo-terminal's controller; the child's end goes to `config`.
-bool ConsoleSockets(const SpawnRequest& request, ChildConfig* config, int (&sockets)[2]) {
-  if (!request.terminal) return true;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) < 0) return false;
-  config->console_fd = sockets[1];
-  return true;
+// -t: a socket pair over which the child sends the pseudo-terminal's controller (the child's end: sockets[1]).
+bool ConsoleSockets(const SpawnRequest& request, int (&sockets)[2]) {
+  return !request.terminal || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) == 0;
 }
 
 // Blocks every signal across a clone (see Spawn, step 3) and restores the mask when it goes out of scope.
@@ -287,39 +260,38 @@ class SignalsBlocked {
   sigset_t saved_;
 };
 
-// `minictr exec`'s first fork: joins the container's namespaces, which a multithreaded process like Node cannot
-// (setns of a mount namespace needs a single-threaded caller), then its root, and clones the process that will
-// exec with CLONE_PARENT, so that it is minictr's child, like a container's PID 1, and can be waited for the same
-// way. Entering a PID namespace only applies to children, which is why a second clone is needed at all.
-[[noreturn]] void RunJoiner(const ChildConfig& config, int target_pidfd, int root_fd, uint64_t namespaces,
-                            int report_fd) {
-  int32_t report = 0;
-  if (setns(target_pidfd, static_cast<int>(namespaces)) < 0 || fchdir(root_fd) < 0 || chroot(".") < 0) {
-    report = -errno;
-  } else {
-    long pid = CloneProcess(CLONE_PARENT, nullptr);
-    if (pid == 0) RunChild(config);
-    report = pid < 0 ? -errno : static_cast<int32_t>(pid);
+// The descriptors the joiner keeps for minictr-init join: request, report, error, release, pidfd, root, console.
+constexpr int kJoinFds = 7;
+
+// `minictr exec`'s joiner, between fork and exec: a copy of Node, in the host's namespaces where the container cannot
+// see it, which at once execs minictr-init's sealed copy in join mode (join.cc) with an empty environment, keeping
+// open only stdio and the descriptors its argv names. The joining itself happens there.
+[[noreturn]] void RunJoiner(int helper_fd, char* const* argv, const int (&keep)[kJoinFds], int report_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ResetSignals();
+  MarkAllCloseOnExec(3);
+  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  for (int fd : keep) {
+    if (fd >= 0) fcntl(fd, F_SETFD, 0);
   }
-  WriteFully(report_fd, &report, sizeof report);
-  _exit(0);
+  char* const empty[] = {nullptr};
+  syscall(SYS_execveat, helper_fd, "", argv, empty, AT_EMPTY_PATH);
+  ReportStep(report_fd, kStepInit, errno);
+  _exit(127);
 }
 
 }  // namespace
 
 int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** what) {
-  ChildConfig config{};
-  PreparedProcess prepared(request, &config);
-  config.joining = true;
-
   // 1. The container, by a pidfd (its PID 1 cannot be confused with a later process of the same pid from here
-  //    on) and its root directory; pipes: release, error, and the joiner's report of the pid.
-  int release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1}, report_pipe[2] = {-1, -1};
+  //    on) and its root directory; pipes: the request (→ joiner), its report (→ here), release and error (as a
+  //    container's child has); minictr-init's sealed copy, and the joiner's argv naming its descriptors.
+  int request_pipe[2] = {-1, -1}, report_pipe[2] = {-1, -1}, release_pipe[2] = {-1, -1}, error_pipe[2] = {-1, -1};
   int target_pidfd = -1, root_fd = -1, console[2] = {-1, -1}, helper_fd = -1;
   auto fail = [&](const char* call) {
     int saved = errno;
-    CloseAll({release_pipe[0], release_pipe[1], error_pipe[0], error_pipe[1], report_pipe[0], report_pipe[1],
-              target_pidfd, root_fd, console[0], console[1], helper_fd});
+    CloseAll({request_pipe[0], request_pipe[1], report_pipe[0], report_pipe[1], release_pipe[0], release_pipe[1],
+              error_pipe[0], error_pipe[1], target_pidfd, root_fd, console[0], console[1], helper_fd});
     *what = call;
     return saved;
   };
@@ -328,49 +300,54 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   std::string proc = "/proc/" + std::to_string(request.join_pid);
   root_fd = open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return fail("open /proc/PID/root");
-  if (!Pipe(release_pipe) || !Pipe(error_pipe) || !Pipe(report_pipe)) return fail("pipe2");
-  if (!ConsoleSockets(request, &config, console)) return fail("socketpair");
+  if (!Pipe(request_pipe) || !Pipe(report_pipe) || !Pipe(release_pipe) || !Pipe(error_pipe)) return fail("pipe2");
+  if (!ConsoleSockets(request, console)) return fail("socketpair");
   if ((helper_fd = SealedCopy(request.helper_path.c_str())) < 0) return fail("copy minictr-init into a sealed memfd");
-  prepared.SetHelper(request, helper_fd, error_pipe[1], &config);
-  config.release_fd = release_pipe[0];
-  config.error_fd = error_pipe[1];
-  for (int fd : {release_pipe[1], error_pipe[0], report_pipe[0], report_pipe[1], console[0]}) {
-    if (fd >= 0) config.foreign_fds[config.foreign_fd_count++] = fd;
-  }
-  uint64_t namespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
-  if (request.new_network) namespaces |= CLONE_NEWNET;
+  const int keep[kJoinFds] = {request_pipe[0], report_pipe[1], error_pipe[1], release_pipe[0], target_pidfd, root_fd,
+                              console[1]};
+  std::vector<std::string> strings = {"minictr-init", "join"};
+  for (int fd : keep) strings.push_back(std::to_string(fd));
+  std::vector<char*> argv = PointerArray(strings);
 
-  // 2. The joiner, which reports the pid of the process it cloned (or -errno) and exits at once.
+  // 2. The joiner, which reports the pid of the process it cloned, {0, pid}, or {step, errno}, and exits. The
+  //    request is written meanwhile (a pipe holds only so much); should the joiner fail first, its report says why.
   long joiner;
   {
     SignalsBlocked blocked;
     joiner = CloneProcess(0, nullptr);
-    if (joiner == 0) RunJoiner(config, target_pidfd, root_fd, namespaces, report_pipe[1]);
+    if (joiner == 0) RunJoiner(helper_fd, argv.data(), keep, report_pipe[1]);
   }
   if (joiner < 0) return fail("clone3");
+  for (int* fd : {&request_pipe[0], &report_pipe[1], &release_pipe[0], &error_pipe[1], &target_pidfd, &root_fd,
+                  &console[1], &helper_fd}) {
+    CloseIfOpen(*fd);
+    *fd = -1;
+  }
+  WriteFully(request_pipe[1], request.join_request.data(), request.join_request.size());
+  close(request_pipe[1]);
+  request_pipe[1] = -1;
   while (waitpid(static_cast<pid_t>(joiner), nullptr, 0) < 0 && errno == EINTR) {
   }
-  CloseAll({release_pipe[0], error_pipe[1], report_pipe[1], target_pidfd, root_fd, console[1], helper_fd});
-  release_pipe[0] = error_pipe[1] = report_pipe[1] = target_pidfd = root_fd = console[1] = helper_fd = -1;
-  int32_t report = 0;
-  if (ReadFully(report_pipe[0], &report, sizeof report) != sizeof report) report = -EPIPE;
-  if (report <= 0) {
-    errno = -report;
-    return fail("join the container's namespaces");
+  int32_t report[2] = {kStepJoinNamespaces, EPIPE};  // a joiner that died without a word
+  ReadFully(report_pipe[0], report, sizeof report);
+  if (report[0] != 0) {
+    errno = report[1];
+    return fail(ChildStepName(report[0]));
   }
   // 3. The process is this process's child (CLONE_PARENT) and not yet reaped, so its pid is safe to open.
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, report, 0));
+  int pid = report[1];
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
     int saved = errno;
     close(release_pipe[1]);  // the blocked process exits on EOF, and is reaped here
     release_pipe[1] = -1;
-    while (waitpid(report, nullptr, 0) < 0 && errno == EINTR) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     errno = saved;
     return fail("pidfd_open");
   }
   CloseAll({report_pipe[0]});
-  result->pid = report;
+  result->pid = pid;
   result->pidfd = pidfd;
   result->console_fd = console[0];
   result->release_fd = release_pipe[1];
@@ -405,7 +382,8 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     return saved;
   };
   if (!Pipe(release_pipe) || !Pipe(error_pipe)) return fail("pipe2");
-  if (!ConsoleSockets(request, &config, console)) return fail("socketpair");
+  if (!ConsoleSockets(request, console)) return fail("socketpair");
+  config.console_fd = console[1];
   if (detached) {
     if (!Pipe(out_pipe) || !Pipe(err_pipe) || !Pipe(report_pipe) || !Pipe(handoff_pipe)) return fail("pipe2");
     if (request.keep_stdin && !Pipe(stdin_pipe)) return fail("pipe2");

@@ -44,6 +44,7 @@ struct SpawnRequest {
   bool keep_stdin = false;  // -d -i: stdin is a pipe the monitor holds open, so reading it blocks instead of EOF
   int join_pid = 0;  // SpawnExec: the host pid of the container's PID 1, whose namespaces and root are joined
   uint64_t join_start_time = 0;  // ... and its start time (/proc/PID/stat field 22), checked against reuse
+  std::string join_request;  // ... and what minictr-init's join mode does there (see join.cc)
   std::vector<std::string> monitor_argv;
   std::vector<std::string> monitor_env;
 };
@@ -61,9 +62,8 @@ struct SpawnResult {
 // Returns 0 or an errno, with `what` naming the call that failed.
 int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what);
 
-// `minictr exec`: a child blocked like Spawn's, but in the namespaces and root of the running container join_pid
-// (new_network false: it has none of its own), and a child of this process. Uses: workdir, the security profile,
-// exec_path, argv, env, terminal.
+// `minictr exec`: a child blocked like Spawn's, but in the namespaces and root of the running container join_pid, and
+// a child of this process, started by minictr-init's join mode from join_request. Uses also: helper_path, terminal.
 int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** what);
 
 struct ReleaseOutcome {

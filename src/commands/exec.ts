@@ -4,6 +4,7 @@ import { MinictrError, UsageError } from '../errors.js';
 import { parseEnv } from '../container/spec.js';
 import { exitCodeOf } from '../container/state.js';
 import { execInContainer } from '../container/exec.js';
+import { rawEnv } from '../sys/bytes.js';
 
 export interface ExecFlags {
   env?: string[];
@@ -16,7 +17,7 @@ export interface ExecFlags {
 export async function exec(container: string, command: string[], flags: ExecFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') throw new UsageError('no command given: minictr exec [OPTIONS] CONTAINER COMMAND [ARG...]');
   if (flags.workdir !== undefined && !flags.workdir.startsWith('/')) throw new UsageError(`invalid --workdir "${flags.workdir}": must be an absolute path`);
-  const env = parseEnv(flags.env ?? [], process.env);
+  const env = parseEnv(flags.env ?? [], rawEnv(process.env));
   const status = await execInContainer({
     container,
     argv: command,

@@ -8,6 +8,7 @@ import { defaultRootfs } from '../container/rootfs.js';
 import { buildRunSpec, type RunFlags } from '../container/spec.js';
 import { SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
+import { rawEnv } from '../sys/bytes.js';
 
 export type { RunFlags } from '../container/spec.js';
 
@@ -23,7 +24,7 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
   const spec = buildRunSpec(flags, command, {
     defaultRootfs: defaultRootfs(),
     subnet: Subnet.parse(SUBNET_CIDR),
-    hostEnv: process.env,
+    hostEnv: rawEnv(process.env),
     cwd: process.cwd(),
   });
   if (flags.dryRun) {

@@ -4,6 +4,7 @@
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
+import { parseDecimal } from '../sys/numbers.js';
 import { error, warn } from '../log.js';
 import { collectGarbage } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer, teardownState, type ContainerInfo } from '../container/lookup.js';
@@ -93,7 +94,7 @@ export async function kill(refs: string[], flags: { signal?: string }): Promise<
  * running is left as it is, with a note on stderr (Docker's exit status: 0).
  */
 export async function stop(refs: string[], flags: { time?: string }): Promise<number> {
-  const grace = Number(flags.time ?? '10');
+  const grace = parseDecimal(flags.time ?? '10') ?? NaN;
   if (!(grace >= 0) || grace * 1000 > MAX_TIMEOUT_MS) {
     throw new UsageError(`invalid --time "${flags.time}": seconds, from 0 to ${Math.floor(MAX_TIMEOUT_MS / 1000)}`);
   }

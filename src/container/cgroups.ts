@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.js';
+import { parseDecimal, parseSize, parseWhole } from '../sys/numbers.js';
 
 export interface Limits {
   /** Bytes. */
@@ -22,13 +23,17 @@ export interface Limits {
   pidsLimit: number | null;
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 const CFS_PERIOD_US = 100_000;
+/** 8 PiB: far beyond any machine, exact as a JavaScript number, and taken by the kernel (twice, for memory+swap). */
+const MAX_BYTES = 2 ** 53;
+/** The kernel's PID_MAX_LIMIT: pids.max takes no more. */
+const MAX_PIDS = 4 * 1024 * 1024;
 
 function parseBytes(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
-  const bytes = match ? Math.floor(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!) : NaN;
-  if (!(bytes >= 6 * 1024 * 1024)) throw new UsageError(`invalid ${flag} "${text}": a size of at least 6m, such as 64m or 1g`);
+  const bytes = parseSize(text);
+  if (bytes === null || bytes < 6 * 1024 * 1024 || bytes > MAX_BYTES) {
+    throw new UsageError(`invalid ${flag} "${text}": a size from 6m to ${MAX_BYTES / 1024 ** 3}g, such as 64m or 1g`);
+  }
   return bytes;
 }
 
@@ -40,11 +45,12 @@ export function parseLimits(flags: { memory?: string; memorySwap?: string; cpus?
     memorySwap = flags.memorySwap === '-1' ? -1 : parseBytes(flags.memorySwap, '--memory-swap');
     if (memorySwap !== -1 && memorySwap < memory) throw new UsageError('--memory-swap must be at least --memory (it counts both)');
   }
-  const cpus = flags.cpus === undefined ? null : Number(flags.cpus);
-  if (cpus !== null && !(cpus >= 0.01 && cpus <= 1024)) throw new UsageError(`invalid --cpus "${flags.cpus}": a number such as 0.5 or 2`);
-  const pidsLimit = flags.pidsLimit === undefined ? null : Number(flags.pidsLimit);
-  if (pidsLimit !== null && !(Number.isInteger(pidsLimit) && pidsLimit >= 1)) {
-    throw new UsageError(`invalid --pids-limit "${flags.pidsLimit}": a whole number of processes, at least 1`);
+  // Malformed reads as NaN, which no range holds.
+  const cpus = flags.cpus === undefined ? null : parseDecimal(flags.cpus) ?? NaN;
+  if (cpus !== null && !(cpus >= 0.01 && cpus <= 1024)) throw new UsageError(`invalid --cpus "${flags.cpus}": a number from 0.01 to 1024, such as 0.5 or 2`);
+  const pidsLimit = flags.pidsLimit === undefined ? null : parseWhole(flags.pidsLimit) ?? NaN;
+  if (pidsLimit !== null && !(pidsLimit >= 1 && pidsLimit <= MAX_PIDS)) {
+    throw new UsageError(`invalid --pids-limit "${flags.pidsLimit}": a whole number of processes from 1 to ${MAX_PIDS}`);
   }
   return { memory, memorySwap, cpus, pidsLimit };
 }

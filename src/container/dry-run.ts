@@ -1,6 +1,8 @@
-// `minictr run --dry-run`: the run as a shell script that does the same steps with standard tools (util-linux's
+// `minictr run --dry-run`: the run as a bash script that does the same steps with standard tools (util-linux's
 // unshare, mount and pivot_root, iproute2, nftables, coreutils), commented step by step. It changes nothing when
-// generated; run as root, it builds an equivalent container, runs the command and cleans up after it.
+// generated; run as root, it builds an equivalent container, runs the command and cleans up after it. Every value
+// in it, comments included, is one shellQuote word (src/sys/shell-quote.ts): whatever the command line holds, the
+// script runs no command but its own.
 //
 // Its data is the run's own: the SpawnOptions handed to the native child, the ip batch lines and the nft script
 // all come from plan.ts, so the script cannot drift from what `minictr run` does. Differences are deliberate:
@@ -10,17 +12,13 @@
 // no_new_privs) is not reproduced: the script's container runs with root's full privileges.
 
 import { STATE_ROOT } from '../network/names.js';
+import { shellQuote } from '../sys/shell-quote.js';
 import { ipam } from './gc.js';
 import { shortId } from './ids.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
 
 const SCRIPT_ROOT = `${STATE_ROOT}-script`;
-
-/** A shell word that means exactly `text`. */
-export function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 const DEVICES: [string, number, number][] = [
   ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
@@ -44,9 +42,9 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
   if (options.interface !== null) {
     const iface = options.interface;
     lines.push(
-      `ip addr add ${iface.address}/${iface.prefixLength} dev ${iface.name}`,
-      `ip link set ${iface.name} up`,
-      `ip route add default via ${iface.gateway}`,
+      `ip addr add ${q(`${iface.address}/${iface.prefixLength}`)} dev ${q(iface.name)}`,
+      `ip link set ${q(iface.name)} up`,
+      `ip route add default via ${q(iface.gateway)}`,
     );
   }
   const { lower, upper, work, target } = options.overlay;
@@ -67,15 +65,17 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
     ...DEV_LINKS.map(([to, name]) => `ln -s ${to} dev/${name}`),
     'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs sys',
     '# Identity and name resolution files, into the upper layer.',
-    ...options.etcFiles.flatMap((file) => [`rm -f .${file.path}`, `printf '%s' ${q(file.content)} > .${file.path}`]),
+    ...options.etcFiles.flatMap((file) => [`rm -f ${q(`.${file.path}`)}`, `printf '%s' ${q(file.content)} > ${q(`.${file.path}`)}`]),
     '# pivot_root into the overlay, then detach the host\'s tree (from here on, programs come from the rootfs).',
     'pivot_root . .',
     'umount -l .',
+    '# bash remembers where it found programs (mkdir, above, in the host\'s /usr/bin): forget, look in the rootfs.',
+    'hash -r',
     '# Working directory, created if missing.',
     `mkdir -p ${q(options.workdir)}`,
     `cd ${q(options.workdir)}`,
     '# Exec the command with exactly the container\'s environment.',
-    `exec env -i ${options.env.map(q).join(' ')} ${[options.execPath, ...options.argv.slice(1)].map(q).join(' ')}`,
+    `exec env -i -- ${options.env.map(q).join(' ')} ${[options.execPath, ...options.argv.slice(1)].map(q).join(' ')}`,
   );
   return lines;
 }
@@ -86,10 +86,10 @@ function dryRunScript(plan: Plan, address: string | null): string {
   const q = shellQuote;
   const namespaces = ['--pid', '--mount', '--uts', '--ipc', ...(spec.network === 'host' ? [] : ['--net'])];
   const lines = [
-    '#!/bin/sh',
+    '#!/bin/bash',
     `# minictr run --dry-run ${spec.argv.map(q).join(' ')}`,
     '# The steps minictr would take, with standard tools. Run as root: it builds an equivalent container, runs the',
-    `# command and cleans up. State lives in ${root}; no minictr lease is taken (${address ?? 'no address'} was free when this was written).`,
+    `# command and cleans up. State lives in ${q(root)}; no minictr lease is taken (${q(address ?? 'no address')} was free when this was written).`,
     'set -eu',
     '',
     '# 1. State: the overlay\'s writable layer, its work directory, the mount point, and the release fifo.',
@@ -102,7 +102,7 @@ function dryRunScript(plan: Plan, address: string | null): string {
     'MINICTR_CHILD',
     '',
     `# 3. clone(): a shell in new ${namespaces.map((n) => n.slice(2)).join(', ')} namespaces, waiting for "go".`,
-    `unshare ${namespaces.join(' ')} --fork --kill-child sh ${q(`${root}/child.sh`)} &`,
+    `unshare ${namespaces.join(' ')} --fork --kill-child bash ${q(`${root}/child.sh`)} &`,
     'UNSHARE=$!',
     '# The container\'s PID 1 is unshare\'s child; the host knows it by this pid.',
     'PID=',

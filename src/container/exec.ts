@@ -1,23 +1,25 @@
 // `minictr exec`: another process in a running container, as the container's own: in all of its namespaces, its
 // root, its cgroup, with its environment, working directory, user and security profile (each overridable by flag).
 //
-// Node never calls setns() itself (a multithreaded process cannot join a mount namespace): the addon forks a joiner
-// that does, and that clones the process with CLONE_PARENT, so it is this process's child, blocked on its release
-// pipe exactly like a container's PID 1 (native/src/spawn.cc, SpawnExec). Then:
+// Node never calls setns() itself (a multithreaded process cannot join a mount namespace), and nothing of Node may
+// ever be visible inside the container (a container keeping CAP_SYS_PTRACE could open its binary through
+// /proc/PID/exe and read minictr's environment). The addon forks a joiner that at once execs a sealed copy of
+// minictr-init with an empty environment; that joins the container's cgroups, namespaces and root and clones the
+// process with CLONE_PARENT, so it is this process's child, blocked on its release pipe exactly like a container's
+// PID 1 (native/src/spawn.cc, SpawnExec; native/src/join.cc). Then:
 //   (1) validation   the container runs; user and command resolved inside its root (/proc/PID/root)
-//   (2) spawn        the joiner; the process waits in the container's namespaces
-//   (3) cgroup       the process joins the container's cgroups before it runs anything
-//   (4) release      it applies the profile and execs; failures come back as {step, errno}
-//   (5) wait         signals to minictr are forwarded to it until it exits
+//   (2) spawn        the joiner, with the request (./join-request.ts); the process waits in the container
+//   (3) release      it applies the profile and execs; failures come back as {step, errno}
+//   (4) wait         signals to minictr are forwarded to it until it exits
 // Nothing is journaled: the process dies with the container's PID namespace, or with minictr (PDEATHSIG).
 
 import { childStepError, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
+import { helperPath, nativeAddon, type ExitStatus, type SpawnedChild } from '../native/index.js';
 import { Teardown } from '../teardown.js';
 import { HeldChild } from './held-child.js';
-import { joinCgroups } from './cgroups.js';
 import { currentContainers, isRunning, resolveContainer } from './lookup.js';
+import { encodeJoinRequest } from './join-request.js';
 import { findCommand } from './rootfs.js';
 import { SignalRelay } from './signals.js';
 import { ContainerState } from './state.js';
@@ -50,7 +52,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
   const state = new ContainerState(container.id, container.dir);
   const { config, network } = state.record();
   const root = `/proc/${pid}/root`;
-  const user = spec.user === null ? null : resolveUser(root, spec.user);
+  const user = spec.user === null ? null : resolveUser(root, spec.user, `container ${spec.container}`);
   const env = mergeEnv(config.env, user === null ? spec.env : [`HOME=${user.home}`, ...spec.env]);
   const workdir = spec.workdir ?? config.workdir;
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
@@ -63,43 +65,45 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
   const signals = new SignalRelay();
   signals.start();
   try {
-    // 2. Spawn: the process waits, in the container, for its release.
+    // 2. Spawn: the process waits, in the container and its cgroups, for its release.
     const terminal = spec.tty ? new TerminalRelay(addon) : null;
     if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
-    const child = addon.spawnExec({
-      pid,
-      startTime: container.process!.startTime,
+    const request = encodeJoinRequest({
       joinNetwork: network !== 'host',
-      security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
+      cgroups,
       workdir,
+      security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
+      terminal: spec.tty ? TerminalRelay.size() : null,
       execPath,
       argv: spec.argv,
       env,
-      helper,
-      terminal: spec.tty ? TerminalRelay.size() : null,
     });
+    const objects: Record<string, string> = {
+      exec: execPath,
+      'enter working directory': workdir,
+      "join the container's cgroup": cgroups.join(', '),
+    };
+    let child: SpawnedChild;
+    try {
+      child = addon.spawnExec({ pid, startTime: container.process!.startTime, helper, terminal: spec.tty, request });
+    } catch (cause) {
+      // A step of the joiner that failed comes back as the error's syscall.
+      const step = (cause as NodeJS.ErrnoException).syscall ?? '';
+      const object = objects[step] === undefined ? spec.container : `${spec.container} (${objects[step]})`;
+      throw stepError('exec in container', object, cause);
+    }
     terminal?.attach(child.consoleFd);
     const held = new HeldChild(addon, child);
     teardown.defer(`stop process ${child.pid}`, () => held.stop());
-
-    // 3. Cgroups: the container's limits hold for this process too.
-    try {
-      joinCgroups(cgroups.map((dir) => ({ dir, files: [], enable: [] })), child.pid);
-    } catch (cause) {
-      throw stepError('place the process in the container\'s cgroup', cgroups.join(', '), cause);
-    }
     signals.check();
 
-    // 4. Release: security profile, stdio, exec.
+    // 3. Release: security profile, stdio, exec.
     const failure = await held.release();
-    if (failure !== null) {
-      const objects: Record<string, string> = { exec: execPath, 'enter working directory': workdir };
-      throw childStepError(failure, objects[failure.step]);
-    }
+    if (failure !== null) throw childStepError(failure, objects[failure.step]);
     terminal?.start(spec.interactive);
     signals.forwardTo(child.pid);
 
-    // 5. Wait.
+    // 4. Wait.
     const result = await held.exited;
     signals.stopForwarding();
     return result;

@@ -6,6 +6,7 @@
 // anything is created.
 
 import { UsageError } from '../errors.js';
+import { parseSize, parseWhole } from '../sys/numbers.js';
 
 export interface LogOptions {
   /** Bytes a log file reaches before it is rotated (a record is never split: one larger than this gets a file). */
@@ -18,9 +19,6 @@ export const DEFAULT_LOG_OPTIONS: LogOptions = { maxSize: 10 * 1024 * 1024, maxF
 
 /** Enough to name every file, and few enough that a rotation's renames stay cheap. */
 const MAX_FILES = 1000;
-const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-/** Docker's sizes: 10m, 10mb, 10MiB, 1.5g, 512 (bytes), 512b. */
-const SIZE = /^(\d+(?:\.\d+)?)(?:([kmg])i?)?b?$/i;
 
 function invalid(value: string, why: string): UsageError {
   return new UsageError(`invalid --log-opt "${value}": ${why}`);
@@ -34,13 +32,12 @@ export function parseLogOptions(values: readonly string[]): LogOptions {
     if (eq < 0) throw invalid(value, 'expected KEY=VALUE, with KEY max-size or max-file');
     const [key, setting] = [value.slice(0, eq), value.slice(eq + 1)];
     if (key === 'max-size') {
-      const match = SIZE.exec(setting);
-      const bytes = match === null ? NaN : Math.floor(Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()]!);
-      if (!(bytes >= 1 && Number.isSafeInteger(bytes))) throw invalid(value, 'max-size must be a positive size, such as 10m or 512k');
+      const bytes = parseSize(setting); // as --memory's: 512, 512k, 10m, 1.5g
+      if (bytes === null || !(bytes >= 1 && Number.isSafeInteger(bytes))) throw invalid(value, 'max-size must be a positive size, such as 10m or 512k');
       options.maxSize = bytes;
     } else if (key === 'max-file') {
-      const files = /^\d+$/.test(setting) ? Number(setting) : NaN;
-      if (!(files >= 1 && files <= MAX_FILES)) throw invalid(value, `max-file must be a whole number from 1 to ${MAX_FILES}`);
+      const files = parseWhole(setting);
+      if (files === null || !(files >= 1 && files <= MAX_FILES)) throw invalid(value, `max-file must be a whole number from 1 to ${MAX_FILES}`);
       options.maxFile = files;
     } else {
       throw invalid(value, `unknown option "${key}": minictr knows max-size and max-file`);

@@ -11,8 +11,10 @@ import { checkHostPorts } from '../network/ports.js';
 import { formatIpv4, parseIpv4 } from '../network/subnet.js';
 import { vethLines } from '../network/veth.js';
 import type { SpawnOptions } from '../native/index.js';
+import { encodeBytes } from '../sys/bytes.js';
 import { preflight } from '../sys/preflight.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
+import { portRegistry } from './gc.js';
 import { newId, shortId } from './ids.js';
 import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
 import { containerEnv, type RunSpec } from './spec.js';
@@ -35,11 +37,11 @@ export async function planRun(spec: RunSpec): Promise<Plan> {
   checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
   const id = newId();
   const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
-  const user = spec.user === null ? null : resolveUser(spec.rootfs, spec.user);
+  const user = spec.user === null ? null : resolveUser(spec.rootfs, spec.user, `rootfs ${spec.rootfs}`);
   const env = containerEnv(spec, hostname, user?.home);
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
-  await checkHostPorts(spec.ports);
+  await checkHostPorts(spec.ports, portRegistry());
   return { spec, id, hostname, env, execPath, user };
 }
 
@@ -99,8 +101,8 @@ export function spawnOptions(
     workdir: spec.workdir,
     security: securityOptions(plan),
     execPath: plan.execPath,
-    argv: spec.argv,
-    env: plan.env,
+    argv: spec.argv.map(encodeBytes),
+    env: plan.env.map(encodeBytes),
   };
 }
 

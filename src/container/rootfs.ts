@@ -23,6 +23,40 @@ export function checkRootfs(rootfs: string, isDefault: boolean): void {
     throw new UsageError(`rootfs ${rootfs} does not exist${hint}`);
   }
   if (!stats.isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
+  checkMountTargets(rootfs);
+}
+
+/** Directories the child mounts on (/proc, /dev, /sys) or writes into (/etc); each is made where missing. */
+const MOUNT_TARGETS = ['/proc', '/dev', '/sys', '/etc'];
+/**
+ * Files the child replaces: it unlinks what is there and creates a new file (O_EXCL), so a symlink there is
+ * replaced, never followed (images point resolv.conf at systemd-resolved's file), but a directory cannot be.
+ */
+const REPLACED_FILES = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'];
+
+/**
+ * Refuses a rootfs where a mount target is a symlink or not a directory: mounting there would follow the link
+ * (inside the container, yet a /proc or /dev somewhere else than where the security profile masks it). The rootfs
+ * is the overlay's read-only lower layer and the upper layer starts empty, so what is checked here is what the
+ * child finds (native/src/child.cc refuses a symlink there too).
+ */
+function checkMountTargets(rootfs: string): void {
+  const lstatIn = (path: string) => {
+    try {
+      return lstatSync(posix.join(rootfs, path));
+    } catch {
+      return null; // missing: the child makes it
+    }
+  };
+  for (const path of MOUNT_TARGETS) {
+    const stats = lstatIn(path);
+    if (stats === null || stats.isDirectory()) continue;
+    const what = stats.isSymbolicLink() ? `a symlink (to ${readlinkSync(posix.join(rootfs, path))})` : 'not a directory';
+    throw new UsageError(`rootfs ${rootfs}: ${path} is ${what}; minictr mounts on it or writes into it, so it must be a directory`);
+  }
+  for (const path of REPLACED_FILES) {
+    if (lstatIn(path)?.isDirectory()) throw new UsageError(`rootfs ${rootfs}: ${path} is a directory; minictr writes a file there`);
+  }
 }
 
 /**
@@ -70,7 +104,8 @@ export function findCommand(root: string, command: string, pathEnv: string, work
   for (const candidate of candidates) {
     const hostPath = resolveInRoot(root, candidate);
     if (hostPath === null) continue;
-    const stats = statSync(hostPath);
+    // lstat: resolveInRoot followed every symlink already; one a running container put there since is not followed.
+    const stats = lstatSync(hostPath);
     if (stats.isFile() && (stats.mode & 0o111) !== 0) return candidate;
     notExecutable ??= stats.isDirectory() ? `${candidate}: is a directory` : `${candidate}: permission denied`;
   }

@@ -96,6 +96,8 @@ export interface RunSpec {
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 /** Docker's rule for container names: at least two characters. */
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** Names are file names in /run/minictr/names; Docker sets no limit, 255 would be the file system's. */
+const MAX_NAME_LENGTH = 128;
 const ENV_KEY = /^[^=\0]+$/;
 
 function parseNetwork(value: string | undefined): NetworkMode {
@@ -157,8 +159,10 @@ export function buildRunSpec(
   if (flags.hostname !== undefined && flags.hostname.length > 64) {
     throw new UsageError(`invalid --hostname "${flags.hostname}": longer than 64 characters`);
   }
-  if (flags.name !== undefined && (!NAME.test(flags.name) || flags.name.length > 128)) {
-    throw new UsageError(`invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters) is allowed`);
+  if (flags.name !== undefined && (!NAME.test(flags.name) || flags.name.length > MAX_NAME_LENGTH)) {
+    throw new UsageError(
+      `invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ (from 2 to ${MAX_NAME_LENGTH} characters) is allowed`,
+    );
   }
   const workdir = flags.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);

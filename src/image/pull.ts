@@ -7,14 +7,11 @@
 //   4. manifest and index stored by digest; last, the reference is pointed at them (so a reference never names an
 //      image whose blobs are not all there)
 
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { MinictrError } from '../errors.js';
 import { credentialsFor } from './credentials.js';
+import { openLayer } from './decompress.js';
 import { chooseManifest, documentType, hostPlatform, MAX_CONFIG_BYTES, isIndex, layerCompression, parseImageConfig, parseManifest, type Platform } from './manifest.js';
 import { PullProgress } from './progress.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
@@ -104,20 +101,9 @@ async function fetchSmallBlob(client: RegistryClient, store: ImageStore, ref: Im
 
 /** The uncompressed tar of a downloaded layer must hash to its diff id, or the config and the layer disagree. */
 async function verifyDiffId(path: string, layer: Descriptor, diffId: string, what: string): Promise<void> {
-  const compression = layerCompression(layer.mediaType, what);
-  if (compression === 'zstd') {
-    throw new MinictrError(`${what}: zstd-compressed layers are not supported yet (Node 20's zlib has no zstd)`);
-  }
   const hash = createHash('sha256');
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done();
-    },
-  });
   try {
-    if (compression === 'gzip') await pipeline(createReadStream(path), createGunzip(), sink);
-    else await pipeline(createReadStream(path), sink);
+    for await (const chunk of openLayer(path, layerCompression(layer.mediaType, what))) hash.update(chunk as Buffer);
   } catch (cause) {
     throw new MinictrError(`${what}: cannot decompress: ${(cause as Error).message}`, 'failure', cause);
   }

@@ -3,6 +3,8 @@
 //   blobs/sha256/<hex>     manifests, indexes, configs and compressed layers, each stored under the digest of its
 //                          bytes, verified before it is renamed into place, never changed afterwards
 //   images/<hex>.json      one file per reference (hex: sha256 of the reference's full name), naming its manifest
+//   layers/<chain id hex>/diff   each layer unpacked once (src/image/layers.ts), shared read-only by containers
+//   layers/.tmp-<pid>.<random>  an unpack in progress, renamed into place whole when done
 //   tmp/<pid>.<random>     downloads in progress, on the same file system so that committing one is a rename;
 //                          what a killed pull leaves here belongs to a dead pid and gc removes it
 //
@@ -117,17 +119,31 @@ export class ImageStore {
 
   /** Removes what killed pulls left in tmp/: files whose pid is not alive. */
   removeAbandonedDownloads(): void {
-    let names: string[];
-    try {
-      names = readdirSync(join(this.root, 'tmp'));
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const pid = Number(name.split('.')[0]);
-      if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) continue;
-      rmSync(join(this.root, 'tmp', name), { force: true, recursive: true });
-    }
+    removeAbandoned(join(this.root, 'tmp'), '');
+  }
+
+  /** Removes what killed unpacks left in layers/: .tmp-<pid>.<random> directories whose pid is not alive. */
+  removeAbandonedLayers(): void {
+    removeAbandoned(join(this.root, 'layers'), LAYER_TEMP_PREFIX);
+  }
+}
+
+/** Names in layers/ that start so are unpacks in progress (no chain id starts with a dot). */
+export const LAYER_TEMP_PREFIX = '.tmp-';
+
+/** Removes the entries of `dir` named `<prefix><pid>.<anything>` whose pid is not alive. */
+function removeAbandoned(dir: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    rmSync(join(dir, name), { force: true, recursive: true });
   }
 }
 

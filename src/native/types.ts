@@ -31,8 +31,10 @@ export interface SpawnOptions {
   };
   /** Path of the program inside the container's root, already resolved against PATH. */
   execPath: string;
-  argv: string[];
-  env: string[];
+  /** Bytes, as the user gave them (see src/sys/bytes.ts): they need not be UTF-8. */
+  argv: Buffer[];
+  /** KEY=VALUE entries, as bytes like argv. */
+  env: Buffer[];
   /**
    * The host's minictr-init. The command is exec'd through a sealed in-memory copy of it, so that /proc/self/exe
    * never points at a host file while it starts (see native/src/init.cc).
@@ -63,16 +65,12 @@ export interface ExecOptions {
   pid: number;
   /** The start time of that process (/proc/PID/stat field 22), checked once it is pinned by a pidfd. */
   startTime: number;
-  /** false when the container shares the host's network namespace (--network host). */
-  joinNetwork: boolean;
-  security: SpawnOptions['security'];
-  workdir: string;
-  execPath: string;
-  argv: string[];
-  env: string[];
-  /** As in SpawnOptions: the command is exec'd through a sealed copy of minictr-init. */
+  /** The host's minictr-init: a sealed copy of it joins the container, in join mode (native/src/join.cc). */
   helper: string;
-  terminal: TerminalSize | null;
+  /** -t: a console socket, as SpawnOptions' terminal (the size is in the request). */
+  terminal: boolean;
+  /** What the process is and does, read by the join mode: encodeJoinRequest (src/container/join-request.ts). */
+  request: Buffer;
 }
 
 export interface SpawnedChild {
@@ -104,6 +102,50 @@ export interface ExitStatus {
   errno?: number;
 }
 
+/** A moment for utimensat: whole seconds since the epoch and nanoseconds. */
+export interface Timestamp {
+  seconds: number;
+  nanoseconds: number;
+}
+
+export interface EntryTimes {
+  atime: Timestamp;
+  mtime: Timestamp;
+}
+
+/** One tar entry to create under a layer root (native/src/unpack.cc); `name` is one component, never "." or "..". */
+export type UnpackEntry = {
+  /** Inside the root; resolved there (symlinks and ".." never leave it), created 0755 where missing. */
+  parent: string;
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Set on symlinks and nodes here; files and directories get theirs from unpackFinish and unpackTimes. */
+  times: EntryTimes | null;
+} & (
+  | { kind: 'directory' | 'file' | 'fifo' }
+  /** symlink: the link text, verbatim; link: the path of the hard link's target inside the root. */
+  | { kind: 'symlink' | 'link'; target: string }
+  | { kind: 'char' | 'block'; major: number; minor: number }
+);
+
+export interface Xattr {
+  name: string;
+  value: Buffer;
+}
+
+/** What unpackFinish sets; null leaves it as it is. */
+export interface UnpackMeta {
+  owner: { uid: number; gid: number } | null;
+  mode: number | null;
+  xattrs: Xattr[];
+  times: EntryTimes | null;
+}
+
+/** An opaque zstd decompression context (freed when collected). */
+export type ZstdContext = { readonly __brand: 'ZstdContext' };
+
 export interface NativeAddon {
   spawn(options: SpawnOptions): SpawnedChild;
   spawnExec(options: ExecOptions): SpawnedChild;
@@ -124,4 +166,17 @@ export interface NativeAddon {
   openProcess(pid: number, startTime: number): number | null;
   /** A descriptor of the directory holding an exclusive flock on it (waits for it); closing it unlocks. */
   lockDirectory(path: string): number;
+  /**
+   * Creates an entry under the layer root open at rootFd; returns a descriptor for a file (write-only, empty) or a
+   * directory (a directory entry over an existing directory keeps it), -1 otherwise. Throws an Error with errno,
+   * code, syscall and path.
+   */
+  unpackCreate(rootFd: number, entry: UnpackEntry): number;
+  /** Owner, then mode, then xattrs, then times (when given) of what fd (from unpackCreate) is; `path` names it in errors. */
+  unpackFinish(fd: number, path: string, meta: UnpackMeta): void;
+  /** The times of parent/name inside the root, not following a symlink. */
+  unpackTimes(rootFd: number, entry: { parent: string; name: string; times: EntryTimes }): void;
+  zstdStream(): ZstdContext;
+  /** Decompresses from the start of input until it is used up or 1 MiB is made; frameEnded: a frame just ended. */
+  zstdDecompress(context: ZstdContext, input: Buffer): { output: Buffer; consumed: number; frameEnded: boolean };
 }

@@ -3,13 +3,15 @@
 // Parsing is pure. Before anything is created, each host port is bound once, to check that no socket of the host
 // holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
 // container runs, its host ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like
-// address leases, so two containers can never publish the same port. The forwarding itself is kernel DNAT through
-// two nftables maps (see firewall.ts): adding or removing a container's ports is one transaction and never adds a
-// rule.
+// address leases, so two containers can never publish the same port. A port found bound is blamed on the container
+// holding it in the registry, if any, before a host process: another minictr run checks it the same way. The
+// forwarding itself is kernel DNAT through two nftables maps (see firewall.ts): adding or removing a container's
+// ports is one transaction and never adds a rule.
 
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
 import { parseIpv4 } from './subnet.js';
@@ -26,6 +28,16 @@ export interface PortMapping {
 
 /** A range flag can publish many ports; past this it is more likely a typo than a plan. */
 const MAX_PORTS_PER_FLAG = 1024;
+/**
+ * A port bound by another minictr run's check (bindOnce) is free again within a millisecond or two: a port found
+ * bound is tried again this many times, this far apart, before a host process is blamed.
+ */
+const BUSY_RETRIES = 5;
+const BUSY_RETRY_MS = 20;
+
+function publishedBy(mapping: PortMapping, holder: string): UsageError {
+  return new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${holder.slice(0, 12)}`);
+}
 
 function parsePortRange(text: string, spec: string, what: string): [number, number] {
   const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
@@ -113,8 +125,13 @@ async function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | n
   });
 }
 
-/** Checks, before anything is created, that each host IP is this host's and no host socket holds a host port. */
-export async function checkHostPorts(mappings: readonly PortMapping[]): Promise<void> {
+/**
+ * Checks, before anything is created, that each host IP is this host's and no host socket holds a host port. A
+ * port found bound is reported as published by the container that holds it in `registry` (a concurrent run, whose
+ * own check or whose container binds it); otherwise it is tried again for a moment, since another run may be
+ * checking it at this very instant, and then blamed on a host process.
+ */
+export async function checkHostPorts(mappings: readonly PortMapping[], registry: PortRegistry): Promise<void> {
   if (mappings.length === 0) return;
   const local = new Set(
     Object.values(networkInterfaces())
@@ -125,12 +142,19 @@ export async function checkHostPorts(mappings: readonly PortMapping[]): Promise<
     if (mapping.hostIp !== null && !local.has(mapping.hostIp)) {
       throw new UsageError(`cannot publish on ${mapping.hostIp}: it is not an address of this host`);
     }
-    const failure = await bindOnce(mapping);
-    if (failure === null) continue;
-    if (failure.code === 'EADDRINUSE') {
-      throw new UsageError(`cannot publish port ${mapping.hostPort}/${mapping.protocol}: a host process is already using it`);
+    for (let attempt = 0; ; attempt++) {
+      const failure = await bindOnce(mapping);
+      if (failure === null) break;
+      if (failure.code !== 'EADDRINUSE') {
+        throw new MinictrError(`check host port ${mapping.hostPort}/${mapping.protocol}: ${failure.message}`, 'failure', failure);
+      }
+      const holder = registry.holder(mapping);
+      if (holder !== null) throw publishedBy(mapping, holder);
+      if (attempt === BUSY_RETRIES) {
+        throw new UsageError(`cannot publish port ${mapping.hostPort}/${mapping.protocol}: a host process is already using it`);
+      }
+      await sleep(BUSY_RETRY_MS);
     }
-    throw new MinictrError(`check host port ${mapping.hostPort}/${mapping.protocol}: ${failure.message}`, 'failure', failure);
   }
 }
 
@@ -153,8 +177,7 @@ export class PortRegistry {
     for (const mapping of mappings) {
       if (!createExclusive(this.path(mapping), owner)) {
         this.release(owner, claimed);
-        const holder = (ownerOf(this.path(mapping)) ?? '(unknown)').slice(0, 12);
-        throw new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${holder}`);
+        throw publishedBy(mapping, ownerOf(this.path(mapping)) ?? '(unknown)');
       }
       claimed.push(mapping);
     }

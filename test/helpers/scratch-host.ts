@@ -289,28 +289,30 @@ export function containerCgroups(): string[] {
   return [...new Set(dirs)].sort();
 }
 
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+/**
+ * Whether `pid` belongs to another scratch host (other test files, other checkouts' tests): it, or for a container's
+ * process its nearest ancestor in our PID namespace (minictr, or a monitor), runs in a mount namespace that is
+ * neither `scratchPid`'s nor the machine's own. An orphan adopted by the machine's init counts as ours, so a leak
+ * is never hidden.
+ */
+function ownedElsewhere(pid: number, scratchPid: number): boolean {
+  const own = nsInode('self', 'pid');
+  let anchor = pid;
+  while (anchor > 1 && nsInode(anchor, 'pid') !== own) {
+    anchor = Number(readFileSync(`/proc/${anchor}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+  }
+  const mnt = nsInode(anchor, 'mnt');
+  return mnt !== nsInode(scratchPid, 'mnt') && mnt !== nsInode(1, 'mnt');
 }
 
-/**
- * Processes living in a PID namespace other than ours and started from the scratch host of `scratchPid`: its
- * containers that are still running. A container's processes descend from its PID 1, whose parent is the minictr
- * or the minictr-monitor that started it, in the scratch host's mount namespace; other workloads on the machine
- * (other scratch hosts included) are not the scratch host's.
- */
+/** Processes living in a PID namespace other than ours: containers of the scratch host that are still running. */
 export function foreignPidNamespaceProcesses(scratchPid: number): number[] {
   const own = nsInode('self', 'pid');
-  const scratchMounts = nsInode(scratchPid, 'mnt');
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      let ancestor = Number(name);
-      if (nsInode(ancestor, 'pid') === own) continue;
-      while (ancestor > 1 && nsInode(ancestor, 'pid') !== own) ancestor = parentOf(ancestor);
-      if (nsInode(ancestor, 'mnt') === scratchMounts) pids.push(Number(name));
+      if (nsInode(Number(name), 'pid') !== own && !ownedElsewhere(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }
@@ -333,19 +335,15 @@ function processesInMountNamespaceOf(pid: number): number[] {
     });
 }
 
-/**
- * minictr-monitor processes of the scratch host of `scratchPid` (in its mount namespace), and the `minictr cleanup`
- * each becomes: detached containers not yet torn down.
- */
+/** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
 export function monitorProcesses(scratchPid: number): number[] {
-  const scratchMounts = nsInode(scratchPid, 'mnt');
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (nsInode(Number(name), 'mnt') !== scratchMounts) continue;
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`)) pids.push(Number(name));
+      const monitor = cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`);
+      if (monitor && !ownedElsewhere(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }

@@ -34,6 +34,9 @@ describe.skipIf(!isRoot)('minictr exec (needs root: skipped otherwise)', () => {
     expect((await scratch.host.minictr(['exec', 'box', '/bin/sh', '-c', 'exit 7'])).exitCode).toBe(7);
     const terminal = await scratch.host.minictr(['exec', '-t', '-u', 'nobody', 'box', '/bin/sh', '-c', 'tty && stty size && stat -c %U $(tty)']);
     expect(terminal.stdout).toMatch(/^\/dev\/pts\/0\r?\n24 80\r?\nnobody\r?$/);
+    const interactive = await scratch.host.minictr(['exec', '-i', '-t', 'box', '/bin/sh', '-c', 'read line; echo "got $line"; exit 3'], { input: 'typed\n' });
+    expect(interactive.exitCode, interactive.stderr).toBe(3);
+    expect(interactive.stdout).toMatch(/^typed\r?\ngot typed\r?$/);
     const piped = await scratch.host.minictr(['exec', 'box', '/bin/sh', '-c', 'read line; echo got $line'], { input: 'hello\n' });
     expect(piped.stdout).toBe('got hello');
     expect((await scratch.host.minictr(['rm', '-f', 'box'])).exitCode).toBe(0);

@@ -333,5 +333,21 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
       await stop(server);
       expect(await host.settle(before)).toEqual(before);
     });
+
+    it('a host port found bound while a container publishes it: the container is named, not a host process', async () => {
+      // Another minictr run checking the same port binds it for a moment, as this listener does: a port found bound
+      // is blamed on the container the registry says holds it before a host process is.
+      const server = await serve(['-p', '8098:80']);
+      const { server: listener } = await startClientAddressServer((argv) => host.exec(argv), '0.0.0.0', 8098);
+      const busy = await host.snapshot();
+      const result = await host.minictr(['run', '--rm', '-p', '8098:80', '/bin/true']);
+      expect(result.exitCode, explain(result)).toBe(125);
+      expect(result.stderr).toMatch(/^minictr: port 8098\/tcp is already published by container [0-9a-f]{12}$/);
+      expect(await host.snapshot()).toEqual(busy);
+      listener.kill();
+      await listener;
+      await stop(server);
+      expect(await host.settle(before)).toEqual(before);
+    });
   });
 });

@@ -109,23 +109,22 @@ describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwis
     // Until a command's execve() is done, /proc/self/exe is the program that called it. Were that minictr's node,
     // this script would run the host's node inside the container, with a handle on its file, on kernels that follow
     // the link across mount namespaces (this one refuses, ENOENT: exit 127). It names minictr-init's sealed copy
-    // instead, which runs and refuses its arguments: exit 125.
+    // instead, which runs, refuses its arguments and says why: exit 126, a command that cannot be executed.
     const rootfs = mkdtempSync(join(tmpdir(), 'minictr-exe-'));
     try {
       cpSync(fileURLToPath(new URL('../../rootfs/image', import.meta.url)), rootfs, { recursive: true, verbatimSymlinks: true });
       writeFileSync(join(rootfs, 'bin/escape'), '#!/proc/self/exe\nconsole.log("host node ran " + process.version)\n', { mode: 0o755 });
-      // Exit 125 with nothing on stderr: the container ran (minictr reports its own failures there), and its
-      // command's interpreter, minictr-init's sealed copy, refused the arguments a script gives it.
+      const refused = 'minictr-init: cannot run /bin/escape: its interpreter is minictr-init (#!/proc/self/exe?), which only starts the container\'s commands';
       const run = await scratch.host.minictr(['run', '--rm', '--rootfs', rootfs, '/bin/escape']);
       expect(run.stdout).not.toContain('host node ran');
-      expect(run.stderr).toBe('');
-      expect(run.exitCode).toBe(125);
+      expect(run.stderr).toBe(refused);
+      expect(run.exitCode).toBe(126);
       const detached = await scratch.host.minictr(['run', '-d', '--rm', '--name', 'exe-check', '--rootfs', rootfs, '/bin/sleep', '30']);
       expect(detached.exitCode, detached.stderr).toBe(0);
       const exec = await scratch.host.minictr(['exec', 'exe-check', '/bin/escape']);
       expect(exec.stdout).not.toContain('host node ran');
-      expect(exec.stderr).toBe('');
-      expect(exec.exitCode).toBe(125);
+      expect(exec.stderr).toBe(refused);
+      expect(exec.exitCode).toBe(126);
       const self = await scratch.host.minictr(['exec', 'exe-check', '/bin/readlink', '/proc/self/exe']);
       expect(self.stdout).toBe('/bin/busybox');
     } finally {

@@ -40,6 +40,19 @@ describe('buildRunSpec', () => {
     [{ hostname: 'under_score' }, /invalid --hostname/],
     [{ hostname: `${'a'.repeat(64)}` }, /invalid --hostname/],
     [{ name: '.hidden' }, /invalid --name/],
+    [{ name: 'n'.repeat(129) }, /invalid --name "n+": .*\(from 2 to 128 characters\)/],
+    [{ cpus: '0x10' }, /invalid --cpus "0x10": a number from 0.01 to 1024/],
+    [{ cpus: ' 5' }, /invalid --cpus " 5"/],
+    [{ cpus: 'Infinity' }, /invalid --cpus "Infinity"/],
+    [{ pidsLimit: '1e3' }, /invalid --pids-limit "1e3"/],
+    [{ pidsLimit: '+5' }, /invalid --pids-limit "\+5"/],
+    [{ pidsLimit: '5 ' }, /invalid --pids-limit "5 "/],
+    [{ pidsLimit: '-0' }, /invalid --pids-limit "-0"/],
+    [{ pidsLimit: '4194305' }, /invalid --pids-limit "4194305": a whole number of processes from 1 to 4194304/],
+    [{ memory: '1e3m' }, /invalid --memory "1e3m": a size from 6m to 8388608g/],
+    [{ memory: ' 64m' }, /invalid --memory " 64m"/],
+    [{ memory: '99999999999999999g' }, /invalid --memory "99999999999999999g": a size from 6m to 8388608g/],
+    [{ memory: '64m', memorySwap: '0x10g' }, /invalid --memory-swap "0x10g"/],
     [{ workdir: 'relative' }, /must be an absolute path/],
     [{ env: ['=value'] }, /invalid --env/],
     [{ rootfs: '/images/a,b' }, /overlayfs cannot take a path/],
@@ -47,6 +60,15 @@ describe('buildRunSpec', () => {
   ] as [RunFlags, RegExp][])('rejects %o', (flags, message) => {
     expect(() => build(flags)).toThrow(UsageError);
     expect(() => build(flags)).toThrow(message);
+  });
+
+  it('takes limits written plainly', () => {
+    expect(build({ memory: '64m', memorySwap: '1.5g', cpus: '.5', pidsLimit: '4194304' }).limits).toEqual({
+      memory: 64 * 1024 ** 2,
+      memorySwap: 1.5 * 1024 ** 3,
+      cpus: 0.5,
+      pidsLimit: 4194304,
+    });
   });
 
   it('rejects an empty command and NUL bytes in arguments', () => {
@@ -63,15 +85,5 @@ describe('containerEnv', () => {
   it('adds PATH, HOSTNAME and HOME unless the user set them', () => {
     expect(containerEnv(build({ env: ['A=1'] }), 'box')).toEqual([`PATH=${DEFAULT_PATH}`, 'HOSTNAME=box', 'HOME=/root', 'A=1']);
     expect(containerEnv(build({ env: ['PATH=/bin', 'HOME=/'] }), 'box')).toEqual(['HOSTNAME=box', 'PATH=/bin', 'HOME=/']);
-  });
-});
-
-describe('shellQuote', () => {
-  it('leaves plain words alone and single-quotes the rest, quotes included', async () => {
-    const { shellQuote } = await import('../../src/container/dry-run.js');
-    expect(shellQuote('/bin/sh')).toBe('/bin/sh');
-    expect(shellQuote('a b')).toBe("'a b'");
-    expect(shellQuote("it's $HOME")).toBe("'it'\\''s $HOME'");
-    expect(shellQuote('')).toBe("''");
   });
 });

@@ -1,0 +1,198 @@
+// minictr-init's join mode: `minictr exec`'s joiner, from the moment it stops being a copy of Node.
+//
+// The addon forks the joiner from Node, still in the host's namespaces, where the container cannot see it, and it
+// execs at once this program's sealed in-memory copy (SpawnExec in spawn.cc) with an empty environment. So nothing
+// that becomes visible in the container's PID namespace is Node: not its binary, which a container keeping
+// CAP_SYS_PTRACE could open through /proc/PID/exe and overwrite once minictr has exited, "not dumpable" or not
+// (CVE-2019-5736), nor minictr's environment in /proc/PID/environ. runc's nsexec and runc-dmz do the same. Here:
+//   (1) the request (the command, its environment, user, profile; src/container/join-request.ts builds it) is read
+//       from a pipe: never argv, which the container can read in /proc/PID/cmdline;
+//   (2) the joiner enters the container's cgroups, so that the process is born inside its limits;
+//   (3) it joins the container's namespaces through a pidfd of its PID 1, and its root;
+//   (4) it clones the process with CLONE_PARENT, in the container's PID namespace and minictr's child, which runs
+//       child.cc's process steps (release, session, terminal, user, capabilities, seccomp) and execs the command;
+//   (5) it reports that pid on the report pipe, {0, pid}, or the step that failed, {step, errno}, and exits.
+//
+//   minictr-init join REQUEST_FD REPORT_FD ERROR_FD RELEASE_FD PIDFD ROOT_FD CONSOLE_FD   (CONSOLE_FD -1: no -t)
+#include "join.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "child.h"
+#include "seccomp.h"
+
+namespace minictr {
+
+namespace {
+
+// The request: NUL-terminated "key=value" entries (join-request.ts). Pointers point into the request's buffer.
+struct JoinRequest {
+  bool network = false;
+  std::vector<const char*> cgroups;  // cgroup.procs files
+  char* workdir = nullptr;
+  bool switch_user = false;
+  uint64_t uid = 0;
+  uint64_t gid = 0;
+  bool privileged = false;
+  uint64_t capabilities = 0;
+  uint64_t rows = 24;
+  uint64_t columns = 80;
+  const char* path = nullptr;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+bool Number(const char* text, uint64_t max, uint64_t* out, int base = 10) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, base);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value > max) return false;
+  *out = value;
+  return true;
+}
+
+bool Flag(const char* text, bool* out) {
+  uint64_t value = 0;
+  if (!Number(text, 1, &value)) return false;
+  *out = value == 1;
+  return true;
+}
+
+// Fills `request` from the buffer's entries; false (errno EINVAL) on an unknown key or a malformed value. A uid
+// means --user: switch_user is set with it.
+bool ParseRequest(std::vector<char>& buffer, JoinRequest* request) {
+  bool ok = !buffer.empty() && buffer.back() == '\0';
+  for (size_t at = 0; ok && at < buffer.size();) {
+    char* key = buffer.data() + at;
+    at += strlen(key) + 1;
+    char* value = strchr(key, '=');
+    if (value == nullptr) {
+      ok = false;
+      break;
+    }
+    *value++ = '\0';
+    if (strcmp(key, "network") == 0) ok = Flag(value, &request->network);
+    else if (strcmp(key, "cgroup") == 0) request->cgroups.push_back(value);
+    else if (strcmp(key, "workdir") == 0) request->workdir = value;
+    else if (strcmp(key, "uid") == 0) ok = request->switch_user = Number(value, 0xfffffffe, &request->uid);
+    else if (strcmp(key, "gid") == 0) ok = Number(value, 0xfffffffe, &request->gid);
+    else if (strcmp(key, "privileged") == 0) ok = Flag(value, &request->privileged);
+    else if (strcmp(key, "capabilities") == 0) ok = Number(value, UINT64_MAX, &request->capabilities, 16);
+    else if (strcmp(key, "rows") == 0) ok = Number(value, 65535, &request->rows) && request->rows > 0;
+    else if (strcmp(key, "columns") == 0) ok = Number(value, 65535, &request->columns) && request->columns > 0;
+    else if (strcmp(key, "path") == 0) request->path = value;
+    else if (strcmp(key, "arg") == 0) request->argv.push_back(value);
+    else if (strcmp(key, "env") == 0) request->envp.push_back(value);
+    else ok = false;
+  }
+  ok = ok && request->workdir != nullptr && request->workdir[0] == '/' && request->path != nullptr &&
+       !request->argv.empty();
+  request->argv.push_back(nullptr);
+  request->envp.push_back(nullptr);
+  if (!ok) errno = EINVAL;
+  return ok;
+}
+
+bool ReadAll(int fd, std::vector<char>* buffer) {
+  char chunk[65536];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    buffer->insert(buffer->end(), chunk, chunk + n);
+  }
+}
+
+// Writes "0" (the writer itself) into each cgroup.procs file.
+bool JoinCgroups(const JoinRequest& request) {
+  for (const char* path : request.cgroups) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = write(fd, "0", 1) == 1;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+[[noreturn]] void Report(int report_fd, int32_t step, int32_t value) {
+  ReportStep(report_fd, step, value);
+  _exit(step == 0 ? 0 : 125);
+}
+
+}  // namespace
+
+int RunJoin(int argc, char** argv) {
+  constexpr int kFds = 7;
+  if (argc != 2 + kFds) return 125;
+  int fds[kFds];
+  for (int i = 0; i < kFds; i++) fds[i] = atoi(argv[2 + i]);
+  const int request_fd = fds[0], report_fd = fds[1], error_fd = fds[2], release_fd = fds[3], pidfd = fds[4],
+            root_fd = fds[5], console_fd = fds[6];
+  // Not dumpable, and so is the clone below: its memory holds the command's environment, its descriptors reach
+  // minictr, and before it drops them it has every capability.
+  prctl(PR_SET_DUMPABLE, 0);
+  prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps
+
+  // 1. The request.
+  std::vector<char> buffer;
+  JoinRequest request;
+  if (!ReadAll(request_fd, &buffer) || !ParseRequest(buffer, &request)) Report(report_fd, kStepJoinRequest, errno);
+  close(request_fd);
+
+  // 2-3. Cgroups while the host's tree is visible, then namespaces and root.
+  if (!JoinCgroups(request)) Report(report_fd, kStepJoinCgroup, errno);
+  int namespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (request.network ? CLONE_NEWNET : 0);
+  if (setns(pidfd, namespaces) < 0 || fchdir(root_fd) < 0 || chroot(".") < 0) {
+    Report(report_fd, kStepJoinNamespaces, errno);
+  }
+
+  // 4. The process, with the part of a container's child config that applies to it (child.h).
+  ChildConfig config{};
+  config.joining = true;
+  config.release_fd = release_fd;
+  config.error_fd = error_fd;
+  for (int fd : {report_fd, pidfd, root_fd}) config.foreign_fds[config.foreign_fd_count++] = fd;
+  for (int& fd : config.stdio) fd = -1;
+  config.console_fd = console_fd;
+  config.rows = static_cast<unsigned short>(request.rows);
+  config.columns = static_cast<unsigned short>(request.columns);
+  config.helper_fd = -1;
+  config.exec_path = request.path;
+  config.exec_argv = request.argv.data();
+  config.envp = request.envp.data();
+  config.workdir = request.workdir;
+  config.privileged = request.privileged;
+  config.capabilities = request.capabilities;
+  config.cap_last = ReadCapLast();
+  std::vector<sock_filter> filter;
+  sock_fprog seccomp{};
+  if (!request.privileged) {
+    filter = BuildSeccompFilter(request.capabilities);
+    seccomp.len = static_cast<unsigned short>(filter.size());
+    seccomp.filter = filter.data();
+  }
+  config.seccomp = request.privileged ? nullptr : &seccomp;
+  config.switch_user = request.switch_user;
+  config.uid = static_cast<uint32_t>(request.uid);
+  config.gid = static_cast<uint32_t>(request.gid);
+  long pid = CloneProcess(CLONE_PARENT, nullptr);
+  if (pid == 0) RunChild(config);
+  if (pid < 0) Report(report_fd, kStepJoinNamespaces, errno);
+
+  // 5. Done: the process waits for its release.
+  Report(report_fd, 0, static_cast<int32_t>(pid));
+}
+
+}  // namespace minictr

@@ -1,0 +1,53 @@
+// The request that `minictr exec`'s joiner, minictr-init in join mode (native/src/join.cc), reads: what the process
+// it starts in a running container is and does. It travels over a pipe, never in argv or an environment, which the
+// container could read (/proc/PID/cmdline, /proc/PID/environ). The format is NUL-terminated "key=value" entries, in
+// this order; cgroup, arg and env repeat, uid and gid only with --user, rows and columns only with -t:
+//
+//   network=0|1  cgroup=FILE  workdir=DIR  uid=N  gid=N  privileged=0|1  capabilities=HEX  rows=N  columns=N
+//   path=FILE  arg=ARG  env=KEY=VALUE
+
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { SpawnOptions, TerminalSize } from '../native/index.js';
+import { encodeBytes } from '../sys/bytes.js';
+
+export interface JoinRequest {
+  /** false when the container shares the host's network namespace (--network host). */
+  joinNetwork: boolean;
+  /** The container's cgroup directories: the joiner enters them before it clones the process. */
+  cgroups: readonly string[];
+  workdir: string;
+  security: Pick<SpawnOptions['security'], 'privileged' | 'capabilities' | 'user'>;
+  /** -t: the size of the pseudo-terminal the process opens in the container; null: no terminal. */
+  terminal: TerminalSize | null;
+  /** Path of the program inside the container's root, already resolved against PATH. */
+  execPath: string;
+  argv: readonly string[];
+  env: readonly string[];
+}
+
+type Entry = [key: string, value: string];
+
+/** The request's bytes. A value holding a NUL byte, which would cut it short, is refused. */
+export function encodeJoinRequest(request: JoinRequest): Buffer {
+  const { security, terminal } = request;
+  const mask = security.capabilities.reduce((bits, cap) => bits | (1n << BigInt(cap)), 0n);
+  const user: Entry[] = security.user === null ? [] : [['uid', String(security.user.uid)], ['gid', String(security.user.gid)]];
+  const size: Entry[] = terminal === null ? [] : [['rows', String(terminal.rows)], ['columns', String(terminal.columns)]];
+  const entries: Entry[] = [
+    ['network', request.joinNetwork ? '1' : '0'],
+    ...request.cgroups.map((dir): Entry => ['cgroup', join(dir, 'cgroup.procs')]),
+    ['workdir', request.workdir],
+    ...user,
+    ['privileged', security.privileged ? '1' : '0'],
+    ['capabilities', mask.toString(16)],
+    ...size,
+    ['path', request.execPath],
+    ...request.argv.map((arg): Entry => ['arg', arg]),
+    ...request.env.map((entry): Entry => ['env', entry]),
+  ];
+  const bad = entries.find(([, value]) => value.includes('\0'));
+  if (bad !== undefined) throw new UsageError(`exec: ${bad[0]} ${JSON.stringify(bad[1])} contains a NUL byte`);
+  // encodeBytes: arguments and environment carry the bytes Node could not decode as they were (sys/bytes.ts).
+  return Buffer.concat(entries.map(([key, value]) => Buffer.concat([Buffer.from(`${key}=`), encodeBytes(value), Buffer.of(0)])));
+}
