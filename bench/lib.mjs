@@ -8,8 +8,9 @@ export const cli = `${root}dist/cli.js`;
 const SCRATCH_FLAG = 'MINICTR_BENCH_SCRATCH';
 
 /**
- * Re-executes the calling script inside a new network and mount namespace with a private /run and lo up, so the
- * bridge, veths, nftables rules and state the benchmark creates never touch the real host. Returns in the copy.
+ * Re-executes the calling script inside a new network and mount namespace with a private /run and /var/lib and lo
+ * up, so the bridge, veths, nftables rules and state the benchmark creates never touch the real host. Returns in the
+ * copy.
  */
 export function enterScratchHost(script) {
   if (process.env[SCRATCH_FLAG] !== '1') {
@@ -21,6 +22,7 @@ export function enterScratchHost(script) {
     process.exit(child.status ?? 1);
   }
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/run']);
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/var/lib']); // writable layers: /var/lib/minictr
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
 }
 

@@ -97,6 +97,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('--device <host[:container[:perms]]>', 'make a host device available, e.g. /dev/fuse or /dev/zero:/dev/z:r (repeatable)', collect, [])
     .option('-d, --detach', 'run in the background: print the container id and return; see logs, ps, stop, rm')
     .option('--rm', 'remove the container when it exits (otherwise it is kept, exited, until rm)')
+    .option('--log-opt <key=value>', 'with -d, rotation of the log: max-size=SIZE (default 10m), max-file=N (default 3)', collect, [])
     .option('--init', 'run minictr-init as PID 1: it forwards signals to the command and reaps orphaned processes')
     .option('-t, --tty', 'give the container a pseudo-terminal')
     .option('-i, --interactive', "with -t, send minictr's stdin to the container (without -t it always reads it)")

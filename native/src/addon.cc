@@ -228,7 +228,11 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
   std::string upper = v.OverlayPath(overlay, "upper");
   std::string work = v.OverlayPath(overlay, "work");
   request->overlay_target = v.OverlayPath(overlay, "target");
-  request->overlay_options = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
+  Validator o(overlay);
+  bool volatile_upper = o.Bool("volatile");
+  if (!o.ok()) v.Report("overlay", o.problem().c_str());
+  request->overlay_options =
+      "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work + (volatile_upper ? ",volatile" : "");
   Napi::Value files = options.Get("etcFiles");
   if (!files.IsArray()) {
     v.Report("etcFiles", "an array of {path, content}");

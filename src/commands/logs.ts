@@ -1,9 +1,10 @@
 // `minictr logs`: a detached container's output, stdout records to stdout and stderr records to stderr, as
-// `docker logs` does; -f follows until the container exits, -t prefixes each line with its time.
+// `docker logs` does, from the oldest rotated file on; -f follows until the container exits (across rotations), -t
+// prefixes each line with its time.
 
 import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
-import { readLog } from '../container/log-reader.js';
+import { logFiles, readLog } from '../container/log-reader.js';
 import { currentContainers, resolveContainer } from '../container/lookup.js';
 import { ContainerState, readRecord } from '../container/state.js';
 import { isAlive } from '../sys/proc.js';
@@ -11,7 +12,7 @@ import { isAlive } from '../sys/proc.js';
 export async function logs(ref: string, flags: { follow?: boolean; timestamps?: boolean }): Promise<number> {
   const container = resolveContainer(ref, await currentContainers({ all: true }));
   const state = new ContainerState(container.id, container.dir);
-  if (!container.detached || !existsSync(state.logPath)) {
+  if (!container.detached || logFiles(state.logPath).length === 0) {
     throw new MinictrError(`container ${ref} has no log: only detached containers (run -d) are logged`, 'lookup');
   }
   // Following ends at exit.json, which the monitor writes once it has logged everything; or when the log's writer

@@ -7,7 +7,7 @@
 
 import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { debug } from '../log.js';
 import { deleteTable, publish, publishedMappings, unpublish } from '../network/firewall.js';
@@ -15,7 +15,7 @@ import { restoreForwarding } from '../network/bridge.js';
 import { Ipam } from '../network/ipam.js';
 import { describeMapping, PortRegistry, type PortMapping } from '../network/ports.js';
 import { linkExists } from '../network/iproute.js';
-import { BRIDGE, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
+import { BRIDGE, DATA_ROOT, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
 import { deleteVethIfPresent } from '../network/veth.js';
 import { runCommand } from '../sys/command.js';
@@ -28,6 +28,7 @@ import {
   containerDirExists,
   CONTAINERS_DIR,
   ContainerState,
+  LAYERS_DIR,
   LEASES_DIR,
   listContainerDirs,
   NAMES_DIR,
@@ -86,6 +87,11 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
     case 'veth':
       await deleteVethIfPresent(entry.name);
       return;
+    case 'layer':
+      // The journal names the directory; it must be this container's, whatever the file says.
+      if (basename(entry.dir) !== id) throw new Error(`${entry.dir} is not the writable layer of ${id}`);
+      rmSync(entry.dir, { recursive: true, force: true });
+      return;
   }
 }
 
@@ -103,6 +109,8 @@ export function describeEntry(entry: JournalEntry): string {
       return `remove cgroup ${entry.dirs.join(', ')}`;
     case 'veth':
       return `remove veth ${entry.name}`;
+    case 'layer':
+      return `remove writable layer ${entry.dir}`;
   }
 }
 
@@ -261,8 +269,29 @@ export async function collectGarbage(): Promise<string[]> {
     }
     removeStaleTemporaries(dir);
   }
+  // Writable layers of containers that are gone (a reboot cleared /run, or a crash came between a teardown's
+  // steps) or exited (whose layer goes at the exit). A run makes its directory before its layer, as above.
+  const exited = new Set(dirs.flatMap((entry) => (entry.exited ? [entry.id] : [])));
+  for (const id of listDir(LAYERS_DIR)) {
+    if (exited.has(id) || (!listed.has(id) && !containerDirExists(id))) {
+      try {
+        rmSync(join(LAYERS_DIR, id), { recursive: true, force: true });
+      } catch (failure) {
+        errors.push(new Error(`remove writable layer ${join(LAYERS_DIR, id)}: ${messageOf(failure)}`));
+      }
+    }
+  }
   if (errors.length > 0) throw new AggregateFailure('gc', errors);
   return collected;
+}
+
+/** The names in `dir`; none when it does not exist. */
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -282,13 +311,9 @@ export function removeExited(id: string): void {
   for (const name of names) releaseName(name, id);
 }
 
-/** True when some container directory exists: lets `run` skip gc entirely on an idle host. */
+/** True when some container directory or writable layer exists: lets `run` skip gc entirely on an idle host. */
 export function hasContainerState(): boolean {
-  try {
-    return readdirSync(CONTAINERS_DIR).length > 0;
-  } catch {
-    return false;
-  }
+  return listDir(CONTAINERS_DIR).length > 0 || listDir(LAYERS_DIR).length > 0;
 }
 
 /**
@@ -311,8 +336,8 @@ export function resetInProgress(): boolean {
 
 /**
  * Removes everything minictr ever created on this host: garbage containers, the nftables table, the bridge, the
- * forwarding setting it changed, the shared cgroup parents, and the state directory. Refuses while containers are
- * running.
+ * forwarding setting it changed, the shared cgroup parents, the state directory and the writable layers' directory
+ * (and /var/lib/minictr once nothing else is in it). Refuses while containers are running.
  */
 export async function resetSystem(): Promise<void> {
   const self = selfRef();
@@ -362,6 +387,14 @@ async function resetWithMarker(): Promise<void> {
   });
   await attempt('restore net.ipv4.ip_forward', restoreForwarding);
   await attempt('remove the minictr cgroups', removeCgroupParents);
+  await attempt(`remove ${LAYERS_DIR}`, () => {
+    rmSync(LAYERS_DIR, { recursive: true, force: true });
+    try {
+      rmdirSync(DATA_ROOT);
+    } catch {
+      // gone, or holding data that is not a container's
+    }
+  });
   // Everything under the state directory but the marker, which must stand until the very end.
   await attempt(`remove ${STATE_ROOT}`, () => {
     for (const name of readdirSync(STATE_ROOT)) if (join(STATE_ROOT, name) !== RESET_MARKER) rmSync(join(STATE_ROOT, name), { recursive: true, force: true });

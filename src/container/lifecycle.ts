@@ -4,7 +4,8 @@
 // killed at any point can be cleaned up by gc from the same record.
 //
 //   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
-//   (1) state    gc of dead containers, the state directory with its journal, the --name reservation
+//   (1) state    gc of dead containers, the state directory with its journal, the writable layer on disk, the
+//                --name reservation
 //   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
 //                and device policy
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
@@ -23,7 +24,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { childStepError, messageOf, MinictrError, stepError } from '../errors.js';
+import { childStepError, messageOf, MinictrError, stepError, UsageError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, setRouteLocalnet } from '../network/bridge.js';
 import { attachLoopbackGuard } from '../network/loopback-guard.js';
@@ -53,17 +54,27 @@ import { TerminalRelay } from './terminal.js';
 export type { ExitStatus } from '../native/index.js';
 
 /** A child step that failed, as an error naming the step and its object, with Docker's exit-code kind. */
-function childError(failure: ChildFailure, plan: Plan): MinictrError {
+function childError(failure: ChildFailure, plan: Plan, state: ContainerState): MinictrError {
   const objects: Record<string, string> = {
     exec: plan.execPath,
     'set hostname': plan.hostname,
     'configure interface': CONTAINER_IFNAME,
     'add default route': `via ${formatIpv4(plan.spec.subnet.gateway)}`,
-    'mount overlay rootfs': plan.spec.rootfs,
+    'mount overlay rootfs': `${plan.spec.rootfs} (writable layer ${state.layerDir})`,
     'enter working directory': plan.spec.workdir,
     'create device node': plan.devices.map((device) => device.path).join(', '),
   };
   return childStepError(failure, objects[failure.step]);
+}
+
+/** One acquisition of a step; its failures name the step, except the user's errors (a name in use), which say all. */
+function acquire<T>(step: string, action: () => T): T {
+  try {
+    return action();
+  } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
+    throw new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
+  }
 }
 
 /** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
@@ -84,7 +95,19 @@ function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, '
           path: helperPath('minictr-monitor'),
           log: state.logPath,
           keepStdin: plan.spec.interactive,
-          argv: ['minictr-monitor', state.exitPath, '--', process.execPath, cli, 'cleanup', plan.id],
+          argv: [
+            'minictr-monitor',
+            state.exitPath,
+            state.exitReservePath,
+            state.logPath,
+            String(plan.spec.log.maxSize),
+            String(plan.spec.log.maxFile),
+            '--',
+            process.execPath,
+            cli,
+            'cleanup',
+            plan.id,
+          ],
           env: [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`],
         }
       : null,
@@ -155,6 +178,7 @@ async function execute(
     config: { rootfs: spec.rootfs, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
+    log: spec.log,
     status: 'created',
     startedAt: null,
     finishedAt: null,
@@ -173,25 +197,31 @@ async function execute(
   // it sees this container (see resetInProgress).
   if (resetInProgress()) throw new MinictrError('minictr system reset is under way: run again once it is done');
   crashPoint('state');
+  // The writable layer, on disk: its undo runs once the process is gone (registered before the process's).
+  undoable(record(state, { kind: 'layer', dir: state.layerDir }));
+  state.createLayer(spec.rootfs);
   if (spec.name !== null) {
     const entry = record(state, { kind: 'name', name: spec.name });
-    claimName(spec.name, id);
+    acquire(`claim name ${spec.name}`, () => claimName(spec.name!, id));
     crashPoint('name');
     undoable(entry);
   }
-  report.step('state', `${state.dir}: state.json names this process as owner; the journal records each host object before it exists`);
+  report.step(
+    'state',
+    `${state.dir}: state.json names this process as owner; the journal records each host object before it exists; writable layer ${state.layerDir}`,
+  );
 
   // 2. Address: a lease in the subnet (the journal entry follows the lease, whose address it names; gc also
   //    reclaims leases whose container directory is gone).
   let address: string | null = null;
   if (spec.network === 'bridge') {
-    address = ipam().lease(id, spec.requestedIp);
+    address = acquire('lease an address', () => ipam().lease(id, spec.requestedIp));
     crashPoint('lease');
     undoable(record(state, { kind: 'lease', address }));
   }
   if (address !== null && spec.ports.length > 0) {
     const entry = record(state, { kind: 'ports', address, mappings: spec.ports });
-    portRegistry().claim(id, spec.ports);
+    acquire('claim host ports', () => portRegistry().claim(id, spec.ports));
     crashPoint('ports');
     undoable(entry);
   }
@@ -225,7 +255,13 @@ async function execute(
   // container alone while this process owns it). Registered first, so it runs after the process is stopped.
   if (detached) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
   // The process undo comes first, before anything else can throw (see HeldChild.stop).
-  const held = new HeldChild(addon, child, (status) => state.writeExitRecord(status));
+  const held = new HeldChild(addon, child, (status) => {
+    try {
+      state.writeExitRecord(status);
+    } catch (cause) {
+      warn(`record the exit status: ${messageOf(cause)}`); // the run still reports it; the record will say 137
+    }
+  });
   teardown.defer(`stop container process ${child.pid}`, () => held.stop());
   crashPoint('spawn');
   record(state, { kind: 'process', ...held.ref });
@@ -326,7 +362,7 @@ async function execute(
 
   // 5. Release: the child runs its own steps and execs; a failure comes back as {step, errno}.
   const failure = await held.release();
-  if (failure !== null) throw childError(failure, plan);
+  if (failure !== null) throw childError(failure, plan, state);
   started = true;
   crashPoint('released');
   terminal?.start(spec.interactive);

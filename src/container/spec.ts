@@ -8,6 +8,7 @@ import { parsePublishFlags, type PortMapping } from '../network/ports.js';
 import { resolveCapabilities } from './capabilities.js';
 import { parseLimits, type Limits } from './cgroups.js';
 import { parseDeviceFlag, type DeviceRequest } from './devices.js';
+import { parseLogOptions, type LogOptions } from './log-options.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
@@ -47,6 +48,7 @@ export interface RunFlags {
   init?: boolean;
   tty?: boolean;
   interactive?: boolean;
+  logOpt?: string[];
 }
 
 export interface RunSpec {
@@ -91,6 +93,8 @@ export interface RunSpec {
    * -d: stdin stays open (a pipe the monitor holds) instead of /dev/null, so `run -di sh` waits rather than exits.
    */
   interactive: boolean;
+  /** -d: the rotation of container.log (--log-opt max-size, max-file). */
+  log: LogOptions;
 }
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -166,6 +170,8 @@ export function buildRunSpec(
   }
   const workdir = flags.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
+  const log = parseLogOptions(flags.logOpt ?? []);
+  if ((flags.logOpt ?? []).length > 0 && !flags.detach) throw new UsageError('--log-opt needs -d: only detached containers have a log');
   const rootfs = flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);
   if (/[,:\\]/.test(rootfs)) {
     throw new UsageError(`invalid --rootfs "${rootfs}": overlayfs cannot take a path containing ',', ':' or '\\'`);
@@ -194,6 +200,7 @@ export function buildRunSpec(
     init: flags.init ?? false,
     tty: flags.tty ?? false,
     interactive: flags.interactive ?? false,
+    log,
   };
 }
 

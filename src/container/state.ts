@@ -1,33 +1,47 @@
 // On-disk state of containers, the record every teardown and gc works from.
 //
-// Layout (all under /run/minictr, a tmpfs: a reboot clears it together with every kernel object it describes):
+// Layout under /run/minictr (a tmpfs: a reboot clears it together with every kernel object it describes):
 //
 //   containers/<id>/state.json   what the container is, its status and who owns it (created before any host object;
 //                                replaced whole, temp file + rename, at each change of status or owner)
 //   containers/<id>/journal      one JSON line per host object, appended *before* the object is created; once the
 //                                container has exited and been torn down it lists only what it still holds (its name)
-//   containers/<id>/container.log  -d: the output, one CRI-format record per line, written by minictr-monitor
-//   containers/<id>/exit.json    -d: how PID 1 ended, written by minictr-monitor the moment it is reaped
-//   containers/<id>/upper, work  the overlay's writable layer and work dir; merged/ is the mount point, mounted
-//                                only inside the container's own mount namespace
+//   containers/<id>/container.log  -d: the output, one CRI-format record per line, written by minictr-monitor, which
+//                                rotates it to container.log.1, .2, … (log-options.ts)
+//   containers/<id>/exit.json    how PID 1 ended, written by whichever process reaped it (-d: minictr-monitor)
+//   containers/<id>/.reserve-*   space set aside so that the writes after the start succeed on a full file system
+//                                (sys/reserved-space.ts); released once the container has exited
+//   containers/<id>/merged       the overlay's mount point, mounted only inside the container's own mount namespace
 //   leases/<address>             address leases (network/ipam.ts)
 //   names/<name>                 --name reservations, holding the id
 //   ports/<protocol>-<port>      published host ports, holding the id (network/ports.ts)
 //   ip_forward.orig              ip_forward before minictr first set it (network/bridge.ts)
+//
+// and under /var/lib/minictr, on disk, what may be too large for a tmpfs:
+//
+//   containers/<id>/upper, work  the overlay's writable layer and its work dir: journaled, made after the record and
+//                                removed at the container's exit (nothing in minictr reads an exited container's
+//                                files: there is no start, cp, diff or commit), or by gc, which also removes any
+//                                that no live container accounts for (after a reboot, say)
 //
 // A container directory appears atomically: it is built as containers/.new-<owner pid>-<owner start>-<id> and
 // renamed into place, so a directory under its final name always has a complete state.json, and a half-built one
 // names its owner in its own name. gc can thus tell, without reading a file being written, whether the process
 // responsible for any directory is still alive.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { ExitStatus, SpawnOptions } from '../native/index.js';
 import { basename, join } from 'node:path';
-import { STATE_ROOT } from '../network/names.js';
+import { messageOf, MinictrError, stepError } from '../errors.js';
+import { DATA_ROOT, STATE_ROOT } from '../network/names.js';
 import type { PortMapping } from '../network/ports.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
+import { releaseReserves, replaceFile, replaceFromReserve, reservePath, reserveSpace, writeFileNamed } from '../sys/reserved-space.js';
+import type { LogOptions } from './log-options.js';
 
 export const CONTAINERS_DIR = join(STATE_ROOT, 'containers');
+/** Writable layers, one directory per container id. */
+export const LAYERS_DIR = join(DATA_ROOT, 'containers');
 export const LEASES_DIR = join(STATE_ROOT, 'leases');
 export const NAMES_DIR = join(STATE_ROOT, 'names');
 export const PORTS_DIR = join(STATE_ROOT, 'ports');
@@ -42,7 +56,8 @@ export type JournalEntry =
   | { kind: 'ports'; address: string; mappings: PortMapping[] }
   | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }
-  | { kind: 'veth'; name: string };
+  | { kind: 'veth'; name: string }
+  | { kind: 'layer'; dir: string };
 
 /** created: being set up; running: PID 1 exec'd; exited: torn down, kept for ps -a and logs until rm. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -63,6 +78,8 @@ export interface ContainerRecord {
   detached: boolean;
   /** --rm: removed, not kept as exited, when it ends. */
   autoRemove: boolean;
+  /** -d: how minictr-monitor rotates container.log (--log-opt). */
+  log: LogOptions;
   status: ContainerStatus;
   startedAt: string | null;
   finishedAt: string | null;
@@ -81,10 +98,17 @@ export function exitCodeOf(status: ExitStatus): number | null {
   return status.signal === null ? null : 128 + status.signal;
 }
 
-/** Replaces a file whole: readers see the old content or the new one, never a part. */
-function replaceFile(path: string, content: string): void {
-  writeFileSync(`${path}.tmp`, content);
-  renameSync(`${path}.tmp`, path);
+/**
+ * The replacements of a record's files after its container has started, which must succeed on a full file system:
+ * the status (running), then at the exit the journal and the status (exited). One reserve file each.
+ */
+const RESERVED_WRITES = [0, 1, 2];
+/** exit.json's own reserve: the monitor writes it too, and must not compete with minictr for the pool. */
+const EXIT_RESERVE = 'exit';
+
+/** Reserve files large enough for a record of `length` bytes once it has grown by its later fields. */
+function reserveBytes(length: number): number {
+  return Math.ceil((length + 1024) / 4096) * 4096;
 }
 
 export class ContainerState {
@@ -96,25 +120,46 @@ export class ContainerState {
     this.dir = dir;
   }
 
-  /** Creates the directory with its record, all at once (and the shared directories beside it, once). */
+  /**
+   * Creates the directory with its record and reserves, all at once (and the shared directories beside it, once).
+   * On failure nothing of it is left.
+   */
   static create(record: ContainerRecord): ContainerState {
-    for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) mkdirSync(dir, { recursive: true });
     const owner = record.owner!;
     const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${owner.pid}-${owner.startTime}-${record.id}`);
-    mkdirSync(building, { recursive: true, mode: 0o700 });
-    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(building, sub));
-    writeFileSync(join(building, 'state.json'), `${JSON.stringify(record, null, 2)}\n`);
     const state = new ContainerState(record.id);
-    renameSync(building, state.dir);
+    try {
+      for (const dir of [CONTAINERS_DIR, LEASES_DIR, NAMES_DIR, PORTS_DIR]) mkdirSync(dir, { recursive: true });
+      mkdirSync(building, { mode: 0o700 });
+      mkdirSync(join(building, 'merged'));
+      const text = `${JSON.stringify(record, null, 2)}\n`;
+      writeFileNamed(join(building, 'state.json'), text);
+      reserveSpace(building, RESERVED_WRITES, reserveBytes(Buffer.byteLength(text)));
+      reserveSpace(building, [EXIT_RESERVE], 512);
+      renameSync(building, state.dir);
+    } catch (cause) {
+      rmSync(building, { recursive: true, force: true });
+      throw new MinictrError(`create container state: ${messageOf(cause)}`, 'failure', cause);
+    }
     return state;
   }
 
+  /** The writable layer's directory (upper and work), on disk. */
+  get layerDir(): string {
+    return join(LAYERS_DIR, this.id);
+  }
+
   get upperDir(): string {
-    return join(this.dir, 'upper');
+    return join(this.layerDir, 'upper');
   }
 
   get workDir(): string {
-    return join(this.dir, 'work');
+    return join(this.layerDir, 'work');
+  }
+
+  /** What minictr-monitor overwrites and renames to exit.json: space it can count on. */
+  get exitReservePath(): string {
+    return reservePath(this.dir, EXIT_RESERVE);
   }
 
   get mergedDir(): string {
@@ -141,7 +186,7 @@ export class ContainerState {
 
   /** How PID 1 ended, written by whichever process reaped it (minictr, or the monitor of a detached container). */
   writeExitRecord(status: ExitStatus): void {
-    replaceFile(this.exitPath, `${JSON.stringify({ ...status, finishedAt: new Date().toISOString() })}\n`);
+    replaceFromReserve(this.exitPath, EXIT_RESERVE, `${JSON.stringify({ ...status, finishedAt: new Date().toISOString() })}\n`);
   }
 
   /** exit.json, once PID 1 has been reaped. */
@@ -155,7 +200,28 @@ export class ContainerState {
 
   /** Write-ahead: call before creating the object. One line per append, so a crash loses at most a partial line. */
   journal(entry: JournalEntry): void {
-    appendFileSync(join(this.dir, 'journal'), `${JSON.stringify(entry)}\n`);
+    const path = join(this.dir, 'journal');
+    try {
+      appendFileSync(path, `${JSON.stringify(entry)}\n`);
+    } catch (cause) {
+      throw stepError('append to', path, cause);
+    }
+  }
+
+  /**
+   * Makes the writable layer's directories (journaled before, as a `layer` entry). The overlay's root takes its
+   * owner and mode from the upper directory, so that one gets those of the rootfs's root (`lower`).
+   */
+  createLayer(lower: string): void {
+    try {
+      mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+      const root = statSync(lower);
+      mkdirSync(this.upperDir);
+      chownSync(this.upperDir, root.uid, root.gid);
+      chmodSync(this.upperDir, root.mode & 0o7777);
+    } catch (cause) {
+      throw stepError('create writable layer', this.layerDir, cause);
+    }
   }
 
   /**
@@ -172,6 +238,7 @@ export class ContainerState {
       finishedAt: exit?.finishedAt ?? new Date().toISOString(),
       exitCode: exit === null ? unknownExitCode : exitCodeOf(exit),
     });
+    releaseReserves(this.dir);
   }
 
   entries(): JournalEntry[] {
@@ -192,8 +259,10 @@ export class ContainerState {
     return entries;
   }
 
-  /** Removes the directory: renamed out of gc's sight first, so gc never sees it half-deleted. */
-  /** Removes the directory; false when another process got to it first (then it does the rest, names included). */
+  /**
+   * Removes the directory, renamed out of gc's sight first so gc never sees it half-deleted; false when another
+   * process got to it first (then it does the rest, names included).
+   */
   remove(): boolean {
     const self = selfRef();
     const tombstone = join(CONTAINERS_DIR, `${REMOVING_PREFIX}${self.pid}-${self.startTime}-${this.id}`);

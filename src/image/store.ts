@@ -15,11 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinictrError } from '../errors.js';
+import { DATA_ROOT } from '../network/names.js';
 import { sha256 } from './registry.js';
 import { DIGEST } from './reference.js';
-
-/** Where minictr keeps persistent data: images, layers, volumes, writable layers. */
-export const DATA_ROOT = process.env.MINICTR_DATA_ROOT ?? '/var/lib/minictr';
 
 /** What images/<hex>.json holds. */
 export interface ImageRecord {

@@ -15,7 +15,8 @@ export interface SpawnOptions {
   hostname: string;
   /** null: lo only (--network none or host). */
   interface: InterfaceConfig | null;
-  overlay: { lower: string; upper: string; work: string; target: string };
+  /** volatile: the upper layer is never synced (overlayfs's option, Linux 5.10). */
+  overlay: { lower: string; upper: string; work: string; target: string; volatile: boolean };
   /** Written by the child inside the container's root just before exec. Paths start with /etc/. */
   etcFiles: { path: string; content: string }[];
   /** --device: nodes the child creates (with their parent directories) in the container's /dev. */

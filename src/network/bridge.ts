@@ -3,6 +3,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileNamed } from '../sys/reserved-space.js';
 import { BRIDGE, macFor, STATE_ROOT } from './names.js';
 import type { BatchFailure } from './iproute.js';
 import { formatIpv4, type Subnet } from './subnet.js';
@@ -53,7 +54,7 @@ export function isBridgeRace(failure: BatchFailure): boolean {
 export function ensureForwarding(): void {
   const current = readFileSync(IP_FORWARD, 'utf8').trim();
   if (current === '1') return;
-  if (!existsSync(IP_FORWARD_SAVED)) writeFileSync(IP_FORWARD_SAVED, `${current}\n`);
+  if (!existsSync(IP_FORWARD_SAVED)) writeFileNamed(IP_FORWARD_SAVED, `${current}\n`);
   writeFileSync(IP_FORWARD, '1\n');
 }
 

@@ -34,3 +34,10 @@ export const CONTAINER_IFNAME = 'eth0';
 
 /** Root of all state: tmpfs, so a reboot (which also removes every kernel object) clears it too. */
 export const STATE_ROOT = '/run/minictr';
+
+/**
+ * Root of minictr's persistent data, on disk: images (image/store.ts) and what may be too large for a tmpfs
+ * (containers' writable layers). It survives a reboot, so gc removes what no container in STATE_ROOT accounts for.
+ * MINICTR_DATA_ROOT moves it (the image tests keep their stores apart).
+ */
+export const DATA_ROOT = process.env.MINICTR_DATA_ROOT ?? '/var/lib/minictr';

@@ -6,18 +6,24 @@
 
 import { closeSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { stepError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
 
-/** Creates `path` holding `owner`; false when it already exists. */
+/** Creates `path` holding `owner`; false when it already exists. Errors name the file; no temporary file is left. */
 export function createExclusive(path: string, owner: string): boolean {
   const temporary = join(dirname(path), `.tmp-${process.pid}-${basename(path)}`);
-  writeFileSync(temporary, `${owner}\n`, { mode: 0o644 });
+  try {
+    writeFileSync(temporary, `${owner}\n`, { mode: 0o644 });
+  } catch (cause) {
+    rmSync(temporary, { force: true }); // created, then the write failed (a full file system)
+    throw stepError('write', temporary, cause);
+  }
   try {
     linkSync(temporary, path);
     return true;
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw cause;
+    throw stepError('link', `${temporary} to ${path}`, cause);
   } finally {
     rmSync(temporary, { force: true });
   }

@@ -1,8 +1,9 @@
 // A scratch host for integration tests: a fresh network + mount namespace, held open by a `sleep` process, with
-// its own lo, a private tmpfs on /run (so /run/minictr is private) and, on demand, an "upstream" namespace that
-// plays the internet. minictr and every probe run inside it through nsenter, so bridges, veths, nftables rules and
-// sysctls are created there and the real host is never touched; they also run in cgroups of the scratch host's own
-// (v1), under which minictr makes its containers'. dispose() kills what it started, by pid.
+// its own lo, private tmpfs on /run and /var/lib (so /run/minictr and /var/lib/minictr are private; nothing else
+// the tests run reads /var/lib) and, on demand, an "upstream" namespace that plays the internet. minictr and every
+// probe run inside it through nsenter, so bridges, veths, nftables rules and sysctls are created there and the real
+// host is never touched; they also run in cgroups of the scratch host's own (v1), under which minictr makes its
+// containers'. dispose() kills what it started, by pid.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ export interface Snapshot {
   ruleset: string;
   mounts: string[];
   state: string[];
+  /** /var/lib/minictr: writable layers. */
+  data: string[];
   ipForward: string;
   foreignProcesses: number[];
   /** minictr-monitor processes (and their cleanup): detached containers. */
@@ -114,6 +117,7 @@ export class ScratchHost {
       }
     });
     await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/run']);
+    await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/var/lib']);
     await host.must(['ip', 'link', 'set', 'lo', 'up']);
     return host;
   }
@@ -197,6 +201,7 @@ export class ScratchHost {
       ruleset: await this.must(['nft', 'list', 'ruleset']),
       mounts: readFileSync(`/proc/${this.pid}/mounts`, 'utf8').split('\n').sort(),
       state: listTree(`/proc/${this.pid}/root/run/minictr`),
+      data: listTree(`/proc/${this.pid}/root/var/lib/minictr`),
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
       foreignProcesses: foreignPidNamespaceProcesses(this.pid),
       monitors: monitorProcesses(this.pid),

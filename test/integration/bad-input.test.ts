@@ -64,6 +64,10 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
     ['an exponent in --memory', ['--memory', '1e3m', '/bin/true'], 125, /invalid --memory "1e3m"/],
     ['a --pids-limit beyond the kernel\'s', ['--pids-limit', '99999999999', '/bin/true'], 125, /^minictr: invalid --pids-limit "99999999999": a whole number of processes from 1 to 4194304$/],
     ['a --memory beyond what the kernel takes', ['--memory', '99999999999999999g', '/bin/true'], 125, /^minictr: invalid --memory "99999999999999999g": a size from 6m to 8388608g/],
+    ['an unknown --log-opt', ['-d', '--log-opt', 'compress=true', '/bin/true'], 125, /invalid --log-opt "compress=true": unknown option "compress"/],
+    ['a bad --log-opt max-size', ['-d', '--log-opt', 'max-size=10x', '/bin/true'], 125, /invalid --log-opt "max-size=10x": max-size must be a positive size/],
+    ['a bad --log-opt max-file', ['-d', '--log-opt', 'max-file=0', '/bin/true'], 125, /invalid --log-opt "max-file=0": max-file must be a whole number/],
+    ['--log-opt without -d', ['--log-opt', 'max-file=2', '/bin/true'], 125, /--log-opt needs -d/],
     ['an unknown flag', ['--bogus', '/bin/true'], 125, /unknown option '--bogus'/],
     ['no command', [], 125, /no command given/],
   ];

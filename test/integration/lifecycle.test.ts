@@ -45,7 +45,7 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
     expect(info?.address).toBe('10.0.0.33');
     expect(info?.process.pid).toBeGreaterThan(1);
     expect(info?.record.argv).toEqual(['/bin/sh', '-c', 'echo ready; read x']);
-    expect(info?.hostObjects.map((o) => o.kind)).toEqual(['name', 'lease', 'ports', 'cgroup', 'process', 'veth']);
+    expect(info?.hostObjects.map((o) => o.kind)).toEqual(['layer', 'name', 'lease', 'ports', 'cgroup', 'process', 'veth']);
     run.stdin?.end('x\n');
     await run;
     expect((await scratch.host.minictr(['inspect', 'probe'])).exitCode).toBe(1);
