@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { listContainerDirs, type ContainerDir } from './container/state.js';
 import { messageOf } from './errors.js';
 import { linkExists } from './network/iproute.js';
-import { loopbackGuardState, type GuardState } from './network/loopback-guard.js';
+import { vethFilterState, type GuardState } from './network/veth-filter.js';
 import { nativeAddon } from './native/index.js';
 import { BRIDGE, NFT_TABLE, SUBNET_CIDR, VETH_PREFIX } from './network/names.js';
 import { parseIpv4, Subnet } from './network/subnet.js';
@@ -148,7 +148,7 @@ function sysctlChecks(): Finding[] {
 
 /**
  * route_localnet on the bridge (loopback clients of published ports need it) is safe only while the host end of
- * every container's veth carries the eBPF loopback guard (network/loopback-guard.ts): together they are one finding.
+ * every container's veth carries the eBPF loopback guard (network/veth-filter.ts): together they are one finding.
  */
 function loopbackGuardCheck(): Finding {
   const check = 'loopback guard';
@@ -158,8 +158,8 @@ function loopbackGuardCheck(): Finding {
   let unguarded: string[];
   try {
     const addon = nativeAddon();
-    support = loopbackGuardState(addon, BRIDGE);
-    unguarded = support === 'unsupported' ? veths : veths.filter((veth) => loopbackGuardState(addon, veth) === 'missing');
+    support = vethFilterState(addon, BRIDGE);
+    unguarded = support === 'unsupported' ? veths : veths.filter((veth) => vethFilterState(addon, veth) === 'missing');
   } catch (cause) {
     return { level: 'warning', check, message: `cannot query the eBPF loopback guard: ${messageOf(cause)}` };
   }

@@ -1,5 +1,5 @@
 // A tiny eBPF assembler: the few instructions minictr's two programs need (src/bpf/device-filter.ts and
-// src/network/loopback-guard.ts), typed, with named labels for jumps, encoded into the kernel's 8-byte `struct bpf_insn`
+// src/network/veth-filter.ts), typed, with named labels for jumps, encoded into the kernel's 8-byte `struct bpf_insn`
 // for bpf(BPF_PROG_LOAD). Building the programs here rather than in C keeps the native addon to the system calls,
 // and lets unit tests read (and run, test/unit/bpf.test.ts) what the kernel will be given.
 
@@ -27,11 +27,11 @@ export type Item =
   | { kind: 'label'; name: string };
 
 // Opcode fields (include/uapi/linux/bpf_common.h and bpf.h).
-const CLASS = { ld: 0x00, ldx: 0x01, jmp: 0x05, alu64: 0x07 } as const;
+const CLASS = { ld: 0x00, ldx: 0x01, jmp: 0x05, jmp32: 0x06, alu64: 0x07 } as const;
 const SIZE: Record<Size, number> = { u32: 0x00, u16: 0x08, u8: 0x10 };
 const MODE = { abs: 0x20, mem: 0x60 } as const;
 const ALU = { and: 0x50, rsh: 0x70, mov: 0xb0 } as const;
-const JUMP: Record<Condition | 'exit', number> = { eq: 0x10, gt: 0x20, ge: 0x30, ne: 0x50, lt: 0xa0, le: 0xb0, exit: 0x90 };
+const JUMP: Record<Condition | 'ja' | 'exit', number> = { ja: 0x00, eq: 0x10, gt: 0x20, ge: 0x30, ne: 0x50, lt: 0xa0, le: 0xb0, exit: 0x90 };
 const SOURCE_K = 0x00;
 const SOURCE_X = 0x08;
 
@@ -72,6 +72,15 @@ export function jump(condition: Condition, dst: Register, value: Register | numb
     : insn(CLASS.jmp | JUMP[condition] | SOURCE_X, dst.reg, value.reg, 0, 0, label);
 }
 
+/**
+ * if ((u32)dst <condition> value) goto label: compares the low 32 bits only, so a 32-bit value such as an IPv4
+ * address is compared as it is (jump's immediate is sign-extended to 64 bits).
+ */
+export function jump32(condition: Condition, dst: Register, value: number, label: string): Item {
+  return insn(CLASS.jmp32 | JUMP[condition] | SOURCE_K, dst.reg, 0, 0, value | 0, label);
+}
+
+export const goto = (label: string): Item => insn(CLASS.jmp | JUMP.ja, 0, 0, 0, 0, label);
 export const exit = (): Item => insn(CLASS.jmp | JUMP.exit, 0, 0, 0, 0);
 export const label = (name: string): Item => ({ kind: 'label', name });
 

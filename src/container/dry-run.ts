@@ -10,8 +10,8 @@
 // free when it was generated), the command runs without a session of its own (setsid(1) would fork, and the
 // command would no longer be PID 1), and the security profile (capabilities, masked and read-only kernel paths,
 // no_new_privs, the device policy) is not reproduced: the script's container runs with root's full privileges.
-// Nor is the eBPF loopback guard (no standard tool attaches it): only the nftables guard chain keeps the script's
-// container from the host's loopback.
+// Nor is the eBPF veth filter (no standard tool attaches it): only the nftables guard chain keeps the script's
+// container from the host's loopback, and nothing keeps it from sending with another container's addresses.
 
 import { STATE_ROOT } from '../network/names.js';
 import { shellQuote } from '../sys/shell-quote.js';

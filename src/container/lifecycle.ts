@@ -9,8 +9,8 @@
 //   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
 //                and device policy
 //   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
-//   (4) network  bridge + veth in one `ip -batch`, then the loopback guard on the veth; at the same time
-//                ip_forward, and ports (NAT) in one nft call
+//   (4) network  bridge + veth in one `ip -batch`, then the veth filter (loopback guard, anti-spoofing) on the
+//                veth; at the same time ip_forward, and ports (NAT) in one nft call
 //   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
 //                failures come back as {step, errno}
 //   (6) wait     forward signals to the container's PID 1 until it exits
@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError, UsageError } from '../errors.js';
 import { warn } from '../log.js';
 import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, setRouteLocalnet } from '../network/bridge.js';
-import { attachLoopbackGuard } from '../network/loopback-guard.js';
+import { attachVethFilter } from '../network/veth-filter.js';
 import { ensureRuleset } from '../network/firewall.js';
 import { ipBatch, linkExists } from '../network/iproute.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
@@ -278,8 +278,8 @@ async function execute(
   );
 
   // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
-  //    end on the bridge) followed by the eBPF loopback guard on the host end, and, at the same time, forwarding
-  //    on and one nft call that adds this container's published ports and lists the table (whose base rules are
+  //    end on the bridge) followed by the eBPF veth filter (loopback guard, anti-spoofing) on the host end, and, at
+  //    the same time, forwarding on and one nft call that adds this container's published ports and lists the table (whose base rules are
   //    re-applied only when missing or outdated). Neither needs the other's objects (the rules name the bridge, not
   //    the veth), so ip and nft run side by side and the step costs the slower of the two.
   //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
@@ -299,9 +299,9 @@ async function execute(
         throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
       }
       try {
-        guarded = await attachLoopbackGuard(addon, veth);
+        guarded = await attachVethFilter(addon, veth, network.identity);
       } catch (cause) {
-        throw stepError('attach the loopback guard', `to ${veth}`, cause);
+        throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
       }
       linksDone = performance.now();
     })();
@@ -343,7 +343,7 @@ async function execute(
     report.step(
       'veth',
       `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
-        `host end ${veth} joins ${BRIDGE} (hairpin on)${guarded ? ', loopback guard on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${child.pid}`,
+        `host end ${veth} joins ${BRIDGE} (hairpin on)${guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${child.pid}`,
       linksDone,
     );
     const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');

@@ -119,11 +119,14 @@ export function hostNetwork(plan: Plan, address: string, pid: number | string) {
   const { spec } = plan;
   const veth = hostVethName(shortId(plan.id));
   const published = publishLines(spec.ports, address);
+  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)! };
   return {
     veth,
+    /** The container's MAC and address on the bridge: all its veth's filter lets it send from. */
+    identity,
     /** Creates the bridge; a run skips them when it exists. */
     bridgeLines: bridgeLines(spec.subnet),
-    vethLines: vethLines(veth, pid, macFor(parseIpv4(address)!)),
+    vethLines: vethLines(veth, pid, identity.mac),
     /** This container's map elements, applied with the base ruleset when that is missing (ensureRuleset). */
     publishLines: published,
     // The dry-run's scripts, built only when asked for: a run needs neither (and the base's marker hashes it all).

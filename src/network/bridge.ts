@@ -25,7 +25,7 @@ export function bridgeLines(subnet: Subnet): string[] {
 /**
  * Lets packets with a 127.0.0.0/8 source be routed out of the bridge: the host reaching a published port on
  * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source. Only `on` while
- * the loopback guard is attached (loopback-guard.ts): otherwise it is turned off.
+ * the loopback guard is attached (veth-filter.ts): otherwise it is turned off.
  */
 export function setRouteLocalnet(on: boolean): void {
   const path = `/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`;

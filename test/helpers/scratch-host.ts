@@ -210,7 +210,7 @@ export class ScratchHost {
   }
 
   /** Detaches the programs on the tcx ingress of every port of minictr's bridge (the eBPF loopback guards). */
-  async detachLoopbackGuards(): Promise<void> {
+  async detachVethFilters(): Promise<void> {
     const ports = (JSON.parse(await this.must(['ip', '-j', 'link', 'show', 'master', 'minictr0'])) as { ifname: string }[]).map((l) => l.ifname);
     const addon = fileURLToPath(new URL('../../native/build/Release/minictr.node', import.meta.url));
     const tcxIngress = 46;

@@ -52,7 +52,7 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
     expect(started.exitCode, started.stderr).toBe(0);
     try {
       expect((await doctor()).exitCode).toBe(0);
-      await scratch.host.detachLoopbackGuards();
+      await scratch.host.detachVethFilters();
       const { exitCode, findings } = await doctor();
       expect(exitCode).toBe(1);
       const guard = findings.find((f) => f.check === 'loopback guard');

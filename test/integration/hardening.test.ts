@@ -1,7 +1,8 @@
 // Escapes the default profile closes beyond capabilities and masked paths, each tried for real by a static probe
 // (test/fixtures/probe.c) built into a copy of the rootfs: the seccomp rules that follow Docker's profile
 // (io_uring, AF_VSOCK, personality), terminal input injection (TIOCSTI) into the caller's terminal, and IPv6
-// router advertisements sent by a container to the host and to other containers.
+// router advertisements sent by a container to the host and to other containers, and frames sent with another
+// container's IPv4 or MAC address.
 
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,33 @@ describe.skipIf(!isRoot)('hardening of the default profile (needs root: skipped 
       const result = await underTerminal(args);
       expect(String(result.stdout).trim(), String(result.stderr)).toBe('tiocsti: Operation not permitted');
     }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it("sends only from its own IPv4 and MAC address: frames with another's are dropped at its veth", async () => {
+    // A UDP listener on the host; the container sends one datagram as itself and one with each kind of forged
+    // source. Only the first may arrive, and with the container's own address.
+    const listener = scratch.host.exec([
+      process.execPath,
+      '-e',
+      "const s=require('dgram').createSocket('udp4');" +
+        "s.on('message',(m,r)=>console.log(r.address+' '+m));" +
+        "s.bind(7777,()=>console.log('listening'));setTimeout(()=>process.exit(0),2500)",
+    ]);
+    await new Promise<void>((resolve) => listener.stdout!.once('data', () => resolve()));
+    const gatewayMac = '02:6d:63:00:00:01';
+    const ownMac = '02:6d:63:00:00:32'; // follows the address 10.0.0.50 (network/names.ts)
+    const frames = [
+      [ownMac, '10.0.0.50', 'genuine'],
+      [ownMac, '10.0.0.3', 'forged-ip'],
+      ['02:6d:63:00:00:03', '10.0.0.50', 'forged-mac'],
+      ['02:6d:63:00:00:03', '10.0.0.3', 'forged-both'],
+    ];
+    const script = frames.map(([mac, ip, text]) => `probe frame eth0 ${gatewayMac} ${mac} ${ip} 10.0.0.1 7777 ${text}`).join('; ');
+    const sent = await scratch.host.minictr(['run', '--rm', '--ip', '10.0.0.50', '--rootfs', rootfs, '/bin/sh', '-c', script]);
+    expect(sent.stdout).toBe('send: ok\nsend: ok\nsend: ok\nsend: ok');
+    const received = String((await listener).stdout).split('\n').slice(1).filter(Boolean);
+    expect(received).toEqual(['10.0.0.50 genuine']);
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 

@@ -160,7 +160,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
         const run = host.start(['run', '--rm', '--privileged', '/bin/sh', '-c', attack], { stdin: 'pipe' });
         await waitForOutput(run, 'ready');
         if (removed !== 'nothing') await host.must(['nft', 'flush', 'ruleset']);
-        if (removed === 'ruleset and eBPF guard') await host.detachLoopbackGuards();
+        if (removed === 'ruleset and eBPF guard') await host.detachVethFilters();
         run.stdin?.end('go\n');
         const output = String((await run).stdout);
         // The server answers with the client's address: any answer means the container got through.

@@ -160,7 +160,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     expectExit(explained, 0);
     const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
     expect(lines.map((line) => line.slice('minictr: '.length).split(':')[0])).toEqual(steps);
-    expect(explained.stderr).toMatch(/veth: ip -batch: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\), loopback guard on its tcx ingress; container end eth0 created directly in the netns of pid \d+/);
+    expect(explained.stderr).toMatch(/veth: ip -batch: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\), veth filter on its tcx ingress; container end eth0 created directly in the netns of pid \d+/);
     expect(explained.stderr).toContain('publishes 0.0.0.0:8090/tcp -> 10.0.0.');
 
     const timed = await host.minictr(['run', '--rm', '--timings=json', '/bin/true']);

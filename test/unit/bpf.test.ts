@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { assemble, exit, jump, label, loadAbs, mov, R0, R1 } from '../../src/bpf/asm.js';
 import { allowLine, DEFAULT_DEVICE_RULES, deviceFilterProgram, parseAccess, type DeviceRule } from '../../src/bpf/device-filter.js';
-import { loopbackGuardProgram, TCX_DROP, TCX_NEXT } from '../../src/network/loopback-guard.js';
+import { TCX_DROP, TCX_NEXT, vethFilterProgram } from '../../src/network/veth-filter.js';
 import { parseDeviceFlag } from '../../src/container/devices.js';
 
 /** Runs `program` with r1 = ctx (little-endian bytes) and packet `packet`; returns r0 as a signed 64-bit number. */
@@ -50,17 +50,21 @@ function run(program: Uint8Array, ctx: Uint8Array, packet: Uint8Array = new Uint
         regs[0] = BigInt(length === 4 ? packetView.getUint32(at) : length === 2 ? packetView.getUint16(at) : packetView.getUint8(at));
         break;
       }
-      case 0x05: { // jmp
+      case 0x05: // jmp
+      case 0x06: { // jmp32: the low 32 bits of both sides
         const op = code & 0xf0;
         if (op === 0x90) return BigInt.asIntN(64, regs[0]!);
-        const a = regs[dst]!;
+        const low = (value: bigint) => ((code & 0x07) === 0x06 ? value & 0xffffffffn : value);
+        const a = low(regs[dst]!);
+        const b = low(operand);
         const taken =
-          (op === 0x10 && a === operand) ||
-          (op === 0x50 && a !== operand) ||
-          (op === 0x20 && a > operand) ||
-          (op === 0x30 && a >= operand) ||
-          (op === 0xa0 && a < operand) ||
-          (op === 0xb0 && a <= operand);
+          op === 0x00 ||
+          (op === 0x10 && a === b) ||
+          (op === 0x50 && a !== b) ||
+          (op === 0x20 && a > b) ||
+          (op === 0x30 && a >= b) ||
+          (op === 0xa0 && a < b) ||
+          (op === 0xb0 && a <= b);
         if (taken) pc += off;
         break;
       }
@@ -166,31 +170,57 @@ describe('--device', () => {
   });
 });
 
-describe('loopback guard', () => {
-  const frame = (etherType: number, daddr: [number, number, number, number], length = 34) => {
+describe('veth filter', () => {
+  // A container at 10.0.0.50 (MAC 02:6d:63:00:00:32), and one at 192.168.200.9, whose address has its top bit set
+  // (jump's immediate would be sign-extended; jump32 compares it as it is).
+  const own = { mac: '02:6d:63:00:00:32', address: 0x0a000032 };
+  const high = { mac: 'c2:6d:63:a8:c8:09', address: 0xc0a8c809 };
+  const macBytes = (mac: string) => mac.split(':').map((b) => parseInt(b, 16));
+  const ip = (address: number) => [address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255];
+  const frame = (etherType: number, source: { mac: string; address: number }, daddr: number[], length = 42) => {
     const bytes = new Uint8Array(length);
-    const view = new DataView(bytes.buffer);
-    view.setUint16(12, etherType);
-    bytes[14] = 0x45;
-    bytes.set(daddr, 30);
+    new DataView(bytes.buffer).setUint16(12, etherType);
+    bytes.set(macBytes(source.mac), 6);
+    if (etherType === 0x0800) {
+      bytes[14] = 0x45;
+      bytes.set(ip(source.address), 26);
+      bytes.set(daddr, 30);
+    } else if (etherType === 0x0806) {
+      bytes.set(macBytes(source.mac), 22);
+      bytes.set(ip(source.address), 28);
+    }
     return bytes;
   };
-  const verdict = (packet: Uint8Array) => run(loopbackGuardProgram(), new Uint8Array(256), packet);
+  const verdict = (identity: typeof own, packet: Uint8Array) => run(vethFilterProgram(identity), new Uint8Array(256), packet);
+  const next = BigInt(TCX_NEXT);
+  const drop = BigInt(TCX_DROP);
+
+  it('passes what the container sends as itself: IPv4, ARP, IPv6', () => {
+    expect(verdict(own, frame(0x0800, own, [10, 0, 0, 1]))).toBe(next);
+    expect(verdict(own, frame(0x0800, own, [203, 0, 113, 9]))).toBe(next);
+    expect(verdict(own, frame(0x0806, own, []))).toBe(next);
+    expect(verdict(own, frame(0x86dd, own, [], 60))).toBe(next);
+    expect(verdict(high, frame(0x0800, high, [10, 0, 0, 1]))).toBe(next);
+    expect(verdict(high, frame(0x0806, high, []))).toBe(next);
+  });
+
+  it("drops another's IPv4 or MAC address, in IPv4, ARP and IPv6", () => {
+    const otherIp = { ...own, address: 0x0a000003 };
+    const otherMac = { ...own, mac: '02:6d:63:00:00:03' };
+    for (const etherType of [0x0800, 0x0806]) {
+      expect(verdict(own, frame(etherType, otherIp, [10, 0, 0, 1]))).toBe(drop);
+      expect(verdict(own, frame(etherType, otherMac, [10, 0, 0, 1]))).toBe(drop);
+    }
+    expect(verdict(own, frame(0x86dd, otherMac, [], 60))).toBe(drop);
+    expect(verdict(high, frame(0x0800, { ...high, address: 0xc0a8c808 }, [10, 0, 0, 1]))).toBe(drop);
+  });
 
   it('drops IPv4 packets for 127.0.0.0/8', () => {
-    expect(verdict(frame(0x0800, [127, 0, 0, 1]))).toBe(BigInt(TCX_DROP));
-    expect(verdict(frame(0x0800, [127, 255, 3, 9]))).toBe(BigInt(TCX_DROP));
+    expect(verdict(own, frame(0x0800, own, [127, 0, 0, 1]))).toBe(drop);
+    expect(verdict(own, frame(0x0800, own, [127, 255, 3, 9]))).toBe(drop);
   });
 
-  it('drops frames that still carry a VLAN tag, which could hide the address', () => {
-    expect(verdict(frame(0x8100, [10, 0, 0, 1]))).toBe(BigInt(TCX_DROP));
-    expect(verdict(frame(0x88a8, [10, 0, 0, 1]))).toBe(BigInt(TCX_DROP));
-  });
-
-  it('hands everything else to the next program', () => {
-    expect(verdict(frame(0x0800, [10, 0, 0, 1]))).toBe(BigInt(TCX_NEXT));
-    expect(verdict(frame(0x0800, [128, 0, 0, 1]))).toBe(BigInt(TCX_NEXT));
-    expect(verdict(frame(0x0806, [127, 0, 0, 1]))).toBe(BigInt(TCX_NEXT)); // ARP
-    expect(verdict(frame(0x86dd, [127, 0, 0, 1], 60))).toBe(BigInt(TCX_NEXT)); // IPv6
+  it('drops frames that still carry a VLAN tag, and every other ethertype', () => {
+    for (const etherType of [0x8100, 0x88a8, 0x88cc, 0x0805]) expect(verdict(own, frame(etherType, own, []))).toBe(drop);
   });
 });

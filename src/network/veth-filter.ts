@@ -1,0 +1,126 @@
+// The filter on the host end of every container's veth: an eBPF program on its tcx ingress (Linux 6.6+; no qdisc,
+// no tc), which sees every frame the container sends, as it sent it, before the bridge does. It holds two
+// guarantees that nftables alone cannot:
+//
+// 1. The loopback guard, which no ruleset flush removes. route_localnet=1 on the bridge (which loopback clients of
+//    published ports need, see bridge.ts) would otherwise let a container reach the host's 127.0.0.1 services by
+//    sending to 127.x through the gateway. The nftables guard chain drops such packets, but `nft flush ruleset`
+//    (what reloading Debian's nftables.service does) removes it while route_localnet stays on.
+// 2. Anti-spoofing (which Docker lacks): a container sends only from its own MAC address, and IPv4 and ARP only from
+//    its own IPv4 address, so it cannot pose as another container or the gateway to anyone on the bridge or to the
+//    host. IPv6 is held to the MAC alone (containers have only the link-local address it derives). Any other
+//    ethertype, and a frame that still carries a VLAN tag after the kernel took one out (stacked 802.1Q/802.1ad,
+//    which could hide an address behind the tag), is dropped.
+//
+// One program per container, with its addresses built in: a packet meets one short program whatever the number of
+// containers, and nothing is left to remove. Only a detach removes it, or the veth's end, which comes with the
+// container's.
+//
+// Why each veth and not the bridge: with br_netfilter (bridge-nf-call-iptables=1) the bridge port's prerouting
+// hook already undoes the NAT of a reply, so the answer to the host's own connection to a published 127.0.0.1 port
+// reaches the bridge's ingress addressed to 127.0.0.1, and a guard there would drop it.
+//
+// route_localnet is turned on only where this kernel has tcx (lifecycle.ts): elsewhere loopback clients of published
+// ports do not work, and containers never reach the host's loopback.
+
+import { closeSync } from 'node:fs';
+import { assemble, exit, goto, jump, jump32, label, loadAbs, mov, R0, R1, R6 } from '../bpf/asm.js';
+import type { NativeAddon } from '../native/index.js';
+
+const BPF_PROG_TYPE_SCHED_CLS = 3;
+const BPF_TCX_INGRESS = 46;
+/** tcx verdicts: on to the next program (or the stack), or drop. */
+export const TCX_NEXT = -1;
+export const TCX_DROP = 2;
+const ETH_P_IP = 0x0800;
+const ETH_P_ARP = 0x0806;
+const ETH_P_IPV6 = 0x86dd;
+// Offsets from the start of the frame (at tc ingress skb->data is the Ethernet header).
+const ETH_SOURCE = 6;
+const ETH_TYPE = 12;
+const IPV4_SOURCE = 14 + 12;
+const IPV4_DESTINATION = 14 + 16;
+const ARP_SENDER_MAC = 14 + 8;
+const ARP_SENDER_IPV4 = 14 + 14;
+
+/** Who the container is on the bridge. */
+export interface VethIdentity {
+  /** aa:bb:cc:dd:ee:ff */
+  mac: string;
+  /** IPv4 address as a number. */
+  address: number;
+}
+
+/**
+ * The program for one container. loadAbs yields bytes in network order as numbers; 32-bit values are compared with
+ * jump32, whose immediate is not sign-extended. loadAbs ends the program (verdict 0, "pass") on a frame too short
+ * for the field it reads: such a frame cannot hold the header that field belongs to, and IPv4 and ARP drop it.
+ */
+export function vethFilterProgram(identity: VethIdentity): Uint8Array {
+  const mac = identity.mac.split(':').map((byte) => parseInt(byte, 16));
+  const macHigh = ((mac[0]! << 24) | (mac[1]! << 16) | (mac[2]! << 8) | mac[3]!) >>> 0;
+  const macLow = (mac[4]! << 8) | mac[5]!;
+  const checkMac = (offset: number) => [
+    loadAbs('u32', offset),
+    jump32('ne', R0, macHigh, 'drop'),
+    loadAbs('u16', offset + 4),
+    jump('ne', R0, macLow, 'drop'),
+  ];
+  return assemble([
+    mov(R6, R1), // loadAbs reads the packet through the context in r6
+    ...checkMac(ETH_SOURCE),
+    loadAbs('u16', ETH_TYPE),
+    jump('eq', R0, ETH_P_IP, 'ipv4'),
+    jump('eq', R0, ETH_P_ARP, 'arp'),
+    jump('eq', R0, ETH_P_IPV6, 'next'),
+    goto('drop'), // VLAN tags (0x8100, 0x88a8) and every other ethertype
+    label('ipv4'),
+    loadAbs('u32', IPV4_SOURCE),
+    jump32('ne', R0, identity.address >>> 0, 'drop'),
+    loadAbs('u8', IPV4_DESTINATION),
+    jump('eq', R0, 127, 'drop'),
+    goto('next'),
+    label('arp'),
+    ...checkMac(ARP_SENDER_MAC),
+    loadAbs('u32', ARP_SENDER_IPV4),
+    jump32('ne', R0, identity.address >>> 0, 'drop'),
+    label('next'),
+    mov(R0, TCX_NEXT),
+    exit(),
+    label('drop'),
+    mov(R0, TCX_DROP),
+    exit(),
+  ]);
+}
+
+export type GuardState = 'attached' | 'missing' | 'no interface' | 'unsupported';
+
+const UNSUPPORTED = new Set([22 /* EINVAL: an attach type this kernel does not know */, 38 /* ENOSYS */, 95 /* EOPNOTSUPP */]);
+
+/** Whether a program is on the tcx ingress of `ifname` (doctor; minictr's are its only users there). */
+export function vethFilterState(addon: NativeAddon, ifname: string): GuardState {
+  const ifindex = addon.interfaceIndex(ifname);
+  if (ifindex === 0) return 'no interface';
+  try {
+    return addon.bpfProgQuery(ifindex, BPF_TCX_INGRESS).length > 0 ? 'attached' : 'missing';
+  } catch (cause) {
+    if (UNSUPPORTED.has((cause as { errno?: number }).errno ?? 0)) return 'unsupported';
+    throw cause;
+  }
+}
+
+/** Attaches the filter to the tcx ingress of `ifname`, a container's host end. False when this kernel has no tcx. */
+export async function attachVethFilter(addon: NativeAddon, ifname: string, identity: VethIdentity): Promise<boolean> {
+  const ifindex = addon.interfaceIndex(ifname);
+  if (ifindex === 0) throw new Error(`no interface ${ifname}`);
+  const program = addon.bpfProgLoad(BPF_PROG_TYPE_SCHED_CLS, vethFilterProgram(identity), 'GPL', 'minictr_veth', 0);
+  try {
+    await addon.bpfProgAttach(ifindex, program, BPF_TCX_INGRESS, 0);
+    return true;
+  } catch (cause) {
+    if (UNSUPPORTED.has((cause as { errno?: number }).errno ?? 0)) return false;
+    throw cause;
+  } finally {
+    closeSync(program); // the attachment holds the program for as long as the interface exists
+  }
+}
