@@ -44,6 +44,11 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
   if (options.interface !== null) {
     const iface = options.interface;
     lines.push(
+      '# No IPv6 router advertisement is ever learned (CVE-2020-13401), where the kernel has IPv6.',
+      ...['accept_ra', 'autoconf'].map((setting) => {
+        const path = q(`/proc/sys/net/ipv6/conf/${iface.name}/${setting}`);
+        return `[ ! -e ${path} ] || echo 0 > ${path}`;
+      }),
       `ip addr add ${q(`${iface.address}/${iface.prefixLength}`)} dev ${q(iface.name)}`,
       `ip link set ${q(iface.name)} up`,
       `ip route add default via ${q(iface.gateway)}`,
@@ -129,6 +134,7 @@ function dryRunScript(plan: Plan, address: string | null): string {
       'MINICTR_IP',
       'echo 1 > /proc/sys/net/ipv4/ip_forward',
       'echo 1 > /proc/sys/net/ipv4/conf/minictr0/route_localnet',
+      '[ ! -e /proc/sys/net/ipv6/conf/minictr0 ] || { echo 0 > /proc/sys/net/ipv6/conf/minictr0/accept_ra; echo 0 > /proc/sys/net/ipv6/conf/minictr0/autoconf; }',
       '# NAT and published ports, one nftables transaction.',
       `nft -f - <<'MINICTR_NFT'`,
       ...network.nftScript.trimEnd().split('\n'),
