@@ -68,17 +68,20 @@ function buildProgram(): InstanceType<typeof Command> {
   program
     .command('run')
     .description('run a command in a new container')
-    .usage('[OPTIONS] [--] COMMAND [ARG...]')
+    .usage('[OPTIONS] [--] IMAGE [COMMAND] [ARG...]  |  [OPTIONS] [--] /PATH/COMMAND [ARG...]')
     .helpOption('--help', 'display help for run')
-    .argument('[command...]', 'the program to run and its arguments')
+    .argument('[command...]', 'an image and its command, or the absolute path of a program of the busybox rootfs (--rootfs: of that directory)')
     .passThroughOptions()
     .option('--ip <address>', 'IPv4 address in 10.0.0.0/24 (default: the lowest free one)')
     .addOption(new Option('--network <mode>', 'bridge, none (lo only) or host').default('bridge'))
     .option('--rootfs <dir>', 'root filesystem directory (default: the busybox rootfs in rootfs/image)')
+    .option('--pull <policy>', 'for an image: missing (default), always or never')
+    .option('--platform <os/arch[/variant]>', "for an image: the platform to pull (default: this host's)")
+    .option('--entrypoint <path>', "for an image: run this instead of the image's entrypoint ('' clears it)")
     .option('-h, --hostname <name>', 'container host name (default: the short container id)')
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
-    .option('-w, --workdir <dir>', 'working directory inside the container', '/')
+    .option('-w, --workdir <dir>', "working directory inside the container (default: the image's, or /)")
     .option(
       '-p, --publish <[ip:]host:container[/proto]>',
       'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002 (repeatable)',

@@ -12,6 +12,7 @@
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
 //   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
 //   unpackCreate, unpackFinish, unpackTimes                          a layer's writes, confined to its root (unpack.cc)
+//   isOpaqueDirectory(path)      → boolean                           overlayfs's opaque mark on a layer directory (unpack.cc)
 //   zstdStream, zstdDecompress                                       zstd-compressed layers (zstd.cc)
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
 //
@@ -224,7 +225,19 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
     if (!i.ok()) v.Report("interface", i.problem().c_str());
   }
   Napi::Object overlay = v.Object("overlay");
-  std::string lower = v.OverlayPath(overlay, "lower");
+  // The read-only layers, topmost first, as overlayfs takes them: colon separated.
+  std::string lower;
+  Napi::Value layers = overlay.Get("lower");
+  if (!layers.IsArray() || layers.As<Napi::Array>().Length() == 0) {
+    v.Report("lower", "a non-empty array of absolute paths");
+  } else {
+    Napi::Array array = layers.As<Napi::Array>();
+    for (uint32_t k = 0; k < array.Length(); k++) {
+      Napi::Object holder = Napi::Object::New(options.Env());
+      holder.Set("lower", array.Get(k));
+      lower += (k > 0 ? ":" : "") + v.OverlayPath(holder, "lower");
+    }
+  }
   std::string upper = v.OverlayPath(overlay, "upper");
   std::string work = v.OverlayPath(overlay, "work");
   request->overlay_target = v.OverlayPath(overlay, "target");
@@ -432,6 +445,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unpackCreate", Napi::Function::New(env, minictr::UnpackCreate, "unpackCreate"));
   exports.Set("unpackFinish", Napi::Function::New(env, minictr::UnpackFinish, "unpackFinish"));
   exports.Set("unpackTimes", Napi::Function::New(env, minictr::UnpackTimes, "unpackTimes"));
+  exports.Set("isOpaqueDirectory", Napi::Function::New(env, minictr::IsOpaqueDirectory, "isOpaqueDirectory"));
   exports.Set("zstdStream", Napi::Function::New(env, minictr::ZstdStream, "zstdStream"));
   exports.Set("zstdDecompress", Napi::Function::New(env, minictr::ZstdDecompress, "zstdDecompress"));
   exports.Set("bpfProgLoad", Napi::Function::New(env, minictr::BpfProgLoad, "bpfProgLoad"));

@@ -408,4 +408,17 @@ Napi::Value UnpackTimes(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value IsOpaqueDirectory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) return TypeError(env, "isOpaqueDirectory(path: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  char value[2] = {0, 0};
+  ssize_t length = lgetxattr(path.c_str(), "trusted.overlay.opaque", value, sizeof value);
+  if (length < 0 && errno != ENODATA && errno != ENOENT && errno != ENOTSUP) {
+    Failure failure;
+    return Fail(&failure, "lgetxattr", path), Throw(env, failure);
+  }
+  return Napi::Boolean::New(env, length == 1 && value[0] == 'y');
+}
+
 }  // namespace minictr

@@ -17,4 +17,8 @@ Napi::Value UnpackFinish(const Napi::CallbackInfo& info);
 // unpackTimes(rootFd, {parent, name, times}) → undefined: a directory's times, once its content is written.
 Napi::Value UnpackTimes(const Napi::CallbackInfo& info);
 
+// isOpaqueDirectory(path) → boolean: whether the directory carries overlayfs's opaque mark (trusted.overlay.opaque
+// = "y"), which hides the same directory in the layers below it (src/container/layered-root.ts).
+Napi::Value IsOpaqueDirectory(const Napi::CallbackInfo& info);
+
 }  // namespace minictr

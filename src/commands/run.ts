@@ -1,16 +1,47 @@
 // `minictr run`: flags → RunSpec → one lifecycle call → the container's exit status as minictr's exit code (or,
 // with -d, its id on stdout as soon as it runs).
 
-import { MinictrError } from '../errors.js';
+import { MinictrError, UsageError } from '../errors.js';
 import { runContainer } from '../container/lifecycle.js';
 import { exitCodeOf } from '../container/state.js';
 import { defaultRootfs } from '../container/rootfs.js';
-import { buildRunSpec, type RunFlags } from '../container/spec.js';
+import { buildRunSpec, type ImageContext, type RunFlags } from '../container/spec.js';
 import { SUBNET_CIDR } from '../network/names.js';
 import { Subnet } from '../network/subnet.js';
 import { rawEnv } from '../sys/bytes.js';
 
 export type { RunFlags } from '../container/spec.js';
+
+/**
+ * Docker's grammar, `run [OPTIONS] IMAGE [COMMAND] [ARG...]`, beside minictr's own: a first argument that is an
+ * absolute path (or any command with --rootfs) runs in a rootfs directory, the built-in busybox one by default;
+ * anything else names an image, pulled when missing (--pull), whose config gives what the flags leave open.
+ */
+async function imageOf(command: string[], flags: RunFlags): Promise<ImageContext | null> {
+  const [reference, ...args] = command;
+  if (flags.rootfs !== undefined || reference === undefined || reference.startsWith('/')) {
+    if (flags.entrypoint !== undefined || flags.pull !== undefined || flags.platform !== undefined) {
+      throw new UsageError('--entrypoint, --pull and --platform apply to images: give an image reference, not a path');
+    }
+    return null;
+  }
+  const { resolveImage, parsePullPolicy } = await import('../image/resolve.js');
+  const { imageRun } = await import('../image/image-config.js');
+  const { parsePlatform } = await import('../image/manifest.js');
+  const resolved = await resolveImage(reference, {
+    pull: parsePullPolicy(flags.pull),
+    platform: flags.platform === undefined ? null : parsePlatform(flags.platform),
+    insecureRegistries: [],
+  });
+  const run = imageRun(reference, resolved.config.config, {
+    args,
+    env: [],
+    ...(flags.entrypoint !== undefined ? { entrypoint: flags.entrypoint } : {}),
+    ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
+    ...(flags.user !== undefined ? { user: flags.user } : {}),
+  });
+  return { name: resolved.record.name, id: resolved.record.config, layers: resolved.layers, ...run };
+}
 
 /** Returns the exit code: the container's status, or 128 + N when signal N killed it (as a shell reports it). */
 export async function run(command: string[], flags: RunFlags): Promise<number> {
@@ -21,11 +52,13 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     command = [timings, ...command];
     flags = { ...flags, timings: true };
   }
+  const image = await imageOf(command, flags);
   const spec = buildRunSpec(flags, command, {
     defaultRootfs: defaultRootfs(),
     subnet: Subnet.parse(SUBNET_CIDR),
     hostEnv: rawEnv(process.env),
     cwd: process.cwd(),
+    ...(image !== null ? { image } : {}),
   });
   if (flags.dryRun) {
     const { dryRun } = await import('../container/dry-run.js');

@@ -13,6 +13,7 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { messageOf, UsageError } from '../errors.js';
+import type { Root } from './layered-root.js';
 import { resolveInRoot } from './rootfs.js';
 
 /** O_PATH, which node:fs does not name; Linux's value on x86-64 and arm64. (libuv adds O_CLOEXEC to every open.) */
@@ -36,7 +37,7 @@ function sizeText(bytes: number): string {
  * UsageError saying what is wrong ("/etc/passwd is a FIFO, not a regular file") when it is not a regular file of
  * at most `maxBytes`; the caller adds where the file is.
  */
-export function readContainedFile(root: string, path: string, maxBytes: number): string | null {
+export function readContainedFile(root: Root, path: string, maxBytes: number): string | null {
   const hostPath = resolveInRoot(root, path);
   if (hostPath === null) return null;
   let handle: number;

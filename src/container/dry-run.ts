@@ -58,8 +58,8 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
   lines.push(
     '# Nothing mounted from here on propagates to the host.',
     'mount --make-rprivate /',
-    '# The root: an overlay whose read-only lower layer is the rootfs, the writable upper layer our own.',
-    `mount -t overlay overlay -o ${q(`lowerdir=${lower},upperdir=${upper},workdir=${work}`)} ${q(target)}`,
+    '# The root: an overlay whose read-only lower layers are the rootfs (or an image\'s layers), the writable upper layer our own.',
+    `mount -t overlay overlay -o ${q(`lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`)} ${q(target)}`,
     `cd ${q(target)}`,
     '# /proc of the new PID namespace, a minimal /dev, read-only /sys.',
     'mkdir -p proc dev sys etc',

@@ -19,6 +19,13 @@ const MAX_SYMLINKS = 40; // the kernel's own limit (ELOOP)
 /** Whether a directory is opaque; given by the caller, who can read xattrs. */
 export type OpaqueTest = (hostPath: string) => boolean;
 
+/** A container's root before it exists: one directory (a rootfs, /proc/PID/root), or an image's layers, topmost first. */
+export type Root = string | readonly string[];
+
+export function layersOf(root: Root): readonly string[] {
+  return typeof root === 'string' ? [root] : root;
+}
+
 interface Entry {
   /** The host paths making up this entry: one for a file or symlink, the merged layers for a directory. */
   paths: string[];
@@ -46,7 +53,7 @@ function lookup(dirs: string[], name: string, isOpaque: OpaqueTest): Entry | nul
     if (isWhiteout(stats)) return null;
     if (!stats.isDirectory()) return { paths: [top], stats };
     const merged = [top];
-    if (!isOpaque(top)) {
+    if (i + 1 < dirs.length && !isOpaque(top)) {
       for (const below of dirs.slice(i + 1)) {
         const path = posix.join(below, name);
         const lower = lstatOrNull(path);

@@ -175,7 +175,7 @@ async function execute(
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
-    config: { rootfs: spec.rootfs, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
+    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
     log: spec.log,

@@ -12,13 +12,15 @@ import { formatIpv4, parseIpv4 } from '../network/subnet.js';
 import { vethLines } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
+import { UsageError } from '../errors.js';
 import { encodeBytes } from '../sys/bytes.js';
 import { preflight } from '../sys/preflight.js';
 import { devicePolicy, resolveDevices, type Device } from './devices.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
 import { portRegistry } from './gc.js';
 import { newId, shortId } from './ids.js';
-import { checkRootfs, defaultRootfs, findCommand } from './rootfs.js';
+import { checkRootfs, defaultRootfs, describeRoot, findCommand } from './rootfs.js';
+import type { Root } from './layered-root.js';
 import { containerEnv, type RunSpec } from './spec.js';
 import { resolveUser, type User } from './users.js';
 
@@ -37,16 +39,27 @@ export interface Plan {
   deviceRules: DeviceRule[] | null;
 }
 
+/**
+ * Room for lowerdir in the overlay's mount options, which the kernel takes in one page (4096 bytes) along with
+ * upperdir, workdir and the flags.
+ */
+const MAX_LOWERDIR_OPTION = 3500;
+
 /** Validation: everything that can be checked before a host object exists. Throws the user's error. */
 export async function planRun(spec: RunSpec): Promise<Plan> {
   preflight({ needsNetworkTools: spec.network === 'bridge' });
-  checkRootfs(spec.rootfs, spec.rootfs === defaultRootfs());
+  const root: Root = spec.image === null ? spec.rootfs : spec.layers;
+  checkRootfs(root, spec.rootfs === defaultRootfs());
+  const lower = spec.layers.join(':');
+  if (lower.length > MAX_LOWERDIR_OPTION) {
+    throw new UsageError(`image ${spec.image?.name}: its ${spec.layers.length} layers make overlay options longer than the kernel takes (one page)`);
+  }
   const id = newId();
   const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
-  const user = spec.user === null ? null : resolveUser(spec.rootfs, spec.user, `rootfs ${spec.rootfs}`);
+  const user = spec.user === null ? null : resolveUser(root, spec.user, describeRoot(root));
   const env = containerEnv(spec, hostname, user?.home);
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
-  const execPath = findCommand(spec.rootfs, spec.argv[0]!, path, spec.workdir);
+  const execPath = findCommand(root, spec.argv[0]!, path, spec.workdir);
   const devices = resolveDevices(spec.devices);
   await checkHostPorts(spec.ports, portRegistry());
   return { spec, id, hostname, env, execPath, user, devices, deviceRules: devicePolicy(devices, spec.privileged) };
@@ -103,7 +116,7 @@ export function spawnOptions(
             prefixLength: spec.subnet.prefixLength,
             gateway: formatIpv4(spec.subnet.gateway),
           },
-    overlay: { lower: spec.rootfs, upper: dirs.upper, work: dirs.work, target: dirs.merged, volatile: volatileOverlay() },
+    overlay: { lower: spec.layers, upper: dirs.upper, work: dirs.work, target: dirs.merged, volatile: volatileOverlay() },
     etcFiles: etcFiles(plan, address),
     devices: plan.devices.map(({ path, type, major, minor, mode }) => ({ path, type, major, minor, mode })),
     workdir: spec.workdir,

@@ -7,23 +7,25 @@ import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { posix } from 'node:path';
 import { MinictrError, UsageError } from '../errors.js';
-
-const MAX_SYMLINKS = 40; // the kernel's own limit (ELOOP)
+import { nativeAddon } from '../native/index.js';
+import { layersOf, resolveInLayers, type Root } from './layered-root.js';
 
 export function defaultRootfs(): string {
   return fileURLToPath(new URL('../../rootfs/image', import.meta.url));
 }
 
-export function checkRootfs(rootfs: string, isDefault: boolean): void {
-  let stats: Stats;
-  try {
-    stats = statSync(rootfs);
-  } catch {
-    const hint = isDefault ? '; build the default one with: npm run rootfs' : '';
-    throw new UsageError(`rootfs ${rootfs} does not exist${hint}`);
+export function checkRootfs(root: Root, isDefault: boolean): void {
+  for (const dir of layersOf(root)) {
+    let stats: Stats;
+    try {
+      stats = statSync(dir);
+    } catch {
+      const hint = isDefault ? '; build the default one with: npm run rootfs' : '';
+      throw new UsageError(`rootfs ${dir} does not exist${hint}`);
+    }
+    if (!stats.isDirectory()) throw new UsageError(`rootfs ${dir} is not a directory`);
   }
-  if (!stats.isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
-  checkMountTargets(rootfs);
+  checkMountTargets(root);
 }
 
 /** Directories the child mounts on (/proc, /dev, /sys) or writes into (/etc); each is made where missing. */
@@ -40,63 +42,51 @@ const REPLACED_FILES = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'];
  * is the overlay's read-only lower layer and the upper layer starts empty, so what is checked here is what the
  * child finds (native/src/child.cc refuses a symlink there too).
  */
-function checkMountTargets(rootfs: string): void {
-  const lstatIn = (path: string) => {
-    try {
-      return lstatSync(posix.join(rootfs, path));
-    } catch {
-      return null; // missing: the child makes it
+function checkMountTargets(root: Root): void {
+  // The topmost layer holding the path decides, as in the overlay; a whiteout there means it is missing.
+  const lstatIn = (path: string): { stats: Stats; host: string } | null => {
+    for (const layer of layersOf(root)) {
+      const host = posix.join(layer, path);
+      try {
+        const stats = lstatSync(host);
+        return stats.isCharacterDevice() && stats.rdev === 0 ? null : { stats, host };
+      } catch {
+        // not in this layer
+      }
     }
+    return null; // missing: the child makes it
   };
   for (const path of MOUNT_TARGETS) {
-    const stats = lstatIn(path);
-    if (stats === null || stats.isDirectory()) continue;
-    const what = stats.isSymbolicLink() ? `a symlink (to ${readlinkSync(posix.join(rootfs, path))})` : 'not a directory';
-    throw new UsageError(`rootfs ${rootfs}: ${path} is ${what}; minictr mounts on it or writes into it, so it must be a directory`);
+    const found = lstatIn(path);
+    if (found === null || found.stats.isDirectory()) continue;
+    const what = found.stats.isSymbolicLink() ? `a symlink (to ${readlinkSync(found.host)})` : 'not a directory';
+    throw new UsageError(`${describeRoot(root)}: ${path} is ${what}; minictr mounts on it or writes into it, so it must be a directory`);
   }
   for (const path of REPLACED_FILES) {
-    if (lstatIn(path)?.isDirectory()) throw new UsageError(`rootfs ${rootfs}: ${path} is a directory; minictr writes a file there`);
+    if (lstatIn(path)?.stats.isDirectory()) throw new UsageError(`${describeRoot(root)}: ${path} is a directory; minictr writes a file there`);
   }
 }
 
 /**
  * The host path of `path` (absolute, inside the container) with every symlink resolved inside `root`, or null when
- * some component does not exist. ".." never climbs above the root, as in a chroot.
+ * some component does not exist. ".." never climbs above the root, as in a chroot. An image's layers are merged as
+ * overlayfs will merge them (layered-root.ts).
  */
-export function resolveInRoot(root: string, path: string): string | null {
-  const pending = path.split('/').filter((part) => part !== '' && part !== '.');
-  const resolved: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '..') {
-      resolved.pop();
-      continue;
-    }
-    const hostPath = posix.join(root, ...resolved, part);
-    let stats: Stats;
-    try {
-      stats = lstatSync(hostPath);
-    } catch {
-      return null;
-    }
-    if (!stats.isSymbolicLink()) {
-      resolved.push(part);
-      continue;
-    }
-    if (++links > MAX_SYMLINKS) return null;
-    const target = readlinkSync(hostPath);
-    if (target.startsWith('/')) resolved.length = 0;
-    pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
-  }
-  return posix.join(root, ...resolved);
+export function resolveInRoot(root: Root, path: string): string | null {
+  const layers = layersOf(root);
+  return resolveInLayers(layers, path, layers.length > 1 ? (dir) => nativeAddon().isOpaqueDirectory(dir) : undefined);
+}
+
+/** How messages name a root: the rootfs's path, or "the image's layers". */
+export function describeRoot(root: Root): string {
+  return typeof root === 'string' ? `rootfs ${root}` : "the image's layers";
 }
 
 /**
  * The path inside the container that execve() should run for `command`, searched in `pathEnv` as a shell would.
  * Throws kind "not-found" (exit 127) or "cannot-execute" (exit 126) with Docker's wording.
  */
-export function findCommand(root: string, command: string, pathEnv: string, workdir: string): string {
+export function findCommand(root: Root, command: string, pathEnv: string, workdir: string): string {
   const candidates = command.includes('/')
     ? [posix.resolve(workdir, command)]
     : pathEnv.split(':').filter((dir) => dir.startsWith('/')).map((dir) => posix.join(dir, command));
@@ -111,5 +101,5 @@ export function findCommand(root: string, command: string, pathEnv: string, work
   }
   if (notExecutable !== null) throw new MinictrError(`exec ${notExecutable}`, 'cannot-execute');
   const where = command.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH';
-  throw new MinictrError(`exec "${command}": ${where} in rootfs ${root}`, 'not-found');
+  throw new MinictrError(`exec "${command}": ${where} in ${describeRoot(root)}`, 'not-found');
 }

@@ -9,6 +9,7 @@ import { resolveCapabilities } from './capabilities.js';
 import { parseLimits, type Limits } from './cgroups.js';
 import { parseDeviceFlag, type DeviceRequest } from './devices.js';
 import { parseLogOptions, type LogOptions } from './log-options.js';
+import { mergeEnv } from '../image/image-config.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 
@@ -23,6 +24,10 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export interface RunFlags {
   ip?: string;
   rootfs?: string;
+  /** Images only: --entrypoint, --pull, --platform. */
+  entrypoint?: string;
+  pull?: string;
+  platform?: string;
   hostname?: string;
   name?: string;
   env?: string[];
@@ -51,8 +56,26 @@ export interface RunFlags {
   logOpt?: string[];
 }
 
+/** What an image decides about a run (see image/image-config.ts), given to buildRunSpec once it is resolved. */
+export interface ImageContext {
+  /** The full reference, as the store names it. */
+  name: string;
+  /** The config's digest: the image id. */
+  id: string;
+  /** Unpacked layer directories, topmost first. */
+  layers: string[];
+  argv: string[];
+  env: string[];
+  workdir: string;
+  user: string | null;
+}
+
 export interface RunSpec {
   argv: string[];
+  /** The image the container runs; null: a rootfs directory. */
+  image: { name: string; id: string } | null;
+  /** The overlay's read-only lower layers, topmost first: the image's, or the one rootfs. */
+  layers: string[];
   network: NetworkMode;
   /** --ip, parsed and checked against the subnet; null: take the lowest free address. */
   requestedIp: number | null;
@@ -145,8 +168,10 @@ export function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv):
 export function buildRunSpec(
   flags: RunFlags,
   command: readonly string[],
-  context: { defaultRootfs: string; subnet: Subnet; hostEnv: NodeJS.ProcessEnv; cwd: string },
+  context: { defaultRootfs: string; subnet: Subnet; hostEnv: NodeJS.ProcessEnv; cwd: string; image?: ImageContext },
 ): RunSpec {
+  const image = context.image ?? null;
+  if (image !== null) command = image.argv;
   if (command.length === 0 || command[0] === '') {
     throw new UsageError('no command given: minictr run [OPTIONS] COMMAND [ARG...]');
   }
@@ -168,23 +193,25 @@ export function buildRunSpec(
       `invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ (from 2 to ${MAX_NAME_LENGTH} characters) is allowed`,
     );
   }
-  const workdir = flags.workdir ?? '/';
+  const workdir = flags.workdir ?? image?.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
   const log = parseLogOptions(flags.logOpt ?? []);
   if ((flags.logOpt ?? []).length > 0 && !flags.detach) throw new UsageError('--log-opt needs -d: only detached containers have a log');
-  const rootfs = flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);
+  const rootfs = image !== null ? image.layers[0]! : flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);
   if (/[,:\\]/.test(rootfs)) {
     throw new UsageError(`invalid --rootfs "${rootfs}": overlayfs cannot take a path containing ',', ':' or '\\'`);
   }
   return {
     argv: [...command],
+    image: image === null ? null : { name: image.name, id: image.id },
+    layers: image === null ? [rootfs] : image.layers,
     network,
     requestedIp,
     subnet: context.subnet,
     rootfs,
     hostname: flags.hostname ?? null,
     name: flags.name ?? null,
-    env: parseEnv(flags.env ?? [], context.hostEnv),
+    env: mergeEnv(image?.env ?? [], parseEnv(flags.env ?? [], context.hostEnv)),
     workdir: posix.normalize(workdir),
     ports,
     explain: flags.explain ?? false,
@@ -193,7 +220,7 @@ export function buildRunSpec(
     devices: (flags.device ?? []).map(parseDeviceFlag),
     limits: parseLimits(flags),
     readOnly: flags.readOnly ?? false,
-    user: flags.user ?? null,
+    user: flags.user ?? image?.user ?? null,
     timings: parseTimings(flags.timings),
     detach: flags.detach ?? false,
     autoRemove: flags.rm ?? false,

@@ -74,7 +74,15 @@ export interface ContainerRecord {
   argv: string[];
   network: string;
   /** What `minictr exec` needs to start a process as the container's own: environment, directory, profile. */
-  config: { rootfs: string; hostname: string; env: string[]; workdir: string; security: SpawnOptions['security'] };
+  config: {
+    rootfs: string;
+    /** The image, when the container runs one (absent in records written before images). */
+    image?: { name: string; id: string } | null;
+    hostname: string;
+    env: string[];
+    workdir: string;
+    security: SpawnOptions['security'];
+  };
   detached: boolean;
   /** --rm: removed, not kept as exited, when it ends. */
   autoRemove: boolean;

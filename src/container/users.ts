@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import { warn } from '../log.js';
 import { readContainedFile } from './contained-file.js';
+import type { Root } from './layered-root.js';
 
 export interface User {
   uid: number;
@@ -20,7 +21,7 @@ const MAX_ID_FILE_BYTES = 1024 * 1024;
  * The lines of `file`, split into fields; none when it does not exist. When it is unusable, `lookup` (the name
  * being looked up) gets the reason as its error; without a name to look up, it is ignored with a warning.
  */
-function entries(root: string, file: string, where: string, lookup: string | null): string[][] {
+function entries(root: Root, file: string, where: string, lookup: string | null): string[][] {
   let text: string | null;
   try {
     text = readContainedFile(root, file, MAX_ID_FILE_BYTES);
@@ -43,7 +44,7 @@ function idField(entry: string[], index: number, file: string, where: string): n
 }
 
 /** Resolves `spec` against the files of `root`; `where` names it in errors ("rootfs /x", "container web"). */
-export function resolveUser(root: string, spec: string, where: string): User {
+export function resolveUser(root: Root, spec: string, where: string): User {
   const [name, group, ...rest] = spec.split(':');
   if (!name || rest.length > 0 || group === '') throw new UsageError(`invalid --user "${spec}": expected USER[:GROUP]`);
   const numeric = ID.test(name);

@@ -16,7 +16,7 @@ export interface SpawnOptions {
   /** null: lo only (--network none or host). */
   interface: InterfaceConfig | null;
   /** volatile: the upper layer is never synced (overlayfs's option, Linux 5.10). */
-  overlay: { lower: string; upper: string; work: string; target: string; volatile: boolean };
+  overlay: { /** Read-only layers, topmost first. */ lower: string[]; upper: string; work: string; target: string; volatile: boolean };
   /** Written by the child inside the container's root just before exec. Paths start with /etc/. */
   etcFiles: { path: string; content: string }[];
   /** --device: nodes the child creates (with their parent directories) in the container's /dev. */
@@ -188,6 +188,8 @@ export interface NativeAddon {
   unpackFinish(fd: number, path: string, meta: UnpackMeta): void;
   /** The times of parent/name inside the root, not following a symlink. */
   unpackTimes(rootFd: number, entry: { parent: string; name: string; times: EntryTimes }): void;
+  /** Whether a layer directory carries overlayfs's opaque mark (xattr trusted.overlay.opaque = "y"). */
+  isOpaqueDirectory(path: string): boolean;
   zstdStream(): ZstdContext;
   /** Decompresses from the start of input until it is used up or 1 MiB is made; frameEnded: a frame just ended. */
   zstdDecompress(context: ZstdContext, input: Buffer): { output: Buffer; consumed: number; frameEnded: boolean };

@@ -5,7 +5,7 @@
 // host is never touched; they also run in cgroups of the scratch host's own (v1), under which minictr makes its
 // containers'. dispose() kills what it started, by pid.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise, type Options } from 'execa';
@@ -308,7 +308,9 @@ function listTree(root: string): string[] {
     }
     for (const name of names.sort()) {
       out.push(`${prefix}${name}`);
-      if (statSync(join(dir, name)).isDirectory()) walk(join(dir, name), `${prefix}${name}/`);
+      // An unpacked layer's content is the image's, not state: its directory is listed, not walked.
+      const isLayer = name === 'diff' && /(^|\/)layers\/[^/]+\/$/.test(prefix);
+      if (!isLayer && lstatSync(join(dir, name)).isDirectory()) walk(join(dir, name), `${prefix}${name}/`);
     }
   };
   walk(root, '');

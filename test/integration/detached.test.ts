@@ -203,9 +203,9 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
-  it('200 run -d / rm -f cycles leave nothing behind and do not grow open files', async () => {
-    const openFiles = () => Number(readFileSync('/proc/sys/fs/file-nr', 'utf8').split('\t')[0]);
-    const before = openFiles();
+  // What a cycle could leak is in the snapshot (processes, mounts, cgroups, links, state); the machine-wide count of
+  // open files is not compared: other workloads on the same host move it by hundreds.
+  it('200 run -d / rm -f cycles leave nothing behind', async () => {
     const cycle = async () => {
       const run = await scratch.host.minictr(['run', '-d', '/bin/sleep', '100']);
       expect(run.exitCode, run.stderr).toBe(0);
@@ -217,7 +217,6 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     });
     await Promise.all(workers);
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
-    expect(openFiles() - before).toBeLessThan(100);
   }, 240_000);
 
   it('20 concurrent run -d get 20 distinct addresses, all reachable', async () => {

@@ -1,0 +1,49 @@
+// What `minictr run IMAGE` needs of an image before anything of the container exists: the image in the store
+// (pulled first when missing, or always, as --pull says), its layers unpacked, and its config. A failed pull says
+// why, and how to run a command of the built-in rootfs instead.
+
+import { isatty } from 'node:tty';
+import { MinictrError, UsageError } from '../errors.js';
+import { ensureLayers } from './layers.js';
+import { MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type ImageConfig, type Platform } from './manifest.js';
+import { pullImage } from './pull.js';
+import { formatReference, parseReference } from './reference.js';
+import { MAX_MANIFEST_BYTES } from './registry.js';
+import { ImageStore, type ImageRecord } from './store.js';
+
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+export function parsePullPolicy(value: string | undefined): PullPolicy {
+  const policy = value ?? 'missing';
+  if (policy !== 'missing' && policy !== 'always' && policy !== 'never') {
+    throw new UsageError(`invalid --pull "${policy}": missing, always or never`);
+  }
+  return policy;
+}
+
+export interface ResolvedImage {
+  record: ImageRecord;
+  /** The unpacked layers' directories, topmost first (overlayfs's lowerdir order). */
+  layers: string[];
+  config: ImageConfig;
+}
+
+const HINT = 'to run a program of the built-in busybox rootfs instead, give its absolute path: minictr run /bin/sh';
+
+export async function resolveImage(text: string, options: { pull: PullPolicy; platform: Platform | null; insecureRegistries: string[] }, store = new ImageStore()): Promise<ResolvedImage> {
+  const name = formatReference(parseReference(text));
+  let record = options.pull === 'always' ? null : store.record(name);
+  if (record === null) {
+    if (options.pull === 'never') throw new UsageError(`image ${text} is not in the store, and --pull never forbids pulling it; ${HINT}`);
+    try {
+      record = await pullImage(text, { platform: options.platform, insecureRegistries: options.insecureRegistries, progress: isatty(2) });
+    } catch (cause) {
+      if (!(cause instanceof MinictrError)) throw cause;
+      throw new MinictrError(`pull ${text}: ${cause.message}; ${HINT}`, 'failure', cause);
+    }
+  }
+  const layers = await ensureLayers(store, record);
+  const manifest = parseManifest(store.readBlob(record.manifest, MAX_MANIFEST_BYTES), `manifest of ${name}`);
+  const config = parseImageConfig(store.readBlob(record.config, MAX_CONFIG_BYTES), manifest.layers.length, `config of ${name}`);
+  return { record, layers: [...layers].reverse(), config };
+}
