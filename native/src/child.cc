@@ -339,6 +339,21 @@ bool SwitchUser(const ChildConfig& config) {
 
 }  // namespace
 
+int32_t ApplyProcessProfile(const ChildConfig& config) {
+  if (!config.privileged && !DropBoundingSet(config)) return kStepCapabilities;
+  // The kernel clears the parent-death signal when the ids change: set it again. (Should the parent die in the
+  // instant between, nothing here notices: getppid() reads 0 across the PID namespace, and only a pidfd of the
+  // parent, opened before the clone, could tell. gc's journal, which records this process, kills it then.)
+  if (config.switch_user && (!SwitchUser(config) || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)) return kStepUser;
+  if (!config.privileged && !SetCapabilities(config.switch_user && config.uid != 0 ? 0 : config.capabilities)) {
+    return kStepCapabilities;
+  }
+  if (config.seccomp != nullptr && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, config.seccomp, 0, 0) < 0) {
+    return kStepSeccomp;
+  }
+  return 0;
+}
+
 int ReadCapLast() {
   int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 40;
@@ -501,17 +516,11 @@ namespace {
     Fail(config, kStepReadOnlyRoot);
   }
 
-  // 14b. The security profile's process part, last, since every step above needed full privileges.
-  if (!config.privileged && !DropBoundingSet(config)) Fail(config, kStepCapabilities);
-  // The kernel clears the parent-death signal when the ids change: set it again. (Should the parent die in the
-  // instant between, nothing here notices: getppid() reads 0 across the PID namespace, and only a pidfd of the
-  // parent, opened before the clone, could tell. gc's journal, which records this process, kills it then.)
-  if (config.switch_user && (!SwitchUser(config) || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)) Fail(config, kStepUser);
-  if (!config.privileged && !SetCapabilities(config.switch_user && config.uid != 0 ? 0 : config.capabilities)) {
-    Fail(config, kStepCapabilities);
-  }
-  if (config.seccomp != nullptr && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, config.seccomp, 0, 0) < 0) {
-    Fail(config, kStepSeccomp);
+  // 14b. The security profile's process part, last, since every step above needed full privileges. `minictr
+  //     exec`'s process has it already: its joiner applied it before cloning it (join.cc).
+  if (!config.joining) {
+    int32_t step = ApplyProcessProfile(config);
+    if (step != 0) Fail(config, step);
   }
 
   // 15. Exec, through minictr-init's sealed in-memory copy (init.cc says why), which execs the command in turn or,

@@ -135,6 +135,10 @@ void MarkAllCloseOnExec(int first);
 // ignored signals (SIGPIPE) and the mask that was blocked across clone().
 void ResetSignals();
 
+// The security profile's process part, in order: bounding set and no_new_privs, --user, capability sets, seccomp.
+// Returns 0, or the step that failed (errno says why). Async-signal-safe.
+int32_t ApplyProcessProfile(const ChildConfig& config);
+
 // Runs the child's steps and execs; never returns. Async-signal-safe: no allocation, no locks, no stdio.
 [[noreturn]] void RunChild(const ChildConfig& config);
 

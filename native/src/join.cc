@@ -9,9 +9,10 @@
 //       from a pipe: never argv, which the container can read in /proc/PID/cmdline;
 //   (2) the joiner enters the container's cgroups, so that the process is born inside its limits;
 //   (3) it joins the container's namespaces through a pidfd of its PID 1, and its root;
-//   (4) it clones the process with CLONE_PARENT, in the container's PID namespace and minictr's child, which runs
-//       child.cc's process steps (release, session, terminal, user, capabilities, seccomp) and execs the command;
-//   (5) it reports that pid on the report pipe, {0, pid}, or the step that failed, {step, errno}, and exits.
+//   (4) it applies the security profile to itself (bounding set, user, capabilities, seccomp), so that
+//   (5) the process it clones with CLONE_PARENT, in the container's PID namespace and minictr's child, is born with
+//       the container's privileges; it runs child.cc's remaining steps (release, session, terminal) and execs;
+//   (6) it reports that pid on the report pipe, {0, pid}, or the step that failed, {step, errno}, and exits.
 //
 //   minictr-init join REQUEST_FD REPORT_FD ERROR_FD RELEASE_FD PIDFD ROOT_FD CONSOLE_FD   (CONSOLE_FD -1: no -t)
 #include "join.h"
@@ -140,8 +141,8 @@ int RunJoin(int argc, char** argv) {
   for (int i = 0; i < kFds; i++) fds[i] = atoi(argv[2 + i]);
   const int request_fd = fds[0], report_fd = fds[1], error_fd = fds[2], release_fd = fds[3], pidfd = fds[4],
             root_fd = fds[5], console_fd = fds[6];
-  // Not dumpable, and so is the clone below: its memory holds the command's environment, its descriptors reach
-  // minictr, and before it drops them it has every capability.
+  // Not dumpable, and so is the clone below: its memory holds the command's environment, and its descriptors
+  // reach minictr.
   prctl(PR_SET_DUMPABLE, 0);
   prctl(PR_SET_NAME, "minictr-init");  // exec'd from a memfd, it would show as "memfd:minictr-i" in ps
 
@@ -158,7 +159,7 @@ int RunJoin(int argc, char** argv) {
     Report(report_fd, kStepJoinNamespaces, errno);
   }
 
-  // 4. The process, with the part of a container's child config that applies to it (child.h).
+  // 4-5. The process's config: the part of a container's child config that applies to it (child.h).
   ChildConfig config{};
   config.joining = true;
   config.release_fd = release_fd;
@@ -187,11 +188,18 @@ int RunJoin(int argc, char** argv) {
   config.switch_user = request.switch_user;
   config.uid = static_cast<uint32_t>(request.uid);
   config.gid = static_cast<uint32_t>(request.gid);
-  long pid = CloneProcess(CLONE_PARENT, nullptr);
+  //      The security profile, here, before the process exists: the moment it is cloned it is visible in the
+  //    container's PID namespace, and a container keeping CAP_SYS_PTRACE may attach to it at once. Born with the
+  //    container's capabilities, user and seccomp filter, it has nothing more to give than the container has. The
+  //    filter answers clone3() with ENOSYS, so the clone is the classic clone() (no stack: it returns twice, as
+  //    fork does; with CLONE_PARENT the exit signal is the joiner's own, SIGCHLD, and minictr is the parent).
+  int32_t failed = ApplyProcessProfile(config);
+  if (failed != 0) Report(report_fd, failed, errno);
+  long pid = syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) RunChild(config);
   if (pid < 0) Report(report_fd, kStepJoinNamespaces, errno);
 
-  // 5. Done: the process waits for its release.
+  // 6. Done: the process waits for its release.
   Report(report_fd, 0, static_cast<int32_t>(pid));
 }
 

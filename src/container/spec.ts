@@ -211,7 +211,7 @@ export function buildRunSpec(
     rootfs,
     hostname: flags.hostname ?? null,
     name: flags.name ?? null,
-    env: mergeEnv(image?.env ?? [], parseEnv(flags.env ?? [], context.hostEnv)),
+    env: image === null ? parseEnv(flags.env ?? [], context.hostEnv) : mergeEnv(image.env, parseEnv(flags.env ?? [], context.hostEnv)),
     workdir: posix.normalize(workdir),
     ports,
     explain: flags.explain ?? false,

@@ -75,6 +75,32 @@ describe.skipIf(!isRoot)('hardening of the default profile (needs root: skipped 
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it("exec's process is born with the container's privileges: a container keeping CAP_SYS_PTRACE catches nothing more", async () => {
+    // The watcher seizes every process born in the container and reads its capabilities while it holds it. Before
+    // the joiner applied the profile itself, exec's process waited for its release with every capability, and a
+    // watcher that caught it could make it mount, load modules or open files by handle on the host.
+    const watch = await scratch.host.minictr(['run', '-d', '--name', 'watcher', '--cap-add', 'SYS_PTRACE', '--rootfs', rootfs, '/bin/probe', 'capwatch', '25']);
+    expect(watch.exitCode, watch.stderr).toBe(0);
+    try {
+      for (let i = 0; i < 30; i++) {
+        const exec = await scratch.host.minictr(['exec', 'watcher', '/bin/true']);
+        expect(exec.exitCode, exec.stderr).toBe(0);
+      }
+      expect((await scratch.host.minictr(['exec', 'watcher', '/bin/touch', '/tmp/stop'])).exitCode).toBe(0);
+      let log = '';
+      for (let i = 0; i < 100 && !log.includes('seen'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        log = (await scratch.host.minictr(['logs', 'watcher'])).stdout;
+      }
+      const [, seen, over] = /seen (\d+), over (\d+)/.exec(log) ?? [];
+      expect(Number(seen), log).toBeGreaterThan(0);
+      expect(Number(over), log).toBe(0);
+    } finally {
+      await scratch.host.minictr(['rm', '-f', 'watcher']);
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('learns no IPv6 route or address from a router advertisement sent by a container, nor do other containers', async () => {
     const bystander = await scratch.host.minictr(['run', '-d', '--rm', '--name', 'bystander', '/bin/sleep', '30']);
     expect(bystander.exitCode, bystander.stderr).toBe(0);
