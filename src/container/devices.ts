@@ -45,8 +45,8 @@ export function parseDeviceFlag(value: string): DeviceRequest {
   if (access === null) throw fail('PERMS must be letters among r, w and m');
   if (!posix.isAbsolute(hostPath)) throw fail('the host path must be absolute');
   const normalized = posix.normalize(containerPath);
-  if (!normalized.startsWith('/dev/') || normalized.split('/').includes('..') || value.includes('\0')) {
-    throw fail('the container path must be under /dev/');
+  if (!normalized.startsWith('/dev/') || normalized.endsWith('/') || normalized.split('/').includes('..') || value.includes('\0')) {
+    throw fail('the container path must name a file under /dev/');
   }
   return { hostPath, containerPath: normalized, access };
 }

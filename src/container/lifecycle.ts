@@ -270,6 +270,11 @@ async function execute(
     () => null,
     (cause: unknown) => stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause),
   );
+  // Should a later step fail, the process is stopped (and reaped) only once the join has settled: a pid reused in
+  // between must never be written into the container's cgroup.
+  teardown.defer('let the cgroup join settle', async () => {
+    await joining;
+  });
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
   report.step(
     'clone',

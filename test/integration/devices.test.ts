@@ -83,7 +83,7 @@ describe.skipIf(!isRoot)('device access (needs root: skipped otherwise)', () => 
     for (const [value, message] of [
       ['/etc/passwd:/dev/passwd', 'invalid --device /etc/passwd: not a character or block device'],
       ['/dev/no-such-device', 'invalid --device /dev/no-such-device: ENOENT'],
-      ['/dev/zero:/etc/zero', 'invalid --device "/dev/zero:/etc/zero": the container path must be under /dev/'],
+      ['/dev/zero:/etc/zero', 'invalid --device "/dev/zero:/etc/zero": the container path must name a file under /dev/'],
       ['/dev/zero:/dev/z:rwx', 'invalid --device "/dev/zero:/dev/z:rwx": PERMS must be letters among r, w and m'],
     ]) {
       const result = await run(['--device', value!], 'true');

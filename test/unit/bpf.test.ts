@@ -164,7 +164,7 @@ describe('--device', () => {
   });
 
   it('refuses malformed values, naming the flag', () => {
-    for (const bad of ['', 'dev/zero', '/dev/zero:/dev/z:rx', '/dev/zero::r', '/dev/zero:/etc/z', '/dev/zero:/dev/../etc/z', '/dev/a:/dev/b:r:x']) {
+    for (const bad of ['', 'dev/zero', '/dev/zero:/dev/z:rx', '/dev/zero::r', '/dev/zero:/etc/z', '/dev/zero:/dev/../etc/z', '/dev/a:/dev/b:r:x', '/dev/null:/dev/']) {
       expect(() => parseDeviceFlag(bad), bad).toThrow(/^invalid --device /);
     }
   });
