@@ -87,14 +87,16 @@ export class ImageStore {
     return bytes;
   }
 
+  /** Where the reference's record is; reading it creates nothing (a failed run leaves the store as it was). */
   private recordPath(name: string): string {
-    return join(this.dir('images'), `${sha256(Buffer.from(name)).slice('sha256:'.length)}.json`);
+    return join(this.root, 'images', `${sha256(Buffer.from(name)).slice('sha256:'.length)}.json`);
   }
 
   /** Points the reference `record.name` at its manifest (replacing what it named before, atomically). */
   writeRecord(record: ImageRecord): void {
     const temp = this.tempPath();
     writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+    this.dir('images');
     renameSync(temp, this.recordPath(record.name));
   }
 

@@ -4,6 +4,7 @@
 
 import { accessSync, constants } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUSYBOX_ROOTFS } from '../helpers/registry.js';
 import { CLI, isRoot, ScratchHost, type Result, type Snapshot } from '../helpers/scratch-host.js';
 
 function expectRejected(result: Result, code: number, message: RegExp): void {
@@ -43,7 +44,9 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
     ['a rootfs that does not exist', ['--rootfs', '/nonexistent', '/bin/true'], 125, /rootfs \/nonexistent does not exist/],
     ['a rootfs that is not a directory', ['--rootfs', '/etc/hostname', '/bin/true'], 125, /is not a directory/],
     ['a command missing from the rootfs', ['/bin/nope'], 127, /exec "\/bin\/nope": no such file or directory/],
-    ['a command missing from PATH', ['nope'], 127, /exec "nope": executable file not found in \$PATH/],
+    // Without --rootfs a first argument that is not an absolute path names an image (never pulled here: --pull never).
+    ['a command missing from PATH', ['--rootfs', BUSYBOX_ROOTFS, 'nope'], 127, /exec "nope": executable file not found in \$PATH/],
+    ['an image missing from the store, with --pull never', ['--pull', 'never', 'nope'], 125, /image nope is not in the store, and --pull never forbids pulling it/],
     ['a command that is not executable', ['/etc/passwd'], 126, /exec \/etc\/passwd: permission denied/],
     ['a directory as command', ['/www'], 126, /exec \/www: is a directory/],
     ['a malformed --ip', ['--ip', '10.0.0', '/bin/true'], 125, /invalid --ip "10\.0\.0": not an IPv4 address/],

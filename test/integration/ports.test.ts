@@ -82,7 +82,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     const remote = await fromLan('http://198.51.100.1:8080/');
     expect(remote.stdout, explain(remote)).toContain(PAGE);
     for (const url of ['http://10.0.0.1:8080/', 'http://198.51.100.1:8080/']) {
-      const hairpin = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', url]);
+      const hairpin = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', url]);
       expect(hairpin.stdout, `${url}\n${explain(hairpin)}`).toContain(PAGE);
     }
     await stop(server);
@@ -106,10 +106,10 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
       for (const mode of modes) {
         if (original !== '') await host.must(['sh', '-c', `echo ${mode} > ${sysctl}`]);
         const server = await serve(['--ip', '10.0.0.40', '-p', '8085:80']);
-        const other = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.1:8085/']);
+        const other = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', 'http://10.0.0.1:8085/']);
         expect(other.stdout, `bridge-nf-call-iptables=${mode}\n${explain(other)}`).toContain(PAGE);
         // Straight to the other container (untracked: the guard chain's notrack rule), as well.
-        const direct = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.40/']);
+        const direct = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', 'http://10.0.0.40/']);
         expect(direct.stdout, `bridge-nf-call-iptables=${mode}\n${explain(direct)}`).toContain(PAGE);
         await stop(server);
         const self = await host.minictr(['run', '--rm', '-p', '8085:80', '/bin/sh', '-c', 'httpd -p 80 -h /www && wget -q -O - http://10.0.0.1:8085/']);

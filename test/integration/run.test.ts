@@ -88,7 +88,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
       stdin: 'pipe',
     });
     await new Promise<void>((resolve) => server.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
-    const client = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://10.0.0.10/']);
+    const client = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', 'http://10.0.0.10/']);
     server.stdin?.end('done\n');
     expectExit(client, 0);
     expect(client.stdout).toContain('Hello from a minictr container');
@@ -233,7 +233,7 @@ describe.skipIf(!isRoot)('minictr run: outbound NAT (needs root: skipped otherwi
     await upstream.serveClientAddress(8080);
     expectExit(await host.minictr(['run', '--rm', '/bin/true']), 0);
     const before = await host.settle(await host.snapshot());
-    const result = await host.minictr(['run', '--rm', 'wget', '-q', '-O', '-', 'http://203.0.113.1:8080/']);
+    const result = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', 'http://203.0.113.1:8080/']);
     expectExit(result, 0);
     expect(result.stdout.trim()).toBe('203.0.113.2');
     expect(await host.settle(before)).toEqual(before);
