@@ -13,11 +13,9 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
-import { openLayer } from './decompress.js';
 import { layerCompression, MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type Compression } from './manifest.js';
 import { MAX_MANIFEST_BYTES } from './registry.js';
 import { LAYER_TEMP_PREFIX, type ImageRecord, type ImageStore } from './store.js';
-import { unpackLayer } from './unpack.js';
 
 /** The chain ids of layers with these diff ids, lowest first. */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -66,7 +64,9 @@ async function unpackInto(dir: string, blob: string, compression: Compression, d
   mkdirSync(temp, { mode: 0o700 });
   try {
     mkdirSync(join(temp, 'diff'), { mode: 0o755 });
-    // 2. Unpack, hashing the uncompressed stream as the tar reader takes it.
+    // 2. Unpack, hashing the uncompressed stream as the tar reader takes it. (The unpacker and node-tar load only
+    //    when a layer is missing: a run of an image already unpacked needs neither.)
+    const [{ openLayer }, { unpackLayer }] = await Promise.all([import('./decompress.js'), import('./unpack.js')]);
     const hash = createHash('sha256');
     const stream = openLayer(blob, compression);
     try {

@@ -6,7 +6,6 @@ import { isatty } from 'node:tty';
 import { MinictrError, UsageError } from '../errors.js';
 import { ensureLayers } from './layers.js';
 import { MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type ImageConfig, type Platform } from './manifest.js';
-import { pullImage } from './pull.js';
 import { formatReference, parseReference } from './reference.js';
 import { MAX_MANIFEST_BYTES } from './registry.js';
 import { ImageStore, type ImageRecord } from './store.js';
@@ -35,6 +34,7 @@ export async function resolveImage(text: string, options: { pull: PullPolicy; pl
   let record = options.pull === 'always' ? null : store.record(name);
   if (record === null) {
     if (options.pull === 'never') throw new UsageError(`image ${text} is not in the store, and --pull never forbids pulling it; ${HINT}`);
+    const { pullImage } = await import('./pull.js'); // the registry client loads only to pull
     try {
       record = await pullImage(text, { platform: options.platform, insecureRegistries: options.insecureRegistries, progress: isatty(2) });
     } catch (cause) {
