@@ -8,6 +8,7 @@
 //   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
 //   watchGone(pidfd, callback)  → cancel()                            callback(null | Error) on exit; no reaping
 //   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
+//   openPipe()                   → [read, write]                     exec's stdio, relayed when it is a terminal
 //   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
 //   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
@@ -18,6 +19,7 @@
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <napi.h>
 #include <unistd.h>
 
@@ -312,6 +314,17 @@ bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* 
   request->join_start_time = static_cast<uint64_t>(start_time);
   request->helper_path = v.Helper();
   request->terminal = v.Bool("terminal");
+  // The process's fds 0-2: descriptors of this process (pipes minictr relays), or -1 to inherit its own.
+  Napi::Value stdio = options.Get("stdio");
+  if (!stdio.IsArray() || stdio.As<Napi::Array>().Length() != 3) {
+    v.Report("stdio", "an array of three descriptors (-1: inherit)");
+  } else {
+    for (uint32_t k = 0; k < 3; k++) {
+      Napi::Value fd = stdio.As<Napi::Array>().Get(k);
+      request->exec_stdio[k] = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -2;
+      if (request->exec_stdio[k] < -1) v.Report("stdio", "an array of three descriptors (-1: inherit)");
+    }
+  }
   Napi::Value bytes = options.Get("request");
   if (!bytes.IsBuffer()) v.Report("request", "a Buffer (src/container/join-request.ts)");
   else request->join_request.assign(bytes.As<Napi::Buffer<char>>().Data(), bytes.As<Napi::Buffer<char>>().Length());
@@ -320,6 +333,22 @@ bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* 
 }
 
 using Parser = bool (*)(Napi::Object, SpawnRequest*, std::string*);
+
+// openPipe() → [readFd, writeFd], both close-on-exec: the ends minictr relays `exec`'s stdio through.
+Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    Napi::Error error = Napi::Error::New(env, std::string("pipe2: ") + strerror(errno));
+    error.Set("errno", Napi::Number::New(env, errno));
+    error.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, fds[0]));
+  result.Set(1u, Napi::Number::New(env, fds[1]));
+  return result;
+}
 using Spawner = int (*)(const SpawnRequest&, SpawnResult*, const char**);
 
 Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* usage, Parser parse, Spawner spawn) {
@@ -433,6 +462,7 @@ Napi::Value AbortFunction(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, minictr::SpawnFunction, "spawn"));
   exports.Set("spawnExec", Napi::Function::New(env, minictr::SpawnExecFunction, "spawnExec"));
+  exports.Set("openPipe", Napi::Function::New(env, minictr::OpenPipe, "openPipe"));
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));

@@ -267,9 +267,20 @@ constexpr int kJoinFds = 7;
 // `minictr exec`'s joiner, between fork and exec: a copy of Node, in the host's namespaces where the container cannot
 // see it, which at once execs minictr-init's sealed copy in join mode (join.cc) with an empty environment, keeping
 // open only stdio and the descriptors its argv names. The joining itself happens there.
-[[noreturn]] void RunJoiner(int helper_fd, char* const* argv, const int (&keep)[kJoinFds], int report_fd) {
+[[noreturn]] void RunJoiner(int helper_fd, char* const* argv, const int (&keep)[kJoinFds], int report_fd,
+                           const int (&stdio)[3]) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   ResetSignals();
+  // The stdio given (relay pipes) goes to fds 0-2, each first copied above them so that no dup2() overwrites a
+  // source still to be placed.
+  int high[3];
+  for (int fd = 0; fd <= 2; fd++) {
+    high[fd] = stdio[fd] < 0 ? -1 : fcntl(stdio[fd], F_DUPFD_CLOEXEC, 3);
+    if (stdio[fd] >= 0 && high[fd] < 0) ReportStep(report_fd, kStepStdio, errno), _exit(127);
+  }
+  for (int fd = 0; fd <= 2; fd++) {
+    if (high[fd] >= 0 && dup2(high[fd], fd) < 0) ReportStep(report_fd, kStepStdio, errno), _exit(127);
+  }
   MarkAllCloseOnExec(3);
   for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
   for (int fd : keep) {
@@ -316,7 +327,7 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   {
     SignalsBlocked blocked;
     joiner = CloneProcess(0, nullptr);
-    if (joiner == 0) RunJoiner(helper_fd, argv.data(), keep, report_pipe[1]);
+    if (joiner == 0) RunJoiner(helper_fd, argv.data(), keep, report_pipe[1], request.exec_stdio);
   }
   if (joiner < 0) return fail("clone3");
   for (int* fd : {&request_pipe[0], &report_pipe[1], &release_pipe[0], &error_pipe[1], &target_pidfd, &root_fd,

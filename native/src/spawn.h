@@ -53,6 +53,7 @@ struct SpawnRequest {
   int join_pid = 0;  // SpawnExec: the host pid of the container's PID 1, whose namespaces and root are joined
   uint64_t join_start_time = 0;  // ... and its start time (/proc/PID/stat field 22), checked against reuse
   std::string join_request;  // ... and what minictr-init's join mode does there (see join.cc)
+  int exec_stdio[3] = {-1, -1, -1};  // ... its fds 0-2 (-1: the caller's own)
   std::vector<std::string> monitor_argv;
   std::vector<std::string> monitor_env;
 };

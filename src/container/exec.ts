@@ -23,6 +23,7 @@ import { encodeJoinRequest } from './join-request.js';
 import { findCommand } from './rootfs.js';
 import { SignalRelay } from './signals.js';
 import { ContainerState } from './state.js';
+import { StdioRelay } from './stdio-relay.js';
 import { TerminalRelay } from './terminal.js';
 import { resolveUser } from './users.js';
 
@@ -68,6 +69,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     // 2. Spawn: the process waits, in the container and its cgroups, for its release.
     const terminal = spec.tty ? new TerminalRelay(addon) : null;
     if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
+    const relay = spec.tty ? null : StdioRelay.create(addon, spec.interactive);
+    if (relay !== null) teardown.defer('end the stdio relay', () => relay.finish());
     const request = encodeJoinRequest({
       joinNetwork: network !== 'host',
       cgroups,
@@ -85,7 +88,14 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
     };
     let child: SpawnedChild;
     try {
-      child = addon.spawnExec({ pid, startTime: container.process!.startTime, helper, terminal: spec.tty, request });
+      child = addon.spawnExec({
+        pid,
+        startTime: container.process!.startTime,
+        helper,
+        terminal: spec.tty,
+        request,
+        stdio: relay?.stdio ?? [-1, -1, -1],
+      });
     } catch (cause) {
       // A step of the joiner that failed comes back as the error's syscall.
       const step = (cause as NodeJS.ErrnoException).syscall ?? '';
@@ -93,6 +103,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       throw stepError('exec in container', object, cause);
     }
     terminal?.attach(child.consoleFd);
+    relay?.spawned();
     const held = new HeldChild(addon, child);
     teardown.defer(`stop process ${child.pid}`, () => held.stop());
     signals.check();

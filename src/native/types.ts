@@ -83,6 +83,8 @@ export interface ExecOptions {
   terminal: boolean;
   /** What the process is and does, read by the join mode: encodeJoinRequest (src/container/join-request.ts). */
   request: Buffer;
+  /** The process's fds 0-2: descriptors of minictr's (relay pipes, /dev/null), or -1 for minictr's own. */
+  stdio: [number, number, number];
 }
 
 export interface SpawnedChild {
@@ -161,6 +163,8 @@ export type ZstdContext = { readonly __brand: 'ZstdContext' };
 export interface NativeAddon {
   spawn(options: SpawnOptions): SpawnedChild;
   spawnExec(options: ExecOptions): SpawnedChild;
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  openPipe(): [number, number];
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
   abort(releaseFd: number, errorFd: number): void;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;

@@ -101,6 +101,25 @@ describe.skipIf(!isRoot)('hardening of the default profile (needs root: skipped 
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it("exec without -t never hands the caller's terminal to the container: pipes are relayed instead", async () => {
+    // Whatever an exec'd command leaves running in the container would otherwise keep the user's terminal after
+    // exec returns, reading what is typed next. Under a real pseudo-terminal, the process sees /dev/null and pipes,
+    // its output still arrives, its status is exec's, and a process it leaves behind does not hold exec up.
+    const box = await scratch.host.minictr(['run', '-d', '--name', 'ttybox', '/bin/sleep', '60']);
+    expect(box.exitCode, box.stderr).toBe(0);
+    try {
+      const script = 'ls -l /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2 | sed "s/.*-> //"; (sleep 5) & echo done >&2; exit 3';
+      const started = Date.now();
+      const result = await scratch.host.exec([join(rootfs, 'bin/probe'), 'pty', process.execPath, CLI, 'exec', 'ttybox', '/bin/sh', '-c', script]);
+      expect(result.exitCode).toBe(3);
+      expect(String(result.stdout).replace(/\r/g, '')).toMatch(/^\/dev\/null\npipe:\[\d+\]\npipe:\[\d+\]\ndone\n?$/);
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      await scratch.host.minictr(['rm', '-f', 'ttybox']);
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('learns no IPv6 route or address from a router advertisement sent by a container, nor do other containers', async () => {
     const bystander = await scratch.host.minictr(['run', '-d', '--rm', '--name', 'bystander', '/bin/sleep', '30']);
     expect(bystander.exitCode, bystander.stderr).toBe(0);
