@@ -2,11 +2,11 @@
 // (image-spec: chainID(L0) = diffID(L0), chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln))), into
 // DATA_ROOT/layers/<chain id hex>/diff, and shared read-only by every image and container that has it.
 //
-// Nothing half-unpacked is ever used: a layer is unpacked into layers/.tmp-<pid>.<random>/diff, its uncompressed
+// Nothing half-unpacked is ever used: a layer is unpacked into layers/.tmp-<pid>-<random>/diff, its uncompressed
 // stream hashed on the way and compared with the config's diff id, and only then is the whole directory renamed to
 // layers/<chain id hex>. Two processes unpacking the same layer both finish, and the second rename fails (the name
 // is taken): that one removes its copy. A process killed mid-unpack leaves a .tmp- directory of a dead pid, which
-// ImageStore.removeAbandonedLayers (run first by ensureLayers) removes.
+// ImageStore.removeAbandoned (run first by ensureLayers, and by pull) removes.
 
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -15,7 +15,8 @@ import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { layerCompression, MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type Compression } from './manifest.js';
 import { MAX_MANIFEST_BYTES } from './registry.js';
-import { LAYER_TEMP_PREFIX, type ImageRecord, type ImageStore } from './store.js';
+import { temporaryName } from '../sys/exclusive-file.js';
+import type { ImageRecord, ImageStore } from './store.js';
 
 /** The chain ids of layers with these diff ids, lowest first. */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -42,7 +43,7 @@ export async function ensureLayers(store: ImageStore, record: ImageRecord): Prom
   const config = parseImageConfig(store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES), manifest.layers.length, `config ${manifest.config.digest} of ${record.name}`);
   const diffIds = config.rootfs.diff_ids;
   const chain = chainIds(diffIds);
-  store.removeAbandonedLayers();
+  store.removeAbandoned();
   mkdirSync(join(store.root, 'layers'), { recursive: true, mode: 0o700 });
 
   const dirs: string[] = [];
@@ -60,7 +61,7 @@ export async function ensureLayers(store: ImageStore, record: ImageRecord): Prom
 /** Unpacks a layer blob next to `dir`, checks its diff id, then renames it to `dir` (unless another process did first). */
 async function unpackInto(dir: string, blob: string, compression: Compression, diffId: string, store: ImageStore, what: string): Promise<void> {
   // 1. A fresh temporary directory beside the final one (same file system: the rename is atomic).
-  const temp = join(store.root, 'layers', `${LAYER_TEMP_PREFIX}${process.pid}.${randomBytes(8).toString('hex')}`);
+  const temp = join(store.root, 'layers', temporaryName(randomBytes(8).toString('hex')));
   mkdirSync(temp, { mode: 0o700 });
   try {
     mkdirSync(join(temp, 'diff'), { mode: 0o755 });

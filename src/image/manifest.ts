@@ -25,7 +25,7 @@ export interface ImageConfig {
   os: string;
   created?: string;
   config: {
-    Env?: string[];
+    Env?: string[] | null;
     Entrypoint?: string[] | null;
     Cmd?: string[] | null;
     WorkingDir?: string;
@@ -162,5 +162,24 @@ export function parseImageConfig(bytes: Buffer, layerCount: number, what: string
   if (diffIds.length !== layerCount) throw malformed(what, `${diffIds.length} diff ids for ${layerCount} layers`);
   diffIds.forEach((id, n) => checkDigest(id, `${what}: diff id ${n}`));
   if (typeof config.config !== 'object' || config.config === null) config.config = {};
+  checkRunConfig(config.config, what);
   return config;
+}
+
+/**
+ * The fields a run takes from an image must have the types the spec gives them: an image is hostile, and a string
+ * Cmd spread into letters, or an Env entry that is an object, must be an error naming the field, not a surprise.
+ */
+function checkRunConfig(run: ImageConfig['config'], what: string): void {
+  const isStrings = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string');
+  for (const field of ['Entrypoint', 'Cmd'] as const) {
+    if (run[field] !== undefined && run[field] !== null && !isStrings(run[field])) throw malformed(what, `config.${field} is not a list of strings`);
+  }
+  if (run.Env !== undefined && run.Env !== null && !isStrings(run.Env)) throw malformed(what, 'config.Env is not a list of strings');
+  for (const field of ['WorkingDir', 'User', 'StopSignal'] as const) {
+    if (run[field] !== undefined && typeof run[field] !== 'string') throw malformed(what, `config.${field} is not a string`);
+  }
+  if (run.ExposedPorts !== undefined && (typeof run.ExposedPorts !== 'object' || run.ExposedPorts === null)) {
+    throw malformed(what, 'config.ExposedPorts is not an object');
+  }
 }

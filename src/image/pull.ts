@@ -34,7 +34,7 @@ export async function pullImage(text: string, options: PullOptions, store = new 
     credentials: credentialsFor(ref.registry),
   });
   const platform = options.platform ?? hostPlatform();
-  store.removeAbandonedDownloads();
+  store.removeAbandoned();
 
   // 1. Manifest, through the index if there is one.
   let top = await client.manifest(ref.repository, ref.digest ?? ref.tag!);

@@ -4,18 +4,20 @@
 //                          bytes, verified before it is renamed into place, never changed afterwards
 //   images/<hex>.json      one file per reference (hex: sha256 of the reference's full name), naming its manifest
 //   layers/<chain id hex>/diff   each layer unpacked once (src/image/layers.ts), shared read-only by containers
-//   layers/.tmp-<pid>.<random>  an unpack in progress, renamed into place whole when done
-//   tmp/<pid>.<random>     downloads in progress, on the same file system so that committing one is a rename;
-//                          what a killed pull leaves here belongs to a dead pid and gc removes it
+//   layers/.tmp-<pid>-<random>  an unpack in progress, renamed into place whole when done
+//   tmp/.tmp-<pid>-<random>     downloads in progress, on the same file system so that committing one is a
+//                               rename; what a killed pull or unpack leaves belongs to a dead pid, and the next
+//                               pull or unpack removes it (sys/exclusive-file.ts's removeStaleTemporaries)
 //
 // Every write is a complete file renamed into place, so a reader (or a second pull of the same image) sees a blob
 // or a reference whole or not at all; two pulls of one blob both download it and the second rename is a no-op.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinictrError } from '../errors.js';
 import { DATA_ROOT } from '../network/names.js';
+import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
 import { sha256 } from './registry.js';
 import { DIGEST } from './reference.js';
 
@@ -60,7 +62,7 @@ export class ImageStore {
 
   /** A fresh path in tmp/ for a download; commitBlob moves it into place. */
   tempPath(): string {
-    return join(this.dir('tmp'), `${process.pid}.${randomBytes(8).toString('hex')}`);
+    return join(this.dir('tmp'), temporaryName(randomBytes(8).toString('hex')));
   }
 
   /** Moves a verified download into place (a concurrent pull may have stored the same blob first: same bytes). */
@@ -119,42 +121,9 @@ export class ImageStore {
     return names.filter((name) => name.endsWith('.json')).map((name) => JSON.parse(readFileSync(join(this.root, 'images', name), 'utf8')) as ImageRecord);
   }
 
-  /** Removes what killed pulls left in tmp/: files whose pid is not alive. */
-  removeAbandonedDownloads(): void {
-    removeAbandoned(join(this.root, 'tmp'), '');
-  }
-
-  /** Removes what killed unpacks left in layers/: .tmp-<pid>.<random> directories whose pid is not alive. */
-  removeAbandonedLayers(): void {
-    removeAbandoned(join(this.root, 'layers'), LAYER_TEMP_PREFIX);
-  }
-}
-
-/** Names in layers/ that start so are unpacks in progress (no chain id starts with a dot). */
-export const LAYER_TEMP_PREFIX = '.tmp-';
-
-/** Removes the entries of `dir` named `<prefix><pid>.<anything>` whose pid is not alive. */
-function removeAbandoned(dir: string, prefix: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) continue;
-    rmSync(join(dir, name), { force: true, recursive: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (cause) {
-    return (cause as NodeJS.ErrnoException).code === 'EPERM';
+  /** Removes what killed pulls left in tmp/ and killed unpacks in layers/. */
+  removeAbandoned(): void {
+    for (const dir of ['tmp', 'layers']) removeStaleTemporaries(join(this.root, dir));
   }
 }
 

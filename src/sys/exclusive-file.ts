@@ -11,7 +11,7 @@ import { nativeAddon } from '../native/index.js';
 
 /** Creates `path` holding `owner`; false when it already exists. Errors name the file; no temporary file is left. */
 export function createExclusive(path: string, owner: string): boolean {
-  const temporary = join(dirname(path), `.tmp-${process.pid}-${basename(path)}`);
+  const temporary = join(dirname(path), temporaryName(basename(path)));
   try {
     writeFileSync(temporary, `${owner}\n`, { mode: 0o644 });
   } catch (cause) {
@@ -60,7 +60,12 @@ export function removeIfOwned(path: string, owner: string): void {
   }
 }
 
-/** Removes the temporary files (.tmp-<pid>-…) of processes that are gone. */
+/** The name of a temporary file or directory of this process: `.tmp-<pid>-<rest>`, which removeStaleTemporaries knows. */
+export function temporaryName(rest: string): string {
+  return `.tmp-${process.pid}-${rest}`;
+}
+
+/** Removes the temporary files and directories (.tmp-<pid>-…) of processes that are gone. */
 export function removeStaleTemporaries(dir: string): void {
   let names: string[];
   try {
@@ -70,7 +75,7 @@ export function removeStaleTemporaries(dir: string): void {
   }
   for (const name of names) {
     const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
-    if (pid !== undefined && !existsSync(`/proc/${pid}`)) rmSync(join(dir, name), { force: true });
+    if (pid !== undefined && !existsSync(`/proc/${pid}`)) rmSync(join(dir, name), { force: true, recursive: true });
   }
 }
 

@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)('layers (needs root: skipped otherwise)', () => {
     process.kill(child.pid!, 'SIGKILL');
     await exited;
     const left = readdirSync(layers);
-    expect(left).toEqual([`.tmp-${child.pid}.${left[0]!.split('.')[2]}`]);
+    expect(left).toEqual([`.tmp-${child.pid}-${left[0]!.split('-')[2]}`]);
     const dirs = await ensureLayers(store, store.record(bigName)!);
     expect(readdirSync(layers)).toEqual([dirs[0]!.split('/').at(-2)]);
     expect(readdirSync(join(dirs[0]!, 'data'))).toHaveLength(200);

@@ -66,6 +66,21 @@ describe('parseManifest and parseImageConfig', () => {
     expect(() => parseImageConfig(json(good), 2, 'c')).toThrow('1 diff ids for 2 layers');
     expect(() => parseImageConfig(json({ ...good, rootfs: { type: 'layers', diff_ids: ['md5:1'] } }), 1, 'c')).toThrow('is not a sha256 digest');
   });
+
+  it("refuses run fields of the wrong type, as a hostile image would write them", () => {
+    const base = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digest('4')] } };
+    expect(parseImageConfig(json({ ...base, config: { Cmd: null, Entrypoint: ['/x'], Env: ['A=1'], User: '0' } }), 1, 'c').config.Entrypoint).toEqual(['/x']);
+    for (const [config, field] of [
+      [{ Cmd: 'rm -rf /' }, 'config.Cmd'],
+      [{ Entrypoint: [1] }, 'config.Entrypoint'],
+      [{ Env: [{ A: 1 }] }, 'config.Env'],
+      [{ WorkingDir: ['/'] }, 'config.WorkingDir'],
+      [{ User: 0 }, 'config.User'],
+      [{ ExposedPorts: 'all' }, 'config.ExposedPorts'],
+    ] as const) {
+      expect(() => parseImageConfig(json({ ...base, config }), 1, 'c'), field).toThrow(field);
+    }
+  });
 });
 
 describe('parsePlatform and parseChallenge', () => {
