@@ -4,6 +4,7 @@
 import { currentContainers, type ContainerInfo } from '../container/lookup.js';
 import { describeMapping } from '../network/ports.js';
 import { duration, table } from '../format.js';
+import { shortId } from '../ids.js';
 
 function status(c: ContainerInfo): string {
   if (c.status === 'exited') return `Exited (${c.exitCode ?? '?'}) ${c.finishedAt === null ? '' : `${duration(c.finishedAt)} ago`}`.trim();
@@ -14,7 +15,7 @@ function status(c: ContainerInfo): string {
 function row(c: ContainerInfo): string[] {
   const command = c.argv.join(' ');
   return [
-    c.id.slice(0, 12),
+    shortId(c.id),
     c.name ?? '',
     command.length > 30 ? `${command.slice(0, 29)}…` : command,
     `${duration(c.createdAt)} ago`,
@@ -27,7 +28,7 @@ function row(c: ContainerInfo): string[] {
 export async function ps(flags: { quiet?: boolean; format?: string; all?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: flags.all ?? false });
   if (flags.quiet) {
-    for (const c of containers) process.stdout.write(`${c.id.slice(0, 12)}\n`);
+    for (const c of containers) process.stdout.write(`${shortId(c.id)}\n`);
   } else if (flags.format === 'json') {
     process.stdout.write(`${JSON.stringify(containers, null, 2)}\n`);
   } else {

@@ -4,11 +4,11 @@
 
 import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
-import { removeExited } from '../container/gc.js';
+import { collectGarbageIfAny, removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
-import { sharedGc, waitForTeardown } from './signal.js';
+import { waitForTeardown } from '../container/wait.js';
 
 export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: true });
@@ -29,10 +29,10 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
   });
   // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
   await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));
-  if (monitors.length > 0) await sharedGc();
+  if (monitors.length > 0) await collectGarbageIfAny();
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
-    removeExited(container.id);
+    await removeExited(container.id);
     process.stdout.write(`${ref}\n`);
   }
   return 0;

@@ -3,11 +3,12 @@
 
 import { basename, join } from 'node:path';
 import { MinictrError } from '../errors.js';
-import { warn } from '../log.js';
-import { collectGarbage, hasContainerState } from './gc.js';
+import { shortId } from '../ids.js';
 import type { PortMapping } from '../network/ports.js';
+import { PATHS } from '../paths.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
-import { ContainerState, CONTAINERS_DIR, containerDirExists, listContainerDirs, readRecord, type ContainerStatus } from './state.js';
+import { collectGarbageIfAny } from './gc.js';
+import { ContainerState, containerDirExists, listContainerDirs, phaseOf, readRecord, type ContainerStatus } from './state.js';
 
 export interface ContainerInfo {
   id: string;
@@ -36,9 +37,11 @@ export interface ContainerInfo {
  */
 export function listContainers(options: { all?: boolean } = {}): ContainerInfo[] {
   const containers: ContainerInfo[] = [];
-  for (const { id, dir, owner, exited } of listContainerDirs()) {
+  for (const entry of listContainerDirs()) {
+    const { id, dir, owner } = entry;
     if (basename(dir) !== id) continue; // being built, collected or removed
-    if (exited ? !options.all : owner === null || !isAlive(owner)) continue;
+    const phase = phaseOf(entry).name;
+    if (phase === 'exited' ? !options.all : phase !== 'building' && phase !== 'running') continue;
     try {
       const state = new ContainerState(id, dir);
       const record = state.record();
@@ -73,7 +76,7 @@ export function listContainers(options: { all?: boolean } = {}): ContainerInfo[]
  * shows as exited (or is gone, with --rm) rather than being invisible until the next run.
  */
 export async function currentContainers(options: { all?: boolean } = {}): Promise<ContainerInfo[]> {
-  if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));
+  await collectGarbageIfAny();
   return listContainers(options);
 }
 
@@ -84,7 +87,7 @@ export function resolveContainer(ref: string, containers: readonly ContainerInfo
   const matches = ref === '' ? [] : containers.filter((c) => c.id.startsWith(ref));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
-    throw new MinictrError(`multiple containers match "${ref}": ${matches.map((c) => c.id.slice(0, 12)).join(', ')}`, 'lookup');
+    throw new MinictrError(`multiple containers match "${ref}": ${matches.map((c) => shortId(c.id)).join(', ')}`, 'lookup');
   }
   throw new MinictrError(`No such container: ${ref}`, 'lookup');
 }
@@ -99,7 +102,7 @@ export function isRunning(container: ContainerInfo): boolean {
  * or 'live' while it is set up, running, or being torn down (its directory may be under another name meanwhile).
  */
 export function teardownState(id: string): 'exited' | 'gone' | 'live' {
-  const record = readRecord(join(CONTAINERS_DIR, id));
+  const record = readRecord(join(PATHS.containers, id));
   if (record === null) return containerDirExists(id) ? 'live' : 'gone';
   return record.status === 'exited' ? 'exited' : 'live';
 }

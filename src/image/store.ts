@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinictrError } from '../errors.js';
-import { DATA_ROOT } from '../network/names.js';
+import { DATA_ROOT } from '../paths.js';
 import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
 import { sha256 } from './registry.js';
 import { DIGEST } from './reference.js';

@@ -8,12 +8,11 @@
 // forwarding itself is kernel DNAT through two nftables maps (see firewall.ts): adding or removing a container's
 // ports is one transaction and never adds a rule.
 
-import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
-import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
+import { shortId } from '../ids.js';
+import { Registry } from '../sys/exclusive-file.js';
 import { parseIpv4 } from './subnet.js';
 
 export type Protocol = 'tcp' | 'udp';
@@ -36,7 +35,7 @@ const BUSY_RETRIES = 5;
 const BUSY_RETRY_MS = 20;
 
 function publishedBy(mapping: PortMapping, holder: string): UsageError {
-  return new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${holder.slice(0, 12)}`);
+  return new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${shortId(holder)}`);
 }
 
 function parsePortRange(text: string, spec: string, what: string): [number, number] {
@@ -160,34 +159,33 @@ export async function checkHostPorts(mappings: readonly PortMapping[], registry:
 
 /** The registry of host ports held by running containers. */
 export class PortRegistry {
-  readonly dir: string;
+  readonly files: Registry;
 
   constructor(dir: string) {
-    this.dir = dir;
+    this.files = new Registry(dir);
   }
 
-  private path(mapping: PortMapping): string {
-    return join(this.dir, `${mapping.protocol}-${mapping.hostPort}`);
+  private key(mapping: PortMapping): string {
+    return `${mapping.protocol}-${mapping.hostPort}`;
   }
 
   /** Claims every host port for `owner`, or none: on a conflict the ones already claimed are released. */
   claim(owner: string, mappings: readonly PortMapping[]): void {
-    mkdirSync(this.dir, { recursive: true });
     const claimed: PortMapping[] = [];
     for (const mapping of mappings) {
-      if (!createExclusive(this.path(mapping), owner)) {
+      if (!this.files.claim(this.key(mapping), owner)) {
         this.release(owner, claimed);
-        throw publishedBy(mapping, ownerOf(this.path(mapping)) ?? '(unknown)');
+        throw publishedBy(mapping, this.holder(mapping) ?? '(unknown)');
       }
       claimed.push(mapping);
     }
   }
 
   holder(mapping: PortMapping): string | null {
-    return ownerOf(this.path(mapping));
+    return this.files.holder(this.key(mapping));
   }
 
   release(owner: string, mappings: readonly PortMapping[]): void {
-    for (const mapping of mappings) removeIfOwned(this.path(mapping), owner);
+    for (const mapping of mappings) this.files.release(this.key(mapping), owner);
   }
 }
