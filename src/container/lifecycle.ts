@@ -135,21 +135,27 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   );
 }
 
-/** The steps after validate, as RUN_STEPS lists them; teardown follows in runContainer, whatever happens here. */
+/**
+ * The steps after validate, in RUN_STEPS's order, each named by its label; teardown follows in runContainer,
+ * whatever happens here.
+ */
 async function execute(run: Run): Promise<RunOutcome> {
-  const state = await createState(run); //                          1. state
-  const address = acquireAddress(run, state); //                    2. address
+  // 1. state   2. address (and the cgroup)
+  const state = await createState(run);
+  const address = acquireAddress(run, state);
   const cgroups = await createCgroup(run, state);
   run.signals.check();
-  const held = spawnContainer(run, state, address); //             3. clone
+  // 3. clone   4. veth, nat (while PID 1 joins its cgroup)
+  const held = spawnContainer(run, state, address);
   const joining = joinCgroup(run, held, cgroups);
-  if (address !== null) await attachNetwork(run, state, address, held.pid); // 4. veth, nat
+  if (address !== null) await attachNetwork(run, state, address, held.pid);
   run.signals.check();
   const joinFailure = await joining;
   if (joinFailure !== null) throw joinFailure;
-  await release(run, state, held, address); //                      5. go→exec
-  if (held.child.monitorPid > 0) return handOver(run, state, held); // 6. detach (-d)
-  return { id: run.plan.id, status: await wait(run, state, held) }; // 6. run
+  // 5. go→exec   6. detach (-d), or run
+  await release(run, state, held, address);
+  if (held.child.monitorPid > 0) return handOver(run, state, held);
+  return { id: run.plan.id, status: await wait(run, state, held) };
 }
 
 /** Records `entry` in the journal, before the object it names is created. */

@@ -280,6 +280,7 @@ export class ContainerState {
   }
 }
 
+/** A container directory as listed: what its name and record say (phaseOf tells what they add up to). */
 export interface ContainerDir {
   id: string;
   dir: string;

@@ -1,5 +1,5 @@
 // The shared bridge and IPv4 forwarding: "ensure" operations. Every run makes sure they exist; none removes them
-// while containers may use them. Only `minictr system reset` takes them away (see container/gc.ts).
+// while containers may use them. Only `minictr system reset` takes them away (hostNetworkRemovals in attach.ts).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { PATHS } from '../paths.js';
