@@ -3,9 +3,12 @@
 // before it creates it, so the journal read in reverse undoes exactly what may exist, whoever reads it.
 //
 // Words for removal, one meaning each:
-//   undo      reverse one journal entry (an object that no longer exists counts as undone)
+//   undo      reverse one journal entry, or one entry of a run's in-memory stack (src/teardown.ts); an object that
+//             no longer exists counts as undone
 //   release   give a registry key back (an address, a name, a host port), which another container may take next
-//   teardown  undo a container's whole journal and settle its directory (kept as exited, or removed): tearDown
+//   detach    the network's undo of attach: a container's map elements and veth (network/attach.ts)
+//   teardown  the end of a container: its in-memory undos, if a live run has any, then its whole journal undone and
+//             its directory settled (kept as exited, or removed): tearDown
 //   collect   gc's teardown of a container nobody owns any more, after claiming its directory (gc.ts)
 //   cleanup   `minictr cleanup ID`: the teardown a detached container's monitor runs as its owner (gc.ts)
 //   remove    delete an exited container's directory (rm), or any other file or directory
@@ -77,10 +80,11 @@ export function describeEntry(entry: JournalEntry): string {
 }
 
 /**
- * Entries whose undo hands something to the next run: only once everything undone before succeeded (a process
- * that could not be stopped must not have its address, name or ports given to another container).
+ * Entries undone only once everything undone before them succeeded: their undo hands something to the next run (a
+ * process that could not be stopped must not have its name, address or ports given to another container), or
+ * takes away what such a process may still be using (its writable layer).
  */
-const HANDS_OVER: ReadonlySet<JournalEntry['kind']> = new Set(['name', 'lease', 'ports']);
+const ONLY_AFTER_SUCCESS: ReadonlySet<JournalEntry['kind']> = new Set(['name', 'lease', 'ports', 'layer']);
 
 export interface TeardownOptions {
   /** Keep the container as exited (it ran, and not --rm): it then keeps its name and nothing else. */
@@ -94,7 +98,7 @@ export interface TeardownOptions {
 
 /**
  * Tears a container down from its journal: undoes every entry, last first, going on past failures (each is
- * returned, named); then, when none failed, keeps the container as exited or removes its directory. After a
+ * returned, named; see ONLY_AFTER_SUCCESS for what a failure holds back); then, when none failed, keeps the container as exited or removes its directory. After a
  * failure the directory and its whole journal stay for gc to retry (every undo can run again: each checks whose
  * object it is). Exit code 137 when nobody reaped PID 1.
  */
@@ -104,7 +108,7 @@ export async function tearDown(state: ContainerState, options: TeardownOptions):
   for (const entry of [...entries].reverse()) {
     if (options.keep && entry.kind === 'name') continue;
     if (options.reaped && (entry.kind === 'process' || entry.kind === 'veth')) continue;
-    if (errors.length > 0 && HANDS_OVER.has(entry.kind)) {
+    if (errors.length > 0 && ONLY_AFTER_SUCCESS.has(entry.kind)) {
       errors.push(new Error(`${describeEntry(entry)}: skipped after the failures above, kept for minictr gc`));
       continue;
     }

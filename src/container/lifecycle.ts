@@ -119,14 +119,13 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
-  let run: Run | null = null;
+  let run: Run | undefined;
   return holdingSignals(
     (teardown, signals) => execute((run = { plan, addon, teardown, signals, report, state: null, started: false })),
     async (failures, teardown) => {
       // teardown: what is kept in memory is undone first (PID 1 stopped and reaped), then the journal.
-      const { state, started } = run ?? { state: null, started: false };
-      if (state !== null && !teardown.handedOver) {
-        failures.push(...(await tearDown(state, { keep: started && !spec.autoRemove, reaped: failures.length === 0 })));
+      if (run?.state && !teardown.handedOver) {
+        failures.push(...(await tearDown(run.state, { keep: run.started && !spec.autoRemove, reaped: failures.length === 0 })));
       }
       for (const failure of failures) warn(`teardown: ${failure.message}`);
       report.step('teardown', `the undos in memory, then the journal, last first${failures.length > 0 ? `, ${failures.length} failed` : ''}; the kernel removes the veth pair with the network namespace`);
