@@ -300,10 +300,7 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
   const { spec } = plan;
   const network: NetworkPlan = hostNetwork(plan, address, pid);
   journaled(state, { kind: 'veth', name: network.veth });
-  const attached: Attached = await attach(addon, network, pid, {
-    removeStalePublished,
-    checkpoint: (point) => crashPoint(point === 'links' ? 'veth' : 'nat'), // links: no nft transaction in flight
-  });
+  const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
   report.step(
     'veth',
     `ip -batch: ${attached.bridgeCreated ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +

@@ -1,6 +1,7 @@
 // The network seam of a run: attach puts a container whose PID 1 waits in its new network namespace on the bridge,
-// with its address, filter, NAT and published ports; detach is its exact inverse for one container; removeHostNetwork
-// takes away what every container shared (the bridge, the table, the forwarding setting), for `system reset` only.
+// with its address, filter, NAT and published ports; detach is its exact inverse for one container;
+// hostNetworkRemovals take away what every container shared (the bridge, the table, the forwarding setting), for
+// `system reset` only.
 //
 // attach runs two chains side by side, since neither needs the other's objects (the rules name the bridge, not the
 // veth), so the step costs the slower of the two:
@@ -56,8 +57,11 @@ export interface Attached {
 export interface AttachHooks {
   /** When a stale map element holds a published port (see container/gc.ts's removeStalePublished). */
   removeStalePublished(): Promise<void>;
-  /** The crash tests' points: `links` once both chains settled (no nft call in flight), `settings` at the end. */
-  checkpoint(point: 'links' | 'settings'): void;
+  /**
+   * The ends of the run's two steps that attach does (container/steps.ts), where the crash tests crash: `veth` once
+   * both chains have settled (no nft call left in flight), `nat` once the bridge's settings are made too.
+   */
+  checkpoint(step: 'veth' | 'nat'): void;
 }
 
 /** Attaches the container whose PID 1 is `pid`, as planned. Failures name the step and the object. */
@@ -101,7 +105,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     if (firewallResult.status === 'rejected') warn(messageOf(firewallResult.reason));
     throw linksResult.reason;
   }
-  hooks.checkpoint('links');
+  hooks.checkpoint('veth');
   if (firewallResult.status === 'rejected') throw firewallResult.reason;
   // Settings of the bridge, which the ip batch may have just created, before any container is released:
   // route_localnet only where the loopback guard holds; no router advertisements learned.
@@ -114,7 +118,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   if (!guarded && plan.ports.length > 0) {
     warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
   }
-  hooks.checkpoint('settings');
+  hooks.checkpoint('nat');
   return { bridgeCreated, guarded, rulesetApplied: firewallResult.value, linksDone };
 }
 
