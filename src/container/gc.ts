@@ -72,8 +72,9 @@ function stillUnowned(entry: ContainerDir): boolean {
 export async function cleanupContainer(id: string): Promise<void> {
   const self = selfRef();
   const found = listContainerDirs().find((entry) => entry.id === id && entry.dir === join(PATHS.containers, id));
-  if (found === undefined || found.exited) return;
-  if (found.owner !== null && isAlive(found.owner) && !sameProcess(found.owner, self)) return;
+  if (found === undefined) return;
+  const { name, responsible } = phaseOf(found);
+  if (name === 'exited' || (responsible !== null && !sameProcess(responsible, self))) return;
   await collect(found, self);
 }
 
