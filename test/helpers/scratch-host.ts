@@ -30,6 +30,15 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Pr
   }
 }
 
+/** The kernel's defaults of the IPv4 settings minictr reads or changes, which a new netns may copy from the host. */
+const KERNEL_DEFAULTS = [
+  'net.ipv4.ip_forward=0',
+  'net.ipv4.conf.all.route_localnet=0',
+  'net.ipv4.conf.default.route_localnet=0',
+  'net.ipv4.conf.all.rp_filter=0',
+  'net.ipv4.conf.default.rp_filter=0',
+];
+
 function nsInode(pid: number | 'self', ns: string): string {
   return readlinkSync(`/proc/${pid}/ns/${ns}`);
 }
@@ -119,6 +128,10 @@ export class ScratchHost {
     await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/run']);
     await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/var/lib']);
     await host.must(['ip', 'link', 'set', 'lo', 'up']);
+    // A new network namespace copies the host's IPv4 settings (net.core.devconf_inherit_init_net=0 keeps that
+    // legacy behaviour), so a host where minictr or anything else turned forwarding on would hand it on. The tests
+    // assume nothing about the host: the settings minictr reads or changes start at the kernel's defaults here.
+    await host.must(['sysctl', '-qw', ...KERNEL_DEFAULTS]);
     return host;
   }
 
