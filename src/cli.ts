@@ -1,8 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // minictr's command line. It declares the verbs and flags (commander), loads a verb's module only when that verb
 // runs (start-up time is most of a short container's cost), and is the only place that turns errors into exit
 // codes, Docker's way: 125 when minictr itself fails or the input is bad, 126 when the command cannot be executed,
 // 127 when it is not found, otherwise the container's own status.
+//
+// The `--` in the first line is for Node 20, which looks for `--env-file FILE` anywhere in its argv, even after the
+// script: without it, `minictr run --env-file x …` ends in Node's "node: x: not found" and exit 9 when x is
+// missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does.
 
 import './startup.js';
 import { createRequire } from 'node:module';
@@ -81,6 +85,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('-h, --hostname <name>', 'container host name (default: the short container id)')
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory inside the container (default: the image's, or /)")
     .option(
       '-p, --publish <[ip:]host:container[/proto]>',
@@ -156,6 +161,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .argument('[command...]', 'the program to run and its arguments')
     .passThroughOptions()
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory (default: the container's)")
     .option('-u, --user <user[:group]>', "run as this user (default: the container's)")
     .option('-t, --tty', 'give the process a pseudo-terminal')
