@@ -41,9 +41,8 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function exitCodeFor(failure: unknown): number {
-  if (failure instanceof CommanderError) {
-    return failure.code === 'commander.helpDisplayed' || failure.code === 'commander.version' ? 0 : EXIT_MINICTR_FAILED;
-  }
+  // Help asked for (`--help`, `help [VERB]`) and --version end with commander's 0; its usage errors with 125.
+  if (failure instanceof CommanderError) return failure.exitCode === 0 ? 0 : EXIT_MINICTR_FAILED;
   if (!(failure instanceof MinictrError)) return EXIT_MINICTR_FAILED;
   switch (failure.kind) {
     case 'not-found':
@@ -238,7 +237,13 @@ function buildProgram(): InstanceType<typeof Command> {
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // `minictr` alone prints its help on stdout and succeeds, as docker does (commander would call it an error).
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return;
+    }
+    await program.parseAsync(argv);
   } catch (failure) {
     // commander has already printed its own errors (unknown flag, missing argument) and help.
     if (!(failure instanceof CommanderError)) {
