@@ -1,8 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // minictr's command line. It declares the verbs and flags (commander), loads a verb's module only when that verb
 // runs (start-up time is most of a short container's cost), and is the only place that turns errors into exit
 // codes, Docker's way: 125 when minictr itself fails or the input is bad, 126 when the command cannot be executed,
 // 127 when it is not found, otherwise the container's own status.
+//
+// The `--` in the first line is for Node 20, which looks for `--env-file FILE` anywhere in its argv, even after the
+// script: without it, `minictr run --env-file x …` ends in Node's "node: x: not found" and exit 9 when x is
+// missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does.
 
 import './startup.js';
 import { createRequire } from 'node:module';
@@ -37,9 +41,8 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function exitCodeFor(failure: unknown): number {
-  if (failure instanceof CommanderError) {
-    return failure.code === 'commander.helpDisplayed' || failure.code === 'commander.version' ? 0 : EXIT_MINICTR_FAILED;
-  }
+  // Help asked for (`--help`, `help [VERB]`) and --version end with commander's 0; its usage errors with 125.
+  if (failure instanceof CommanderError) return failure.exitCode === 0 ? 0 : EXIT_MINICTR_FAILED;
   if (!(failure instanceof MinictrError)) return EXIT_MINICTR_FAILED;
   switch (failure.kind) {
     case 'not-found':
@@ -81,6 +84,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('-h, --hostname <name>', 'container host name (default: the short container id)')
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory inside the container (default: the image's, or /)")
     .option(
       '-p, --publish <[ip:]host:container[/proto]>',
@@ -156,6 +160,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .argument('[command...]', 'the program to run and its arguments')
     .passThroughOptions()
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory (default: the container's)")
     .option('-u, --user <user[:group]>', "run as this user (default: the container's)")
     .option('-t, --tty', 'give the process a pseudo-terminal')
@@ -232,7 +237,13 @@ function buildProgram(): InstanceType<typeof Command> {
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // `minictr` alone prints its help on stdout and succeeds, as docker does (commander would call it an error).
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return;
+    }
+    await program.parseAsync(argv);
   } catch (failure) {
     // commander has already printed its own errors (unknown flag, missing argument) and help.
     if (!(failure instanceof CommanderError)) {

@@ -26,7 +26,8 @@ function row(c: ContainerInfo): string[] {
 }
 
 export async function ps(flags: { quiet?: boolean; format?: string; all?: boolean }): Promise<number> {
-  const containers = await currentContainers({ all: flags.all ?? false });
+  // Newest first, as docker ps lists them.
+  const containers = (await currentContainers({ all: flags.all ?? false })).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   if (flags.quiet) {
     for (const c of containers) process.stdout.write(`${shortId(c.id)}\n`);
   } else if (flags.format === 'json') {

@@ -52,6 +52,10 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     command = [timings, ...command];
     flags = { ...flags, timings: true };
   }
+  if (flags.envFile !== undefined && flags.envFile.length > 0) {
+    const { readEnvFiles } = await import('../container/env-file.js');
+    flags = { ...flags, env: [...readEnvFiles(flags.envFile), ...(flags.env ?? [])] };
+  }
   const image = await imageOf(command, flags);
   const spec = buildRunSpec(flags, command, {
     defaultRootfs: defaultRootfs(),

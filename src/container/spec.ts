@@ -31,6 +31,8 @@ export interface RunFlags {
   hostname?: string;
   name?: string;
   env?: string[];
+  /** --env-file paths: the command reads them into `env`, before -e's entries (this module does no I/O). */
+  envFile?: string[];
   workdir?: string;
   network?: string;
   publish?: string[];
@@ -152,17 +154,20 @@ function parseTimings(value: boolean | string | undefined): TimingsFormat | null
   throw new UsageError(`invalid --timings "${value}": text or json`);
 }
 
-/** -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). */
+/**
+ * -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). A
+ * key given again takes the later value, in the place of the first.
+ */
 export function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv): string[] {
-  const env: string[] = [];
+  const env = new Map<string, string>();
   for (const value of values) {
     const eq = value.indexOf('=');
     const key = eq < 0 ? value : value.slice(0, eq);
     if (!ENV_KEY.test(key) || value.includes('\0')) throw new UsageError(`invalid --env "${value}": expected KEY=VALUE`);
-    if (eq >= 0) env.push(value);
-    else if (hostEnv[key] !== undefined) env.push(`${key}=${hostEnv[key]}`);
+    if (eq >= 0) env.set(key, value);
+    else if (hostEnv[key] !== undefined) env.set(key, `${key}=${hostEnv[key]}`);
   }
-  return env;
+  return [...env.values()];
 }
 
 export function buildRunSpec(
