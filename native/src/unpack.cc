@@ -26,6 +26,9 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
+#include "fd.h"
+
 namespace minictr {
 
 namespace {
@@ -35,29 +38,6 @@ struct Failure {
   const char* syscall = nullptr;
   std::string path;
   int error = 0;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
 };
 
 bool Fail(Failure* failure, const char* syscall, const std::string& path) {
@@ -220,20 +200,11 @@ class Checker {
 };
 
 Napi::Value Throw(Napi::Env env, const Failure& failure) {
-  std::string message = std::string(failure.syscall) + " " + (failure.path.empty() ? "." : failure.path) + ": " +
-                        strerror(failure.error);
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("errno", Napi::Number::New(env, failure.error));
-  const char* code = strerrorname_np(failure.error);
-  error.Set("code", Napi::String::New(env, code != nullptr ? code : "EUNKNOWN"));
+  Napi::Error error =
+      ErrnoError(env, std::string(failure.syscall) + " " + (failure.path.empty() ? "." : failure.path), failure.error);
   error.Set("syscall", Napi::String::New(env, failure.syscall));
   error.Set("path", Napi::String::New(env, failure.path));
   error.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-Napi::Value TypeError(Napi::Env env, const std::string& message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -295,7 +266,7 @@ bool Create(int root, const Entry& entry, int* fd, Failure* failure) {
 Napi::Value UnpackCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !IsFd(info[0]) || !info[1].IsObject()) {
-    return TypeError(env, "unpackCreate(rootFd: number, entry: object)");
+    return ThrowTypeError(env, "unpackCreate(rootFd: number, entry: object)");
   }
   Checker check(info[1].As<Napi::Object>(), "unpackCreate");
   Entry entry;
@@ -318,7 +289,7 @@ Napi::Value UnpackCreate(const Napi::CallbackInfo& info) {
     entry.major = check.Uint("major", 0xfff);
     entry.minor = check.Uint("minor", 0xfffff);
   }
-  if (!check.ok()) return TypeError(env, check.problem());
+  if (!check.ok()) return ThrowTypeError(env, check.problem());
   int fd;
   Failure failure;
   if (!Create(info[0].As<Napi::Number>().Int32Value(), entry, &fd, &failure)) return Throw(env, failure);
@@ -328,7 +299,7 @@ Napi::Value UnpackCreate(const Napi::CallbackInfo& info) {
 Napi::Value UnpackFinish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 3 || !IsFd(info[0]) || !info[1].IsString() || !info[2].IsObject()) {
-    return TypeError(env, "unpackFinish(fd: number, path: string, meta: object)");
+    return ThrowTypeError(env, "unpackFinish(fd: number, path: string, meta: object)");
   }
   int fd = info[0].As<Napi::Number>().Int32Value();
   std::string path = info[1].As<Napi::String>().Utf8Value();
@@ -371,7 +342,7 @@ Napi::Value UnpackFinish(const Napi::CallbackInfo& info) {
       pairs.emplace_back(name, value.As<Napi::Buffer<char>>());
     }
   }
-  if (!check.ok()) return TypeError(env, check.problem());
+  if (!check.ok()) return ThrowTypeError(env, check.problem());
 
   // Owner before mode (chown clears set-id bits) and before xattrs (it clears security.capability); times last.
   Failure failure;
@@ -389,14 +360,14 @@ Napi::Value UnpackFinish(const Napi::CallbackInfo& info) {
 Napi::Value UnpackTimes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !IsFd(info[0]) || !info[1].IsObject()) {
-    return TypeError(env, "unpackTimes(rootFd: number, entry: {parent, name, times})");
+    return ThrowTypeError(env, "unpackTimes(rootFd: number, entry: {parent, name, times})");
   }
   Checker check(info[1].As<Napi::Object>(), "unpackTimes");
   std::string parent = check.String("parent");
   std::string name = check.Name("name");
   Times times = check.TimesOf("times");
   if (check.ok() && !times.set) check.Report("times", "{atime, mtime}");
-  if (!check.ok()) return TypeError(env, check.problem());
+  if (!check.ok()) return ThrowTypeError(env, check.problem());
   Failure failure;
   int root = info[0].As<Napi::Number>().Int32Value();
   std::string path = Join(parent, name);
@@ -410,7 +381,7 @@ Napi::Value UnpackTimes(const Napi::CallbackInfo& info) {
 
 Napi::Value IsOpaqueDirectory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) return TypeError(env, "isOpaqueDirectory(path: string)");
+  if (info.Length() != 1 || !info[0].IsString()) return ThrowTypeError(env, "isOpaqueDirectory(path: string)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   char value[2] = {0, 0};
   ssize_t length = lgetxattr(path.c_str(), "trusted.overlay.opaque", value, sizeof value);

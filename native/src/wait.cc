@@ -11,6 +11,9 @@
 #include <cerrno>
 #include <memory>
 
+#include "errors.h"
+#include "fd.h"
+
 namespace minictr {
 
 namespace {
@@ -54,7 +57,7 @@ void OnReadable(uv_poll_t* handle, int status, int) {
   if (!watch->reap) {
     // A failed poll says nothing about the process: the waiter gets an error, never a false "gone".
     napi_value failure = env.Null();
-    if (status < 0) failure = Napi::Error::New(env, std::string("poll pidfd: ") + uv_strerror(status)).Value();
+    if (status < 0) failure = ErrnoError(env, "poll pidfd", -status).Value();
     watch->callback.MakeCallback(env.Global(), {failure});
     ReportThrown(env);
     Finish(watch);
@@ -90,36 +93,32 @@ void OnReadable(uv_poll_t* handle, int status, int) {
 // Returns the watch, or null after throwing.
 ExitWatch* Watch(const Napi::CallbackInfo& info, bool reap, const char* usage) {
   Napi::Env env = info.Env();
-  int pidfd = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  uv_loop_t* loop = nullptr;
-  const char* problem = nullptr;
-  if (info.Length() != 2 || pidfd < 0 || !info[1].IsFunction()) {
-    problem = usage;
-  } else if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    problem = "watch: no event loop";
+  Fd pidfd(info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1);
+  if (info.Length() != 2 || !pidfd.valid() || !info[1].IsFunction()) {
+    ThrowTypeError(env, usage);
+    return nullptr;
   }
-  if (problem != nullptr) {
-    if (pidfd >= 0) close(pidfd);
-    Napi::TypeError::New(env, problem).ThrowAsJavaScriptException();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    Napi::Error::New(env, "watch: no event loop").ThrowAsJavaScriptException();
     return nullptr;
   }
   auto watch = std::make_unique<ExitWatch>();
-  watch->pidfd = pidfd;
   watch->reap = reap;
   watch->env = env;
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
   watch->poll.data = watch.get();
-  int error = uv_poll_init(loop, &watch->poll, watch->pidfd);
+  int error = uv_poll_init(loop, &watch->poll, pidfd.get());
   if (error != 0) {
-    close(pidfd);
-    Napi::Error::New(env, std::string("watch: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+    ThrowErrno(env, "watch", -error);
     return nullptr;
   }
-  ExitWatch* owned = watch.release();  // from here on freed by OnClosed
+  watch->pidfd = pidfd.release();
+  ExitWatch* owned = watch.release();  // from here on freed, with its pidfd, by OnClosed
   error = uv_poll_start(&owned->poll, UV_READABLE, OnReadable);
   if (error != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&owned->poll), OnClosed);
-    Napi::Error::New(env, std::string("watch: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+    ThrowErrno(env, "watch", -error);
     return nullptr;
   }
   return owned;
