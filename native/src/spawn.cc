@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 #include "child.h"
@@ -47,6 +48,33 @@ std::vector<char*> PointerArray(const std::vector<std::string>& strings) {
 
 void Reap(pid_t pid) {
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// The identity of a process's PID namespace (the inode of /proc/PID/ns/pid), 0 if unreadable. A zombie has one too.
+ino_t PidNamespaceOf(pid_t pid) {
+  struct stat info;
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
+  return stat(path.c_str(), &info) == 0 ? info.st_ino : 0;
+}
+
+// A joiner killed between its clone and its report (by the container's cgroup.kill, the OOM killer) leaves a process
+// nobody named: this thread's child (CLONE_PARENT), waiting for a release that will not come. It is told so (its
+// release pipe closes) and reaped, found among this thread's children by its PID namespace, the container's.
+void ReapUnreported(ino_t container_namespace, Fd* release) {
+  release->reset();
+  Fd children(open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC));
+  char text[4096];
+  ssize_t length = children.valid() ? read(children.get(), text, sizeof text - 1) : -1;
+  text[length > 0 ? length : 0] = '\0';
+  for (char* at = text; *at != '\0';) {
+    char* end = nullptr;
+    long pid = strtol(at, &end, 10);
+    if (end == at) break;
+    at = end;
+    if (container_namespace != 0 && PidNamespaceOf(static_cast<pid_t>(pid)) == container_namespace) {
+      Reap(static_cast<pid_t>(pid));
+    }
   }
 }
 
@@ -194,6 +222,7 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   std::string root_path = "/proc/" + std::to_string(request.join_pid) + "/root";
   Fd root(open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return fail("open /proc/PID/root");
+  ino_t container_namespace = PidNamespaceOf(request.join_pid);
   Pipe request_pipe, report, release, error;
   if (!request_pipe.Open() || !report.Open() || !release.Open() || !error.Open()) return fail("pipe2");
   ConsoleSockets console;
@@ -224,7 +253,9 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   request_pipe.write.reset();
   Reap(static_cast<pid_t>(joiner));
   int32_t outcome[2] = {kStepJoinNamespaces, EPIPE};  // a joiner that died without a word
-  ReadFully(report.read.get(), outcome, sizeof outcome);
+  if (ReadFully(report.read.get(), outcome, sizeof outcome) != sizeof outcome) {
+    ReapUnreported(container_namespace, &release.write);
+  }
   if (outcome[0] != 0) {
     errno = outcome[1];
     return fail(ChildStepName(outcome[0]));
