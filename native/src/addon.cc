@@ -1,6 +1,7 @@
 // The addon's surface: the system calls minictr cannot make from Node. TypeScript decides and validates every value
-// (src/container/spec.ts, plan.ts, join-request.ts); each function here checks only the shape of its arguments, so
-// that no C++ below reads a value of the wrong type, a C string cut short by a NUL, or a number too wide for its C type.
+// (src/container/spec.ts, plan.ts, join-request.ts); each function here checks only the shape of its arguments
+// (options.h), so that no C++ below reads a value of the wrong type, a C string cut short by a NUL, or a number too
+// wide for its C type. The one exception is what confines a layer's writes to its root (unpack.cc).
 //
 //   spawn(options)                → {pid, pidfd, releaseFd, errorFd, monitorPid, handoffFd, consoleFd}: clone() with
 //                                   the child blocked on its release pipe (spawn.cc; -d's monitor: launcher.cc)
