@@ -1,5 +1,5 @@
 // An owned file descriptor: closed when its owner goes out of scope, unless release()d to a new owner. Error paths
-// then close what they opened without a list to keep. Header-only, for the addon and the helper programs.
+// then close what they opened without a list to keep.
 //
 // Between clone() and execve() the child never returns into the scopes that own these (it execs or _exit()s), so no
 // destructor runs there; and a destructor only calls close(2), which is async-signal-safe, and keeps errno.
