@@ -143,6 +143,26 @@ describe.skipIf(!isRoot)('default security profile (needs root: skipped otherwis
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it("exec's process gets the container's bounding set, whatever the container's /proc/sys says", async () => {
+    // exec's joiner drops the bounding set inside the container. It once read how many capabilities the kernel
+    // knows from /proc/sys/kernel/cap_last_cap there, which a container keeping CAP_SYS_ADMIN can mount over: "1"
+    // left every capability from 2 up in the exec'd process's bounding set.
+    const script = 'echo 1 > /tmp/one && mount --bind /tmp/one /proc/sys/kernel/cap_last_cap && exec sleep 30';
+    const detached = await scratch.host.minictr(['run', '-d', '--rm', '--name', 'caps-check', '--cap-add', 'SYS_ADMIN', '/bin/sh', '-c', script]);
+    expect(detached.exitCode, detached.stderr).toBe(0);
+    try {
+      const mounted = 'i=0; while [ "$(cat /proc/sys/kernel/cap_last_cap)" != 1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; cat /proc/sys/kernel/cap_last_cap';
+      expect((await scratch.host.minictr(['exec', 'caps-check', '/bin/sh', '-c', mounted])).stdout).toBe('1');
+      const exec = await scratch.host.minictr(['exec', 'caps-check', '/bin/grep', 'CapBnd', '/proc/1/status', '/proc/self/status']);
+      expect(exec.exitCode, exec.stderr).toBe(0);
+      const [container, self] = exec.stdout.split('\n').map((line) => line.replace(/^.*CapBnd:\s*/, ''));
+      expect(self).toBe(container);
+    } finally {
+      await scratch.host.minictr(['rm', '-f', 'caps-check']);
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('rejects an unknown capability before creating anything', async () => {
     const result = await scratch.host.minictr(['run', '--rm', '--cap-add', 'FLY', '/bin/true']);
     expect(result.exitCode).toBe(125);
