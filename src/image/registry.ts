@@ -188,21 +188,38 @@ export class RegistryClient {
     if (realm === undefined) {
       throw new RegistryError('auth', `${what}: the registry asks for credentials${credentials === null ? `; run minictr login ${this.registry}` : ` and refused those of ${credentials.username}`}`);
     }
-    const url = new URL(realm);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.base.startsWith('http:'))) {
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch (cause) {
+      throw new RegistryError('auth', `${what}: the registry's token realm "${realm}" is not a URL`, cause);
+    }
+    // Credentials go to the realm: over plain HTTP only to a loopback address or the (insecure) registry's own host.
+    const plainAllowed = isLoopbackRegistry(url.host) || (this.base.startsWith('http:') && url.hostname === new URL(this.base).hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainAllowed)) {
       throw new RegistryError('auth', `${what}: the token service ${url.origin} is not https`);
     }
     if (challenge!.params.service !== undefined) url.searchParams.set('service', challenge!.params.service);
     const wanted = challenge!.params.scope ?? scope;
     if (wanted !== null) url.searchParams.set('scope', wanted);
     const response = await this.fetch(url.href, basic !== null ? { authorization: basic } : {}, `token for ${what}`);
+    const service = `the token service ${url.origin}`;
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new RegistryError('auth', `${what}: the token service ${url.origin} answered HTTP ${response.status}`);
+      if ((response.status === 401 || response.status === 403) && credentials !== null) {
+        throw new RegistryError('auth', `${what}: ${service} refused the credentials of ${credentials.username} (HTTP ${response.status})`);
+      }
+      throw new RegistryError('auth', `${what}: ${service} answered HTTP ${response.status}`);
     }
-    const body = JSON.parse((await readCapped(response, 64 * 1024, `token for ${what}`)).toString('utf8')) as { token?: unknown; access_token?: unknown };
-    const token = typeof body.token === 'string' ? body.token : body.access_token;
-    if (typeof token !== 'string' || token === '') throw new RegistryError('auth', `${what}: the token service sent no token`);
+    const text = (await readCapped(response, 64 * 1024, `token for ${what}`)).toString('utf8');
+    let body: { token?: unknown; access_token?: unknown } | null;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch (cause) {
+      throw new RegistryError('auth', `${what}: ${service} sent no token (its answer is not JSON: ${(cause as Error).message})`, cause);
+    }
+    const token = typeof body?.token === 'string' ? body.token : body?.access_token;
+    if (typeof token !== 'string' || token === '') throw new RegistryError('auth', `${what}: ${service} sent no token`);
     this.tokens.set(scope ?? '', token);
     return `Bearer ${token}`;
   }
