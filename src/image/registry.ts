@@ -161,16 +161,21 @@ export class RegistryClient {
     const send = (authorization: string | null) =>
       this.fetch(`${this.base}${path}`, { accept, ...(authorization !== null ? { authorization } : {}) }, what);
     const cached = this.tokens.get(scope ?? '');
-    let response = await send(cached !== undefined ? `Bearer ${cached}` : null);
+    let authorization = cached !== undefined ? `Bearer ${cached}` : null;
+    let response = await send(authorization);
     if (response.status === 401) {
       await response.body?.cancel();
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
-      response = await send(await this.authorize(challenge, scope, what));
+      authorization = await this.authorize(challenge, scope, what);
+      response = await send(authorization);
     }
     if (response.status === 200) return response;
     await response.body?.cancel();
     const user = this.options.credentials?.username;
-    if (response.status === 401 && user !== undefined) throw new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
+    // A 401 to a token (which the token service gave for the credentials) means no access to the repository.
+    if (response.status === 401 && user !== undefined && !authorization?.startsWith('Bearer ')) {
+      throw new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
+    }
     if (response.status === 401 || response.status === 403) {
       const hint = user === undefined ? `; for a private image, run minictr login ${this.registry}` : '';
       throw new RegistryError('auth', `${what}: access denied ${user === undefined ? 'anonymously' : `to ${user}`} (HTTP ${response.status})${hint}`);

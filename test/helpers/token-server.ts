@@ -81,11 +81,11 @@ export class TokenServer {
 
   /**
    * Starts a token server on address (127.0.0.1:5100 by default) inside `host`. Anyone may pull `publicRepositories`;
-   * each of `users` (name: password) may pull and push everything.
+   * each of `users` (by name) may pull and push its `repositories`.
    */
   static async start(
     host: ScratchHost,
-    options: { address?: string; publicRepositories: string[]; users: Record<string, string> },
+    options: { address?: string; publicRepositories: string[]; users: Record<string, { password: string; repositories: string[] }> },
   ): Promise<TokenServer> {
     const address = options.address ?? '127.0.0.1:5100';
     const dir = mkdtempSync(join(tmpdir(), 'minictr-token-'));

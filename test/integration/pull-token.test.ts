@@ -47,7 +47,7 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
   beforeAll(async () => {
     data = mkdtempSync(join(tmpdir(), 'minictr-data-'));
     home = mkdtempSync(join(tmpdir(), 'minictr-home-'));
-    tokens = await TokenServer.start(scratch.host, { publicRepositories: ['demo/public'], users: { demo: 's3cret' } });
+    tokens = await TokenServer.start(scratch.host, { publicRepositories: ['demo/public'], users: { demo: { password: 's3cret', repositories: ['demo/public', 'demo/private'] }, guest: { password: 'guest', repositories: [] } } });
     registry = await TestRegistry.start(scratch.host, { tokenAuth: tokens.registryAuth() });
     image = await TestImage.build('v1', BUSYBOX_ROOTFS, ['--config.cmd', '/bin/sh']);
     await image.push(scratch.host, 'v1', 'demo/public', { creds: 'demo:s3cret' });
@@ -94,6 +94,23 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
     const logout = await minictr('logout', REGISTRY);
     expect(logout.exitCode, logout.stderr).toBe(0);
     expect(await failedPull(`${REGISTRY}/demo/private:v1`)).toBe(denied);
+  });
+
+  it('says access is denied, not that the credentials were refused, to a user the token server knows but gives no access', async () => {
+    const guest = mkdtempSync(join(tmpdir(), 'minictr-home-'));
+    const guestEnv = { ...env(), DOCKER_CONFIG: join(guest, '.docker') };
+    try {
+      const login = await scratch.host.minictr(['login', '-u', 'guest', '--password-stdin', REGISTRY], { env: guestEnv, input: 'guest\n' });
+      expect(login.exitCode, login.stderr).toBe(0);
+      const before = tree(data);
+      const denied = await scratch.host.minictr(['pull', `${REGISTRY}/demo/private:v1`], { env: guestEnv });
+      expect(denied.exitCode).toBe(125);
+      expect(denied.stderr).toBe(`minictr: manifest demo/private:v1 from ${REGISTRY}: access denied to guest (HTTP 401)`);
+      expect(tree(data)).toEqual(before);
+      expect(tokens.takeRequests().at(-1)).toEqual({ path: '/token', service: TOKEN_SERVICE, scopes: ['repository:demo/private:pull'], user: 'guest', authorization: 'Basic' });
+    } finally {
+      rmSync(guest, { recursive: true, force: true });
+    }
   });
 
   it('names the token server when it fails: HTTP 500, a body that is not JSON, no token', async () => {
