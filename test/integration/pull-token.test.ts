@@ -4,7 +4,7 @@
 // repository that needs `minictr login` (and again after `logout`), a token server that fails, and a registry that
 // redirects blob downloads to another host, which must never see a token. A failed pull leaves the store as it was.
 
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,9 +36,9 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
   const minictr = (...args: string[]) => scratch.host.minictr(args, { env: env() });
 
   /** A pull that must fail, leaving the store exactly as it was; its stderr. */
-  async function failedPull(ref: string): Promise<string> {
+  async function failedPull(...args: string[]): Promise<string> {
     const before = tree(data);
-    const result = await minictr('pull', ref);
+    const result = await minictr('pull', ...args);
     expect(result.exitCode, result.stderr).toBe(125);
     expect(tree(data)).toEqual(before);
     return result.stderr;
@@ -79,6 +79,7 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
     const wrong = await scratch.host.minictr(['login', '-u', 'demo', '--password-stdin', REGISTRY], { env: env(), input: 'nope\n' });
     expect(wrong.exitCode).toBe(125);
     expect(wrong.stderr).toBe(`minictr: log in to ${REGISTRY}: the token service ${tokens.origin} refused the credentials of demo (HTTP 401)`);
+    expect(existsSync(join(home, '.docker/config.json'))).toBe(false);
     const login = await scratch.host.minictr(['login', '-u', 'demo', '--password-stdin', REGISTRY], { env: env(), input: 's3cret\n' });
     expect(login.exitCode, login.stderr).toBe(0);
     expect(login.stdout).toBe('Login Succeeded');
@@ -140,6 +141,36 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
       } finally {
         await misconfigured.stop();
       }
+    }
+  });
+
+  it('takes tokens over plain HTTP from an --insecure-registry only on its own host', async () => {
+    // Two addresses that are not loopback ones, on the scratch host's lo: nothing leaves the scratch host.
+    await scratch.host.must(['ip', 'address', 'add', '10.99.0.1/32', 'dev', 'lo']);
+    await scratch.host.must(['ip', 'address', 'add', '10.99.0.2/32', 'dev', 'lo']);
+    const address = '10.99.0.1:5004';
+    const cases = [
+      { realm: 'http://10.99.0.1:5100/token', error: null },
+      { realm: 'http://10.99.0.2:5100/token', error: `minictr: manifest demo/public:v1 from ${address}: the token service http://10.99.0.2:5100 is not https` },
+    ];
+    const local = await TokenServer.start(scratch.host, { address: '10.99.0.1:5100', publicRepositories: ['demo/public'], users: { demo: { password: 's3cret', repositories: ['demo/public'] } } });
+    try {
+      for (const { realm, error } of cases) {
+        const insecure = await TestRegistry.start(scratch.host, { address, tokenAuth: { ...local.registryAuth(), realm } });
+        try {
+          if (error === null) {
+            await image.push(scratch.host, 'v1', 'demo/public', { registry: address, creds: 'demo:s3cret' });
+            const pulled = await minictr('pull', '--insecure-registry', address, `${address}/demo/public:v1`);
+            expect(pulled.exitCode, pulled.stderr).toBe(0);
+          } else {
+            expect(await failedPull('--insecure-registry', address, `${address}/demo/public:v1`)).toBe(error);
+          }
+        } finally {
+          await insecure.stop();
+        }
+      }
+    } finally {
+      await local.stop();
     }
   });
 
