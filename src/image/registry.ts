@@ -4,7 +4,8 @@
 // realm=…,service=…,scope=…` is retried with a token from the realm (anonymous, or with the user's credentials as
 // basic auth, as Docker does); `Basic realm=…` is answered with the credentials themselves. Tokens are kept per
 // scope for the client's life. Plain HTTP is used only for loopback registries (as Docker treats 127.0.0.0/8) and
-// those the user names with --insecure-registry.
+// those the user names with --insecure-registry; a token realm over plain HTTP only on a loopback address or such a
+// registry's own host, since the user's password goes there.
 //
 // Nothing a registry sends is trusted: manifests are size-capped and checked against the digest asked for, blobs
 // are hashed as they stream to disk and never kept unless digest and size match their descriptor, and a layer's
@@ -231,6 +232,8 @@ export class RegistryClient {
 
   private async fetch(url: string, headers: Record<string, string>, what: string): Promise<Response> {
     try {
+      // fetch drops the Authorization header on a redirect to another origin (the Fetch standard): a blob store the
+      // registry sends downloads to never sees its token.
       return await fetch(url, { headers, redirect: 'follow' });
     } catch (cause) {
       throw new RegistryError('network', `${what}: cannot reach ${new URL(url).host}: ${networkMessage(cause)}`, cause);

@@ -128,16 +128,19 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
     }
   });
 
-  it("refuses a token realm that is not a URL, or is plain HTTP to another host than a loopback one or the registry's", async () => {
+  it("says what is wrong with a registry's token realm: not a URL, plain HTTP to another host, nothing listening", async () => {
+    const address = '127.0.0.1:5002';
+    const what = `manifest demo/public:v1 from ${address}`;
     const cases = [
-      { address: '127.0.0.1:5002', realm: 'token-service', error: 'the registry\'s token realm "token-service" is not a URL' },
+      { realm: 'token-service', error: `minictr: ${what}: the registry's token realm "token-service" is not a URL` },
       // A documentation address (RFC 5737): the scratch host has no route to it, so nothing would leave anyway.
-      { address: '127.0.0.1:5003', realm: 'http://192.0.2.1:5100/token', error: 'the token service http://192.0.2.1:5100 is not https' },
+      { realm: 'http://192.0.2.1:5100/token', error: `minictr: ${what}: the token service http://192.0.2.1:5100 is not https` },
+      { realm: 'http://127.0.0.1:5199/token', error: `minictr: token for ${what}: cannot reach 127.0.0.1:5199: connect ECONNREFUSED 127.0.0.1:5199` },
     ];
-    for (const { address, realm, error } of cases) {
+    for (const { realm, error } of cases) {
       const misconfigured = await TestRegistry.start(scratch.host, { address, tokenAuth: { ...tokens.registryAuth(), realm } });
       try {
-        expect(await failedPull(`${address}/demo/public:v1`)).toBe(`minictr: manifest demo/public:v1 from ${address}: ${error}`);
+        expect(await failedPull(`${address}/demo/public:v1`)).toBe(error);
       } finally {
         await misconfigured.stop();
       }
