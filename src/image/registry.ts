@@ -164,25 +164,38 @@ export class RegistryClient {
     const cached = this.tokens.get(scope ?? '');
     let authorization = cached !== undefined ? `Bearer ${cached}` : null;
     let response = await send(authorization);
+    let realm: string | undefined;
     if (response.status === 401) {
       await response.body?.cancel();
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
+      realm = challenge?.params.realm;
       authorization = await this.authorize(challenge, scope, what);
       response = await send(authorization);
     }
     if (response.status === 200) return response;
     await response.body?.cancel();
+    throw this.refusal(response, authorization?.startsWith('Bearer ') === true ? realm : undefined, what);
+  }
+
+  /** Why the registry answered `response` (not 200) to a request sent with a token from `tokenRealm`, or without one. */
+  private refusal(response: Response, tokenRealm: string | undefined, what: string): RegistryError {
+    const { status } = response;
     const user = this.options.credentials?.username;
-    // A 401 to a token (which the token service gave for the credentials) means no access to the repository.
-    if (response.status === 401 && user !== undefined && !authorization?.startsWith('Bearer ')) {
-      throw new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
+    if (status === 401 && tokenRealm !== undefined) {
+      // A fresh token refused: one the registry cannot verify (it and its token service disagree on keys, issuer or
+      // service), or one granting no access to the repository (below: the token service did accept the credentials).
+      if (parseChallenge(response.headers.get('www-authenticate') ?? '')?.params.error === 'invalid_token') {
+        return new RegistryError('auth', `${what}: the registry refused the token of the token service ${new URL(tokenRealm).origin} (invalid_token)`);
+      }
+    } else if (status === 401 && user !== undefined) {
+      return new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
     }
-    if (response.status === 401 || response.status === 403) {
+    if (status === 401 || status === 403) {
       const hint = user === undefined ? `; for a private image, run minictr login ${this.registry}` : '';
-      throw new RegistryError('auth', `${what}: access denied ${user === undefined ? 'anonymously' : `to ${user}`} (HTTP ${response.status})${hint}`);
+      return new RegistryError('auth', `${what}: access denied ${user === undefined ? 'anonymously' : `to ${user}`} (HTTP ${status})${hint}`);
     }
-    if (response.status === 404) throw new RegistryError('not-found', `${what}: not found (HTTP 404)`);
-    throw new RegistryError('protocol', `${what}: HTTP ${response.status}`);
+    if (status === 404) return new RegistryError('not-found', `${what}: not found (HTTP 404)`);
+    return new RegistryError('protocol', `${what}: HTTP ${status}`);
   }
 
   /** The Authorization header that answers a 401's challenge (a token for `scope`, or none for a login check). */

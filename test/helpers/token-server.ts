@@ -3,7 +3,8 @@
 // issuer and the service name. TestRegistry.start({ tokenAuth: server.registryAuth() }) starts a docker-registry that
 // answers 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` and accepts only the tokens this server
 // signs. The server tells the test each request it got (service, scopes, the user of its basic credentials), so a
-// test can check what the client asked for; its mode makes it fail (HTTP 500, a body that is not JSON, no token).
+// test can check what the client asked for; its mode makes it fail (HTTP 500, a body that is not JSON, no token, a
+// token the registry cannot verify).
 //
 // Also here: a plain file server on another loopback address, the target of a registry that redirects blob
 // downloads (distribution's `redirect` storage middleware), which records the Authorization header of each request:
@@ -32,7 +33,7 @@ export interface TokenRequest {
   authorization: string | null;
 }
 
-export type TokenMode = 'ok' | '500' | 'garbage' | 'notoken';
+export type TokenMode = 'ok' | '500' | 'garbage' | 'notoken' | 'forged';
 
 /** What TestRegistry.start needs for `auth: token`. */
 export interface TokenAuth {

@@ -114,7 +114,7 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
     }
   });
 
-  it('names the token server when it fails: HTTP 500, a body that is not JSON, no token', async () => {
+  it('names the token server when it fails: HTTP 500, a body that is not JSON, no token, a token the registry refuses', async () => {
     const ref = `${REGISTRY}/demo/private:v1`;
     try {
       await tokens.setMode('500');
@@ -123,6 +123,9 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
       expect(await failedPull(ref)).toMatch(new RegExp(`^minictr: manifest demo/private:v1 from ${REGISTRY}: the token service ${tokens.origin} sent no token \\(its answer is not JSON: .+\\)$`));
       await tokens.setMode('notoken');
       expect(await failedPull(ref)).toBe(`minictr: manifest demo/private:v1 from ${REGISTRY}: the token service ${tokens.origin} sent no token`);
+      await tokens.setMode('forged');
+      const forged = `minictr: manifest demo/public:v1 from ${REGISTRY}: the registry refused the token of the token service ${tokens.origin} (invalid_token)`;
+      expect(await failedPull(`${REGISTRY}/demo/public:v1`)).toBe(forged);
     } finally {
       await tokens.setMode('ok');
     }
