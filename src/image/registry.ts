@@ -213,16 +213,16 @@ export class RegistryClient {
     } catch (cause) {
       throw new RegistryError('auth', `${what}: the registry's token realm "${realm}" is not a URL`, cause);
     }
+    const service = `the token service ${url.origin}`;
     // Credentials go to the realm: over plain HTTP only to a loopback address or the (insecure) registry's own host.
     const plainAllowed = isLoopbackRegistry(url.host) || (this.base.startsWith('http:') && url.hostname === new URL(this.base).hostname);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainAllowed)) {
-      throw new RegistryError('auth', `${what}: the token service ${url.origin} is not https`);
+      throw new RegistryError('auth', `${what}: ${service} is not https`);
     }
     if (challenge!.params.service !== undefined) url.searchParams.set('service', challenge!.params.service);
     const wanted = challenge!.params.scope ?? scope;
     if (wanted !== null) url.searchParams.set('scope', wanted);
     const response = await this.fetch(url.href, basic !== null ? { authorization: basic } : {}, `token for ${what}`);
-    const service = `the token service ${url.origin}`;
     if (response.status !== 200) {
       await response.body?.cancel();
       if ((response.status === 401 || response.status === 403) && credentials !== null) {

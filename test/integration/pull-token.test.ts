@@ -94,7 +94,7 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
 
     const logout = await minictr('logout', REGISTRY);
     expect(logout.exitCode, logout.stderr).toBe(0);
-    expect(await failedPull(`${REGISTRY}/demo/private:v1`)).toBe(denied);
+    expect(await failedPull(ref)).toBe(denied);
   });
 
   it('says access is denied, not that the credentials were refused, to a user the token server knows but gives no access', async () => {
