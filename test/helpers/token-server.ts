@@ -46,6 +46,7 @@ export interface TokenAuth {
 /** Collects a server's stdout as lines and lets a caller wait for a line that satisfies a test. */
 class LineReader {
   readonly lines: string[] = [];
+  private exited: Error | null = null;
   private waiters: { test: (line: string) => boolean; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(process: ResultPromise, what: string) {
@@ -55,11 +56,14 @@ class LineReader {
       partial = parts.pop()!;
       for (const line of parts) {
         this.lines.push(line);
-        this.waiters = this.waiters.filter((waiter) => !(waiter.test(line) && (waiter.resolve(), true)));
+        const ready = this.waiters.filter((waiter) => waiter.test(line));
+        this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
+        for (const waiter of ready) waiter.resolve();
       }
     });
     void process.then((result) => {
-      for (const waiter of this.waiters) waiter.reject(new Error(`${what} exited: ${String(result.stderr)}`));
+      this.exited = new Error(`${what} exited: ${String(result.stderr)}`);
+      for (const waiter of this.waiters) waiter.reject(this.exited);
       this.waiters = [];
     });
   }
@@ -67,6 +71,7 @@ class LineReader {
   /** Resolves once a line (already read or still to come) satisfies `test`. */
   async waitFor(test: (line: string) => boolean, from = 0): Promise<void> {
     if (this.lines.slice(from).some(test)) return;
+    if (this.exited !== null) throw this.exited;
     await new Promise<void>((resolve, reject) => this.waiters.push({ test, resolve, reject }));
   }
 }
