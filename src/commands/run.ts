@@ -4,6 +4,7 @@
 import { MinictrError, UsageError } from '../errors.js';
 import { runContainer } from '../container/lifecycle.js';
 import { exitCodeOf } from '../container/state.js';
+import { BUILTIN_COMMAND, isBuiltinImage } from '../image/builtin.js';
 import { defaultRootfs } from '../container/rootfs.js';
 import { buildRunSpec, type ImageContext, type RunFlags } from '../container/spec.js';
 import { SUBNET_CIDR } from '../network/names.js';
@@ -51,6 +52,9 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
   if (typeof timings === 'string' && !['text', 'json'].includes(timings) && !process.argv.includes(`--timings=${timings}`)) {
     command = [timings, ...command];
     flags = { ...flags, timings: true };
+  }
+  if (flags.rootfs === undefined && command[0] !== undefined && isBuiltinImage(command[0])) {
+    command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND; // the built-in rootfs by its image name
   }
   const image = await imageOf(command, flags);
   const spec = buildRunSpec(flags, command, {
