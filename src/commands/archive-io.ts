@@ -1,7 +1,7 @@
 // Where `load`, `import` and `save` read or write an archive: a named file, or stdin/stdout (never a terminal:
 // a tar is not for a screen, and reading one from a keyboard would wait forever, so Docker refuses both).
 
-import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
@@ -11,8 +11,13 @@ import { temporaryName } from '../sys/exclusive-file.js';
 /** The archive at `path`, or stdin for undefined or `-`; `flag` names where it was given, for the error. */
 export function openArchive(path: string | undefined, flag: string): { stream: Readable; what: string } {
   if (path !== undefined && path !== '-') {
-    const stream = createReadStream(path);
-    return { stream, what: path };
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (cause) {
+      throw stepError('open', path, cause, 'usage');
+    }
+    return { stream: createReadStream('', { fd }), what: path };
   }
   if (isatty(0)) throw new UsageError(`requested to read an archive from stdin, but stdin is a terminal: give ${flag} or redirect stdin`);
   // process.stdin is a stand-in (cli.ts): the descriptor itself is read.

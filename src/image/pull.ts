@@ -72,7 +72,12 @@ export async function pullImage(text: string, options: PullOptions, store = new 
 
 async function fetchSmallBlob(client: RegistryClient, store: ImageStore, ref: ImageReference, descriptor: Descriptor, limit: number): Promise<Buffer> {
   if (descriptor.size > limit) throw new RegistryError('protocol', `blob ${descriptor.digest}: ${descriptor.size} bytes, more than the ${limit} allowed`);
-  if (store.hasBlob(descriptor.digest)) return store.readBlob(descriptor.digest, limit);
+  try {
+    return store.readBlob(descriptor.digest, limit);
+  } catch (cause) {
+    // Not stored, or removed since (an rmi racing this pull): downloaded.
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
+  }
   const temp = store.tempPath();
   try {
     await client.blob(ref.repository, descriptor, temp);
