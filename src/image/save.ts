@@ -8,6 +8,7 @@
 // The archive is written to a temporary file beside FILE and renamed to it once complete (a failed save leaves
 // nothing), or streamed to stdout.
 
+import type { Writable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { BUILTIN_IMAGE, isBuiltinImage } from './builtin.js';
 import { findImage } from './find.js';
@@ -16,7 +17,6 @@ import { familiarName, parseReference } from './reference.js';
 import { MAX_MANIFEST_BYTES, MEDIA_TYPES } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { TarWriter } from './tar-writer.js';
-import type { Writable } from 'node:stream';
 
 const BLOBS = 'blobs/sha256';
 

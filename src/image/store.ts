@@ -114,13 +114,11 @@ export class ImageStore {
     renameSync(temp, this.recordPath(record.name));
   }
 
-  /** Removes the reference's record; false when there was none. */
-  removeRecord(name: string): boolean {
+  /** Removes the reference's record (the caller holds the lock). */
+  removeRecord(name: string): void {
     try {
-      rmSync(this.recordPath(name));
-      return true;
+      rmSync(this.recordPath(name), { force: true });
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw stepError('remove the record of', name, cause);
     }
   }
