@@ -4,7 +4,6 @@
 import { MinictrError, UsageError } from '../errors.js';
 import { runContainer } from '../container/lifecycle.js';
 import { exitCodeOf } from '../container/state.js';
-import { BUILTIN_COMMAND, isBuiltinImage } from '../image/builtin.js';
 import { defaultRootfs } from '../container/rootfs.js';
 import { buildRunSpec, type ImageContext, type RunFlags } from '../container/spec.js';
 import { SUBNET_CIDR } from '../network/names.js';
@@ -53,8 +52,10 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     command = [timings, ...command];
     flags = { ...flags, timings: true };
   }
-  if (flags.rootfs === undefined && command[0] !== undefined && isBuiltinImage(command[0])) {
-    command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND; // the built-in rootfs by its image name
+  if (flags.rootfs === undefined && command[0] !== undefined && !command[0].startsWith('/')) {
+    // An image reference: the built-in rootfs's name runs that rootfs. (Loaded here: a path run needs none of it.)
+    const { BUILTIN_COMMAND, isBuiltinImage } = await import('../image/builtin.js');
+    if (isBuiltinImage(command[0])) command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND;
   }
   const image = await imageOf(command, flags);
   const spec = buildRunSpec(flags, command, {
