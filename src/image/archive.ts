@@ -33,7 +33,7 @@ export class ArchiveFiles {
         if (path === null) continue; // outside the archive's root: no format names such a member
         if (entry.type === 'file') {
           const file = join(dir, String(files.size));
-          await pipeline(reader.body(), createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+          await pipeline(reader.body(), createWriteStream(file, { flags: 'wx', mode: 0o644 }));
           files.set(path, file);
           links.delete(path);
         } else if (entry.type === 'symlink' || entry.type === 'link') {
