@@ -1,6 +1,6 @@
 // `minictr rmi [-f] IMAGE...` and `minictr image prune [-a]`: removing images under Docker's rules (image/remove.ts),
 // printing what was untagged and deleted as Docker does. rmi goes through every image named, then exits 1 if any
-// was refused (each refusal printed, naming the container in the way).
+// was refused or missing (each refusal printed, naming the container in the way), 125 if a reference was malformed.
 
 import { currentContainers } from '../container/lookup.js';
 import { byteSize } from '../format.js';
@@ -19,6 +19,7 @@ export async function rmi(refs: string[], flags: { force?: boolean }): Promise<n
   const { removal, errors } = removeImages(new ImageStore(), refs, flags.force ?? false, containers);
   report(removal, { untagged: 'Untagged: ', deleted: 'Deleted: ' });
   for (const failure of errors) error(failure.message);
+  if (errors.some((failure) => failure.kind === 'usage')) return 125; // a malformed reference: bad input
   return errors.length > 0 ? 1 : 0;
 }
 

@@ -1,5 +1,5 @@
-// The built-in busybox rootfs as an image: `minictr/busybox:builtin` (a name minictr reserves; Docker Hub has no
-// such repository of minictr's) is listed by `images`, runs with `run minictr/busybox:builtin [COMMAND]`, and is what
+// The built-in busybox rootfs as an image: `minictr/busybox:builtin` (a name minictr reserves: an image of that
+// name elsewhere cannot be pulled or run by it) is listed by `images`, runs with `run minictr/busybox:builtin [COMMAND]`, and is what
 // `ps` shows for a container of an absolute-path command. It is minictr's own directory, not in the store: rmi
 // refuses it. And how `ps` names any container's image.
 
@@ -24,15 +24,21 @@ export function isBuiltinImage(text: string): boolean {
   }
 }
 
-/** `images`'s row for the built-in rootfs at `dir`: created when it was built, its size the files' total. */
-export function builtinSummary(dir: string): ImageSummary {
+/** `images`'s row for the built-in rootfs at `dir`: created when it was built, its size the files' total; null if unbuilt. */
+export function builtinSummary(dir: string): ImageSummary | null {
+  let built: Date;
+  try {
+    built = statSync(dir).mtime;
+  } catch {
+    return null; // not built (npm run rootfs): nothing to list
+  }
   return {
     name: BUILTIN_NAME,
     repository: 'minictr/busybox',
     tag: 'builtin',
     digest: null,
     id: 'builtin',
-    created: statSync(dir).mtime.toISOString(),
+    created: built.toISOString(),
     size: treeSize(dir),
   };
 }

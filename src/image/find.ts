@@ -20,7 +20,8 @@ const ID_PREFIX = /^(?:sha256:)?([0-9a-f]{1,63})$/;
 export function findImage(store: ImageStore, ref: string, records: ImageRecord[] = store.records()): FoundImage {
   const full = FULL_ID.exec(ref);
   if (full === null) {
-    const named = records.find((record) => record.name === formatReference(parseReference(ref)));
+    const name = formatReference(parseReference(ref)); // a malformed reference is an error even in an empty store
+    const named = records.find((record) => record.name === name);
     if (named !== undefined) return { id: named.config, records: [named], byId: false };
   }
   const prefix = (full ?? ID_PREFIX.exec(ref))?.[1];

@@ -40,5 +40,6 @@ export function listImages(store = new ImageStore(), builtinRootfs: string | nul
       };
     })
     .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name));
-  return builtinRootfs === null ? stored : [...stored, builtinSummary(builtinRootfs)];
+  const builtin = builtinRootfs === null ? null : builtinSummary(builtinRootfs);
+  return builtin === null ? stored : [...stored, builtin];
 }

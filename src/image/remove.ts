@@ -61,7 +61,7 @@ function removeOne(store: ImageStore, ref: string, force: boolean, containers: r
   into.deleted.push(found.id);
 }
 
-/** `rmi`: each reference in turn (a refusal does not stop the others); the errors come back with what was done. */
+/** `rmi`: each reference in turn (a refusal or a bad reference does not stop the others); the errors come back with what was done. */
 export function removeImages(store: ImageStore, refs: string[], force: boolean, containers: readonly ContainerInfo[]): { removal: Removal; errors: MinictrError[] } {
   const removal: Removal = { untagged: [], deleted: [], swept: { blobs: 0, layers: 0, bytes: 0 } };
   const errors: MinictrError[] = [];
@@ -71,7 +71,7 @@ export function removeImages(store: ImageStore, refs: string[], force: boolean, 
       try {
         removeOne(store, ref, force, containers, removal);
       } catch (cause) {
-        if (!(cause instanceof MinictrError) || cause.kind === 'usage') throw cause;
+        if (!(cause instanceof MinictrError)) throw cause;
         errors.push(cause);
       }
     }

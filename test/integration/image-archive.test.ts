@@ -238,6 +238,9 @@ describe.skipIf(!isRoot)('load, save, import, rmi, image prune (needs root: skip
     expect(notTar.stderr).toContain('not a tar archive of a root filesystem');
     const badName = await minictr('import', join(work, 'rootfs.tar'), 'Bad/Name');
     expect(badName.exitCode).toBe(125);
+    const badRef = await minictr('rmi', 'Bad/Name', 'demo/absent:v1');
+    expect(badRef.exitCode, badRef.stderr).toBe(125); // a malformed reference is bad input; the other is still looked up
+    expect(badRef.stderr).toBe('minictr: invalid reference format "Bad/Name": a repository name is lowercase letters, digits and separators (. _ __ -) between slashes\nminictr: No such image: demo/absent:v1');
     expect(storeFiles()).toEqual(before);
   });
 

@@ -121,6 +121,7 @@ describe('findImage', () => {
     expect(() => findImage(store, 'ab', records)).toThrow('image id prefix "ab" is ambiguous: abc100000000, abd200000000');
     expect(() => findImage(store, 'web:3', records)).toThrow(expect.objectContaining({ kind: 'lookup', message: 'No such image: web:3' }));
     expect(() => findImage(store, 'Bad/Name', records)).toThrow(expect.objectContaining({ kind: 'usage' }));
+    expect(() => findImage(store, 'Bad/Name', [])).toThrow(expect.objectContaining({ kind: 'usage' }));
   });
 });
 
