@@ -13,7 +13,7 @@ export interface ContainerInfo {
   id: string;
   name: string | null;
   argv: string[];
-  /** The image it runs (name and id, the config's digest); null for a rootfs directory, `rootfs`. */
+  /** The image it runs (name, and id: the config's digest); null when it runs the directory `rootfs` itself. */
   image: { name: string; id: string } | null;
   rootfs: string;
   createdAt: string;

@@ -72,7 +72,7 @@ export class ImageStore {
     }
   }
 
-  /** A fresh path in tmp/ for a download; commitBlob moves it into place. */
+  /** A fresh path in tmp/ for a download (commitBlob moves it into place) or a load's work directory. */
   tempPath(): string {
     return join(this.dir('tmp'), temporaryName(randomBytes(8).toString('hex')));
   }
