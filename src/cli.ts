@@ -215,6 +215,34 @@ function buildProgram(): InstanceType<typeof Command> {
     .action(lazy(async () => (await import('./commands/images.js')).images));
 
   program
+    .command('rmi')
+    .description('remove images (refused while a container uses one; -f: also an exited container\'s, or every name of an id)')
+    .argument('<image...>', 'reference or image id (a unique prefix)')
+    .option('-f, --force', 'remove an image an exited container uses; remove every name of an image id')
+    .action(lazy(async () => (await import('./commands/rmi.js')).rmi));
+
+  program
+    .command('load')
+    .description('load images from a docker save or OCI image-layout archive (tar, gzip or zstd)')
+    .option('-i, --input <file>', 'read from this file instead of stdin')
+    .option('--platform <os/arch[/variant]>', "the platform's manifest to take from a multi-platform image (default: this host's)")
+    .action(lazy(async () => (await import('./commands/load.js')).load));
+
+  program
+    .command('save')
+    .description('save images to an archive (docker save format with an OCI image layout, as Docker 25+)')
+    .argument('<image...>', 'reference or image id')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .action(lazy(async () => (await import('./commands/save.js')).save));
+
+  program
+    .command('import')
+    .description('create a one-layer image from a root filesystem tar (tar, gzip or zstd; - for stdin)')
+    .argument('<file>', 'the tar, or - for stdin')
+    .argument('<reference>', 'name of the new image, e.g. demo/rootfs:v1')
+    .action(lazy(async () => (await import('./commands/import.js')).importImage));
+
+  program
     .command('net')
     .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
     .addOption(new Option('--format <format>', 'text (a diagram), json or dot (Graphviz)').choices(['text', 'json', 'dot']).default('text'))
@@ -225,6 +253,24 @@ function buildProgram(): InstanceType<typeof Command> {
     .description('check what on this host would stop containers from working, and how to fix it')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(lazy(async () => (await import('./commands/doctor.js')).doctor));
+
+  // `image ls|pull|load|save|import|rm`: Docker's management-command names, each the same verb parsed anew.
+  const image = program.command('image').description('manage images: ls, pull, load, save, import, rm, prune');
+  for (const [alias, verb] of [['ls', 'images'], ['pull', 'pull'], ['load', 'load'], ['save', 'save'], ['import', 'import'], ['rm', 'rmi']]) {
+    image
+      .command(alias!)
+      .description(`the same as minictr ${verb}`)
+      .helpOption(false)
+      .allowUnknownOption()
+      .argument('[arguments...]')
+      .action(async (args: string[]) => void (await buildProgram().parseAsync([verb!, ...args], { from: 'user' })));
+  }
+  image
+    .command('prune')
+    .description('remove dangling images (-a: every image no container uses)')
+    .option('-a, --all', 'remove every image no container uses, not only dangling ones')
+    .option('-f, --force', 'do not ask for confirmation (minictr never asks)')
+    .action(lazy(async () => (await import('./commands/rmi.js')).prune));
 
   const system = program.command('system').description('manage minictr on this host');
   system

@@ -23,6 +23,11 @@ export function humanDuration(milliseconds: number): string {
   return `${Math.floor(seconds / 3600 / 24 / 365)} years`;
 }
 
+/** A size as Docker prints one: 12.3kB, 4.5MB, 1.23GB (powers of ten). */
+export function byteSize(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)}GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)}MB` : `${(bytes / 1e3).toFixed(1)}kB`;
+}
+
 /** Columns padded to their widest cell, three spaces apart, as `docker ps` prints them. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((r) => r[column]!.length)));

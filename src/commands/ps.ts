@@ -1,7 +1,9 @@
-// `minictr ps`: containers as a table (Docker's columns, plus the address), ids only (-q), or JSON. Running ones;
-// with -a, also those kept as exited.
+// `minictr ps`: containers as a table (Docker's columns, IMAGE after the id as there, plus the address), ids only
+// (-q), or JSON. Running ones; with -a, also those kept as exited.
 
 import { currentContainers, type ContainerInfo } from '../container/lookup.js';
+import { defaultRootfs } from '../container/rootfs.js';
+import { imageLabel } from '../image/builtin.js';
 import { describeMapping } from '../network/ports.js';
 import { duration, table } from '../format.js';
 import { shortId } from '../ids.js';
@@ -16,6 +18,7 @@ function row(c: ContainerInfo): string[] {
   const command = c.argv.join(' ');
   return [
     shortId(c.id),
+    imageLabel(c.image, c.rootfs, defaultRootfs()),
     c.name ?? '',
     command.length > 30 ? `${command.slice(0, 29)}…` : command,
     `${duration(c.createdAt)} ago`,
@@ -33,7 +36,7 @@ export async function ps(flags: { quiet?: boolean; format?: string; all?: boolea
   } else if (flags.format === 'json') {
     process.stdout.write(`${JSON.stringify(containers, null, 2)}\n`);
   } else {
-    process.stdout.write(table([['CONTAINER ID', 'NAME', 'COMMAND', 'CREATED', 'STATUS', 'IP', 'PORTS'], ...containers.map(row)]));
+    process.stdout.write(table([['CONTAINER ID', 'IMAGE', 'NAME', 'COMMAND', 'CREATED', 'STATUS', 'IP', 'PORTS'], ...containers.map(row)]));
   }
   return 0;
 }

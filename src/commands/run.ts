@@ -56,6 +56,11 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     const { readEnvFiles } = await import('../container/env-file.js');
     flags = { ...flags, env: [...readEnvFiles(flags.envFile), ...(flags.env ?? [])] };
   }
+  if (flags.rootfs === undefined && command[0] !== undefined && !command[0].startsWith('/')) {
+    // An image reference: the built-in rootfs's name runs that rootfs. (Loaded here: a path run needs none of it.)
+    const { BUILTIN_COMMAND, isBuiltinImage } = await import('../image/builtin.js');
+    if (isBuiltinImage(command[0])) command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND;
+  }
   const image = await imageOf(command, flags);
   const spec = buildRunSpec(flags, command, {
     defaultRootfs: defaultRootfs(),

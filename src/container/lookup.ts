@@ -14,6 +14,9 @@ export interface ContainerInfo {
   id: string;
   name: string | null;
   argv: string[];
+  /** The image it runs (name, and id: the config's digest); null when it runs the directory `rootfs` itself. */
+  image: { name: string; id: string } | null;
+  rootfs: string;
   createdAt: string;
   /** PID 1 of the container, once it exists. */
   process: ProcessRef | null;
@@ -51,6 +54,8 @@ export function listContainers(options: { all?: boolean } = {}): ContainerInfo[]
         id,
         name: record.name,
         argv: record.argv,
+        image: record.config.image ?? null,
+        rootfs: record.config.rootfs,
         createdAt: record.createdAt,
         process: process === null ? null : { pid: process.pid, startTime: process.startTime },
         address: entries.find((e) => e.kind === 'lease')?.address ?? null,

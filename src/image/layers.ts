@@ -6,7 +6,7 @@
 // stream hashed on the way and compared with the config's diff id, and only then is the whole directory renamed to
 // layers/<chain id hex>. Two processes unpacking the same layer both finish, and the second rename fails (the name
 // is taken): that one removes its copy. A process killed mid-unpack leaves a .tmp- directory of a dead pid, which
-// ImageStore.removeAbandoned (run first by ensureLayers, and by pull) removes.
+// ImageStore.removeAbandoned (run first by ensureLayers, and by pull, load, import and gc) removes.
 
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
