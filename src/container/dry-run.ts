@@ -15,7 +15,7 @@
 
 import { STATE_ROOT } from '../network/names.js';
 import { shellQuote } from '../sys/shell-quote.js';
-import { ipam } from './gc.js';
+import { ipam, portRegistry } from './gc.js';
 import { shortId } from './ids.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
@@ -162,5 +162,6 @@ function dryRunScript(plan: Plan, address: string | null): string {
 export async function dryRun(spec: RunSpec): Promise<string> {
   const plan = await planRun(spec);
   const address = spec.network === 'bridge' ? ipam().peek(spec.requestedIp) : null;
+  spec.ports = await portRegistry().peek(spec.ports); // the host ports -P would choose now, as the address
   return dryRunScript(plan, address);
 }

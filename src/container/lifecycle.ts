@@ -72,9 +72,12 @@ function acquire<T>(step: string, action: () => T): T {
   try {
     return action();
   } catch (cause) {
-    if (cause instanceof UsageError) throw cause;
-    throw new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
+    throw acquisitionError(step, cause);
   }
+}
+
+function acquisitionError(step: string, cause: unknown): Error {
+  return cause instanceof UsageError ? cause : new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
 }
 
 /** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
@@ -175,7 +178,7 @@ async function execute(
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
-    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
+    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan), stopSignal: spec.stopSignal },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
     log: spec.log,
@@ -220,10 +223,15 @@ async function execute(
     undoable(record(state, { kind: 'lease', address }));
   }
   if (address !== null && spec.ports.length > 0) {
-    const entry = record(state, { kind: 'ports', address, mappings: spec.ports });
-    acquire('claim host ports', () => portRegistry().claim(id, spec.ports));
+    // Claimed, then journaled with the host ports chosen for -P and -p CONTAINER_PORT (as the lease: gc releases
+    // the claims of a container gone before journaling them). The later steps publish the chosen ports.
+    try {
+      spec.ports = await portRegistry().claim(id, spec.ports);
+    } catch (cause) {
+      throw acquisitionError('claim host ports', cause);
+    }
     crashPoint('ports');
-    undoable(entry);
+    undoable(record(state, { kind: 'ports', address, mappings: spec.ports }));
   }
   if (address !== null) {
     const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
