@@ -230,8 +230,9 @@ async function execute(
     } catch (cause) {
       throw acquisitionError('claim host ports', cause);
     }
+    const entry = record(state, { kind: 'ports', address, mappings: spec.ports });
     crashPoint('ports');
-    undoable(record(state, { kind: 'ports', address, mappings: spec.ports }));
+    undoable(entry);
   }
   if (address !== null) {
     const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
