@@ -1,12 +1,13 @@
 // Published ports (-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], -P), from flag to kernel.
 //
-// Parsing is pure. A mapping without a host port (-p 80, -p 127.0.0.1::80, and -P for each port the image exposes
-// or --expose names) gets one of the host's ephemeral range (ip_local_port_range, less ip_local_reserved_ports) when
-// the run claims its ports, as Docker chooses them: free in the registry, then free on the host by a bind test. Before anything is created, each host port is bound once, to check that no socket of the host
-// holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
+// Parsing is pure. Before anything is created, each host port given is bound once, to check that no socket of the
+// host holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
 // container runs, its host ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like
 // address leases, so two containers can never publish the same port. A port found bound is blamed on the container
-// holding it in the registry, if any, before a host process: another minictr run checks it the same way. The
+// holding it in the registry, if any, before a host process: another minictr run checks it the same way. A mapping
+// without a host port (-p 80, -p 127.0.0.1::80, and -P for each port the image exposes or --expose names) gets one
+// of the host's ephemeral range (ip_local_port_range, less ip_local_reserved_ports) when the run claims its ports,
+// as Docker chooses them: one this run can take in the registry, then found free on the host by the same bind. The
 // forwarding itself is kernel DNAT through two nftables maps (see firewall.ts): adding or removing a container's
 // ports is one transaction and never adds a rule.
 
