@@ -1,7 +1,7 @@
 // -P and `minictr port` against the real kernel: an image exposing 80/tcp, built offline (umoci) and pulled from a
 // registry on the scratch host's loopback, published on host ports the run chooses from the scratch host's own
 // ephemeral range and reached with curl on the bridge address; --expose, -p CONTAINER_PORT, two containers never
-// given one port, a port a host process listens on skipped, the image's StopSignal sent by `stop`; and nothing left
+// given one port (one after the other, or at once), a port a host process listens on skipped, the image's StopSignal sent by `stop`; and nothing left
 // behind once the containers are gone.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,21 @@ describe.skipIf(!isRoot)('run -P, port (needs root: skipped otherwise)', () => {
     } finally {
       server.kill('SIGKILL');
       await server;
+      await scratch.host.must(['sh', '-c', `echo ${range.replace(/\s+/, ' ')} > ${RANGE}`]);
+    }
+    await expectNothingLeft(scratch.before);
+  });
+
+  it('gives two runs started at once in a range of two ports one port each: the registry decides, not the bind', async () => {
+    const range = (await scratch.host.must(['cat', RANGE])).trim();
+    await scratch.host.must(['sh', '-c', `echo 40010 40011 > ${RANGE}`]);
+    try {
+      const ids = await Promise.all([detached('-P', web), detached('-P', web)]);
+      const chosen = await Promise.all(ids.map(ports));
+      expect(chosen.map(([[, port]]) => port).sort()).toEqual([40010, 40011]);
+      for (const [[, port]] of chosen) expect(await curl(port)).toContain(PAGE);
+      expect((await minictr('rm', '-f', ...ids)).exitCode).toBe(0);
+    } finally {
       await scratch.host.must(['sh', '-c', `echo ${range.replace(/\s+/, ' ')} > ${RANGE}`]);
     }
     await expectNothingLeft(scratch.before);
