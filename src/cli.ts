@@ -83,7 +83,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
     .option('-w, --workdir <dir>', "working directory inside the container (default: the image's, or /)")
     .option(
-      '-p, --publish <[ip:]host:container[/proto]>',
+      '-p, --publish <[ip:][host:]container[/proto]>',
       'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002, 80 (a host port of the ephemeral range) (repeatable)',
       collect,
       [],
