@@ -87,11 +87,14 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory inside the container (default: the image's, or /)")
     .option(
-      '-p, --publish <[ip:]host:container[/proto]>',
-      'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002 (repeatable)',
+      '-p, --publish <[ip:][host:]container[/proto]>',
+      'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002, 80 (a host port of the ephemeral range) (repeatable)',
       collect,
       [],
     )
+    .option('-P, --publish-all', "publish every exposed port (the image's and --expose) on a host port of the ephemeral range")
+    .option('--expose <port[/proto]>', 'expose a port or range, e.g. 80 or 8000-8002/udp, for -P (repeatable)', collect, [])
+    .option('--stop-signal <signal>', "the signal stop sends first (default: the image's StopSignal, or SIGTERM)")
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g (cgroup)')
     .option('--memory-swap <size>', 'memory plus swap limit; -1: unlimited swap (default: twice --memory)')
     .option('--cpus <number>', 'CPU quota, e.g. 0.5 (cgroup)')
@@ -137,6 +140,13 @@ function buildProgram(): InstanceType<typeof Command> {
     .description('show containers as JSON: record, status, process, address, ports, host objects')
     .argument('<container...>', CONTAINER_REF)
     .action(lazy(async () => (await import('./commands/inspect.js')).inspect));
+
+  program
+    .command('port')
+    .description("list a container's published ports, or the host address of one of them")
+    .argument('<container>', CONTAINER_REF)
+    .argument('[private_port]', 'PORT[/tcp|udp]')
+    .action(lazy(async () => (await import('./commands/port.js')).port));
 
   program
     .command('kill')

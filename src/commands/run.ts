@@ -25,9 +25,11 @@ async function imageOf(command: string[], flags: RunFlags): Promise<ImageContext
     }
     return null;
   }
-  const { resolveImage, parsePullPolicy } = await import('../image/resolve.js');
-  const { imageRun } = await import('../image/image-config.js');
-  const { parsePlatform } = await import('../image/manifest.js');
+  const [{ resolveImage, parsePullPolicy }, { imageRun }, { parsePlatform }] = await Promise.all([
+    import('../image/resolve.js'),
+    import('../image/image-config.js'),
+    import('../image/manifest.js'),
+  ]);
   const resolved = await resolveImage(reference, {
     pull: parsePullPolicy(flags.pull),
     platform: flags.platform === undefined ? null : parsePlatform(flags.platform),

@@ -1,22 +1,14 @@
 // `minictr kill` and `minictr stop`: signals to a running container's PID 1, found by id, name or prefix. Signals
 // go through a pidfd checked against the recorded start time, so a reused pid is never signalled.
 
-import { constants } from 'node:os';
 import { UsageError } from '../errors.js';
 import { parseDecimal } from '../sys/numbers.js';
+import { parseSignal } from '../sys/signal-names.js';
 import { error, warn } from '../log.js';
 import { currentContainers, isRunning, resolveContainer, type ContainerInfo } from '../container/lookup.js';
+import { ContainerState } from '../container/state.js';
 import { waitForTeardown } from '../container/wait.js';
 import { MAX_TIMEOUT_MS, sendSignal, waitGone } from '../sys/proc.js';
-
-function parseSignal(name: string): NodeJS.Signals {
-  const upper = name.toUpperCase();
-  const signal = (/^\d+$/.test(upper)
-    ? Object.entries(constants.signals).find(([, n]) => n === Number(upper))?.[0]
-    : upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals | undefined;
-  if (signal === undefined || !(signal in constants.signals)) throw new UsageError(`invalid signal "${name}"`);
-  return signal;
-}
 
 function send(container: ContainerInfo, signal: NodeJS.Signals): boolean {
   return isRunning(container) && sendSignal(container.process!, signal);
@@ -43,9 +35,18 @@ export async function kill(refs: string[], flags: { signal?: string }): Promise<
   return status;
 }
 
+/** The signal `stop` sends first: the container's stop signal (its image's StopSignal, or --stop-signal), else SIGTERM. */
+function stopSignalOf(container: ContainerInfo): NodeJS.Signals {
+  try {
+    return parseSignal(new ContainerState(container.id, container.dir).record().config.stopSignal ?? 'SIGTERM');
+  } catch {
+    return 'SIGTERM'; // gone meanwhile (send finds it not running), or a record written before stop signals
+  }
+}
+
 /**
- * SIGTERM, then SIGKILL after the grace time; returns once the container is torn down. A container that is not
- * running is left as it is, with a note on stderr (Docker's exit status: 0).
+ * The stop signal (SIGTERM by default), then SIGKILL after the grace time; returns once the container is torn down.
+ * A container that is not running is left as it is, with a note on stderr (Docker's exit status: 0).
  */
 export async function stop(refs: string[], flags: { time?: string }): Promise<number> {
   const grace = parseDecimal(flags.time ?? '10') ?? NaN;
@@ -55,7 +56,7 @@ export async function stop(refs: string[], flags: { time?: string }): Promise<nu
   await Promise.all(
     (await targets(refs)).map(async (container, i) => {
       const pid1 = container.process;
-      if (pid1 === null || !send(container, 'SIGTERM')) {
+      if (pid1 === null || !send(container, stopSignalOf(container))) {
         warn(`container ${refs[i]} is not running`);
       } else {
         await waitGone(pid1, grace * 1000);

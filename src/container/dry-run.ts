@@ -16,7 +16,7 @@
 import { BRIDGE } from '../network/names.js';
 import { STATE_ROOT } from '../paths.js';
 import { shellQuote } from '../sys/shell-quote.js';
-import { leases } from './registries.js';
+import { leases, ports } from './registries.js';
 import { shortId } from '../ids.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
@@ -163,5 +163,6 @@ function dryRunScript(plan: Plan, address: string | null): string {
 export async function dryRun(spec: RunSpec): Promise<string> {
   const plan = await planRun(spec);
   const address = spec.network === 'bridge' ? leases().peek(spec.requestedIp) : null;
+  spec.ports = await ports().peek(spec.ports); // the host ports -P would choose now, as the address
   return dryRunScript(plan, address);
 }

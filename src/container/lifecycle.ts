@@ -56,9 +56,12 @@ function acquire<T>(step: string, action: () => T): T {
   try {
     return action();
   } catch (cause) {
-    if (cause instanceof UsageError) throw cause;
-    throw new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
+    throw acquisitionError(step, cause);
   }
+}
+
+function acquisitionError(step: string, cause: unknown): Error {
+  return cause instanceof UsageError ? cause : new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
 }
 
 /** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
@@ -141,7 +144,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
 async function execute(run: Run): Promise<RunOutcome> {
   // 1. state   2. address (and the cgroup)
   const state = await createState(run);
-  const address = acquireAddress(run, state);
+  const address = await acquireAddress(run, state);
   const cgroups = await createCgroup(run, state);
   run.signals.check();
   // 3. clone   4. veth, nat (while PID 1 joins its cgroup)
@@ -179,7 +182,7 @@ async function createState(run: Run): Promise<ContainerState> {
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
-    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
+    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan), stopSignal: spec.stopSignal },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
     log: spec.log,
@@ -209,15 +212,21 @@ async function createState(run: Run): Promise<ContainerState> {
  * address: a lease in the subnet (journaled once taken, since the entry names the address; gc also reclaims
  * leases whose container directory is gone), then the published host ports. null: --network host.
  */
-function acquireAddress(run: Run, state: ContainerState): string | null {
+async function acquireAddress(run: Run, state: ContainerState): Promise<string | null> {
   const { spec, id } = run.plan;
   if (spec.network !== 'bridge') return null;
   const address = acquire('lease an address', () => leases().claim(id, spec.requestedIp));
   crashPoint('lease');
   journaled(state, { kind: 'lease', address });
   if (spec.ports.length > 0) {
+    // Claimed, then journaled with the host ports chosen for -P and -p CONTAINER_PORT (as the lease: gc releases
+    // the claims of a container gone before journaling them). The later steps publish the chosen ports.
+    try {
+      spec.ports = await ports().claim(id, spec.ports);
+    } catch (cause) {
+      throw acquisitionError('claim host ports', cause);
+    }
     journaled(state, { kind: 'ports', address, mappings: spec.ports });
-    acquire('claim host ports', () => ports().claim(id, spec.ports));
     crashPoint('ports');
   }
   const claimed = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');

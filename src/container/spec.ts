@@ -4,7 +4,8 @@
 
 import { isAbsolute, posix } from 'node:path';
 import { UsageError } from '../errors.js';
-import { parsePublishFlags, type PortMapping } from '../network/ports.js';
+import { parseExpose, parsePublishFlags, publishAll, type PortMapping } from '../network/ports.js';
+import { parseSignal } from '../sys/signal-names.js';
 import { resolveCapabilities } from './capabilities.js';
 import { parseLimits, type Limits } from './cgroups.js';
 import { parseDeviceFlag, type DeviceRequest } from './devices.js';
@@ -36,6 +37,10 @@ export interface RunFlags {
   workdir?: string;
   network?: string;
   publish?: string[];
+  /** -P: publish every exposed port (the image's ExposedPorts and --expose) on a host port of the ephemeral range. */
+  publishAll?: boolean;
+  expose?: string[];
+  stopSignal?: string;
   explain?: boolean;
   dryRun?: boolean;
   privileged?: boolean;
@@ -70,6 +75,9 @@ export interface ImageContext {
   env: string[];
   workdir: string;
   user: string | null;
+  stopSignal: string | null;
+  /** "80/tcp", as ExposedPorts has them. */
+  exposedPorts: string[];
 }
 
 export interface RunSpec {
@@ -89,8 +97,10 @@ export interface RunSpec {
   /** User-given KEY=VALUE pairs; defaults (PATH, HOME, HOSTNAME) are added where the user gave none. */
   env: string[];
   workdir: string;
-  /** -p flags, one mapping per port. */
+  /** -p and -P, one mapping per port; a host port to choose (ANY_PORT) gets one when the run claims it. */
   ports: PortMapping[];
+  /** What `stop` sends first (--stop-signal, else the image's StopSignal); null: SIGTERM. */
+  stopSignal: NodeJS.Signals | null;
   /** Print each step on stderr as it happens. */
   explain: boolean;
   /** --privileged: all capabilities, no masked or read-only kernel paths. */
@@ -183,9 +193,11 @@ export function buildRunSpec(
   if (command.some((arg) => arg.includes('\0'))) throw new UsageError('command arguments cannot contain NUL bytes');
   const network = parseNetwork(flags.network);
   const requestedIp = parseIp(flags.ip, network, context.subnet);
-  const ports = parsePublishFlags(flags.publish ?? []);
+  const explicit = parsePublishFlags(flags.publish ?? []);
+  const exposed = [...(image?.exposedPorts ?? []), ...(flags.expose ?? []).flatMap(parseExpose)];
+  const ports = flags.publishAll ? [...explicit, ...publishAll(exposed, explicit)] : explicit;
   if (ports.length > 0 && network !== 'bridge') {
-    throw new UsageError(`--publish needs --network bridge: with --network ${network} there is no container address`);
+    throw new UsageError(`${explicit.length > 0 ? '--publish' : '--publish-all'} needs --network bridge: with --network ${network} there is no container address`);
   }
   if (flags.hostname !== undefined && !HOSTNAME.test(flags.hostname)) {
     throw new UsageError(`invalid --hostname "${flags.hostname}": letters, digits, '-' and '.', at most 63 per label`);
@@ -219,6 +231,7 @@ export function buildRunSpec(
     env: image === null ? parseEnv(flags.env ?? [], context.hostEnv) : mergeEnv(image.env, parseEnv(flags.env ?? [], context.hostEnv)),
     workdir: posix.normalize(workdir),
     ports,
+    stopSignal: flags.stopSignal !== undefined ? parseSignal(flags.stopSignal, '--stop-signal') : image?.stopSignal ? parseSignal(image.stopSignal, `StopSignal of image ${image.name}`) : null,
     explain: flags.explain ?? false,
     privileged: flags.privileged ?? false,
     capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),

@@ -76,6 +76,8 @@ export interface ContainerRecord {
     env: string[];
     workdir: string;
     security: SpawnOptions['security'];
+    /** What `stop` sends first (the image's StopSignal or --stop-signal); absent or null: SIGTERM. */
+    stopSignal?: string | null;
   };
   detached: boolean;
   /** --rm: removed, not kept as exited, when it ends. */
