@@ -2,15 +2,13 @@
 // record it was created with, its status, process, address and ports, and the host objects its journal says it
 // still owns.
 
-import { currentContainers, resolveContainer } from '../container/lookup.js';
-import { ContainerState } from '../container/state.js';
+import { currentContainers, readListed, resolveContainer } from '../container/lookup.js';
 
 export async function inspect(refs: string[]): Promise<number> {
   const containers = await currentContainers({ all: true });
   const details = refs.map((ref) => {
     const container = resolveContainer(ref, containers);
-    const state = new ContainerState(container.id, container.dir);
-    return { ...container, stateDir: state.dir, record: state.record(), hostObjects: state.entries() };
+    return readListed(container, (state) => ({ ...container, dir: state.dir, stateDir: state.dir, record: state.record(), hostObjects: state.entries() }));
   });
   process.stdout.write(`${JSON.stringify(details, null, 2)}\n`);
   return 0;

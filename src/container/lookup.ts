@@ -35,45 +35,74 @@ export interface ContainerInfo {
 }
 
 /**
- * Containers whose owner is alive (being set up, or running), oldest first; with `all`, also those kept as exited.
- * Containers whose owner died are not listed: gc has yet to tear them down.
+ * Containers whose owner is alive (being set up, running, or being torn down by another process), oldest first;
+ * with `all`, also those kept as exited. Containers whose owner died are not listed: gc has yet to tear them down.
+ * A teardown moves a directory (to .gc-… and back): one that moved while it was read is looked for again, so a
+ * container is never missing from a listing just because its teardown was under way.
  */
 export function listContainers(options: { all?: boolean } = {}): ContainerInfo[] {
-  const containers: ContainerInfo[] = [];
-  for (const entry of listContainerDirs()) {
-    const { id, dir, owner } = entry;
-    if (basename(dir) !== id) continue; // being built, collected or removed
-    const phase = phaseOf(entry).name;
-    if (phase === 'exited' ? !options.all : phase !== 'building' && phase !== 'running') continue;
-    try {
-      const state = new ContainerState(id, dir);
-      const record = state.record();
-      const entries = state.entries();
-      const process = entries.find((e) => e.kind === 'process') ?? null;
-      containers.push({
-        id,
-        name: record.name,
-        argv: record.argv,
-        image: record.config.image ?? null,
-        rootfs: record.config.rootfs,
-        createdAt: record.createdAt,
-        process: process === null ? null : { pid: process.pid, startTime: process.startTime },
-        address: entries.find((e) => e.kind === 'lease')?.address ?? null,
-        veth: entries.find((e) => e.kind === 'veth')?.name ?? null,
-        ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
-        owner,
-        status: record.status,
-        detached: record.detached,
-        exitCode: record.exitCode,
-        startedAt: record.startedAt,
-        finishedAt: record.finishedAt,
-        dir,
-      });
-    } catch {
-      // it ended while we read it
+  const containers = new Map<string, ContainerInfo>();
+  for (let attempt = 0, moved = true; moved && attempt < 3; attempt++) {
+    moved = false;
+    for (const entry of listContainerDirs()) {
+      const { id, dir, owner } = entry;
+      if (containers.has(id)) continue;
+      const phase = phaseOf(entry).name;
+      if (phase === 'collecting' ? false : basename(dir) !== id) continue; // being built or removed
+      if (phase === 'exited' ? !options.all : phase !== 'building' && phase !== 'running' && phase !== 'collecting') continue;
+      const info = readInfo(id, dir, owner);
+      if (info === null) moved = true;
+      else containers.set(id, info);
     }
   }
-  return containers.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return [...containers.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** What a listing shows of one container directory; null when it moved or went while it was read. */
+function readInfo(id: string, dir: string, owner: ProcessRef | null): ContainerInfo | null {
+  try {
+    const state = new ContainerState(id, dir);
+    const record = state.record();
+    const entries = state.entries();
+    const process = entries.find((e) => e.kind === 'process') ?? null;
+    return {
+      id,
+      name: record.name,
+      argv: record.argv,
+      image: record.config.image ?? null,
+      rootfs: record.config.rootfs,
+      createdAt: record.createdAt,
+      process: process === null ? null : { pid: process.pid, startTime: process.startTime },
+      address: entries.find((e) => e.kind === 'lease')?.address ?? null,
+      veth: entries.find((e) => e.kind === 'veth')?.name ?? null,
+      ports: entries.flatMap((e) => (e.kind === 'ports' ? e.mappings : [])),
+      owner,
+      status: record.status,
+      detached: record.detached,
+      exitCode: record.exitCode,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      dir,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads a listed container's directory with `read`; when a teardown moved the directory since the listing (to
+ * .gc-… and back), finds it again and reads there (a few tries).
+ */
+export function readListed<T>(container: ContainerInfo, read: (state: ContainerState) => T): T {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return read(new ContainerState(container.id, container.dir));
+    } catch (cause) {
+      const again = attempt < 4 ? listContainers({ all: true }).find((c) => c.id === container.id) : undefined;
+      if (again === undefined) throw cause;
+      container = again;
+    }
+  }
 }
 
 /**

@@ -128,6 +128,21 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('inspect right after a detached container exits finds it: never missing while its cleanup runs', async () => {
+    // The monitor's `minictr cleanup` moves the directory out of sight while it tears the container down; listings
+    // wait for such a teardown to end instead of not finding the container (it failed about once in ten before).
+    const ids: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const run = await scratch.host.minictr(['run', '-d', '--network', 'none', '/bin/true']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      ids.push(run.stdout);
+      const inspect = await scratch.host.minictr(['inspect', run.stdout]);
+      expect(inspect.exitCode, `round ${round}: ${inspect.stderr}`).toBe(0);
+    }
+    expect((await scratch.host.minictr(['rm', '-f', ...ids])).exitCode).toBe(0);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('refuses what a container\'s state does not allow, with Docker\'s exit codes, changing nothing', async () => {
     expect((await scratch.host.minictr(['run', '-d', '--name', 'busy', '/bin/sleep', '100'])).exitCode).toBe(0);
     expect((await scratch.host.minictr(['run', '--name', 'done', '/bin/true'])).exitCode).toBe(0);
