@@ -16,6 +16,7 @@
 //   isOpaqueDirectory(path)      → boolean                           overlayfs's opaque mark on a layer directory (unpack.cc)
 //   zstdStream, zstdDecompress                                       zstd-compressed layers (zstd.cc)
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
+//   openInRoot(rootFd, path)     → number                             a path opened confined to a root (root_open.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts.
 #include <arpa/inet.h>
@@ -32,6 +33,7 @@
 #include "lock.h"
 #include "proc.h"
 #include "pty.h"
+#include "root_open.h"
 #include "spawn.h"
 #include "unpack.h"
 #include "wait.h"
@@ -212,6 +214,27 @@ void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
   }
 }
 
+// -v, --mount, --tmpfs: [{kind: 'bind' | 'tmpfs', source, target, readOnly, data}], validated in TypeScript
+// (src/container/mounts.ts); here only their shape, and a target that is absolute and short enough for the child.
+void ParseMounts(Napi::Object options, Validator& v, SpawnRequest* request) {
+  const char* expected = "an array of {kind: 'bind' | 'tmpfs', source, target: '/...', readOnly, data}";
+  Napi::Value mounts = options.Get("mounts");
+  if (!mounts.IsArray()) return v.Report("mounts", expected);
+  Napi::Array array = mounts.As<Napi::Array>();
+  for (uint32_t k = 0; k < array.Length(); k++) {
+    Napi::Value entry = array.Get(k);
+    Validator m(entry.IsObject() ? entry.As<Napi::Object>() : Napi::Object::New(options.Env()));
+    std::string kind = m.String("kind");
+    SpawnRequest::Mount mount{kind == "bind" ? kMountBind : kMountTmpfs, m.String("source"), m.String("target"),
+                              m.Bool("readOnly"), m.String("data")};
+    if (!m.ok() || (kind != "bind" && kind != "tmpfs") || mount.target.rfind("/", 0) != 0 ||
+        mount.target.size() >= kMaxMountTarget) {
+      v.Report("mounts", expected);
+    }
+    request->mounts.push_back(mount);
+  }
+}
+
 bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string* problem) {
   Validator v(options);
   request->new_network = v.Bool("newNetwork");
@@ -283,6 +306,7 @@ bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string*
       request->devices.push_back(device);
     }
   }
+  ParseMounts(options, v, request);
   ParseProcess(options, v, request);
   request->init = v.Bool("init");
   Napi::Value monitor = options.Get("monitor");
@@ -483,6 +507,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfProgDetach", Napi::Function::New(env, minictr::BpfProgDetach, "bpfProgDetach"));
   exports.Set("bpfProgQuery", Napi::Function::New(env, minictr::BpfProgQuery, "bpfProgQuery"));
   exports.Set("interfaceIndex", Napi::Function::New(env, minictr::InterfaceIndex, "interfaceIndex"));
+  exports.Set("openInRoot", Napi::Function::New(env, minictr::OpenInRootFunction, "openInRoot"));
   return exports;
 }
 

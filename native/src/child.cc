@@ -414,6 +414,7 @@ const char* ChildStepName(int32_t step) {
     case kStepJoinRequest: return "read the exec request";
     case kStepJoinCgroup: return "join the container's cgroup";
     case kStepJoinNamespaces: return "join the container's namespaces";
+    case kStepVolumes: return "mount volumes";
     default: return "unknown step";
   }
 }
@@ -465,6 +466,8 @@ void RunChild(const ChildConfig& config) {
 
   // 7-8. The container's root: a private overlay whose upper layer lives in the container's state directory.
   if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) Fail(config, kStepOverlay);
+  // 7b. Volumes, on paths resolved inside the new root while the host's paths are still visible (mounts.cc).
+  if (!MountVolumes(config.overlay_target, config.mounts, config.mount_count)) Fail(config, kStepVolumes);
   if (!PivotRoot(config.overlay_target)) Fail(config, kStepPivotRoot);
 
   // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev (with the --device

@@ -383,6 +383,10 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     devices.push_back(DeviceNodeConfig{device_paths[i].data(), static_cast<mode_t>((device.block ? S_IFBLK : S_IFCHR) | device.mode),
                                        makedev(device.major, device.minor)});
   }
+  std::vector<MountConfig> mounts;
+  for (const auto& mount : request.mounts) {
+    mounts.push_back(MountConfig{mount.kind, mount.source.c_str(), mount.target.c_str(), mount.read_only, mount.data.c_str()});
+  }
   const bool detached = !request.monitor_path.empty();
   std::vector<char*> monitor_argv = PointerArray(request.monitor_argv);
   std::vector<char*> monitor_envp = PointerArray(request.monitor_env);
@@ -437,6 +441,8 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.etc_file_count = etc_files.size();
   config.devices = devices.data();
   config.device_count = devices.size();
+  config.mounts = mounts.data();
+  config.mount_count = mounts.size();
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
   LaunchConfig launch{&config,   flags,       report_pipe[1], {out_pipe[0], err_pipe[0]},

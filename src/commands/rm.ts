@@ -1,4 +1,4 @@
-// `minictr rm`: removes exited containers (their record, log, writable layer and name). A running one is refused
+// `minictr rm`: removes exited containers (their record, log, writable layer and name; -v: their anonymous volumes). A running one is refused
 // unless -f, which kills it first and waits for its teardown, as `docker rm -f` does. Every ref is resolved and
 // checked before anything is removed, so a typo or a running container removes nothing.
 
@@ -7,10 +7,11 @@ import { MinictrError } from '../errors.js';
 import { removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
+import { removeAnonymousVolume } from '../container/mounts.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
 import { sharedGc, waitForTeardown } from './signal.js';
 
-export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
+export async function rm(refs: string[], flags: { force?: boolean; volumes?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: true });
   const targets = refs.map((ref) => ({ ref, container: resolveContainer(ref, containers) }));
   const live = targets.filter(({ container }) => container.status !== 'exited');
@@ -32,8 +33,20 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
   if (monitors.length > 0) await sharedGc();
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
+    // -v: its anonymous volumes, read from the record before it goes (as docker rm -v).
+    const anonymous = flags.volumes ? anonymousVolumes(container.id, container.dir) : [];
     removeExited(container.id);
+    for (const name of anonymous) removeAnonymousVolume(name, container.id);
     process.stdout.write(`${ref}\n`);
   }
   return 0;
+}
+
+function anonymousVolumes(id: string, dir: string): string[] {
+  try {
+    const mounts = new ContainerState(id, dir).record().config.mounts ?? [];
+    return mounts.flatMap((mount) => (mount.anonymous === true && mount.name !== undefined ? [mount.name] : []));
+  } catch {
+    return []; // removed meanwhile (--rm)
+  }
 }

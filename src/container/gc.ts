@@ -22,6 +22,7 @@ import { runCommand } from '../sys/command.js';
 import { createExclusive, listOwned, ownerOf, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
 import { isAlive, killAndWait, selfRef, type ProcessRef } from '../sys/proc.js';
 import { removeCgroupParents, removeCgroups } from './cgroups.js';
+import { removeAnonymousVolume } from './mounts.js';
 import { releaseName } from './names.js';
 import {
   collectingDir,
@@ -92,6 +93,9 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
       if (basename(entry.dir) !== id) throw new Error(`${entry.dir} is not the writable layer of ${id}`);
       rmSync(entry.dir, { recursive: true, force: true });
       return;
+    case 'volume':
+      removeAnonymousVolume(entry.name, id);
+      return;
   }
 }
 
@@ -111,6 +115,8 @@ export function describeEntry(entry: JournalEntry): string {
       return `remove veth ${entry.name}`;
     case 'layer':
       return `remove writable layer ${entry.dir}`;
+    case 'volume':
+      return `remove anonymous volume ${entry.name}`;
   }
 }
 
@@ -131,7 +137,8 @@ async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Pro
   const state = new ContainerState(id, claimed);
   const keep = record !== null && record.status === 'running' && !record.autoRemove;
   const entries = state.entries().reverse();
-  const failure = await undoAll(id, keep ? entries.filter((entry) => entry.kind !== 'name') : entries);
+  // Kept: its name, and its anonymous volumes (rm -v removes them).
+  const failure = await undoAll(id, keep ? entries.filter((entry) => entry.kind !== 'name' && entry.kind !== 'volume') : entries);
   if (failure !== null) throw failure;
   if (keep) {
     state.markExited(128 + constants.signals.SIGKILL);

@@ -43,6 +43,7 @@ import { crashPoint } from './crash.js';
 import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, removeStalePublished, resetInProgress, undoEntry } from './gc.js';
 import { HeldChild } from './held-child.js';
 import { shortId } from './ids.js';
+import { prepareMounts } from './mounts.js';
 import { claimName } from './names.js';
 import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
 import { RunReport } from './report.js';
@@ -63,6 +64,7 @@ function childError(failure: ChildFailure, plan: Plan, state: ContainerState): M
     'mount overlay rootfs': `${plan.spec.rootfs} (writable layer ${state.layerDir})`,
     'enter working directory': plan.spec.workdir,
     'create device node': plan.devices.map((device) => device.path).join(', '),
+    'mount volumes': plan.mounts.map((mount) => `${mount.source} on ${mount.target}`).join(', '),
   };
   return childStepError(failure, objects[failure.step]);
 }
@@ -161,7 +163,8 @@ async function execute(
     teardown.defer(
       describeEntry(entry),
       async () => {
-        if (!(entry.kind === 'name' && kept())) await undoEntry(id, entry);
+        // Kept as exited: its name, and its anonymous volumes (rm -v removes them).
+        if (!((entry.kind === 'name' || entry.kind === 'volume') && kept())) await undoEntry(id, entry);
       },
       { onlyIfClean: entry.kind === 'lease' || entry.kind === 'name' },
     );
@@ -175,7 +178,15 @@ async function execute(
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
-    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan) },
+    config: {
+      rootfs: spec.rootfs,
+      image: spec.image,
+      hostname: plan.hostname,
+      env: plan.env,
+      workdir: spec.workdir,
+      security: securityOptions(plan),
+      mounts: plan.mounts,
+    },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
     log: spec.log,
@@ -210,6 +221,13 @@ async function execute(
     'state',
     `${state.dir}: state.json names this process as owner; the journal records each host object before it exists; writable layer ${state.layerDir}`,
   );
+  // Volumes: made where missing (anonymous ones journaled first), seeded by their first container, -v host
+  // directories created. The record above names them all, so no `volume rm` takes one from under this run.
+  if (plan.mounts.length > 0) {
+    const root = spec.image === null ? spec.rootfs : spec.layers;
+    const made = acquire('prepare volumes', () => prepareMounts(plan.mounts, root, (name) => undoable(record(state, { kind: 'volume', name }))));
+    report.step('volumes', `${made.join('; ')}; the child mounts them on paths resolved inside the new root (openat2 RESOLVE_IN_ROOT, /proc/self/fd)`);
+  }
 
   // 2. Address: a lease in the subnet (the journal entry follows the lease, whose address it names; gc also
   //    reclaims leases whose container directory is gone).
@@ -375,7 +393,7 @@ async function execute(
     'go→exec',
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
       (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${formatIpv4(spec.subnet.gateway)} (ioctl)`) +
-      `, overlay on ${spec.rootfs}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
+      `, overlay on ${spec.rootfs}${plan.mounts.length > 0 ? `, ${plan.mounts.length} volume mount(s)` : ''}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
       `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );
 

@@ -38,6 +38,7 @@ import type { PortMapping } from '../network/ports.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { releaseReserves, replaceFile, replaceFromReserve, reservePath, reserveSpace, writeFileNamed } from '../sys/reserved-space.js';
 import type { LogOptions } from './log-options.js';
+import type { ContainerMount } from './mounts.js';
 
 export const CONTAINERS_DIR = join(STATE_ROOT, 'containers');
 /** Writable layers, one directory per container id. */
@@ -57,7 +58,9 @@ export type JournalEntry =
   | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string }
-  | { kind: 'layer'; dir: string };
+  | { kind: 'layer'; dir: string }
+  /** An anonymous volume (-v CTR): removed with a container that did not start, or ran with --rm. */
+  | { kind: 'volume'; name: string };
 
 /** created: being set up; running: PID 1 exec'd; exited: torn down, kept for ps -a and logs until rm. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -82,6 +85,8 @@ export interface ContainerRecord {
     env: string[];
     workdir: string;
     security: SpawnOptions['security'];
+    /** -v, --mount, --tmpfs (absent in records written before volumes). */
+    mounts?: ContainerMount[];
   };
   detached: boolean;
   /** --rm: removed, not kept as exited, when it ends. */
