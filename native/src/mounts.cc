@@ -8,7 +8,8 @@
 //   1. The target is resolved with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) relative to a descriptor of the
 //      root: `..` stops at the root and symlinks, absolute or relative, are followed as the container would follow
 //      them, inside it. A missing component is made with mkdirat() in the directory its prefix resolved to, then
-//      resolved again the same way; a missing file target is made with O_CREAT | O_EXCL | O_NOFOLLOW.
+//      resolved again the same way (a dangling symlink is followed to where it points inside the root, and made
+//      there); a missing file target is made with O_CREAT | O_EXCL | O_NOFOLLOW.
 //   2. The result is an O_PATH descriptor, and mount(2) is given /proc/self/fd/N: the kernel mounts on exactly the
 //      object that descriptor holds, whatever has become of the path since step 1. Nothing is looked up twice by
 //      name between resolving and mounting.
@@ -124,36 +125,70 @@ int OpenBeneathRoot(int root_fd, const char* path, int flags) {
 }
 
 int OpenMountTarget(int root_fd, const char* path, bool directory) {
-  size_t length = 0;
-  while (path[length] != '\0') length++;
-  if (path[0] != '/' || length >= kMaxMountTarget) {
+  // `done` is the path resolved so far (re-resolved inside the root at each step: symlinks and ".." in it are the
+  // kernel's to follow), `rest` what remains; a dangling symlink's text is put in front of `rest`, as runc's
+  // MkdirAllInRoot does, so that the missing directories are made where the link points inside the root.
+  char done[kMaxMountTarget] = "/";
+  char rest[kMaxMountTarget];
+  size_t done_length = 1, rest_length = 0, rest_at = 0;
+  while (path[rest_length] != '\0') rest_length++;
+  if (path[0] != '/' || rest_length >= kMaxMountTarget) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  char prefix[kMaxMountTarget];
-  for (size_t i = 0; i <= length; i++) prefix[i] = path[i];
+  for (size_t i = 0; i <= rest_length; i++) rest[i] = path[i];
   int current = OpenBeneathRoot(root_fd, "/", O_PATH | O_DIRECTORY);
-  // Component by component: prefix[0..end) is resolved inside the root; the component is made in `current`, the
-  // directory the previous prefix resolved to, only when missing.
-  size_t start = 1;
-  while (current >= 0 && start < length) {
-    size_t end = start;
-    while (end < length && prefix[end] != '/') end++;
-    bool last = end == length;
-    int flags = last && !directory ? O_PATH : O_PATH | O_DIRECTORY;
-    prefix[end] = '\0';
-    int next = OpenBeneathRoot(root_fd, prefix, flags);
-    if (next < 0 && errno == ENOENT) {
-      const char* name = prefix + start;
-      bool made = last && !directory ? MakeFile(current, name) : (mkdirat(current, name, 0755) == 0 || errno == EEXIST);
-      next = made ? OpenBeneathRoot(root_fd, prefix, flags) : -1;
+  int links = 0;
+  while (current >= 0) {
+    while (rest_at < rest_length && rest[rest_at] == '/') rest_at++;
+    if (rest_at >= rest_length) return current;
+    size_t end = rest_at;
+    while (end < rest_length && rest[end] != '/') end++;
+    size_t name_length = end - rest_at;
+    bool last = end >= rest_length;
+    if (done_length + 1 + name_length >= kMaxMountTarget) {
+      CloseKeepingErrno(current);
+      errno = ENAMETOOLONG;
+      return -1;
     }
-    if (!last) prefix[end] = '/';
+    // done + "/" + name
+    size_t saved_length = done_length;
+    if (done[done_length - 1] != '/') done[done_length++] = '/';
+    char* name = done + done_length;
+    for (size_t i = 0; i < name_length; i++) done[done_length++] = rest[rest_at + i];
+    done[done_length] = '\0';
+    rest_at = end;
+    int flags = last && !directory ? O_PATH : O_PATH | O_DIRECTORY;
+    int next = OpenBeneathRoot(root_fd, done, flags);
+    if (next < 0 && errno == ENOENT) {
+      char link[kMaxMountTarget];
+      ssize_t link_length = readlinkat(current, name, link, sizeof link);
+      if (link_length > 0 && static_cast<size_t>(link_length) < sizeof link) {
+        // A dangling symlink: continue with its target, from the directory holding it (or the root).
+        size_t remaining = rest_length - rest_at;
+        if (++links > 40 || static_cast<size_t>(link_length) + 1 + remaining >= kMaxMountTarget) {
+          CloseKeepingErrno(current);
+          errno = links > 40 ? ELOOP : ENAMETOOLONG;
+          return -1;
+        }
+        for (size_t i = 0; i < remaining; i++) rest[link_length + 1 + i] = rest[rest_at + i];
+        for (ssize_t i = 0; i < link_length; i++) rest[i] = link[i];
+        rest[link_length] = '/';
+        rest_length = static_cast<size_t>(link_length) + 1 + remaining;
+        rest[rest_length] = '\0';
+        rest_at = 0;
+        done_length = link[0] == '/' ? 1 : saved_length;
+        done[done_length] = '\0';
+        continue;
+      }
+      errno = ENOENT;
+      bool made = last && !directory ? MakeFile(current, name) : (mkdirat(current, name, 0755) == 0 || errno == EEXIST);
+      next = made ? OpenBeneathRoot(root_fd, done, flags) : -1;
+    }
     CloseKeepingErrno(current);
     current = next;
-    start = end + 1;
   }
-  return current;
+  return -1;
 }
 
 bool MountVolumes(const char* root_path, const MountConfig* mounts, size_t count) {

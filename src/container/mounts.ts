@@ -72,7 +72,7 @@ export function prepareMounts(mounts: readonly ContainerMount[], root: Root, jou
     mounts.map((mount) => {
       const mode = mount.readOnly ? 'ro' : 'rw';
       if (mount.type === 'bind') {
-        if (mount.createSource === true) {
+        if (mount.createSource === true && statSync(mount.source, { throwIfNoEntry: false }) === undefined) {
           try {
             mkdirSync(mount.source, { recursive: true, mode: 0o755 });
           } catch (cause) {
