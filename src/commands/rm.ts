@@ -1,6 +1,7 @@
-// `minictr rm`: removes exited containers (their record, log, writable layer and name; -v: their anonymous volumes). A running one is refused
-// unless -f, which kills it first and waits for its teardown, as `docker rm -f` does. Every ref is resolved and
-// checked before anything is removed, so a typo or a running container removes nothing.
+// `minictr rm`: removes exited containers (their record, log, writable layer and name; with -v, their anonymous
+// volumes). A running one is refused unless -f, which kills it first and waits for its teardown, as `docker rm -f`
+// does. Every ref is resolved and checked before anything is removed, so a typo or a running container removes
+// nothing.
 
 import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';

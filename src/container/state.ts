@@ -21,7 +21,7 @@
 //
 //   containers/<id>/upper, work  the overlay's writable layer and its work dir: journaled, made after the record and
 //                                removed at the container's exit (nothing in minictr reads an exited container's
-//                                files: there is no start, cp, diff or commit), or by gc, which also removes any
+//                                files: there is no start, diff or commit; cp needs a running one), or by gc, which also removes any
 //                                that no live container accounts for (after a reboot, say)
 //
 // A container directory appears atomically: it is built as containers/.new-<owner pid>-<owner start>-<id> and
