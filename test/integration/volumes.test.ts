@@ -175,6 +175,24 @@ describe.skipIf(!isRoot)('volumes and cp (needs root: skipped otherwise)', () =>
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('--explain names each volume; --dry-run prints a script that mounts them as the run does', async () => {
+    const host = join(dir, 'dry');
+    mkdirSync(host, { recursive: true });
+    writeFileSync(join(host, 'in'), 'bound\n');
+    const explained = await run(['--explain', '-v', `${host}:/b:ro`, '-v', '/anon', '--tmpfs', '/t:size=1m'], 'true');
+    expectOk(explained);
+    expect(explained.stderr).toMatch(new RegExp(`volumes: bind ${host} on /b \\(ro\\); volume [0-9a-f]{64} \\(created\\) on /anon \\(rw\\); tmpfs on /t \\(rw,size=1048576\\)`));
+    const dry = await scratch.host.minictr(['run', '--rm', '--dry-run', '--network', 'none', '-v', `${host}:/b:ro`, '-v', 'dryvol:/v', '--tmpfs', '/t:size=1m', '/bin/sh', '-c', 'cat /b/in; touch /b/x 2>&1; grep -c " /t tmpfs" /proc/mounts; touch /v/ok && echo ok']);
+    expectOk(dry);
+    expect(await scratch.host.snapshot()).toEqual(scratch.before); // --dry-run makes nothing, volumes included
+    const script = join(dir, 'dry.sh');
+    writeFileSync(script, `${dry.stdout}\n`);
+    const result = await scratch.host.exec(['bash', script], { timeout: 20_000 });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toMatch(/^bound\ntouch: \/b\/x: Read-only file system\n1\nok$/);
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   const rejected: [string, string[], RegExp][] = [
     ['a relative container path', ['-v', `/tmp:data`], /container path "data" must be absolute/],
     ['".." in a container path', ['-v', '/tmp:/a/../b'], /contains "\.\."/],
