@@ -39,7 +39,7 @@ export type MountRequest =
   | { type: 'tmpfs'; target: string; readOnly: boolean; size: number | null; mode: number | null };
 
 /** Docker's rule for volume names (as for container names). */
-export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const MAX_VOLUME_NAME = 128;
 /** Mounted by minictr after the volumes, and so over them. */
 const RUNTIME_PATHS = ['/proc', '/sys', '/dev'];

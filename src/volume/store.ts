@@ -21,7 +21,7 @@ import { nativeAddon } from '../native/index.js';
 import { listContainerDirs } from '../container/state.js';
 import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
 
-export const VOLUMES_DIR = join(DATA_ROOT, 'volumes');
+const VOLUMES_DIR = join(DATA_ROOT, 'volumes');
 
 export interface VolumeRecord {
   name: string;
