@@ -175,6 +175,22 @@ describe.skipIf(!isRoot)('volumes and cp (needs root: skipped otherwise)', () =>
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('gc after a SIGKILL of minictr removes an --rm container\'s anonymous volume, and keeps that of a kept one for rm -v', async () => {
+    for (const point of ['lease', 'running']) {
+      const crashed = await scratch.host.start(['run', '--rm', '-v', '/anon', '/bin/sleep', '5'], { env: { MINICTR_CRASH_AT: point } });
+      expect(crashed.signal, String(crashed.stderr)).toBe('SIGKILL');
+      expect((await scratch.host.minictr(['volume', 'ls', '-q'])).stdout).toMatch(/^[0-9a-f]{64}$/);
+      expectOk(await scratch.host.minictr(['gc']));
+      expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+    }
+    const kept = await scratch.host.start(['run', '--name', 'kept', '-v', '/anon', '/bin/sleep', '5'], { env: { MINICTR_CRASH_AT: 'running' } });
+    expect(kept.signal, String(kept.stderr)).toBe('SIGKILL');
+    expectOk(await scratch.host.minictr(['gc']));
+    expect((await scratch.host.minictr(['volume', 'ls', '-q'])).stdout).toMatch(/^[0-9a-f]{64}$/);
+    expectOk(await scratch.host.minictr(['rm', '-v', 'kept']));
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('--explain names each volume; --dry-run prints a script that mounts them as the run does', async () => {
     const host = join(dir, 'dry');
     mkdirSync(host, { recursive: true });
