@@ -69,6 +69,15 @@ describe.skipIf(!isRoot)('volumes and cp (needs root: skipped otherwise)', () =>
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it("a file bound on /etc/resolv.conf is the container's, read-only, instead of the one minictr writes", async () => {
+    const file = join(dir, 'resolv.conf');
+    writeFileSync(file, 'nameserver 192.0.2.53\n');
+    const result = await run(['-v', `${file}:/etc/resolv.conf:ro`], 'cat /etc/resolv.conf; echo x >> /etc/resolv.conf');
+    expect(result.stdout).toBe('nameserver 192.0.2.53');
+    expect(result.stderr).toMatch(/Read-only file system/);
+    expect(readFileSync(file, 'utf8')).toBe('nameserver 192.0.2.53\n');
+  });
+
   it('-v of a missing host path creates it as a directory, as Docker does', async () => {
     const missing = join(dir, 'made/by/run');
     expectOk(await run(['-v', `${missing}:/made`], 'touch /made/file'));
