@@ -1,8 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // minictr's command line. It declares the verbs and flags (commander), loads a verb's module only when that verb
 // runs (start-up time is most of a short container's cost), and is the only place that turns errors into exit
 // codes, Docker's way: 125 when minictr itself fails or the input is bad, 126 when the command cannot be executed,
 // 127 when it is not found, otherwise the container's own status.
+//
+// The `--` in the first line is for Node 20, which looks for `--env-file FILE` anywhere in its argv, even after the
+// script: without it, `minictr run --env-file x …` ends in Node's "node: x: not found" and exit 9 when x is
+// missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does.
 
 import './startup.js';
 import { createRequire } from 'node:module';
@@ -37,9 +41,8 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function exitCodeFor(failure: unknown): number {
-  if (failure instanceof CommanderError) {
-    return failure.code === 'commander.helpDisplayed' || failure.code === 'commander.version' ? 0 : EXIT_MINICTR_FAILED;
-  }
+  // Help asked for (`--help`, `help [VERB]`) and --version end with commander's 0; its usage errors with 125.
+  if (failure instanceof CommanderError) return failure.exitCode === 0 ? 0 : EXIT_MINICTR_FAILED;
   if (!(failure instanceof MinictrError)) return EXIT_MINICTR_FAILED;
   switch (failure.kind) {
     case 'not-found':
@@ -81,13 +84,17 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('-h, --hostname <name>', 'container host name (default: the short container id)')
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable; KEY alone copies it)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory inside the container (default: the image's, or /)")
     .option(
-      '-p, --publish <[ip:]host:container[/proto]>',
-      'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002 (repeatable)',
+      '-p, --publish <[ip:][host:]container[/proto]>',
+      'publish a container port on the host, e.g. 8080:80, 127.0.0.1:8053:53/udp, 8000-8002:8000-8002, 80 (a host port of the ephemeral range) (repeatable)',
       collect,
       [],
     )
+    .option('-P, --publish-all', "publish every exposed port (the image's and --expose) on a host port of the ephemeral range")
+    .option('--expose <port[/proto]>', 'expose a port or range, e.g. 80 or 8000-8002/udp, for -P (repeatable)', collect, [])
+    .option('--stop-signal <signal>', "the signal stop sends first (default: the image's StopSignal, or SIGTERM)")
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g (cgroup)')
     .option('--memory-swap <size>', 'memory plus swap limit; -1: unlimited swap (default: twice --memory)')
     .option('--cpus <number>', 'CPU quota, e.g. 0.5 (cgroup)')
@@ -138,6 +145,13 @@ function buildProgram(): InstanceType<typeof Command> {
     .action(lazy(async () => (await import('./commands/inspect.js')).inspect));
 
   program
+    .command('port')
+    .description("list a container's published ports, or the host address of one of them")
+    .argument('<container>', CONTAINER_REF)
+    .argument('[private_port]', 'PORT[/tcp|udp]')
+    .action(lazy(async () => (await import('./commands/port.js')).port));
+
+  program
     .command('kill')
     .description("send a signal to containers' PID 1 (default SIGKILL)")
     .argument('<container...>', CONTAINER_REF)
@@ -159,6 +173,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .argument('[command...]', 'the program to run and its arguments')
     .passThroughOptions()
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file, one KEY=VALUE per line (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory (default: the container's)")
     .option('-u, --user <user[:group]>', "run as this user (default: the container's)")
     .option('-t, --tty', 'give the process a pseudo-terminal')
@@ -250,6 +265,34 @@ function buildProgram(): InstanceType<typeof Command> {
     .action(lazy(async () => (await import('./commands/images.js')).images));
 
   program
+    .command('rmi')
+    .description('remove images (refused while a container uses one; -f: also an exited container\'s, or every name of an id)')
+    .argument('<image...>', 'reference or image id (a unique prefix)')
+    .option('-f, --force', 'remove an image an exited container uses; remove every name of an image id')
+    .action(lazy(async () => (await import('./commands/rmi.js')).rmi));
+
+  program
+    .command('load')
+    .description('load images from a docker save or OCI image-layout archive (tar, gzip or zstd)')
+    .option('-i, --input <file>', 'read from this file instead of stdin')
+    .option('--platform <os/arch[/variant]>', "the platform's manifest to take from a multi-platform image (default: this host's)")
+    .action(lazy(async () => (await import('./commands/load.js')).load));
+
+  program
+    .command('save')
+    .description('save images to an archive (docker save format with an OCI image layout, as Docker 25+)')
+    .argument('<image...>', 'reference or image id')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .action(lazy(async () => (await import('./commands/save.js')).save));
+
+  program
+    .command('import')
+    .description('create a one-layer image from a root filesystem tar (tar, gzip or zstd; - for stdin)')
+    .argument('<file>', 'the tar, or - for stdin')
+    .argument('<reference>', 'name of the new image, e.g. demo/rootfs:v1')
+    .action(lazy(async () => (await import('./commands/import.js')).importImage));
+
+  program
     .command('net')
     .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
     .addOption(new Option('--format <format>', 'text (a diagram), json or dot (Graphviz)').choices(['text', 'json', 'dot']).default('text'))
@@ -260,6 +303,24 @@ function buildProgram(): InstanceType<typeof Command> {
     .description('check what on this host would stop containers from working, and how to fix it')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(lazy(async () => (await import('./commands/doctor.js')).doctor));
+
+  // `image ls|pull|load|save|import|rm`: Docker's management-command names, each the same verb parsed anew.
+  const image = program.command('image').description('manage images: ls, pull, load, save, import, rm, prune');
+  for (const [alias, verb] of [['ls', 'images'], ['pull', 'pull'], ['load', 'load'], ['save', 'save'], ['import', 'import'], ['rm', 'rmi']]) {
+    image
+      .command(alias!)
+      .description(`the same as minictr ${verb}`)
+      .helpOption(false)
+      .allowUnknownOption()
+      .argument('[arguments...]')
+      .action(async (args: string[]) => void (await buildProgram().parseAsync([verb!, ...args], { from: 'user' })));
+  }
+  image
+    .command('prune')
+    .description('remove dangling images (-a: every image no container uses)')
+    .option('-a, --all', 'remove every image no container uses, not only dangling ones')
+    .option('-f, --force', 'do not ask for confirmation (minictr never asks)')
+    .action(lazy(async () => (await import('./commands/rmi.js')).prune));
 
   const system = program.command('system').description('manage minictr on this host');
   system
@@ -272,7 +333,13 @@ function buildProgram(): InstanceType<typeof Command> {
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // `minictr` alone prints its help on stdout and succeeds, as docker does (commander would call it an error).
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return;
+    }
+    await program.parseAsync(argv);
   } catch (failure) {
     // commander has already printed its own errors (unknown flag, missing argument) and help.
     if (!(failure instanceof CommanderError)) {

@@ -3,16 +3,17 @@
 // with the probe. A finding is "error" when it blocks containers, "warning" when it may surprise, "ok" otherwise.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { listContainerDirs, type ContainerDir } from './container/state.js';
+import { cgroupV2 } from './container/cgroups.js';
+import { listContainerDirs, phaseOf } from './container/state.js';
 import { messageOf } from './errors.js';
+import { shortId } from './ids.js';
 import { linkExists } from './network/iproute.js';
 import { vethFilterState, type GuardState } from './network/veth-filter.js';
 import { nativeAddon } from './native/index.js';
-import { BRIDGE, NFT_TABLE, SUBNET_CIDR, VETH_PREFIX } from './network/names.js';
+import { BRIDGE, hostVethName, isHostVeth, NFT_TABLE, SUBNET_CIDR } from './network/names.js';
 import { parseIpv4, Subnet } from './network/subnet.js';
 import { CommandError, runCommand } from './sys/command.js';
 import { findInPath, NAMESPACES, NETWORK_PROGRAMS, overlayAvailable } from './sys/preflight.js';
-import { isAlive } from './sys/proc.js';
 
 export type Level = 'ok' | 'warning' | 'error';
 
@@ -59,7 +60,7 @@ function kernelChecks(): Finding[] {
 
 /** cgroups: v2 (unified) or the v1 controllers resource limits need (memory, cpu, pids). */
 function cgroupChecks(): Finding[] {
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+  if (cgroupV2()) {
     return [{ level: 'ok', check: 'cgroups', message: `cgroup v2: ${read('/sys/fs/cgroup/cgroup.controllers') ?? ''}` }];
   }
   const v1 = ['memory', 'cpu', 'pids'].filter((controller) => existsSync(`/sys/fs/cgroup/${controller}/tasks`));
@@ -118,7 +119,8 @@ async function probeChecks(): Promise<Finding[]> {
   return findings;
 }
 
-function sysctlChecks(): Finding[] {
+/** The settings minictr depends on; `root`: the loopback guard (an eBPF query) can be checked too. */
+function sysctlChecks(root: boolean): Finding[] {
   const findings: Finding[] = [];
   const bridged = linkExists(BRIDGE);
   const forward = read('/proc/sys/net/ipv4/ip_forward');
@@ -133,7 +135,7 @@ function sysctlChecks(): Finding[] {
   } else {
     findings.push({ level: 'ok', check: 'ip_forward', message: 'net.ipv4.ip_forward is 0; the first bridged run turns it on' });
   }
-  if (bridged) findings.push(loopbackGuardCheck());
+  if (bridged && root) findings.push(loopbackGuardCheck());
   const brNetfilter = read('/proc/sys/net/bridge/bridge-nf-call-iptables');
   findings.push({
     level: 'ok',
@@ -153,7 +155,7 @@ function sysctlChecks(): Finding[] {
 function loopbackGuardCheck(): Finding {
   const check = 'loopback guard';
   const localnet = read(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`);
-  const veths = readdirSync('/proc/sys/net/ipv4/conf').filter((name) => name.startsWith(VETH_PREFIX));
+  const veths = readdirSync('/proc/sys/net/ipv4/conf').filter(isHostVeth);
   let support: GuardState;
   let unguarded: string[];
   try {
@@ -215,7 +217,7 @@ async function firewallChecks(): Promise<Finding[]> {
       level: 'warning',
       check: 'firewall',
       message: `iptables-legacy tables are in use (${legacy.split('\n').join(', ')}): their FORWARD rules apply too, and nft does not show them`,
-      fix: 'iptables-legacy -S FORWARD, and accept minictr0 traffic there if its policy is DROP',
+      fix: `iptables-legacy -S FORWARD, and accept ${BRIDGE} traffic there if its policy is DROP`,
     });
   }
   if ((read('/etc/ufw/ufw.conf') ?? '').includes('ENABLED=yes')) {
@@ -264,15 +266,17 @@ async function routeChecks(): Promise<Finding[]> {
 /** Containers whose minictr died without teardown, and host veths no container accounts for. */
 async function leftoverChecks(): Promise<Finding[]> {
   const dirs = listContainerDirs();
-  const busy = (d: ContainerDir) => d.removing || (d.collector !== null && isAlive(d.collector));
-  const dead = dirs.filter((d) => !busy(d) && !(d.exited && d.collector === null) && (d.owner === null || !isAlive(d.owner)));
+  const dead = dirs.filter((d) => {
+    const phase = phaseOf(d);
+    return phase.garbage && phase.name !== 'removing';
+  });
   const findings: Finding[] = [
     dead.length === 0
       ? { level: 'ok', check: 'leftovers', message: 'no dead container state' }
       : {
           level: 'warning',
           check: 'leftovers',
-          message: `state of ${dead.length} dead container(s): ${dead.map((d) => d.id.slice(0, 12)).join(', ')}`,
+          message: `state of ${dead.length} dead container(s): ${dead.map((d) => shortId(d.id)).join(', ')}`,
           fix: 'minictr gc',
         },
   ];
@@ -282,8 +286,8 @@ async function leftoverChecks(): Promise<Finding[]> {
   } catch {
     return findings;
   }
-  const known = new Set(dirs.map(({ id }) => `${VETH_PREFIX}${id.slice(0, 12)}`));
-  const strays = links.map((l) => l.ifname).filter((name) => /^mc[0-9a-f]{12}$/.test(name) && !known.has(name));
+  const known = new Set(dirs.map(({ id }) => hostVethName(shortId(id))));
+  const strays = links.map((l) => l.ifname).filter((name) => isHostVeth(name) && !known.has(name));
   if (strays.length > 0) {
     findings.push({
       level: 'warning',
@@ -296,13 +300,25 @@ async function leftoverChecks(): Promise<Finding[]> {
 }
 
 export async function runDoctor(): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  findings.push(
-    process.getuid?.() === 0
-      ? { level: 'ok', check: 'root', message: 'running as root' }
-      : { level: 'error', check: 'root', message: 'not running as root: minictr needs root', fix: 'run minictr as root (sudo)' },
-  );
-  findings.push(...kernelChecks(), ...cgroupChecks(), ...programChecks(), ...(await probeChecks()), ...sysctlChecks());
+  // Without root, the probes (namespaces, nftables, eBPF, minictr's state) fail for that reason alone: a fix such as
+  // modprobe would mislead. They are skipped, and the one finding says so.
+  if (process.getuid?.() !== 0) {
+    return [
+      {
+        level: 'error',
+        check: 'root',
+        message: 'not running as root: minictr needs root, and so do the checks of veth and bridge, nftables, the loopback guard, the firewall and leftovers (skipped)',
+        fix: 'sudo minictr doctor',
+      },
+      ...kernelChecks(),
+      ...cgroupChecks(),
+      ...programChecks(),
+      ...sysctlChecks(false),
+      ...(await routeChecks()),
+    ];
+  }
+  const findings: Finding[] = [{ level: 'ok', check: 'root', message: 'running as root' }];
+  findings.push(...kernelChecks(), ...cgroupChecks(), ...programChecks(), ...(await probeChecks()), ...sysctlChecks(true));
   findings.push(...(await firewallChecks()), ...(await routeChecks()), ...(await leftoverChecks()));
   return findings;
 }

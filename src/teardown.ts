@@ -1,7 +1,8 @@
-// The undo stack of one run. Every acquisition registers its undo on the line after it succeeds; run() undoes in
-// reverse order, never stops at the first error, and can be called again safely (each undo runs at most once).
-// An undo marked onlyIfClean (removing the journal) runs only when every undo before it succeeded, so whatever
-// failed stays recorded for gc to retry.
+// The undos a run or an exec keeps in memory: what no journal records, because it dies with this process or is
+// this process's own (the terminal relay, the handoff pipe to a monitor, the held child and its cgroup join). Every
+// acquisition registers its undo on the line after it succeeds; run() undoes in reverse order, never stops at the
+// first error, and can be called again safely (each undo runs at most once). The host objects a run creates are
+// journaled instead and torn down from the journal (container/journal.ts).
 
 import { debug } from './log.js';
 import { messageOf } from './errors.js';
@@ -9,25 +10,28 @@ import { messageOf } from './errors.js';
 type Undo = () => void | Promise<void>;
 
 export class Teardown {
-  private readonly stack: { label: string; undo: Undo; onlyIfClean: boolean }[] = [];
+  private readonly stack: { label: string; undo: Undo }[] = [];
+  private handed = false;
 
-  defer(label: string, undo: Undo, options: { onlyIfClean?: boolean } = {}): void {
-    this.stack.push({ label, undo, onlyIfClean: options.onlyIfClean ?? false });
+  defer(label: string, undo: Undo): void {
+    this.stack.push({ label, undo });
   }
 
   /** Another process owns what was acquired now (a detached container's monitor): forget every undo. */
   handOver(): void {
     this.stack.length = 0;
+    this.handed = true;
+  }
+
+  /** Whether handOver was called: the container and its journal are another process's now. */
+  get handedOver(): boolean {
+    return this.handed;
   }
 
   /** Undoes everything registered so far, last first. Returns the failures, each prefixed with its label. */
   async run(): Promise<Error[]> {
     const errors: Error[] = [];
     for (let entry = this.stack.pop(); entry !== undefined; entry = this.stack.pop()) {
-      if (entry.onlyIfClean && errors.length > 0) {
-        errors.push(new Error(`${entry.label}: skipped after the failures above, kept for minictr gc`));
-        continue;
-      }
       try {
         debug(`teardown: ${entry.label}`);
         await entry.undo();

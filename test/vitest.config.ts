@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
+    // Another workload on the same machine, creating and ending PID namespaces and cgroups all along.
+    globalSetup: ['test/helpers/busy-host.ts'],
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,36 +1,41 @@
-// The addon's surface, each function validating its arguments before touching the system.
+// The addon's surface: the system calls minictr cannot make from Node. TypeScript decides and validates every value
+// (src/container/spec.ts, plan.ts, join-request.ts); each function here checks only the shape of its arguments
+// (options.h), so that no C++ below reads a value of the wrong type, a C string cut short by a NUL, or a number too
+// wide for its C type. The one exception is what confines a layer's writes to its root (unpack.cc).
 //
-//   spawn(options)              → {pid, pidfd, releaseFd, errorFd, monitorPid, handoffFd}   clone() with the child
-//                                                                    blocked (see spawn.cc for -d's monitor)
-//   spawnExec(options)          → the same, for a process joining a running container (`minictr exec`)
-//   release(releaseFd, errorFd) → Promise<null | {step, errno, message}>   "go", then wait for exec
-//   abort(releaseFd)            → undefined                           the child exits without running anything
-//   watchExit(pidfd, callback)  → undefined                           callback({exitCode, signal}) on exit
-//   watchGone(pidfd, callback)  → cancel()                            callback(null | Error) on exit; no reaping
-//   receiveTerminal, resizePty                                       -t's pseudo-terminal (pty.cc)
-//   openPipe()                   → [read, write]                     exec's stdio, relayed when it is a terminal
-//   signalProcess(pid, startTime, signal) → boolean                  a recorded process, never another (proc.cc)
-//   openProcess(pid, startTime)  → number | null                      a pidfd on a recorded process (proc.cc)
-//   lockDirectory(path)          → number                             a descriptor holding flock on it (lock.cc)
-//   unpackCreate, unpackFinish, unpackTimes                          a layer's writes, confined to its root (unpack.cc)
-//   isOpaqueDirectory(path)      → boolean                           overlayfs's opaque mark on a layer directory (unpack.cc)
-//   zstdStream, zstdDecompress                                       zstd-compressed layers (zstd.cc)
+//   spawn(options)                → {pid, pidfd, releaseFd, errorFd, monitorPid, handoffFd, consoleFd}: clone() with
+//                                   the child blocked on its release pipe (spawn.cc; -d's monitor: launcher.cc)
+//   spawnExec(options)            → the same, for a process joining a running container (`minictr exec`, join.cc)
+//   release(releaseFd, errorFd)   → Promise<null | {step, errno, message}>: "go", then wait for the exec
+//   abort(releaseFd, errorFd)     → undefined: closes both; the child exits without running anything
+//   watchExit(pidfd, callback)    → undefined: callback({exitCode, signal}) on exit (wait.cc)
+//   watchGone(pidfd, callback)    → cancel(): callback(null | Error) on exit; no reaping (wait.cc)
+//   receiveTerminal, resizePty                                    -t's pseudo-terminal (pty.cc)
+//   openPipe()                    → [read, write]                 exec's stdio, relayed when it is a terminal
+//   signalProcess(pid, startTime, signal) → boolean                a recorded process, never another (proc.cc)
+//   openProcess(pid, startTime)   → number | null                  a pidfd on a recorded process (proc.cc)
+//   lockDirectory(path)           → number                         a descriptor holding flock on it (lock.cc)
+//   unpackCreate, unpackFinish, unpackTimes                        a layer's writes, confined to its root (unpack.cc)
+//   isOpaqueDirectory(path)       → boolean                        overlayfs's opaque mark on a layer directory (unpack.cc)
+//   zstdStream, zstdDecompress                                     zstd-compressed layers (zstd.cc)
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
-//   openInRoot(rootFd, path)     → number                             a path opened confined to a root (root_open.cc)
+//   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
 //
-// The TypeScript side of this contract is src/native/types.ts.
+// The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <napi.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bpf.h"
 #include "child.h"
+#include "errors.h"
+#include "fd.h"
 #include "lock.h"
+#include "options.h"
 #include "proc.h"
 #include "pty.h"
 #include "root_open.h"
@@ -43,356 +48,133 @@ namespace minictr {
 
 namespace {
 
-// Collects the first validation problem, naming the option, so the caller gets one clear TypeError.
-class Validator {
- public:
-  explicit Validator(Napi::Object object) : object_(object) {}
+uint32_t Ipv4(Options& options, const char* key) {
+  std::string text = options.String(key);
+  struct in_addr address {};
+  if (inet_pton(AF_INET, text.c_str(), &address) != 1) options.Report(key, "an IPv4 address");
+  return address.s_addr;
+}
 
-  bool ok() const { return problem_.empty(); }
-  const std::string& problem() const { return problem_; }
-
-  std::string String(const char* key) { return StringOf(object_.Get(key), key); }
-
-  bool Bool(const char* key) {
-    Napi::Value value = object_.Get(key);
-    if (!value.IsBoolean()) Report(key, "a boolean");
-    return value.IsBoolean() && value.As<Napi::Boolean>().Value();
-  }
-
-  std::vector<std::string> Strings(const char* key) {
-    std::vector<std::string> strings;
-    Napi::Value value = object_.Get(key);
-    if (!value.IsArray()) {
-      Report(key, "an array of strings");
-      return strings;
-    }
-    Napi::Array array = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); i++) strings.push_back(StringOf(array.Get(i), key));
-    return strings;
-  }
-
-  // The command's argv and env: Buffers, so that bytes that are not UTF-8 reach execve() as they are. Their number
-  // and size are the kernel's to limit (E2BIG at exec), not this function's.
-  std::vector<std::string> ByteStrings(const char* key) {
-    std::vector<std::string> strings;
-    Napi::Value value = object_.Get(key);
-    if (!value.IsArray()) {
-      Report(key, "an array of Buffers");
-      return strings;
-    }
-    Napi::Array array = value.As<Napi::Array>();
-    strings.reserve(array.Length());
-    for (uint32_t i = 0; i < array.Length(); i++) {
-      Napi::Value item = array.Get(i);
-      if (!item.IsBuffer()) {
-        Report(key, "an array of Buffers");
-        return strings;
-      }
-      Napi::Buffer<char> bytes = item.As<Napi::Buffer<char>>();
-      strings.emplace_back(bytes.Data(), bytes.Length());
-      if (strings.back().find('\0') != std::string::npos) Report(key, "an array of Buffers without NUL bytes");
-    }
-    return strings;
-  }
-
-  Napi::Object Object(const char* key) {
-    Napi::Value value = object_.Get(key);
-    if (!value.IsObject()) {
-      Report(key, "an object");
-      return Napi::Object::New(object_.Env());
-    }
-    return value.As<Napi::Object>();
-  }
-
-  std::string Helper() {
-    std::string path = String("helper");
-    if (ok() && path.rfind("/", 0) != 0) Report("helper", "the absolute path of minictr-init");
-    return path;
-  }
-
-  uint32_t Ipv4(const char* key) {
-    std::string text = String(key);
-    struct in_addr address {};
-    if (ok() && inet_pton(AF_INET, text.c_str(), &address) != 1) Report(key, "an IPv4 address");
-    return address.s_addr;
-  }
-
-  // Read as a double: N-API turns NaN into 0 when asked for an integer, and 0 is root.
-  uint32_t Id(const char* key) {
-    Napi::Value value = object_.Get(key);
-    double id = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
-    if (!(id >= 0 && id <= 0xfffffffe) || id != std::floor(id)) {
-      Report(key, "a user or group id from 0 to 4294967294");
-      return 0;
-    }
-    return static_cast<uint32_t>(id);
-  }
-
-  uint32_t Netmask(const char* key) {
-    Napi::Value value = object_.Get(key);
-    int32_t prefix = value.IsNumber() ? value.As<Napi::Number>().Int32Value() : -1;
-    if (prefix < 1 || prefix > 32) {
-      Report(key, "a prefix length from 1 to 32");
-      return 0;
-    }
-    return htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
-  }
-
-  // Overlay options are comma separated and colons separate lower layers: paths must contain neither.
-  std::string OverlayPath(Napi::Object overlay, const char* key) {
-    std::string path = StringOf(overlay.Get(key), key);
-    if (path.empty() || path[0] != '/' || path.find_first_of(",:\\") != std::string::npos) {
-      Report(key, "an absolute path without ',', ':' or '\\'");
-    }
-    return path;
-  }
-
-  void Report(const std::string& key, const char* expected) {
-    if (problem_.empty()) problem_ = "spawn: option '" + key + "' must be " + expected;
-  }
-
- private:
-  std::string StringOf(Napi::Value value, const char* key) {
-    if (!value.IsString()) {
-      Report(key, "a string");
-      return "";
-    }
-    std::string text = value.As<Napi::String>().Utf8Value();
-    if (text.find('\0') != std::string::npos) Report(key, "a string without NUL bytes");
-    return text;
-  }
-
-  Napi::Object object_;
-  std::string problem_;
-};
-
-// What a container's first process and an exec'd process share: identity, security profile, the program and its
-// stdio.
-void ParseProcess(Napi::Object options, Validator& v, SpawnRequest* request) {
-  Validator security(v.Object("security"));
+// The process part of spawn()'s options: identity, security profile, the program. (An exec'd process has the same
+// parts, in the request its joiner reads: join-request.ts.)
+void ParseProcess(Options& options, SpawnRequest* request) {
+  Options security = options.Object("security");
   request->privileged = security.Bool("privileged");
-  Napi::Value caps = v.Object("security").Get("capabilities");
-  if (!caps.IsArray()) {
-    v.Report("security.capabilities", "an array of capability numbers");
-  } else {
-    Napi::Array array = caps.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); i++) {
-      Napi::Value cap = array.Get(i);
-      int32_t number = cap.IsNumber() ? cap.As<Napi::Number>().Int32Value() : -1;
-      if (number < 0 || number > 63) v.Report("security.capabilities", "an array of numbers from 0 to 63");
-      else request->capabilities |= uint64_t{1} << number;
-    }
-  }
+  security.Each("capabilities", [&](Napi::Value cap, const std::string& name) {
+    request->capabilities |= uint64_t{1} << static_cast<int>(security.IntegerOf(cap, name, 0, 63));
+  });
   request->read_only = security.Bool("readOnly");
-  Napi::Value user = v.Object("security").Get("user");
-  if (!user.IsNull()) {
-    Validator ids(user.IsObject() ? user.As<Napi::Object>() : Napi::Object::New(options.Env()));
+  if (!security.IsNull("user")) {
+    Options user = security.Object("user");
     request->switch_user = true;
-    request->uid = ids.Id("uid");
-    request->gid = ids.Id("gid");
-    if (!ids.ok()) v.Report("security.user", ids.problem().c_str());
+    request->uid = static_cast<uint32_t>(user.Integer("uid", 0, kMaxId));
+    request->gid = static_cast<uint32_t>(user.Integer("gid", 0, kMaxId));
   }
-  if (!security.ok()) v.Report("security", security.problem().c_str());
-  request->workdir = v.String("workdir");
-  if (v.ok() && request->workdir.rfind("/", 0) != 0) v.Report("workdir", "an absolute path");
-  request->exec_path = v.String("execPath");
-  request->argv = v.ByteStrings("argv");
-  if (v.ok() && request->argv.empty()) v.Report("argv", "a non-empty array of Buffers");
-  request->env = v.ByteStrings("env");
-  request->helper_path = v.Helper();
-  Napi::Value terminal = options.Get("terminal");
-  if (!terminal.IsNull()) {
-    Napi::Object size = v.Object("terminal");
-    Napi::Value rows = size.Get("rows");
-    Napi::Value columns = size.Get("columns");
-    uint32_t r = rows.IsNumber() ? rows.As<Napi::Number>().Uint32Value() : 0;
-    uint32_t c = columns.IsNumber() ? columns.As<Napi::Number>().Uint32Value() : 0;
-    if (r == 0 || c == 0 || r > 65535 || c > 65535) v.Report("terminal", "null or {rows, columns} from 1 to 65535");
-    request->terminal = true;
-    request->rows = static_cast<unsigned short>(r);
-    request->columns = static_cast<unsigned short>(c);
-  }
+  request->workdir = options.String("workdir");
+  request->exec_path = options.String("execPath");
+  request->argv = options.ByteStrings("argv");
+  request->env = options.ByteStrings("env");
+  request->helper_path = options.String("helper");
 }
 
-// -v, --mount, --tmpfs: [{kind: 'bind' | 'tmpfs', source, target, readOnly, data}], validated in TypeScript
-// (src/container/mounts.ts); here only their shape, and a target that is absolute and short enough for the child.
-void ParseMounts(Napi::Object options, Validator& v, SpawnRequest* request) {
-  const char* expected = "an array of {kind: 'bind' | 'tmpfs', source, target: '/...', readOnly, data}";
-  Napi::Value mounts = options.Get("mounts");
-  if (!mounts.IsArray()) return v.Report("mounts", expected);
-  Napi::Array array = mounts.As<Napi::Array>();
-  for (uint32_t k = 0; k < array.Length(); k++) {
-    Napi::Value entry = array.Get(k);
-    Validator m(entry.IsObject() ? entry.As<Napi::Object>() : Napi::Object::New(options.Env()));
-    std::string kind = m.String("kind");
-    SpawnRequest::Mount mount{kind == "bind" ? kMountBind : kMountTmpfs, m.String("source"), m.String("target"),
-                              m.Bool("readOnly"), m.String("data")};
-    if (!m.ok() || (kind != "bind" && kind != "tmpfs") || mount.target.rfind("/", 0) != 0 ||
-        mount.target.size() >= kMaxMountTarget) {
-      v.Report("mounts", expected);
-    }
-    request->mounts.push_back(mount);
-  }
+// -v, --mount, --tmpfs: what the child mounts, parents first (SpawnOptions['mounts']). Their meaning (absolute,
+// normalised targets; sources that exist) is src/container/mounts.ts's; the child refuses a target too long for it.
+void ParseMounts(Options& options, SpawnRequest* request) {
+  options.EachObject("mounts", [&](Options& entry) {
+    std::string kind = entry.String("kind");
+    if (kind != "bind" && kind != "tmpfs") entry.Report("kind", "'bind' or 'tmpfs'");
+    request->mounts.push_back(SpawnRequest::Mount{kind == "bind" ? kMountBind : kMountTmpfs, entry.String("source"),
+                                                  entry.String("target"), entry.Bool("readOnly"), entry.String("data")});
+  });
 }
 
-bool ParseSpawnRequest(Napi::Object options, SpawnRequest* request, std::string* problem) {
-  Validator v(options);
-  request->new_network = v.Bool("newNetwork");
-  request->hostname = v.String("hostname");
-  Napi::Value iface = options.Get("interface");
-  if (!iface.IsNull()) {
-    Validator i(v.Object("interface"));
+// spawn()'s options: SpawnOptions in src/native/types.ts.
+void ParseSpawnRequest(Options& options, SpawnRequest* request) {
+  request->new_network = options.Bool("newNetwork");
+  request->hostname = options.String("hostname");
+  if (!options.IsNull("interface")) {
+    Options iface = options.Object("interface");
     request->configure_interface = true;
-    request->ifname = i.String("name");
-    request->address = i.Ipv4("address");
-    request->netmask = i.Netmask("prefixLength");
-    request->gateway = i.Ipv4("gateway");
-    if (!i.ok()) v.Report("interface", i.problem().c_str());
+    request->ifname = iface.String("name");
+    request->address = Ipv4(iface, "address");
+    int prefix = static_cast<int>(iface.Integer("prefixLength", 1, 32));
+    request->netmask = htonl(~0u << (32 - prefix));
+    request->gateway = Ipv4(iface, "gateway");
   }
-  Napi::Object overlay = v.Object("overlay");
-  // The read-only layers, topmost first, as overlayfs takes them: colon separated.
+  // overlayfs's options, the read-only layers topmost first. ',' and ':' never occur in these paths: spec.ts refuses
+  // such a --rootfs, and minictr names the others.
+  Options overlay = options.Object("overlay");
   std::string lower;
-  Napi::Value layers = overlay.Get("lower");
-  if (!layers.IsArray() || layers.As<Napi::Array>().Length() == 0) {
-    v.Report("lower", "a non-empty array of absolute paths");
-  } else {
-    Napi::Array array = layers.As<Napi::Array>();
-    for (uint32_t k = 0; k < array.Length(); k++) {
-      Napi::Object holder = Napi::Object::New(options.Env());
-      holder.Set("lower", array.Get(k));
-      lower += (k > 0 ? ":" : "") + v.OverlayPath(holder, "lower");
-    }
+  for (const std::string& layer : overlay.Strings("lower")) lower += (lower.empty() ? "" : ":") + layer;
+  request->overlay_options = "lowerdir=" + lower + ",upperdir=" + overlay.String("upper") +
+                             ",workdir=" + overlay.String("work") + (overlay.Bool("volatile") ? ",volatile" : "");
+  request->overlay_target = overlay.String("target");
+  options.EachObject("etcFiles", [&](Options& file) {
+    std::string path = file.String("path");
+    request->etc_files.emplace_back(path, file.String("content"));
+  });
+  options.EachObject("devices", [&](Options& node) {
+    SpawnRequest::Device device;
+    device.path = node.String("path");
+    device.block = node.String("type") == "b";
+    device.major = static_cast<uint32_t>(node.Integer("major", 0, UINT32_MAX));
+    device.minor = static_cast<uint32_t>(node.Integer("minor", 0, UINT32_MAX));
+    device.mode = static_cast<uint32_t>(node.Integer("mode", 0, 07777));  // permission bits: the type is the addon's
+    request->devices.push_back(device);
+  });
+  ParseMounts(options, request);
+  ParseProcess(options, request);
+  request->init = options.Bool("init");
+  if (!options.IsNull("terminal")) {
+    Options size = options.Object("terminal");
+    request->terminal = true;
+    request->rows = static_cast<unsigned short>(size.Integer("rows", 1, 65535));
+    request->columns = static_cast<unsigned short>(size.Integer("columns", 1, 65535));
   }
-  std::string upper = v.OverlayPath(overlay, "upper");
-  std::string work = v.OverlayPath(overlay, "work");
-  request->overlay_target = v.OverlayPath(overlay, "target");
-  Validator o(overlay);
-  bool volatile_upper = o.Bool("volatile");
-  if (!o.ok()) v.Report("overlay", o.problem().c_str());
-  request->overlay_options =
-      "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work + (volatile_upper ? ",volatile" : "");
-  Napi::Value files = options.Get("etcFiles");
-  if (!files.IsArray()) {
-    v.Report("etcFiles", "an array of {path, content}");
-  } else {
-    Napi::Array array = files.As<Napi::Array>();
-    for (uint32_t k = 0; k < array.Length(); k++) {
-      Validator file(array.Get(k).IsObject() ? array.Get(k).As<Napi::Object>() : Napi::Object::New(options.Env()));
-      std::string path = file.String("path");
-      std::string content = file.String("content");
-      if (!file.ok() || path.rfind("/etc/", 0) != 0) v.Report("etcFiles", "an array of {path: '/etc/...', content}");
-      request->etc_files.emplace_back(path, content);
-    }
+  if (!options.IsNull("monitor")) {
+    Options monitor = options.Object("monitor");
+    request->monitor_path = monitor.String("path");
+    request->monitor_log = monitor.String("log");
+    request->monitor_argv = monitor.Strings("argv");
+    request->monitor_env = monitor.Strings("env");
+    request->keep_stdin = monitor.Bool("keepStdin");
   }
-  Napi::Value devices = options.Get("devices");
-  if (!devices.IsArray()) {
-    v.Report("devices", "an array of {path, type, major, minor, mode}");
-  } else {
-    Napi::Array array = devices.As<Napi::Array>();
-    for (uint32_t k = 0; k < array.Length(); k++) {
-      Napi::Value entry = array.Get(k);
-      Validator d(entry.IsObject() ? entry.As<Napi::Object>() : Napi::Object::New(options.Env()));
-      SpawnRequest::Device device;
-      device.path = d.String("path");
-      std::string type = d.String("type");
-      device.block = type == "b";
-      device.major = d.Id("major");
-      device.minor = d.Id("minor");
-      device.mode = d.Id("mode");
-      if (!d.ok() || device.path.rfind("/dev/", 0) != 0 || (type != "c" && type != "b") || device.major > 0xfff ||
-          device.minor > 0xfffff || device.mode > 07777) {
-        v.Report("devices", "an array of {path: '/dev/...', type: 'c' | 'b', major, minor, mode}");
-      }
-      request->devices.push_back(device);
-    }
-  }
-  ParseMounts(options, v, request);
-  ParseProcess(options, v, request);
-  request->init = v.Bool("init");
-  Napi::Value monitor = options.Get("monitor");
-  if (!monitor.IsNull()) {
-    Validator m(v.Object("monitor"));
-    request->monitor_path = m.String("path");
-    request->monitor_log = m.String("log");
-    request->monitor_argv = m.Strings("argv");
-    request->monitor_env = m.Strings("env");
-    if (m.ok() && (request->monitor_path.rfind("/", 0) != 0 || request->monitor_argv.empty())) {
-      m.Report("path", "an absolute path, with a non-empty argv");
-    }
-    request->keep_stdin = m.Bool("keepStdin");
-    if (!m.ok()) v.Report("monitor", m.problem().c_str());
-  }
-  *problem = v.problem();
-  return v.ok();
 }
 
-bool ParseExecRequest(Napi::Object options, SpawnRequest* request, std::string* problem) {
-  Validator v(options);
-  Napi::Value pid = options.Get("pid");
-  int32_t target = pid.IsNumber() ? pid.As<Napi::Number>().Int32Value() : 0;
-  if (target <= 1) v.Report("pid", "the host pid of a container's PID 1");
-  request->join_pid = target;
-  Napi::Value start = options.Get("startTime");
-  int64_t start_time = start.IsNumber() ? start.As<Napi::Number>().Int64Value() : 0;
-  if (start_time <= 0) v.Report("startTime", "the start time of that PID 1 (/proc/PID/stat field 22)");
-  request->join_start_time = static_cast<uint64_t>(start_time);
-  request->helper_path = v.Helper();
-  request->terminal = v.Bool("terminal");
-  // The process's fds 0-2: descriptors of this process (pipes minictr relays), or -1 to inherit its own.
-  Napi::Value stdio = options.Get("stdio");
-  if (!stdio.IsArray() || stdio.As<Napi::Array>().Length() != 3) {
-    v.Report("stdio", "an array of three descriptors (-1: inherit)");
-  } else {
-    for (uint32_t k = 0; k < 3; k++) {
-      Napi::Value fd = stdio.As<Napi::Array>().Get(k);
-      request->exec_stdio[k] = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -2;
-      if (request->exec_stdio[k] < -1) v.Report("stdio", "an array of three descriptors (-1: inherit)");
-    }
-  }
-  Napi::Value bytes = options.Get("request");
-  if (!bytes.IsBuffer()) v.Report("request", "a Buffer (src/container/join-request.ts)");
-  else request->join_request.assign(bytes.As<Napi::Buffer<char>>().Data(), bytes.As<Napi::Buffer<char>>().Length());
-  *problem = v.problem();
-  return v.ok();
+// spawnExec()'s options: ExecOptions in src/native/types.ts. What the process is and does travels in `request`,
+// which minictr-init's join mode parses (join.cc).
+void ParseExecRequest(Options& options, SpawnRequest* request) {
+  request->join_pid = static_cast<int>(options.Integer("pid", 1, INT32_MAX));
+  request->join_start_time = static_cast<uint64_t>(options.Integer("startTime", 0, 9007199254740991.0));
+  request->helper_path = options.String("helper");
+  request->terminal = options.Bool("terminal");
+  int count = 0;
+  options.Each("stdio", [&](Napi::Value fd, const std::string& name) {
+    int value = static_cast<int>(options.IntegerOf(fd, name, -1, INT32_MAX));
+    if (count < 3) request->exec_stdio[count] = value;
+    count++;
+  });
+  if (count != 3) options.Report("stdio", "an array of three descriptors (-1: inherit)");
+  request->join_request = options.Buffer("request");
 }
 
-using Parser = bool (*)(Napi::Object, SpawnRequest*, std::string*);
-
-// openPipe() → [readFd, writeFd], both close-on-exec: the ends minictr relays `exec`'s stdio through.
-Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) {
-    Napi::Error error = Napi::Error::New(env, std::string("pipe2: ") + strerror(errno));
-    error.Set("errno", Napi::Number::New(env, errno));
-    error.ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, Napi::Number::New(env, fds[0]));
-  result.Set(1u, Napi::Number::New(env, fds[1]));
-  return result;
-}
+using Parser = void (*)(Options&, SpawnRequest*);
 using Spawner = int (*)(const SpawnRequest&, SpawnResult*, const char**);
 
-Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* usage, Parser parse, Spawner spawn) {
+Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* name, Parser parse, Spawner spawn) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (info.Length() != 1 || !info[0].IsObject()) return ThrowTypeError(env, std::string(name) + "(options: object)");
   SpawnRequest request;
   std::string problem;
-  if (!parse(info[0].As<Napi::Object>(), &request, &problem)) {
-    Napi::TypeError::New(env, problem).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  Options options(info[0].As<Napi::Object>(), "", &problem);
+  parse(options, &request);
+  if (!problem.empty()) return ThrowTypeError(env, std::string(name) + ": " + problem);
   SpawnResult result;
   const char* what = "";
   int error = spawn(request, &result, &what);
   if (error != 0) {
-    Napi::Error failure = Napi::Error::New(env, std::string(what) + ": " + strerror(error));
-    failure.Set("errno", Napi::Number::New(env, error));
+    // `syscall` names the step, which exec.ts maps to the object it concerns.
+    Napi::Error failure = ErrnoError(env, what, error);
     failure.Set("syscall", Napi::String::New(env, what));
     failure.ThrowAsJavaScriptException();
     return env.Undefined();
@@ -408,12 +190,21 @@ Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* usage, Parser 
   return out;
 }
 
-Napi::Value SpawnFunction(const Napi::CallbackInfo& info) {
-  return SpawnWith(info, "spawn(options: object)", ParseSpawnRequest, Spawn);
-}
+Napi::Value SpawnFunction(const Napi::CallbackInfo& info) { return SpawnWith(info, "spawn", ParseSpawnRequest, Spawn); }
 
 Napi::Value SpawnExecFunction(const Napi::CallbackInfo& info) {
-  return SpawnWith(info, "spawnExec(options: object)", ParseExecRequest, SpawnExec);
+  return SpawnWith(info, "spawnExec", ParseExecRequest, SpawnExec);
+}
+
+// openPipe() → [readFd, writeFd], both close-on-exec: the ends minictr relays `exec`'s stdio through.
+Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Pipe pipe;
+  if (!pipe.Open()) return ThrowErrno(env, "pipe2", errno);
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, pipe.read.release()));
+  result.Set(1u, Napi::Number::New(env, pipe.write.release()));
+  return result;
 }
 
 // Release blocks until the child execs (a few milliseconds of mounts), so it runs on the libuv thread pool.
@@ -457,10 +248,7 @@ bool ArgsAreNumbers(const Napi::CallbackInfo& info, size_t count) {
 
 Napi::Value ReleaseFunction(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsAreNumbers(info, 2)) {
-    Napi::TypeError::New(env, "release(releaseFd: number, errorFd: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!ArgsAreNumbers(info, 2)) return ThrowTypeError(env, "release(releaseFd: number, errorFd: number)");
   auto* worker =
       new ReleaseWorker(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
   Napi::Promise promise = worker->Promise();
@@ -470,10 +258,8 @@ Napi::Value ReleaseFunction(const Napi::CallbackInfo& info) {
 
 Napi::Value AbortFunction(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsAreNumbers(info, 2)) {
-    Napi::TypeError::New(env, "abort(releaseFd: number, errorFd: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!ArgsAreNumbers(info, 2)) return ThrowTypeError(env, "abort(releaseFd: number, errorFd: number)");
+  // EOF on its release pipe: the child exits without running anything.
   close(info[0].As<Napi::Number>().Int32Value());
   close(info[1].As<Napi::Number>().Int32Value());
   return env.Undefined();

@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
+#include "fd.h"
+
 namespace minictr {
 
 namespace {
@@ -65,27 +68,17 @@ bool NumbersOnly(const Napi::CallbackInfo& info, size_t count) {
 
 uint32_t U32(const Napi::Value& value) { return value.As<Napi::Number>().Uint32Value(); }
 
-Napi::Value ThrowErrno(Napi::Env env, const std::string& what, int error) {
-  Napi::Error failure = Napi::Error::New(env, what + ": " + strerror(error));
-  failure.Set("errno", Napi::Number::New(env, error));
-  failure.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
 }  // namespace
 
 Napi::Value BpfProgLoad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsString() ||
       !info[3].IsString() || !info[4].IsNumber()) {
-    Napi::TypeError::New(env, "bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number)")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number)");
   }
   Napi::TypedArray array = info[1].As<Napi::TypedArray>();
   if (array.TypedArrayType() != napi_uint8_array || array.ByteLength() == 0 || array.ByteLength() % 8 != 0) {
-    Napi::TypeError::New(env, "bpfProgLoad: insns must be a Uint8Array of whole 8-byte instructions").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "bpfProgLoad: insns must be a Uint8Array of whole 8-byte instructions");
   }
   Napi::Uint8Array insns = array.As<Napi::Uint8Array>();
   std::string license = info[2].As<Napi::String>().Utf8Value();
@@ -109,8 +102,7 @@ Napi::Value BpfProgLoad(const Napi::CallbackInfo& info) {
   long again = Bpf(BPF_PROG_LOAD, &attr, sizeof attr);
   if (again >= 0) close(static_cast<int>(again));
   log.back() = '\0';
-  Napi::Error failure = Napi::Error::New(env, std::string("bpf(BPF_PROG_LOAD) ") + name + ": " + strerror(error));
-  failure.Set("errno", Napi::Number::New(env, error));
+  Napi::Error failure = ErrnoError(env, "bpf(BPF_PROG_LOAD) " + name, error);
   failure.Set("log", Napi::String::New(env, log.data()));
   failure.ThrowAsJavaScriptException();
   return env.Undefined();
@@ -132,9 +124,7 @@ class AttachWorker : public Napi::AsyncWorker {
       deferred_.Resolve(env.Undefined());
       return;
     }
-    Napi::Error failure = Napi::Error::New(env, std::string("bpf(BPF_PROG_ATTACH): ") + strerror(error_));
-    failure.Set("errno", Napi::Number::New(env, error_));
-    deferred_.Reject(failure.Value());
+    deferred_.Reject(ErrnoError(env, "bpf(BPF_PROG_ATTACH)", error_).Value());
   }
 
  private:
@@ -146,9 +136,7 @@ class AttachWorker : public Napi::AsyncWorker {
 Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!NumbersOnly(info, 4)) {
-    Napi::TypeError::New(env, "bpfProgAttach(target: number, progFd: number, attachType: number, flags: number)")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "bpfProgAttach(target: number, progFd: number, attachType: number, flags: number)");
   }
   AttachAttr attr;
   memset(&attr, 0, sizeof attr);
@@ -165,31 +153,26 @@ Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
 Napi::Value BpfProgDetach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!NumbersOnly(info, 3)) {
-    Napi::TypeError::New(env, "bpfProgDetach(target: number, progId: number, attachType: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "bpfProgDetach(target: number, progId: number, attachType: number)");
   }
   union bpf_attr by_id;
   memset(&by_id, 0, sizeof by_id);
   by_id.prog_id = U32(info[1]);
-  long program = Bpf(BPF_PROG_GET_FD_BY_ID, &by_id, sizeof by_id);
-  if (program < 0) return ThrowErrno(env, "bpf(BPF_PROG_GET_FD_BY_ID)", errno);
+  Fd program(static_cast<int>(Bpf(BPF_PROG_GET_FD_BY_ID, &by_id, sizeof by_id)));
+  if (!program.valid()) return ThrowErrno(env, "bpf(BPF_PROG_GET_FD_BY_ID)", errno);
   AttachAttr attr;
   memset(&attr, 0, sizeof attr);
   attr.target = U32(info[0]);
-  attr.attach_bpf_fd = static_cast<uint32_t>(program);
+  attr.attach_bpf_fd = static_cast<uint32_t>(program.get());
   attr.attach_type = U32(info[2]);
-  long result = Bpf(BPF_PROG_DETACH, &attr, sizeof attr);
-  int error = errno;
-  close(static_cast<int>(program));
-  if (result < 0) return ThrowErrno(env, "bpf(BPF_PROG_DETACH)", error);
+  if (Bpf(BPF_PROG_DETACH, &attr, sizeof attr) < 0) return ThrowErrno(env, "bpf(BPF_PROG_DETACH)", errno);
   return env.Undefined();
 }
 
 Napi::Value BpfProgQuery(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!NumbersOnly(info, 2)) {
-    Napi::TypeError::New(env, "bpfProgQuery(target: number, attachType: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "bpfProgQuery(target: number, attachType: number)");
   }
   uint32_t ids[kMaxQueried] = {};
   QueryAttr attr;
@@ -209,8 +192,7 @@ Napi::Value BpfProgQuery(const Napi::CallbackInfo& info) {
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "interfaceIndex(name: string)").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "interfaceIndex(name: string)");
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
   return Napi::Number::New(env, if_nametoindex(name.c_str()));

@@ -1,4 +1,5 @@
-// The container's first process, from clone() to execve().
+// The container's first process from clone() to execve() (RunChild), and the steps it shares with `minictr exec`'s
+// process, whose own entry point is in join.cc: release, session and terminal, security profile, stdio.
 //
 // Node is multithreaded, so after clone() this process is a copy of one thread of a process whose other threads may
 // have held locks (malloc, stdio) at that instant. Until execve() it therefore makes only system calls and touches
@@ -6,7 +7,6 @@
 // or reports {step, errno} on the close-on-exec error pipe and exits; a successful execve() closes that pipe, which
 // is how the parent learns the command started.
 #include "child.h"
-#include "fd_passing.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -28,20 +28,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
+
+#include "fd_passing.h"
+#include "io.h"
 
 namespace minictr {
 
 namespace {
-
-// Exit status of a child that failed before exec; the parent reports the step from the error pipe instead.
-constexpr int kFailedStatus = 127;
-
-[[noreturn]] void Fail(const ChildConfig& config, int32_t step) {
-  ReportStep(config.error_fd, step, errno);
-  _exit(kFailedStatus);
-}
 
 bool MkdirIfMissing(const char* path, mode_t mode) { return mkdir(path, mode) == 0 || errno == EEXIST; }
 
@@ -184,8 +178,9 @@ bool MountDev() {
 // replaces a default node of the same name (--device /dev/zero).
 bool CreateDeviceNode(const DeviceNodeConfig& device) {
   char* slash = strrchr(device.path, '/');
+  if (slash == nullptr || slash == device.path) return errno = EINVAL, false;  // devices.ts gives "/dev/..."
   *slash = '\0';
-  bool parents = slash == device.path + 4 || MkdirAll(device.path);  // "/dev" itself exists
+  bool parents = strcmp(device.path, "/dev") == 0 || MkdirAll(device.path);
   *slash = '/';
   if (!parents || (unlink(device.path) < 0 && errno != ENOENT)) return false;
   mode_t saved = umask(0);
@@ -194,23 +189,12 @@ bool CreateDeviceNode(const DeviceNodeConfig& device) {
   return ok;
 }
 
-bool WriteAll(int fd, const char* data, size_t length) {
-  while (length > 0) {
-    ssize_t n = write(fd, data, length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    data += n;
-    length -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // Replaces the file, including a symlink (images often point resolv.conf at a path that does not exist here).
 bool WriteEtcFile(const EtcFile& file) {
   if (unlink(file.path) < 0 && errno != ENOENT) return false;
   int fd = open(file.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return false;
-  bool ok = WriteAll(fd, file.content, file.length);
+  bool ok = WriteFully(fd, file.content, file.length);
   close(fd);
   return ok;
 }
@@ -246,7 +230,7 @@ void PtsPath(unsigned number, char (&path)[32]) {
 // -t: a pseudo-terminal from the container's own devpts instance, as runc does with its console socket, so that
 // inside, `tty` says /dev/pts/0 and the device exists. The replica becomes the controlling terminal of this session
 // (and, with --user, the user's); the controller goes to minictr over the console socket. Returns the replica.
-int OpenTerminal(const ChildConfig& config) {
+int OpenTerminal(const ProcessConfig& config) {
   int controller = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (controller < 0) return -1;
   int unlock = 0;
@@ -306,9 +290,11 @@ bool MaskPaths() {
 // effective, permitted and inheritable sets; no_new_privs keeps setuid binaries from raising privileges. The
 // bounding set goes first, while CAP_SETPCAP is still held; a non-root --user then switches, which empties the
 // permitted set, so its remaining sets are set to nothing, as Docker gives a non-root user no capabilities.
-bool DropBoundingSet(const ChildConfig& config) {
+// Every capability number a 64-bit mask can name is tried: the kernel refuses the ones it does not know (EINVAL),
+// so no count of them is read, least of all from a file in the container (exec's joiner runs there).
+bool DropBoundingSet(const ProcessConfig& config) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return false;
-  for (int cap = 0; cap <= config.cap_last; cap++) {
+  for (int cap = 0; cap < 64; cap++) {
     if ((config.capabilities >> cap) & 1) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return false;
   }
@@ -331,7 +317,7 @@ bool SetCapabilities(uint64_t capabilities) {
 // Raw system calls, not glibc's setgroups/setgid/setuid: in a multithreaded program glibc applies those to every
 // thread, taking a lock and signalling the other threads. This clone of Node has one thread, but glibc's records
 // still list Node's, and the lock may have been held by one of them at the instant of the clone.
-bool SwitchUser(const ChildConfig& config) {
+bool SwitchUser(const ProcessConfig& config) {
   gid_t groups[1] = {config.gid};
   return syscall(SYS_setgroups, 1, groups) == 0 && syscall(SYS_setresgid, config.gid, config.gid, config.gid) == 0 &&
          syscall(SYS_setresuid, config.uid, config.uid, config.uid) == 0;
@@ -339,7 +325,7 @@ bool SwitchUser(const ChildConfig& config) {
 
 }  // namespace
 
-int32_t ApplyProcessProfile(const ChildConfig& config) {
+int32_t ApplyProcessProfile(const ProcessConfig& config) {
   if (!config.privileged && !DropBoundingSet(config)) return kStepCapabilities;
   // The kernel clears the parent-death signal when the ids change: set it again. (Should the parent die in the
   // instant between, nothing here notices: getppid() reads 0 across the PID namespace, and only a pidfd of the
@@ -352,16 +338,6 @@ int32_t ApplyProcessProfile(const ChildConfig& config) {
     return kStepSeccomp;
   }
   return 0;
-}
-
-int ReadCapLast() {
-  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 40;
-  char text[16] = {0};
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  int value = n > 0 ? atoi(text) : 0;
-  return value > 0 && value < 64 ? value : 40;
 }
 
 void MarkAllCloseOnExec(int first) {
@@ -419,12 +395,13 @@ const char* ChildStepName(int32_t step) {
   }
 }
 
-namespace {
-[[noreturn]] void RunProcessSteps(const ChildConfig& config);
-}  // namespace
+void FailStep(const ProcessConfig& config, int32_t step) {
+  ReportStep(config.error_fd, step, errno);
+  _exit(127);  // what minictr reports comes from the error pipe, not from this status
+}
 
-void RunChild(const ChildConfig& config) {
-  // 0. Die with the parent (minictr, or for -d minictr-monitor), start from default signal handling, and drop the
+void AwaitRelease(const ProcessConfig& config) {
+  // 0. Die with the parent (minictr, minictr-monitor for -d), start from default signal handling, and drop the
   //    copies of the other processes' pipe ends this process inherited. Not dumpable: until it execs, this is a
   //    copy of Node's memory with host descriptors (for `minictr exec`, of minictr-init's: see join.cc), and the
   //    container's root may otherwise read /proc/PID/mem, environ and fd of a process of its own uid (runc does the
@@ -435,113 +412,103 @@ void RunChild(const ChildConfig& config) {
   ResetSignals();
   for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);
 
-  // 1. Block until the agent has built the host side of the network. EOF without "go" means it gave up.
+  // 1. Block until minictr has done its part (for a container: the host side of its network and its cgroup). EOF
+  //    without "go" means it gave up.
   char go[2] = {0, 0};
-  ssize_t got;
-  do {
-    got = read(config.release_fd, go, sizeof go);
-  } while (got < 0 && errno == EINTR);
-  if (got != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
+  if (ReadFully(config.release_fd, go, sizeof go) != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
   close(config.release_fd);
-  if (config.joining) {
-    // `minictr exec`: the container's PID 1 made its namespaces and root; only the process part remains.
-    if (chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
-    RunProcessSteps(config);
+}
+
+void EnterSession(const ProcessConfig& config, int (&stdio)[3]) {
+  // A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once. With
+  // -t the pseudo-terminal becomes this session's controlling terminal instead, as login does.
+  if (setsid() < 0) FailStep(config, kStepSession);
+  for (int fd = 0; fd <= 2; fd++) stdio[fd] = config.stdio[fd];
+  if (config.console_fd >= 0) {
+    int replica = OpenTerminal(config);
+    if (replica < 0) FailStep(config, kStepTerminal);
+    stdio[0] = stdio[1] = stdio[2] = replica;
   }
+}
+
+void PrepareExec(const ProcessConfig& config, const int (&stdio)[3]) {
+  if (!PrepareStdio(stdio)) FailStep(config, kStepStdio);
+  MarkAllCloseOnExec(3);
+  umask(022);
+}
+
+void RunChild(const ChildConfig& config) {
+  // 0-1. See AwaitRelease.
+  AwaitRelease(config);
 
   // 2. Hostname, in the new UTS namespace.
-  if (sethostname(config.hostname, strlen(config.hostname)) < 0) Fail(config, kStepHostname);
+  if (sethostname(config.hostname, strlen(config.hostname)) < 0) FailStep(config, kStepHostname);
 
-  // 3-5. Network, in the new network namespace: lo up, then eth0 (created by the agent) and the default route.
+  // 3-5. Network, in the new network namespace: lo up, then eth0 (moved here by minictr) and the default route.
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0 || !SetFlagsUp(sock, "lo")) Fail(config, kStepLoopback);
+  if (sock < 0 || !SetFlagsUp(sock, "lo")) FailStep(config, kStepLoopback);
   if (config.configure_interface) {
-    if (!ConfigureInterface(sock, config)) Fail(config, kStepInterface);
-    if (!AddDefaultRoute(sock, config)) Fail(config, kStepRoute);
+    if (!ConfigureInterface(sock, config)) FailStep(config, kStepInterface);
+    if (!AddDefaultRoute(sock, config)) FailStep(config, kStepRoute);
   }
   close(sock);
 
   // 6. Nothing mounted from here on may leak into the host's mount namespace.
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) Fail(config, kStepMountPrivate);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) FailStep(config, kStepMountPrivate);
 
   // 7-8. The container's root: a private overlay whose upper layer lives in the container's state directory.
-  if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) Fail(config, kStepOverlay);
+  if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) FailStep(config, kStepOverlay);
   // 7b. Volumes, on paths resolved inside the new root while the host's paths are still visible (mounts.cc).
-  if (!MountVolumes(config.overlay_target, config.mounts, config.mount_count)) Fail(config, kStepVolumes);
-  if (!PivotRoot(config.overlay_target)) Fail(config, kStepPivotRoot);
+  if (!MountVolumes(config.overlay_target, config.mounts, config.mount_count)) FailStep(config, kStepVolumes);
+  if (!PivotRoot(config.overlay_target)) FailStep(config, kStepPivotRoot);
 
   // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev (with the --device
   //       nodes), read-only /sys.
   if (!MountPoint("/proc", 0555) ||
       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-    Fail(config, kStepProc);
+    FailStep(config, kStepProc);
   }
-  if (!MountDev()) Fail(config, kStepDev);
+  if (!MountDev()) FailStep(config, kStepDev);
   for (size_t i = 0; i < config.device_count; i++) {
-    if (!CreateDeviceNode(config.devices[i])) Fail(config, kStepDevices);
+    if (!CreateDeviceNode(config.devices[i])) FailStep(config, kStepDevices);
   }
   if (!MountPoint("/sys", 0555) ||
       mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-    Fail(config, kStepSys);
+    FailStep(config, kStepSys);
   }
 
   // 12. Name resolution and identity files, written into the overlay's upper layer.
-  if (!MountPoint("/etc", 0755)) Fail(config, kStepEtcFiles);
+  if (!MountPoint("/etc", 0755)) FailStep(config, kStepEtcFiles);
   for (size_t i = 0; i < config.etc_file_count; i++) {
-    if (!WriteEtcFile(config.etc_files[i])) Fail(config, kStepEtcFiles);
+    if (!WriteEtcFile(config.etc_files[i])) FailStep(config, kStepEtcFiles);
   }
 
   // 12b. The default security profile's filesystem part: masked and read-only kernel paths.
-  if (!config.privileged && !MaskPaths()) Fail(config, kStepMaskPaths);
+  if (!config.privileged && !MaskPaths()) FailStep(config, kStepMaskPaths);
 
   // 13. Working directory, created if missing as Docker does.
-  if (!MkdirAll(config.workdir) || chdir(config.workdir) < 0) Fail(config, kStepWorkdir);
+  if (!MkdirAll(config.workdir) || chdir(config.workdir) < 0) FailStep(config, kStepWorkdir);
 
-  RunProcessSteps(config);
-}
-
-namespace {
-
-// Steps 14-15, shared with `minictr exec`: session, security profile, stdio, exec.
-[[noreturn]] void RunProcessSteps(const ChildConfig& config) {
-  // 14. A session of its own: keys typed on minictr's terminal signal minictr, which forwards them exactly once.
-  //     With -t the pseudo-terminal becomes this session's controlling terminal instead, as login does.
-  if (setsid() < 0) Fail(config, kStepSession);
-  int stdio[3] = {config.stdio[0], config.stdio[1], config.stdio[2]};
-  if (config.console_fd >= 0) {
-    int replica = OpenTerminal(config);
-    if (replica < 0) Fail(config, kStepTerminal);
-    stdio[0] = stdio[1] = stdio[2] = replica;
-  }
+  // 14. Session and terminal (see EnterSession).
+  int stdio[3];
+  EnterSession(config, stdio);
 
   // 14a. --read-only: every write above is done; the root becomes read-only.
-  if (config.read_only && !config.joining && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
-    Fail(config, kStepReadOnlyRoot);
+  if (config.read_only && mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0) {
+    FailStep(config, kStepReadOnlyRoot);
   }
 
-  // 14b. The security profile's process part, last, since every step above needed full privileges. `minictr
-  //     exec`'s process has it already: its joiner applied it before cloning it (join.cc).
-  if (!config.joining) {
-    int32_t step = ApplyProcessProfile(config);
-    if (step != 0) Fail(config, step);
-  }
+  // 14b. The security profile's process part, last, since every step above needed full privileges.
+  int32_t step = ApplyProcessProfile(config);
+  if (step != 0) FailStep(config, step);
 
   // 15. Exec, through minictr-init's sealed in-memory copy (init.cc says why), which execs the command in turn or,
   //     with --init, runs it as its child. Every descriptor above stderr closes on the way, except the error pipe,
-  //     which minictr-init keeps to report the command's exec failure as this process would have. `minictr exec`'s
-  //     process is that copy already (join.cc): it execs the command itself.
-  if (!PrepareStdio(stdio)) Fail(config, kStepStdio);
-  MarkAllCloseOnExec(3);
-  umask(022);
-  if (config.helper_fd < 0) {
-    execve(config.exec_path, config.exec_argv, config.envp);
-    Fail(config, kStepExec);
-  }
+  //     which minictr-init keeps to report the command's exec failure as this process would have.
+  PrepareExec(config, stdio);
   fcntl(config.error_fd, F_SETFD, 0);
   syscall(SYS_execveat, config.helper_fd, "", config.helper_argv, config.envp, AT_EMPTY_PATH);
-  Fail(config, kStepInit);
+  FailStep(config, kStepInit);
 }
-
-}  // namespace
 
 }  // namespace minictr

@@ -1,5 +1,5 @@
-// The container's first process between clone() and execve(): the shared config it reads and the numbered steps it
-// runs. Everything here is prepared by the parent before clone(), so the child only makes system calls.
+// The processes the addon starts, between clone() and execve(): the config each reads and the numbered steps it runs.
+// Everything here is prepared by the parent before clone(), so the child only makes system calls.
 #pragma once
 
 #include <linux/filter.h>
@@ -89,8 +89,9 @@ struct DeviceNodeConfig {
 // Most descriptors a child must close on entry: the other processes' ends of every pipe it inherited.
 constexpr int kMaxInheritedFds = 12;
 
-struct ChildConfig {
-  bool joining;           // exec into a running container: its namespaces and root are set up, skip steps 2-12b
+// What every process the addon starts reads between clone() and execve(): a container's first process (ChildConfig)
+// or an exec'd one (join.cc). Its release, stdio and terminal, and its security profile.
+struct ProcessConfig {
   int release_fd;         // read end of the release pipe
   int error_fd;           // write end of the error pipe (close-on-exec: a successful exec closes it)
   int foreign_fds[kMaxInheritedFds];  // other processes' pipe ends: closed first, or EOF could never arrive
@@ -99,10 +100,20 @@ struct ChildConfig {
   int console_fd;         // -t: a socket to send the pseudo-terminal's controller to minictr; -1: no terminal
   unsigned short rows;    // -t: the terminal's initial size
   unsigned short columns;
-  int helper_fd;          // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command; -1:
-  char* const* helper_argv;  // exec exec_path directly (in minictr-init's join mode, which already is that copy)
-  const char* exec_path;
-  char* const* exec_argv;
+  char* workdir;          // writable copy: a container's child walks it to create missing parents
+  bool privileged;        // --privileged: no masked paths, all capabilities, no no_new_privs
+  uint64_t capabilities;  // bit N set: keep capability N
+  const sock_fprog* seccomp;  // installed last; null with --privileged
+  bool switch_user;       // --user: run as uid:gid with no supplementary groups
+  uint32_t uid;
+  uint32_t gid;
+  char* const* envp;
+};
+
+// A container's first process: it builds the container (steps 2-13), then execs the command through minictr-init.
+struct ChildConfig : ProcessConfig {
+  int helper_fd;             // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command
+  char* const* helper_argv;
   const char* hostname;
   bool configure_interface;
   const char* ifname;
@@ -117,20 +128,11 @@ struct ChildConfig {
   size_t device_count;
   const MountConfig* mounts;  // -v, --mount, --tmpfs, parents first
   size_t mount_count;
-  char* workdir;  // writable copy: the child walks it to create missing parents
-  bool privileged;        // --privileged: no masked paths, all capabilities, no no_new_privs
-  uint64_t capabilities;  // bit N set: keep capability N
-  int cap_last;           // highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap)
-  const sock_fprog* seccomp;  // installed last; null with --privileged
   bool read_only;         // --read-only: the root is remounted read-only before exec
-  bool switch_user;       // --user: run as uid:gid with no supplementary groups
-  uint32_t uid;
-  uint32_t gid;
-  char* const* envp;
 };
 
-// The highest capability number the running kernel knows; 40 (CAP_CHECKPOINT_RESTORE) when unreadable.
-int ReadCapLast();
+// Reports {step, errno} on the error pipe and exits. Async-signal-safe, as is everything below.
+[[noreturn]] void FailStep(const ProcessConfig& config, int32_t step);
 
 // Marks every descriptor from `first` on close-on-exec: close_range(CLOSE_RANGE_CLOEXEC), or on kernels before 5.11
 // a loop that stops at 65536 (Node raises the descriptor limit to the hard limit, a million or more).
@@ -140,11 +142,22 @@ void MarkAllCloseOnExec(int first);
 // ignored signals (SIGPIPE) and the mask that was blocked across clone().
 void ResetSignals();
 
-// The security profile's process part, in order: bounding set and no_new_privs, --user, capability sets, seccomp.
-// Returns 0, or the step that failed (errno says why). Async-signal-safe.
-int32_t ApplyProcessProfile(const ChildConfig& config);
+// The first steps of every child: die with the parent, default signals, not dumpable, the other processes' pipe ends
+// closed; then block until minictr says "go". Exits quietly if it says nothing (it gave up).
+void AwaitRelease(const ProcessConfig& config);
 
-// Runs the child's steps and execs; never returns. Async-signal-safe: no allocation, no locks, no stdio.
+// A session of its own and, with -t, the pseudo-terminal as its controlling terminal; `stdio` is what becomes fds
+// 0-2 (the terminal's replica with -t).
+void EnterSession(const ProcessConfig& config, int (&stdio)[3]);
+
+// The security profile's process part, in order: bounding set and no_new_privs, --user, capability sets, seccomp.
+// Returns 0, or the step that failed (errno says why).
+int32_t ApplyProcessProfile(const ProcessConfig& config);
+
+// Stdio in place and blocking, every other descriptor close-on-exec, umask 022: ready for execve().
+void PrepareExec(const ProcessConfig& config, const int (&stdio)[3]);
+
+// A container's first process: runs the child's steps and execs; never returns. No allocation, no locks, no stdio.
 [[noreturn]] void RunChild(const ChildConfig& config);
 
 }  // namespace minictr

@@ -11,7 +11,7 @@
 //   (3) it joins the container's namespaces through a pidfd of its PID 1, and its root;
 //   (4) it applies the security profile to itself (bounding set, user, capabilities, seccomp), so that
 //   (5) the process it clones with CLONE_PARENT, in the container's PID namespace and minictr's child, is born with
-//       the container's privileges; it runs child.cc's remaining steps (release, session, terminal) and execs;
+//       the container's privileges; it waits for its release, and execs the command (RunJoinedChild);
 //   (6) it reports that pid on the report pipe, {0, pid}, or the step that failed, {step, errno}, and exits.
 //
 //   minictr-init join REQUEST_FD REPORT_FD ERROR_FD RELEASE_FD PIDFD ROOT_FD CONSOLE_FD   (CONSOLE_FD -1: no -t)
@@ -127,6 +127,24 @@ bool JoinCgroups(const JoinRequest& request) {
   return true;
 }
 
+// The exec'd process: a ProcessConfig (child.h) and the command it execs itself, being minictr-init's copy already.
+struct JoinedConfig : ProcessConfig {
+  const char* exec_path;
+  char* const* exec_argv;
+};
+
+// The exec'd process, from clone() to execve(): the part of a container child's steps that is not done already.
+// The container's PID 1 made the namespaces and the root, and the joiner applied the profile.
+[[noreturn]] void RunJoinedChild(const JoinedConfig& config) {
+  AwaitRelease(config);
+  if (chdir(config.workdir) < 0) FailStep(config, kStepWorkdir);
+  int stdio[3];
+  EnterSession(config, stdio);
+  PrepareExec(config, stdio);
+  execve(config.exec_path, config.exec_argv, config.envp);
+  FailStep(config, kStepExec);
+}
+
 [[noreturn]] void Report(int report_fd, int32_t step, int32_t value) {
   ReportStep(report_fd, step, value);
   _exit(step == 0 ? 0 : 125);
@@ -159,24 +177,18 @@ int RunJoin(int argc, char** argv) {
     Report(report_fd, kStepJoinNamespaces, errno);
   }
 
-  // 4-5. The process's config: the part of a container's child config that applies to it (child.h).
-  ChildConfig config{};
-  config.joining = true;
+  // 4-5. The process's config: its release, stdio and terminal, and the profile (child.h), and the command.
+  JoinedConfig config{};
   config.release_fd = release_fd;
   config.error_fd = error_fd;
   for (int fd : {report_fd, pidfd, root_fd}) config.foreign_fds[config.foreign_fd_count++] = fd;
-  for (int& fd : config.stdio) fd = -1;
+  for (int& fd : config.stdio) fd = -1;  // the joiner's: minictr placed them (RunJoiner in spawn.cc)
   config.console_fd = console_fd;
   config.rows = static_cast<unsigned short>(request.rows);
   config.columns = static_cast<unsigned short>(request.columns);
-  config.helper_fd = -1;
-  config.exec_path = request.path;
-  config.exec_argv = request.argv.data();
-  config.envp = request.envp.data();
   config.workdir = request.workdir;
   config.privileged = request.privileged;
   config.capabilities = request.capabilities;
-  config.cap_last = ReadCapLast();
   std::vector<sock_filter> filter;
   sock_fprog seccomp{};
   if (!request.privileged) {
@@ -188,6 +200,9 @@ int RunJoin(int argc, char** argv) {
   config.switch_user = request.switch_user;
   config.uid = static_cast<uint32_t>(request.uid);
   config.gid = static_cast<uint32_t>(request.gid);
+  config.envp = request.envp.data();
+  config.exec_path = request.path;
+  config.exec_argv = request.argv.data();
   //      The security profile, here, before the process exists: the moment it is cloned it is visible in the
   //    container's PID namespace, and a container keeping CAP_SYS_PTRACE may attach to it at once. Born with the
   //    container's capabilities, user and seccomp filter, it has nothing more to give than the container has. The
@@ -196,7 +211,7 @@ int RunJoin(int argc, char** argv) {
   int32_t failed = ApplyProcessProfile(config);
   if (failed != 0) Report(report_fd, failed, errno);
   long pid = syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) RunChild(config);
+  if (pid == 0) RunJoinedChild(config);
   if (pid < 0) Report(report_fd, kStepJoinNamespaces, errno);
 
   // 6. Done: the process waits for its release.

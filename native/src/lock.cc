@@ -9,32 +9,26 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
+
+#include "errors.h"
+#include "fd.h"
 
 namespace minictr {
 
 Napi::Value LockDirectory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "lockDirectory(path: string)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (info.Length() != 1 || !info[0].IsString()) return ThrowTypeError(env, "lockDirectory(path: string)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
-  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int result = fd < 0 ? -1 : 0;
-  if (fd >= 0) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  int result = fd.valid() ? 0 : -1;
+  if (fd.valid()) {
     do {
-      result = flock(fd, LOCK_EX);
+      result = flock(fd.get(), LOCK_EX);
     } while (result < 0 && errno == EINTR);
   }
-  if (result < 0) {
-    int saved = errno;
-    if (fd >= 0) close(fd);
-    Napi::Error::New(env, "lock " + path + ": " + strerror(saved)).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, fd);
+  if (result < 0) return ThrowErrno(env, "lock " + path, errno);
+  return Napi::Number::New(env, fd.release());
 }
 
 }  // namespace minictr

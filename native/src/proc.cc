@@ -15,15 +15,17 @@
 #include <cstring>
 #include <string>
 
+#include "errors.h"
+#include "fd.h"
+
 namespace minictr {
 
 uint64_t StartTimeOf(int pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return 0;
   char text[1024];
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
+  ssize_t n = read(fd.get(), text, sizeof text - 1);
   if (n <= 0) return 0;
   text[n] = '\0';
   const char* p = strrchr(text, ')');  // the command name may contain anything; fields resume after the last ')'
@@ -34,18 +36,17 @@ uint64_t StartTimeOf(int pid) {
 // A pidfd on the very process (pid, start time), or -1: errno ESRCH when that process is gone, anything else on
 // failure. The start time is read after the open, for the reason given at the top of this file.
 int OpenRecorded(int pid, uint64_t start_time) {
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) {
     // EINVAL: the number now names a thread of another process (or pid <= 0). Either way the recorded one is gone.
     if (errno == EINVAL) errno = ESRCH;
     return -1;
   }
   if (StartTimeOf(pid) != start_time) {
-    close(pidfd);
     errno = ESRCH;
     return -1;
   }
-  return pidfd;
+  return pidfd.release();
 }
 
 namespace {
@@ -55,7 +56,7 @@ bool RecordedArguments(const Napi::CallbackInfo& info, size_t count, const char*
   bool valid = info.Length() == count;
   for (size_t i = 0; valid && i < count; i++) valid = info[i].IsNumber();
   if (!valid) {
-    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    ThrowTypeError(info.Env(), usage);
     return false;
   }
   *pid = info[0].As<Napi::Number>().Int32Value();
@@ -73,20 +74,10 @@ Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   int signal = info[2].As<Napi::Number>().Int32Value();
-  int pidfd = OpenRecorded(pid, start_time);
-  if (pidfd < 0) {
-    if (errno == ESRCH) return Napi::Boolean::New(env, false);
-    Napi::Error::New(env, std::string("pidfd_open: ") + strerror(errno)).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int result = static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));
-  int saved = errno;
-  close(pidfd);
-  if (result < 0 && saved != ESRCH) {
-    Napi::Error::New(env, std::string("pidfd_send_signal: ") + strerror(saved)).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  return Napi::Boolean::New(env, result == 0);
+  Fd pidfd(OpenRecorded(pid, start_time));
+  if (!pidfd.valid()) return errno == ESRCH ? Napi::Boolean::New(env, false) : ThrowErrno(env, "pidfd_open", errno);
+  if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) == 0) return Napi::Boolean::New(env, true);
+  return errno == ESRCH ? Napi::Boolean::New(env, false) : ThrowErrno(env, "pidfd_send_signal", errno);
 }
 
 Napi::Value OpenProcess(const Napi::CallbackInfo& info) {
@@ -96,9 +87,7 @@ Napi::Value OpenProcess(const Napi::CallbackInfo& info) {
   if (!RecordedArguments(info, 2, "openProcess(pid: number, startTime: number)", &pid, &start_time)) return env.Undefined();
   int pidfd = OpenRecorded(pid, start_time);
   if (pidfd >= 0) return Napi::Number::New(env, pidfd);
-  if (errno == ESRCH) return env.Null();
-  Napi::Error::New(env, std::string("pidfd_open: ") + strerror(errno)).ThrowAsJavaScriptException();
-  return env.Undefined();
+  return errno == ESRCH ? env.Null() : ThrowErrno(env, "pidfd_open", errno);
 }
 
 }  // namespace minictr

@@ -1,5 +1,5 @@
 // A seccomp filter denying the system calls a container has no business making, built before clone() and
-// installed by the child just before exec.
+// installed by the container's child just before exec (child.cc), and by exec's joiner before it clones (join.cc).
 #pragma once
 
 #include <linux/filter.h>

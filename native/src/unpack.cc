@@ -21,10 +21,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "errors.h"
+#include "fd.h"
+#include "options.h"
 
 namespace minictr {
 
@@ -35,29 +38,6 @@ struct Failure {
   const char* syscall = nullptr;
   std::string path;
   int error = 0;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
 };
 
 bool Fail(Failure* failure, const char* syscall, const std::string& path) {
@@ -148,92 +128,38 @@ struct Entry {
   Times times;
 };
 
-// Argument checks: the first problem found, naming the field, becomes a TypeError.
-class Checker {
- public:
-  Checker(Napi::Object object, const char* function) : object_(object), function_(function) {}
-
-  bool ok() const { return problem_.empty(); }
-  const std::string& problem() const { return problem_; }
-
-  std::string String(const char* key) {
-    Napi::Value value = object_.Get(key);
-    if (!value.IsString()) return Report(key, "a string"), "";
-    std::string text = value.As<Napi::String>().Utf8Value();
-    if (text.find('\0') != std::string::npos) Report(key, "a string without NUL bytes");
-    return text;
+// {atime, mtime}, each {seconds, nanoseconds}; null: leave the times alone.
+Times TimesOf(Options& options, const char* key) {
+  Times times;
+  if (options.IsNull(key)) return times;
+  Options both = options.Object(key);
+  const char* names[2] = {"atime", "mtime"};
+  for (int i = 0; i < 2; i++) {
+    Options time = both.Object(names[i]);
+    times.values[i].tv_sec = static_cast<time_t>(time.Integer("seconds", -9007199254740991.0, 9007199254740991.0));
+    times.values[i].tv_nsec = static_cast<long>(time.Integer("nanoseconds", 0, 999999999));
   }
+  times.set = true;
+  return times;
+}
 
-  // One path component: not empty, not "." or "..", no '/'.
-  std::string Name(const char* key) {
-    std::string name = String(key);
-    if (ok() && (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)) {
-      Report(key, "one path component (not empty, '.' or '..', without '/')");
-    }
-    return name;
+// The entry's name: one path component (not empty, "." or "..", without '/'), which the *at() calls act on
+// without resolving it. This is what confines the write to its parent, so the addon checks it itself.
+std::string ComponentOf(Options& options, const char* key) {
+  std::string name = options.String(key);
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    options.Report(key, "one path component (not empty, '.' or '..', without '/')");
   }
+  return name;
+}
 
-  uint32_t Uint(const char* key, double max) {
-    Napi::Value value = object_.Get(key);
-    double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
-    if (!(number >= 0 && number <= max) || number != std::floor(number)) {
-      Report(key, "an integer in range");
-      return 0;
-    }
-    return static_cast<uint32_t>(number);
-  }
-
-  // {atime, mtime}, each {seconds, nanoseconds}; null: leave the times alone.
-  Times TimesOf(const char* key) {
-    Times times;
-    Napi::Value value = object_.Get(key);
-    if (value.IsNull()) return times;
-    if (!value.IsObject()) return Report(key, "null or {atime, mtime}"), times;
-    Napi::Object object = value.As<Napi::Object>();
-    const char* names[2] = {"atime", "mtime"};
-    for (int i = 0; i < 2; i++) {
-      Napi::Value time = object.Get(names[i]);
-      if (!time.IsObject()) return Report(key, "null or {atime, mtime} of {seconds, nanoseconds}"), times;
-      Checker inner(time.As<Napi::Object>(), function_);
-      double seconds = time.As<Napi::Object>().Get("seconds").IsNumber()
-                           ? time.As<Napi::Object>().Get("seconds").As<Napi::Number>().DoubleValue()
-                           : NAN;
-      uint32_t nanoseconds = inner.Uint("nanoseconds", 999999999);
-      if (!inner.ok() || !(std::fabs(seconds) <= 9007199254740991.0) || seconds != std::floor(seconds)) {
-        return Report(key, "null or {atime, mtime} of {seconds, nanoseconds}"), times;
-      }
-      times.values[i].tv_sec = static_cast<time_t>(seconds);
-      times.values[i].tv_nsec = nanoseconds;
-    }
-    times.set = true;
-    return times;
-  }
-
-  void Report(const std::string& key, const char* expected) {
-    if (problem_.empty()) problem_ = std::string(function_) + ": '" + key + "' must be " + expected;
-  }
-
- private:
-  Napi::Object object_;
-  const char* function_;
-  std::string problem_;
-};
 
 Napi::Value Throw(Napi::Env env, const Failure& failure) {
-  std::string message = std::string(failure.syscall) + " " + (failure.path.empty() ? "." : failure.path) + ": " +
-                        strerror(failure.error);
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("errno", Napi::Number::New(env, failure.error));
-  const char* code = strerrorname_np(failure.error);
-  error.Set("code", Napi::String::New(env, code != nullptr ? code : "EUNKNOWN"));
+  Napi::Error error =
+      ErrnoError(env, std::string(failure.syscall) + " " + (failure.path.empty() ? "." : failure.path), failure.error);
   error.Set("syscall", Napi::String::New(env, failure.syscall));
   error.Set("path", Napi::String::New(env, failure.path));
   error.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-Napi::Value TypeError(Napi::Env env, const std::string& message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -295,30 +221,28 @@ bool Create(int root, const Entry& entry, int* fd, Failure* failure) {
 Napi::Value UnpackCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !IsFd(info[0]) || !info[1].IsObject()) {
-    return TypeError(env, "unpackCreate(rootFd: number, entry: object)");
+    return ThrowTypeError(env, "unpackCreate(rootFd: number, entry: object)");
   }
-  Checker check(info[1].As<Napi::Object>(), "unpackCreate");
+  std::string problem;
+  Options check(info[1].As<Napi::Object>(), "", &problem);
   Entry entry;
   entry.kind = check.String("kind");
   entry.parent = check.String("parent");
-  entry.name = check.Name("name");
-  entry.mode = check.Uint("mode", 07777);
-  entry.uid = check.Uint("uid", 0xfffffffe);
-  entry.gid = check.Uint("gid", 0xfffffffe);
-  entry.times = check.TimesOf("times");
+  entry.name = ComponentOf(check, "name");
+  entry.mode = static_cast<uint32_t>(check.Integer("mode", 0, 07777));
+  entry.uid = static_cast<uint32_t>(check.Integer("uid", 0, kMaxId));
+  entry.gid = static_cast<uint32_t>(check.Integer("gid", 0, kMaxId));
+  entry.times = TimesOf(check, "times");
   static const char* kinds[] = {"directory", "file", "symlink", "link", "char", "block", "fifo"};
   bool known = false;
   for (const char* kind : kinds) known = known || entry.kind == kind;
-  if (check.ok() && !known) check.Report("kind", "directory, file, symlink, link, char, block or fifo");
-  if (entry.kind == "symlink" || entry.kind == "link") {
-    entry.target = check.String("target");
-    if (check.ok() && entry.target.empty()) check.Report("target", "a non-empty string");
-  }
+  if (!known) check.Report("kind", "directory, file, symlink, link, char, block or fifo");
+  if (entry.kind == "symlink" || entry.kind == "link") entry.target = check.String("target");
   if (entry.kind == "char" || entry.kind == "block") {
-    entry.major = check.Uint("major", 0xfff);
-    entry.minor = check.Uint("minor", 0xfffff);
+    entry.major = static_cast<uint32_t>(check.Integer("major", 0, 0xfff));
+    entry.minor = static_cast<uint32_t>(check.Integer("minor", 0, 0xfffff));
   }
-  if (!check.ok()) return TypeError(env, check.problem());
+  if (!problem.empty()) return ThrowTypeError(env, "unpackCreate: " + problem);
   int fd;
   Failure failure;
   if (!Create(info[0].As<Napi::Number>().Int32Value(), entry, &fd, &failure)) return Throw(env, failure);
@@ -328,57 +252,36 @@ Napi::Value UnpackCreate(const Napi::CallbackInfo& info) {
 Napi::Value UnpackFinish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 3 || !IsFd(info[0]) || !info[1].IsString() || !info[2].IsObject()) {
-    return TypeError(env, "unpackFinish(fd: number, path: string, meta: object)");
+    return ThrowTypeError(env, "unpackFinish(fd: number, path: string, meta: object)");
   }
   int fd = info[0].As<Napi::Number>().Int32Value();
   std::string path = info[1].As<Napi::String>().Utf8Value();
-  Napi::Object meta = info[2].As<Napi::Object>();
-  Checker check(meta, "unpackFinish");
+  std::string problem;
+  Options check(info[2].As<Napi::Object>(), "", &problem);
   // owner {uid, gid} and mode may be null: an opaque marker sets only an xattr on a directory made elsewhere.
-  bool set_owner = !meta.Get("owner").IsNull();
-  bool set_mode = !meta.Get("mode").IsNull();
+  bool set_owner = !check.IsNull("owner");
+  bool set_mode = !check.IsNull("mode");
   uint32_t uid = 0, gid = 0, mode = 0;
   if (set_owner) {
-    if (!meta.Get("owner").IsObject()) {
-      check.Report("owner", "null or {uid, gid}");
-    } else {
-      Checker owner(meta.Get("owner").As<Napi::Object>(), "unpackFinish: owner");
-      uid = owner.Uint("uid", 0xfffffffe);
-      gid = owner.Uint("gid", 0xfffffffe);
-      if (!owner.ok()) check.Report("owner", "null or {uid, gid} of integers up to 4294967294");
-    }
+    Options owner = check.Object("owner");
+    uid = static_cast<uint32_t>(owner.Integer("uid", 0, kMaxId));
+    gid = static_cast<uint32_t>(owner.Integer("gid", 0, kMaxId));
   }
-  if (set_mode) mode = check.Uint("mode", 07777);
-  Times times = check.TimesOf("times");
-  Napi::Value xattrs = meta.Get("xattrs");
-  if (check.ok() && !xattrs.IsArray()) check.Report("xattrs", "an array of {name, value: Buffer}");
-  std::vector<std::pair<std::string, Napi::Buffer<char>>> pairs;
-  if (check.ok()) {
-    Napi::Array array = xattrs.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length() && check.ok(); i++) {
-      Napi::Value item = array.Get(i);
-      if (!item.IsObject()) {
-        check.Report("xattrs", "an array of {name, value: Buffer}");
-        break;
-      }
-      Checker pair(item.As<Napi::Object>(), "unpackFinish");
-      std::string name = pair.String("name");
-      Napi::Value value = item.As<Napi::Object>().Get("value");
-      if (!pair.ok() || name.empty() || !value.IsBuffer()) {
-        check.Report("xattrs", "an array of {name: non-empty string, value: Buffer}");
-        break;
-      }
-      pairs.emplace_back(name, value.As<Napi::Buffer<char>>());
-    }
-  }
-  if (!check.ok()) return TypeError(env, check.problem());
+  if (set_mode) mode = static_cast<uint32_t>(check.Integer("mode", 0, 07777));
+  Times times = TimesOf(check, "times");
+  std::vector<std::pair<std::string, std::string>> xattrs;  // name, value
+  check.EachObject("xattrs", [&](Options& xattr) {
+    std::string name = xattr.String("name");
+    xattrs.emplace_back(name, xattr.Buffer("value"));
+  });
+  if (!problem.empty()) return ThrowTypeError(env, "unpackFinish: " + problem);
 
   // Owner before mode (chown clears set-id bits) and before xattrs (it clears security.capability); times last.
   Failure failure;
   if (set_owner && fchown(fd, uid, gid) < 0) return Fail(&failure, "fchown", path), Throw(env, failure);
   if (set_mode && fchmod(fd, mode) < 0) return Fail(&failure, "fchmod", path), Throw(env, failure);
-  for (auto& [name, value] : pairs) {
-    if (fsetxattr(fd, name.c_str(), value.Data(), value.Length(), 0) < 0) {
+  for (const auto& [name, value] : xattrs) {
+    if (fsetxattr(fd, name.c_str(), value.data(), value.size(), 0) < 0) {
       return Fail(&failure, "fsetxattr", path + " (" + name + ")"), Throw(env, failure);
     }
   }
@@ -389,14 +292,15 @@ Napi::Value UnpackFinish(const Napi::CallbackInfo& info) {
 Napi::Value UnpackTimes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !IsFd(info[0]) || !info[1].IsObject()) {
-    return TypeError(env, "unpackTimes(rootFd: number, entry: {parent, name, times})");
+    return ThrowTypeError(env, "unpackTimes(rootFd: number, entry: {parent, name, times})");
   }
-  Checker check(info[1].As<Napi::Object>(), "unpackTimes");
+  std::string problem;
+  Options check(info[1].As<Napi::Object>(), "", &problem);
   std::string parent = check.String("parent");
-  std::string name = check.Name("name");
-  Times times = check.TimesOf("times");
-  if (check.ok() && !times.set) check.Report("times", "{atime, mtime}");
-  if (!check.ok()) return TypeError(env, check.problem());
+  std::string name = ComponentOf(check, "name");
+  Times times = TimesOf(check, "times");
+  if (!times.set) check.Report("times", "{atime, mtime}");
+  if (!problem.empty()) return ThrowTypeError(env, "unpackTimes: " + problem);
   Failure failure;
   int root = info[0].As<Napi::Number>().Int32Value();
   std::string path = Join(parent, name);
@@ -410,7 +314,7 @@ Napi::Value UnpackTimes(const Napi::CallbackInfo& info) {
 
 Napi::Value IsOpaqueDirectory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) return TypeError(env, "isOpaqueDirectory(path: string)");
+  if (info.Length() != 1 || !info[0].IsString()) return ThrowTypeError(env, "isOpaqueDirectory(path: string)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   char value[2] = {0, 0};
   ssize_t length = lgetxattr(path.c_str(), "trusted.overlay.opaque", value, sizeof value);

@@ -11,12 +11,17 @@
 #include <cerrno>
 #include <memory>
 
+#include "errors.h"
+#include "fd.h"
+
 namespace minictr {
 
 namespace {
 
 struct ExitWatch {
   uv_poll_t poll;
+  uv_timer_t retry;  // watchExit: the reap, again, while a tracer holds the exited process (see OnReadable)
+  int open_handles;  // freed once both are closed
   int pidfd;
   bool reap;
   napi_env env;
@@ -29,6 +34,7 @@ struct ExitWatch {
 // time uv_close() removes it from epoll.
 void OnClosed(uv_handle_t* handle) {
   auto* watch = static_cast<ExitWatch*>(handle->data);
+  if (--watch->open_handles > 0) return;
   if (watch->pidfd >= 0) close(watch->pidfd);
   if (watch->self) *watch->self = nullptr;
   delete watch;
@@ -42,8 +48,16 @@ void ReportThrown(Napi::Env env) {
 
 // Closes the watch, which stops its poll, unless that is under way already (the callback may have cancelled it).
 void Finish(ExitWatch* watch) {
-  auto* handle = reinterpret_cast<uv_handle_t*>(&watch->poll);
-  if (!uv_is_closing(handle)) uv_close(handle, OnClosed);
+  for (auto* handle : {reinterpret_cast<uv_handle_t*>(&watch->poll), reinterpret_cast<uv_handle_t*>(&watch->retry)}) {
+    if (!uv_is_closing(handle)) uv_close(handle, OnClosed);
+  }
+}
+
+void OnReadable(uv_poll_t* handle, int status, int);
+
+void OnRetry(uv_timer_t* timer) {
+  auto* watch = static_cast<ExitWatch*>(timer->data);
+  OnReadable(&watch->poll, 0, 0);
 }
 
 void OnReadable(uv_poll_t* handle, int status, int) {
@@ -54,7 +68,7 @@ void OnReadable(uv_poll_t* handle, int status, int) {
   if (!watch->reap) {
     // A failed poll says nothing about the process: the waiter gets an error, never a false "gone".
     napi_value failure = env.Null();
-    if (status < 0) failure = Napi::Error::New(env, std::string("poll pidfd: ") + uv_strerror(status)).Value();
+    if (status < 0) failure = ErrnoError(env, "poll pidfd", -status).Value();
     watch->callback.MakeCallback(env.Global(), {failure});
     ReportThrown(env);
     Finish(watch);
@@ -69,6 +83,13 @@ void OnReadable(uv_poll_t* handle, int status, int) {
       result = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(watch->pidfd), &info, WEXITED);
     } while (result < 0 && errno == EINTR);
     error = result < 0 ? errno : 0;
+  }
+  if (error == EAGAIN) {
+    // The process has exited (the pidfd is readable) but is not the parent's to reap yet: a tracer in the container
+    // (CAP_SYS_PTRACE) is told first and holds it until it waits for it. libuv made the pidfd non-blocking, and it
+    // stays readable, so the reap is tried again a little later instead of polled.
+    uv_timer_start(&watch->retry, OnRetry, 10, 0);
+    return;
   }
 
   Napi::Object exit_status = Napi::Object::New(env);
@@ -90,36 +111,35 @@ void OnReadable(uv_poll_t* handle, int status, int) {
 // Returns the watch, or null after throwing.
 ExitWatch* Watch(const Napi::CallbackInfo& info, bool reap, const char* usage) {
   Napi::Env env = info.Env();
-  int pidfd = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  uv_loop_t* loop = nullptr;
-  const char* problem = nullptr;
-  if (info.Length() != 2 || pidfd < 0 || !info[1].IsFunction()) {
-    problem = usage;
-  } else if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    problem = "watch: no event loop";
+  Fd pidfd(info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1);
+  if (info.Length() != 2 || !pidfd.valid() || !info[1].IsFunction()) {
+    ThrowTypeError(env, usage);
+    return nullptr;
   }
-  if (problem != nullptr) {
-    if (pidfd >= 0) close(pidfd);
-    Napi::TypeError::New(env, problem).ThrowAsJavaScriptException();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    Napi::Error::New(env, "watch: no event loop").ThrowAsJavaScriptException();
     return nullptr;
   }
   auto watch = std::make_unique<ExitWatch>();
-  watch->pidfd = pidfd;
   watch->reap = reap;
   watch->env = env;
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
   watch->poll.data = watch.get();
-  int error = uv_poll_init(loop, &watch->poll, watch->pidfd);
+  int error = uv_poll_init(loop, &watch->poll, pidfd.get());
   if (error != 0) {
-    close(pidfd);
-    Napi::Error::New(env, std::string("watch: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+    ThrowErrno(env, "watch", -error);
     return nullptr;
   }
-  ExitWatch* owned = watch.release();  // from here on freed by OnClosed
+  uv_timer_init(loop, &watch->retry);
+  watch->retry.data = watch.get();
+  watch->open_handles = 2;
+  watch->pidfd = pidfd.release();
+  ExitWatch* owned = watch.release();  // from here on freed, with its pidfd, by OnClosed
   error = uv_poll_start(&owned->poll, UV_READABLE, OnReadable);
   if (error != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&owned->poll), OnClosed);
-    Napi::Error::New(env, std::string("watch: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+    Finish(owned);
+    ThrowErrno(env, "watch", -error);
     return nullptr;
   }
   return owned;
@@ -136,7 +156,7 @@ Napi::Value WatchGone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ExitWatch* watch = Watch(info, false, "watchGone(pidfd: number, callback: function)");
   if (watch == nullptr) return env.Undefined();
-  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->poll));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->poll));  // its retry timer is never started
   watch->self = std::make_shared<ExitWatch*>(watch);
   std::shared_ptr<ExitWatch*> self = watch->self;
   return Napi::Function::New(env, [self](const Napi::CallbackInfo& call) {

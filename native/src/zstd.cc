@@ -6,16 +6,13 @@
 
 #include <string>
 
+#include "errors.h"
+
 namespace minictr {
 
 namespace {
 
 constexpr size_t kMaxOutput = 1 << 20;
-
-Napi::Value TypeError(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 }  // namespace
 
@@ -33,7 +30,7 @@ Napi::Value ZstdStream(const Napi::CallbackInfo& info) {
 Napi::Value ZstdDecompress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !info[0].IsExternal() || !info[1].IsBuffer()) {
-    return TypeError(env, "zstdDecompress(stream: external, input: Buffer)");
+    return ThrowTypeError(env, "zstdDecompress(stream: external, input: Buffer)");
   }
   ZSTD_DStream* stream = info[0].As<Napi::External<ZSTD_DStream>>().Data();
   Napi::Buffer<char> input = info[1].As<Napi::Buffer<char>>();

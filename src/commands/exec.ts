@@ -8,6 +8,7 @@ import { rawEnv } from '../sys/bytes.js';
 
 export interface ExecFlags {
   env?: string[];
+  envFile?: string[];
   workdir?: string;
   user?: string;
   tty?: boolean;
@@ -17,7 +18,8 @@ export interface ExecFlags {
 export async function exec(container: string, command: string[], flags: ExecFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') throw new UsageError('no command given: minictr exec [OPTIONS] CONTAINER COMMAND [ARG...]');
   if (flags.workdir !== undefined && !flags.workdir.startsWith('/')) throw new UsageError(`invalid --workdir "${flags.workdir}": must be an absolute path`);
-  const env = parseEnv(flags.env ?? [], rawEnv(process.env));
+  const fromFiles = flags.envFile !== undefined && flags.envFile.length > 0 ? (await import('../container/env-file.js')).readEnvFiles(flags.envFile) : [];
+  const env = parseEnv([...fromFiles, ...(flags.env ?? [])], rawEnv(process.env));
   const status = await execInContainer({
     container,
     argv: command,

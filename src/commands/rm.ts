@@ -5,12 +5,11 @@
 
 import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
-import { removeExited } from '../container/gc.js';
+import { collectGarbageIfAny, removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
-import { removeAnonymousVolume } from '../container/mounts.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
-import { sharedGc, waitForTeardown } from './signal.js';
+import { waitForTeardown } from '../container/wait.js';
 
 export async function rm(refs: string[], flags: { force?: boolean; volumes?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: true });
@@ -31,23 +30,11 @@ export async function rm(refs: string[], flags: { force?: boolean; volumes?: boo
   });
   // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
   await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));
-  if (monitors.length > 0) await sharedGc();
+  if (monitors.length > 0) await collectGarbageIfAny();
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
-    // -v: its anonymous volumes, read from the record before it goes (as docker rm -v).
-    const anonymous = flags.volumes ? anonymousVolumes(container.id, container.dir) : [];
-    removeExited(container.id);
-    for (const name of anonymous) removeAnonymousVolume(name, container.id);
+    await removeExited(container.id, { volumes: flags.volumes === true });
     process.stdout.write(`${ref}\n`);
   }
   return 0;
-}
-
-function anonymousVolumes(id: string, dir: string): string[] {
-  try {
-    const mounts = new ContainerState(id, dir).record().config.mounts ?? [];
-    return mounts.flatMap((mount) => (mount.anonymous === true && mount.name !== undefined ? [mount.name] : []));
-  } catch {
-    return []; // removed meanwhile (--rm)
-  }
 }

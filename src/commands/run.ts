@@ -25,9 +25,11 @@ async function imageOf(command: string[], flags: RunFlags): Promise<ImageContext
     }
     return null;
   }
-  const { resolveImage, parsePullPolicy } = await import('../image/resolve.js');
-  const { imageRun } = await import('../image/image-config.js');
-  const { parsePlatform } = await import('../image/manifest.js');
+  const [{ resolveImage, parsePullPolicy }, { imageRun }, { parsePlatform }] = await Promise.all([
+    import('../image/resolve.js'),
+    import('../image/image-config.js'),
+    import('../image/manifest.js'),
+  ]);
   const resolved = await resolveImage(reference, {
     pull: parsePullPolicy(flags.pull),
     platform: flags.platform === undefined ? null : parsePlatform(flags.platform),
@@ -51,6 +53,15 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
   if (typeof timings === 'string' && !['text', 'json'].includes(timings) && !process.argv.includes(`--timings=${timings}`)) {
     command = [timings, ...command];
     flags = { ...flags, timings: true };
+  }
+  if (flags.envFile !== undefined && flags.envFile.length > 0) {
+    const { readEnvFiles } = await import('../container/env-file.js');
+    flags = { ...flags, env: [...readEnvFiles(flags.envFile), ...(flags.env ?? [])] };
+  }
+  if (flags.rootfs === undefined && command[0] !== undefined && !command[0].startsWith('/')) {
+    // An image reference: the built-in rootfs's name runs that rootfs. (Loaded here: a path run needs none of it.)
+    const { BUILTIN_COMMAND, isBuiltinImage } = await import('../image/builtin.js');
+    if (isBuiltinImage(command[0])) command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND;
   }
   const image = await imageOf(command, flags);
   const spec = buildRunSpec(flags, command, {

@@ -3,7 +3,7 @@
 
 import { MinictrError } from '../errors.js';
 import { table } from '../format.js';
-import { newId } from '../container/ids.js';
+import { newId } from '../ids.js';
 import { checkVolumeName } from '../volume/spec.js';
 import { assertUnused, createVolume, dataDir, existingVolume, listVolumes, readVolume, removeVolume, volumeSize, volumeUsers, withVolumeLock } from '../volume/store.js';
 

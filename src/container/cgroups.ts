@@ -84,6 +84,11 @@ export interface CgroupDir {
 
 const ROOT = '/sys/fs/cgroup';
 
+/** Whether the host runs the unified hierarchy (cgroup v2) rather than v1's one per controller. */
+export function cgroupV2(): boolean {
+  return existsSync(join(ROOT, 'cgroup.controllers'));
+}
+
 /** Where minictr's own process sits in a v1 hierarchy, from /proc/self/cgroup. */
 function ownV1Path(controller: string): string {
   const line = readFileSync('/proc/self/cgroup', 'utf8')
@@ -95,7 +100,7 @@ function ownV1Path(controller: string): string {
 /** The cgroup directories a container with `limits` and the device policy `devices` (null: none) needs. */
 export function planCgroups(id: string, limits: Limits, devices: DeviceRule[] | null): CgroupDir[] {
   const memorySwap = limits.memory === null ? null : limits.memorySwap ?? 2 * limits.memory;
-  if (existsSync(join(ROOT, 'cgroup.controllers'))) {
+  if (cgroupV2()) {
     const parent = join(ROOT, 'minictr');
     const files: [string, string][] = [];
     if (limits.memory !== null) files.push(['memory.max', String(limits.memory)]);
@@ -188,7 +193,7 @@ export async function removeCgroups(dirs: readonly string[]): Promise<void> {
 
 /** Removes the shared parents (…/minictr) that are empty; one still holding a container's cgroup stays. */
 export function removeCgroupParents(): void {
-  const parents = existsSync(join(ROOT, 'cgroup.controllers'))
+  const parents = cgroupV2()
     ? [join(ROOT, 'minictr')]
     : ['memory', 'cpu', 'pids', 'devices'].map((controller) => join(ROOT, controller, ownV1Path(controller), 'minictr'));
   for (const parent of parents) {

@@ -15,10 +15,11 @@
 
 import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
-import { STATE_ROOT } from '../network/names.js';
+import { BRIDGE } from '../network/names.js';
+import { STATE_ROOT } from '../paths.js';
 import { shellQuote } from '../sys/shell-quote.js';
-import { ipam } from './gc.js';
-import { shortId } from './ids.js';
+import { leases, ports } from './registries.js';
+import { shortId } from '../ids.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
 
@@ -173,15 +174,15 @@ function dryRunScript(plan: Plan, address: string | null): string {
     lines.push(
       '',
       '# 4. Host side: the bridge if missing, then the veth pair with eth0 created inside the container\'s netns.',
-      `ip link show minictr0 >/dev/null 2>&1 || ip -batch - <<'MINICTR_IP'`,
+      `ip link show ${q(BRIDGE)} >/dev/null 2>&1 || ip -batch - <<'MINICTR_IP'`,
       ...network.bridgeLines,
       'MINICTR_IP',
       'ip -batch - <<MINICTR_IP',
       ...network.vethLines,
       'MINICTR_IP',
       'echo 1 > /proc/sys/net/ipv4/ip_forward',
-      'echo 1 > /proc/sys/net/ipv4/conf/minictr0/route_localnet',
-      '[ ! -e /proc/sys/net/ipv6/conf/minictr0 ] || { echo 0 > /proc/sys/net/ipv6/conf/minictr0/accept_ra; echo 0 > /proc/sys/net/ipv6/conf/minictr0/autoconf; }',
+      `echo 1 > ${q(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`)}`,
+      `[ ! -e ${q(`/proc/sys/net/ipv6/conf/${BRIDGE}`)} ] || { ${['accept_ra', 'autoconf'].map((setting) => `echo 0 > ${q(`/proc/sys/net/ipv6/conf/${BRIDGE}/${setting}`)};`).join(' ')} }`,
       '# NAT and published ports, one nftables transaction.',
       `nft -f - <<'MINICTR_NFT'`,
       ...network.nftScript.trimEnd().split('\n'),
@@ -208,6 +209,7 @@ function dryRunScript(plan: Plan, address: string | null): string {
 /** Validates `spec` as a run would and returns its script; creates nothing. */
 export async function dryRun(spec: RunSpec): Promise<string> {
   const plan = await planRun(spec);
-  const address = spec.network === 'bridge' ? ipam().peek(spec.requestedIp) : null;
+  const address = spec.network === 'bridge' ? leases().peek(spec.requestedIp) : null;
+  spec.ports = await ports().peek(spec.ports); // the host ports -P would choose now, as the address
   return dryRunScript(plan, address);
 }

@@ -15,13 +15,11 @@
 
 import { childStepError, MinictrError, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import { helperPath, nativeAddon, type ExitStatus, type SpawnedChild } from '../native/index.js';
-import { Teardown } from '../teardown.js';
-import { HeldChild } from './held-child.js';
+import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
+import { HeldChild, holdingSignals } from './held-child.js';
 import { currentContainers, isRunning, resolveContainer } from './lookup.js';
 import { encodeJoinRequest } from './join-request.js';
 import { findCommand } from './rootfs.js';
-import { SignalRelay } from './signals.js';
 import { ContainerState } from './state.js';
 import { StdioRelay } from './stdio-relay.js';
 import { TerminalRelay } from './terminal.js';
@@ -62,65 +60,58 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
   const addon = nativeAddon();
   const helper = helperPath('minictr-init');
 
-  const teardown = new Teardown();
-  const signals = new SignalRelay();
-  signals.start();
-  try {
-    // 2. Spawn: the process waits, in the container and its cgroups, for its release.
-    const terminal = spec.tty ? new TerminalRelay(addon) : null;
-    if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
-    const relay = spec.tty ? null : StdioRelay.create(addon, spec.interactive);
-    if (relay !== null) teardown.defer('end the stdio relay', () => relay.finish());
-    const request = encodeJoinRequest({
-      joinNetwork: network !== 'host',
-      cgroups,
-      workdir,
-      security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
-      terminal: spec.tty ? TerminalRelay.size() : null,
-      execPath,
-      argv: spec.argv,
-      env,
-    });
-    const objects: Record<string, string> = {
-      exec: execPath,
-      'enter working directory': workdir,
-      "join the container's cgroup": cgroups.join(', '),
-    };
-    let child: SpawnedChild;
-    try {
-      child = addon.spawnExec({
-        pid,
-        startTime: container.process!.startTime,
-        helper,
-        terminal: spec.tty,
-        request,
-        stdio: relay?.stdio ?? [-1, -1, -1],
+  return holdingSignals(
+    async (teardown, signals) => {
+      // 2. Spawn: the process waits, in the container and its cgroups, for its release.
+      const relay = spec.tty ? null : StdioRelay.create(addon, spec.interactive);
+      if (relay !== null) teardown.defer('end the stdio relay', () => relay.finish());
+      const request = encodeJoinRequest({
+        joinNetwork: network !== 'host',
+        cgroups,
+        workdir,
+        security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
+        terminal: spec.tty ? TerminalRelay.size() : null,
+        execPath,
+        argv: spec.argv,
+        env,
       });
-    } catch (cause) {
-      // A step of the joiner that failed comes back as the error's syscall.
-      const step = (cause as NodeJS.ErrnoException).syscall ?? '';
-      const object = objects[step] === undefined ? spec.container : `${spec.container} (${objects[step]})`;
-      throw stepError('exec in container', object, cause);
-    }
-    terminal?.attach(child.consoleFd);
-    relay?.spawned();
-    const held = new HeldChild(addon, child);
-    teardown.defer(`stop process ${child.pid}`, () => held.stop());
-    signals.check();
+      const objects: Record<string, string> = {
+        exec: execPath,
+        'enter working directory': workdir,
+        "join the container's cgroup": cgroups.join(', '),
+      };
+      const held = HeldChild.spawn(addon, teardown, {
+        tty: spec.tty,
+        spawn: () => {
+          try {
+            const child = addon.spawnExec({
+              pid,
+              startTime: container.process!.startTime,
+              helper,
+              terminal: spec.tty,
+              request,
+              stdio: relay?.stdio ?? [-1, -1, -1],
+            });
+            relay?.spawned();
+            return child;
+          } catch (cause) {
+            // A step of the joiner that failed comes back as the error's syscall.
+            const step = (cause as NodeJS.ErrnoException).syscall ?? '';
+            const object = objects[step] === undefined ? spec.container : `${spec.container} (${objects[step]})`;
+            throw stepError('exec in container', object, cause);
+          }
+        },
+      });
+      signals.check();
 
-    // 3. Release: security profile, stdio, exec.
-    const failure = await held.release();
-    if (failure !== null) throw childStepError(failure, objects[failure.step]);
-    terminal?.start(spec.interactive);
-    signals.forwardTo(child.pid);
+      // 3. Release: security profile, stdio, exec.
+      await held.go(spec.interactive, (failure) => childStepError(failure, objects[failure.step]));
 
-    // 4. Wait.
-    const result = await held.exited;
-    signals.stopForwarding();
-    return result;
-  } finally {
-    signals.stopForwarding();
-    for (const failure of await teardown.run()) warn(`exec: ${failure.message}`);
-    signals.stop();
-  }
+      // 4. Wait.
+      return held.wait(signals);
+    },
+    async (failures) => {
+      for (const failure of failures) warn(`exec: ${failure.message}`);
+    },
+  );
 }

@@ -1,131 +1,38 @@
-// Cleaning up after containers whose minictr died without tearing down (SIGKILL, a crash, a power cut of the
-// process), and resetting the host to before minictr.
+// Collecting containers whose minictr died without tearing down (SIGKILL, a crash, a power cut of the process), and
+// the registry entries and writable layers no container accounts for.
 //
-// A container is garbage once the minictr process that owns it is gone: its journal then lists every host object
-// that may exist, and undoing the entries in reverse restores the host. The same undo functions serve a live run's
-// teardown (lifecycle.ts), so setup, teardown and gc always work from the same record.
+// A container is garbage once the process responsible for it is gone (see phaseOf): its journal then lists every
+// host object that may exist, and the teardown a live run does at its end (journal.ts) restores the host from it.
 
-import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
-import { constants } from 'node:os';
-import { basename, join } from 'node:path';
-import { AggregateFailure, messageOf, UsageError } from '../errors.js';
-import { debug } from '../log.js';
-import { deleteTable, publish, publishedMappings, unpublish } from '../network/firewall.js';
-import { restoreForwarding } from '../network/bridge.js';
-import { Ipam } from '../network/ipam.js';
-import { describeMapping, PortRegistry, type PortMapping } from '../network/ports.js';
-import { linkExists } from '../network/iproute.js';
-import { BRIDGE, DATA_ROOT, STATE_ROOT, SUBNET_CIDR } from '../network/names.js';
-import { Subnet } from '../network/subnet.js';
-import { deleteVethIfPresent } from '../network/veth.js';
-import { runCommand } from '../sys/command.js';
-import { createExclusive, listOwned, ownerOf, removeIfOwned, removeStaleTemporaries } from '../sys/exclusive-file.js';
-import { isAlive, killAndWait, selfRef, type ProcessRef } from '../sys/proc.js';
-import { removeCgroupParents, removeCgroups } from './cgroups.js';
-import { removeAnonymousVolume } from './mounts.js';
-import { releaseName } from './names.js';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AggregateFailure, messageOf } from '../errors.js';
+import { shortId } from '../ids.js';
+import { debug, warn } from '../log.js';
+import { publish, publishedMappings, unpublish } from '../network/firewall.js';
+import type { PortMapping } from '../network/ports.js';
+import { PATHS } from '../paths.js';
+import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
+import { tearDown, undoEntry } from './journal.js';
+import { leases, names, ports } from './registries.js';
 import {
   collectingDir,
   containerDirExists,
-  CONTAINERS_DIR,
   ContainerState,
-  LAYERS_DIR,
-  LEASES_DIR,
   listContainerDirs,
-  NAMES_DIR,
-  PORTS_DIR,
+  phaseOf,
+  presentIds,
   readRecord,
-  removerAlive,
   type ContainerDir,
   type JournalEntry,
 } from './state.js';
-
-export function ipam(): Ipam {
-  return new Ipam(LEASES_DIR, Subnet.parse(SUBNET_CIDR));
-}
-
-export function portRegistry(): PortRegistry {
-  return new PortRegistry(PORTS_DIR);
-}
-
-/**
- * Undoes entries in order, stopping at the first failure: what was acquired before a process that cannot be
- * stopped (its address, its ports) must not be handed to anyone else. Returns that failure, or null.
- */
-async function undoAll(id: string, entries: JournalEntry[]): Promise<Error | null> {
-  for (const entry of entries) {
-    try {
-      await undoEntry(id, entry);
-    } catch (cause) {
-      return new Error(`${describeEntry(entry)} of ${id.slice(0, 12)}: ${messageOf(cause)}`);
-    }
-  }
-  return null;
-}
-
-/** Undoes one journal entry; an object that no longer exists counts as undone. */
-export async function undoEntry(id: string, entry: JournalEntry): Promise<void> {
-  switch (entry.kind) {
-    case 'name':
-      releaseName(entry.name, id);
-      return;
-    case 'lease':
-      ipam().release(entry.address, id);
-      return;
-    case 'ports': {
-      // Only the ports this container still holds: a port released already may be another container's now.
-      const held = entry.mappings.filter((mapping) => portRegistry().holder(mapping) === id);
-      await unpublish(held, entry.address);
-      portRegistry().release(id, held);
-      return;
-    }
-    case 'process':
-      await killAndWait(entry);
-      return;
-    case 'cgroup':
-      await removeCgroups(entry.dirs);
-      return;
-    case 'veth':
-      await deleteVethIfPresent(entry.name);
-      return;
-    case 'layer':
-      // The journal names the directory; it must be this container's, whatever the file says.
-      if (basename(entry.dir) !== id) throw new Error(`${entry.dir} is not the writable layer of ${id}`);
-      rmSync(entry.dir, { recursive: true, force: true });
-      return;
-    case 'volume':
-      removeAnonymousVolume(entry.name, id);
-      return;
-  }
-}
-
-export function describeEntry(entry: JournalEntry): string {
-  switch (entry.kind) {
-    case 'name':
-      return `release name ${entry.name}`;
-    case 'lease':
-      return `release address ${entry.address}`;
-    case 'ports':
-      return `unpublish ${entry.mappings.map((m) => describeMapping(m, entry.address)).join(', ')}`;
-    case 'process':
-      return `stop process ${entry.pid}`;
-    case 'cgroup':
-      return `remove cgroup ${entry.dirs.join(', ')}`;
-    case 'veth':
-      return `remove veth ${entry.name}`;
-    case 'layer':
-      return `remove writable layer ${entry.dir}`;
-    case 'volume':
-      return `remove anonymous volume ${entry.name}`;
-  }
-}
 
 /**
  * Tears down one container from its journal, once its directory is claimed (of two processes trying, only the
  * one whose rename succeeds goes on). A container that ran and was not --rm is kept as exited, holding its name,
  * with the status its monitor recorded (or 137: killed here, or with its monitor); any other is removed. Returns
- * the entries it undid, or null when another process claimed it first; throws when an undo fails (the claimed journal stays for the next
- * gc, which finds this collector gone).
+ * the entries it undid, or null when another process claimed it first; throws when an undo fails (the claimed
+ * journal stays for the next gc, which finds this collector gone).
  */
 async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Promise<JournalEntry[] | null> {
   const claimed = collectingDir(id, self);
@@ -136,16 +43,10 @@ async function collect({ id, dir, record }: ContainerDir, self: ProcessRef): Pro
   }
   const state = new ContainerState(id, claimed);
   const keep = record !== null && record.status === 'running' && !record.autoRemove;
-  const entries = state.entries().reverse();
-  // Kept: its name, and its anonymous volumes (rm -v removes them).
-  const failure = await undoAll(id, keep ? entries.filter((entry) => entry.kind !== 'name' && entry.kind !== 'volume') : entries);
-  if (failure !== null) throw failure;
-  if (keep) {
-    state.markExited(128 + constants.signals.SIGKILL);
-    renameSync(claimed, join(CONTAINERS_DIR, id));
-  } else {
-    state.remove();
-  }
+  const entries = state.entries();
+  const errors = await tearDown(state, { keep });
+  if (errors.length > 0) throw new AggregateFailure(`collect ${shortId(id)}`, errors);
+  if (keep) renameSync(claimed, join(PATHS.containers, id));
   debug(`gc: collected ${id}${keep ? ', kept as exited' : ''}`);
   return entries;
 }
@@ -170,15 +71,16 @@ function stillUnowned(entry: ContainerDir): boolean {
  */
 export async function cleanupContainer(id: string): Promise<void> {
   const self = selfRef();
-  const found = listContainerDirs().find((entry) => entry.id === id && entry.dir === join(CONTAINERS_DIR, id));
-  if (found === undefined || found.exited) return;
-  if (found.owner !== null && isAlive(found.owner) && !sameProcess(found.owner, self)) return;
+  const found = listContainerDirs().find((entry) => entry.id === id && entry.dir === join(PATHS.containers, id));
+  if (found === undefined) return;
+  const { name, responsible } = phaseOf(found);
+  if (name === 'exited' || (responsible !== null && !sameProcess(responsible, self))) return;
   await collect(found, self);
 }
 
 /** Whether the container holding `mapping`'s host port journaled exactly this element: mapping and address. */
 function journaled(mapping: PortMapping, address: string): boolean {
-  const holder = portRegistry().holder(mapping);
+  const holder = ports().holder(mapping);
   const same = (other: PortMapping) =>
     other.protocol === mapping.protocol && other.hostPort === mapping.hostPort && other.hostIp === mapping.hostIp && other.containerPort === mapping.containerPort;
   return holder !== null && new ContainerState(holder).entries().some((entry) => entry.kind === 'ports' && entry.address === address && entry.mappings.some(same));
@@ -221,28 +123,23 @@ export async function collectGarbage(): Promise<string[]> {
   const collected: string[] = [];
   const errors: Error[] = [];
   const dirs = listContainerDirs();
-  const listed = new Set(dirs.flatMap((entry) => (entry.removing && !removerAlive(entry) ? [] : [entry.id])));
+  const listed = presentIds(dirs);
   const abandoned: ContainerDir[] = [];
   for (const entry of dirs) {
-    const { id, dir, owner, collector, removing, exited } = entry;
-    if (removing) {
-      if (!removerAlive(entry)) rmSync(dir, { recursive: true, force: true });
-      continue;
-    }
-    if (collector !== null && isAlive(collector)) continue;
-    if (exited) {
-      // Kept as exited; a collector that died just before renaming it back leaves that last step to us.
-      if (collector !== null) {
-        try {
-          renameSync(dir, join(CONTAINERS_DIR, id));
-        } catch {
-          // another gc did it first
-        }
+    const phase = phaseOf(entry);
+    if (!phase.garbage) continue;
+    if (phase.name === 'removing') {
+      rmSync(entry.dir, { recursive: true, force: true });
+    } else if (phase.name === 'exited') {
+      // Kept as exited, still under its collector's name: that collector died just before renaming it back.
+      try {
+        renameSync(entry.dir, join(PATHS.containers, entry.id));
+      } catch {
+        // another gc did it first
       }
-      continue;
+    } else if (stillUnowned(entry)) {
+      abandoned.push(entry);
     }
-    if ((owner !== null && isAlive(owner)) || !stillUnowned(entry)) continue;
-    abandoned.push(entry);
   }
   // Containers are independent (each one is claimed by its own rename), and most of a teardown is waiting: for a
   // killed process to go, and for nft, whose exit after deleting map elements waits for the kernel to free them
@@ -270,21 +167,17 @@ export async function collectGarbage(): Promise<string[]> {
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
   // The listing above, less what was just collected, answers for almost every owner; only a suspect is checked
   // again, carefully (see containerDirExists).
-  for (const dir of [LEASES_DIR, NAMES_DIR, PORTS_DIR]) {
-    for (const [name, owner] of listOwned(dir)) {
-      if (!listed.has(owner) && !containerDirExists(owner)) removeIfOwned(join(dir, name), owner);
-    }
-    removeStaleTemporaries(dir);
-  }
+  const gone = (owner: string) => !listed.has(owner) && !containerDirExists(owner);
+  for (const registry of [leases(), names(), ports()]) registry.files.sweep(gone);
   // Writable layers of containers that are gone (a reboot cleared /run, or a crash came between a teardown's
   // steps) or exited (whose layer goes at the exit). A run makes its directory before its layer, as above.
   const exited = new Set(dirs.flatMap((entry) => (entry.exited ? [entry.id] : [])));
-  for (const id of listDir(LAYERS_DIR)) {
-    if (exited.has(id) || (!listed.has(id) && !containerDirExists(id))) {
+  for (const id of listDir(PATHS.layers)) {
+    if (exited.has(id) || gone(id)) {
       try {
-        rmSync(join(LAYERS_DIR, id), { recursive: true, force: true });
+        rmSync(join(PATHS.layers, id), { recursive: true, force: true });
       } catch (failure) {
-        errors.push(new Error(`remove writable layer ${join(LAYERS_DIR, id)}: ${messageOf(failure)}`));
+        errors.push(new Error(`remove writable layer ${join(PATHS.layers, id)}: ${messageOf(failure)}`));
       }
     }
   }
@@ -303,108 +196,34 @@ function listDir(dir: string): string[] {
 
 /**
  * Removes an exited container: its directory first (renamed out of sight, so a concurrent rm finds nothing), then
- * its name. A crash in between leaves a name without a directory, which gc releases. Anything but an exited
- * container is left alone: exited is final, so the check cannot go stale.
+ * what its journal still lists: its name and, with `volumes` (rm -v), its anonymous volumes; without, they stay
+ * for `volume prune`. A crash in between leaves a name without a directory, which gc releases (and anonymous
+ * volumes no container uses, which prune removes). Anything but an exited container is left alone: exited is
+ * final, so the check cannot go stale.
  */
-export function removeExited(id: string): void {
+export async function removeExited(id: string, { volumes = false }: { volumes?: boolean } = {}): Promise<void> {
   const state = new ContainerState(id);
   try {
     if (state.record().status !== 'exited') return;
   } catch {
     return; // gone already (--rm)
   }
-  const names = state.entries().flatMap((entry) => (entry.kind === 'name' ? [entry.name] : []));
+  const remaining = state.entries().filter((entry) => entry.kind !== 'volume' || volumes);
   if (!state.remove()) return; // a concurrent rm removed it, and releases its names
-  for (const name of names) releaseName(name, id);
+  for (const entry of remaining) await undoEntry(id, entry);
 }
 
-/** True when some container directory or writable layer exists: lets `run` skip gc entirely on an idle host. */
-export function hasContainerState(): boolean {
-  return listDir(CONTAINERS_DIR).length > 0 || listDir(LAYERS_DIR).length > 0;
-}
+let gcInFlight: Promise<void> | null = null;
 
 /**
- * `minictr system reset` must not delete what a run is building meanwhile, and no lock is held across commands.
- * So a handshake: reset creates this marker, then looks for live containers; a run creates its directory, then
- * looks for the marker (resetInProgress). Whichever looks second sees the other, and one of them backs off.
+ * gc before a command looks at containers (run, ps, rm, stop…), skipped on an idle host (no container directory or
+ * writable layer). One at a time in this process (rm -f of many containers waits for each): a caller that needs a
+ * gc while one runs joins it. Its failures are said, never thrown: another container's must not stop this command.
  */
-const RESET_MARKER = join(STATE_ROOT, 'reset');
-
-/** The reset process a marker's content ("<pid> <start time>") names, if it still runs. */
-function liveHolder(content: string | null): boolean {
-  const [pid, startTime] = (content ?? '').split(' ').map(Number);
-  return pid !== undefined && startTime !== undefined && pid > 0 && isAlive({ pid, startTime });
-}
-
-/** Whether a `system reset` is under way: then a run must not build anything. */
-export function resetInProgress(): boolean {
-  return liveHolder(ownerOf(RESET_MARKER));
-}
-
-/**
- * Removes everything minictr ever created on this host: garbage containers, the nftables table, the bridge, the
- * forwarding setting it changed, the shared cgroup parents, the state directory and the writable layers' directory
- * (and /var/lib/minictr once nothing else is in it). Refuses while containers are running.
- */
-export async function resetSystem(): Promise<void> {
-  const self = selfRef();
-  const marker = `${self.pid} ${self.startTime}`;
-  mkdirSync(STATE_ROOT, { recursive: true });
-  if (!createExclusive(RESET_MARKER, marker)) {
-    // Read once: the marker of a reset that died is removed only if it is still that one.
-    const found = ownerOf(RESET_MARKER);
-    if (liveHolder(found)) throw new UsageError('another minictr system reset is under way');
-    if (found !== null) removeIfOwned(RESET_MARKER, found);
-    if (!createExclusive(RESET_MARKER, marker)) throw new UsageError('another minictr system reset is under way');
-  }
-  try {
-    await resetWithMarker();
-  } finally {
-    removeIfOwned(RESET_MARKER, marker);
-  }
-  // The state directory goes last, once the marker has: a run that began since keeps what it made.
-  try {
-    rmdirSync(STATE_ROOT);
-  } catch {
-    // not empty (a run has begun) or gone: either way, nothing of the reset is left
-  }
-}
-
-async function resetWithMarker(): Promise<void> {
-  const busy = listContainerDirs().filter(
-    ({ owner, collector }) => (owner !== null && isAlive(owner)) || (collector !== null && isAlive(collector)),
-  );
-  if (busy.length > 0) {
-    const ids = busy.map(({ id }) => id.slice(0, 12)).join(', ');
-    throw new UsageError(`cannot reset while containers are running or being collected: ${ids}`);
-  }
-  // What gc cannot undo must stay recorded: reset stops here rather than delete the journal it would need.
-  await collectGarbage();
-  const errors: Error[] = [];
-  const attempt = async (what: string, action: () => unknown) => {
-    try {
-      await action();
-    } catch (cause) {
-      errors.push(new Error(`${what}: ${messageOf(cause)}`));
-    }
-  };
-  await attempt(`delete nftables table`, deleteTable);
-  await attempt(`delete bridge ${BRIDGE}`, async () => {
-    if (linkExists(BRIDGE)) await runCommand(['ip', 'link', 'del', BRIDGE]);
-  });
-  await attempt('restore net.ipv4.ip_forward', restoreForwarding);
-  await attempt('remove the minictr cgroups', removeCgroupParents);
-  await attempt(`remove ${LAYERS_DIR}`, () => {
-    rmSync(LAYERS_DIR, { recursive: true, force: true });
-    try {
-      rmdirSync(DATA_ROOT);
-    } catch {
-      // gone, or holding data that is not a container's
-    }
-  });
-  // Everything under the state directory but the marker, which must stand until the very end.
-  await attempt(`remove ${STATE_ROOT}`, () => {
-    for (const name of readdirSync(STATE_ROOT)) if (join(STATE_ROOT, name) !== RESET_MARKER) rmSync(join(STATE_ROOT, name), { recursive: true, force: true });
-  });
-  if (errors.length > 0) throw new AggregateFailure('system reset', errors);
+export function collectGarbageIfAny(): Promise<void> {
+  if (listDir(PATHS.containers).length === 0 && listDir(PATHS.layers).length === 0) return Promise.resolve();
+  gcInFlight ??= collectGarbage()
+    .then(() => undefined, (cause: Error) => warn(cause.message))
+    .finally(() => (gcInFlight = null));
+  return gcInFlight;
 }

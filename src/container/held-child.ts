@@ -1,8 +1,37 @@
 // A process the addon spawned blocked on its release pipe (a container's PID 1 for `run`, or an exec'd process for
-// `exec`), held until it ends: its release, its exit, and the one undo that gets rid of it in whatever state it is.
+// `exec`), held until it ends, and the one sequence run and exec share around it:
+//
+//   holdingSignals   signals caught from the start; at the end, whatever happened, the undos kept in memory run
+//   HeldChild.spawn  a terminal for -t, the spawn, the undo that gets rid of the process in whatever state it is
+//   go               "go": the child runs its own steps and execs; a failure comes back as {step, errno}
+//   wait             signals forwarded to it until it exits
 
+import type { MinictrError } from '../errors.js';
 import type { ChildFailure, ExitStatus, NativeAddon, SpawnedChild } from '../native/index.js';
 import { killAndWait, startTimeOf, type ProcessRef } from '../sys/proc.js';
+import { Teardown } from '../teardown.js';
+import { SignalRelay } from './signals.js';
+import { TerminalRelay } from './terminal.js';
+
+/**
+ * Runs `body` with signals caught (forwarded once the process runs, recorded until the end, so a second Ctrl-C
+ * cannot cut the teardown short) and an in-memory undo stack; `end` gets that stack's failures once it has run.
+ */
+export async function holdingSignals<T>(
+  body: (teardown: Teardown, signals: SignalRelay) => Promise<T>,
+  end: (failures: Error[], teardown: Teardown) => Promise<void>,
+): Promise<T> {
+  const teardown = new Teardown();
+  const signals = new SignalRelay();
+  signals.start();
+  try {
+    return await body(teardown, signals);
+  } finally {
+    signals.stopForwarding();
+    await end(await teardown.run(), teardown);
+    signals.stop();
+  }
+}
 
 export class HeldChild {
   readonly pid: number;
@@ -10,15 +39,17 @@ export class HeldChild {
   readonly ref: ProcessRef;
   /** Resolves once it has exited and been reaped; only for a child of this process (pidfd ≥ 0). */
   readonly exited: Promise<ExitStatus>;
+  readonly child: SpawnedChild;
   private readonly addon: NativeAddon;
-  private readonly child: SpawnedChild;
+  private readonly terminal: TerminalRelay | null;
   private released = false;
   private status: ExitStatus | null = null;
 
   /** Watches the exit from now on, when it is this process's child; `onExit` sees the status first. */
-  constructor(addon: NativeAddon, child: SpawnedChild, onExit: (status: ExitStatus) => void = () => {}) {
+  constructor(addon: NativeAddon, child: SpawnedChild, terminal: TerminalRelay | null, onExit: (status: ExitStatus) => void = () => {}) {
     this.addon = addon;
     this.child = child;
+    this.terminal = terminal;
     this.pid = child.pid;
     this.ref = { pid: child.pid, startTime: startTimeOf(child.pid) ?? 0 };
     this.exited = new Promise<ExitStatus>((resolve) => {
@@ -31,10 +62,38 @@ export class HeldChild {
     });
   }
 
-  /** "go": the child runs its own steps and execs; a failure comes back as {step, errno}. */
-  release(): Promise<ChildFailure | null> {
+  /**
+   * Spawns with `spawn` (which may defer undos of its own: they run after the process is stopped), with a terminal
+   * relay when `tty`, and defers the undo of the process at once, before anything else can throw.
+   */
+  static spawn(
+    addon: NativeAddon,
+    teardown: Teardown,
+    options: { tty: boolean; spawn: () => SpawnedChild; onExit?: (status: ExitStatus) => void },
+  ): HeldChild {
+    const terminal = options.tty ? new TerminalRelay(addon) : null;
+    if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
+    const child = options.spawn();
+    terminal?.attach(child.consoleFd);
+    const held = new HeldChild(addon, child, terminal, options.onExit);
+    teardown.defer(`stop process ${child.pid}`, () => held.stop());
+    return held;
+  }
+
+  /** "go": the child runs its own steps and execs; its failure is thrown as `describe` words it. */
+  async go(interactive: boolean, describe: (failure: ChildFailure) => MinictrError): Promise<void> {
     this.released = true;
-    return this.addon.release(this.child.releaseFd, this.child.errorFd);
+    const failure = await this.addon.release(this.child.releaseFd, this.child.errorFd);
+    if (failure !== null) throw describe(failure);
+    this.terminal?.start(interactive);
+  }
+
+  /** Forwards signals to it until it exits; its status. */
+  async wait(signals: SignalRelay): Promise<ExitStatus> {
+    signals.forwardTo(this.pid);
+    const status = await this.exited;
+    signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
+    return status;
   }
 
   /**

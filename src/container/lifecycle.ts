@@ -1,53 +1,37 @@
-// `minictr run`, as a numbered sequence of steps. This file owns the order; each step's mechanics live in its own
-// module. Everything the container needs is decided before step 1 (validation), every acquisition registers its
-// undo right after it succeeds, and the journal records each host object before it is created, so that a run
-// killed at any point can be cleaned up by gc from the same record.
+// `minictr run`, as a short list of steps, in the order of steps.ts's RUN_STEPS (whose labels the comments below
+// use, and which also names --explain's and --timings' lines and the crash points). This file owns the order;
+// each step's mechanics live in its own module. Everything the container needs is decided before the first
+// acquisition (validate, plan.ts), and the journal records each host object before it is created, so the teardown
+// at the end, or gc's after a crash, restores the host from the same record (journal.ts). The undo stack in
+// memory holds only what no journal records: the terminal, the handoff pipe and the held PID 1.
 //
-//   validation   preflight, rootfs, command lookup: errors here leave nothing to undo
-//   (1) state    gc of dead containers, the state directory with its journal, the writable layer on disk, the
-//                --name reservation
-//   (2) address  an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits
-//                and device policy
-//   (3) spawn    clone() into new namespaces; the child blocks on the release pipe
-//   (4) network  bridge + veth in one `ip -batch`, then the veth filter (loopback guard, anti-spoofing) on the
-//                veth; at the same time ip_forward, and ports (NAT) in one nft call
-//   (5) release  "go": the child configures eth0, mounts its root, pivots, applies the security profile, execs;
-//                failures come back as {step, errno}
-//   (6) wait     forward signals to the container's PID 1 until it exits
-//   (7) teardown the undo stack, last first; the kernel removes the veth pair with the network namespace. A
-//                container that ran is kept as exited, holding only its name, unless --rm
-//
-// -d changes two steps: in (3) the container's parent is minictr-monitor, not this process (see native/src/spawn.cc),
-// and in (6) the record names the monitor as owner, the handoff pipe closes and this process exits; when PID 1
-// exits, the monitor execs `minictr cleanup ID`, which does (7) from the journal, as gc would.
+// -d changes two steps: at clone the container's parent is minictr-monitor, not this process (see
+// native/src/spawn.cc), and at detach the record names the monitor as owner, the handoff pipe closes and this
+// process exits; when PID 1 exits, the monitor execs `minictr cleanup ID`, which tears it down from the journal.
 
 import { closeSync, writeSync } from 'node:fs';
-import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError, UsageError } from '../errors.js';
 import { warn } from '../log.js';
-import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, setRouteLocalnet } from '../network/bridge.js';
-import { attachVethFilter } from '../network/veth-filter.js';
-import { ensureRuleset } from '../network/firewall.js';
-import { ipBatch, linkExists } from '../network/iproute.js';
+import { attach, type Attached, type NetworkPlan } from '../network/attach.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
 import { describeMapping } from '../network/ports.js';
 import { formatIpv4 } from '../network/subnet.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
-import { CommandError } from '../sys/command.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
-import { Teardown } from '../teardown.js';
+import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { createCgroups, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
-import { collectGarbage, describeEntry, hasContainerState, ipam, portRegistry, removeStalePublished, resetInProgress, undoEntry } from './gc.js';
-import { HeldChild } from './held-child.js';
-import { shortId } from './ids.js';
+import { collectGarbageIfAny, removeStalePublished } from './gc.js';
+import { HeldChild, holdingSignals } from './held-child.js';
+import { tearDown } from './journal.js';
 import { prepareMounts } from './mounts.js';
-import { claimName } from './names.js';
 import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
+import { leases, names, ports } from './registries.js';
 import { RunReport } from './report.js';
-import { SignalRelay } from './signals.js';
+import { resetInProgress } from './reset.js';
+import type { SignalRelay } from './signals.js';
 import type { RunSpec } from './spec.js';
 import { ContainerState, type JournalEntry } from './state.js';
 import { TerminalRelay } from './terminal.js';
@@ -74,9 +58,12 @@ function acquire<T>(step: string, action: () => T): T {
   try {
     return action();
   } catch (cause) {
-    if (cause instanceof UsageError) throw cause;
-    throw new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
+    throw acquisitionError(step, cause);
   }
+}
+
+function acquisitionError(step: string, cause: unknown): Error {
+  return cause instanceof UsageError ? cause : new MinictrError(`${step}: ${messageOf(cause)}`, 'failure', cause);
 }
 
 /** How a run ended: PID 1's status, or, detached, null once the container runs under its monitor. */
@@ -116,61 +103,81 @@ function processOptions(plan: Plan, state: ContainerState): Pick<SpawnOptions, '
   };
 }
 
+/** A run under way: what its teardown needs to know. */
+interface Run {
+  plan: Plan;
+  addon: NativeAddon;
+  teardown: Teardown;
+  signals: SignalRelay;
+  report: RunReport;
+  /** Once created: the container's state directory, and its journal. */
+  state: ContainerState | null;
+  /** Once PID 1 has exec'd: the container is then kept as exited (with its name) at the end, unless --rm. */
+  started: boolean;
+}
+
 /** Runs the container to completion (or, detached, until it runs) and returns how its PID 1 ended. */
 export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
-  const decided = await planRun(spec);
+  const plan = await planRun(spec);
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
-  report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${decided.execPath}`);
-  const teardown = new Teardown();
-  const signals = new SignalRelay();
-  signals.start();
-  try {
-    return await execute(decided, addon, teardown, signals, report);
-  } finally {
-    // Signals stay caught (and recorded, no longer forwarded) until teardown ends: a second Ctrl-C must not
-    // kill minictr halfway through it.
-    signals.stopForwarding();
-    const failures = await teardown.run();
-    for (const failure of failures) warn(`teardown: ${failure.message}`);
-    signals.stop();
-    report.step('teardown', `undo in reverse order from the journal${failures.length > 0 ? `, ${failures.length} failed` : ''}; the kernel removes the veth pair with the network namespace`);
-    if (spec.timings !== null) process.stderr.write(report.render(spec.timings));
-  }
+  report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
+  let run: Run | undefined;
+  return holdingSignals(
+    (teardown, signals) => execute((run = { plan, addon, teardown, signals, report, state: null, started: false })),
+    async (failures, teardown) => {
+      // teardown: what is kept in memory is undone first (PID 1 stopped and reaped), then the journal.
+      if (run?.state && !teardown.handedOver) {
+        failures.push(...(await tearDown(run.state, { keep: run.started && !spec.autoRemove, reaped: failures.length === 0 })));
+      }
+      for (const failure of failures) warn(`teardown: ${failure.message}`);
+      report.step('teardown', `the undos in memory, then the journal, last first${failures.length > 0 ? `, ${failures.length} failed` : ''}; the kernel removes the veth pair with the network namespace`);
+      if (spec.timings !== null) process.stderr.write(report.render(spec.timings));
+    },
+  );
 }
 
-async function execute(
-  plan: Plan,
-  addon: NativeAddon,
-  teardown: Teardown,
-  signals: SignalRelay,
-  report: RunReport,
-): Promise<RunOutcome> {
-  const { spec, id } = plan;
-  const short = shortId(id);
-  // Once PID 1 has exec'd, the container is kept as exited (with its name) at the end, unless --rm.
-  let started = false;
-  const kept = () => started && !spec.autoRemove;
-  const record = (state: ContainerState, entry: JournalEntry) => {
-    state.journal(entry);
-    return entry;
-  };
-  // Releasing an address or a name hands it to the next run: only once everything undone before it succeeded
-  // (a failed unpublish must not let another container inherit this one's traffic). Otherwise gc retries later.
-  const undoable = (entry: JournalEntry) =>
-    teardown.defer(
-      describeEntry(entry),
-      async () => {
-        // Kept as exited: its name, and its anonymous volumes (rm -v removes them).
-        if (!((entry.kind === 'name' || entry.kind === 'volume') && kept())) await undoEntry(id, entry);
-      },
-      { onlyIfClean: entry.kind === 'lease' || entry.kind === 'name' },
-    );
+/**
+ * The steps after validate, in RUN_STEPS's order, each named by its label; teardown follows in runContainer,
+ * whatever happens here.
+ */
+async function execute(run: Run): Promise<RunOutcome> {
+  // 1. state   2. volumes   3. address (and the cgroup)
+  const state = await createState(run);
+  prepareVolumes(run, state);
+  const address = await acquireAddress(run, state);
+  const cgroups = await createCgroup(run, state);
+  run.signals.check();
+  // 4. clone   5. veth, nat (while PID 1 joins its cgroup)
+  const held = spawnContainer(run, state, address);
+  const joining = joinCgroup(run, held, cgroups);
+  if (address !== null) await attachNetwork(run, state, address, held.pid);
+  run.signals.check();
+  const joinFailure = await joining;
+  if (joinFailure !== null) throw joinFailure;
+  // 6. go→exec   7. detach (-d), or run
+  await release(run, state, held, address);
+  if (held.child.monitorPid > 0) return handOver(run, state, held);
+  return { id: run.plan.id, status: await wait(run, state, held) };
+}
 
-  // 1. State: first clean up after containers whose minictr died, then this container's directory and name.
-  if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));
+/** Records `entry` in the journal, before the object it names is created. */
+function journaled<T extends JournalEntry>(state: ContainerState, entry: T): T {
+  state.journal(entry);
+  return entry;
+}
+
+/**
+ * state: first gc of containers whose minictr died, then this container's directory, its writable layer and its
+ * name. The directory exists before the reset check: a reset that began before it is seen here, one that begins
+ * after it sees this container (see reset.ts).
+ */
+async function createState(run: Run): Promise<ContainerState> {
+  const { plan, report } = run;
+  const { spec, id } = plan;
+  await collectGarbageIfAny();
   const state = ContainerState.create({
     id,
     name: spec.name,
@@ -185,6 +192,7 @@ async function execute(
       env: plan.env,
       workdir: spec.workdir,
       security: securityOptions(plan),
+      stopSignal: spec.stopSignal,
       mounts: plan.mounts,
     },
     detached: spec.detach,
@@ -195,200 +203,160 @@ async function execute(
     finishedAt: null,
     exitCode: null,
   });
-  // Last undo: keep the record as exited, holding only its name; or remove it.
-  teardown.defer(
-    `${spec.autoRemove ? 'remove' : 'keep'} state of ${short}`,
-    () => {
-      if (kept()) state.markExited(128 + constants.signals.SIGKILL);
-      else state.remove();
-    },
-    { onlyIfClean: true },
-  );
-  // The directory exists first, then the check: a reset that began before it is seen here, one that begins after
-  // it sees this container (see resetInProgress).
+  run.state = state;
   if (resetInProgress()) throw new MinictrError('minictr system reset is under way: run again once it is done');
   crashPoint('state');
-  // The writable layer, on disk: its undo runs once the process is gone (registered before the process's).
-  undoable(record(state, { kind: 'layer', dir: state.layerDir }));
+  journaled(state, { kind: 'layer', dir: state.layerDir });
   state.createLayer(spec.rootfs);
   if (spec.name !== null) {
-    const entry = record(state, { kind: 'name', name: spec.name });
-    acquire(`claim name ${spec.name}`, () => claimName(spec.name!, id));
+    journaled(state, { kind: 'name', name: spec.name });
+    acquire(`claim name ${spec.name}`, () => names().claim(id, spec.name!));
     crashPoint('name');
-    undoable(entry);
   }
   report.step(
     'state',
     `${state.dir}: state.json names this process as owner; the journal records each host object before it exists; writable layer ${state.layerDir}`,
   );
-  // Volumes: made where missing (anonymous ones journaled first), seeded by their first container, -v host
-  // directories created. The record above names them all, so no `volume rm` takes one from under this run.
-  if (plan.mounts.length > 0) {
-    const root = spec.image === null ? spec.rootfs : spec.layers;
-    const made = acquire('prepare volumes', () => prepareMounts(plan.mounts, root, (name) => undoable(record(state, { kind: 'volume', name }))));
-    report.step('volumes', `${made.join('; ')}; the child mounts them on paths resolved inside the new root (openat2 RESOLVE_IN_ROOT, /proc/self/fd)`);
-  }
+  return state;
+}
 
-  // 2. Address: a lease in the subnet (the journal entry follows the lease, whose address it names; gc also
-  //    reclaims leases whose container directory is gone).
-  let address: string | null = null;
-  if (spec.network === 'bridge') {
-    address = acquire('lease an address', () => ipam().lease(id, spec.requestedIp));
-    crashPoint('lease');
-    undoable(record(state, { kind: 'lease', address }));
-  }
-  if (address !== null && spec.ports.length > 0) {
-    const entry = record(state, { kind: 'ports', address, mappings: spec.ports });
-    acquire('claim host ports', () => portRegistry().claim(id, spec.ports));
+/**
+ * volumes: made where missing (anonymous ones journaled first), seeded by their first container, -v host directories
+ * created. The record names them all, so no `volume rm` takes one from under this run.
+ */
+function prepareVolumes(run: Run, state: ContainerState): void {
+  const { plan, report } = run;
+  if (plan.mounts.length === 0) return;
+  const root = plan.spec.image === null ? plan.spec.rootfs : plan.spec.layers;
+  const made = acquire('prepare volumes', () => prepareMounts(plan.mounts, root, (name) => journaled(state, { kind: 'volume', name })));
+  report.step('volumes', `${made.join('; ')}; the child mounts them on paths resolved inside the new root (openat2 RESOLVE_IN_ROOT, /proc/self/fd)`);
+}
+
+/**
+ * address: a lease in the subnet (journaled once taken, since the entry names the address; gc also reclaims
+ * leases whose container directory is gone), then the published host ports. null: --network host.
+ */
+async function acquireAddress(run: Run, state: ContainerState): Promise<string | null> {
+  const { spec, id } = run.plan;
+  if (spec.network !== 'bridge') return null;
+  const address = acquire('lease an address', () => leases().claim(id, spec.requestedIp));
+  crashPoint('lease');
+  journaled(state, { kind: 'lease', address });
+  if (spec.ports.length > 0) {
+    // Claimed, then journaled with the host ports chosen for -P and -p CONTAINER_PORT (as the lease: gc releases
+    // the claims of a container gone before journaling them). The later steps publish the chosen ports.
+    try {
+      spec.ports = await ports().claim(id, spec.ports);
+    } catch (cause) {
+      throw acquisitionError('claim host ports', cause);
+    }
+    journaled(state, { kind: 'ports', address, mappings: spec.ports });
     crashPoint('ports');
-    undoable(entry);
   }
-  if (address !== null) {
-    const ports = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
-    report.step('address', `lease ${address}: O_EXCL file in ${ipam().dir}${ports ? `; host ports ${ports} claimed likewise` : ''}`);
-  }
-  // Resource limits and the device policy: the cgroup exists, configured, before the child does (its undo runs
-  // after the process is gone, when the directories are empty).
-  const cgroups = planCgroups(id, spec.limits, plan.deviceRules);
-  if (cgroups.length > 0) {
-    const entry = record(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) });
-    undoable(entry);
-    try {
-      await createCgroups(cgroups);
-    } catch (cause) {
-      throw stepError('create cgroup', cgroups.map((c) => c.dir).join(', '), cause);
-    }
-  }
-  signals.check();
+  const claimed = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
+  run.report.step('address', `lease ${address}: O_EXCL file in ${leases().files.dir}${claimed ? `; host ports ${claimed} claimed likewise` : ''}`);
+  return address;
+}
 
-  // 3. Spawn: the child exists in its namespaces, blocked until released. Its exit is watched from now on, by this
-  //    process, or detached by its monitor.
-  const terminal = spec.tty && !spec.detach ? new TerminalRelay(addon) : null; // detached: the monitor's
-  if (terminal !== null) teardown.defer('close the terminal', () => terminal.finish());
+/** Resource limits and the device policy: the cgroup exists, configured, before the child does. */
+async function createCgroup(run: Run, state: ContainerState): Promise<string[]> {
+  const cgroups = planCgroups(run.plan.id, run.plan.spec.limits, run.plan.deviceRules);
+  if (cgroups.length === 0) return [];
+  const dirs = journaled(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) }).dirs;
+  try {
+    await createCgroups(cgroups);
+  } catch (cause) {
+    throw stepError('create cgroup', dirs.join(', '), cause);
+  }
+  return dirs;
+}
+
+/**
+ * clone: the child exists in its namespaces, blocked until released. Its exit is watched from now on, by this
+ * process, or detached by its monitor.
+ */
+function spawnContainer(run: Run, state: ContainerState, address: string | null): HeldChild {
+  const { plan, addon, teardown, report } = run;
+  const { spec } = plan;
   const dirs = { upper: state.upperDir, work: state.workDir, merged: state.mergedDir };
-  const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state) });
-  terminal?.attach(child.consoleFd);
-  const detached = child.monitorPid > 0;
-  // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
-  // container alone while this process owns it). Registered first, so it runs after the process is stopped.
-  if (detached) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
-  // The process undo comes first, before anything else can throw (see HeldChild.stop).
-  const held = new HeldChild(addon, child, (status) => {
-    try {
-      state.writeExitRecord(status);
-    } catch (cause) {
-      warn(`record the exit status: ${messageOf(cause)}`); // the run still reports it; the record will say 137
-    }
+  const held = HeldChild.spawn(addon, teardown, {
+    tty: spec.tty && !spec.detach, // detached: the monitor's
+    spawn: () => {
+      const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state) });
+      // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
+      // container alone while this process owns it). Registered first, so it runs after the process is stopped.
+      if (child.monitorPid > 0) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
+      return child;
+    },
+    onExit: (status) => {
+      try {
+        state.writeExitRecord(status);
+      } catch (cause) {
+        warn(`record the exit status: ${messageOf(cause)}`); // the run still reports it; the record will say 137
+      }
+    },
   });
-  teardown.defer(`stop container process ${child.pid}`, () => held.stop());
   crashPoint('spawn');
-  record(state, { kind: 'process', ...held.ref });
-  // Into its cgroup while the network is built (see joinCgroups); done before the release.
-  const joining = joinCgroups(cgroups.map((c) => c.dir), child.pid).then(
-    () => null,
-    (cause: unknown) => stepError('place the container in its cgroup', cgroups.map((c) => c.dir).join(', '), cause),
-  );
-  // Should a later step fail, the process is stopped (and reaped) only once the join has settled: a pid reused in
-  // between must never be written into the container's cgroup.
-  teardown.defer('let the cgroup join settle', async () => {
-    await joining;
-  });
+  journaled(state, { kind: 'process', ...held.ref });
+  const { monitorPid } = held.child;
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
   report.step(
     'clone',
-    `clone3(${flags}) → pid ${child.pid}${detached ? `, child of minictr-monitor (pid ${child.monitorPid}, after a double fork)` : ''}; ` +
+    `clone3(${flags}) → pid ${held.pid}${monitorPid > 0 ? `, child of minictr-monitor (pid ${monitorPid}, after a double fork)` : ''}; ` +
       'it waits on the release pipe while the host side is built',
   );
+  return held;
+}
 
-  // 4. Host network: one ip batch (bridge if missing, veth pair with eth0 created inside the child's netns, host
-  //    end on the bridge) followed by the eBPF veth filter (loopback guard, anti-spoofing) on the host end, and, at
-  //    the same time, forwarding on and one nft call that adds this container's published ports and lists the table (whose base rules are
-  //    re-applied only when missing or outdated). Neither needs the other's objects (the rules name the bridge, not
-  //    the veth), so ip and nft run side by side and the step costs the slower of the two.
-  //    No undo for the veth: the kernel deletes it with the namespace when step 3's undo stops the process; the
-  //    ports' undo was registered with their claim in step 2.
-  if (address !== null) {
-    const network = hostNetwork(plan, address, child.pid);
-    const { veth } = network;
-    record(state, { kind: 'veth', name: veth });
-    const bridgeLines = linkExists(BRIDGE) ? [] : network.bridgeLines;
-    const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${address}`, cause);
-    let linksDone = 0;
-    let guarded = false;
-    const links = (async () => {
-      try {
-        await ipBatch([...bridgeLines, ...network.vethLines], isBridgeRace);
-      } catch (cause) {
-        throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${child.pid})`, cause);
-      }
-      try {
-        guarded = await attachVethFilter(addon, veth, network.identity);
-      } catch (cause) {
-        throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
-      }
-      linksDone = performance.now();
-    })();
-    const firewall = (async () => {
-      try {
-        ensureForwarding();
-        try {
-          return await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
-        } catch (cause) {
-          // "File exists": a stale element holds one of these ports (see removeStalePublished). This run holds the
-          // port now, so the element is nobody's: remove it and publish once more.
-          if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
-          await removeStalePublished();
-          return await ensureRuleset(spec.subnet, BRIDGE, network.publishLines);
-        }
-      } catch (cause) {
-        throw natFailed(cause);
-      }
-    })();
-    const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
-    if (linksResult.status === 'rejected') {
-      if (firewallResult.status === 'rejected') warn(messageOf(firewallResult.reason));
-      throw linksResult.reason;
-    }
-    crashPoint('veth'); // only now: a crash must not leave an nft transaction in flight behind it
-    if (firewallResult.status === 'rejected') throw firewallResult.reason;
-    // Settings of the bridge, which the ip batch may have just created, before any container is released:
-    // route_localnet only where the loopback guard holds; no router advertisements learned.
-    try {
-      setRouteLocalnet(guarded);
-      ensureNoRouterAdvertisements();
-    } catch (cause) {
-      throw natFailed(cause);
-    }
-    if (!guarded && spec.ports.length > 0) {
-      warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
-    }
-    crashPoint('nat');
-    report.step(
-      'veth',
-      `ip -batch: ${bridgeLines.length > 0 ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
-        `host end ${veth} joins ${BRIDGE} (hairpin on)${guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${child.pid}`,
-      linksDone,
-    );
-    const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
-    report.step(
-      'nat',
-      `ip_forward=1; while ip runs, ` +
-        (published ? `one nft call publishes ${published} (map elements, DNAT in prerouting and output) and lists` : 'nft lists') +
-        ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
-        (firewallResult.value ? 'was missing or outdated, applied' : 'is in place'),
-    );
-  }
-  signals.check();
+/**
+ * Into its cgroup while the network is built (see joinCgroups), before the release. Should a later step fail, the
+ * process is stopped (and reaped) only once the join has settled: a pid reused in between must never be written
+ * into the container's cgroup.
+ */
+function joinCgroup(run: Run, held: HeldChild, cgroups: string[]): Promise<Error | null> {
+  const joining = joinCgroups(cgroups, held.pid).then(
+    () => null,
+    (cause: unknown) => stepError('place the container in its cgroup', cgroups.join(', '), cause),
+  );
+  run.teardown.defer('let the cgroup join settle', async () => {
+    await joining;
+  });
+  return joining;
+}
 
-  const joinFailure = await joining;
-  if (joinFailure !== null) throw joinFailure;
+/**
+ * veth and nat: network/attach.ts, once the veth is journaled. No undo for the veth: the kernel deletes it with the
+ * namespace when PID 1 is stopped; the ports' undo is their journal entry.
+ */
+async function attachNetwork(run: Run, state: ContainerState, address: string, pid: number): Promise<void> {
+  const { plan, addon, report } = run;
+  const { spec } = plan;
+  const network: NetworkPlan = hostNetwork(plan, address, pid);
+  journaled(state, { kind: 'veth', name: network.veth });
+  const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
+  report.step(
+    'veth',
+    `ip -batch: ${attached.bridgeCreated ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
+      `host end ${network.veth} joins ${BRIDGE} (hairpin on)${attached.guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${pid}`,
+    attached.linksDone,
+  );
+  const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
+  report.step(
+    'nat',
+    `ip_forward=1; while ip runs, ` +
+      (published ? `one nft call publishes ${published} (map elements, DNAT in prerouting and output) and lists` : 'nft lists') +
+      ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
+      (attached.rulesetApplied ? 'was missing or outdated, applied' : 'is in place'),
+  );
+}
 
-  // 5. Release: the child runs its own steps and execs; a failure comes back as {step, errno}.
-  const failure = await held.release();
-  if (failure !== null) throw childError(failure, plan, state);
-  started = true;
+/** go→exec: the child runs its own steps and execs; a failure comes back as {step, errno}. */
+async function release(run: Run, state: ContainerState, held: HeldChild, address: string | null): Promise<void> {
+  const { plan, report } = run;
+  const { spec } = plan;
+  await held.go(spec.interactive, (failure) => childError(failure, plan, state));
+  run.started = true;
   crashPoint('released');
-  terminal?.start(spec.interactive);
   report.step(
     'go→exec',
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
@@ -396,33 +364,36 @@ async function execute(
       `, overlay on ${spec.rootfs}${plan.mounts.length > 0 ? `, ${plan.mounts.length} volume mount(s)` : ''}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
       `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );
+}
 
-  // 6. Detached: the monitor owns the container from here on. The record names it before the handoff byte, so at
-  //    every instant the container has exactly one living owner (or none, and gc takes over). Should this process
-  //    die before the byte, the monitor kills PID 1 (released or not) and its cleanup tears the container down,
-  //    as the owner the record names or in place of a dead one.
-  if (detached) {
-    const monitor = { pid: child.monitorPid, startTime: startTimeOf(child.monitorPid) ?? 0 };
-    state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });
-    crashPoint('handoff');
-    teardown.handOver();
-    try {
-      writeSync(child.handoffFd, 'y');
-    } catch (cause) {
-      // EPIPE: the monitor is already gone (an `rm -f` right after the record named it); the container is its.
-      if ((cause as NodeJS.ErrnoException).code !== 'EPIPE') throw cause;
-    }
-    closeSync(child.handoffFd);
-    report.step('detach', `state.json names minictr-monitor (pid ${monitor.pid}) as owner; the handoff pipe closes`);
-    return { id, status: null };
+/**
+ * detach: the monitor owns the container from here on. The record names it before the handoff byte, so at every
+ * instant the container has exactly one living owner (or none, and gc takes over). Should this process die before
+ * the byte, the monitor kills PID 1 (released or not) and its cleanup tears the container down, as the owner the
+ * record names or in place of a dead one.
+ */
+function handOver(run: Run, state: ContainerState, held: HeldChild): RunOutcome {
+  const { monitorPid, handoffFd } = held.child;
+  const monitor = { pid: monitorPid, startTime: startTimeOf(monitorPid) ?? 0 };
+  state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });
+  crashPoint('handoff');
+  run.teardown.handOver();
+  try {
+    writeSync(handoffFd, 'y');
+  } catch (cause) {
+    // EPIPE: the monitor is already gone (an `rm -f` right after the record named it); the container is its.
+    if ((cause as NodeJS.ErrnoException).code !== 'EPIPE') throw cause;
   }
-  state.update({ status: 'running', startedAt: new Date().toISOString() });
-  signals.forwardTo(child.pid);
-  crashPoint('running');
+  closeSync(handoffFd);
+  run.report.step('detach', `state.json names minictr-monitor (pid ${monitor.pid}) as owner; the handoff pipe closes`);
+  return { id: run.plan.id, status: null };
+}
 
-  // 7. Wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it.
-  const status = await held.exited;
-  signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
-  report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
-  return { id, status };
+/** run: wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it. */
+async function wait(run: Run, state: ContainerState, held: HeldChild): Promise<ExitStatus> {
+  state.update({ status: 'running', startedAt: new Date().toISOString() });
+  crashPoint('running');
+  const status = await held.wait(run.signals);
+  run.report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
+  return status;
 }

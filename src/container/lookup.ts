@@ -3,16 +3,20 @@
 
 import { basename, join } from 'node:path';
 import { MinictrError } from '../errors.js';
-import { warn } from '../log.js';
-import { collectGarbage, hasContainerState } from './gc.js';
+import { shortId } from '../ids.js';
 import type { PortMapping } from '../network/ports.js';
+import { PATHS } from '../paths.js';
 import { isAlive, type ProcessRef } from '../sys/proc.js';
-import { ContainerState, CONTAINERS_DIR, containerDirExists, listContainerDirs, readRecord, type ContainerStatus } from './state.js';
+import { collectGarbageIfAny } from './gc.js';
+import { ContainerState, containerDirExists, listContainerDirs, phaseOf, readRecord, type ContainerStatus } from './state.js';
 
 export interface ContainerInfo {
   id: string;
   name: string | null;
   argv: string[];
+  /** The image it runs (name, and id: the config's digest); null when it runs the directory `rootfs` itself. */
+  image: { name: string; id: string } | null;
+  rootfs: string;
   createdAt: string;
   /** PID 1 of the container, once it exists. */
   process: ProcessRef | null;
@@ -36,9 +40,11 @@ export interface ContainerInfo {
  */
 export function listContainers(options: { all?: boolean } = {}): ContainerInfo[] {
   const containers: ContainerInfo[] = [];
-  for (const { id, dir, owner, exited } of listContainerDirs()) {
+  for (const entry of listContainerDirs()) {
+    const { id, dir, owner } = entry;
     if (basename(dir) !== id) continue; // being built, collected or removed
-    if (exited ? !options.all : owner === null || !isAlive(owner)) continue;
+    const phase = phaseOf(entry).name;
+    if (phase === 'exited' ? !options.all : phase !== 'building' && phase !== 'running') continue;
     try {
       const state = new ContainerState(id, dir);
       const record = state.record();
@@ -48,6 +54,8 @@ export function listContainers(options: { all?: boolean } = {}): ContainerInfo[]
         id,
         name: record.name,
         argv: record.argv,
+        image: record.config.image ?? null,
+        rootfs: record.config.rootfs,
         createdAt: record.createdAt,
         process: process === null ? null : { pid: process.pid, startTime: process.startTime },
         address: entries.find((e) => e.kind === 'lease')?.address ?? null,
@@ -73,7 +81,7 @@ export function listContainers(options: { all?: boolean } = {}): ContainerInfo[]
  * shows as exited (or is gone, with --rm) rather than being invisible until the next run.
  */
 export async function currentContainers(options: { all?: boolean } = {}): Promise<ContainerInfo[]> {
-  if (hasContainerState()) await collectGarbage().catch((cause: Error) => warn(cause.message));
+  await collectGarbageIfAny();
   return listContainers(options);
 }
 
@@ -84,7 +92,7 @@ export function resolveContainer(ref: string, containers: readonly ContainerInfo
   const matches = ref === '' ? [] : containers.filter((c) => c.id.startsWith(ref));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
-    throw new MinictrError(`multiple containers match "${ref}": ${matches.map((c) => c.id.slice(0, 12)).join(', ')}`, 'lookup');
+    throw new MinictrError(`multiple containers match "${ref}": ${matches.map((c) => shortId(c.id)).join(', ')}`, 'lookup');
   }
   throw new MinictrError(`No such container: ${ref}`, 'lookup');
 }
@@ -99,7 +107,7 @@ export function isRunning(container: ContainerInfo): boolean {
  * or 'live' while it is set up, running, or being torn down (its directory may be under another name meanwhile).
  */
 export function teardownState(id: string): 'exited' | 'gone' | 'live' {
-  const record = readRecord(join(CONTAINERS_DIR, id));
+  const record = readRecord(join(PATHS.containers, id));
   if (record === null) return containerDirExists(id) ? 'live' : 'gone';
   return record.status === 'exited' ? 'exited' : 'live';
 }

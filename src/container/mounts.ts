@@ -6,16 +6,16 @@
 //                  so a failed run or --rm removes them), a volume's first container seeds it from the image, and a
 //                  missing -v host path is created as a directory (as Docker does)
 //   nativeMounts   the list the child mounts, parents first
-// The record keeps the ContainerMounts: `volume rm` and `prune` read which volumes are in use from them, `rm -v`
-// which anonymous volumes to remove, and inspect shows them.
+// The record keeps the ContainerMounts: `volume rm` and `prune` read which volumes are in use from them, and inspect
+// shows them. The journal's `volume` entries name the anonymous ones, removed with the container (journal.ts).
 
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { stepError, UsageError } from '../errors.js';
 import { nativeAddon, type SpawnOptions } from '../native/index.js';
 import { seedVolume } from '../volume/seed.js';
 import type { MountRequest } from '../volume/spec.js';
-import { createVolume, dataDir, markSeeded, readVolume, removeVolume, withVolumeLock } from '../volume/store.js';
-import { newId } from './ids.js';
+import { createVolume, dataDir, markSeeded, readVolume, withVolumeLock } from '../volume/store.js';
+import { newId } from '../ids.js';
 import { layersOf, type Root } from './layered-root.js';
 
 /** A mount as the container's record keeps it. */
@@ -110,9 +110,4 @@ export function nativeMounts(mounts: readonly ContainerMount[]): SpawnOptions['m
     readOnly: mount.readOnly,
     data: mount.options ?? '',
   }));
-}
-
-/** Removes an anonymous volume of container `id` (--rm, rm -v, a failed run), unless another container uses it. */
-export function removeAnonymousVolume(name: string, id: string): void {
-  withVolumeLock(() => removeVolume(name, id));
 }

@@ -1,18 +1,28 @@
 // --name reservations: one O_EXCL file per name under /run/minictr/names holding the container id, so two runs can
 // never take the same name, with no lock.
 
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
-import { NAMES_DIR } from './state.js';
+import { shortId } from '../ids.js';
+import { Registry } from '../sys/exclusive-file.js';
 
-export function claimName(name: string, id: string): void {
-  if (!createExclusive(join(NAMES_DIR, name), id)) {
-    const holder = ownerOf(join(NAMES_DIR, name)) ?? '(unknown)';
-    throw new UsageError(`the container name "${name}" is already in use by container ${holder.slice(0, 12)}`);
+export class NameRegistry {
+  readonly files: Registry;
+
+  constructor(dir: string) {
+    this.files = new Registry(dir);
   }
-}
 
-export function releaseName(name: string, id: string): void {
-  removeIfOwned(join(NAMES_DIR, name), id);
+  claim(owner: string, name: string): void {
+    if (!this.files.claim(name, owner)) {
+      throw new UsageError(`the container name "${name}" is already in use by container ${shortId(this.holder(name) ?? '(unknown)')}`);
+    }
+  }
+
+  holder(name: string): string | null {
+    return this.files.holder(name);
+  }
+
+  release(owner: string, name: string): void {
+    this.files.release(name, owner);
+  }
 }

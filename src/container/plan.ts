@@ -17,8 +17,8 @@ import { encodeBytes } from '../sys/bytes.js';
 import { preflight } from '../sys/preflight.js';
 import { devicePolicy, resolveDevices, type Device } from './devices.js';
 import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
-import { portRegistry } from './gc.js';
-import { newId, shortId } from './ids.js';
+import { ports } from './registries.js';
+import { newId, shortId } from '../ids.js';
 import { checkRootfs, defaultRootfs, describeRoot, findCommand } from './rootfs.js';
 import type { Root } from './layered-root.js';
 import { containerEnv, type RunSpec } from './spec.js';
@@ -65,7 +65,7 @@ export async function planRun(spec: RunSpec): Promise<Plan> {
   const execPath = findCommand(root, spec.argv[0]!, path, spec.workdir);
   const devices = resolveDevices(spec.devices);
   const mounts = planMounts(spec.mounts);
-  await checkHostPorts(spec.ports, portRegistry());
+  await checkHostPorts(spec.ports, ports());
   return { spec, id, hostname, env, execPath, user, devices, deviceRules: devicePolicy(devices, spec.privileged), mounts };
 }
 
@@ -136,20 +136,23 @@ export function spawnOptions(
   };
 }
 
-/** The host side of the network for a container at `address` whose PID 1 is `pid` (a number, or "$PID"). */
+/**
+ * The host side of the network for a container at `address` whose PID 1 is `pid` (a number, or "$PID"): what
+ * network/attach.ts does, and the dry-run's scripts.
+ */
 export function hostNetwork(plan: Plan, address: string, pid: number | string) {
   const { spec } = plan;
   const veth = hostVethName(shortId(plan.id));
   const published = publishLines(spec.ports, address);
   const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)! };
   return {
+    subnet: spec.subnet,
+    address,
     veth,
-    /** The container's MAC and address on the bridge: all its veth's filter lets it send from. */
     identity,
-    /** Creates the bridge; a run skips them when it exists. */
     bridgeLines: bridgeLines(spec.subnet),
     vethLines: vethLines(veth, pid, identity.mac),
-    /** This container's map elements, applied with the base ruleset when that is missing (ensureRuleset). */
+    ports: spec.ports,
     publishLines: published,
     // The dry-run's scripts, built only when asked for: a run needs neither (and the base's marker hashes it all).
     /** One nft transaction: the base ruleset and this container's published ports. */

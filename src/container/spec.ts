@@ -4,7 +4,8 @@
 
 import { isAbsolute, posix } from 'node:path';
 import { UsageError } from '../errors.js';
-import { parsePublishFlags, type PortMapping } from '../network/ports.js';
+import { parseExpose, parsePublishFlags, publishAll, type PortMapping } from '../network/ports.js';
+import { parseSignal } from '../sys/signal-names.js';
 import { resolveCapabilities } from './capabilities.js';
 import { parseLimits, type Limits } from './cgroups.js';
 import { parseDeviceFlag, type DeviceRequest } from './devices.js';
@@ -32,9 +33,15 @@ export interface RunFlags {
   hostname?: string;
   name?: string;
   env?: string[];
+  /** --env-file paths: the command reads them into `env`, before -e's entries (this module does no I/O). */
+  envFile?: string[];
   workdir?: string;
   network?: string;
   publish?: string[];
+  /** -P: publish every exposed port (the image's ExposedPorts and --expose) on a host port of the ephemeral range. */
+  publishAll?: boolean;
+  expose?: string[];
+  stopSignal?: string;
   explain?: boolean;
   dryRun?: boolean;
   privileged?: boolean;
@@ -73,6 +80,9 @@ export interface ImageContext {
   env: string[];
   workdir: string;
   user: string | null;
+  stopSignal: string | null;
+  /** "80/tcp", as ExposedPorts has them. */
+  exposedPorts: string[];
 }
 
 export interface RunSpec {
@@ -92,8 +102,10 @@ export interface RunSpec {
   /** User-given KEY=VALUE pairs; defaults (PATH, HOME, HOSTNAME) are added where the user gave none. */
   env: string[];
   workdir: string;
-  /** -p flags, one mapping per port. */
+  /** -p and -P, one mapping per port; a host port to choose (ANY_PORT) gets one when the run claims it. */
   ports: PortMapping[];
+  /** What `stop` sends first (--stop-signal, else the image's StopSignal); null: SIGTERM. */
+  stopSignal: NodeJS.Signals | null;
   /** Print each step on stderr as it happens. */
   explain: boolean;
   /** --privileged: all capabilities, no masked or read-only kernel paths. */
@@ -159,17 +171,20 @@ function parseTimings(value: boolean | string | undefined): TimingsFormat | null
   throw new UsageError(`invalid --timings "${value}": text or json`);
 }
 
-/** -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). */
+/**
+ * -e KEY=VALUE sets; -e KEY copies KEY from minictr's own environment, and is dropped when unset there (Docker). A
+ * key given again takes the later value, in the place of the first.
+ */
 export function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv): string[] {
-  const env: string[] = [];
+  const env = new Map<string, string>();
   for (const value of values) {
     const eq = value.indexOf('=');
     const key = eq < 0 ? value : value.slice(0, eq);
     if (!ENV_KEY.test(key) || value.includes('\0')) throw new UsageError(`invalid --env "${value}": expected KEY=VALUE`);
-    if (eq >= 0) env.push(value);
-    else if (hostEnv[key] !== undefined) env.push(`${key}=${hostEnv[key]}`);
+    if (eq >= 0) env.set(key, value);
+    else if (hostEnv[key] !== undefined) env.set(key, `${key}=${hostEnv[key]}`);
   }
-  return env;
+  return [...env.values()];
 }
 
 export function buildRunSpec(
@@ -185,9 +200,11 @@ export function buildRunSpec(
   if (command.some((arg) => arg.includes('\0'))) throw new UsageError('command arguments cannot contain NUL bytes');
   const network = parseNetwork(flags.network);
   const requestedIp = parseIp(flags.ip, network, context.subnet);
-  const ports = parsePublishFlags(flags.publish ?? []);
+  const explicit = parsePublishFlags(flags.publish ?? []);
+  const exposed = [...(image?.exposedPorts ?? []), ...(flags.expose ?? []).flatMap(parseExpose)];
+  const ports = flags.publishAll ? [...explicit, ...publishAll(exposed, explicit)] : explicit;
   if (ports.length > 0 && network !== 'bridge') {
-    throw new UsageError(`--publish needs --network bridge: with --network ${network} there is no container address`);
+    throw new UsageError(`${explicit.length > 0 ? '--publish' : '--publish-all'} needs --network bridge: with --network ${network} there is no container address`);
   }
   if (flags.hostname !== undefined && !HOSTNAME.test(flags.hostname)) {
     throw new UsageError(`invalid --hostname "${flags.hostname}": letters, digits, '-' and '.', at most 63 per label`);
@@ -221,6 +238,7 @@ export function buildRunSpec(
     env: image === null ? parseEnv(flags.env ?? [], context.hostEnv) : mergeEnv(image.env, parseEnv(flags.env ?? [], context.hostEnv)),
     workdir: posix.normalize(workdir),
     ports,
+    stopSignal: flags.stopSignal !== undefined ? parseSignal(flags.stopSignal, '--stop-signal') : image?.stopSignal ? parseSignal(image.stopSignal, `StopSignal of image ${image.name}`) : null,
     explain: flags.explain ?? false,
     privileged: flags.privileged ?? false,
     capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),

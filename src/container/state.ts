@@ -21,8 +21,8 @@
 //
 //   containers/<id>/upper, work  the overlay's writable layer and its work dir: journaled, made after the record and
 //                                removed at the container's exit (nothing in minictr reads an exited container's
-//                                files: there is no start, diff or commit; cp needs a running one), or by gc, which also removes any
-//                                that no live container accounts for (after a reboot, say)
+//                                files: there is no start, diff or commit; cp needs a running one), or by gc, which
+//                                also removes any that no live container accounts for (after a reboot, say)
 //
 // A container directory appears atomically: it is built as containers/.new-<owner pid>-<owner start>-<id> and
 // renamed into place, so a directory under its final name always has a complete state.json, and a half-built one
@@ -31,21 +31,15 @@
 
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { ExitStatus, SpawnOptions } from '../native/index.js';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { messageOf, MinictrError, stepError } from '../errors.js';
-import { DATA_ROOT, STATE_ROOT } from '../network/names.js';
 import type { PortMapping } from '../network/ports.js';
+import { PATHS, type StatePaths } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { releaseReserves, replaceFile, replaceFromReserve, reservePath, reserveSpace, writeFileNamed } from '../sys/reserved-space.js';
 import type { LogOptions } from './log-options.js';
 import type { ContainerMount } from './mounts.js';
 
-export const CONTAINERS_DIR = join(STATE_ROOT, 'containers');
-/** Writable layers, one directory per container id. */
-export const LAYERS_DIR = join(DATA_ROOT, 'containers');
-export const LEASES_DIR = join(STATE_ROOT, 'leases');
-export const NAMES_DIR = join(STATE_ROOT, 'names');
-export const PORTS_DIR = join(STATE_ROOT, 'ports');
 const BUILDING_PREFIX = '.new-';
 const COLLECTING_PREFIX = '.gc-';
 const REMOVING_PREFIX = '.rm-';
@@ -59,7 +53,7 @@ export type JournalEntry =
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string }
   | { kind: 'layer'; dir: string }
-  /** An anonymous volume (-v CTR): removed with a container that did not start, or ran with --rm. */
+  /** An anonymous volume (-v CTR): removed with a container that did not start or ran with --rm; kept, by rm -v. */
   | { kind: 'volume'; name: string };
 
 /** created: being set up; running: PID 1 exec'd; exited: torn down, kept for ps -a and logs until rm. */
@@ -85,6 +79,8 @@ export interface ContainerRecord {
     env: string[];
     workdir: string;
     security: SpawnOptions['security'];
+    /** What `stop` sends first (the image's StopSignal or --stop-signal); absent or null: SIGTERM. */
+    stopSignal?: string | null;
     /** -v, --mount, --tmpfs (absent in records written before volumes). */
     mounts?: ContainerMount[];
   };
@@ -127,22 +123,24 @@ function reserveBytes(length: number): number {
 export class ContainerState {
   readonly id: string;
   readonly dir: string;
+  private readonly paths: StatePaths;
 
-  constructor(id: string, dir = join(CONTAINERS_DIR, id)) {
+  constructor(id: string, dir?: string, paths: StatePaths = PATHS) {
     this.id = id;
-    this.dir = dir;
+    this.dir = dir ?? join(paths.containers, id);
+    this.paths = paths;
   }
 
   /**
    * Creates the directory with its record and reserves, all at once (and the shared directories beside it, once).
    * On failure nothing of it is left.
    */
-  static create(record: ContainerRecord): ContainerState {
+  static create(record: ContainerRecord, paths: StatePaths = PATHS): ContainerState {
     const owner = record.owner!;
-    const building = join(CONTAINERS_DIR, `${BUILDING_PREFIX}${owner.pid}-${owner.startTime}-${record.id}`);
-    const state = new ContainerState(record.id);
+    const building = join(paths.containers, `${BUILDING_PREFIX}${owner.pid}-${owner.startTime}-${record.id}`);
+    const state = new ContainerState(record.id, undefined, paths);
     try {
-      for (const dir of [CONTAINERS_DIR, LEASES_DIR, NAMES_DIR, PORTS_DIR]) mkdirSync(dir, { recursive: true });
+      for (const dir of [paths.containers, paths.leases, paths.names, paths.ports]) mkdirSync(dir, { recursive: true });
       mkdirSync(building, { mode: 0o700 });
       mkdirSync(join(building, 'merged'));
       const text = `${JSON.stringify(record, null, 2)}\n`;
@@ -159,7 +157,7 @@ export class ContainerState {
 
   /** The writable layer's directory (upper and work), on disk. */
   get layerDir(): string {
-    return join(LAYERS_DIR, this.id);
+    return join(this.paths.layers, this.id);
   }
 
   get upperDir(): string {
@@ -237,13 +235,8 @@ export class ContainerState {
     }
   }
 
-  /**
-   * After a complete teardown of a container that ran: the journal keeps only its name, and the record says how
-   * it ended (exit.json, or `unknownExitCode` when nobody could reap it).
-   */
+  /** The record says how it ended (exit.json, or `unknownExitCode` when nobody could reap it); it owns nothing now. */
   markExited(unknownExitCode: number): void {
-    const names = this.entries().filter((entry) => entry.kind === 'name');
-    replaceFile(join(this.dir, 'journal'), names.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     const exit = this.exitRecord();
     this.update({
       status: 'exited',
@@ -252,6 +245,11 @@ export class ContainerState {
       exitCode: exit === null ? unknownExitCode : exitCodeOf(exit),
     });
     releaseReserves(this.dir);
+  }
+
+  /** Replaces the journal with `entries`: what a teardown left (container/journal.ts). */
+  rewriteJournal(entries: readonly JournalEntry[]): void {
+    replaceFile(join(this.dir, 'journal'), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
   }
 
   entries(): JournalEntry[] {
@@ -278,7 +276,7 @@ export class ContainerState {
    */
   remove(): boolean {
     const self = selfRef();
-    const tombstone = join(CONTAINERS_DIR, `${REMOVING_PREFIX}${self.pid}-${self.startTime}-${this.id}`);
+    const tombstone = join(dirname(this.dir), `${REMOVING_PREFIX}${self.pid}-${self.startTime}-${this.id}`);
     try {
       renameSync(this.dir, tombstone);
     } catch {
@@ -289,6 +287,7 @@ export class ContainerState {
   }
 }
 
+/** A container directory as listed: what its name and record say (phaseOf tells what they add up to). */
 export interface ContainerDir {
   id: string;
   dir: string;
@@ -327,15 +326,15 @@ const REMOVING = new RegExp(`^\\.rm-${PROCESS_ID}$`);
  * Directories of containers: finished, half-built (.new-<owner>-<id>), claimed by a gc (.gc-<collector>-<id>) and
  * being deleted after a complete teardown (.rm-<remover>-<id>). Process references in names are "<pid>-<start time>".
  */
-export function listContainerDirs(): ContainerDir[] {
+export function listContainerDirs(paths: StatePaths = PATHS): ContainerDir[] {
   let names: string[];
   try {
-    names = readdirSync(CONTAINERS_DIR);
+    names = readdirSync(paths.containers);
   } catch {
     return [];
   }
   return names.map((name) => {
-    const dir = join(CONTAINERS_DIR, name);
+    const dir = join(paths.containers, name);
     const ref = (m: RegExpExecArray) => ({ pid: Number(m[1]), startTime: Number(m[2]) });
     const none = { record: null, owner: null, exited: false, collector: null, removing: false, remover: null };
     const building = BUILDING.exec(name);
@@ -351,25 +350,61 @@ export function listContainerDirs(): ContainerDir[] {
 }
 
 /**
- * Whether the container has a directory under any of its names. Checked in the order a directory moves through
- * them (.new-… → final → .gc-), so a rename between two checks cannot hide it.
+ * Where a container directory is in its life, read from its name and record:
+ *
+ *   building    .new-<owner>-<id>, or a record still `created`: its owner is setting it up
+ *   running     its record says so and its owner (minictr, or -d's monitor) is alive
+ *   orphaned    its owner is gone (or its record unreadable) before it was torn down: gc's to collect
+ *   collecting  .gc-<collector>-<id>: a live gc (or `minictr cleanup`) is tearing it down
+ *   exited      torn down and kept for ps -a, logs and inspect until rm (under .gc- when its collector died just
+ *               before renaming it back: gc finishes that rename)
+ *   removing    .rm-<remover>-<id>: its teardown is complete and its directory is being deleted
+ *
+ * `responsible` is the live process whose work it is now; null when it is gc's (orphaned, a removal whose remover
+ * died, an exited directory still under .gc-) or nobody's (exited). `garbage`: gc has something to do with it.
  */
-export function containerDirExists(id: string): boolean {
-  if (id === '') return false;
-  const prefixed = () =>
-    listContainerDirs().some((entry) => entry.id === id && (!entry.removing || removerAlive(entry)) && basename(entry.dir) !== id);
-  return prefixed() || existsSync(join(CONTAINERS_DIR, id)) || prefixed();
+export interface Phase {
+  name: 'building' | 'running' | 'orphaned' | 'collecting' | 'exited' | 'removing';
+  responsible: ProcessRef | null;
+  garbage: boolean;
+}
+
+export function phaseOf(entry: ContainerDir): Phase {
+  const alive = (process: ProcessRef | null) => (process !== null && isAlive(process) ? process : null);
+  if (entry.removing) {
+    const remover = alive(entry.remover);
+    return { name: 'removing', responsible: remover, garbage: remover === null };
+  }
+  const collector = alive(entry.collector);
+  if (collector !== null) return { name: 'collecting', responsible: collector, garbage: false };
+  if (entry.exited) return { name: 'exited', responsible: null, garbage: entry.collector !== null };
+  const owner = alive(entry.owner);
+  if (owner === null) return { name: 'orphaned', responsible: null, garbage: true };
+  return { name: entry.record?.status === 'running' ? 'running' : 'building', responsible: owner, garbage: false };
+}
+
+/** Whether a directory still stands for its container: anything but a removal whose remover died. */
+function present(entry: ContainerDir): boolean {
+  const phase = phaseOf(entry);
+  return phase.name !== 'removing' || phase.responsible !== null;
 }
 
 /**
- * Whether the process deleting a .rm-<pid>-<id> directory still runs. While it does, the container's names are its
- * to release: another process releasing them too could free a name a new container has just taken.
+ * Whether the container has a directory under any of its names. Checked in the order a directory moves through
+ * them (.new-… → final → .gc-), so a rename between two checks cannot hide it.
  */
-export function removerAlive(entry: ContainerDir): boolean {
-  return entry.remover !== null && isAlive(entry.remover);
+export function containerDirExists(id: string, paths: StatePaths = PATHS): boolean {
+  if (id === '') return false;
+  const prefixed = () => listContainerDirs(paths).some((entry) => entry.id === id && present(entry) && basename(entry.dir) !== id);
+  return prefixed() || existsSync(join(paths.containers, id)) || prefixed();
+}
+
+/** The ids of the directories that still stand for their containers (see present). */
+export function presentIds(dirs: readonly ContainerDir[]): Set<string> {
+  return new Set(dirs.filter(present).map((entry) => entry.id));
 }
 
 /** The name under which the gc process `collector` claims a container's directory. */
-export function collectingDir(id: string, collector: ProcessRef): string {
-  return join(CONTAINERS_DIR, `${COLLECTING_PREFIX}${collector.pid}-${collector.startTime}-${id}`);
+export function collectingDir(id: string, collector: ProcessRef, paths: StatePaths = PATHS): string {
+  return join(paths.containers, `${COLLECTING_PREFIX}${collector.pid}-${collector.startTime}-${id}`);
 }

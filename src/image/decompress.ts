@@ -1,8 +1,10 @@
 // The uncompressed tar of a stored layer blob, as a stream: gzip through Node's zlib, zstd through the addon's
 // libzstd (Node 20's zlib has none), plain tar as it is. Used to check a layer's diff id (pull) and to unpack it.
+// And, for what says nothing of its compression (an archive to load or import, a layer file of `docker save`),
+// the compression its first bytes show, as Docker's DetectCompression reads them.
 
-import { createReadStream } from 'node:fs';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { MinictrError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
@@ -50,4 +52,51 @@ export function openLayer(path: string, compression: Compression): Readable {
   if (compression === 'tar') return file;
   // pipeline: an error on either side destroys both (no file descriptor left open); it surfaces on the result.
   return pipeline(file, compression === 'gzip' ? createGunzip() : createZstdDecompress(), () => {});
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/** The compression whose magic number `head` starts with; anything else is taken as a plain tar. */
+export function detectCompression(head: Buffer): Compression {
+  if (head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
+  if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return 'zstd';
+  return 'tar';
+}
+
+/** The compression of the file at `path`, from its first bytes. */
+export function detectFileCompression(path: string): Compression {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return detectCompression(head.subarray(0, readSync(fd, head, 0, 4, 0)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `source` decompressed as its first bytes say (a stream: stdin cannot be read twice). */
+export async function decompressDetected(source: Readable): Promise<Readable> {
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let length = 0;
+  let done = false;
+  while (length < ZSTD_MAGIC.length && !done) {
+    const next = await iterator.next();
+    if (next.done === true) done = true;
+    else {
+      head.push(next.value);
+      length += next.value.length;
+    }
+  }
+  const first = Buffer.concat(head);
+  const rest = Readable.from(
+    (async function* () {
+      yield first;
+      for (let next = done ? null : await iterator.next(); next !== null && next.done !== true; next = await iterator.next()) yield next.value;
+    })(),
+  );
+  const compression = detectCompression(first);
+  if (compression === 'tar') return rest;
+  return pipeline(rest, compression === 'gzip' ? createGunzip() : createZstdDecompress(), () => {});
 }

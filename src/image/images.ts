@@ -1,6 +1,7 @@
 // The images the store holds, described for `images` and `inspect`: each reference with its ids, creation time
-// and size, read from the stored manifest and config (size-capped, verified by digest).
+// and size, read from the stored manifest and config (size-capped, verified by digest); and the built-in rootfs.
 
+import { builtinSummary } from './builtin.js';
 import { MAX_CONFIG_BYTES, parseImageConfig, parseManifest } from './manifest.js';
 import { familiarName, parseReference } from './reference.js';
 import { MAX_MANIFEST_BYTES } from './registry.js';
@@ -11,16 +12,18 @@ export interface ImageSummary {
   name: string;
   repository: string;
   tag: string | null;
-  digest: string;
-  /** The config's digest: Docker's image id. */
+  /** The manifest's digest (null: the built-in rootfs). */
+  digest: string | null;
+  /** The config's digest: Docker's image id (`builtin` for the built-in rootfs). */
   id: string;
   created: string | null;
   /** Compressed layer bytes. */
   size: number;
 }
 
-export function listImages(store = new ImageStore()): ImageSummary[] {
-  return store
+/** The store's images, newest first, then the built-in rootfs when `builtinRootfs` is given. */
+export function listImages(store = new ImageStore(), builtinRootfs: string | null = null): ImageSummary[] {
+  const stored = store
     .records()
     .map((record) => {
       const ref = parseReference(record.name);
@@ -37,4 +40,6 @@ export function listImages(store = new ImageStore()): ImageSummary[] {
       };
     })
     .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name));
+  const builtin = builtinRootfs === null ? null : builtinSummary(builtinRootfs);
+  return builtin === null ? stored : [...stored, builtin];
 }

@@ -6,14 +6,14 @@
 // stream hashed on the way and compared with the config's diff id, and only then is the whole directory renamed to
 // layers/<chain id hex>. Two processes unpacking the same layer both finish, and the second rename fails (the name
 // is taken): that one removes its copy. A process killed mid-unpack leaves a .tmp- directory of a dead pid, which
-// ImageStore.removeAbandoned (run first by ensureLayers, and by pull) removes.
+// ImageStore.removeAbandoned (run first by ensureLayers, and by pull, load, import and gc) removes.
 
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
-import { layerCompression, MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type Compression } from './manifest.js';
+import { layerCompression, MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type Compression, type ImageConfig, type ImageManifest } from './manifest.js';
 import { MAX_MANIFEST_BYTES } from './registry.js';
 import { temporaryName } from '../sys/exclusive-file.js';
 import type { ImageRecord, ImageStore } from './store.js';
@@ -33,14 +33,20 @@ export function layerDir(store: ImageStore, chainId: string): string {
   return join(store.root, 'layers', chainId.slice('sha256:'.length));
 }
 
-/**
- * The diff directories of the image's layers, lowest first (overlay's lowerdir lists them the other way round),
- * unpacking those not unpacked yet.
- */
-export async function ensureLayers(store: ImageStore, record: ImageRecord): Promise<string[]> {
-  const what = `image ${record.name}`;
+/** A stored image's manifest and config, read from their blobs (each checked against its digest). */
+export function readImage(store: ImageStore, record: ImageRecord): { manifest: ImageManifest; config: ImageConfig } {
   const manifest = parseManifest(store.readBlob(record.manifest, MAX_MANIFEST_BYTES), `manifest ${record.manifest} of ${record.name}`);
   const config = parseImageConfig(store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES), manifest.layers.length, `config ${manifest.config.digest} of ${record.name}`);
+  return { manifest, config };
+}
+
+/**
+ * The diff directories of the image's layers, lowest first (overlay's lowerdir lists them the other way round),
+ * unpacking those not unpacked yet. A caller that has read the image already passes it, so a run reads it once.
+ */
+export async function ensureLayers(store: ImageStore, record: ImageRecord, image = readImage(store, record)): Promise<string[]> {
+  const what = `image ${record.name}`;
+  const { manifest, config } = image;
   const diffIds = config.rootfs.diff_ids;
   const chain = chainIds(diffIds);
   store.removeAbandoned();

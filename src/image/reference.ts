@@ -88,6 +88,12 @@ export function familiarName(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}`;
 }
 
+/** A full reference as Docker prints it: `nginx:latest`, `127.0.0.1:5000/demo/web:1`, `redis@sha256:…`. */
+export function familiarReference(name: string): string {
+  const ref = parseReference(name);
+  return `${familiarName(ref)}${ref.tag !== null ? `:${ref.tag}` : ''}${ref.digest !== null ? `@${ref.digest}` : ''}`;
+}
+
 /** The host whose /v2/ API serves the registry. */
 export function apiHost(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;

@@ -4,7 +4,8 @@
 // realm=…,service=…,scope=…` is retried with a token from the realm (anonymous, or with the user's credentials as
 // basic auth, as Docker does); `Basic realm=…` is answered with the credentials themselves. Tokens are kept per
 // scope for the client's life. Plain HTTP is used only for loopback registries (as Docker treats 127.0.0.0/8) and
-// those the user names with --insecure-registry.
+// those the user names with --insecure-registry; a token realm over plain HTTP only on a loopback address or such a
+// registry's own host, since the user's password goes there.
 //
 // Nothing a registry sends is trusted: manifests are size-capped and checked against the digest asked for, blobs
 // are hashed as they stream to disk and never kept unless digest and size match their descriptor, and a layer's
@@ -161,22 +162,40 @@ export class RegistryClient {
     const send = (authorization: string | null) =>
       this.fetch(`${this.base}${path}`, { accept, ...(authorization !== null ? { authorization } : {}) }, what);
     const cached = this.tokens.get(scope ?? '');
-    let response = await send(cached !== undefined ? `Bearer ${cached}` : null);
+    let authorization = cached !== undefined ? `Bearer ${cached}` : null;
+    let response = await send(authorization);
+    let realm: string | undefined;
     if (response.status === 401) {
       await response.body?.cancel();
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
-      response = await send(await this.authorize(challenge, scope, what));
+      realm = challenge?.params.realm;
+      authorization = await this.authorize(challenge, scope, what);
+      response = await send(authorization);
     }
     if (response.status === 200) return response;
     await response.body?.cancel();
+    throw this.refusal(response, authorization?.startsWith('Bearer ') === true ? realm : undefined, what);
+  }
+
+  /** Why the registry answered `response` (not 200) to a request sent with a token from `tokenRealm`, or without one. */
+  private refusal(response: Response, tokenRealm: string | undefined, what: string): RegistryError {
+    const { status } = response;
     const user = this.options.credentials?.username;
-    if (response.status === 401 && user !== undefined) throw new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
-    if (response.status === 401 || response.status === 403) {
-      const hint = user === undefined ? `; for a private image, run minictr login ${this.registry}` : '';
-      throw new RegistryError('auth', `${what}: access denied ${user === undefined ? 'anonymously' : `to ${user}`} (HTTP ${response.status})${hint}`);
+    if (status === 401 && tokenRealm !== undefined) {
+      // A fresh token refused: one the registry cannot verify (it and its token service disagree on keys, issuer or
+      // service), or one granting no access to the repository (below: the token service did accept the credentials).
+      if (parseChallenge(response.headers.get('www-authenticate') ?? '')?.params.error === 'invalid_token') {
+        return new RegistryError('auth', `${what}: the registry refused the token of the token service ${new URL(tokenRealm).origin} (invalid_token)`);
+      }
+    } else if (status === 401 && user !== undefined) {
+      return new RegistryError('auth', `${what}: the registry refused the credentials of ${user} (HTTP 401)`);
     }
-    if (response.status === 404) throw new RegistryError('not-found', `${what}: not found (HTTP 404)`);
-    throw new RegistryError('protocol', `${what}: HTTP ${response.status}`);
+    if (status === 401 || status === 403) {
+      const hint = user === undefined ? `; for a private image, run minictr login ${this.registry}` : '';
+      return new RegistryError('auth', `${what}: access denied ${user === undefined ? 'anonymously' : `to ${user}`} (HTTP ${status})${hint}`);
+    }
+    if (status === 404) return new RegistryError('not-found', `${what}: not found (HTTP 404)`);
+    return new RegistryError('protocol', `${what}: HTTP ${status}`);
   }
 
   /** The Authorization header that answers a 401's challenge (a token for `scope`, or none for a login check). */
@@ -188,9 +207,17 @@ export class RegistryClient {
     if (realm === undefined) {
       throw new RegistryError('auth', `${what}: the registry asks for credentials${credentials === null ? `; run minictr login ${this.registry}` : ` and refused those of ${credentials.username}`}`);
     }
-    const url = new URL(realm);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.base.startsWith('http:'))) {
-      throw new RegistryError('auth', `${what}: the token service ${url.origin} is not https`);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch (cause) {
+      throw new RegistryError('auth', `${what}: the registry's token realm "${realm}" is not a URL`, cause);
+    }
+    const service = `the token service ${url.origin}`;
+    // Credentials go to the realm: over plain HTTP only to a loopback address or the (insecure) registry's own host.
+    const plainAllowed = isLoopbackRegistry(url.host) || (this.base.startsWith('http:') && url.hostname === new URL(this.base).hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainAllowed)) {
+      throw new RegistryError('auth', `${what}: ${service} is not https`);
     }
     if (challenge!.params.service !== undefined) url.searchParams.set('service', challenge!.params.service);
     const wanted = challenge!.params.scope ?? scope;
@@ -198,17 +225,28 @@ export class RegistryClient {
     const response = await this.fetch(url.href, basic !== null ? { authorization: basic } : {}, `token for ${what}`);
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new RegistryError('auth', `${what}: the token service ${url.origin} answered HTTP ${response.status}`);
+      if ((response.status === 401 || response.status === 403) && credentials !== null) {
+        throw new RegistryError('auth', `${what}: ${service} refused the credentials of ${credentials.username} (HTTP ${response.status})`);
+      }
+      throw new RegistryError('auth', `${what}: ${service} answered HTTP ${response.status}`);
     }
-    const body = JSON.parse((await readCapped(response, 64 * 1024, `token for ${what}`)).toString('utf8')) as { token?: unknown; access_token?: unknown };
-    const token = typeof body.token === 'string' ? body.token : body.access_token;
-    if (typeof token !== 'string' || token === '') throw new RegistryError('auth', `${what}: the token service sent no token`);
+    const text = (await readCapped(response, 64 * 1024, `token for ${what}`)).toString('utf8');
+    let body: { token?: unknown; access_token?: unknown } | null;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch (cause) {
+      throw new RegistryError('auth', `${what}: ${service} sent no token (its answer is not JSON: ${(cause as Error).message})`, cause);
+    }
+    const token = typeof body?.token === 'string' ? body.token : body?.access_token;
+    if (typeof token !== 'string' || token === '') throw new RegistryError('auth', `${what}: ${service} sent no token`);
     this.tokens.set(scope ?? '', token);
     return `Bearer ${token}`;
   }
 
   private async fetch(url: string, headers: Record<string, string>, what: string): Promise<Response> {
     try {
+      // fetch drops the Authorization header on a redirect to another origin (the Fetch standard): a blob store the
+      // registry sends downloads to never sees its token.
       return await fetch(url, { headers, redirect: 'follow' });
     } catch (cause) {
       throw new RegistryError('network', `${what}: cannot reach ${new URL(url).host}: ${networkMessage(cause)}`, cause);

@@ -4,10 +4,9 @@
 
 import { isatty } from 'node:tty';
 import { MinictrError, UsageError } from '../errors.js';
-import { ensureLayers } from './layers.js';
-import { MAX_CONFIG_BYTES, parseImageConfig, parseManifest, type ImageConfig, type Platform } from './manifest.js';
+import { ensureLayers, readImage } from './layers.js';
+import type { ImageConfig, Platform } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
-import { MAX_MANIFEST_BYTES } from './registry.js';
 import { ImageStore, type ImageRecord } from './store.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -42,8 +41,7 @@ export async function resolveImage(text: string, options: { pull: PullPolicy; pl
       throw new MinictrError(`pull ${text}: ${cause.message}; ${HINT}`, 'failure', cause);
     }
   }
-  const layers = await ensureLayers(store, record);
-  const manifest = parseManifest(store.readBlob(record.manifest, MAX_MANIFEST_BYTES), `manifest of ${name}`);
-  const config = parseImageConfig(store.readBlob(record.config, MAX_CONFIG_BYTES), manifest.layers.length, `config of ${name}`);
-  return { record, layers: [...layers].reverse(), config };
+  const image = readImage(store, record);
+  const layers = await ensureLayers(store, record, image);
+  return { record, layers: [...layers].reverse(), config: image.config };
 }

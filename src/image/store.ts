@@ -5,18 +5,25 @@
 //   images/<hex>.json      one file per reference (hex: sha256 of the reference's full name), naming its manifest
 //   layers/<chain id hex>/diff   each layer unpacked once (src/image/layers.ts), shared read-only by containers
 //   layers/.tmp-<pid>-<random>  an unpack in progress, renamed into place whole when done
-//   tmp/.tmp-<pid>-<random>     downloads in progress, on the same file system so that committing one is a
-//                               rename; what a killed pull or unpack leaves belongs to a dead pid, and the next
-//                               pull or unpack removes it (sys/exclusive-file.ts's removeStaleTemporaries)
+//   tmp/.tmp-<pid>-<random>     downloads and archives being loaded, on the same file system so that committing
+//                               one is a rename; what a killed pull, load or unpack leaves belongs to a dead pid,
+//                               and the next pull, unpack or `gc` removes it (removeStaleTemporaries)
 //
 // Every write is a complete file renamed into place, so a reader (or a second pull of the same image) sees a blob
 // or a reference whole or not at all; two pulls of one blob both download it and the second rename is a no-op.
+//
+// One lock, flock(2) on images/, orders what changes which images exist: committing an image's records (commit.ts)
+// and removing records, blobs and layers (sweep.ts). It is held for the few file operations of a commit or a
+// removal, never for a download; the kernel drops it when its holder dies, so a kill -9 cannot leave it taken.
+// Under it a commit checks that every blob it names is (still) there, so a removal that ran while a pull was
+// downloading cannot leave a record naming a blob that is gone.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MinictrError } from '../errors.js';
-import { DATA_ROOT } from '../network/names.js';
+import { MinictrError, stepError } from '../errors.js';
+import { nativeAddon } from '../native/index.js';
+import { DATA_ROOT } from '../paths.js';
 import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
 import { sha256 } from './registry.js';
 import { DIGEST } from './reference.js';
@@ -32,6 +39,11 @@ export interface ImageRecord {
   config: string;
   /** When it was stored (ISO 8601). */
   pulled: string;
+  /**
+   * Kept under a digest name (`repo@sha256:…`) when its tag moved to another image: Docker's dangling image, which
+   * `image prune` removes.
+   */
+  untagged?: boolean;
 }
 
 export class ImageStore {
@@ -60,7 +72,7 @@ export class ImageStore {
     }
   }
 
-  /** A fresh path in tmp/ for a download; commitBlob moves it into place. */
+  /** A fresh path in tmp/ for a download (commitBlob moves it into place) or a load's work directory. */
   tempPath(): string {
     return join(this.dir('tmp'), temporaryName(randomBytes(8).toString('hex')));
   }
@@ -100,6 +112,21 @@ export class ImageStore {
     writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
     this.dir('images');
     renameSync(temp, this.recordPath(record.name));
+  }
+
+  /** Removes the reference's record (the caller holds the lock). */
+  removeRecord(name: string): void {
+    try {
+      rmSync(this.recordPath(name), { force: true });
+    } catch (cause) {
+      throw stepError('remove the record of', name, cause);
+    }
+  }
+
+  /** Takes the store's lock (see the top of this file); call the result to release it. */
+  lock(): () => void {
+    const fd = nativeAddon().lockDirectory(this.dir('images'));
+    return () => closeSync(fd);
   }
 
   record(name: string): ImageRecord | null {

@@ -1,5 +1,6 @@
-// The exact shape of the native addon's exports (native/src/addon.cc). The addon validates every argument itself;
-// these types keep the TypeScript side honest at compile time.
+// The exact shape of the native addon's exports (native/src/addon.cc). TypeScript validates what the values mean
+// before they get here (src/container/spec.ts, plan.ts); the addon checks only their shape (a TypeError naming the
+// option) and these types keep the TypeScript side honest at compile time.
 
 export interface InterfaceConfig {
   /** Name of the container's end of the veth, already present in its namespace when it is released. */
@@ -56,8 +57,9 @@ export interface SpawnOptions {
   terminal: TerminalSize | null;
   /**
    * -d: minictr-monitor becomes the container's parent (fds 3-9: stdout and stderr pipes, handoff, pidfd, the log
-   * file opened here at `log`, -t's console socket, -i's stdin pipe when `keepStdin`) and runs argv
-   * ("EXIT -- CLEANUP...") with env; null: the container is this process's child.
+   * file opened here at `log`, -t's console socket, -i's stdin pipe when `keepStdin`) and runs argv (argv[0], then
+   * "EXIT EXIT-RESERVE LOG MAX-SIZE MAX-FILE -- CLEANUP...": native/src/monitor.cc) with env; null: the container is
+   * this process's child.
    */
   monitor: { path: string; log: string; keepStdin: boolean; argv: string[]; env: string[] } | null;
 }

@@ -1,16 +1,16 @@
 // The shared bridge and IPv4 forwarding: "ensure" operations. Every run makes sure they exist; none removes them
-// while containers may use them. Only `minictr system reset` takes them away (see container/gc.ts).
+// while containers may use them. Only `minictr system reset` takes them away (hostNetworkRemovals in attach.ts).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { PATHS } from '../paths.js';
 import { writeFileNamed } from '../sys/reserved-space.js';
-import { BRIDGE, macFor, STATE_ROOT } from './names.js';
+import { BRIDGE, macFor } from './names.js';
 import type { BatchFailure } from './iproute.js';
 import { formatIpv4, type Subnet } from './subnet.js';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
-const IP_FORWARD_SAVED = join(STATE_ROOT, 'ip_forward.orig');
+const IP_FORWARD_SAVED = PATHS.ipForwardSaved;
 
 /** ip batch lines creating the bridge with the gateway address and a fixed MAC (see names.ts). */
 export function bridgeLines(subnet: Subnet): string[] {

@@ -2,18 +2,17 @@
 // /run/minictr/leases, named by the address and holding the owner's container id, created with O_EXCL. The kernel
 // makes the creation atomic, so concurrent runs can never hold the same address and no lock is needed.
 
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { createExclusive, listOwned, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
+import { shortId } from '../ids.js';
+import { Registry } from '../sys/exclusive-file.js';
 import { formatIpv4, type Subnet } from './subnet.js';
 
 export class Ipam {
-  readonly dir: string;
+  readonly files: Registry;
   readonly subnet: Subnet;
 
   constructor(dir: string, subnet: Subnet) {
-    this.dir = dir;
+    this.files = new Registry(dir);
     this.subnet = subnet;
   }
 
@@ -21,24 +20,23 @@ export class Ipam {
    * Leases `requested` (an address already validated against the subnet), or the lowest free address when it is
    * null. Throws UsageError when the address is held or the subnet is full.
    */
-  lease(owner: string, requested: number | null): string {
-    mkdirSync(this.dir, { recursive: true });
+  claim(owner: string, requested: number | null): string {
     if (requested !== null) {
       const address = formatIpv4(requested);
-      if (!createExclusive(join(this.dir, address), owner)) throw this.inUse(address);
+      if (!this.files.claim(address, owner)) throw this.inUse(address);
       return address;
     }
     for (const address of this.freeAddresses()) {
-      if (createExclusive(join(this.dir, address), owner)) return address;
+      if (this.files.claim(address, owner)) return address;
     }
     throw this.full();
   }
 
-  /** The address lease() would give now, taking nothing (for --dry-run). */
+  /** The address claim() would give now, taking nothing (for --dry-run). */
   peek(requested: number | null): string {
     if (requested !== null) {
       const address = formatIpv4(requested);
-      if (ownerOf(join(this.dir, address)) !== null) throw this.inUse(address);
+      if (this.files.holder(address) !== null) throw this.inUse(address);
       return address;
     }
     const [first] = this.freeAddresses();
@@ -47,7 +45,7 @@ export class Ipam {
   }
 
   private *freeAddresses(): Generator<string> {
-    const held = new Set(listOwned(this.dir).map(([address]) => address));
+    const held = new Set(this.files.entries().map(([address]) => address));
     for (let candidate = this.subnet.firstHost; candidate <= this.subnet.lastHost; candidate++) {
       const address = formatIpv4(candidate);
       if (!held.has(address)) yield address;
@@ -55,21 +53,24 @@ export class Ipam {
   }
 
   private inUse(address: string): UsageError {
-    const holder = ownerOf(join(this.dir, address)) ?? '(unknown)';
-    return new UsageError(`address ${address} is already in use by container ${holder.slice(0, 12)}`);
+    return new UsageError(`address ${address} is already in use by container ${shortId(this.files.holder(address) ?? '(unknown)')}`);
   }
 
   private full(): UsageError {
     return new UsageError(`no free address left in ${this.subnet.toString()}`);
   }
 
+  holder(address: string): string | null {
+    return this.files.holder(address);
+  }
+
   /** Releases `address` if `owner` holds it; a missing lease counts as released. */
-  release(address: string, owner: string): void {
-    removeIfOwned(join(this.dir, address), owner);
+  release(owner: string, address: string): void {
+    this.files.release(address, owner);
   }
 
   /** Every lease as [address, owner]. */
-  leases(): [string, string][] {
-    return listOwned(this.dir);
+  entries(): [string, string][] {
+    return this.files.entries();
   }
 }

@@ -12,10 +12,16 @@ export const NFT_TABLE = 'minictr';
 export const SUBNET_CIDR = '10.0.0.0/24';
 
 /** Host end of a container's veth pair: prefix + short id, 14 characters (the kernel allows 15). */
-export const VETH_PREFIX = 'mc';
+const VETH_PREFIX = 'mc';
+const HOST_VETH = new RegExp(`^${VETH_PREFIX}[0-9a-f]{12}$`);
 
 export function hostVethName(shortId: string): string {
   return `${VETH_PREFIX}${shortId}`;
+}
+
+/** Whether a host interface is named as the host end of a container's veth. */
+export function isHostVeth(name: string): boolean {
+  return HOST_VETH.test(name);
 }
 
 /**
@@ -31,13 +37,3 @@ export function macFor(address: number): string {
 
 /** The container's end, created directly inside its network namespace. */
 export const CONTAINER_IFNAME = 'eth0';
-
-/** Root of all state: tmpfs, so a reboot (which also removes every kernel object) clears it too. */
-export const STATE_ROOT = '/run/minictr';
-
-/**
- * Root of minictr's persistent data, on disk: images (image/store.ts) and what may be too large for a tmpfs
- * (containers' writable layers). It survives a reboot, so gc removes what no container in STATE_ROOT accounts for.
- * MINICTR_DATA_ROOT moves it (the image tests keep their stores apart).
- */
-export const DATA_ROOT = process.env.MINICTR_DATA_ROOT ?? '/var/lib/minictr';

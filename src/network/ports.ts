@@ -1,19 +1,23 @@
-// Published ports (-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]), from flag to kernel.
+// Published ports (-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], -P), from flag to kernel.
 //
-// Parsing is pure. Before anything is created, each host port is bound once, to check that no socket of the host
-// holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
+// Parsing is pure. Before anything is created, each host port given is bound once, to check that no socket of the
+// host holds it (a port a host process listens on would never see its traffic again once DNAT takes it). While a
 // container runs, its host ports are held in a registry of O_EXCL files, /run/minictr/ports/<protocol>-<port>, like
 // address leases, so two containers can never publish the same port. A port found bound is blamed on the container
-// holding it in the registry, if any, before a host process: another minictr run checks it the same way. The
+// holding it in the registry, if any, before a host process: another minictr run checks it the same way. A mapping
+// without a host port (-p 80, -p 127.0.0.1::80, and -P for each port the image exposes or --expose names) gets one
+// of the host's ephemeral range (ip_local_port_range, less ip_local_reserved_ports) when the run claims its ports,
+// as Docker chooses them: one this run can take in the registry, then found free on the host by the same bind. The
 // forwarding itself is kernel DNAT through two nftables maps (see firewall.ts): adding or removing a container's
 // ports is one transaction and never adds a rule.
 
-import { mkdirSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
-import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
+import { shortId } from '../ids.js';
+import { Registry } from '../sys/exclusive-file.js';
 import { parseIpv4 } from './subnet.js';
 
 export type Protocol = 'tcp' | 'udp';
@@ -21,10 +25,14 @@ export type Protocol = 'tcp' | 'udp';
 export interface PortMapping {
   /** null: every address of the host (Docker's 0.0.0.0). */
   hostIp: string | null;
+  /** 0 until the run chooses it from the ephemeral range (ANY_PORT). */
   hostPort: number;
   containerPort: number;
   protocol: Protocol;
 }
+
+/** The host port of a mapping whose host port the run chooses. */
+export const ANY_PORT = 0;
 
 /** A range flag can publish many ports; past this it is more likely a typo than a plan. */
 const MAX_PORTS_PER_FLAG = 1024;
@@ -36,7 +44,7 @@ const BUSY_RETRIES = 5;
 const BUSY_RETRY_MS = 20;
 
 function publishedBy(mapping: PortMapping, holder: string): UsageError {
-  return new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${holder.slice(0, 12)}`);
+  return new UsageError(`port ${mapping.hostPort}/${mapping.protocol} is already published by container ${shortId(holder)}`);
 }
 
 function parsePortRange(text: string, spec: string, what: string): [number, number] {
@@ -51,7 +59,7 @@ function parsePortRange(text: string, spec: string, what: string): [number, numb
   return [first, last];
 }
 
-/** Parses one -p value into one mapping per port. */
+/** Parses one -p value into one mapping per port; without a host port, the run chooses one per port (ANY_PORT). */
 export function parsePublish(spec: string): PortMapping[] {
   const [addressPart, protocolPart, ...extra] = spec.split('/');
   const protocol = protocolPart ?? 'tcp';
@@ -59,28 +67,69 @@ export function parsePublish(spec: string): PortMapping[] {
     throw new UsageError(`invalid --publish "${spec}": protocol must be tcp or udp`);
   }
   const parts = addressPart!.split(':');
-  if (parts.length < 2 || parts.length > 3) {
-    throw new UsageError(`invalid --publish "${spec}": expected [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
+  if (parts.length > 3) {
+    throw new UsageError(`invalid --publish "${spec}": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]`);
   }
-  const [hostIpText, hostText, containerText] = parts.length === 3 ? parts : [null, parts[0]!, parts[1]!];
+  const [hostIpText, hostText, containerText] =
+    parts.length === 3 ? parts : parts.length === 2 ? [null, parts[0]!, parts[1]!] : [null, '', parts[0]!];
   let hostIp: string | null = null;
   if (hostIpText !== null && hostIpText !== '' && hostIpText !== '0.0.0.0') {
     if (parseIpv4(hostIpText) === null) throw new UsageError(`invalid --publish "${spec}": "${hostIpText}" is not an IPv4 address`);
     hostIp = hostIpText;
   }
-  const [hostFirst, hostLast] = parsePortRange(hostText!, spec, 'host port');
   const [containerFirst, containerLast] = parsePortRange(containerText!, spec, 'container port');
-  const count = hostLast - hostFirst + 1;
-  if (containerLast - containerFirst + 1 !== count) {
+  const count = containerLast - containerFirst + 1;
+  const [hostFirst, hostLast] = hostText === '' ? [ANY_PORT, ANY_PORT + count - 1] : parsePortRange(hostText!, spec, 'host port');
+  if (hostLast - hostFirst + 1 !== count) {
     throw new UsageError(`invalid --publish "${spec}": host and container port ranges differ in length`);
   }
   if (count > MAX_PORTS_PER_FLAG) throw new UsageError(`invalid --publish "${spec}": more than ${MAX_PORTS_PER_FLAG} ports`);
   return Array.from({ length: count }, (_, i) => ({
     hostIp,
-    hostPort: hostFirst + i,
+    hostPort: hostText === '' ? ANY_PORT : hostFirst + i,
     containerPort: containerFirst + i,
     protocol: protocol as Protocol,
   }));
+}
+
+/** Parses one --expose value, PORT[-PORT][/tcp|udp], into "PORT/PROTOCOL" entries as an image's ExposedPorts has them. */
+export function parseExpose(spec: string): string[] {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp))?$/.exec(spec);
+  const first = match ? Number(match[1]) : NaN;
+  const last = match?.[2] !== undefined ? Number(match[2]) : first;
+  if (!match || first < 1 || last > 65535 || last < first || last - first >= MAX_PORTS_PER_FLAG) {
+    throw new UsageError(`invalid --expose "${spec}": expected PORT[-PORT][/tcp|udp], ports in 1-65535`);
+  }
+  return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${match[3] ?? 'tcp'}`);
+}
+
+/**
+ * -P: a mapping with a host port to choose for each exposed port ("80/tcp") that no -p publishes already, in
+ * order, each once. minictr forwards tcp and udp only: an sctp port cannot be published.
+ */
+export function publishAll(exposed: readonly string[], explicit: readonly PortMapping[]): PortMapping[] {
+  const published = new Set(explicit.map((mapping) => `${mapping.containerPort}/${mapping.protocol}`));
+  const added: PortMapping[] = [];
+  for (const entry of exposed) {
+    const [port, protocol = 'tcp'] = entry.split('/');
+    if (protocol !== 'tcp' && protocol !== 'udp') throw new UsageError(`--publish-all: exposed port ${entry}: only tcp and udp ports can be published`);
+    if (published.has(`${Number(port)}/${protocol}`)) continue;
+    published.add(`${Number(port)}/${protocol}`);
+    added.push({ hostIp: null, hostPort: ANY_PORT, containerPort: Number(port), protocol });
+  }
+  return added;
+}
+
+/** The ports of `ip_local_port_range` ("32768\t60999"), less those of `ip_local_reserved_ports` ("8080,9000-9010"). */
+export function ephemeralPorts(rangeText: string, reservedText: string): { first: number; last: number; reserved: Set<number> } {
+  const [first = NaN, last = NaN] = rangeText.trim().split(/\s+/).map(Number);
+  if (!(first >= 1 && last <= 65535 && first <= last)) throw new MinictrError(`read the ephemeral port range: unexpected "${rangeText.trim()}"`);
+  const reserved = new Set<number>();
+  for (const item of reservedText.trim().split(',').filter((text) => text !== '')) {
+    const [from = NaN, to = from] = item.split('-').map(Number);
+    for (let port = Math.max(from, first); port <= Math.min(to, last); port++) reserved.add(port);
+  }
+  return { first, last, reserved };
 }
 
 /** Parses every -p value and refuses a host port given twice. */
@@ -88,6 +137,7 @@ export function parsePublishFlags(values: readonly string[]): PortMapping[] {
   const mappings = values.flatMap(parsePublish);
   const seen = new Set<string>();
   for (const mapping of mappings) {
+    if (mapping.hostPort === ANY_PORT) continue;
     const key = `${mapping.hostPort}/${mapping.protocol}`;
     if (seen.has(key)) throw new UsageError(`invalid --publish: host port ${key} is published twice`);
     seen.add(key);
@@ -131,7 +181,8 @@ async function bindOnce(mapping: PortMapping): Promise<NodeJS.ErrnoException | n
  * own check or whose container binds it); otherwise it is tried again for a moment, since another run may be
  * checking it at this very instant, and then blamed on a host process.
  */
-export async function checkHostPorts(mappings: readonly PortMapping[], registry: PortRegistry): Promise<void> {
+export async function checkHostPorts(requested: readonly PortMapping[], registry: PortRegistry): Promise<void> {
+  const mappings = requested.filter((mapping) => mapping.hostPort !== ANY_PORT); // chosen free at the claim
   if (mappings.length === 0) return;
   const local = new Set(
     Object.values(networkInterfaces())
@@ -160,34 +211,96 @@ export async function checkHostPorts(mappings: readonly PortMapping[], registry:
 
 /** The registry of host ports held by running containers. */
 export class PortRegistry {
-  readonly dir: string;
+  readonly files: Registry;
 
   constructor(dir: string) {
-    this.dir = dir;
+    this.files = new Registry(dir);
   }
 
-  private path(mapping: PortMapping): string {
-    return join(this.dir, `${mapping.protocol}-${mapping.hostPort}`);
+  private key(mapping: PortMapping): string {
+    return `${mapping.protocol}-${mapping.hostPort}`;
   }
 
-  /** Claims every host port for `owner`, or none: on a conflict the ones already claimed are released. */
-  claim(owner: string, mappings: readonly PortMapping[]): void {
-    mkdirSync(this.dir, { recursive: true });
+  /**
+   * Claims every host port for `owner`, or none: on a conflict the ones already claimed are released. Returns the
+   * mappings with their host ports: one left to choose (ANY_PORT) gets a port of the ephemeral range that this
+   * claim takes in the registry (so two runs never choose the same) and a bind test finds free on the host.
+   */
+  async claim(owner: string, mappings: readonly PortMapping[]): Promise<PortMapping[]> {
     const claimed: PortMapping[] = [];
-    for (const mapping of mappings) {
-      if (!createExclusive(this.path(mapping), owner)) {
-        this.release(owner, claimed);
-        throw publishedBy(mapping, ownerOf(this.path(mapping)) ?? '(unknown)');
+    try {
+      for (const mapping of mappings.filter((m) => m.hostPort !== ANY_PORT)) {
+        if (!this.files.claim(this.key(mapping), owner)) throw publishedBy(mapping, this.holder(mapping) ?? '(unknown)');
+        claimed.push(mapping);
       }
-      claimed.push(mapping);
+      return await this.choose(mappings, async (candidate) => {
+        if (!this.files.claim(this.key(candidate), owner)) return false;
+        claimed.push(candidate);
+        return true;
+      }, (candidate) => {
+        claimed.pop();
+        this.files.release(this.key(candidate), owner);
+      });
+    } catch (cause) {
+      this.release(owner, claimed);
+      throw cause;
     }
   }
 
+  /** The host ports a claim would choose now, taking none (--dry-run). */
+  async peek(mappings: readonly PortMapping[]): Promise<PortMapping[]> {
+    const chosen = new Set<string>();
+    return this.choose(mappings, async (candidate) => {
+      if (this.holder(candidate) !== null || chosen.has(this.key(candidate))) return false;
+      chosen.add(this.key(candidate));
+      return true;
+    }, () => undefined);
+  }
+
+  /**
+   * Gives each ANY_PORT mapping a host port: candidates from a random point of the ephemeral range on (concurrent
+   * runs rarely meet), each taken with `take` and, when a host socket holds it, given back with `giveBack`.
+   */
+  private async choose(
+    mappings: readonly PortMapping[],
+    take: (candidate: PortMapping) => Promise<boolean>,
+    giveBack: (candidate: PortMapping) => void,
+  ): Promise<PortMapping[]> {
+    if (!mappings.some((mapping) => mapping.hostPort === ANY_PORT)) return [...mappings];
+    const { first, last, reserved } = ephemeralPorts(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+      readFileSync('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8'),
+    );
+    const size = last - first + 1;
+    const result: PortMapping[] = [];
+    for (const mapping of mappings) {
+      if (mapping.hostPort !== ANY_PORT) {
+        result.push(mapping);
+        continue;
+      }
+      let found: PortMapping | null = null;
+      const start = randomInt(size);
+      for (let i = 0; i < size && found === null; i++) {
+        const candidate = { ...mapping, hostPort: first + ((start + i) % size) };
+        if (reserved.has(candidate.hostPort) || !(await take(candidate))) continue;
+        const failure = await bindOnce(candidate);
+        if (failure === null) found = candidate;
+        else if (failure.code === 'EADDRINUSE') giveBack(candidate);
+        else throw new MinictrError(`check host port ${candidate.hostPort}/${candidate.protocol}: ${failure.message}`, 'failure', failure);
+      }
+      if (found === null) {
+        throw new UsageError(`cannot publish ${mapping.containerPort}/${mapping.protocol}: no free host port in the ephemeral range ${first}-${last}`);
+      }
+      result.push(found);
+    }
+    return result;
+  }
+
   holder(mapping: PortMapping): string | null {
-    return ownerOf(this.path(mapping));
+    return this.files.holder(this.key(mapping));
   }
 
   release(owner: string, mappings: readonly PortMapping[]): void {
-    for (const mapping of mappings) removeIfOwned(this.path(mapping), owner);
+    for (const mapping of mappings) this.files.release(this.key(mapping), owner);
   }
 }

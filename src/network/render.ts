@@ -1,6 +1,8 @@
 // Pictures of a NetworkView (view.ts), pure: a text diagram for a terminal and a Graphviz graph
 // (`minictr net --format dot | dot -Tpng > net.png`).
 
+import { shortId } from '../ids.js';
+import { BRIDGE } from './names.js';
 import { describeMapping } from './ports.js';
 import type { ContainerView, LinkView, NetworkView } from './view.js';
 
@@ -11,7 +13,7 @@ function linkLabel(link: LinkView): string {
 
 function containerTitle(container: ContainerView): string {
   const name = container.name === null ? '' : ` "${container.name}"`;
-  return `container ${container.id.slice(0, 12)}${name}, pid ${container.pid ?? 'gone'}`;
+  return `container ${shortId(container.id)}${name}, pid ${container.pid ?? 'gone'}`;
 }
 
 /** The eth0 inside the container whose peer is the host veth, found by ifindex pairing. */
@@ -24,7 +26,7 @@ export function renderText(view: NetworkView): string {
   const bridged = view.containers.filter((c) => c.hostVeth !== null);
   const others = view.containers.filter((c) => c.hostVeth === null);
   const lines = ['host'];
-  if (view.bridge === null) lines.push('└── (no bridge minictr0 yet: no bridged container has run)');
+  if (view.bridge === null) lines.push(`└── (no bridge ${BRIDGE} yet: no bridged container has run)`);
   else lines.push(`└── ${linkLabel(view.bridge)}   bridge, the containers' gateway`);
   bridged.forEach((container, i) => {
     const last = i === bridged.length - 1;

@@ -20,7 +20,7 @@
 // hook already undoes the NAT of a reply, so the answer to the host's own connection to a published 127.0.0.1 port
 // reaches the bridge's ingress addressed to 127.0.0.1, and a guard there would drop it.
 //
-// route_localnet is turned on only where this kernel has tcx (lifecycle.ts): elsewhere loopback clients of published
+// route_localnet is turned on only where this kernel has tcx (attach.ts): elsewhere loopback clients of published
 // ports do not work, and containers never reach the host's loopback.
 
 import { closeSync } from 'node:fs';

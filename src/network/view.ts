@@ -4,8 +4,7 @@
 // Everything is read, nothing is changed; containers are entered with nsenter, never with setns() in Node.
 
 import { runCommand } from '../sys/command.js';
-import { isAlive } from '../sys/proc.js';
-import { listContainers, type ContainerInfo } from '../container/lookup.js';
+import { isAlive, type ProcessRef } from '../sys/proc.js';
 import { BRIDGE, NFT_FAMILY, NFT_TABLE } from './names.js';
 import { linkExists } from './iproute.js';
 import type { PortMapping } from './ports.js';
@@ -29,6 +28,18 @@ export interface ContainerView {
   hostVeth: LinkView | null;
   links: LinkView[];
   routes: string[];
+  ports: PortMapping[];
+}
+
+/** A container as its journal records it: what the view needs of container/lookup.ts's ContainerInfo. */
+export interface AttachedContainer {
+  id: string;
+  name: string | null;
+  /** PID 1, once it exists. */
+  process: ProcessRef | null;
+  address: string | null;
+  /** Host end of its veth pair. */
+  veth: string | null;
   ports: PortMapping[];
 }
 
@@ -73,7 +84,7 @@ async function linksOf(prefix: string[]): Promise<LinkView[]> {
   return links.map((link) => toLinkView(link, addresses));
 }
 
-async function containerView(container: ContainerInfo, hostLinks: LinkView[]): Promise<ContainerView> {
+async function containerView(container: AttachedContainer, hostLinks: LinkView[]): Promise<ContainerView> {
   const pid = container.process !== null && isAlive(container.process) ? container.process.pid : null;
   const inside = ['nsenter', '-t', String(pid), '-n', '--'];
   const routes = pid === null ? [] : await ipJson<IpRoute>([...inside, 'ip', '-j', 'route', 'show']);
@@ -89,10 +100,11 @@ async function containerView(container: ContainerInfo, hostLinks: LinkView[]): P
   };
 }
 
-export async function collectNetworkView(): Promise<NetworkView> {
+/** The view of the network of `containers` (the running ones). */
+export async function collectNetworkView(running: readonly AttachedContainer[]): Promise<NetworkView> {
   const hostLinks = linkExists(BRIDGE) ? await linksOf([]) : [];
   const containers: ContainerView[] = [];
-  for (const container of listContainers()) {
+  for (const container of running) {
     try {
       containers.push(await containerView(container, hostLinks));
     } catch {

@@ -4,7 +4,7 @@
 // owner. Claims need no lock; removals take turns (see removeIfOwned). Temporary files start with a dot, which
 // listings skip.
 
-import { closeSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stepError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
@@ -88,4 +88,44 @@ export function listOwned(dir: string): [string, string][] {
     return [];
   }
   return names.filter((name) => !name.startsWith('.')).map((name) => [name, ownerOf(join(dir, name)) ?? '']);
+}
+
+/**
+ * A registry: a directory of exclusive files, each key held by one owner (a container id). Address leases, --name
+ * reservations and published host ports are all one: claim, holder, release, entries, and gc's sweep of what dead
+ * owners left.
+ */
+export class Registry {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Claims `key` for `owner`; false when another holds it. */
+  claim(key: string, owner: string): boolean {
+    mkdirSync(this.dir, { recursive: true });
+    return createExclusive(join(this.dir, key), owner);
+  }
+
+  /** The owner holding `key`, or null. */
+  holder(key: string): string | null {
+    return ownerOf(join(this.dir, key));
+  }
+
+  /** Releases `key` if `owner` holds it; a missing key counts as released. */
+  release(key: string, owner: string): void {
+    removeIfOwned(join(this.dir, key), owner);
+  }
+
+  /** Every key as [key, owner]. */
+  entries(): [string, string][] {
+    return listOwned(this.dir);
+  }
+
+  /** Releases every key whose owner `gone` says is gone, and the temporary files of dead processes. */
+  sweep(gone: (owner: string) => boolean): void {
+    for (const [key, owner] of this.entries()) if (gone(owner)) this.release(key, owner);
+    removeStaleTemporaries(this.dir);
+  }
 }

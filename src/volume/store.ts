@@ -5,8 +5,8 @@
 //
 // A volume appears whole: it is built as .tmp-<pid>-… beside and renamed into place, so a directory under a volume
 // name always has its record; a removal renames it to .tmp-<pid>-rm-… first. Either left by a crash is swept by the
-// next creation or removal (removeStaleTemporaries). Which containers use a volume is read from their records (config.mounts, written
-// before any volume is made or mounted), never kept here: nothing can go stale.
+// next creation or removal (removeStaleTemporaries). Which containers use a volume is read from their records
+// (config.mounts, written before any volume is made or mounted), never kept here: nothing can go stale.
 //
 // Creating, seeding and removing take turns through an flock on the volumes directory: a removal checks that no
 // container record names the volume and renames it away under the lock, and a run writes its record before it
@@ -16,12 +16,10 @@
 import { closeSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinictrError, stepError } from '../errors.js';
-import { DATA_ROOT } from '../network/names.js';
 import { nativeAddon } from '../native/index.js';
+import { PATHS } from '../paths.js';
 import { listContainerDirs } from '../container/state.js';
 import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
-
-const VOLUMES_DIR = join(DATA_ROOT, 'volumes');
 
 export interface VolumeRecord {
   name: string;
@@ -33,7 +31,7 @@ export interface VolumeRecord {
 }
 
 export function volumeDir(name: string): string {
-  return join(VOLUMES_DIR, name);
+  return join(PATHS.volumes, name);
 }
 
 export function dataDir(name: string): string {
@@ -52,7 +50,7 @@ export function readVolume(name: string): VolumeRecord | null {
 export function listVolumes(): VolumeRecord[] {
   let names: string[];
   try {
-    names = readdirSync(VOLUMES_DIR);
+    names = readdirSync(PATHS.volumes);
   } catch {
     return [];
   }
@@ -67,10 +65,10 @@ export function listVolumes(): VolumeRecord[] {
 
 /** Runs `action` holding the volumes' lock (see the file's comment). */
 export function withVolumeLock<T>(action: () => T): T {
-  mkdirSync(VOLUMES_DIR, { recursive: true, mode: 0o701 });
-  const lock = nativeAddon().lockDirectory(VOLUMES_DIR);
+  mkdirSync(PATHS.volumes, { recursive: true, mode: 0o701 });
+  const lock = nativeAddon().lockDirectory(PATHS.volumes);
   try {
-    removeStaleTemporaries(VOLUMES_DIR);
+    removeStaleTemporaries(PATHS.volumes);
     return action();
   } finally {
     closeSync(lock);
@@ -80,7 +78,7 @@ export function withVolumeLock<T>(action: () => T): T {
 /** Creates the volume; false when it exists already. Call under the lock. */
 export function createVolume(name: string, anonymous: boolean): boolean {
   if (readVolume(name) !== null) return false;
-  const building = join(VOLUMES_DIR, temporaryName(name));
+  const building = join(PATHS.volumes, temporaryName(name));
   try {
     mkdirSync(join(building, '_data'), { recursive: true, mode: 0o755 });
     const record: VolumeRecord = { name, createdAt: new Date().toISOString(), anonymous, seeded: false };
@@ -121,7 +119,7 @@ export function assertUnused(name: string, owner: string | null = null): void {
 export function removeVolume(name: string, owner: string | null = null): boolean {
   if (readVolume(name) === null) return false;
   assertUnused(name, owner);
-  const tombstone = join(VOLUMES_DIR, temporaryName(`rm-${name}`));
+  const tombstone = join(PATHS.volumes, temporaryName(`rm-${name}`));
   try {
     renameSync(volumeDir(name), tombstone);
     rmSync(tombstone, { recursive: true, force: true });
@@ -129,6 +127,16 @@ export function removeVolume(name: string, owner: string | null = null): boolean
     throw stepError('remove volume', volumeDir(name), cause);
   }
   return true;
+}
+
+/**
+ * Removes an anonymous volume of container `id` (--rm, rm -v, a failed run). Another container that mounts it by
+ * name keeps it (for `volume prune` later): refusing would fail this container's teardown, and gc's every retry.
+ */
+export function removeAnonymousVolume(name: string, id: string): void {
+  withVolumeLock(() => {
+    if (volumeUsers(name).every((user) => user === id)) removeVolume(name, id);
+  });
 }
 
 /** Bytes the volume's files take (du's apparent size), for prune's report. */

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { ScratchHost } from './scratch-host.js';
+import type { TokenAuth } from './token-server.js';
 
 export const REGISTRY = '127.0.0.1:5000';
 export const BUSYBOX_ROOTFS = fileURLToPath(new URL('../../rootfs/image', import.meta.url));
@@ -21,9 +22,14 @@ export class TestRegistry {
 
   /**
    * Starts a registry on `address`; with `user`, it asks for basic authentication (an htpasswd file with that user,
-   * its bcrypt hash made by Python's crypt, since Debian's registry package brings no htpasswd tool).
+   * its bcrypt hash made by Python's crypt, since Debian's registry package brings no htpasswd tool); with
+   * `tokenAuth`, it accepts only bearer tokens of that token server (see token-server.ts); with `redirectBlobsTo`
+   * (a base URL), it answers blob downloads with a redirect there (distribution's `redirect` storage middleware).
    */
-  static async start(host: ScratchHost, options: { address?: string; user?: { name: string; password: string } } = {}): Promise<TestRegistry> {
+  static async start(
+    host: ScratchHost,
+    options: { address?: string; user?: { name: string; password: string }; tokenAuth?: TokenAuth; redirectBlobsTo?: string } = {},
+  ): Promise<TestRegistry> {
     const address = options.address ?? REGISTRY;
     const dir = mkdtempSync(join(tmpdir(), 'minictr-registry-'));
     const auth: string[] = [];
@@ -31,6 +37,14 @@ export class TestRegistry {
       const hash = await execa('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))', options.user.password]);
       writeFileSync(join(dir, 'htpasswd'), `${options.user.name}:${hash.stdout.trim()}\n`);
       auth.push('auth:', '  htpasswd:', '    realm: minictr-test', `    path: ${join(dir, 'htpasswd')}`);
+    }
+    if (options.tokenAuth !== undefined) {
+      const { realm, service, issuer, rootCertBundle } = options.tokenAuth;
+      auth.push('auth:', '  token:', `    realm: ${realm}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${rootCertBundle}`);
+    }
+    if (options.redirectBlobsTo !== undefined) {
+      // Not auth, but also a last section of the config.
+      auth.push('middleware:', '  storage:', '    - name: redirect', '      options:', `        baseurl: ${options.redirectBlobsTo}`);
     }
     writeFileSync(
       join(dir, 'config.yml'),

@@ -30,6 +30,15 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Pr
   }
 }
 
+/** The kernel's defaults of the IPv4 settings minictr reads or changes, which a new netns may copy from the host. */
+const KERNEL_DEFAULTS = [
+  'net.ipv4.ip_forward=0',
+  'net.ipv4.conf.all.route_localnet=0',
+  'net.ipv4.conf.default.route_localnet=0',
+  'net.ipv4.conf.all.rp_filter=0',
+  'net.ipv4.conf.default.rp_filter=0',
+];
+
 function nsInode(pid: number | 'self', ns: string): string {
   return readlinkSync(`/proc/${pid}/ns/${ns}`);
 }
@@ -119,6 +128,10 @@ export class ScratchHost {
     await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/run']);
     await host.must(['mount', '-t', 'tmpfs', 'tmpfs', '/var/lib']);
     await host.must(['ip', 'link', 'set', 'lo', 'up']);
+    // A new network namespace copies the host's IPv4 settings (net.core.devconf_inherit_init_net=0 keeps that
+    // legacy behaviour), so a host where minictr or anything else turned forwarding on would hand it on. The tests
+    // assume nothing about the host: the settings minictr reads or changes start at the kernel's defaults here.
+    await host.must(['sysctl', '-qw', ...KERNEL_DEFAULTS]);
     return host;
   }
 
@@ -341,19 +354,23 @@ export function containerCgroups(parents: readonly string[]): string[] {
 }
 
 /**
- * Whether `pid` belongs to another scratch host (other test files, other checkouts' tests): it, or for a container's
- * process its nearest ancestor in our PID namespace (minictr, or a monitor), runs in a mount namespace that is
- * neither `scratchPid`'s nor the machine's own. An orphan adopted by the machine's init counts as ours, so a leak
- * is never hidden.
+ * Whether `pid` belongs to the scratch host of `scratchPid`, and not to another workload of the machine (other
+ * test files, the README's quick start on the real host, anybody's containers): it, or for a container's process
+ * its nearest ancestor in our PID namespace (minictr, or a monitor), runs in the scratch host's mount namespace; or
+ * it is in one of the scratch host's cgroups, which every process started there joins first and keeps when
+ * orphaned, so an orphaned container adopted by the machine's init still counts and a leak is never hidden.
  */
-function ownedElsewhere(pid: number, scratchPid: number): boolean {
+function ownedByScratch(pid: number, scratchPid: number): boolean {
+  const scratchCgroup = `minictr-scratch-${scratchPid}`;
+  const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  if (cgroups.some((line) => line.split(':').slice(2).join(':').split('/').includes(scratchCgroup))) return true;
   const own = nsInode('self', 'pid');
   let anchor = pid;
   while (anchor > 1 && nsInode(anchor, 'pid') !== own) {
     anchor = Number(readFileSync(`/proc/${anchor}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
   }
-  const mnt = nsInode(anchor, 'mnt');
-  return mnt !== nsInode(scratchPid, 'mnt') && mnt !== nsInode(1, 'mnt');
+  // The machine's init (whose namespaces some sandboxes do not let us read) is never the scratch host's.
+  return anchor > 1 && nsInode(anchor, 'mnt') === nsInode(scratchPid, 'mnt');
 }
 
 /** Processes living in a PID namespace other than ours: containers of the scratch host that are still running. */
@@ -363,7 +380,7 @@ export function foreignPidNamespaceProcesses(scratchPid: number): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (nsInode(Number(name), 'pid') !== own && !ownedElsewhere(Number(name), scratchPid)) pids.push(Number(name));
+      if (nsInode(Number(name), 'pid') !== own && ownedByScratch(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }
@@ -394,7 +411,7 @@ export function monitorProcesses(scratchPid: number): number[] {
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
       const monitor = cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`);
-      if (monitor && !ownedElsewhere(Number(name), scratchPid)) pids.push(Number(name));
+      if (monitor && ownedByScratch(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }

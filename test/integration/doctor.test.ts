@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/doctor.js';
-import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
+import { CLI, isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () => {
   const scratch = useScratchHost({ prime: true });
@@ -24,6 +24,17 @@ describe.skipIf(!isRoot)('minictr doctor (needs root: skipped otherwise)', () =>
       ]),
     );
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
+  });
+
+  it('as another user, says to run it as root instead of suggesting fixes for what only root can probe', async () => {
+    // uid 65534, keeping only the right to read any file, so that the checkout is readable wherever it is.
+    const asNobody = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', '--inh-caps', '+dac_read_search', '--ambient-caps', '+dac_read_search'];
+    const result = await scratch.host.exec([...asNobody, process.execPath, CLI, 'doctor', '--format', 'json']);
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    const findings = JSON.parse(String(result.stdout)) as Finding[];
+    expect(findings[0]).toMatchObject({ level: 'error', check: 'root', fix: 'sudo minictr doctor' });
+    expect(findings.filter((f) => f.level !== 'ok').map((f) => f.check)).toEqual(['root']);
+    expect(findings.some((f) => f.fix?.includes('modprobe'))).toBe(false);
   });
 
   it('reports planted problems with their fixes, and exits 1', async () => {

@@ -75,6 +75,27 @@ describe.skipIf(!isRoot)('hardening of the default profile (needs root: skipped 
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('exec waits for its process even while a tracer in the container holds it after its exit', async () => {
+    // A tracer is told of its tracee's exit before the parent, and until it waits for it the parent cannot reap it,
+    // although the process's pidfd already reads as exited. exec once failed then, 125 with "waitid failed with
+    // errno 11"; it now waits for the reap.
+    const holder = await scratch.host.minictr(['run', '-d', '--name', 'holder', '--cap-add', 'SYS_PTRACE', '--rootfs', rootfs, '/bin/probe', 'holdexit', '1000']);
+    expect(holder.exitCode, holder.stderr).toBe(0);
+    try {
+      const exec = await scratch.host.minictr(['exec', 'holder', '/bin/sleep', '0.5']);
+      expect(exec.exitCode, exec.stderr).toBe(0);
+      let log = '';
+      for (let i = 0; i < 50 && log !== 'held'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        log = (await scratch.host.minictr(['logs', 'holder'])).stdout;
+      }
+      expect(log).toBe('held');
+    } finally {
+      await scratch.host.minictr(['rm', '-f', 'holder']);
+    }
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it("exec's process is born with the container's privileges: a container keeping CAP_SYS_PTRACE catches nothing more", async () => {
     // The watcher seizes every process born in the container and reads its capabilities while it holds it. Before
     // the joiner applied the profile itself, exec's process waited for its release with every capability, and a

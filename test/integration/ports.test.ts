@@ -277,7 +277,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
 
   describe('refuses conflicts and bad specs before creating anything', () => {
     const cases: [string, string[], RegExp][] = [
-      ['a malformed spec', ['-p', '8080'], /expected \[HOST_IP:\]HOST_PORT:CONTAINER_PORT/],
+      ['a malformed spec', ['-p', '1:2:3:4'], /expected \[HOST_IP:\]\[HOST_PORT:\]CONTAINER_PORT/],
       ['port 0', ['-p', '0:80'], /host port 0 is not in 1-65535/],
       ['a port above 65535', ['-p', '8080:65536'], /container port 65536 is not in 1-65535/],
       ['an unknown protocol', ['-p', '8080:80/sctp'], /protocol must be tcp or udp/],

@@ -50,7 +50,7 @@ describe.skipIf(!isRoot)('run IMAGE (needs root: skipped otherwise)', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toBe('hello from the image\nhi image\nnobody');
     const images = await scratch.host.minictr(['images', '--format', 'json']);
-    expect(JSON.parse(images.stdout)).toMatchObject([{ name: app }]);
+    expect(JSON.parse(images.stdout)).toMatchObject([{ name: app }, { name: 'docker.io/minictr/busybox:builtin', id: 'builtin' }]);
     // The store is persistent data, kept after the run: everything else is as before.
     const withoutStore = (paths: string[]) => paths.filter((path) => !/^(blobs|images|layers|tmp)(\/|$)/.test(path));
     const after = await scratch.host.settle(scratch.before);

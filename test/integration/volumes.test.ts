@@ -115,6 +115,26 @@ describe.skipIf(!isRoot)('volumes and cp (needs root: skipped otherwise)', () =>
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
+  it('an anonymous volume another container mounts by name outlives its own container\'s --rm, whose teardown succeeds', async () => {
+    expectOk(await scratch.host.minictr(['run', '-d', '--rm', '--name', 'owner', '--network', 'none', '-v', '/anon', '/bin/sleep', '60']));
+    const name = (await scratch.host.minictr(['volume', 'ls', '-q'])).stdout.trim();
+    expectOk(await scratch.host.minictr(['run', '-d', '--name', 'borrower', '--network', 'none', '-v', `${name}:/x`, '/bin/sleep', '60']));
+    expectOk(await scratch.host.minictr(['rm', '-f', 'owner']));
+    expect((await scratch.host.minictr(['ps', '-a', '-q'])).stdout.split('\n').filter(Boolean)).toHaveLength(1); // the owner is gone
+    expect((await scratch.host.minictr(['volume', 'ls', '-q'])).stdout).toBe(name);
+    expectOk(await scratch.host.minictr(['rm', '-f', 'borrower']));
+    expectOk(await scratch.host.minictr(['volume', 'rm', name]));
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('a plain rm leaves an exited container\'s anonymous volume, unused, to volume prune', async () => {
+    expectOk(await scratch.host.minictr(['run', '--name', 'plain', '--network', 'none', '-v', '/anon', '/bin/true']));
+    expectOk(await scratch.host.minictr(['rm', 'plain']));
+    expect((await scratch.host.minictr(['volume', 'ls', '-q'])).stdout).toMatch(/^[0-9a-f]{64}$/);
+    expectOk(await scratch.host.minictr(['volume', 'prune']));
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
   it('--tmpfs mounts a tmpfs (nosuid, nodev, noexec, size, mode), gone with the container; --rm removes anonymous volumes', async () => {
     const result = await run(['--tmpfs', '/scratch:size=1m,mode=700', '-v', '/anon'], 'grep " /scratch " /proc/mounts; stat -c %a /scratch; echo x > /anon/x');
     expectOk(result);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveContainer, type ContainerInfo } from '../../src/container/lookup.js';
 
 const container = (id: string, name: string | null): ContainerInfo => ({
-  id, name, argv: ['/bin/true'], createdAt: '2026-01-01T00:00:00Z', process: null, address: null, veth: null, ports: [],
+  id, name, argv: ['/bin/true'], image: null, rootfs: '/rootfs', createdAt: '2026-01-01T00:00:00Z', process: null, address: null, veth: null, ports: [],
   owner: { pid: 1, startTime: 1 }, status: 'running', detached: false, exitCode: null, startedAt: null, finishedAt: null,
   dir: `/run/minictr/containers/${id}`,
 });

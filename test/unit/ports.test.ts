@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { publishLines, unpublishScript } from '../../src/network/firewall.js';
-import { describeMapping, parsePublish, parsePublishFlags } from '../../src/network/ports.js';
+import { ANY_PORT, describeMapping, ephemeralPorts, parseExpose, parsePublish, parsePublishFlags, publishAll } from '../../src/network/ports.js';
 
 describe('parsePublish', () => {
   it('reads HOST:CONTAINER with tcp by default', () => {
@@ -23,8 +23,8 @@ describe('parsePublish', () => {
   });
 
   it.each([
-    ['8080', /expected \[HOST_IP:\]HOST_PORT:CONTAINER_PORT/],
-    ['a:b:c:d', /expected/],
+    ['a:b:c:d', /expected \[HOST_IP:\]\[HOST_PORT:\]CONTAINER_PORT/],
+    ['', /"" is not a port/],
     ['0:80', /host port 0 is not in 1-65535/],
     ['80:65536', /container port 65536 is not in 1-65535/],
     ['http:80', /"http" is not a port/],
@@ -37,6 +37,14 @@ describe('parsePublish', () => {
   ])('rejects %s', (spec, message) => {
     expect(() => parsePublish(spec)).toThrow(UsageError);
     expect(() => parsePublish(spec)).toThrow(message);
+  });
+
+  it('leaves the host port to the run without one: 80, 127.0.0.1::53/udp, a container range', () => {
+    expect(parsePublish('80')).toEqual([{ hostIp: null, hostPort: ANY_PORT, containerPort: 80, protocol: 'tcp' }]);
+    expect(parsePublish(':80')).toEqual([{ hostIp: null, hostPort: ANY_PORT, containerPort: 80, protocol: 'tcp' }]);
+    expect(parsePublish('127.0.0.1::53/udp')).toEqual([{ hostIp: '127.0.0.1', hostPort: ANY_PORT, containerPort: 53, protocol: 'udp' }]);
+    expect(parsePublish('8000-8001').map((m) => [m.hostPort, m.containerPort])).toEqual([[ANY_PORT, 8000], [ANY_PORT, 8001]]);
+    expect(parsePublishFlags(['80', '81', '82:80'])).toHaveLength(3); // chosen ports are never given twice
   });
 
   it('refuses the same host port twice across flags, but allows it for another protocol', () => {
@@ -66,5 +74,31 @@ describe('published port map elements', () => {
       'add element ip minictr published_addr { 127.0.0.1 . udp . 8053 : 10.0.0.2 . 53 }',
       'delete element ip minictr published_addr { 127.0.0.1 . udp . 8053 }',
     ]);
+  });
+});
+
+describe('-P and --expose', () => {
+  it('reads --expose as ExposedPorts entries', () => {
+    expect(parseExpose('80')).toEqual(['80/tcp']);
+    expect(parseExpose('53/udp')).toEqual(['53/udp']);
+    expect(parseExpose('8000-8002/tcp')).toEqual(['8000/tcp', '8001/tcp', '8002/tcp']);
+    for (const bad of ['0', '70000', '80/sctp', 'http', '90-80', '1-2000', '80:80']) {
+      expect(() => parseExpose(bad), bad).toThrow(/invalid --expose/);
+    }
+  });
+
+  it('publishes each exposed port once, on a host port to choose, unless -p publishes it already', () => {
+    const explicit = parsePublishFlags(['8080:80']);
+    expect(publishAll(['80/tcp', '80/udp', '443/tcp', '443/tcp'], explicit)).toEqual([
+      { hostIp: null, hostPort: ANY_PORT, containerPort: 80, protocol: 'udp' },
+      { hostIp: null, hostPort: ANY_PORT, containerPort: 443, protocol: 'tcp' },
+    ]);
+    expect(() => publishAll(['9/sctp'], [])).toThrow(/exposed port 9\/sctp: only tcp and udp/);
+  });
+
+  it('reads the ephemeral range and its reserved ports', () => {
+    expect(ephemeralPorts('32768\t60999\n', '\n')).toEqual({ first: 32768, last: 60999, reserved: new Set() });
+    expect(ephemeralPorts('40000 40010', '8080,40002-40003,40010-50000\n').reserved).toEqual(new Set([40002, 40003, 40010]));
+    expect(() => ephemeralPorts('garbage', '')).toThrow(/ephemeral port range/);
   });
 });

@@ -87,3 +87,30 @@ describe('containerEnv', () => {
     expect(containerEnv(build({ env: ['PATH=/bin', 'HOME=/'] }), 'box')).toEqual(['HOSTNAME=box', 'PATH=/bin', 'HOME=/']);
   });
 });
+
+describe('buildRunSpec: -P, --expose, stop signals', () => {
+  const image = {
+    name: 'registry.test/web:1', id: 'sha256:00', layers: ['/l'], argv: ['/bin/httpd'], env: [], workdir: '/', user: null,
+    stopSignal: 'SIGQUIT', exposedPorts: ['80/tcp', '53/udp'],
+  };
+  const withImage = (flags: RunFlags) => buildRunSpec(flags, ['web'], { ...context, image });
+
+  it("publishes the image's exposed ports and --expose ones with -P only, beside -p", () => {
+    expect(withImage({}).ports).toEqual([]);
+    expect(withImage({ publishAll: true, publish: ['8080:80'], expose: ['9000'] }).ports.map((m) => [m.hostPort, m.containerPort, m.protocol])).toEqual([
+      [8080, 80, 'tcp'],
+      [0, 53, 'udp'],
+      [0, 9000, 'tcp'],
+    ]);
+    expect(build({ publishAll: true, expose: ['7/udp'] }).ports).toEqual([{ hostIp: null, hostPort: 0, containerPort: 7, protocol: 'udp' }]);
+    expect(() => build({ publishAll: true, expose: ['80'], network: 'none' })).toThrow(/--publish-all needs --network bridge/);
+  });
+
+  it("stops with --stop-signal, else the image's StopSignal, else SIGTERM (null)", () => {
+    expect(withImage({}).stopSignal).toBe('SIGQUIT');
+    expect(withImage({ stopSignal: '2' }).stopSignal).toBe('SIGINT');
+    expect(build({}).stopSignal).toBeNull();
+    expect(() => build({ stopSignal: 'SIGNOPE' })).toThrow(/invalid --stop-signal "SIGNOPE"/);
+    expect(() => buildRunSpec({}, ['web'], { ...context, image: { ...image, stopSignal: 'BOGUS' } })).toThrow(/invalid StopSignal of image registry.test\/web:1 "BOGUS"/);
+  });
+});

@@ -1,0 +1,37 @@
+// Whole reads and writes on pipes, retried on EINTR. Async-signal-safe: the children use them before exec.
+#pragma once
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+
+namespace minictr {
+
+// false with errno set, or at a write of 0 bytes.
+inline bool WriteFully(int fd, const void* data, size_t length) {
+  const char* p = static_cast<const char*>(data);
+  while (length > 0) {
+    ssize_t n = write(fd, p, length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The number of bytes read: fewer than `length` at EOF or on an error.
+inline size_t ReadFully(int fd, void* data, size_t length) {
+  char* p = static_cast<char*>(data);
+  size_t have = 0;
+  while (have < length) {
+    ssize_t n = read(fd, p + have, length - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+  }
+  return have;
+}
+
+}  // namespace minictr

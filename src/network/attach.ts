@@ -1,0 +1,146 @@
+// The network seam of a run: attach puts a container whose PID 1 waits in its new network namespace on the bridge,
+// with its address, filter, NAT and published ports; detach is its exact inverse for one container;
+// hostNetworkRemovals take away what every container shared (the bridge, the table, the forwarding setting), for
+// `system reset` only.
+//
+// attach runs two chains side by side, since neither needs the other's objects (the rules name the bridge, not the
+// veth), so the step costs the slower of the two:
+//   links     one ip batch (the bridge if missing, the veth pair with eth0 created inside the child's netns, the host
+//             end on the bridge), then the eBPF veth filter (loopback guard, anti-spoofing) on the host end
+//   firewall  ip_forward on, and one nft call that adds the container's published ports and lists the table (whose
+//             base rules are re-applied only when missing or outdated)
+// then the bridge's settings (route_localnet where the loopback guard holds, no router advertisements learned).
+// The kernel deletes the veth pair with the namespace, so a run never detaches its veth; gc does, for a namespace
+// that outlived its container.
+
+import { messageOf, stepError } from '../errors.js';
+import { warn } from '../log.js';
+import type { NativeAddon } from '../native/index.js';
+import { CommandError, runCommand } from '../sys/command.js';
+import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, restoreForwarding, setRouteLocalnet } from './bridge.js';
+import { deleteTable, ensureRuleset, unpublish } from './firewall.js';
+import { ipBatch, linkExists } from './iproute.js';
+import { BRIDGE } from './names.js';
+import type { PortMapping } from './ports.js';
+import type { Subnet } from './subnet.js';
+import { attachVethFilter, type VethIdentity } from './veth-filter.js';
+import { deleteVethIfPresent } from './veth.js';
+
+/** The data of an attach, decided before it (container/plan.ts's hostNetwork). */
+export interface NetworkPlan {
+  subnet: Subnet;
+  /** The container's address. */
+  address: string;
+  /** Host end of the veth pair. */
+  veth: string;
+  /** The container's MAC and address on the bridge: all its veth's filter lets it send from. */
+  identity: VethIdentity;
+  /** ip batch lines creating the bridge, used when it is missing. */
+  bridgeLines: string[];
+  vethLines: string[];
+  /** The container's published ports, and their map elements. */
+  ports: readonly PortMapping[];
+  publishLines: string[];
+}
+
+/** What attach did, for --explain and --timings. */
+export interface Attached {
+  bridgeCreated: boolean;
+  /** The veth filter is attached (tcx, Linux 6.6): the loopback guard holds. */
+  guarded: boolean;
+  /** The base ruleset was missing or outdated, and applied. */
+  rulesetApplied: boolean;
+  /** When the links chain ended (performance.now()). */
+  linksDone: number;
+}
+
+export interface AttachHooks {
+  /** When a stale map element holds a published port (see container/gc.ts's removeStalePublished). */
+  removeStalePublished(): Promise<void>;
+  /**
+   * The ends of the run's two steps that attach does (container/steps.ts), where the crash tests crash: `veth` once
+   * both chains have settled (no nft call left in flight), `nat` once the bridge's settings are made too.
+   */
+  checkpoint(step: 'veth' | 'nat'): void;
+}
+
+/** Attaches the container whose PID 1 is `pid`, as planned. Failures name the step and the object. */
+export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number, hooks: AttachHooks): Promise<Attached> {
+  const { veth } = plan;
+  const bridgeCreated = !linkExists(BRIDGE);
+  const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${plan.address}`, cause);
+  let linksDone = 0;
+  let guarded = false;
+  const links = (async () => {
+    try {
+      await ipBatch([...(bridgeCreated ? plan.bridgeLines : []), ...plan.vethLines], isBridgeRace);
+    } catch (cause) {
+      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
+    }
+    try {
+      guarded = await attachVethFilter(addon, veth, plan.identity);
+    } catch (cause) {
+      throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
+    }
+    linksDone = performance.now();
+  })();
+  const firewall = (async () => {
+    try {
+      ensureForwarding();
+      try {
+        return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
+      } catch (cause) {
+        // "File exists": a stale element holds one of these ports. This run holds the port now, so the element is
+        // nobody's: remove it and publish once more.
+        if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
+        await hooks.removeStalePublished();
+        return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
+      }
+    } catch (cause) {
+      throw natFailed(cause);
+    }
+  })();
+  const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
+  if (linksResult.status === 'rejected') {
+    if (firewallResult.status === 'rejected') warn(messageOf(firewallResult.reason));
+    throw linksResult.reason;
+  }
+  hooks.checkpoint('veth');
+  if (firewallResult.status === 'rejected') throw firewallResult.reason;
+  // Settings of the bridge, which the ip batch may have just created, before any container is released:
+  // route_localnet only where the loopback guard holds; no router advertisements learned.
+  try {
+    setRouteLocalnet(guarded);
+    ensureNoRouterAdvertisements();
+  } catch (cause) {
+    throw natFailed(cause);
+  }
+  if (!guarded && plan.ports.length > 0) {
+    warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
+  }
+  hooks.checkpoint('nat');
+  return { bridgeCreated, guarded, rulesetApplied: firewallResult.value, linksDone };
+}
+
+/**
+ * The inverse of attach for one container, each part as its journal names it: its published map elements, and
+ * the host end of its veth (when the kernel has not deleted it with the namespace). Gone already counts as done.
+ */
+export async function detach(part: { published: { address: string; mappings: readonly PortMapping[] } } | { veth: string }): Promise<void> {
+  if ('veth' in part) await deleteVethIfPresent(part.veth);
+  else await unpublish(part.published.mappings, part.published.address);
+}
+
+/** What attach shares between containers, each with its removal: `system reset` takes them away once none runs. */
+export function hostNetworkRemovals(): { what: string; remove: () => unknown }[] {
+  return [
+    { what: 'delete nftables table', remove: deleteTable },
+    {
+      what: `delete bridge ${BRIDGE}`,
+      remove: async () => {
+        if (linkExists(BRIDGE)) await runCommand(['ip', 'link', 'del', BRIDGE]);
+      },
+    },
+    { what: 'restore net.ipv4.ip_forward', remove: restoreForwarding },
+  ];
+}
