@@ -105,6 +105,9 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('--cap-add <capability>', 'keep a capability beyond the default set (repeatable, or ALL)', collect, [])
     .option('--cap-drop <capability>', 'drop a capability of the default set (repeatable, or ALL)', collect, [])
     .option('--device <host[:container[:perms]]>', 'make a host device available, e.g. /dev/fuse or /dev/zero:/dev/z:r (repeatable)', collect, [])
+    .option('-v, --volume <src:dst[:ro]>', 'bind a host path (HOST:CTR, created if missing), a named volume (NAME:CTR) or a new anonymous volume (CTR) (repeatable)', collect, [])
+    .option('--mount <type=…,source=…,target=…>', 'type=bind|volume|tmpfs, source, target, readonly, volume-nocopy, tmpfs-size, tmpfs-mode (repeatable)', collect, [])
+    .option('--tmpfs <dst[:size=…,mode=…]>', 'mount a tmpfs (nosuid, nodev, noexec) on a container path (repeatable)', collect, [])
     .option('-d, --detach', 'run in the background: print the container id and return; see logs, ps, stop, rm')
     .option('--rm', 'remove the container when it exits (otherwise it is kept, exited, until rm)')
     .option('--log-opt <key=value>', 'with -d, rotation of the log: max-size=SIZE (default 10m), max-file=N (default 3)', collect, [])
@@ -182,7 +185,44 @@ function buildProgram(): InstanceType<typeof Command> {
     .description('remove exited containers (-f: running ones too, killing them first)')
     .argument('<container...>', CONTAINER_REF)
     .option('-f, --force', 'kill a running container first')
+    .option('-v, --volumes', 'also remove the anonymous volumes of the containers')
     .action(lazy(async () => (await import('./commands/rm.js')).rm));
+
+  program
+    .command('cp')
+    .description("copy files between a running container and the host (CONTAINER:PATH on one side, as docker cp)")
+    .usage('CONTAINER:SRC_PATH DEST_PATH  |  SRC_PATH CONTAINER:DEST_PATH')
+    .argument('<source>', 'CONTAINER:PATH or a host path')
+    .argument('<destination>', 'CONTAINER:PATH or a host path')
+    .action(lazy(async () => (await import('./commands/cp.js')).cp));
+
+  const volume = program.command('volume').description('manage named volumes (/var/lib/minictr/volumes)');
+  volume
+    .command('create')
+    .description('create a volume (default name: 64 random hex digits); prints its name')
+    .argument('[name]', 'volume name: [a-zA-Z0-9][a-zA-Z0-9_.-]+')
+    .action(lazy(async () => (await import('./commands/volume.js')).create));
+  volume
+    .command('ls')
+    .description('list volumes: DRIVER, VOLUME NAME')
+    .option('-q, --quiet', 'only the names')
+    .action(lazy(async () => (await import('./commands/volume.js')).ls));
+  volume
+    .command('inspect')
+    .description('show volumes as JSON')
+    .argument('<name...>', 'volume name')
+    .action(lazy(async () => (await import('./commands/volume.js')).inspect));
+  volume
+    .command('rm')
+    .description('remove volumes (refused while a container, even exited, uses one)')
+    .argument('<name...>', 'volume name')
+    .option('-f, --force', 'no error for a volume that does not exist')
+    .action(lazy(async () => (await import('./commands/volume.js')).rm));
+  volume
+    .command('prune')
+    .description('remove anonymous volumes no container uses (-a: every unused volume)')
+    .option('-a, --all', 'named volumes too')
+    .action(lazy(async () => (await import('./commands/volume.js')).prune));
 
   program
     .command('logs')

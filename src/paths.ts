@@ -18,6 +18,8 @@ export interface StatePaths {
   leases: string;
   names: string;
   ports: string;
+  /** Named and anonymous volumes, on disk (volume/store.ts): they outlive containers, reboots and system reset. */
+  volumes: string;
   /** `system reset`'s marker (container/reset.ts). */
   resetMarker: string;
   /** ip_forward before minictr first set it (network/bridge.ts). */
@@ -33,6 +35,7 @@ export function statePaths(state: string, data: string): StatePaths {
     leases: join(state, 'leases'),
     names: join(state, 'names'),
     ports: join(state, 'ports'),
+    volumes: join(data, 'volumes'),
     resetMarker: join(state, 'reset'),
     ipForwardSaved: join(state, 'ip_forward.orig'),
   };

@@ -19,6 +19,7 @@
 //   isOpaqueDirectory(path)       → boolean                        overlayfs's opaque mark on a layer directory (unpack.cc)
 //   zstdStream, zstdDecompress                                     zstd-compressed layers (zstd.cc)
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
+//   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
@@ -37,6 +38,7 @@
 #include "options.h"
 #include "proc.h"
 #include "pty.h"
+#include "root_open.h"
 #include "spawn.h"
 #include "unpack.h"
 #include "wait.h"
@@ -75,6 +77,17 @@ void ParseProcess(Options& options, SpawnRequest* request) {
   request->helper_path = options.String("helper");
 }
 
+// -v, --mount, --tmpfs: what the child mounts, parents first (SpawnOptions['mounts']). Their meaning (absolute,
+// normalised targets; sources that exist) is src/container/mounts.ts's; the child refuses a target too long for it.
+void ParseMounts(Options& options, SpawnRequest* request) {
+  options.EachObject("mounts", [&](Options& entry) {
+    std::string kind = entry.String("kind");
+    if (kind != "bind" && kind != "tmpfs") entry.Report("kind", "'bind' or 'tmpfs'");
+    request->mounts.push_back(SpawnRequest::Mount{kind == "bind" ? kMountBind : kMountTmpfs, entry.String("source"),
+                                                  entry.String("target"), entry.Bool("readOnly"), entry.String("data")});
+  });
+}
+
 // spawn()'s options: SpawnOptions in src/native/types.ts.
 void ParseSpawnRequest(Options& options, SpawnRequest* request) {
   request->new_network = options.Bool("newNetwork");
@@ -109,6 +122,7 @@ void ParseSpawnRequest(Options& options, SpawnRequest* request) {
     device.mode = static_cast<uint32_t>(node.Integer("mode", 0, 07777));  // permission bits: the type is the addon's
     request->devices.push_back(device);
   });
+  ParseMounts(options, request);
   ParseProcess(options, request);
   request->init = options.Bool("init");
   if (!options.IsNull("terminal")) {
@@ -279,6 +293,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfProgDetach", Napi::Function::New(env, minictr::BpfProgDetach, "bpfProgDetach"));
   exports.Set("bpfProgQuery", Napi::Function::New(env, minictr::BpfProgQuery, "bpfProgQuery"));
   exports.Set("interfaceIndex", Napi::Function::New(env, minictr::InterfaceIndex, "interfaceIndex"));
+  exports.Set("openInRoot", Napi::Function::New(env, minictr::OpenInRootFunction, "openInRoot"));
   return exports;
 }
 

@@ -390,6 +390,7 @@ const char* ChildStepName(int32_t step) {
     case kStepJoinRequest: return "read the exec request";
     case kStepJoinCgroup: return "join the container's cgroup";
     case kStepJoinNamespaces: return "join the container's namespaces";
+    case kStepVolumes: return "mount volumes";
     default: return "unknown step";
   }
 }
@@ -457,6 +458,8 @@ void RunChild(const ChildConfig& config) {
 
   // 7-8. The container's root: a private overlay whose upper layer lives in the container's state directory.
   if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) FailStep(config, kStepOverlay);
+  // 7b. Volumes, on paths resolved inside the new root while the host's paths are still visible (mounts.cc).
+  if (!MountVolumes(config.overlay_target, config.mounts, config.mount_count)) FailStep(config, kStepVolumes);
   if (!PivotRoot(config.overlay_target)) FailStep(config, kStepPivotRoot);
 
   // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev (with the --device

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "mounts.h"
+
 namespace minictr {
 
 // The child's steps, in the order they run. A failing step sends {step, errno} over the error pipe.
@@ -45,6 +47,7 @@ enum ChildStep : int32_t {
   kStepJoinRequest,     // read minictr's request
   kStepJoinCgroup,      // join the container's cgroups
   kStepJoinNamespaces,  // setns() into the container's namespaces, chroot into its root, clone the process
+  kStepVolumes,         // -v, --mount, --tmpfs under the new root, before pivot_root (mounts.cc); numbered last
 };
 
 const char* ChildStepName(int32_t step);
@@ -123,6 +126,8 @@ struct ChildConfig : ProcessConfig {
   size_t etc_file_count;
   const DeviceNodeConfig* devices;
   size_t device_count;
+  const MountConfig* mounts;  // -v, --mount, --tmpfs, parents first
+  size_t mount_count;
   bool read_only;         // --read-only: the root is remounted read-only before exec
 };
 

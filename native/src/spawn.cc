@@ -299,6 +299,10 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     mode_t mode = (device.block ? S_IFBLK : S_IFCHR) | device.mode;
     devices.push_back(DeviceNodeConfig{device_paths[i].data(), mode, makedev(device.major, device.minor)});
   }
+  std::vector<MountConfig> mounts;
+  for (const auto& mount : request.mounts) {
+    mounts.push_back(MountConfig{mount.kind, mount.source.c_str(), mount.target.c_str(), mount.read_only, mount.data.c_str()});
+  }
   const bool detached = !request.monitor_path.empty();
   std::vector<char*> monitor_argv = PointerArray(request.monitor_argv);
   std::vector<char*> monitor_envp = PointerArray(request.monitor_env);
@@ -348,6 +352,8 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.etc_file_count = etc_files.size();
   config.devices = devices.data();
   config.device_count = devices.size();
+  config.mounts = mounts.data();
+  config.mount_count = mounts.size();
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
   LaunchConfig launch{&config,          flags,        report.write.get(), {out.read.get(), err.read.get()},

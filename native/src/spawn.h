@@ -29,6 +29,14 @@ struct SpawnRequest {
     uint32_t mode;  // permission bits
   };
   std::vector<Device> devices;  // --device
+  struct Mount {
+    int kind;  // MountKind (mounts.h)
+    std::string source;
+    std::string target;
+    bool read_only;
+    std::string data;
+  };
+  std::vector<Mount> mounts;  // -v, --mount, --tmpfs, parents first
   std::string workdir;
   bool privileged = false;
   uint64_t capabilities = 0;  // bit N: keep capability N

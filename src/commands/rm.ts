@@ -1,6 +1,7 @@
-// `minictr rm`: removes exited containers (their record, log, writable layer and name). A running one is refused
-// unless -f, which kills it first and waits for its teardown, as `docker rm -f` does. Every ref is resolved and
-// checked before anything is removed, so a typo or a running container removes nothing.
+// `minictr rm`: removes exited containers (their record, log, writable layer and name; with -v, their anonymous
+// volumes). A running one is refused unless -f, which kills it first and waits for its teardown, as `docker rm -f`
+// does. Every ref is resolved and checked before anything is removed, so a typo or a running container removes
+// nothing.
 
 import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
@@ -10,7 +11,7 @@ import { ContainerState } from '../container/state.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
 import { waitForTeardown } from '../container/wait.js';
 
-export async function rm(refs: string[], flags: { force?: boolean }): Promise<number> {
+export async function rm(refs: string[], flags: { force?: boolean; volumes?: boolean }): Promise<number> {
   const containers = await currentContainers({ all: true });
   const targets = refs.map((ref) => ({ ref, container: resolveContainer(ref, containers) }));
   const live = targets.filter(({ container }) => container.status !== 'exited');
@@ -32,7 +33,7 @@ export async function rm(refs: string[], flags: { force?: boolean }): Promise<nu
   if (monitors.length > 0) await collectGarbageIfAny();
   await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
-    await removeExited(container.id);
+    await removeExited(container.id, { volumes: flags.volumes === true });
     process.stdout.write(`${ref}\n`);
   }
   return 0;

@@ -13,6 +13,8 @@
 // Nor is the eBPF veth filter (no standard tool attaches it): only the nftables guard chain keeps the script's
 // container from the host's loopback, and nothing keeps it from sending with another container's addresses.
 
+import { posix } from 'node:path';
+import type { SpawnOptions } from '../native/index.js';
 import { BRIDGE } from '../network/names.js';
 import { STATE_ROOT } from '../paths.js';
 import { shellQuote } from '../sys/shell-quote.js';
@@ -29,6 +31,49 @@ const DEVICES: [string, number, number][] = [
 const DEV_LINKS: [string, string][] = [
   ['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr'],
 ];
+
+/** The run's mounts, with volumes in the script's own state directory (it keeps no minictr volume store). */
+function scriptMounts(plan: Plan, mounts: SpawnOptions['mounts'], root: string): SpawnOptions['mounts'] {
+  return mounts.map((mount, i) => {
+    const planned = plan.mounts[i]!;
+    return planned.type === 'volume' ? { ...mount, source: `${root}/volumes/${planned.name}` } : mount;
+  });
+}
+
+/**
+ * -v, --mount, --tmpfs under the overlay, parents first. Unlike minictr's child (native/src/mounts.cc), mkdir and
+ * mount here follow symlinks as the host does: run this script only with images whose paths you trust.
+ */
+function mountLines(mounts: SpawnOptions['mounts']): string[] {
+  if (mounts.length === 0) return [];
+  const q = shellQuote;
+  return [
+    '# Volumes, before /proc, /dev and /sys. minictr resolves each path inside the root (openat2 RESOLVE_IN_ROOT) and',
+    '# never through a symlink to the host; mkdir and mount below do not: trust the image before running this.',
+    ...mounts.flatMap(({ kind, source, target, readOnly, data }) => {
+      const path = q(`.${target}`);
+      if (kind === 'tmpfs') {
+        return [`mkdir -p ${path}`, `mount -t tmpfs -o ${q(['nosuid', 'nodev', 'noexec', ...(readOnly ? ['ro'] : []), ...(data ? [data] : [])].join(','))} tmpfs ${path}`];
+      }
+      const make = `{ [ -d ${q(source)} ] && mkdir -p ${path}; } || { mkdir -p ${q(`.${posix.dirname(target)}`)} && touch ${path}; }`;
+      return [make, `mount --rbind --make-rprivate ${q(source)} ${path}`, ...(readOnly ? [`mount -o remount,bind,ro ${path}`] : [])];
+    }),
+  ];
+}
+
+/** Step 1's volumes: -v host directories made where missing; volumes, empty, in the script's state directory. */
+function volumeLines(plan: Plan, root: string): string[] {
+  const q = shellQuote;
+  const dirs = plan.mounts.flatMap((mount) =>
+    mount.type === 'volume' ? [`${root}/volumes/${mount.name}`] : mount.createSource === true ? [mount.source] : [],
+  );
+  if (dirs.length === 0) return [];
+  return [
+    "# Volumes (minictr keeps them in /var/lib/minictr/volumes and seeds a new one from the image; here they are",
+    '# empty and go with the script\'s state) and missing -v host directories (made, as Docker does).',
+    ...dirs.map((dir) => `[ -e ${q(dir)} ] || mkdir -p ${q(dir)}`),
+  ];
+}
 
 function childScript(plan: Plan, root: string, address: string | null): string[] {
   const options = spawnOptions(plan, { upper: `${root}/upper`, work: `${root}/work`, merged: `${root}/merged` }, address);
@@ -62,6 +107,7 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
     '# The root: an overlay whose read-only lower layers are the rootfs (or an image\'s layers), the writable upper layer our own.',
     `mount -t overlay overlay -o ${q(`lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`)} ${q(target)}`,
     `cd ${q(target)}`,
+    ...mountLines(scriptMounts(plan, options.mounts, root)),
     '# /proc of the new PID namespace, a minimal /dev, read-only /sys.',
     'mkdir -p proc dev sys etc',
     'mount -t proc -o nosuid,nodev,noexec proc proc',
@@ -108,6 +154,7 @@ function dryRunScript(plan: Plan, address: string | null): string {
     '# 1. State: the overlay\'s writable layer, its work directory, the mount point, and the release fifo.',
     `mkdir -p ${q(`${root}/upper`)} ${q(`${root}/work`)} ${q(`${root}/merged`)}`,
     `mkfifo ${q(`${root}/go`)}`,
+    ...volumeLines(plan, root),
     '',
     '# 2. What the child will do inside the new namespaces (minictr: native/src/child.cc).',
     `cat > ${q(`${root}/child.sh`)} <<'MINICTR_CHILD'`,

@@ -196,17 +196,19 @@ function listDir(dir: string): string[] {
 
 /**
  * Removes an exited container: its directory first (renamed out of sight, so a concurrent rm finds nothing), then
- * what its journal still lists (its name). A crash in between leaves a name without a directory, which gc
- * releases. Anything but an exited container is left alone: exited is final, so the check cannot go stale.
+ * what its journal still lists: its name and, with `volumes` (rm -v), its anonymous volumes; without, they stay
+ * for `volume prune`. A crash in between leaves a name without a directory, which gc releases (and anonymous
+ * volumes no container uses, which prune removes). Anything but an exited container is left alone: exited is
+ * final, so the check cannot go stale.
  */
-export async function removeExited(id: string): Promise<void> {
+export async function removeExited(id: string, { volumes = false }: { volumes?: boolean } = {}): Promise<void> {
   const state = new ContainerState(id);
   try {
     if (state.record().status !== 'exited') return;
   } catch {
     return; // gone already (--rm)
   }
-  const remaining = state.entries();
+  const remaining = state.entries().filter((entry) => entry.kind !== 'volume' || volumes);
   if (!state.remove()) return; // a concurrent rm removed it, and releases its names
   for (const entry of remaining) await undoEntry(id, entry);
 }

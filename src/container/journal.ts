@@ -23,6 +23,7 @@ import { debug } from '../log.js';
 import { detach } from '../network/attach.js';
 import { describeMapping } from '../network/ports.js';
 import { killAndWait } from '../sys/proc.js';
+import { removeAnonymousVolume } from '../volume/store.js';
 import { removeCgroups } from './cgroups.js';
 import { leases, names, ports } from './registries.js';
 import type { ContainerState, JournalEntry } from './state.js';
@@ -57,6 +58,9 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
       if (basename(entry.dir) !== id) throw new Error(`${entry.dir} is not the writable layer of ${id}`);
       rmSync(entry.dir, { recursive: true, force: true });
       return;
+    case 'volume':
+      removeAnonymousVolume(entry.name, id);
+      return;
   }
 }
 
@@ -76,18 +80,26 @@ export function describeEntry(entry: JournalEntry): string {
       return `remove veth ${entry.name}`;
     case 'layer':
       return `remove writable layer ${entry.dir}`;
+    case 'volume':
+      return `remove anonymous volume ${entry.name}`;
   }
 }
 
 /**
  * Entries undone only once everything undone before them succeeded: their undo hands something to the next run (a
  * process that could not be stopped must not have its name, address or ports given to another container), or
- * takes away what such a process may still be using (its writable layer).
+ * takes away what such a process may still be using (its writable layer, its anonymous volumes).
  */
-const ONLY_AFTER_SUCCESS: ReadonlySet<JournalEntry['kind']> = new Set(['name', 'lease', 'ports', 'layer']);
+const ONLY_AFTER_SUCCESS: ReadonlySet<JournalEntry['kind']> = new Set(['name', 'lease', 'ports', 'layer', 'volume']);
+
+/**
+ * What a container kept as exited keeps, journal entries included: its name, released by rm (removeExited), and
+ * its anonymous volumes, removed by rm -v (a plain rm leaves them to `volume prune`, as Docker does).
+ */
+const KEPT_WITH_CONTAINER: ReadonlySet<JournalEntry['kind']> = new Set(['name', 'volume']);
 
 export interface TeardownOptions {
-  /** Keep the container as exited (it ran, and not --rm): it then keeps its name and nothing else. */
+  /** Keep the container as exited (it ran, and not --rm): it then keeps KEPT_WITH_CONTAINER and nothing else. */
   keep: boolean;
   /**
    * The caller (a live run) has stopped and reaped PID 1 without a failure: the process is gone, and the kernel
@@ -106,7 +118,7 @@ export async function tearDown(state: ContainerState, options: TeardownOptions):
   const errors: Error[] = [];
   const entries = state.entries();
   for (const entry of [...entries].reverse()) {
-    if (options.keep && entry.kind === 'name') continue;
+    if (options.keep && KEPT_WITH_CONTAINER.has(entry.kind)) continue;
     if (options.reaped && (entry.kind === 'process' || entry.kind === 'veth')) continue;
     if (errors.length > 0 && ONLY_AFTER_SUCCESS.has(entry.kind)) {
       errors.push(new Error(`${describeEntry(entry)}: skipped after the failures above, kept for minictr gc`));
@@ -122,7 +134,7 @@ export async function tearDown(state: ContainerState, options: TeardownOptions):
   if (errors.length > 0) return errors;
   try {
     if (options.keep) {
-      state.rewriteJournal(entries.filter((entry) => entry.kind === 'name'));
+      state.rewriteJournal(entries.filter((entry) => KEPT_WITH_CONTAINER.has(entry.kind)));
       state.markExited(128 + constants.signals.SIGKILL);
     } else {
       state.remove();

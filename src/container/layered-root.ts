@@ -26,7 +26,7 @@ export function layersOf(root: Root): readonly string[] {
   return typeof root === 'string' ? [root] : root;
 }
 
-interface Entry {
+export interface Entry {
   /** The host paths making up this entry: one for a file or symlink, the merged layers for a directory. */
   paths: string[];
   stats: Stats;
@@ -44,8 +44,8 @@ function isWhiteout(stats: Stats): boolean {
   return stats.isCharacterDevice() && stats.rdev === 0;
 }
 
-/** `name` in the merged directory made of `dirs` (topmost first). */
-function lookup(dirs: string[], name: string, isOpaque: OpaqueTest): Entry | null {
+/** `name` in the merged directory made of `dirs` (topmost first); null when absent or whited out. */
+export function lookup(dirs: string[], name: string, isOpaque: OpaqueTest): Entry | null {
   for (let i = 0; i < dirs.length; i++) {
     const top = posix.join(dirs[i]!, name);
     const stats = lstatOrNull(top);

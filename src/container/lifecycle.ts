@@ -26,6 +26,7 @@ import { crashPoint } from './crash.js';
 import { collectGarbageIfAny, removeStalePublished } from './gc.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { tearDown } from './journal.js';
+import { prepareMounts } from './mounts.js';
 import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
 import { leases, names, ports } from './registries.js';
 import { RunReport } from './report.js';
@@ -47,6 +48,7 @@ function childError(failure: ChildFailure, plan: Plan, state: ContainerState): M
     'mount overlay rootfs': `${plan.spec.rootfs} (writable layer ${state.layerDir})`,
     'enter working directory': plan.spec.workdir,
     'create device node': plan.devices.map((device) => device.path).join(', '),
+    'mount volumes': plan.mounts.map((mount) => `${mount.source} on ${mount.target}`).join(', '),
   };
   return childStepError(failure, objects[failure.step]);
 }
@@ -142,19 +144,20 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
  * whatever happens here.
  */
 async function execute(run: Run): Promise<RunOutcome> {
-  // 1. state   2. address (and the cgroup)
+  // 1. state   2. volumes   3. address (and the cgroup)
   const state = await createState(run);
+  prepareVolumes(run, state);
   const address = await acquireAddress(run, state);
   const cgroups = await createCgroup(run, state);
   run.signals.check();
-  // 3. clone   4. veth, nat (while PID 1 joins its cgroup)
+  // 4. clone   5. veth, nat (while PID 1 joins its cgroup)
   const held = spawnContainer(run, state, address);
   const joining = joinCgroup(run, held, cgroups);
   if (address !== null) await attachNetwork(run, state, address, held.pid);
   run.signals.check();
   const joinFailure = await joining;
   if (joinFailure !== null) throw joinFailure;
-  // 5. go→exec   6. detach (-d), or run
+  // 6. go→exec   7. detach (-d), or run
   await release(run, state, held, address);
   if (held.child.monitorPid > 0) return handOver(run, state, held);
   return { id: run.plan.id, status: await wait(run, state, held) };
@@ -182,7 +185,16 @@ async function createState(run: Run): Promise<ContainerState> {
     createdAt: new Date().toISOString(),
     argv: spec.argv,
     network: spec.network,
-    config: { rootfs: spec.rootfs, image: spec.image, hostname: plan.hostname, env: plan.env, workdir: spec.workdir, security: securityOptions(plan), stopSignal: spec.stopSignal },
+    config: {
+      rootfs: spec.rootfs,
+      image: spec.image,
+      hostname: plan.hostname,
+      env: plan.env,
+      workdir: spec.workdir,
+      security: securityOptions(plan),
+      stopSignal: spec.stopSignal,
+      mounts: plan.mounts,
+    },
     detached: spec.detach,
     autoRemove: spec.autoRemove,
     log: spec.log,
@@ -206,6 +218,18 @@ async function createState(run: Run): Promise<ContainerState> {
     `${state.dir}: state.json names this process as owner; the journal records each host object before it exists; writable layer ${state.layerDir}`,
   );
   return state;
+}
+
+/**
+ * volumes: made where missing (anonymous ones journaled first), seeded by their first container, -v host directories
+ * created. The record names them all, so no `volume rm` takes one from under this run.
+ */
+function prepareVolumes(run: Run, state: ContainerState): void {
+  const { plan, report } = run;
+  if (plan.mounts.length === 0) return;
+  const root = plan.spec.image === null ? plan.spec.rootfs : plan.spec.layers;
+  const made = acquire('prepare volumes', () => prepareMounts(plan.mounts, root, (name) => journaled(state, { kind: 'volume', name })));
+  report.step('volumes', `${made.join('; ')}; the child mounts them on paths resolved inside the new root (openat2 RESOLVE_IN_ROOT, /proc/self/fd)`);
 }
 
 /**
@@ -337,7 +361,7 @@ async function release(run: Run, state: ContainerState, held: HeldChild, address
     'go→exec',
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
       (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${formatIpv4(spec.subnet.gateway)} (ioctl)`) +
-      `, overlay on ${spec.rootfs}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
+      `, overlay on ${spec.rootfs}${plan.mounts.length > 0 ? `, ${plan.mounts.length} volume mount(s)` : ''}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
       `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );
 }

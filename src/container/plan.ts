@@ -22,6 +22,7 @@ import { newId, shortId } from '../ids.js';
 import { checkRootfs, defaultRootfs, describeRoot, findCommand } from './rootfs.js';
 import type { Root } from './layered-root.js';
 import { containerEnv, type RunSpec } from './spec.js';
+import { nativeMounts, planMounts, type ContainerMount } from './mounts.js';
 import { resolveUser, type User } from './users.js';
 
 /** What was decided during validation: the inputs of every later step. */
@@ -37,6 +38,8 @@ export interface Plan {
   devices: Device[];
   /** The device policy of the container's cgroup; null: none (--privileged). */
   deviceRules: DeviceRule[] | null;
+  /** -v, --mount, --tmpfs, anonymous volumes named. */
+  mounts: ContainerMount[];
 }
 
 /**
@@ -61,18 +64,23 @@ export async function planRun(spec: RunSpec): Promise<Plan> {
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const execPath = findCommand(root, spec.argv[0]!, path, spec.workdir);
   const devices = resolveDevices(spec.devices);
+  const mounts = planMounts(spec.mounts);
   await checkHostPorts(spec.ports, ports());
-  return { spec, id, hostname, env, execPath, user, devices, deviceRules: devicePolicy(devices, spec.privileged) };
+  return { spec, id, hostname, env, execPath, user, devices, deviceRules: devicePolicy(devices, spec.privileged), mounts };
 }
 
-/** The files the child writes into /etc: the host's own with --network host, generated ones otherwise. */
+/**
+ * The files the child writes into /etc: the host's own with --network host, generated ones otherwise. A file on or
+ * under a mount's path is the mount's (`-v ./resolv.conf:/etc/resolv.conf`, a volume on /etc), as in Docker.
+ */
 function etcFiles(plan: Plan, address: string | null): { path: string; content: string }[] {
   const host = plan.spec.network === 'host';
+  const mounted = (path: string) => plan.mounts.some((mount) => path === mount.target || path.startsWith(`${mount.target}/`));
   return [
     { path: '/etc/hostname', content: `${plan.hostname}\n` },
     { path: '/etc/hosts', content: host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address) },
     { path: '/etc/resolv.conf', content: host ? readHostResolvConf() : containerResolvConf(readHostResolvConf()) },
-  ];
+  ].filter((file) => !mounted(file.path));
 }
 
 /** The security profile the child applies last (and every `minictr exec` in the container with it). */
@@ -119,6 +127,7 @@ export function spawnOptions(
     overlay: { lower: spec.layers, upper: dirs.upper, work: dirs.work, target: dirs.merged, volatile: volatileOverlay() },
     etcFiles: etcFiles(plan, address),
     devices: plan.devices.map(({ path, type, major, minor, mode }) => ({ path, type, major, minor, mode })),
+    mounts: nativeMounts(plan.mounts),
     workdir: spec.workdir,
     security: securityOptions(plan),
     execPath: plan.execPath,

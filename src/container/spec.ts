@@ -13,6 +13,7 @@ import { parseLogOptions, type LogOptions } from './log-options.js';
 import { mergeEnv } from '../image/image-config.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
+import { parseMountFlags, type MountRequest } from '../volume/spec.js';
 
 export type NetworkMode = 'bridge' | 'none' | 'host';
 
@@ -61,6 +62,10 @@ export interface RunFlags {
   tty?: boolean;
   interactive?: boolean;
   logOpt?: string[];
+  /** -v, --mount, --tmpfs (volume/spec.ts). */
+  volume?: string[];
+  mount?: string[];
+  tmpfs?: string[];
 }
 
 /** What an image decides about a run (see image/image-config.ts), given to buildRunSpec once it is resolved. */
@@ -130,6 +135,8 @@ export interface RunSpec {
   interactive: boolean;
   /** -d: the rotation of container.log (--log-opt max-size, max-file). */
   log: LogOptions;
+  /** -v, --mount, --tmpfs, in the order they are mounted (parents first). */
+  mounts: MountRequest[];
 }
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -246,6 +253,7 @@ export function buildRunSpec(
     tty: flags.tty ?? false,
     interactive: flags.interactive ?? false,
     log,
+    mounts: parseMountFlags(flags, context.cwd),
   };
 }
 

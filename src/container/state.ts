@@ -21,8 +21,8 @@
 //
 //   containers/<id>/upper, work  the overlay's writable layer and its work dir: journaled, made after the record and
 //                                removed at the container's exit (nothing in minictr reads an exited container's
-//                                files: there is no start, cp, diff or commit), or by gc, which also removes any
-//                                that no live container accounts for (after a reboot, say)
+//                                files: there is no start, diff or commit; cp needs a running one), or by gc, which
+//                                also removes any that no live container accounts for (after a reboot, say)
 //
 // A container directory appears atomically: it is built as containers/.new-<owner pid>-<owner start>-<id> and
 // renamed into place, so a directory under its final name always has a complete state.json, and a half-built one
@@ -38,6 +38,7 @@ import { PATHS, type StatePaths } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { releaseReserves, replaceFile, replaceFromReserve, reservePath, reserveSpace, writeFileNamed } from '../sys/reserved-space.js';
 import type { LogOptions } from './log-options.js';
+import type { ContainerMount } from './mounts.js';
 
 const BUILDING_PREFIX = '.new-';
 const COLLECTING_PREFIX = '.gc-';
@@ -51,7 +52,9 @@ export type JournalEntry =
   | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string }
-  | { kind: 'layer'; dir: string };
+  | { kind: 'layer'; dir: string }
+  /** An anonymous volume (-v CTR): removed with a container that did not start or ran with --rm; kept, by rm -v. */
+  | { kind: 'volume'; name: string };
 
 /** created: being set up; running: PID 1 exec'd; exited: torn down, kept for ps -a and logs until rm. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -78,6 +81,8 @@ export interface ContainerRecord {
     security: SpawnOptions['security'];
     /** What `stop` sends first (the image's StopSignal or --stop-signal); absent or null: SIGTERM. */
     stopSignal?: string | null;
+    /** -v, --mount, --tmpfs (absent in records written before volumes). */
+    mounts?: ContainerMount[];
   };
   detached: boolean;
   /** --rm: removed, not kept as exited, when it ends. */

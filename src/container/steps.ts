@@ -10,6 +10,11 @@ export const RUN_STEPS = [
     crashPoints: ['state', 'name'],
   },
   {
+    label: 'volumes',
+    does: '-v, --mount, --tmpfs only: volumes made where missing (anonymous ones journaled first) and seeded from the image, missing -v host directories made',
+    crashPoints: [],
+  },
+  {
     label: 'address',
     does: 'an IPv4 lease and the published host ports (bridge network only); the cgroup with its limits and device policy',
     crashPoints: ['lease', 'ports'],

@@ -22,6 +22,11 @@ export interface SpawnOptions {
   etcFiles: { path: string; content: string }[];
   /** --device: nodes the child creates (with their parent directories) in the container's /dev. */
   devices: DeviceNode[];
+  /**
+   * -v, --mount, --tmpfs, parents first: mounted under the root before pivot_root, each target resolved inside it
+   * (native/src/mounts.cc). bind: `source` is a host path; tmpfs: `data` its options.
+   */
+  mounts: { kind: 'bind' | 'tmpfs'; source: string; target: string; readOnly: boolean; data: string }[];
   workdir: string;
   /** The default security profile (masked paths, capabilities, no_new_privs) unless privileged. */
   security: {
@@ -216,5 +221,10 @@ export interface NativeAddon {
   bpfProgQuery(target: number, attachType: number): number[];
   /** if_nametoindex(3) in this process's network namespace; 0 when there is no such interface. */
   interfaceIndex(name: string): number;
+  /**
+   * An O_PATH descriptor of `path` resolved inside the directory rootFd (RESOLVE_IN_ROOT: symlinks and ".." never
+   * leave it); throws an Error with errno and path (native/src/root_open.cc).
+   */
+  openInRoot(rootFd: number, path: string): number;
 }
 
