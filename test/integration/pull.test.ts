@@ -76,7 +76,7 @@ describe.skipIf(!isRoot)('pull (needs root: skipped otherwise)', () => {
     const lines = list.stdout.split('\n');
     expect(lines[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
     const configOf = (tag: string) => (JSON.parse(readFileSync(join(image.layout, 'blobs/sha256', image.descriptor(tag).digest.slice(7)), 'utf8')) as { config: { digest: string } }).config.digest;
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${REGISTRY}/demo/busybox\\s+v1\\s+${configOf('v1').slice(7, 19)}\\s+\\d+ (seconds|minutes) ago\\s+1\\.\\dMB$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${REGISTRY}/demo/busybox\\s+v1\\s+${configOf('v1').slice(7, 19)}\\s+(?:Less than a second|\\d+ seconds?|About a minute|\\d+ minutes) ago\\s+1\\.\\dMB$`)));
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${REGISTRY}/demo/busybox\\s+<none>\\s+${configOf('v1').slice(7, 19)}\\s`)));
     const quiet = await scratch.host.minictr(['images', '-q'], { env: { MINICTR_DATA_ROOT: data } });
     expect(quiet.stdout.split('\n').sort()).toEqual([configOf('v1'), configOf('arm')].map((d) => d.slice(7, 19)).sort());
