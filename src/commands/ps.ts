@@ -4,7 +4,7 @@
 import { currentContainers, type ContainerInfo } from '../container/lookup.js';
 import { defaultRootfs } from '../container/rootfs.js';
 import { imageLabel } from '../image/builtin.js';
-import { describeMapping } from '../network/ports.js';
+import type { PortMapping } from '../network/ports.js';
 import { duration, table } from '../format.js';
 import { shortId } from '../ids.js';
 
@@ -12,6 +12,11 @@ function status(c: ContainerInfo): string {
   if (c.status === 'exited') return `Exited (${c.exitCode ?? '?'}) ${c.finishedAt === null ? '' : `${duration(c.finishedAt)} ago`}`.trim();
   if (c.status === 'running' && c.startedAt !== null) return `Up ${duration(c.startedAt)}`;
   return 'Created';
+}
+
+/** A published port as docker ps shows it: 0.0.0.0:8080->80/tcp (the container's address is in the IP column). */
+function dockerPort(mapping: PortMapping): string {
+  return `${mapping.hostIp ?? '0.0.0.0'}:${mapping.hostPort}->${mapping.containerPort}/${mapping.protocol}`;
 }
 
 function row(c: ContainerInfo): string[] {
@@ -24,7 +29,7 @@ function row(c: ContainerInfo): string[] {
     `${duration(c.createdAt)} ago`,
     status(c),
     c.address ?? '',
-    c.ports.map((m) => describeMapping(m, c.address ?? '?')).join(', '),
+    c.ports.map(dockerPort).join(', '),
   ];
 }
 

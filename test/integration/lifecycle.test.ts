@@ -20,7 +20,7 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
     expect(table.exitCode, table.stderr).toBe(0);
     const lines = table.stdout.split('\n');
     expect(lines[0]).toMatch(/^CONTAINER ID +IMAGE +NAME +COMMAND +CREATED +STATUS +IP +PORTS$/);
-    expect(table.stdout).toMatch(/^[0-9a-f]{12} +minictr\/busybox:builtin +web +\/bin\/sh -c echo ready; read x +(?:Less than a second|\d+ seconds?) ago +Up (?:Less than a second|\d+ seconds?) +10\.0\.0\.31 +0\.0\.0\.0:8088\/tcp -> 10\.0\.0\.31:80$/m);
+    expect(table.stdout).toMatch(/^[0-9a-f]{12} +minictr\/busybox:builtin +web +\/bin\/sh -c echo ready; read x +(?:Less than a second|\d+ seconds?) ago +Up (?:Less than a second|\d+ seconds?) +10\.0\.0\.31 +0\.0\.0\.0:8088->80\/tcp$/m);
     expect(table.stdout).toMatch(/^[0-9a-f]{12} +minictr\/busybox:builtin +db /m);
     const quiet = await scratch.host.minictr(['ps', '-q']);
     expect(quiet.stdout.split('\n')).toHaveLength(2);

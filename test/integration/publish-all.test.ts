@@ -76,7 +76,7 @@ describe.skipIf(!isRoot)('run -P, port (needs root: skipped otherwise)', () => {
     const none = await minictr('port', one, '81');
     expect(none.exitCode).toBe(1);
     expect(none.stderr).toBe(`minictr: no public port '81/tcp' published for ${one}`);
-    expect((await minictr('ps')).stdout).toContain(`0.0.0.0:${portOne}/tcp -> `);
+    expect((await minictr('ps')).stdout).toContain(`0.0.0.0:${portOne}->80/tcp`);
     const [inspected] = JSON.parse((await minictr('inspect', one)).stdout) as [{ ports: { hostPort: number; containerPort: number }[] }];
     expect(inspected.ports).toMatchObject([{ hostPort: portOne, containerPort: 80 }]);
     expect((await minictr('rm', '-f', one, two)).exitCode).toBe(0);
