@@ -295,7 +295,7 @@ function buildProgram(): InstanceType<typeof Command> {
   program
     .command('net')
     .description("show minictr's network: bridge, veth pairs, containers' addresses and routes, nftables rules")
-    .addOption(new Option('--format <format>', 'text (a diagram), json or dot (Graphviz)').choices(['text', 'json', 'dot']).default('text'))
+    .addOption(new Option('--format <format>', "text (a diagram), json, dot (Graphviz) or svg (with Graphviz's dot installed)").choices(['text', 'json', 'dot', 'svg']).default('text'))
     .action(lazy(async () => (await import('./commands/net.js')).net));
 
   program

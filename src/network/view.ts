@@ -43,8 +43,17 @@ export interface AttachedContainer {
   ports: PortMapping[];
 }
 
+/** A way out of the host: the interface of a default route. */
+export interface UplinkView {
+  name: string;
+  gateway: string | null;
+  addresses: string[];
+}
+
 export interface NetworkView {
   bridge: LinkView | null;
+  /** The host's default routes' interfaces, where masqueraded container traffic leaves. */
+  uplinks: UplinkView[];
   containers: ContainerView[];
   /** `nft list table` output, or null when the table does not exist. */
   ruleset: string | null;
@@ -117,5 +126,9 @@ export async function collectNetworkView(running: readonly AttachedContainer[]):
   } catch {
     ruleset = null;
   }
-  return { bridge: hostLinks.find((l) => l.name === BRIDGE) ?? null, containers, ruleset };
+  const defaults = hostLinks.length === 0 ? [] : await ipJson<IpRoute>(['ip', '-j', '-4', 'route', 'show', 'default']);
+  const uplinks = defaults.flatMap((route) =>
+    route.dev === undefined ? [] : [{ name: route.dev, gateway: route.gateway ?? null, addresses: hostLinks.find((l) => l.name === route.dev)?.addresses ?? [] }],
+  );
+  return { bridge: hostLinks.find((l) => l.name === BRIDGE) ?? null, uplinks, containers, ruleset };
 }

@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
-import { isRoot, ScratchHost } from '../helpers/scratch-host.js';
+import { CLI, isRoot, ScratchHost } from '../helpers/scratch-host.js';
 import type { NetworkView } from '../../src/network/view.js';
 
 describe.skipIf(!isRoot)('minictr net (needs root: skipped otherwise)', () => {
@@ -53,13 +53,26 @@ describe.skipIf(!isRoot)('minictr net (needs root: skipped otherwise)', () => {
     expect(text.stdout).toMatch(/eth0 \(if \d+, 02:6d:63:00:00:06, UP\) 10\.0\.0\.6\/24/);
     const dot = await host.minictr(['net', '--format', 'dot']);
     expect(dot.stdout).toMatch(/^graph minictr \{/);
+    expect(dot.stdout).toContain('subgraph cluster_host {');
     expect(dot.stdout.match(/subgraph cluster_\d+/g)).toHaveLength(2);
-    expect(dot.stdout).toContain('label="8080/tcp → 80"');
+    expect(dot.stdout).toContain('label="0.0.0.0:8080/tcp\\n(every host address)"');
+    expect(dot.stdout).toContain('label="DNAT → 10.0.0.5:80"');
+    expect(dot.stdout).toContain('nftables: ip minictr\\nmasquerade 10.0.0.0/24');
+  });
+
+  it("draws the graph as SVG with Graphviz's dot, and says what is missing without it", async () => {
+    const svg = await host.minictr(['net', '--format', 'svg']);
+    expect(svg.exitCode, svg.stderr).toBe(0);
+    expect(svg.stdout).toMatch(/<svg [^>]*>/);
+    expect(svg.stdout).toContain('10.0.0.5:80');
+    const withoutDot = await host.exec(['env', 'PATH=/nonexistent', process.execPath, CLI, 'net', '--format', 'svg']);
+    expect(withoutDot.exitCode).toBe(125);
+    expect(String(withoutDot.stderr)).toMatch(/--format svg needs Graphviz's dot, which is not installed \(apt-get install graphviz\)/);
   });
 
   it('rejects an unknown format', async () => {
-    const result = await host.minictr(['net', '--format', 'svg']);
+    const result = await host.minictr(['net', '--format', 'png']);
     expect(result.exitCode).toBe(125);
-    expect(result.stderr).toMatch(/argument .svg. is invalid/);
+    expect(result.stderr).toMatch(/argument .png. is invalid/);
   });
 });

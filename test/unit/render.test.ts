@@ -4,6 +4,7 @@ import type { NetworkView } from '../../src/network/view.js';
 
 const view: NetworkView = {
   bridge: { name: 'minictr0', ifindex: 2, peerIfindex: null, mac: '02:6d:63:00:00:01', state: 'UP', addresses: ['10.0.0.1/24'] },
+  uplinks: [{ name: 'eth0', gateway: '192.168.1.1', addresses: ['192.168.1.20/24'] }],
   containers: [
     {
       id: 'a'.repeat(64),
@@ -16,7 +17,10 @@ const view: NetworkView = {
         { name: 'eth0', ifindex: 2, peerIfindex: 7, mac: '02:6d:63:00:00:02', state: 'UP', addresses: ['10.0.0.2/24'] },
       ],
       routes: ['default via 10.0.0.1 dev eth0'],
-      ports: [{ hostIp: null, hostPort: 8080, containerPort: 80, protocol: 'tcp' }],
+      ports: [
+        { hostIp: null, hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+        { hostIp: '127.0.0.1', hostPort: 6380, containerPort: 6379, protocol: 'tcp' },
+      ],
     },
     { id: 'b'.repeat(64), name: null, pid: 4343, address: null, hostVeth: null, links: [], routes: [], ports: [] },
   ],
@@ -36,16 +40,21 @@ describe('minictr net rendering', () => {
   });
 
   it('says when there is no bridge yet', () => {
-    expect(renderText({ bridge: null, containers: [], ruleset: null })).toContain('no bridge minictr0 yet');
+    expect(renderText({ bridge: null, uplinks: [], containers: [], ruleset: null })).toContain('no bridge minictr0 yet');
   });
 
-  it('writes a Graphviz graph with escaped labels', () => {
+  it('writes a Graphviz graph: the host namespace as a box, ports by host address through the bridge, NAT to the uplink', () => {
     const dot = renderDot(view);
     expect(dot.startsWith('graph minictr {')).toBe(true);
-    expect(dot).toContain('bridge [label="minictr0\\n10.0.0.1/24"];');
+    expect(dot).toContain('subgraph cluster_host {');
+    expect(dot).toContain('bridge [label="minictr0 (bridge)\\n10.0.0.1/24"];');
+    expect(dot).toContain('uplink0 [label="eth0\\n192.168.1.20/24\\ndefault via 192.168.1.1"];');
+    expect(dot).toContain('nat -- uplink0 [label="masquerade"];');
+    expect(dot).toContain('port0_0 [shape=oval, label="0.0.0.0:8080/tcp\\n(every host address)"];');
+    expect(dot).toContain('port0_1 [shape=oval, label="127.0.0.1:6380/tcp\\n(loopback only)"];');
+    expect(dot).toContain('port0_1 -- bridge [style=dashed, label="DNAT → 10.0.0.2:6379"];');
     expect(dot).toContain('label="container aaaaaaaaaaaa \\"web\\", pid 4242";');
     expect(dot).toContain('veth0 -- eth0 [label="veth pair"];');
-    expect(dot).toContain('host -- eth0 [style=dashed, label="8080/tcp → 80"];');
     expect(dot).toContain('eth1 [label="lo only"];');
     expect(dot.trimEnd().endsWith('}')).toBe(true);
   });
