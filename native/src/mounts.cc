@@ -14,9 +14,9 @@
 //      object that descriptor holds, whatever has become of the path since step 1. Nothing is looked up twice by
 //      name between resolving and mounting.
 //   3. Read-only binds: a bind cannot be made read-only in one call, so the new mount is opened again inside the
-//      root and must be the source's very inode (device and inode compared) before it is remounted through its
-//      descriptor; a swap in between fails the run instead of remounting something else. The remount keeps the
-//      flags the kernel locks on the source mount (nosuid, nodev, noexec, atime), as runc does.
+//      root and must be the source's very inode (device and inode compared) before it is made read-only through
+//      its descriptor, with every mount beneath it (MakeReadOnly); a swap in between fails the run instead of
+//      changing something else.
 // Propagation: the whole tree was made private (step 6 in child.cc), and each new mount is made private again,
 // recursively (Docker's default, rprivate), so nothing mounted in a volume later reaches the host or back.
 //
@@ -77,6 +77,20 @@ unsigned long KeptFlags(int fd) {
          (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
 }
 
+// The bind at `mounted` (its descriptor and /proc/self/fd path) and every mount beneath it read-only: the bind is
+// recursive, and a remount only reaches the top one (`-v /:/host:ro` left the host's /run, /home… writable).
+// mount_setattr(AT_RECURSIVE) sets the flag on the whole tree at once, leaving the flags the kernel locks alone;
+// a kernel older than 5.12 has no such call, and only the top mount is remounted read-only (Docker does the same).
+bool MakeReadOnly(int mounted, const char* mounted_path) {
+  struct mount_attr attr;
+  char* bytes = reinterpret_cast<char*>(&attr);
+  for (size_t i = 0; i < sizeof attr; i++) bytes[i] = 0;
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (syscall(SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0) return true;
+  if (errno != ENOSYS) return false;
+  return mount(nullptr, mounted_path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | KeptFlags(mounted), nullptr) == 0;
+}
+
 // One bind: steps 2 and 3 of the file's comment. `target` is the O_PATH descriptor of step 1.
 bool Bind(int root, const MountConfig& mount_config, int source, int target) {
   char source_path[32], target_path[32];
@@ -94,9 +108,7 @@ bool Bind(int root, const MountConfig& mount_config, int source, int target) {
   char mounted_path[32];
   FdPath(mounted, mounted_path);
   bool ok = same && mount(nullptr, mounted_path, nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
-  if (ok && mount_config.read_only) {
-    ok = mount(nullptr, mounted_path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | KeptFlags(mounted), nullptr) == 0;
-  }
+  if (ok && mount_config.read_only) ok = MakeReadOnly(mounted, mounted_path);
   CloseKeepingErrno(mounted);
   return ok;
 }

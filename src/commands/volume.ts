@@ -23,7 +23,7 @@ export async function ls(flags: { quiet?: boolean }): Promise<number> {
 
 /** Docker's fields, plus which containers use the volume. */
 export async function inspect(names: string[]): Promise<number> {
-  const records = names.map(existingVolume);
+  const records = names.map((name) => existingVolume(checkVolumeName(name, 'volume inspect')));
   const shown = records.map((record) => ({
     CreatedAt: record.createdAt,
     Driver: 'local',
@@ -38,8 +38,12 @@ export async function inspect(names: string[]): Promise<number> {
   return 0;
 }
 
-/** Every name is checked before any is removed: a typo or a volume in use removes nothing. */
+/**
+ * Every name is checked before any is removed: a typo or a volume in use removes nothing. A name is a volume's
+ * name, never a path (`../x` would rename and delete a host directory that holds a volume.json).
+ */
 export async function rm(names: string[], flags: { force?: boolean }): Promise<number> {
+  for (const name of names) checkVolumeName(name, 'volume rm');
   withVolumeLock(() => {
     for (const name of names) {
       if (readVolume(name) !== null) assertUnused(name);

@@ -10,8 +10,9 @@
 //   3. a directory's entries are reached the same way from a descriptor of that directory, opened O_NOFOLLOW.
 // Files are opened O_NONBLOCK (a FIFO swapped in cannot hang the copy) and must then be regular files (fstat).
 // Only files, directories and symlinks are copied (no device nodes, FIFOs or sockets), as regular copies: in,
-// owned by the container's root with the source's mode; out, owned by the user running minictr. Timestamps are not
-// kept.
+// owned by the container's root with the source's mode; out, owned by the user running minictr, without the
+// set-user-ID and set-group-ID bits (the owner is not kept, as GNU cp drops them then: the container's setuid file
+// would otherwise come out a setuid program of the host's root). Timestamps are not kept.
 
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -21,6 +22,8 @@ import { nativeAddon } from '../native/index.js';
 /** O_PATH, which node:fs does not name (see contained-file.ts). */
 const O_PATH = 0o10000000;
 const CHUNK = 1 << 20;
+/** The mode bits a copy out keeps: not set-user-ID or set-group-ID (see the file's comment). */
+const OUT_MODE = 0o1777;
 
 /** A directory inside the container, held open: its entries are /proc/self/fd/FD/NAME. */
 class ContainedDir {
@@ -117,7 +120,7 @@ export function copyOut(dir: ContainedDir, name: string, destination: string, sk
   const shown = posix.join(dir.path, name);
   const stats = lstatSync(source);
   if (stats.isDirectory()) {
-    mkdirSync(destination, { recursive: true, mode: stats.mode & 0o7777 });
+    mkdirSync(destination, { recursive: true, mode: stats.mode & OUT_MODE });
     const sub = dir.open(name);
     try {
       for (const child of sub.list()) copyOut(sub, child, join(destination, child), skipped);
@@ -127,7 +130,7 @@ export function copyOut(dir: ContainedDir, name: string, destination: string, sk
   } else if (stats.isFile()) {
     const from = openRegular(source, shown);
     try {
-      const to = openSync(destination, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, stats.mode & 0o7777);
+      const to = openSync(destination, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, stats.mode & OUT_MODE);
       try {
         copyBytes(from, to);
       } finally {

@@ -5,6 +5,7 @@
 
 import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { MinictrError } from '../errors.js';
 import { familiarReference, formatReference, parseReference } from './reference.js';
 import type { ImageSummary } from './images.js';
 
@@ -22,6 +23,11 @@ export function isBuiltinImage(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Refuses a name of `names` that is the built-in image's: no image of the store may take it (rmi could not remove it). */
+export function refuseBuiltinName(names: readonly string[], what: string): void {
+  if (names.some(isBuiltinImage)) throw new MinictrError(`${what}: ${BUILTIN_IMAGE} is minictr's built-in rootfs; no image of the store may take its name`, 'usage');
 }
 
 /** `images`'s row for the built-in rootfs at `dir`: created when it was built, its size the files' total; null if unbuilt. */

@@ -1,6 +1,7 @@
 // Storing an image, whatever it comes from (a registry: pull.ts; an archive: load.ts; a rootfs tar: import.ts):
 // put each blob, verify it, record the image. In numbered steps:
-//   1. the config must be the one the manifest names (digest and size) and give one diff id per layer
+//   1. no name may be the built-in image's (builtin.ts); the config must be the one the manifest names (digest and
+//      size) and give one diff id per layer
 //   2. the layers not yet stored are fetched by the source in parallel into tmp/, each verified against its
 //      descriptor (digest, size) by the source and then against its diff id (the digest of the uncompressed tar)
 //      here, and only then committed under their digest
@@ -13,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { MinictrError } from '../errors.js';
+import { refuseBuiltinName } from './builtin.js';
 import { openLayer } from './decompress.js';
 import { layerCompression, parseImageConfig, parseManifest } from './manifest.js';
 import type { PullProgress } from './progress.js';
@@ -39,7 +41,8 @@ const ATTEMPTS = 3;
 
 /** Stores the image and returns the records written, one per name. */
 export async function storeImage(store: ImageStore, source: ImageSource, progress: PullProgress | null = null): Promise<ImageRecord[]> {
-  // 1. Manifest and config.
+  // 1. Names, manifest and config.
+  refuseBuiltinName(source.names, source.what);
   const manifest = parseManifest(source.manifest, `manifest of ${source.what}`);
   const configDigest = sha256(source.config);
   if (configDigest !== manifest.config.digest || source.config.length !== manifest.config.size) {

@@ -50,7 +50,8 @@ export function imageRun(reference: string, config: ImageConfig['config'], flags
   if (argv.length === 0) throw new UsageError(`no command given, and image ${reference} has neither Entrypoint nor Cmd`);
   const exposed = Object.keys(config.ExposedPorts ?? {});
   for (const port of exposed) {
-    if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port)) throw new UsageError(`image ${reference}: invalid ExposedPorts entry "${port}"`);
+    const number = parseInt(port, 10);
+    if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port) || number < 1 || number > 65535) throw new UsageError(`image ${reference}: invalid ExposedPorts entry "${port}"`);
   }
   return {
     argv,

@@ -17,6 +17,7 @@ import { createReadStream, linkSync, mkdirSync, readFileSync, rmSync, statSync }
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { ArchiveFiles } from './archive.js';
+import { refuseBuiltinName } from './builtin.js';
 import { storeImage, type ImageSource } from './commit.js';
 import { decompressDetected, detectFileCompression } from './decompress.js';
 import { chooseManifest, documentType, isIndex, LAYER_MEDIA_TYPES, MAX_CONFIG_BYTES, parseManifest, type Platform } from './manifest.js';
@@ -39,6 +40,7 @@ export async function loadArchive(source: Readable, what: string, store: ImageSt
     const images = files.find('index.json') !== null ? ociImages(files, what, platform) : await dockerImages(files, what);
     for (const image of images) {
       if (image.names.length === 0) throw new MinictrError(`${image.what}: it has no name (no RepoTags, no image name annotation); minictr keeps images by name`, 'usage');
+      refuseBuiltinName(image.names, image.what);
     }
     // 3. Store.
     const records: ImageRecord[] = [];

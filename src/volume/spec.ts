@@ -102,7 +102,8 @@ function flagValue(key: string, value: string | undefined, what: string): boolea
 
 function tmpfsSize(text: string, what: string): number {
   const size = parseSize(text);
-  if (size === null || size <= 0) throw new UsageError(`invalid ${what}: tmpfs size "${text}" is not a size (64m, 1g)`);
+  // A size past 2^53 would reach the kernel written as 1e+29.
+  if (size === null || size <= 0 || !Number.isSafeInteger(size)) throw new UsageError(`invalid ${what}: tmpfs size "${text}" is not a size (64m, 1g)`);
   return size;
 }
 

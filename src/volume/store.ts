@@ -65,6 +65,9 @@ export function listVolumes(): VolumeRecord[] {
 
 /** Runs `action` holding the volumes' lock (see the file's comment). */
 export function withVolumeLock<T>(action: () => T): T {
+  // The data root first, root's alone: the volumes directory lets others through (0701), and a volume holds what
+  // containers wrote, setuid programs included; made by a recursive 0701 mkdir, no host user would be kept out.
+  mkdirSync(PATHS.data, { recursive: true, mode: 0o700 });
   mkdirSync(PATHS.volumes, { recursive: true, mode: 0o701 });
   const lock = nativeAddon().lockDirectory(PATHS.volumes);
   try {

@@ -41,6 +41,9 @@ describe('imageRun', () => {
   it('reads ExposedPorts with and without a protocol, and refuses junk', () => {
     expect(imageRun('x', { Cmd: ['x'], ExposedPorts: { '8080': {}, '53/udp': {}, '53/tcp': {} } }, { args: [], env: [] }).exposedPorts).toEqual(['53/tcp', '53/udp', '8080/tcp']);
     expect(() => imageRun('x', { Cmd: ['x'], ExposedPorts: { '80/tcp; rm -rf /': {} } }, { args: [], env: [] })).toThrow('invalid ExposedPorts entry');
+    for (const port of ['0/tcp', '99999/tcp', '65536']) {
+      expect(() => imageRun('x', { Cmd: ['x'], ExposedPorts: { [port]: {} } }, { args: [], env: [] })).toThrow(`invalid ExposedPorts entry "${port}"`);
+    }
   });
 });
 

@@ -43,6 +43,7 @@ describe('--mount', () => {
     ['type=tmpfs,source=/a,target=/x', /"source" is not supported for type=tmpfs/],
     ['type=bind,source=/a,target=/x,bind-propagation=shared', /"bind-propagation" is not supported/],
     ['type=tmpfs,target=/x,tmpfs-size=lots', /tmpfs size "lots"/],
+    ['type=tmpfs,target=/x,tmpfs-size=99999999999999999999g', /tmpfs size "99999999999999999999g"/],
     ['type=tmpfs,target=/x,tmpfs-mode=999', /tmpfs mode "999"/],
     ['type=volume,target=/x,readonly=maybe', /readonly takes true or false/],
     ['target=/x,dst=/y', /target is given twice/],
@@ -59,6 +60,12 @@ describe('--tmpfs', () => {
 
   it('refuses options it does not know', () => {
     expect(() => parseTmpfsFlag('/run:exec')).toThrow(/option "exec" is not supported/);
+    expect(() => parseTmpfsFlag('/run:size=1m,exec,suid')).toThrow(/option "exec" is not supported/);
+    expect(() => parseTmpfsFlag('/run:size=1m,,dev')).toThrow(/option "" is not supported/);
+  });
+
+  it('refuses a size the kernel cannot be given as a number (it would be written 1e+29)', () => {
+    expect(() => parseTmpfsFlag('/run:size=99999999999999999999g')).toThrow(/tmpfs size "99999999999999999999g" is not a size/);
   });
 });
 
