@@ -13,7 +13,6 @@
 // answers fsopen with ENOSYS (some nested containers), makes the child fall back to mount(2), which it refuses to
 // do with options that would be cut (E2BIG) rather than mount fewer layers.
 
-import { Buffer } from 'node:buffer';
 import type { SpawnOptions } from '../native/index.js';
 import { UsageError } from '../errors.js';
 
