@@ -4,15 +4,19 @@
 // of a middle layer hiding its file; `--dry-run`'s script mounts the same overlay with mount(8) through short
 // symlinks and sees the same. The image is the busybox rootfs (umoci) plus 129 tiny layers written straight into the
 // OCI layout, pushed with skopeo to a real registry on the scratch host's loopback. And a --rootfs whose path holds
-// ':' and ',' (lowerdir+ takes it as it is), or is too long for fsconfig (mount(2) takes it).
+// ':' and ',' (lowerdir+ takes it as it is), or is too long for fsconfig (mount(2) takes it). And, under a seccomp
+// filter answering fsopen with ENOSYS (test/fixtures/no-fsopen.c), the child's fall back to mount(2): the busybox
+// rootfs runs, the tall image is refused (E2BIG, said plainly) and leaves nothing behind.
 
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelAtLeast } from '../../src/container/overlay.js';
 import { BUSYBOX_ROOTFS, REGISTRY, TestImage, TestRegistry } from '../helpers/registry.js';
-import { isRoot, useScratchHost } from '../helpers/scratch-host.js';
+import { CLI, isRoot, useScratchHost } from '../helpers/scratch-host.js';
 import { tarArchive, type RawEntry } from '../helpers/tar.js';
 
 const ADDED = 129;
@@ -47,6 +51,7 @@ describe.skipIf(!isRoot || !kernelAtLeast(release(), 6, 8))('the overlay root (n
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'minictr-many-layers-'));
+    await execa('cc', ['-O2', '-o', join(work, 'no-fsopen'), fileURLToPath(new URL('../fixtures/no-fsopen.c', import.meta.url))]);
     registry = await TestRegistry.start(scratch.host);
     image = await TestImage.build('base', BUSYBOX_ROOTFS);
     image.addLayers('base', 'v1', Array.from({ length: ADDED }, (_, i) => layer(i + 1)));
@@ -92,5 +97,17 @@ describe.skipIf(!isRoot || !kernelAtLeast(release(), 6, 8))('the overlay root (n
     const legacy = await scratch.host.minictr(['run', '--rm', '--network', 'none', '--rootfs', long, '/bin/sh', '-c', rootMount]);
     expect(legacy.exitCode, legacy.stderr).toBe(0);
     expect(legacy.stdout).toBe('lowerdir=');
+  });
+
+  it('falls back to mount(2) where fsopen is missing, and refuses the layers it cannot take rather than cut them', async () => {
+    const noFsopen = (args: string[]) => scratch.host.exec([join(work, 'no-fsopen'), process.execPath, CLI, 'run', '--rm', '--network', 'none', ...args], { timeout: 20_000 });
+    const small = await noFsopen(['/bin/sh', '-c', "grep ' / ' /proc/self/mounts | grep -o 'lowerdir[+]*='"]);
+    expect(small.exitCode, String(small.stderr)).toBe(0);
+    expect(String(small.stdout)).toBe('lowerdir=');
+    const before = await scratch.host.snapshot();
+    const tall = await noFsopen([name, '/bin/true']);
+    expect(tall.exitCode).toBe(125);
+    expect(String(tall.stderr)).toMatch(/^minictr: mount overlay rootfs .* in container: Argument list too long: the kernel refused the new mount API's lowerdir\+/);
+    expect(await scratch.host.settle(before)).toEqual(before);
   });
 });
