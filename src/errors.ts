@@ -41,9 +41,15 @@ const E2BIG_DETAIL =
   "the command's arguments and environment together exceed the kernel's limit (getconf ARG_MAX: a quarter of the " +
   'stack size limit, ulimit -s), or one of them is longer than 131072 bytes';
 
+/** Why the overlay step says E2BIG (src/container/overlay.ts): mount(2) was needed, and cannot take the layers. */
+const OVERLAY_E2BIG_DETAIL =
+  "the kernel refused the new mount API's lowerdir+ (no fsopen, as under some seccomp profiles, or an overlayfs " +
+  "without it), and mount(2) cannot take the overlay's options (longer than one page, or a path with ',' or ':')";
+
 /** A step the container's child reported failing ({step, errno}), naming its object when known. */
 export function childStepError(failure: { step: string; errno: number; message: string }, object: string | undefined): MinictrError {
-  const detail = failure.errno === 7 /* E2BIG */ ? `: ${E2BIG_DETAIL}` : '';
+  const e2big = failure.step === 'mount overlay rootfs' ? OVERLAY_E2BIG_DETAIL : E2BIG_DETAIL;
+  const detail = failure.errno === 7 /* E2BIG */ ? `: ${e2big}` : '';
   return new MinictrError(`${failure.step}${object ? ` ${object}` : ''} in container: ${failure.message}${detail}`, childFailureKind(failure.step, failure.errno));
 }
 

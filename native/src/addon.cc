@@ -101,14 +101,15 @@ void ParseSpawnRequest(Options& options, SpawnRequest* request) {
     request->netmask = htonl(~0u << (32 - prefix));
     request->gateway = Ipv4(iface, "gateway");
   }
-  // overlayfs's options, the read-only layers topmost first. ',' and ':' never occur in these paths: spec.ts refuses
-  // such a --rootfs, and minictr names the others.
+  // The container's root, the read-only layers topmost first; src/container/overlay.ts decided how to mount it.
   Options overlay = options.Object("overlay");
-  std::string lower;
-  for (const std::string& layer : overlay.Strings("lower")) lower += (lower.empty() ? "" : ":") + layer;
-  request->overlay_options = "lowerdir=" + lower + ",upperdir=" + overlay.String("upper") +
-                             ",workdir=" + overlay.String("work") + (overlay.Bool("volatile") ? ",volatile" : "");
-  request->overlay_target = overlay.String("target");
+  request->overlay.target = overlay.String("target");
+  request->overlay.lower = overlay.Strings("lower");
+  request->overlay.upper = overlay.String("upper");
+  request->overlay.work = overlay.String("work");
+  request->overlay.volatile_upper = overlay.Bool("volatile");
+  request->overlay.lowerdir_plus = overlay.Bool("lowerdirPlus");
+  if (!overlay.IsNull("options")) request->overlay.options = overlay.String("options");
   options.EachObject("etcFiles", [&](Options& file) {
     std::string path = file.String("path");
     request->etc_files.emplace_back(path, file.String("content"));

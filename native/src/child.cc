@@ -457,10 +457,10 @@ void RunChild(const ChildConfig& config) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) FailStep(config, kStepMountPrivate);
 
   // 7-8. The container's root: a private overlay whose upper layer lives in the container's state directory.
-  if (mount("overlay", config.overlay_target, "overlay", 0, config.overlay_options) < 0) FailStep(config, kStepOverlay);
+  if (!MountOverlay(config.overlay)) FailStep(config, kStepOverlay);
   // 7b. Volumes, on paths resolved inside the new root while the host's paths are still visible (mounts.cc).
-  if (!MountVolumes(config.overlay_target, config.mounts, config.mount_count)) FailStep(config, kStepVolumes);
-  if (!PivotRoot(config.overlay_target)) FailStep(config, kStepPivotRoot);
+  if (!MountVolumes(config.overlay.target, config.mounts, config.mount_count)) FailStep(config, kStepVolumes);
+  if (!PivotRoot(config.overlay.target)) FailStep(config, kStepPivotRoot);
 
   // 9-11. Kernel filesystems as seen from inside: /proc of the new PID namespace, a minimal /dev (with the --device
   //       nodes), read-only /sys.

@@ -120,8 +120,7 @@ struct ChildConfig : ProcessConfig {
   uint32_t address;  // network byte order
   uint32_t netmask;
   uint32_t gateway;
-  const char* overlay_target;
-  const char* overlay_options;
+  OverlayConfig overlay;
   const EtcFile* etc_files;
   size_t etc_file_count;
   const DeviceNodeConfig* devices;

@@ -1,5 +1,11 @@
-// Volumes: -v, --mount and --tmpfs, mounted by the container's first process after its overlay root is mounted and
-// before pivot_root (as runc mounts a bundle's mounts), so that the host's paths (the sources) are still visible.
+// The container's mounts, made by its first process before pivot_root.
+//
+// The overlay root: with the new mount API where src/container/overlay.ts found the kernel has overlayfs's
+// lowerdir+ (Linux 6.8): one fsconfig() per layer, so neither the number of layers nor ':' and ',' in their paths
+// matter; otherwise, or where the kernel refuses it after all, mount(2) with the options in one string.
+//
+// Volumes: -v, --mount and --tmpfs, mounted after the overlay root and before pivot_root (as runc mounts a bundle's
+// mounts), so that the host's paths (the sources) are still visible.
 //
 // The container path is hostile. An image, or a volume shared with another container, can put a symlink anywhere
 // on it (`/data -> /etc`, `/data -> ../../..`), and a container running beside this one can swap a directory on
@@ -59,6 +65,39 @@ void CloseKeepingErrno(int fd) {
   int saved = errno;
   if (fd >= 0) close(fd);
   errno = saved;
+}
+
+// fsconfig() of a string option, or of a flag where `value` is null.
+bool Configure(int context, const char* key, const char* value) {
+  unsigned int command = value == nullptr ? FSCONFIG_SET_FLAG : FSCONFIG_SET_STRING;
+  return syscall(SYS_fsconfig, context, command, key, value, 0) == 0;
+}
+
+enum class NewApiMount { kMounted, kUnsupported, kFailed };
+
+// The overlay through the new mount API: a file system context, the layers appended one by one with lowerdir+
+// (topmost first), then the superblock, a detached mount of it, and that mount moved onto the target. kUnsupported:
+// the kernel has no fsopen (ENOSYS), or overlayfs does not know lowerdir+ (EINVAL on the first layer: before 6.8).
+NewApiMount MountOverlayNewApi(const OverlayConfig& overlay) {
+  int context = static_cast<int>(syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
+  if (context < 0) return errno == ENOSYS ? NewApiMount::kUnsupported : NewApiMount::kFailed;
+  bool ok = Configure(context, "source", "overlay");
+  for (size_t i = 0; ok && i < overlay.lower_count; i++) {
+    ok = Configure(context, "lowerdir+", overlay.lower[i]);
+    if (!ok && i == 0 && errno == EINVAL) {
+      close(context);
+      return NewApiMount::kUnsupported;
+    }
+  }
+  ok = ok && Configure(context, "upperdir", overlay.upper) && Configure(context, "workdir", overlay.work) &&
+       (!overlay.volatile_upper || Configure(context, "volatile", nullptr)) &&
+       syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0;
+  int mounted = ok ? static_cast<int>(syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, 0)) : -1;
+  ok = mounted >= 0 &&
+       syscall(SYS_move_mount, mounted, "", AT_FDCWD, overlay.target, MOVE_MOUNT_F_EMPTY_PATH) == 0;
+  CloseKeepingErrno(mounted);
+  CloseKeepingErrno(context);
+  return ok ? NewApiMount::kMounted : NewApiMount::kFailed;
 }
 
 // A regular file at `name` in the directory `parent`: created empty when missing, never through a symlink.
@@ -122,6 +161,16 @@ bool Tmpfs(const MountConfig& mount_config, int target) {
 }
 
 }  // namespace
+
+bool MountOverlay(const OverlayConfig& overlay) {
+  if (overlay.lowerdir_plus) {
+    NewApiMount result = MountOverlayNewApi(overlay);
+    if (result != NewApiMount::kUnsupported) return result == NewApiMount::kMounted;
+  }
+  // The kernel would cut options longer than a page, and mount fewer layers, or none writable: refused instead.
+  if (overlay.options == nullptr) return errno = E2BIG, false;
+  return mount("overlay", overlay.target, "overlay", 0, overlay.options) == 0;
+}
 
 int OpenBeneathRoot(int root_fd, const char* path, int flags) {
   struct open_how how;

@@ -1,6 +1,6 @@
-// Volumes: the bind and tmpfs mounts of -v, --mount and --tmpfs, made by the container's first process on paths
-// resolved inside its new root (mounts.cc says how, and why that is race-free). Async-signal-safe throughout: the
-// child calls it between clone() and execve().
+// The container's mounts, made by its first process: its overlay root, then the bind and tmpfs mounts of -v, --mount
+// and --tmpfs on paths resolved inside that root (mounts.cc says how, and why that is race-free). Async-signal-safe
+// throughout: the child calls them between clone() and execve().
 #pragma once
 
 #include <cstddef>
@@ -19,6 +19,22 @@ struct MountConfig {
   bool read_only;
   const char* data;  // kMountTmpfs: "size=…,mode=…" (may be empty); unused for binds
 };
+
+// The container's root: read-only layers under its own writable one (src/container/overlay.ts decides how).
+struct OverlayConfig {
+  const char* target;
+  const char* const* lower;  // topmost first
+  size_t lower_count;
+  const char* upper;
+  const char* work;
+  bool volatile_upper;  // overlayfs's "volatile": the upper layer is never synced
+  bool lowerdir_plus;   // fsopen + fsconfig("lowerdir+") first, mount(2) where the kernel refuses them
+  const char* options;  // mount(2)'s options for the same overlay; null: mount(2) cannot take them
+};
+
+// Mounts the overlay on its target. On failure returns false with errno set (E2BIG: mount(2) was needed and the
+// options were null).
+bool MountOverlay(const OverlayConfig& overlay);
 
 // The longest target path the child handles (it copies each into a buffer on its stack).
 constexpr size_t kMaxMountTarget = 4096;

@@ -299,6 +299,12 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     mode_t mode = (device.block ? S_IFBLK : S_IFCHR) | device.mode;
     devices.push_back(DeviceNodeConfig{device_paths[i].data(), mode, makedev(device.major, device.minor)});
   }
+  std::vector<const char*> lower;
+  for (const std::string& layer : request.overlay.lower) lower.push_back(layer.c_str());
+  const auto& overlay = request.overlay;
+  config.overlay = OverlayConfig{overlay.target.c_str(), lower.data(), lower.size(), overlay.upper.c_str(),
+                                 overlay.work.c_str(), overlay.volatile_upper, overlay.lowerdir_plus,
+                                 overlay.options ? overlay.options->c_str() : nullptr};
   std::vector<MountConfig> mounts;
   for (const auto& mount : request.mounts) {
     mounts.push_back(MountConfig{mount.kind, mount.source.c_str(), mount.target.c_str(), mount.read_only, mount.data.c_str()});
@@ -346,8 +352,6 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.address = request.address;
   config.netmask = request.netmask;
   config.gateway = request.gateway;
-  config.overlay_target = request.overlay_target.c_str();
-  config.overlay_options = request.overlay_options.c_str();
   config.etc_files = etc_files.data();
   config.etc_file_count = etc_files.size();
   config.devices = devices.data();

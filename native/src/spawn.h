@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,8 +19,16 @@ struct SpawnRequest {
   uint32_t address = 0;  // network byte order
   uint32_t netmask = 0;
   uint32_t gateway = 0;
-  std::string overlay_target;
-  std::string overlay_options;
+  struct Overlay {
+    std::string target;
+    std::vector<std::string> lower;  // topmost first
+    std::string upper;
+    std::string work;
+    bool volatile_upper = false;
+    bool lowerdir_plus = false;
+    std::optional<std::string> options;  // mount(2)'s; none: it cannot take them
+  };
+  Overlay overlay;
   std::vector<std::pair<std::string, std::string>> etc_files;  // path, content
   struct Device {
     std::string path;  // under /dev/

@@ -15,11 +15,13 @@
 
 import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
+import { MinictrError } from '../errors.js';
 import { BRIDGE } from '../network/names.js';
 import { STATE_ROOT } from '../paths.js';
 import { shellQuote } from '../sys/shell-quote.js';
 import { leases, ports } from './registries.js';
 import { shortId } from '../ids.js';
+import { mountData } from './overlay.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
 
@@ -75,6 +77,28 @@ function volumeLines(plan: Plan, root: string): string[] {
   ];
 }
 
+/**
+ * The overlay root, by mount(8), which hands the kernel every option in one string, cut at one page. minictr's child
+ * gives the layers one by one with fsconfig(lowerdir+) where the kernel has it (src/container/overlay.ts); where the
+ * string would not fit, or a path holds a character it gives a meaning to, the script does what containers/storage
+ * does instead: short symlinks to the layers, given relative to the directory that holds them.
+ */
+function overlayLines(overlay: SpawnOptions['overlay'], root: string): string[] {
+  const q = shellQuote;
+  if (overlay.options !== null) return [`mount -t overlay overlay -o ${q(overlay.options)} ${q(overlay.target)}`];
+  const links = overlay.lower.map((_, i) => `l/${i}`);
+  const options = mountData({ ...overlay, lower: links });
+  if (options === null) throw new MinictrError(`--dry-run: mount(8) cannot take this overlay (upper ${overlay.upper}, work ${overlay.work})`);
+  return [
+    '# These layers do not fit in mount(8)\'s options as they are (at most one page, where \',\' \':\' and \'\\\' mean something).',
+    '# minictr gives them to the kernel one by one (fsconfig lowerdir+); here, as containers/storage does, they are',
+    '# short symlinks, given relative to the directory that holds them.',
+    `mkdir ${q(`${root}/l`)}`,
+    ...overlay.lower.map((layer, i) => `ln -s ${q(layer)} ${q(`${root}/${links[i]}`)}`),
+    `(cd ${q(root)} && mount -t overlay overlay -o ${q(options)} ${q(overlay.target)})`,
+  ];
+}
+
 function childScript(plan: Plan, root: string, address: string | null): string[] {
   const options = spawnOptions(plan, { upper: `${root}/upper`, work: `${root}/work`, merged: `${root}/merged` }, address);
   const q = shellQuote;
@@ -100,13 +124,12 @@ function childScript(plan: Plan, root: string, address: string | null): string[]
       `ip route add default via ${q(iface.gateway)}`,
     );
   }
-  const { lower, upper, work, target } = options.overlay;
   lines.push(
     '# Nothing mounted from here on propagates to the host.',
     'mount --make-rprivate /',
     '# The root: an overlay whose read-only lower layers are the rootfs (or an image\'s layers), the writable upper layer our own.',
-    `mount -t overlay overlay -o ${q(`lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`)} ${q(target)}`,
-    `cd ${q(target)}`,
+    ...overlayLines(options.overlay, root),
+    `cd ${q(options.overlay.target)}`,
     ...mountLines(scriptMounts(plan, options.mounts, root)),
     '# /proc of the new PID namespace, a minimal /dev, read-only /sys.',
     'mkdir -p proc dev sys etc',

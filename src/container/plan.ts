@@ -12,7 +12,6 @@ import { formatIpv4, parseIpv4 } from '../network/subnet.js';
 import { vethLines } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
-import { UsageError } from '../errors.js';
 import { encodeBytes } from '../sys/bytes.js';
 import { preflight } from '../sys/preflight.js';
 import { devicePolicy, resolveDevices, type Device } from './devices.js';
@@ -23,6 +22,7 @@ import { checkRootfs, defaultRootfs, describeRoot, findCommand } from './rootfs.
 import type { Root } from './layered-root.js';
 import { containerEnv, type RunSpec } from './spec.js';
 import { nativeMounts, planMounts, type ContainerMount } from './mounts.js';
+import { checkOverlayLayers, overlayOptions } from './overlay.js';
 import { resolveUser, type User } from './users.js';
 
 /** What was decided during validation: the inputs of every later step. */
@@ -42,21 +42,12 @@ export interface Plan {
   mounts: ContainerMount[];
 }
 
-/**
- * Room for lowerdir in the overlay's mount options, which the kernel takes in one page (4096 bytes) along with
- * upperdir, workdir and the flags.
- */
-const MAX_LOWERDIR_OPTION = 3500;
-
 /** Validation: everything that can be checked before a host object exists. Throws the user's error. */
 export async function planRun(spec: RunSpec): Promise<Plan> {
   preflight({ needsNetworkTools: spec.network === 'bridge' });
   const root: Root = spec.image === null ? spec.rootfs : spec.layers;
   checkRootfs(root, spec.rootfs === defaultRootfs());
-  const lower = spec.layers.join(':');
-  if (lower.length > MAX_LOWERDIR_OPTION) {
-    throw new UsageError(`image ${spec.image?.name}: its ${spec.layers.length} layers make overlay options longer than the kernel takes (one page)`);
-  }
+  checkOverlayLayers(release(), spec.layers, spec.image === null ? `invalid --rootfs "${spec.rootfs}"` : `image ${spec.image.name}`);
   const id = newId();
   const hostname = spec.hostname ?? (spec.network === 'host' ? hostHostname() : shortId(id));
   const user = spec.user === null ? null : resolveUser(root, spec.user, describeRoot(root));
@@ -94,17 +85,6 @@ export function securityOptions(plan: Plan): SpawnOptions['security'] {
   };
 }
 
-/**
- * Whether the writable layer is mounted `volatile` (Linux 5.10 and later): overlayfs then never syncs the upper
- * file system, which it otherwise does in full (all of /var/lib's file system) when the container's mount namespace
- * goes, 5-20 ms at every exit on these machines, and at every fsync() inside. A layer is removed when its container
- * ends, and after a crash gc removes it, so it never has to survive one.
- */
-function volatileOverlay(): boolean {
-  const [major = 0, minor = 0] = release().split('.').map((part) => Number.parseInt(part, 10));
-  return major > 5 || (major === 5 && minor >= 10);
-}
-
 /** Everything the child needs, given where the container's overlay directories are. */
 export function spawnOptions(
   plan: Plan,
@@ -124,7 +104,7 @@ export function spawnOptions(
             prefixLength: spec.subnet.prefixLength,
             gateway: formatIpv4(spec.subnet.gateway),
           },
-    overlay: { lower: spec.layers, upper: dirs.upper, work: dirs.work, target: dirs.merged, volatile: volatileOverlay() },
+    overlay: overlayOptions(release(), spec.layers, { upper: dirs.upper, work: dirs.work, target: dirs.merged }),
     etcFiles: etcFiles(plan, address),
     devices: plan.devices.map(({ path, type, major, minor, mode }) => ({ path, type, major, minor, mode })),
     mounts: nativeMounts(plan.mounts),

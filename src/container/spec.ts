@@ -222,9 +222,6 @@ export function buildRunSpec(
   const log = parseLogOptions(flags.logOpt ?? []);
   if ((flags.logOpt ?? []).length > 0 && !flags.detach) throw new UsageError('--log-opt needs -d: only detached containers have a log');
   const rootfs = image !== null ? image.layers[0]! : flags.rootfs === undefined ? context.defaultRootfs : posix.resolve(context.cwd, flags.rootfs);
-  if (/[,:\\]/.test(rootfs)) {
-    throw new UsageError(`invalid --rootfs "${rootfs}": overlayfs cannot take a path containing ',', ':' or '\\'`);
-  }
   return {
     argv: [...command],
     image: image === null ? null : { name: image.name, id: image.id },

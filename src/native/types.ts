@@ -16,8 +16,20 @@ export interface SpawnOptions {
   hostname: string;
   /** null: lo only (--network none or host). */
   interface: InterfaceConfig | null;
-  /** volatile: the upper layer is never synced (overlayfs's option, Linux 5.10). */
-  overlay: { /** Read-only layers, topmost first. */ lower: string[]; upper: string; work: string; target: string; volatile: boolean };
+  /** The container's root (src/container/overlay.ts decides how it is mounted). */
+  overlay: {
+    /** Read-only layers, topmost first. */
+    lower: string[];
+    upper: string;
+    work: string;
+    target: string;
+    /** The upper layer is never synced (overlayfs's option, Linux 5.10). */
+    volatile: boolean;
+    /** Mount with fsopen and one fsconfig(lowerdir+) per layer (Linux 6.8), falling back to mount(2) where refused. */
+    lowerdirPlus: boolean;
+    /** mount(2)'s options for the same overlay; null: mount(2) cannot take them (the child reports E2BIG if it must). */
+    options: string | null;
+  };
   /** Written by the child inside the container's root just before exec. Paths start with /etc/. */
   etcFiles: { path: string; content: string }[];
   /** --device: nodes the child creates (with their parent directories) in the container's /dev. */

@@ -106,6 +106,33 @@ export class TestImage {
     return { mediaType: found.mediaType, digest: found.digest, size: found.size };
   }
 
+  /**
+   * Tags as `to` the image `from` with `layers` (uncompressed tar archives, lowest first) stacked on top: blobs,
+   * config (diff_ids and history extended) and manifest written straight into the layout, as umoci would write them
+   * after as many repacks, without unpacking and repacking the image each time.
+   */
+  addLayers(from: string, to: string, layers: Buffer[]): void {
+    const blob = (digest: string) => readFileSync(join(this.layout, 'blobs/sha256', digest.slice('sha256:'.length)));
+    const put = (bytes: Buffer) => {
+      const hex = createHash('sha256').update(bytes).digest('hex');
+      writeFileSync(join(this.layout, 'blobs/sha256', hex), bytes);
+      return { digest: `sha256:${hex}`, size: bytes.length };
+    };
+    const manifest = JSON.parse(blob(this.descriptor(from).digest).toString()) as { config: { digest: string }; layers: unknown[] };
+    const config = JSON.parse(blob(manifest.config.digest).toString()) as { rootfs: { diff_ids: string[] }; history?: unknown[] };
+    for (const [n, layer] of layers.entries()) {
+      const descriptor = put(layer);
+      manifest.layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...descriptor });
+      config.rootfs.diff_ids.push(descriptor.digest);
+      config.history?.push({ created_by: `test layer ${n + 1} of ${layers.length}` });
+    }
+    manifest.config = { ...manifest.config, ...put(Buffer.from(JSON.stringify(config))) };
+    const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+    const top = JSON.parse(readFileSync(join(this.layout, 'index.json'), 'utf8')) as { manifests: unknown[] };
+    top.manifests.push({ mediaType, ...put(Buffer.from(JSON.stringify(manifest))), annotations: { 'org.opencontainers.image.ref.name': to } });
+    writeFileSync(join(this.layout, 'index.json'), JSON.stringify(top));
+  }
+
   /** Adds an image index `tag` listing the given tags' manifests for the given platforms. */
   addIndex(tag: string, entries: { tag: string; os: string; architecture: string; variant?: string }[]): string {
     const index = {
