@@ -393,7 +393,7 @@ function handOver(run: Run, state: ContainerState, held: HeldChild): RunOutcome 
 async function wait(run: Run, state: ContainerState, held: HeldChild): Promise<ExitStatus> {
   state.update({ status: 'running', startedAt: new Date().toISOString() });
   crashPoint('running');
-  const status = await held.wait(run.signals);
+  const status = await held.wait(run.signals, { init: true, what: 'the container' });
   run.report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
   return status;
 }
