@@ -2,7 +2,7 @@
 // `docker run` does (--sig-proxy); before that, the first one is remembered so setup can stop between steps, tear
 // down what it built, and exit as if killed by it. One that arrives while PID 1 is being released, when setup can
 // no longer stop, is handed to PID 1 once it runs. While forwarding, the hint and the escape of signal-escape.ts
-// apply: a target that ignores a signal says how to get out, and a third SIGINT/SIGTERM in a row kills it.
+// apply: a target that ignores a signal says how to get out, and a third SIGINT/SIGTERM within 5 s kills it.
 
 import { constants } from 'node:os';
 import { MinictrError } from '../errors.js';
