@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { containerPidOf, isRoot, useScratchHost } from '../helpers/scratch-host.js';
+import { CLI, containerPidOf, isRoot, useScratchHost } from '../helpers/scratch-host.js';
 
 const HINT = /^minictr: PID 1 \(sleep\) ignores SIGINT \(PID 1 gets no default action\): press Ctrl-C twice more within 5 s to kill it, or run with --init; `minictr stop` from another terminal$/m;
 
@@ -107,6 +107,24 @@ describe.skipIf(!isRoot)('Ctrl-C on a foreground container (needs root: skipped 
     const forwarded = await init;
     expect(forwarded.exitCode, String(forwarded.stderr)).toBe(130);
     expect(String(forwarded.stderr)).toBe('');
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
+  });
+
+  it('with -it, Ctrl-C goes through the terminal to the container: no hint, no escape', async () => {
+    // script(1) gives minictr a terminal; each \x03 typed there reaches PID 1's handler through the container's pty.
+    const count = `n=0; trap 'n=$((n+1)); echo got INT $n; [ $n = 3 ] && exit 5' INT; echo ready; while :; do sleep 0.2; done`;
+    const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+    const command = `stty rows 24 cols 80; exec ${[process.execPath, CLI, 'run', '--rm', '-it', '/bin/sh', '-c', count].map(quote).join(' ')}`;
+    const terminal = scratch.host.exec(['script', '-qfec', command, '/dev/null'], { stdin: 'pipe' });
+    await seen(terminal.stdout, 'ready');
+    for (const n of [1, 2, 3]) {
+      const got = seen(terminal.stdout, `got INT ${n}`);
+      terminal.stdin?.write('\x03');
+      await got;
+    }
+    const result = await terminal;
+    expect(result.exitCode, String(result.stdout)).toBe(5);
+    expect(String(result.stdout)).not.toContain('minictr:');
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
 
