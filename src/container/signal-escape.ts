@@ -6,8 +6,10 @@
 //     /proc/PID/status as the signal is sent: SigCgt, the caught signals, SigIgn, the ignored ones, and SigBlk,
 //     the blocked ones, which the kernel keeps pending, never ignores; a process asleep in sigwaitinfo (minictr-init,
 //     tini) takes them too, though its status shows them unblocked while it waits: /proc/PID/wchan names it);
-//   - the ESCAPE_COUNT-th SIGINT/SIGTERM within ESCAPE_WINDOW_MS kills the target with SIGKILL; the run (or exec)
-//     then ends as usual, with its teardown, and exits 137.
+//   - the ESCAPE_COUNT-th SIGINT/SIGTERM within ESCAPE_WINDOW_MS kills the target with SIGKILL, whether it handles
+//     them or not (a slow shutdown is cut short too); the run (or exec) then ends as usual, with its teardown, and
+//     exits 137.
+// With -it none of this is reached: the terminal is raw, and Ctrl-C goes through the container's own pty.
 // The same holds for `exec`'s process (Docker's CLI leaves attached execs the same way); it is no PID 1, so it only
 // ignores what it ignores explicitly (SigIgn).
 
