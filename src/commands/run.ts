@@ -42,7 +42,7 @@ async function imageOf(command: string[], flags: RunFlags): Promise<ImageContext
     ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
     ...(flags.user !== undefined ? { user: flags.user } : {}),
   });
-  return { name: resolved.record.name, id: resolved.record.config, layers: resolved.layers, ...run };
+  return { name: resolved.record.name, id: resolved.record.config, manifest: resolved.record.manifest, layers: resolved.layers, ...run };
 }
 
 /** Returns the exit code: the container's status, or 128 + N when signal N killed it (as a shell reports it). */

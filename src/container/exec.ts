@@ -108,7 +108,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       await held.go(spec.interactive, (failure) => childStepError(failure, objects[failure.step]));
 
       // 4. Wait.
-      return held.wait(signals);
+      return held.wait(signals, { init: false, what: "the exec'd process" });
     },
     async (failures) => {
       for (const failure of failures) warn(`exec: ${failure.message}`);

@@ -4,7 +4,7 @@
 //   holdingSignals   signals caught from the start; at the end, whatever happened, the undos kept in memory run
 //   HeldChild.spawn  a terminal for -t, the spawn, the undo that gets rid of the process in whatever state it is
 //   go               "go": the child runs its own steps and execs; a failure comes back as {step, errno}
-//   wait             signals forwarded to it until it exits
+//   wait             signals forwarded to it until it exits (with signal-escape.ts's hint and escape)
 
 import type { MinictrError } from '../errors.js';
 import type { ChildFailure, ExitStatus, NativeAddon, SpawnedChild } from '../native/index.js';
@@ -88,9 +88,12 @@ export class HeldChild {
     this.terminal?.start(interactive);
   }
 
-  /** Forwards signals to it until it exits; its status. */
-  async wait(signals: SignalRelay): Promise<ExitStatus> {
-    signals.forwardTo(this.pid);
+  /**
+   * Forwards signals to it until it exits; its status. `init`: it is a container's PID 1 (`what` names what the
+   * escape kills).
+   */
+  async wait(signals: SignalRelay, target: { init: boolean; what: string }): Promise<ExitStatus> {
+    signals.forwardTo({ pid: this.pid, ...target });
     const status = await this.exited;
     signals.stopForwarding(); // the pid is reaped: it may belong to another process from now on
     return status;

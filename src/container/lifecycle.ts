@@ -23,6 +23,7 @@ import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { createCgroups, joinCgroups, planCgroups } from './cgroups.js';
 import { crashPoint } from './crash.js';
+import { explainCgroup, explainImage, explainProfile } from './explain.js';
 import { collectGarbageIfAny, removeStalePublished } from './gc.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { tearDown } from './journal.js';
@@ -124,6 +125,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
+  report.detail(explainImage(spec));
   let run: Run | undefined;
   return holdingSignals(
     (teardown, signals) => execute((run = { plan, addon, teardown, signals, report, state: null, started: false })),
@@ -261,6 +263,7 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
 /** Resource limits and the device policy: the cgroup exists, configured, before the child does. */
 async function createCgroup(run: Run, state: ContainerState): Promise<string[]> {
   const cgroups = planCgroups(run.plan.id, run.plan.spec.limits, run.plan.deviceRules);
+  run.report.detail(explainCgroup(cgroups)); // under address, whose time includes it
   if (cgroups.length === 0) return [];
   const dirs = journaled(state, { kind: 'cgroup', dirs: cgroups.map((c) => c.dir) }).dirs;
   try {
@@ -364,6 +367,7 @@ async function release(run: Run, state: ContainerState, held: HeldChild, address
       `, overlay on ${spec.rootfs}${plan.mounts.length > 0 ? `, ${plan.mounts.length} volume mount(s)` : ''}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
       `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );
+  report.detail(explainProfile(plan));
 }
 
 /**
@@ -393,7 +397,7 @@ function handOver(run: Run, state: ContainerState, held: HeldChild): RunOutcome 
 async function wait(run: Run, state: ContainerState, held: HeldChild): Promise<ExitStatus> {
   state.update({ status: 'running', startedAt: new Date().toISOString() });
   crashPoint('running');
-  const status = await held.wait(run.signals);
+  const status = await held.wait(run.signals, { init: true, what: 'the container' });
   run.report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);
   return status;
 }

@@ -37,6 +37,11 @@ export class RunReport {
     if (this.explain) info(`${step}: ${explanation}`);
   }
 
+  /** With --explain, what a step also set up, indented under it; not timed. */
+  detail(lines: readonly [string, string][]): void {
+    if (this.explain) for (const [label, explanation] of lines) info(`  ${label}: ${explanation}`);
+  }
+
   render(format: TimingsFormat): string {
     const rows = [
       { step: 'start-up (node)', ms: this.startup },

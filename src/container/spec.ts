@@ -74,6 +74,8 @@ export interface ImageContext {
   name: string;
   /** The config's digest: the image id. */
   id: string;
+  /** The digest of the platform's image manifest (for --explain). */
+  manifest: string;
   /** Unpacked layer directories, topmost first. */
   layers: string[];
   argv: string[];
@@ -91,6 +93,8 @@ export interface RunSpec {
   image: { name: string; id: string } | null;
   /** The overlay's read-only lower layers, topmost first: the image's, or the one rootfs. */
   layers: string[];
+  /** The image manifest's digest, for --explain; null: a rootfs directory. */
+  manifest: string | null;
   network: NetworkMode;
   /** --ip, parsed and checked against the subnet; null: take the lowest free address. */
   requestedIp: number | null;
@@ -226,6 +230,7 @@ export function buildRunSpec(
     argv: [...command],
     image: image === null ? null : { name: image.name, id: image.id },
     layers: image === null ? [rootfs] : image.layers,
+    manifest: image?.manifest ?? null,
     network,
     requestedIp,
     subnet: context.subnet,

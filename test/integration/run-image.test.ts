@@ -69,8 +69,12 @@ describe.skipIf(!isRoot)('run IMAGE (needs root: skipped otherwise)', () => {
   it('merges the layers as overlayfs does, and each container writes only its own layer', async () => {
     const merged = await run('-u', '0', '--entrypoint', '/bin/sh', app, '-c', 'ls /bin/vi 2>&1; ls /srv/app; echo changed > /srv/app/greeting; cat /srv/app/greeting');
     expect(merged.stdout).toBe('ls: /bin/vi: No such file or directory\ngreeting\nchanged');
-    const fresh = await run('--entrypoint', '/bin/cat', app, '/srv/app/greeting');
+    const fresh = await run('--explain', '--entrypoint', '/bin/cat', app, '/srv/app/greeting');
     expect(fresh.stdout).toBe('hello from the image');
+    // --explain names the image, its manifest and its layers, top first, as the overlay stacks them.
+    const layers = /^minictr: {3}image: (\S+), manifest (sha256:[0-9a-f]{64}), config sha256:[0-9a-f]{64}; 2 layer\(s\), the overlay's lowerdirs, top first: (\S+)$/m.exec(fresh.stderr);
+    expect(layers?.[1], fresh.stderr).toBe(app);
+    expect(layers?.[3]?.split(':')).toHaveLength(2);
   });
 
   it('says what is wrong: a missing command, an image not found, --pull never', async () => {

@@ -159,7 +159,14 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     const explained = await host.minictr(['run', '--rm', '--explain', '-p', '8090:80', '/bin/true']);
     expectExit(explained, 0);
     const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
-    expect(lines.map((line) => line.slice('minictr: '.length).split(':')[0])).toEqual(steps);
+    const label = (line: string) => line.slice('minictr: '.length).split(':')[0];
+    expect(lines.filter((line) => !line.startsWith('minictr:   ')).map(label)).toEqual(steps);
+    // What a step also sets up, indented under it: the cgroup under address, the profile and terminal under go→exec.
+    expect(lines.map(label)).toEqual([
+      ...steps.slice(0, 3), '  cgroup', ...steps.slice(3, 7), '  user', '  capabilities', '  no_new_privs', '  seccomp', '  terminal', ...steps.slice(7),
+    ]);
+    expect(explained.stderr).toMatch(/^minictr: {3}cgroup: .*\/minictr\/[0-9a-f]{64}/m);
+    expect(explained.stderr).toContain("capabilities: Docker's default, 14: CAP_CHOWN");
     expect(explained.stderr).toMatch(/veth: ip -batch: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\), veth filter on its tcx ingress; container end eth0 created directly in the netns of pid \d+/);
     expect(explained.stderr).toContain('publishes 0.0.0.0:8090/tcp -> 10.0.0.');
 

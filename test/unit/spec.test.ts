@@ -89,7 +89,7 @@ describe('containerEnv', () => {
 
 describe('buildRunSpec: -P, --expose, stop signals', () => {
   const image = {
-    name: 'registry.test/web:1', id: 'sha256:00', layers: ['/l'], argv: ['/bin/httpd'], env: [], workdir: '/', user: null,
+    name: 'registry.test/web:1', id: 'sha256:00', manifest: 'sha256:01', layers: ['/l'], argv: ['/bin/httpd'], env: [], workdir: '/', user: null,
     stopSignal: 'SIGQUIT', exposedPorts: ['80/tcp', '53/udp'],
   };
   const withImage = (flags: RunFlags) => buildRunSpec(flags, ['web'], { ...context, image });
