@@ -5,8 +5,8 @@
 //   2. kept, unless the blob is stored already: appended to a temporary file in tmp/ a megabyte at a time (the
 //      store keeps layers as pulled, for `save`); a file of an archive is linked instead of copied
 //   3. decompressed once (gzip by zlib, in its thread pool; zstd by the addon; a plain tar as it is), and the
-//      uncompressed stream hashed (the config's diff id) and unpacked by unpack.ts into layers/.tmp-<pid>-<random>/diff,
-//      or only hashed when the layer is unpacked already
+//      uncompressed stream hashed (the config's diff id) and unpacked by unpack.ts into
+//      layers/.tmp-<pid>-<random>/diff, or only hashed when the layer is unpacked already
 // Nothing is kept unless size, digest and diff id all match; only then is the blob renamed to blobs/sha256/<hex>
 // and the directory to layers/<chain id hex> (when a concurrent unpack renamed first, it put the same content
 // there, and this copy is dropped). A process killed meanwhile leaves temporaries of a dead pid, which
