@@ -12,6 +12,13 @@ import { rawEnv } from '../sys/bytes.js';
 
 export type { RunFlags } from '../container/spec.js';
 
+/** What a run of an image loads, asked for once (one batch: a run of an image pays for its modules in one go). */
+let imageModulesLoading: Promise<[typeof import('../image/resolve.js'), typeof import('../image/image-config.js'), typeof import('../image/manifest.js')]> | null = null;
+function imageModules() {
+  imageModulesLoading ??= Promise.all([import('../image/resolve.js'), import('../image/image-config.js'), import('../image/manifest.js')]);
+  return imageModulesLoading;
+}
+
 /**
  * Docker's grammar, `run [OPTIONS] IMAGE [COMMAND] [ARG...]`, beside minictr's own: a first argument that is an
  * absolute path (or any command with --rootfs) runs in a rootfs directory, the built-in busybox one by default;
@@ -25,11 +32,7 @@ async function imageOf(command: string[], flags: RunFlags): Promise<ImageContext
     }
     return null;
   }
-  const [{ resolveImage, parsePullPolicy }, { imageRun }, { parsePlatform }] = await Promise.all([
-    import('../image/resolve.js'),
-    import('../image/image-config.js'),
-    import('../image/manifest.js'),
-  ]);
+  const [{ resolveImage, parsePullPolicy }, { imageRun }, { parsePlatform }] = await imageModules();
   const resolved = await resolveImage(reference, {
     pull: parsePullPolicy(flags.pull),
     platform: flags.platform === undefined ? null : parsePlatform(flags.platform),
@@ -61,6 +64,7 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
   if (flags.rootfs === undefined && command[0] !== undefined && !command[0].startsWith('/')) {
     // An image reference: the built-in rootfs's name runs that rootfs. (Loaded here: a path run needs none of it.)
     const { BUILTIN_COMMAND, isBuiltinImage } = await import('../image/builtin.js');
+    imageModules().catch(() => {}); // the image modules load meanwhile (a failure surfaces where they are used)
     if (isBuiltinImage(command[0])) command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND;
   }
   const image = await imageOf(command, flags);

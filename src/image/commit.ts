@@ -1,25 +1,24 @@
 // Storing an image, whatever it comes from (a registry: pull.ts; an archive: load.ts; a rootfs tar: import.ts):
 // put each blob, verify it, record the image. In numbered steps:
-//   1. no name may be the built-in image's (builtin.ts); the config must be the one the manifest names (digest and
-//      size) and give one diff id per layer
-//   2. the layers not yet stored are fetched by the source in parallel into tmp/, each verified against its
-//      descriptor (digest, size) by the source and then against its diff id (the digest of the uncompressed tar)
-//      here, and only then committed under their digest
-//   3. under the store's lock: every layer must still be there (a concurrent rmi or gc may have removed a blob that
-//      step 2 found already stored: then step 2 runs again for it); manifest, index and config are written; each
-//      name is pointed at the image, and an image a name moves away from is kept as dangling (`repo@sha256:…`,
-//      as Docker keeps it as `<none>`) unless another name still holds it
-// So a record never names a blob that is not there, and a blob is never stored unverified.
+//   1. no name may be the built-in image's (builtin.ts); the config must be the one the manifest names (digest and size) and give one diff id per layer
+//   2. the layers not yet stored or not yet unpacked, a few at a time: each blob taken from the source (or from the
+//      store, when only its unpacking is missing) in one pass that hashes it, keeps it and unpacks it under its
+//      chain id (layer-intake.ts); each is kept only once its digest, size and diff id match
+//   3. under the store's lock: every layer must still be there, stored and unpacked (a concurrent rmi or gc may have
+//      removed one that step 2 found already there: then step 2 runs again for it); manifest, index and config are
+//      written; each name is pointed at the image, and an image a name moves away from is kept as dangling
+//      (`repo@sha256:…`, as Docker keeps it as `<none>`) unless another name still holds it
+// So a record never names a blob that is not there, a blob is never stored unverified, and a run of a stored image
+// finds its layers unpacked (layers.ts unpacks them only for what an older minictr stored).
 
-import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
 import { refuseBuiltinName } from './builtin.js';
-import { openLayer } from './decompress.js';
-import { layerCompression, parseImageConfig, parseManifest } from './manifest.js';
+import { fileBytes, intakeLayer, type LayerBytes } from './layer-intake.js';
+import { chainIds, layerDir } from './layers.js';
+import { parseImageConfig, parseManifest, sha256, type Descriptor } from './manifest.js';
 import type { PullProgress } from './progress.js';
 import { formatReference, parseReference } from './reference.js';
-import { sha256, type Descriptor } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 
 export interface ImageSource {
@@ -30,14 +29,16 @@ export interface ImageSource {
   /** The index the manifest was chosen from, if any. */
   index: Buffer | null;
   config: Buffer;
-  /** Writes a layer's blob to `path` (a new file in tmp/), checked against the descriptor's digest and size. */
-  fetchLayer(layer: Descriptor, path: string, progress: (bytes: number) => void): Promise<void>;
+  /** A layer's blob, as its bytes arrive (checked against the descriptor by layer-intake.ts). */
+  openLayer(layer: Descriptor): Promise<LayerBytes>;
   /** The image in messages: `127.0.0.1:5000/demo/web:1`, `image 2 of archive.tar`. */
   what: string;
 }
 
-/** How often step 2 runs again for blobs removed under it before the commit gives up. */
+/** How often step 2 runs again for blobs or layers removed under it before the commit gives up. */
 const ATTEMPTS = 3;
+/** Layers taken in at once (Docker's default for concurrent downloads). */
+const PARALLEL_LAYERS = 3;
 
 /** Stores the image and returns the records written, one per name. */
 export async function storeImage(store: ImageStore, source: ImageSource, progress: PullProgress | null = null): Promise<ImageRecord[]> {
@@ -50,30 +51,30 @@ export async function storeImage(store: ImageStore, source: ImageSource, progres
   }
   const config = parseImageConfig(source.config, manifest.layers.length, `config ${configDigest} of ${source.what}`);
 
+  const diffIds = config.rootfs.diff_ids;
+  const dirs = chainIds(diffIds).map((chainId) => layerDir(store, chainId));
+  const complete = (layer: Descriptor, n: number) => store.hasBlob(layer.digest) && existsSync(dirs[n]!);
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     // 2. Layers.
-    await Promise.all(
-      manifest.layers.map(async (layer, n) => {
-        if (store.hasBlob(layer.digest)) {
-          progress?.update(layer.digest, 'Already exists');
-          return;
-        }
-        const temp = store.tempPath();
-        try {
-          await source.fetchLayer(layer, temp, (bytes) => progress?.update(layer.digest, 'Downloading', bytes, layer.size));
-          progress?.update(layer.digest, 'Verifying');
-          await verifyDiffId(temp, layer, config.rootfs.diff_ids[n]!, `layer ${n} (${layer.digest}) of ${source.what}`);
-          store.commitBlob(temp, layer.digest);
-          progress?.update(layer.digest, 'Pull complete');
-        } finally {
-          await rm(temp, { force: true });
-        }
-      }),
-    );
+    await eachLimited(manifest.layers, PARALLEL_LAYERS, async (layer, n) => {
+      const stored = store.hasBlob(layer.digest);
+      const unpacked = existsSync(dirs[n]!);
+      if (stored && unpacked) {
+        progress?.update(layer.digest, 'Already exists');
+        return;
+      }
+      const what = `layer ${n} (${layer.digest}) of ${source.what}`;
+      const bytes = stored ? fileBytes(store.blobPath(layer.digest), `stored blob ${layer.digest}`) : await source.openLayer(layer);
+      const status = stored ? 'Extracting' : 'Downloading';
+      await intakeLayer(store, { layer, diffId: diffIds[n]!, dir: unpacked ? null : dirs[n]!, keepBlob: !stored, what }, bytes, (received) =>
+        progress?.update(layer.digest, status, received, layer.size),
+      );
+      progress?.update(layer.digest, 'Pull complete');
+    });
     // 3. Records, under the lock.
     const release = store.lock();
     try {
-      if (manifest.layers.some((layer) => !store.hasBlob(layer.digest))) continue;
+      if (!manifest.layers.every(complete)) continue;
       const record: Omit<ImageRecord, 'name'> = {
         manifest: store.writeBlob(source.manifest),
         index: source.index === null ? null : store.writeBlob(source.index),
@@ -89,7 +90,7 @@ export async function storeImage(store: ImageStore, source: ImageSource, progres
       release();
     }
   }
-  throw new MinictrError(`store ${source.what}: its blobs were removed ${ATTEMPTS} times while it was being stored (concurrent rmi or gc); try again`);
+  throw new MinictrError(`store ${source.what}: its blobs or layers were removed ${ATTEMPTS} times while it was being stored (concurrent rmi or gc); try again`);
 }
 
 /** Before `name` moves to the image with config `configDigest`: the image it named stays, as `repo@digest`, if nothing else names it. */
@@ -101,14 +102,25 @@ function keepIfDangling(store: ImageStore, name: string, configDigest: string): 
   store.writeRecord({ ...previous, name: formatReference({ ...ref, tag: null, digest: previous.manifest }), untagged: true });
 }
 
-/** The uncompressed tar of a fetched layer must hash to its diff id, or the config and the layer disagree. */
-async function verifyDiffId(path: string, layer: Descriptor, diffId: string, what: string): Promise<void> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of openLayer(path, layerCompression(layer.mediaType, what))) hash.update(chunk as Buffer);
-  } catch (cause) {
-    throw new MinictrError(`${what}: cannot decompress: ${(cause as Error).message}`, 'failure', cause);
-  }
-  const actual = `sha256:${hash.digest('hex')}`;
-  if (actual !== diffId) throw new MinictrError(`${what}: uncompressed, its digest is ${actual}, but the config's diff id is ${diffId}`);
+/**
+ * Runs `work` on each item, at most `limit` at a time; after a failure no new item starts, and the first failure is
+ * thrown once every started item has settled (each cleans up its own temporaries).
+ */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const n = next++;
+      try {
+        await work(items[n]!, n);
+      } catch (cause) {
+        failed = true;
+        throw cause;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = results.find((result) => result.status === 'rejected');
+  if (rejected !== undefined) throw rejected.reason;
 }

@@ -1,9 +1,8 @@
-// The uncompressed tar of a stored layer blob, as a stream: gzip through Node's zlib, zstd through the addon's
-// libzstd (Node 20's zlib has none), plain tar as it is. Used to check a layer's diff id (pull) and to unpack it.
-// And, for what says nothing of its compression (an archive to load or import, a layer file of `docker save`),
-// the compression its first bytes show, as Docker's DetectCompression reads them.
+// Decompressing: zstd as a stream through the addon's libzstd (Node 20's zlib has none; layer-intake.ts takes gzip
+// from zlib itself), and, for what says nothing of its compression (an archive to load or import, a layer file of
+// `docker save`), the compression its first bytes show, as Docker's DetectCompression reads them.
 
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { MinictrError } from '../errors.js';
@@ -44,14 +43,6 @@ export function createZstdDecompress(): Transform {
       }
     },
   });
-}
-
-/** The layer blob at `path`, decompressed (errors surface on the returned stream). */
-export function openLayer(path: string, compression: Compression): Readable {
-  const file = createReadStream(path);
-  if (compression === 'tar') return file;
-  // pipeline: an error on either side destroys both (no file descriptor left open); it surfaces on the result.
-  return pipeline(file, compression === 'gzip' ? createGunzip() : createZstdDecompress(), () => {});
 }
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);

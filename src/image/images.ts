@@ -2,9 +2,8 @@
 // and size, read from the stored manifest and config (size-capped, verified by digest); and the built-in rootfs.
 
 import { builtinSummary } from './builtin.js';
-import { MAX_CONFIG_BYTES, parseImageConfig, parseManifest } from './manifest.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseImageConfig, parseManifest } from './manifest.js';
 import { familiarName, parseReference } from './reference.js';
-import { MAX_MANIFEST_BYTES } from './registry.js';
 import { ImageStore } from './store.js';
 
 export interface ImageSummary {

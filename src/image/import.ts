@@ -3,18 +3,18 @@
 //   1. the tar, decompressed, copied to tmp/ while it is hashed (its digest is both the layer's and its diff id)
 //      and read entry by entry (tar-reader.ts), so that what is not a tar is refused now, not at the first run
 //   2. a minimal config (this host's platform, the creation time, no command: `run` needs one) and a manifest
-//   3. stored by commit.ts, as a pulled image is; the layer is kept uncompressed
+//   3. stored by commit.ts, as a pulled image is (and so unpacked); the layer is kept uncompressed
 
 import { createHash } from 'node:crypto';
-import { createWriteStream, linkSync, rmSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { storeImage } from './commit.js';
 import { decompressDetected } from './decompress.js';
-import { hostPlatform, LAYER_MEDIA_TYPES } from './manifest.js';
+import { fileBytes } from './layer-intake.js';
+import { hostPlatform, LAYER_MEDIA_TYPES, MEDIA_TYPES, sha256 } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
-import { MEDIA_TYPES, sha256 } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { TarReader } from './tar-reader.js';
 
@@ -70,7 +70,7 @@ export async function importRootfs(source: Readable, reference: string, what: st
       }),
     );
     // 3. Stored.
-    const [record] = await storeImage(store, { names: [name], manifest, index: null, config, what: name, fetchLayer: async (_layer, path) => linkSync(temp, path) });
+    const [record] = await storeImage(store, { names: [name], manifest, index: null, config, what: name, openLayer: async () => fileBytes(temp, `the layer of ${what}`) });
     return record!;
   } finally {
     rmSync(temp, { force: true });

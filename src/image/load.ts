@@ -9,24 +9,25 @@
 //      - `docker save` before Docker 25 (manifest.json: Config, RepoTags, Layers, each a member file): the manifest
 //        a registry would have served is made from them, each layer's digest and compression read from its file
 //   3. each image stored by commit.ts, as a pull stores it: every layer checked against its digest and size as it is
-//      taken from the work directory, and against its diff id; then the records
+//      read from the work directory (and linked into the store, not copied), and against its diff id as it is
+//      unpacked; then the records
 // An image without a name is refused (minictr keeps images by name), before anything of that archive is stored.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, linkSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { ArchiveFiles } from './archive.js';
 import { refuseBuiltinName } from './builtin.js';
 import { storeImage, type ImageSource } from './commit.js';
 import { decompressDetected, detectFileCompression } from './decompress.js';
-import { chooseManifest, documentType, isIndex, LAYER_MEDIA_TYPES, MAX_CONFIG_BYTES, parseManifest, type Platform } from './manifest.js';
+import { fileBytes } from './layer-intake.js';
+import { checkDigest, chooseManifest, documentType, isIndex, LAYER_MEDIA_TYPES, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, MEDIA_TYPES, parseManifest, sha256, type Descriptor, type Platform } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
-import { checkDigest, MAX_MANIFEST_BYTES, MEDIA_TYPES, sha256, type Descriptor } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 
 /** An image found in an archive, before it is stored. */
-type ArchiveImage = Omit<ImageSource, 'fetchLayer'> & { layerFiles: Map<string, string> };
+type ArchiveImage = Omit<ImageSource, 'openLayer'> & { layerFiles: Map<string, string> };
 
 /** Loads the archive read from `source` (named `what` in messages) and returns the records written. */
 export async function loadArchive(source: Readable, what: string, store: ImageStore, platform: Platform): Promise<ImageRecord[]> {
@@ -44,7 +45,10 @@ export async function loadArchive(source: Readable, what: string, store: ImageSt
     }
     // 3. Store.
     const records: ImageRecord[] = [];
-    for (const image of images) records.push(...(await storeImage(store, { ...image, fetchLayer: (layer, path) => takeLayer(image, layer, path) })));
+    for (const image of images) {
+      const openLayer = async (layer: Descriptor) => fileBytes(image.layerFiles.get(layer.digest)!, `layer ${layer.digest} of ${image.what}`);
+      records.push(...(await storeImage(store, { ...image, openLayer })));
+    }
     return records;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -167,14 +171,4 @@ async function fileDigest(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return `sha256:${hash.digest('hex')}`;
-}
-
-/** commit.ts's fetchLayer for an archive: the member file, checked against the descriptor, linked to `path`. */
-async function takeLayer(image: ArchiveImage, layer: Descriptor, path: string): Promise<void> {
-  const file = image.layerFiles.get(layer.digest)!;
-  const [digest, size] = [await fileDigest(file), statSync(file).size];
-  if (digest !== layer.digest || size !== layer.size) {
-    throw new MinictrError(`layer ${layer.digest} of ${image.what}: ${size} bytes with digest ${digest}, expected ${layer.size} bytes with ${layer.digest}`, 'usage');
-  }
-  linkSync(file, path);
 }

@@ -2,11 +2,38 @@
 // schema 2 equivalents), and choosing the manifest of one platform from an index. Pure: the bytes come in, checked
 // shapes come out. Every digest is validated here, before anything uses it as a URL path or a file name.
 
+import { createHash } from 'node:crypto';
 import { MinictrError } from '../errors.js';
-import { checkDigest, MEDIA_TYPES, type Descriptor } from './registry.js';
+import { DIGEST } from './reference.js';
 
+export const MEDIA_TYPES = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+} as const;
+
+/** containerd's cap on a manifest or index. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** An image config is small; Docker Hub's largest are well under a megabyte. */
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+/** What an index or manifest says of a blob it names. */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+export function sha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** A digest, checked before it is used in a URL or becomes a file name. */
+export function checkDigest(digest: unknown, what: string): string {
+  if (typeof digest !== 'string' || !DIGEST.test(digest)) throw malformed(what, `"${String(digest)}" is not a sha256 digest`);
+  return digest;
+}
 
 export interface Platform {
   os: string;

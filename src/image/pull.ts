@@ -2,19 +2,18 @@
 //   1. the manifest the reference names (a tag or a digest); if it is an index, the manifest of the platform asked
 //      for (default: this host's), fetched by its digest
 //   2. the config, read into memory
-//   3. the rest is commit.ts's, shared with load and import: layers fetched in parallel (each verified against its
-//      digest and size as it streams to tmp/, then against its diff id), then under the store's lock the blobs
-//      checked, manifest and index stored by digest, and last the reference pointed at them (so a reference never
-//      names an image whose blobs are not all there)
+//   3. the rest is commit.ts's, shared with load and import: layers downloaded and unpacked as they arrive, a few
+//      at a time (layer-intake.ts: each kept only once its digest, size and diff id match), then under the store's
+//      lock the blobs and layers checked, manifest and index stored by digest, and last the reference pointed at
+//      them (so a reference never names an image whose blobs are not all there)
 
-import { readFile, rm } from 'node:fs/promises';
 import { MinictrError } from '../errors.js';
 import { storeImage } from './commit.js';
 import { credentialsFor } from './credentials.js';
-import { chooseManifest, documentType, hostPlatform, MAX_CONFIG_BYTES, isIndex, parseManifest, type Platform } from './manifest.js';
+import { chooseManifest, documentType, hostPlatform, MAX_CONFIG_BYTES, isIndex, parseManifest, type Descriptor, type Platform } from './manifest.js';
 import { PullProgress } from './progress.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
-import { RegistryClient, RegistryError, type Descriptor } from './registry.js';
+import { RegistryClient, RegistryError } from './registry.js';
 import { ImageStore, type ImageRecord } from './store.js';
 
 export interface PullOptions {
@@ -62,7 +61,7 @@ export async function pullImage(text: string, options: PullOptions, store = new 
       manifest: manifestBytes,
       index: indexBytes,
       config,
-      fetchLayer: (layer, path, progress) => client.blob(ref.repository, layer, path, progress),
+      openLayer: (layer) => client.blobBytes(ref.repository, layer),
       what: name,
     },
     options.progress ? new PullProgress(process.stderr) : null,
@@ -78,11 +77,5 @@ async function fetchSmallBlob(client: RegistryClient, store: ImageStore, ref: Im
     // Not stored, or removed since (an rmi racing this pull): downloaded.
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
   }
-  const temp = store.tempPath();
-  try {
-    await client.blob(ref.repository, descriptor, temp);
-    return await readFile(temp);
-  } finally {
-    await rm(temp, { force: true });
-  }
+  return client.smallBlob(ref.repository, descriptor, limit);
 }

@@ -7,29 +7,16 @@
 // those the user names with --insecure-registry; a token realm over plain HTTP only on a loopback address or such a
 // registry's own host, since the user's password goes there.
 //
-// Nothing a registry sends is trusted: manifests are size-capped and checked against the digest asked for, blobs
-// are hashed as they stream to disk and never kept unless digest and size match their descriptor, and a layer's
-// foreign `urls` are never followed (the blob is asked of the registry by digest, as of any other layer).
+// Nothing a registry sends is trusted: manifests and configs are size-capped and checked against the digest asked
+// for, a layer's bytes go to layer-intake.ts, which keeps nothing unless digest and size match its descriptor, and
+// a layer's foreign `urls` are never followed (the blob is asked of the registry by digest, as of any other layer).
 
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { MinictrError } from '../errors.js';
+import type { LayerBytes } from './layer-intake.js';
+import { checkDigest, MAX_MANIFEST_BYTES, MEDIA_TYPES, sha256, type Descriptor } from './manifest.js';
 import { DIGEST, apiHost, isLoopbackRegistry } from './reference.js';
 
-export const MEDIA_TYPES = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-} as const;
-
 const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(', ');
-/** containerd's cap on a manifest or index. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** Why a pull failed, for the message and the hint that go with it. */
 export type RegistryFailure = 'network' | 'auth' | 'not-found' | 'protocol';
@@ -56,12 +43,6 @@ export interface FetchedManifest {
   bytes: Buffer;
 }
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-}
-
 interface Challenge {
   scheme: string;
   params: Record<string, string>;
@@ -76,18 +57,6 @@ export function parseChallenge(header: string): Challenge | null {
     params[param[1]!.toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3]!;
   }
   return { scheme: match[1]!.toLowerCase(), params };
-}
-
-export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-/** A digest, checked before it is used in a URL or becomes a file name. */
-export function checkDigest(digest: unknown, what: string): string {
-  if (typeof digest !== 'string' || !DIGEST.test(digest)) {
-    throw new RegistryError('protocol', `${what}: "${String(digest)}" is not a sha256 digest`);
-  }
-  return digest;
 }
 
 export class RegistryClient {
@@ -122,39 +91,30 @@ export class RegistryClient {
   }
 
   /**
-   * Streams the blob `descriptor` names to `path`, hashing it on the way; throws (and leaves no file) unless its
-   * digest and size are the descriptor's. `progress` hears the bytes received so far.
+   * The blob `descriptor` names, as the registry sends it. Its bytes are checked by whoever reads them
+   * (layer-intake.ts hashes them against the descriptor); a failure while they arrive is a network error naming it.
    */
-  async blob(repository: string, descriptor: Descriptor, path: string, progress: (bytes: number) => void = () => {}): Promise<void> {
+  async blobBytes(repository: string, descriptor: Descriptor): Promise<LayerBytes> {
+    const { response, what } = await this.blobResponse(repository, descriptor);
+    if (response.body === null) throw new RegistryError('protocol', `${what}: empty response`);
+    return { chunks: bodyChunks(response, `download ${what}`), what };
+  }
+
+  /** A small blob (a config) whole, refusing more than `limit` bytes, checked against its descriptor. */
+  async smallBlob(repository: string, descriptor: Descriptor, limit: number): Promise<Buffer> {
+    const { response, what } = await this.blobResponse(repository, descriptor);
+    const bytes = await readCapped(response, Math.min(limit, descriptor.size), what);
+    const actual = sha256(bytes);
+    if (bytes.length !== descriptor.size || actual !== descriptor.digest) {
+      throw new RegistryError('protocol', `${what}: received ${bytes.length} bytes with digest ${actual}, expected ${descriptor.size} bytes with ${descriptor.digest}`);
+    }
+    return bytes;
+  }
+
+  private async blobResponse(repository: string, descriptor: Descriptor): Promise<{ response: Response; what: string }> {
     const digest = checkDigest(descriptor.digest, `blob of ${repository}`);
     const what = `blob ${digest} of ${repository} from ${this.registry}`;
-    const response = await this.get(`repository:${repository}:pull`, `/v2/${repository}/blobs/${digest}`, '*/*', what);
-    if (response.body === null) throw new RegistryError('protocol', `${what}: empty response`);
-    const hash = createHash('sha256');
-    let received = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        received += chunk.length;
-        if (received > descriptor.size) {
-          done(new RegistryError('protocol', `${what}: more than the ${descriptor.size} bytes its descriptor gives`));
-          return;
-        }
-        hash.update(chunk);
-        progress(received);
-        done(null, chunk);
-      },
-    });
-    try {
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), meter, createWriteStream(path, { flags: 'wx', mode: 0o644 }));
-      const actual = `sha256:${hash.digest('hex')}`;
-      if (received !== descriptor.size || actual !== digest) {
-        throw new RegistryError('protocol', `${what}: received ${received} bytes with digest ${actual}, expected ${descriptor.size} bytes with ${digest}`);
-      }
-    } catch (cause) {
-      await rm(path, { force: true });
-      if (cause instanceof RegistryError) throw cause;
-      throw new RegistryError('network', `download ${what}: ${networkMessage(cause)}`, cause);
-    }
+    return { response: await this.get(`repository:${repository}:pull`, `/v2/${repository}/blobs/${digest}`, '*/*', what), what };
   }
 
   /** GET with the registry's authentication dance; any answer but 200 becomes a RegistryError. */
@@ -260,17 +220,40 @@ function networkMessage(cause: unknown): string {
   return inner instanceof Error ? inner.message : String(inner);
 }
 
+/**
+ * A response's body, chunk by chunk as fetch receives them (no copies, no Node stream in between); an error while
+ * they arrive is a network error naming `what`. A reader that stops early cancels the rest of the body.
+ */
+async function* bodyChunks(response: Response, what: string): AsyncGenerator<Uint8Array> {
+  if (response.body === null) return;
+  const reader = response.body.getReader();
+  let done = false;
+  try {
+    while (!done) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (cause) {
+        throw new RegistryError('network', `${what}: ${networkMessage(cause)}`, cause);
+      }
+      done = next.done;
+      if (next.value !== undefined) yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+  }
+}
+
 /** The whole body, refusing more than `limit` bytes. */
 async function readCapped(response: Response, limit: number, what: string): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > limit) throw new RegistryError('protocol', `${what}: ${declared} bytes, more than the ${limit} allowed`);
-  const chunks: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let length = 0;
-  if (response.body === null) return Buffer.alloc(0);
-  for await (const chunk of Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)) {
-    length += (chunk as Buffer).length;
+  for await (const chunk of bodyChunks(response, what)) {
+    length += chunk.length;
     if (length > limit) throw new RegistryError('protocol', `${what}: more than the ${limit} bytes allowed`);
-    chunks.push(chunk as Buffer);
+    parts.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return Buffer.concat(parts, length);
 }

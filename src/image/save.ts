@@ -12,9 +12,8 @@ import type { Writable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { BUILTIN_IMAGE, isBuiltinImage } from './builtin.js';
 import { findImage } from './find.js';
-import { documentType, parseManifest } from './manifest.js';
+import { documentType, MAX_MANIFEST_BYTES, MEDIA_TYPES, parseManifest } from './manifest.js';
 import { familiarName, parseReference } from './reference.js';
-import { MAX_MANIFEST_BYTES, MEDIA_TYPES } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { TarWriter } from './tar-writer.js';
 

@@ -25,7 +25,7 @@ import { MinictrError, stepError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
 import { DATA_ROOT } from '../paths.js';
 import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
-import { sha256 } from './registry.js';
+import { sha256 } from './manifest.js';
 import { DIGEST } from './reference.js';
 
 /** What images/<hex>.json holds. */

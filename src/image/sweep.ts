@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { stepError } from '../errors.js';
 import { temporaryName } from '../sys/exclusive-file.js';
 import { chainIds, layerDir } from './layers.js';
-import { MAX_CONFIG_BYTES, parseImageConfig, parseManifest } from './manifest.js';
-import { MAX_MANIFEST_BYTES } from './registry.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseImageConfig, parseManifest } from './manifest.js';
 import type { ImageStore } from './store.js';
 
 export interface Swept {

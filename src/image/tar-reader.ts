@@ -6,7 +6,7 @@
 // malformed is an error, never a skipped entry: a bad checksum, a truncated body, a NUL inside a PAX path, a sparse
 // or unknown entry type.
 
-import { Header } from 'tar';
+import { Header } from 'tar/header';
 import { MinictrError } from '../errors.js';
 import type { Timestamp, Xattr } from '../native/types.js';
 

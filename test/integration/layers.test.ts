@@ -1,7 +1,9 @@
-// ensureLayers on images pulled from a real registry (docker-registry on the scratch host's loopback, images built
-// with umoci and pushed with skopeo): two layers, the second deleting a file (a whiteout) and replacing a directory,
-// unpacked once by chain id and stacked by a real overlay mount; two unpacks at once, in two processes; an unpack
-// killed with SIGKILL, then swept; a zstd-compressed image.
+// Layers of images pulled from a real registry (docker-registry on the scratch host's loopback, images built with
+// umoci and pushed with skopeo): pull unpacks them, and a run unpacks nothing; a pull killed while it unpacks leaves
+// only what gc removes. And ensureLayers, for a store without unpacked layers (as an older minictr left it): two
+// layers, the second deleting a file (a whiteout) and replacing a directory, unpacked once by chain id and stacked
+// by a real overlay mount; two unpacks at once, in two processes; an unpack killed with SIGKILL, then swept; a
+// damaged blob; a zstd-compressed image.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -51,10 +53,14 @@ describe.skipIf(!isRoot)('layers (needs root: skipped otherwise)', () => {
   const name = `${REGISTRY}/demo/layered:v2`;
   const bigName = `${REGISTRY}/demo/big:v1`;
 
-  /** A fresh data root holding the pulled images (each test unpacks from scratch). */
+  /**
+   * A fresh data root holding the pulled images without their unpacked layers (as an older minictr stored them), so
+   * that each test unpacks from scratch.
+   */
   const freshStore = () => {
     const data = mkdtempSync(join(work, 'data-'));
-    cpSync(join(work, 'pulled'), data, { recursive: true });
+    const pulled = join(work, 'pulled');
+    cpSync(pulled, data, { recursive: true, filter: (path) => path !== join(pulled, 'layers') });
     return new ImageStore(data);
   };
 
@@ -154,13 +160,55 @@ describe.skipIf(!isRoot)('layers (needs root: skipped otherwise)', () => {
     expect(readdirSync(join(dirs[0]!, 'data'))).toHaveLength(200);
   });
 
-  it('refuses a layer whose uncompressed bytes are not its diff id, and keeps nothing of it', async () => {
+  it('refuses a stored layer blob whose bytes no longer match its digest (a damaged store), and keeps nothing of it', async () => {
     const store = freshStore();
     const record = store.record(name)!;
     const manifest = parseManifest(store.readBlob(record.manifest, 1 << 20), 'manifest');
-    writeFileSync(store.blobPath(manifest.layers[0]!.digest), gzipSync(tarArchive([{ name: 'other', content: 'not the layer' }])));
-    await expect(ensureLayers(store, record)).rejects.toThrow(`image ${name}: layer 0 (${manifest.layers[0]!.digest}): uncompressed, its digest is`);
+    const layer = manifest.layers[0]!.digest;
+    writeFileSync(store.blobPath(layer), gzipSync(tarArchive([{ name: 'other', content: 'not the layer' }])));
+    await expect(ensureLayers(store, record)).rejects.toThrow(new RegExp(`^stored blob ${layer}: received \\d+ bytes with digest sha256:[0-9a-f]{64}, expected`));
     expect(readdirSync(join(store.root, 'layers'))).toEqual([]);
+  });
+
+  it('pull unpacks every layer under its chain id, and a run of the image unpacks nothing', async () => {
+    const data = join(work, 'pulled');
+    const store = new ImageStore(data);
+    const record = store.record(name)!;
+    const manifest = parseManifest(store.readBlob(record.manifest, 1 << 20), 'manifest');
+    const config = parseImageConfig(store.readBlob(manifest.config.digest, 1 << 20), manifest.layers.length, 'config');
+    const layers = join(data, 'layers');
+    const chain = chainIds(config.rootfs.diff_ids).map((id) => id.slice(7));
+    for (const hex of chain) expect(lstatSync(join(layers, hex, 'diff')).isDirectory()).toBe(true);
+    // What the layers directory holds: names, and each diff/'s inode and change time (an unpack would replace it).
+    const snapshot = () => readdirSync(layers).sort().map((hex) => [hex, statSync(join(layers, hex, 'diff')).ino, statSync(join(layers, hex, 'diff')).ctimeMs]);
+    const before = snapshot();
+    expect(before.map(([hex]) => hex)).toEqual(expect.arrayContaining(chain));
+    const run = await scratch.host.minictr(['run', '--rm', '--network', 'none', '--pull', 'never', '--entrypoint', '/bin/cat', name, '/etc/only'], { env: { MINICTR_DATA_ROOT: data } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('only');
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('a pull killed with SIGKILL while it unpacks leaves only what gc removes', async () => {
+    const data = mkdtempSync(join(work, 'killed-'));
+    const layers = join(data, 'layers');
+    const pull = scratch.host.start(['pull', bigName], { env: { MINICTR_DATA_ROOT: data } });
+    // Wait until it is unpacking (its temporary directory holds data/), then kill it.
+    for (let i = 0; i < 1000 && pull.exitCode === null; i++) {
+      const temps = existsSync(layers) ? readdirSync(layers).filter((n) => n.startsWith('.tmp-')) : [];
+      if (temps.length > 0 && existsSync(join(layers, temps[0]!, 'diff/data'))) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    pull.kill('SIGKILL');
+    await pull.catch(() => {});
+    expect(pull.exitCode).toBe(null); // killed, not finished
+    const left = ['images', 'layers', 'tmp', 'blobs/sha256'].flatMap((dir) => (existsSync(join(data, dir)) ? readdirSync(join(data, dir)).map((n) => `${dir}/${n}`) : []));
+    expect(left.filter((path) => path.startsWith('images/'))).toEqual([]);
+    expect(left.filter((path) => path.startsWith('layers/') && !path.startsWith('layers/.tmp-'))).toEqual([]);
+    expect(left.some((path) => path.startsWith('layers/.tmp-'))).toBe(true);
+    const gc = await scratch.host.minictr(['gc'], { env: { MINICTR_DATA_ROOT: data } });
+    expect(gc.exitCode, gc.stderr).toBe(0);
+    for (const dir of ['images', 'layers', 'tmp', 'blobs/sha256']) expect(existsSync(join(data, dir)) ? readdirSync(join(data, dir)) : [], dir).toEqual([]);
   });
 
   it('unpacks a zstd-compressed layer', async () => {

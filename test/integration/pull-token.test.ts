@@ -4,7 +4,7 @@
 // repository that needs `minictr login` (and again after `logout`), a token server that fails, and a registry that
 // redirects blob downloads to another host, which must never see a token. A failed pull leaves the store as it was.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ function tree(root: string): string[] {
   const walk = (dir: string, prefix: string) => {
     for (const name of readdirSync(dir)) {
       found.push(`${prefix}${name}`);
-      if (statSync(join(dir, name)).isDirectory()) walk(join(dir, name), `${prefix}${name}/`);
+      if (lstatSync(join(dir, name)).isDirectory()) walk(join(dir, name), `${prefix}${name}/`); // unpacked layers hold absolute symlinks
     }
   };
   walk(root, '');
