@@ -8,7 +8,7 @@
 // into the volume's _data, which no container has mounted yet (store.ts: the first container seeds, under the
 // volumes' lock), into directories this copy made: nothing there can redirect them.
 
-import { chmodSync, chownSync, constants, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { layersOf, lookup, resolveInLayers, type Entry, type OpaqueTest, type Root } from '../container/layered-root.js';
 
@@ -23,10 +23,20 @@ function mergedDirectory(layers: readonly string[], path: string, isOpaque: Opaq
   return dirs;
 }
 
+/**
+ * Owner, mode and times of what this copy just created, through a descriptor opened without following a symlink:
+ * a name swapped for a symlink meanwhile (a volume bind-mounted into a running container) fails, and nothing
+ * outside the volume is changed. The owner goes first: chown clears set-user-ID bits that chmod then sets.
+ */
 function copyMetadata(path: string, stats: Stats): void {
-  chownSync(path, stats.uid, stats.gid);
-  chmodSync(path, stats.mode & 0o7777);
-  utimesSync(path, stats.atime, stats.mtime);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    fchownSync(fd, stats.uid, stats.gid);
+    fchmodSync(fd, stats.mode & 0o7777);
+    futimesSync(fd, stats.atime, stats.mtime);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function copyEntry(entry: Entry, to: string, isOpaque: OpaqueTest): void {
