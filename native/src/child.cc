@@ -212,21 +212,6 @@ bool PrepareStdio(const int (&stdio)[3]) {
   return true;
 }
 
-// "/dev/pts/" + number, written without snprintf (not async-signal-safe).
-void PtsPath(unsigned number, char (&path)[32]) {
-  const char prefix[] = "/dev/pts/";
-  char digits[12];
-  int count = 0;
-  do {
-    digits[count++] = static_cast<char>('0' + number % 10);
-    number /= 10;
-  } while (number != 0);
-  size_t at = 0;
-  for (; prefix[at] != '\0'; at++) path[at] = prefix[at];
-  while (count > 0) path[at++] = digits[--count];
-  path[at] = '\0';
-}
-
 // -t: a pseudo-terminal from the container's own devpts instance, as runc does with its console socket, so that
 // inside, `tty` says /dev/pts/0 and the device exists. The replica becomes the controlling terminal of this session
 // (and, with --user, the user's); the controller goes to minictr over the console socket. Returns the replica.
@@ -242,7 +227,7 @@ int OpenTerminal(const ProcessConfig& config) {
   size.ws_row = config.rows;
   size.ws_col = config.columns;
   if (ioctl(controller, TIOCSPTLCK, &unlock) == 0 && ioctl(controller, TIOCGPTN, &number) == 0) {
-    PtsPath(number, path);
+    NumberedPath("/dev/pts/", number, path);
     replica = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
   }
   bool ok = replica >= 0 && ioctl(replica, TIOCSWINSZ, &size) == 0 && ioctl(replica, TIOCSCTTY, 0) == 0 &&

@@ -1,4 +1,5 @@
-// Whole reads and writes on pipes, retried on EINTR. Async-signal-safe: the children use them before exec.
+// Whole reads and writes on pipes, retried on EINTR, and paths with a number in them, written without snprintf.
+// Async-signal-safe: the children use them before exec.
 #pragma once
 
 #include <unistd.h>
@@ -32,6 +33,20 @@ inline size_t ReadFully(int fd, void* data, size_t length) {
     have += static_cast<size_t>(n);
   }
   return have;
+}
+
+// `prefix` followed by `number` in decimal ("/proc/self/fd/" + 7): the prefix must leave room for 10 digits.
+inline void NumberedPath(const char* prefix, unsigned number, char (&path)[32]) {
+  char digits[12];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + number % 10);
+    number /= 10;
+  } while (number != 0);
+  size_t at = 0;
+  for (; prefix[at] != '\0'; at++) path[at] = prefix[at];
+  while (count > 0) path[at++] = digits[--count];
+  path[at] = '\0';
 }
 
 }  // namespace minictr

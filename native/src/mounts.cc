@@ -29,6 +29,7 @@
 // Sources are the user's (a -v host path is followed like any host path, as Docker does); named volumes are
 // /var/lib/minictr/volumes/<name>/_data, created by minictr.
 #include "mounts.h"
+#include "io.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -44,21 +45,8 @@ namespace minictr {
 
 namespace {
 
-// "/proc/self/fd/" + fd, without snprintf (not async-signal-safe).
-void FdPath(int fd, char (&path)[32]) {
-  const char prefix[] = "/proc/self/fd/";
-  char digits[12];
-  int count = 0;
-  unsigned number = static_cast<unsigned>(fd);
-  do {
-    digits[count++] = static_cast<char>('0' + number % 10);
-    number /= 10;
-  } while (number != 0);
-  size_t at = 0;
-  for (; prefix[at] != '\0'; at++) path[at] = prefix[at];
-  while (count > 0) path[at++] = digits[--count];
-  path[at] = '\0';
-}
+// "/proc/self/fd/" + fd: the path that names what the descriptor holds.
+void FdPath(int fd, char (&path)[32]) { NumberedPath("/proc/self/fd/", static_cast<unsigned>(fd), path); }
 
 // Closes fd keeping errno, for the failure paths.
 void CloseKeepingErrno(int fd) {

@@ -95,23 +95,31 @@ export function copyIn(source: string, dir: ContainedDir, name: string, skipped:
       sub.close();
     }
   } else if (stats.isFile()) {
-    const from = openRegular(source, source);
-    try {
-      const to = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, stats.mode & 0o7777);
-      try {
-        copyBytes(from, to);
-      } finally {
-        closeSync(to);
-      }
-    } finally {
-      closeSync(from);
-    }
+    copyRegular(source, source, target, constants.O_EXCL, stats.mode & 0o7777);
   } else if (stats.isSymbolicLink()) {
     symlinkSync(readlinkSync(source), target);
   } else {
     skipped.push(source);
   }
   return skipped;
+}
+
+/**
+ * One regular file's bytes from `source` (`shown` in errors) into `target`, created with `mode` (or truncated, with
+ * O_TRUNC): never through a symlink at `target`, whatever was copied there before.
+ */
+function copyRegular(source: string, shown: string, target: string, createFlag: number, mode: number): void {
+  const from = openRegular(source, shown);
+  try {
+    const to = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | createFlag, mode);
+    try {
+      copyBytes(from, to);
+    } finally {
+      closeSync(to);
+    }
+  } finally {
+    closeSync(from);
+  }
 }
 
 /** `name` in the container's `dir` (file, directory or symlink) to host `destination`, recursively. */
@@ -128,17 +136,7 @@ export function copyOut(dir: ContainedDir, name: string, destination: string, sk
       sub.close();
     }
   } else if (stats.isFile()) {
-    const from = openRegular(source, shown);
-    try {
-      const to = openSync(destination, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, stats.mode & OUT_MODE);
-      try {
-        copyBytes(from, to);
-      } finally {
-        closeSync(to);
-      }
-    } finally {
-      closeSync(from);
-    }
+    copyRegular(source, shown, destination, constants.O_TRUNC, stats.mode & OUT_MODE);
   } else if (stats.isSymbolicLink()) {
     symlinkSync(readlinkSync(source), destination);
   } else {

@@ -10,7 +10,7 @@ import { resolveCapabilities } from './capabilities.js';
 import { parseLimits, type Limits } from './cgroups.js';
 import { parseDeviceFlag, type DeviceRequest } from './devices.js';
 import { parseLogOptions, type LogOptions } from './log-options.js';
-import { mergeEnv } from '../image/image-config.js';
+import { mergeEnv, type ImageRun } from '../image/image-config.js';
 import type { TimingsFormat } from './report.js';
 import { parseIpv4, Subnet } from '../network/subnet.js';
 import { parseMountFlags, type MountRequest } from '../volume/spec.js';
@@ -69,7 +69,7 @@ export interface RunFlags {
 }
 
 /** What an image decides about a run (see image/image-config.ts), given to buildRunSpec once it is resolved. */
-export interface ImageContext {
+export interface ImageContext extends ImageRun {
   /** The full reference, as the store names it. */
   name: string;
   /** The config's digest: the image id. */
@@ -78,13 +78,6 @@ export interface ImageContext {
   manifest: string;
   /** Unpacked layer directories, topmost first. */
   layers: string[];
-  argv: string[];
-  env: string[];
-  workdir: string;
-  user: string | null;
-  stopSignal: string | null;
-  /** "80/tcp", as ExposedPorts has them. */
-  exposedPorts: string[];
 }
 
 export interface RunSpec {
