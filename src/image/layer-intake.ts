@@ -35,6 +35,8 @@ export interface LayerBytes {
   what: string;
   /** A file holding the bytes, on the store's file system: linked into the store instead of copied. */
   file?: string;
+  /** Drops bytes never read (a download started early, then not needed); nothing to do for a file. */
+  discard?(): void;
 }
 
 /** The bytes of the file at `path`, read a megabyte at a time (the file is opened on the first read). */
