@@ -283,9 +283,9 @@ describe.skipIf(!isRoot)('load, save, import, rmi, image prune (needs root: skip
       await image.push(scratch.host, 'big', 'demo/big');
       const [base, big] = [`${REGISTRY}/demo/base:v1`, `${REGISTRY}/demo/big:big`];
       expect((await minictr('pull', base)).exitCode).toBe(0);
-      // The scratch host's loopback slowed to 100 Mbit/s (5 s for the 64 MiB): the rmi runs mid-download however
-      // fast the pull and however slow the machine.
-      await scratch.host.must(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '100mbit', 'burst', '64kb', 'latency', '200ms']);
+      // The scratch host's loopback slowed to 100 Mbit/s (5 s for the 64 MiB; the burst holds one of lo's 64 KiB
+      // packets): the rmi runs mid-download however fast the pull and however slow the machine.
+      await scratch.host.must(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '100mbit', 'burst', '512kb', 'latency', '200ms']);
       const pull = scratch.host.start(['pull', big]);
       for (let i = 0; i < 2000 && !storeFiles().some((file) => file.startsWith('tmp/.tmp-')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
       const rmi = await minictr('rmi', base);
