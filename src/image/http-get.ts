@@ -33,15 +33,22 @@ export interface HttpResponse {
 
 export class HttpRedirectError extends Error {}
 
+/** A connection that failed, to `host` (the registry's, or one it redirected to). */
+export class HttpConnectError extends Error {
+  constructor(readonly host: string, cause: Error) {
+    super(cause.message, { cause });
+  }
+}
+
 /**
  * GETs `url` with `headers`, following redirects (see the top of this file); `plainAllowed` says whether a
- * redirect may go to a plain-HTTP URL. Rejects with the system error when a connection fails.
+ * redirect may go to a plain-HTTP URL. Rejects with an HttpConnectError when a connection fails.
  */
 export async function httpGet(url: URL, headers: Record<string, string>, plainAllowed: (url: URL) => boolean): Promise<HttpResponse> {
   let current = url;
   let sent = headers;
   for (let redirects = 0; ; redirects++) {
-    const response = await getOnce(current, sent);
+    const response = await getOnce(current, sent).catch((cause: Error) => Promise.reject(new HttpConnectError(current.host, cause)));
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return wrap(response, current);
     response.resume();

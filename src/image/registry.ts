@@ -12,7 +12,7 @@
 // a layer's foreign `urls` are never followed (the blob is asked of the registry by digest, as of any other layer).
 
 import { MinictrError } from '../errors.js';
-import { HttpRedirectError, httpGet, type HttpResponse } from './http-get.js';
+import { HttpConnectError, HttpRedirectError, httpGet, type HttpResponse } from './http-get.js';
 import type { LayerBytes } from './layer-intake.js';
 import { checkDigest, MAX_MANIFEST_BYTES, MEDIA_TYPES, sha256, type Descriptor } from './manifest.js';
 import { DIGEST, apiHost, isLoopbackRegistry } from './reference.js';
@@ -212,7 +212,8 @@ export class RegistryClient {
       return await httpGet(new URL(url), headers, (target) => this.plainAllowed(target));
     } catch (cause) {
       if (cause instanceof HttpRedirectError) throw new RegistryError('protocol', `${what}: ${cause.message}`, cause);
-      throw new RegistryError('network', `${what}: cannot reach ${new URL(url).host}: ${(cause as Error).message}`, cause);
+      const host = cause instanceof HttpConnectError ? cause.host : new URL(url).host;
+      throw new RegistryError('network', `${what}: cannot reach ${host}: ${(cause as Error).message}`, cause);
     }
   }
 }
