@@ -6,8 +6,9 @@
 //      chain id (layer-intake.ts); each is kept only once its digest, size and diff id match
 //   3. under the store's lock: every layer must still be there, stored and unpacked (a concurrent rmi or gc may have
 //      removed one that step 2 found already there: then step 2 runs again for it); manifest, index and config are
-//      written; each name is pointed at the image (its record holding what a run needs: layers.ts), and an image a name moves away from is kept as dangling
-//      (`repo@sha256:…`, as Docker keeps it as `<none>`) unless another name still holds it
+//      written; each name is pointed at the image (its record holding what a run needs: layers.ts), and an image
+//      a name moves away from is kept as dangling (`repo@sha256:…`, as Docker keeps it as `<none>`) unless another
+//      name still holds it
 // So a record never names a blob that is not there, a blob is never stored unverified, and a run of a stored image
 // finds its layers unpacked (layers.ts unpacks them only for what an older minictr stored).
 

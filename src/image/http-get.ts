@@ -21,8 +21,6 @@ const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent
 
 export interface HttpResponse {
   status: number;
-  /** The URL that answered, after redirects. */
-  url: URL;
   /** A response header (lower-case name), or null. */
   header(name: string): string | null;
   /** The body, Buffers as they arrive. */
@@ -50,7 +48,7 @@ export async function httpGet(url: URL, headers: Record<string, string>, plainAl
   for (let redirects = 0; ; redirects++) {
     const response = await getOnce(current, sent).catch((cause: Error) => Promise.reject(new HttpConnectError(current.host, cause)));
     const location = response.headers.location;
-    if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return wrap(response, current);
+    if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return wrap(response);
     response.resume();
     if (redirects === MAX_REDIRECTS) throw new HttpRedirectError(`more than ${MAX_REDIRECTS} redirects from ${url.origin}`);
     const next = new URL(location, current);
@@ -75,10 +73,9 @@ function getOnce(url: URL, headers: Record<string, string>): Promise<IncomingMes
   });
 }
 
-function wrap(message: IncomingMessage, url: URL): HttpResponse {
+function wrap(message: IncomingMessage): HttpResponse {
   return {
     status: message.statusCode ?? 0,
-    url,
     header: (name) => {
       const value = message.headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;

@@ -206,13 +206,17 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
     // 192.0.2.1 (TEST-NET-1) is unreachable from the scratch host: nothing is ever sent there.
     const address = '127.0.0.1:5002';
     const redirecting = await TestRegistry.start(scratch.host, { address, tokenAuth: tokens.registryAuth(), redirectBlobsTo: 'http://192.0.2.1:5200/' });
+    const fresh = mkdtempSync(join(tmpdir(), 'minictr-data-')); // an empty store: every blob is downloaded
     try {
       await image.push(scratch.host, 'v1', 'demo/public', { registry: address, creds: 'demo:s3cret' });
-      expect(await failedPull(`${address}/demo/public:v1`)).toMatch(
-        new RegExp(`^minictr: blob sha256:[0-9a-f]{64} of demo/public from ${address}: redirected to http://192\\.0\\.2\\.1:5200, which is not https$`),
-      );
+      const before = tree(fresh);
+      const result = await scratch.host.minictr(['pull', `${address}/demo/public:v1`], { env: { ...env(), MINICTR_DATA_ROOT: fresh } });
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr).toMatch(new RegExp(`^minictr: blob sha256:[0-9a-f]{64} of demo/public from ${address}: redirected to http://192\\.0\\.2\\.1:5200, which is not https$`));
+      expect(tree(fresh)).toEqual(before);
     } finally {
       await redirecting.stop();
+      rmSync(fresh, { recursive: true, force: true });
     }
   });
 });
