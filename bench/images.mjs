@@ -13,7 +13,7 @@
 // images are built offline with umoci and pushed with skopeo, as the integration tests do. Nothing leaves loopback.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cli, median, quantile, round, sh, table, timedRun, timeOnce, which } from './lib.mjs';
 
@@ -57,6 +57,20 @@ function buildImage(layout, layers, fill) {
 
 function push(layout, reference) {
   sh(['skopeo', 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:1`, `docker://${reference}`]);
+}
+
+/** CPU time (user + system) of this process's waited-for children so far, in ms (clock ticks: 10 ms steps). */
+const CLOCK_TICKS = Number(sh(['getconf', 'CLK_TCK']).trim());
+function childrenCpuMs() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS; // cutime, cstime
+}
+
+/** Wall-clock and CPU time of one run of argv (CPU time says more than wall-clock on a busy machine). */
+function timeWithCpu(argv) {
+  const cpu = childrenCpuMs();
+  const wall = timeOnce(argv);
+  return { wall, cpu: childrenCpuMs() - cpu };
 }
 
 const emptyStore = () => STORE.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
@@ -109,17 +123,19 @@ export async function images({ runs }) {
     const pullRuns = Math.max(3, Math.round(runs / 5));
     const oci = `${WORK}/pulled`;
     const bundle = `${WORK}/unpacked`;
-    const pullSamples = { pull: [], pullUnpack: [], skopeo: [], skopeoUmoci: [] };
+    const pullSamples = { pull: [], pullUnpack: [], skopeo: [], skopeoUmoci: [], pullCpu: [], skopeoUmociCpu: [] };
     for (let r = 0; r < pullRuns + 1; r++) {
       emptyStore();
-      const pull = timeOnce([process.execPath, cli, 'pull', '-q', PULL_IMAGE]);
+      const { wall: pull, cpu: pullCpu } = timeWithCpu([process.execPath, cli, 'pull', '-q', PULL_IMAGE]);
       const unpackRun = timeOnce([process.execPath, cli, 'run', '--rm', '--pull', 'never', '--entrypoint', '/bin/true', PULL_IMAGE]);
       const plainRun = timeOnce(runVariants[0].argv); // what the first run costs besides unpacking
       rmSync(oci, { recursive: true, force: true });
       rmSync(bundle, { recursive: true, force: true });
-      const copy = timeOnce(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${PULL_IMAGE}`, `oci:${oci}:1`]);
-      const unpack = timeOnce(['umoci', 'unpack', '--image', `${oci}:1`, bundle]);
+      const { wall: copy, cpu: copyCpu } = timeWithCpu(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${PULL_IMAGE}`, `oci:${oci}:1`]);
+      const { wall: unpack, cpu: unpackCpu } = timeWithCpu(['umoci', 'unpack', '--image', `${oci}:1`, bundle]);
       if (r === 0) continue; // warm-up
+      pullSamples.pullCpu.push(pullCpu);
+      pullSamples.skopeoUmociCpu.push(copyCpu + unpackCpu);
       pullSamples.pull.push(pull);
       pullSamples.pullUnpack.push(pull + unpackRun - plainRun);
       pullSamples.skopeo.push(copy);
@@ -131,6 +147,7 @@ export async function images({ runs }) {
       stats('skopeo copy docker://… oci:…', pullSamples.skopeo),
       stats('skopeo copy + umoci unpack', pullSamples.skopeoUmoci),
     ];
+    const cpuRows = [stats('minictr pull: CPU time', pullSamples.pullCpu), stats('skopeo copy + umoci unpack: CPU time', pullSamples.skopeoUmociCpu)];
     rmSync(oci, { recursive: true, force: true });
     rmSync(bundle, { recursive: true, force: true });
     emptyStore();
@@ -140,8 +157,8 @@ export async function images({ runs }) {
         `### run IMAGE against the built-in rootfs (${runs} runs each, interleaved)\n\n${table(runRows)}\n\n` +
         `- an image run costs ${extra} ms more (difference of the medians; median of each round's difference: ${paired} ms; goal: at most 3 ms)\n` +
         `\n### Steps of both runs (--timings, ${Math.min(runs, 10)} runs each)\n\n${table(stepRows)}\n` +
-        `\n### pull of a ${LAYERS}-layer image (${LAYERS} × 4 MiB random data + 64 small files) from a registry on loopback (${pullRuns} rounds)\n\n${table(pullRows)}\n`,
-      json: { runs, run: runRows, extraMs: extra, pairedExtraMs: paired, steps: stepRows, pullRuns, pull: pullRows },
+        `\n### pull of a ${LAYERS}-layer image (${LAYERS} × 4 MiB random data + 64 small files) from a registry on loopback (${pullRuns} rounds)\n\n${table(pullRows)}\n\n${table(cpuRows)}\n`,
+      json: { runs, run: runRows, extraMs: extra, pairedExtraMs: paired, steps: stepRows, pullRuns, pull: pullRows, pullCpu: cpuRows },
     };
   } finally {
     registry.kill('SIGKILL');

@@ -32,11 +32,12 @@ export interface Entry {
   stats: Stats;
 }
 
-function lstatOrNull(path: string): Stats | null {
+/** lstat, or null when nothing is there (without an exception: a lookup misses in most layers of a deep image). */
+export function lstatOrNull(path: string): Stats | null {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch {
-    return null;
+    return null; // ENOTDIR: a file where a directory was expected
   }
 }
 

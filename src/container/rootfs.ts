@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { posix } from 'node:path';
 import { MinictrError, UsageError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
-import { layersOf, resolveInLayers, type Root } from './layered-root.js';
+import { layersOf, lstatOrNull, resolveInLayers, type Root } from './layered-root.js';
 
 export function defaultRootfs(): string {
   return fileURLToPath(new URL('../../rootfs/image', import.meta.url));
@@ -16,10 +16,8 @@ export function defaultRootfs(): string {
 
 export function checkRootfs(root: Root, isDefault: boolean): void {
   for (const dir of layersOf(root)) {
-    let stats: Stats;
-    try {
-      stats = statSync(dir);
-    } catch {
+    const stats = statSync(dir, { throwIfNoEntry: false });
+    if (stats === undefined) {
       const hint = isDefault ? '; build the default one with: npm run rootfs' : '';
       throw new UsageError(`rootfs ${dir} does not exist${hint}`);
     }
@@ -47,12 +45,8 @@ function checkMountTargets(root: Root): void {
   const lstatIn = (path: string): { stats: Stats; host: string } | null => {
     for (const layer of layersOf(root)) {
       const host = posix.join(layer, path);
-      try {
-        const stats = lstatSync(host);
-        return stats.isCharacterDevice() && stats.rdev === 0 ? null : { stats, host };
-      } catch {
-        // not in this layer
-      }
+      const stats = lstatOrNull(host);
+      if (stats !== null) return stats.isCharacterDevice() && stats.rdev === 0 ? null : { stats, host };
     }
     return null; // missing: the child makes it
   };

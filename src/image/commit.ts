@@ -6,8 +6,9 @@
 //      chain id (layer-intake.ts); each is kept only once its digest, size and diff id match
 //   3. under the store's lock: every layer must still be there, stored and unpacked (a concurrent rmi or gc may have
 //      removed one that step 2 found already there: then step 2 runs again for it); manifest, index and config are
-//      written; each name is pointed at the image, and an image a name moves away from is kept as dangling
-//      (`repo@sha256:…`, as Docker keeps it as `<none>`) unless another name still holds it
+//      written; each name is pointed at the image (its record holding what a run needs: layers.ts), and an image
+//      a name moves away from is kept as dangling (`repo@sha256:…`, as Docker keeps it as `<none>`) unless another
+//      name still holds it
 // So a record never names a blob that is not there, a blob is never stored unverified, and a run of a stored image
 // finds its layers unpacked (layers.ts unpacks them only for what an older minictr stored).
 
@@ -16,7 +17,7 @@ import { MinictrError } from '../errors.js';
 import { refuseBuiltinName } from './builtin.js';
 import { fileBytes, intakeLayer, type LayerBytes } from './layer-intake.js';
 import { chainIds, layerDir } from './layers.js';
-import { parseImageConfig, parseManifest, sha256, type Descriptor } from './manifest.js';
+import { parseImageConfig, parseManifest, runConfig, sha256, type Descriptor } from './manifest.js';
 import type { PullProgress } from './progress.js';
 import { formatReference, parseReference } from './reference.js';
 import type { ImageRecord, ImageStore } from './store.js';
@@ -38,7 +39,7 @@ export interface ImageSource {
 /** How often step 2 runs again for blobs or layers removed under it before the commit gives up. */
 const ATTEMPTS = 3;
 /** Layers taken in at once (Docker's default for concurrent downloads). */
-const PARALLEL_LAYERS = 3;
+export const PARALLEL_LAYERS = 3;
 
 /** Stores the image and returns the records written, one per name. */
 export async function storeImage(store: ImageStore, source: ImageSource, progress: PullProgress | null = null): Promise<ImageRecord[]> {
@@ -52,7 +53,8 @@ export async function storeImage(store: ImageStore, source: ImageSource, progres
   const config = parseImageConfig(source.config, manifest.layers.length, `config ${configDigest} of ${source.what}`);
 
   const diffIds = config.rootfs.diff_ids;
-  const dirs = chainIds(diffIds).map((chainId) => layerDir(store, chainId));
+  const chain = chainIds(diffIds);
+  const dirs = chain.map((chainId) => layerDir(store, chainId));
   const complete = (layer: Descriptor, n: number) => store.hasBlob(layer.digest) && existsSync(dirs[n]!);
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     // 2. Layers.
@@ -80,6 +82,7 @@ export async function storeImage(store: ImageStore, source: ImageSource, progres
         index: source.index === null ? null : store.writeBlob(source.index),
         config: store.writeBlob(source.config),
         pulled: new Date().toISOString(),
+        run: { layers: chain, config: runConfig(config.config) },
       };
       return source.names.map((name) => {
         keepIfDangling(store, name, configDigest);

@@ -1,6 +1,11 @@
 // Decompressing: zstd as a stream through the addon's libzstd (Node 20's zlib has none; layer-intake.ts takes gzip
 // from zlib itself), and, for what says nothing of its compression (an archive to load or import, a layer file of
 // `docker save`), the compression its first bytes show, as Docker's DetectCompression reads them.
+//
+// Decompressing is bounded (expansionLimit): a decompression bomb, a few MiB of gzip or zstd that inflate to
+// terabytes, fails with an error naming it instead of filling the store's disk. Tar data compresses a few times
+// over; only long runs of one byte (a preallocated file of zeros) come near the bound, and an archive or layer
+// holding one is refused too: the price of not trusting the ratio of what a registry or an archive sends.
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { pipeline, Readable, Transform } from 'node:stream';
@@ -45,6 +50,25 @@ export function createZstdDecompress(): Transform {
   });
 }
 
+/** Decompressed data may be this many times as large as its compressed bytes… */
+export const MAX_EXPANSION = 200;
+/** …or this large, whichever is more (small layers and archives of text compress more than large ones). */
+export const EXPANSION_FLOOR = 64 * 1024 * 1024;
+
+/** How many bytes `compressed` bytes may decompress to. */
+export function expansionLimit(compressed: number): number {
+  return Math.max(EXPANSION_FLOOR, compressed * MAX_EXPANSION);
+}
+
+/** Data of `compressed` bytes decompressing to more than expansionLimit allows (callers name the data). */
+export class DecompressionBomb extends MinictrError {
+  constructor(compressed: number) {
+    const limit = Math.round(expansionLimit(compressed) / 2 ** 20);
+    super(`decompressed, it is more than ${limit} MiB, over ${MAX_EXPANSION} times its ${compressed} compressed bytes: refused as a decompression bomb`, 'usage');
+    this.name = 'DecompressionBomb';
+  }
+}
+
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
@@ -66,7 +90,10 @@ export function detectFileCompression(path: string): Compression {
   }
 }
 
-/** `source` decompressed as its first bytes say (a stream: stdin cannot be read twice). */
+/**
+ * `source` decompressed as its first bytes say (a stream: stdin cannot be read twice), failing with a
+ * DecompressionBomb once more comes out than the compressed bytes read so far allow.
+ */
 export async function decompressDetected(source: Readable): Promise<Readable> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
@@ -81,13 +108,24 @@ export async function decompressDetected(source: Readable): Promise<Readable> {
     }
   }
   const first = Buffer.concat(head);
+  let compressed = first.length;
   const rest = Readable.from(
     (async function* () {
       yield first;
-      for (let next = done ? null : await iterator.next(); next !== null && next.done !== true; next = await iterator.next()) yield next.value;
+      for (let next = done ? null : await iterator.next(); next !== null && next.done !== true; next = await iterator.next()) {
+        compressed += next.value.length;
+        yield next.value;
+      }
     })(),
   );
   const compression = detectCompression(first);
   if (compression === 'tar') return rest;
-  return pipeline(rest, compression === 'gzip' ? createGunzip() : createZstdDecompress(), () => {});
+  let expanded = 0;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      expanded += chunk.length;
+      done(expanded > expansionLimit(compressed) ? new DecompressionBomb(compressed) : null, chunk);
+    },
+  });
+  return pipeline(rest, compression === 'gzip' ? createGunzip() : createZstdDecompress(), bounded, () => {});
 }

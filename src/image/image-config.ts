@@ -8,7 +8,7 @@
 // Pure: the config comes in already read and checked.
 
 import { UsageError } from '../errors.js';
-import type { ImageConfig } from './manifest.js';
+import type { RunConfig } from './manifest.js';
 
 export interface ImageRunFlags {
   /** Arguments after the image reference. */
@@ -43,7 +43,7 @@ export function mergeEnv(...layers: string[][]): string[] {
   return [...merged.values()];
 }
 
-export function imageRun(reference: string, config: ImageConfig['config'], flags: ImageRunFlags): ImageRun {
+export function imageRun(reference: string, config: RunConfig, flags: ImageRunFlags): ImageRun {
   const entrypoint = flags.entrypoint !== undefined ? (flags.entrypoint === '' ? [] : [flags.entrypoint]) : (config.Entrypoint ?? []);
   const cmd = flags.args.length > 0 ? flags.args : flags.entrypoint !== undefined ? [] : (config.Cmd ?? []);
   const argv = [...entrypoint, ...cmd];

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { MinictrError } from '../errors.js';
 import { storeImage } from './commit.js';
-import { decompressDetected } from './decompress.js';
+import { decompressDetected, DecompressionBomb } from './decompress.js';
 import { fileBytes } from './layer-intake.js';
 import { hostPlatform, LAYER_MEDIA_TYPES, MEDIA_TYPES, sha256 } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
@@ -40,6 +40,7 @@ export async function importRootfs(source: Readable, reference: string, what: st
       while ((await reader.next()) !== null);
       await reader.finish();
     } catch (cause) {
+      if (cause instanceof DecompressionBomb) throw new MinictrError(`import ${what}: ${cause.message}`, 'usage', cause);
       throw new MinictrError(`import ${what}: not a tar archive of a root filesystem: ${(cause as Error).message}`, 'usage', cause);
     } finally {
       file.end();

@@ -4,7 +4,8 @@
 //   1. counted (never more than the descriptor's size) and hashed: the blob's digest
 //   2. kept, unless the blob is stored already: appended to a temporary file in tmp/ a megabyte at a time (the
 //      store keeps layers as pulled, for `save`); a file of an archive is linked instead of copied
-//   3. decompressed once (gzip by zlib, in its thread pool; zstd by the addon; a plain tar as it is), and the
+//   3. decompressed once (gzip by zlib, in its thread pool; zstd by the addon; a plain tar as it is; never to more
+//      than decompress.ts's expansionLimit of the descriptor's size: a decompression bomb fails), and the
 //      uncompressed stream hashed (the config's diff id) and unpacked by unpack.ts into
 //      layers/.tmp-<pid>-<random>/diff, or only hashed when the layer is unpacked already
 // Nothing is kept unless size, digest and diff id all match; only then is the blob renamed to blobs/sha256/<hex>
@@ -20,7 +21,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { MinictrError, messageOf } from '../errors.js';
 import { temporaryName } from '../sys/exclusive-file.js';
-import { createZstdDecompress } from './decompress.js';
+import { createZstdDecompress, DecompressionBomb, expansionLimit } from './decompress.js';
 import { layerCompression, type Compression, type Descriptor } from './manifest.js';
 import type { ImageStore } from './store.js';
 import { unpackLayer } from './unpack.js';
@@ -35,6 +36,8 @@ export interface LayerBytes {
   what: string;
   /** A file holding the bytes, on the store's file system: linked into the store instead of copied. */
   file?: string;
+  /** Drops bytes never read (a download started early, then not needed); nothing to do for a file. */
+  discard?(): void;
 }
 
 /** The bytes of the file at `path`, read a megabyte at a time (the file is opened on the first read). */
@@ -118,7 +121,7 @@ async function onePass(bytes: LayerBytes, compression: Compression, root: string
   const decompressor = decompressorFor(compression);
   // A plain tar's diff id is its digest: hashed once.
   const diffHash = compression === 'tar' ? null : createHash('sha256');
-  const uncompressed = hashed(decompressor, diffHash);
+  const uncompressed = hashed(decompressor, diffHash, compression === 'tar' ? Infinity : expansionLimit(size), () => new DecompressionBomb(size));
   // Settled into a value at once: a failure while the bytes are still being fed is no unhandled rejection.
   const consumed: Promise<MinictrError | null> = (root !== null ? unpackLayer(uncompressed, root, what) : drain(uncompressed)).then(
     () => null,
@@ -164,15 +167,29 @@ function decompressorFor(compression: Compression): Duplex {
   return new PassThrough({ highWaterMark: BATCH_BYTES });
 }
 
-/** The decompressor's output, hashed on the way (unless `hash` is null); its errors name the step. */
-async function* hashed(decompressor: Duplex, hash: Hash | null): AsyncGenerator<Buffer> {
+/**
+ * The decompressor's output, hashed on the way (unless `hash` is null), failing with `tooLarge()` past `limit`
+ * bytes; its errors name the step.
+ */
+async function* hashed(decompressor: Duplex, hash: Hash | null, limit: number, tooLarge: () => MinictrError): AsyncGenerator<Buffer> {
+  let length = 0;
+  const iterator = decompressor[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
-    for await (const chunk of decompressor) {
-      hash?.update(chunk as Buffer);
-      yield chunk as Buffer;
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await iterator.next();
+      } catch (cause) {
+        throw new MinictrError(`cannot decompress: ${messageOf(cause)}`, 'failure', cause);
+      }
+      if (next.done === true) return;
+      length += next.value.length;
+      if (length > limit) throw tooLarge();
+      hash?.update(next.value);
+      yield next.value;
     }
-  } catch (cause) {
-    throw new MinictrError(`cannot decompress: ${messageOf(cause)}`, 'failure', cause);
+  } finally {
+    await iterator.return?.();
   }
 }
 

@@ -64,6 +64,15 @@ export interface ImageConfig {
   rootfs: { type: string; diff_ids: string[] };
 }
 
+/** The part of a config's `config` a run takes (image-config.ts). */
+export type RunConfig = Pick<ImageConfig['config'], 'Env' | 'Entrypoint' | 'Cmd' | 'WorkingDir' | 'User' | 'ExposedPorts' | 'StopSignal'>;
+
+/** The run fields of a config checked by parseImageConfig, without the rest (Labels and whatever else it holds). */
+export function runConfig(config: ImageConfig['config']): RunConfig {
+  const { Env, Entrypoint, Cmd, WorkingDir, User, ExposedPorts, StopSignal } = config;
+  return { Env, Entrypoint, Cmd, WorkingDir, User, ExposedPorts, StopSignal };
+}
+
 export const LAYER_MEDIA_TYPES = {
   tar: ['application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.nondistributable.v1.tar'],
   gzip: [

@@ -1,4 +1,4 @@
-// A client for the OCI distribution protocol (the registry's /v2/ API), on Node's fetch: what `minictr pull` speaks.
+// A client for the OCI distribution protocol (the registry's /v2/ API), over http-get.ts: what `minictr pull` speaks.
 //
 // Authentication follows the registry's challenge. A request answered 401 with `WWW-Authenticate: Bearer
 // realm=…,service=…,scope=…` is retried with a token from the realm (anonymous, or with the user's credentials as
@@ -12,6 +12,7 @@
 // a layer's foreign `urls` are never followed (the blob is asked of the registry by digest, as of any other layer).
 
 import { MinictrError } from '../errors.js';
+import { HttpConnectError, HttpRedirectError, httpGet, type HttpResponse } from './http-get.js';
 import type { LayerBytes } from './layer-intake.js';
 import { checkDigest, MAX_MANIFEST_BYTES, MEDIA_TYPES, sha256, type Descriptor } from './manifest.js';
 import { DIGEST, apiHost, isLoopbackRegistry } from './reference.js';
@@ -74,7 +75,7 @@ export class RegistryClient {
   /** Checks that the registry answers /v2/ with these credentials (what `minictr login` does). */
   async check(): Promise<void> {
     const response = await this.get(null, '/v2/', 'application/json', `log in to ${this.registry}`);
-    await response.body?.cancel();
+    response.discard();
   }
 
   /** The manifest or index that `reference` (a tag or a digest) names in `repository`, verified. */
@@ -86,7 +87,7 @@ export class RegistryClient {
     if (DIGEST.test(reference) && digest !== reference) {
       throw new RegistryError('protocol', `${what}: the registry sent content whose digest is ${digest}`);
     }
-    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    const mediaType = (response.header('content-type') ?? '').split(';')[0]!.trim();
     return { digest, mediaType, bytes };
   }
 
@@ -96,8 +97,7 @@ export class RegistryClient {
    */
   async blobBytes(repository: string, descriptor: Descriptor): Promise<LayerBytes> {
     const { response, what } = await this.blobResponse(repository, descriptor);
-    if (response.body === null) throw new RegistryError('protocol', `${what}: empty response`);
-    return { chunks: bodyChunks(response, `download ${what}`), what };
+    return { chunks: bodyChunks(response, `download ${what}`), what, discard: () => response.body.destroy() };
   }
 
   /** A small blob (a config) whole, refusing more than `limit` bytes, checked against its descriptor. */
@@ -111,14 +111,14 @@ export class RegistryClient {
     return bytes;
   }
 
-  private async blobResponse(repository: string, descriptor: Descriptor): Promise<{ response: Response; what: string }> {
+  private async blobResponse(repository: string, descriptor: Descriptor): Promise<{ response: HttpResponse; what: string }> {
     const digest = checkDigest(descriptor.digest, `blob of ${repository}`);
     const what = `blob ${digest} of ${repository} from ${this.registry}`;
     return { response: await this.get(`repository:${repository}:pull`, `/v2/${repository}/blobs/${digest}`, '*/*', what), what };
   }
 
   /** GET with the registry's authentication dance; any answer but 200 becomes a RegistryError. */
-  private async get(scope: string | null, path: string, accept: string, what: string): Promise<Response> {
+  private async get(scope: string | null, path: string, accept: string, what: string): Promise<HttpResponse> {
     const send = (authorization: string | null) =>
       this.fetch(`${this.base}${path}`, { accept, ...(authorization !== null ? { authorization } : {}) }, what);
     const cached = this.tokens.get(scope ?? '');
@@ -126,25 +126,25 @@ export class RegistryClient {
     let response = await send(authorization);
     let realm: string | undefined;
     if (response.status === 401) {
-      await response.body?.cancel();
-      const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
+      response.discard();
+      const challenge = parseChallenge(response.header('www-authenticate') ?? '');
       realm = challenge?.params.realm;
       authorization = await this.authorize(challenge, scope, what);
       response = await send(authorization);
     }
     if (response.status === 200) return response;
-    await response.body?.cancel();
+    response.discard();
     throw this.refusal(response, authorization?.startsWith('Bearer ') === true ? realm : undefined, what);
   }
 
   /** Why the registry answered `response` (not 200) to a request sent with a token from `tokenRealm`, or without one. */
-  private refusal(response: Response, tokenRealm: string | undefined, what: string): RegistryError {
+  private refusal(response: HttpResponse, tokenRealm: string | undefined, what: string): RegistryError {
     const { status } = response;
     const user = this.options.credentials?.username;
     if (status === 401 && tokenRealm !== undefined) {
       // A fresh token refused: one the registry cannot verify (it and its token service disagree on keys, issuer or
       // service), or one granting no access to the repository (below: the token service did accept the credentials).
-      if (parseChallenge(response.headers.get('www-authenticate') ?? '')?.params.error === 'invalid_token') {
+      if (parseChallenge(response.header('www-authenticate') ?? '')?.params.error === 'invalid_token') {
         return new RegistryError('auth', `${what}: the registry refused the token of the token service ${new URL(tokenRealm).origin} (invalid_token)`);
       }
     } else if (status === 401 && user !== undefined) {
@@ -175,8 +175,7 @@ export class RegistryClient {
     }
     const service = `the token service ${url.origin}`;
     // Credentials go to the realm: over plain HTTP only to a loopback address or the (insecure) registry's own host.
-    const plainAllowed = isLoopbackRegistry(url.host) || (this.base.startsWith('http:') && url.hostname === new URL(this.base).hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainAllowed)) {
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.plainAllowed(url))) {
       throw new RegistryError('auth', `${what}: ${service} is not https`);
     }
     if (challenge!.params.service !== undefined) url.searchParams.set('service', challenge!.params.service);
@@ -184,7 +183,7 @@ export class RegistryClient {
     if (wanted !== null) url.searchParams.set('scope', wanted);
     const response = await this.fetch(url.href, basic !== null ? { authorization: basic } : {}, `token for ${what}`);
     if (response.status !== 200) {
-      await response.body?.cancel();
+      response.discard();
       if ((response.status === 401 || response.status === 403) && credentials !== null) {
         throw new RegistryError('auth', `${what}: ${service} refused the credentials of ${credentials.username} (HTTP ${response.status})`);
       }
@@ -203,50 +202,40 @@ export class RegistryClient {
     return `Bearer ${token}`;
   }
 
-  private async fetch(url: string, headers: Record<string, string>, what: string): Promise<Response> {
+  /** Plain HTTP (a token realm, a redirect) only to a loopback address or the (insecure) registry's own host. */
+  private plainAllowed(url: URL): boolean {
+    return isLoopbackRegistry(url.host) || (this.base.startsWith('http:') && url.hostname === new URL(this.base).hostname);
+  }
+
+  private async fetch(url: string, headers: Record<string, string>, what: string): Promise<HttpResponse> {
     try {
-      // fetch drops the Authorization header on a redirect to another origin (the Fetch standard): a blob store the
-      // registry sends downloads to never sees its token.
-      return await fetch(url, { headers, redirect: 'follow' });
+      return await httpGet(new URL(url), headers, (target) => this.plainAllowed(target));
     } catch (cause) {
-      throw new RegistryError('network', `${what}: cannot reach ${new URL(url).host}: ${networkMessage(cause)}`, cause);
+      if (cause instanceof HttpRedirectError) throw new RegistryError('protocol', `${what}: ${cause.message}`, cause);
+      const host = cause instanceof HttpConnectError ? cause.host : new URL(url).host;
+      throw new RegistryError('network', `${what}: cannot reach ${host}: ${(cause as Error).message}`, cause);
     }
   }
 }
 
-/** fetch() hides the system error in `cause`: "connect ECONNREFUSED 127.0.0.1:5000" says more than "fetch failed". */
-function networkMessage(cause: unknown): string {
-  const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
-  return inner instanceof Error ? inner.message : String(inner);
-}
-
 /**
- * A response's body, chunk by chunk as fetch receives them (no copies, no Node stream in between); an error while
- * they arrive is a network error naming `what`. A reader that stops early cancels the rest of the body.
+ * A response's body, chunk by chunk as they arrive; an error while they arrive is a network error naming `what`.
+ * A reader that stops early closes the connection.
  */
-async function* bodyChunks(response: Response, what: string): AsyncGenerator<Uint8Array> {
-  if (response.body === null) return;
-  const reader = response.body.getReader();
-  let done = false;
+async function* bodyChunks(response: HttpResponse, what: string): AsyncGenerator<Buffer> {
+  const body = response.body;
   try {
-    while (!done) {
-      let next: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        next = await reader.read();
-      } catch (cause) {
-        throw new RegistryError('network', `${what}: ${networkMessage(cause)}`, cause);
-      }
-      done = next.done;
-      if (next.value !== undefined) yield next.value;
-    }
+    for await (const chunk of body) yield chunk as Buffer;
+  } catch (cause) {
+    throw new RegistryError('network', `${what}: ${(cause as Error).message}`, cause);
   } finally {
-    if (!done) await reader.cancel().catch(() => {});
+    if (!body.complete) body.destroy();
   }
 }
 
 /** The whole body, refusing more than `limit` bytes. */
-async function readCapped(response: Response, limit: number, what: string): Promise<Buffer> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
+async function readCapped(response: HttpResponse, limit: number, what: string): Promise<Buffer> {
+  const declared = Number(response.header('content-length') ?? 0);
   if (declared > limit) throw new RegistryError('protocol', `${what}: ${declared} bytes, more than the ${limit} allowed`);
   const parts: Uint8Array[] = [];
   let length = 0;

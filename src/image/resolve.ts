@@ -4,8 +4,8 @@
 
 import { isatty } from 'node:tty';
 import { MinictrError, UsageError } from '../errors.js';
-import { ensureLayers, readImage } from './layers.js';
-import type { ImageConfig, Platform } from './manifest.js';
+import { runImage } from './layers.js';
+import type { Platform, RunConfig } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
 import { ImageStore, type ImageRecord } from './store.js';
 
@@ -23,7 +23,8 @@ export interface ResolvedImage {
   record: ImageRecord;
   /** The unpacked layers' directories, topmost first (overlayfs's lowerdir order). */
   layers: string[];
-  config: ImageConfig;
+  /** The config's fields a run takes (as `config` of the image's config). */
+  config: { config: RunConfig };
 }
 
 const HINT = 'to run a program of the built-in busybox rootfs instead, give its absolute path: minictr run /bin/sh';
@@ -41,7 +42,6 @@ export async function resolveImage(text: string, options: { pull: PullPolicy; pl
       throw new MinictrError(`pull ${text}: ${cause.message}; ${HINT}`, 'failure', cause);
     }
   }
-  const image = readImage(store, record);
-  const layers = await ensureLayers(store, record, image);
-  return { record, layers: [...layers].reverse(), config: image.config };
+  const { layers, config } = await runImage(store, record);
+  return { record, layers: [...layers].reverse(), config: { config } };
 }

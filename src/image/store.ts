@@ -3,6 +3,7 @@
 //   blobs/sha256/<hex>     manifests, indexes, configs and compressed layers, each stored under the digest of its
 //                          bytes, verified before it is renamed into place, never changed afterwards
 //   images/<hex>.json      one file per reference (hex: sha256 of the reference's full name), naming its manifest
+//                          and holding what a run needs (its layers' chain ids, the config's run fields)
 //   layers/<chain id hex>/diff   each layer unpacked once (src/image/layers.ts), shared read-only by containers
 //   layers/.tmp-<pid>-<random>  an unpack in progress, renamed into place whole when done
 //   tmp/.tmp-<pid>-<random>     downloads and archives being loaded, on the same file system so that committing
@@ -25,7 +26,7 @@ import { MinictrError, stepError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
 import { DATA_ROOT } from '../paths.js';
 import { removeStaleTemporaries, temporaryName } from '../sys/exclusive-file.js';
-import { sha256 } from './manifest.js';
+import { sha256, type RunConfig } from './manifest.js';
 import { DIGEST } from './reference.js';
 
 /** What images/<hex>.json holds. */
@@ -44,6 +45,12 @@ export interface ImageRecord {
    * `image prune` removes.
    */
   untagged?: boolean;
+  /**
+   * What a run needs, worked out when the image was stored, so that `run` reads this one small file and neither
+   * manifest nor config (layers.ts): the layers' chain ids, lowest first, and the config's run fields (checked
+   * then). Absent from records an older minictr wrote.
+   */
+  run?: { layers: string[]; config: RunConfig };
 }
 
 export class ImageStore {

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_ROOTFS, REGISTRY, TestImage, TestRegistry } from '../helpers/registry.js';
@@ -244,6 +245,31 @@ describe.skipIf(!isRoot)('load, save, import, rmi, image prune (needs root: skip
     expect(storeFiles()).toEqual(before);
   });
 
+  it('refuses decompression bombs, an archive or a layer that inflates past its bound, and keeps nothing of them', async () => {
+    const before = storeFiles();
+    // 128 MiB of zeros: about 130 KiB gzip'd, over 200 times that and over the 64 MiB floor decompressed.
+    const zeros = tarArchive([{ name: 'zeros', content: Buffer.alloc(128 << 20) }]);
+    const bomb = gzipSync(zeros, { level: 9 });
+    writeFileSync(join(work, 'bomb.tar.gz'), bomb);
+    const archive = await minictr('load', '-i', join(work, 'bomb.tar.gz'));
+    expect(archive.exitCode).toBe(125);
+    expect(archive.stderr).toBe(`minictr: read ${join(work, 'bomb.tar.gz')}: decompressed, it is more than 64 MiB, over 200 times its ${bomb.length} compressed bytes: refused as a decompression bomb`);
+    const imported = await minictr('import', join(work, 'bomb.tar.gz'), 'demo/bomb:v1');
+    expect(imported.exitCode).toBe(125);
+    expect(imported.stderr).toBe(`minictr: import ${join(work, 'bomb.tar.gz')}: decompressed, it is more than 64 MiB, over 200 times its ${bomb.length} compressed bytes: refused as a decompression bomb`);
+
+    const layered = tarArchive([
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: ['demo/bomb:v1'], Layers: ['l.tar.gz'] }]) },
+      { name: 'c.json', content: JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(zeros)] } }) },
+      { name: 'l.tar.gz', content: bomb },
+    ]);
+    writeFileSync(join(work, 'layer-bomb.tar'), layered);
+    const layer = await minictr('load', '-i', join(work, 'layer-bomb.tar'));
+    expect(layer.exitCode).toBe(125);
+    expect(layer.stderr).toMatch(/^minictr: layer 0 \(sha256:[0-9a-f]{64}\) of image 0 of .*: decompressed, it is more than 64 MiB, over 200 times its \d+ compressed bytes: refused as a decompression bomb$/);
+    expect(storeFiles()).toEqual(before);
+  });
+
   it('keeps the store consistent when an rmi removes, mid-pull, a layer the pull found already stored', async () => {
     // demo/big shares demo/base's layer and adds 64 MiB of random bytes: while the pull downloads those, the
     // shared layer, "Already exists" for the pull, goes with the rmi of demo/base.
@@ -257,6 +283,9 @@ describe.skipIf(!isRoot)('load, save, import, rmi, image prune (needs root: skip
       await image.push(scratch.host, 'big', 'demo/big');
       const [base, big] = [`${REGISTRY}/demo/base:v1`, `${REGISTRY}/demo/big:big`];
       expect((await minictr('pull', base)).exitCode).toBe(0);
+      // The scratch host's loopback slowed to 100 Mbit/s (5 s for the 64 MiB; the burst holds one of lo's 64 KiB
+      // packets): the rmi runs mid-download however fast the pull and however slow the machine.
+      await scratch.host.must(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '100mbit', 'burst', '512kb', 'latency', '200ms']);
       const pull = scratch.host.start(['pull', big]);
       for (let i = 0; i < 2000 && !storeFiles().some((file) => file.startsWith('tmp/.tmp-')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
       const rmi = await minictr('rmi', base);
@@ -269,6 +298,7 @@ describe.skipIf(!isRoot)('load, save, import, rmi, image prune (needs root: skip
       expect((await minictr('rmi', big)).exitCode).toBe(0);
       expect(storeFiles()).toEqual([]);
     } finally {
+      await scratch.host.exec(['tc', 'qdisc', 'del', 'dev', 'lo', 'root']);
       rmSync(bundle, { recursive: true, force: true });
       await registry.stop();
     }

@@ -2,7 +2,8 @@
 // token server (test/helpers/token-server.ts), all on the scratch host's loopback: the anonymous token flow for a
 // public repository (the client asks with the registry's service and the repository's pull scope), a private
 // repository that needs `minictr login` (and again after `logout`), a token server that fails, and a registry that
-// redirects blob downloads to another host, which must never see a token. A failed pull leaves the store as it was.
+// redirects blob downloads to another host, which must never see a token (nor be reached over plain HTTP, unless
+// it is a loopback one). A failed pull leaves the store as it was.
 
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,6 +197,24 @@ describe.skipIf(!isRoot)('pull through the bearer-token flow (needs root: skippe
       expect(downloads.map((request) => request.authorization)).toEqual(downloads.map(() => null));
     } finally {
       await blobs.stop();
+      await redirecting.stop();
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a redirect of a blob download to plain HTTP on a host that is not loopback', async () => {
+    // 192.0.2.1 (TEST-NET-1) is unreachable from the scratch host: nothing is ever sent there.
+    const address = '127.0.0.1:5002';
+    const redirecting = await TestRegistry.start(scratch.host, { address, tokenAuth: tokens.registryAuth(), redirectBlobsTo: 'http://192.0.2.1:5200/' });
+    const fresh = mkdtempSync(join(tmpdir(), 'minictr-data-')); // an empty store: every blob is downloaded
+    try {
+      await image.push(scratch.host, 'v1', 'demo/public', { registry: address, creds: 'demo:s3cret' });
+      const before = tree(fresh);
+      const result = await scratch.host.minictr(['pull', `${address}/demo/public:v1`], { env: { ...env(), MINICTR_DATA_ROOT: fresh } });
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr).toMatch(new RegExp(`^minictr: blob sha256:[0-9a-f]{64} of demo/public from ${address}: redirected to http://192\\.0\\.2\\.1:5200, which is not https$`));
+      expect(tree(fresh)).toEqual(before);
+    } finally {
       await redirecting.stop();
       rmSync(fresh, { recursive: true, force: true });
     }
