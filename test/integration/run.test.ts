@@ -161,9 +161,10 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
     const label = (line: string) => line.slice('minictr: '.length).split(':')[0];
     expect(lines.filter((line) => !line.startsWith('minictr:   ')).map(label)).toEqual(steps);
-    // What a step also sets up, indented under it: the cgroup under address, the profile and terminal under go→exec.
+    // What a step also sets up, indented under it: the cgroup under address, the equivalent ip commands and the
+    // netlink messages (the veth, its hairpin) under veth, the profile and terminal under go→exec.
     expect(lines.map(label)).toEqual([
-      ...steps.slice(0, 3), '  cgroup', ...steps.slice(3, 7), '  user', '  capabilities', '  no_new_privs', '  seccomp', '  terminal', ...steps.slice(7),
+      ...steps.slice(0, 3), '  cgroup', ...steps.slice(3, 5), '  ip', '  netlink', '  netlink', ...steps.slice(5, 7), '  user', '  capabilities', '  no_new_privs', '  seccomp', '  terminal', ...steps.slice(7),
     ]);
     expect(explained.stderr).toMatch(/^minictr: {3}cgroup: .*\/minictr\/[0-9a-f]{64}/m);
     expect(explained.stderr).toContain("capabilities: Docker's default, 14: CAP_CHOWN");
