@@ -352,7 +352,7 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
   const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
   report.step(
     'nat',
-    `ip_forward=1; while ip runs, ` +
+    `ip_forward=1; while the links are made, ` +
       (published ? `one nft call publishes ${published} (map elements, DNAT in prerouting and output) and lists` : 'nft lists') +
       ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
       (attached.rulesetApplied ? 'was missing or outdated, applied' : 'is in place'),

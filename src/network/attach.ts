@@ -76,19 +76,8 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   let linksDone = 0;
   let guarded = false;
   const netlink: string[] = [];
-  const links = (async () => {
-    try {
-      for (const applied of applyLinks(addon, [...(bridgeCreated ? [plan.bridgeLink] : []), plan.vethLink])) netlink.push(...applied.messages);
-    } catch (cause) {
-      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
-    }
-    try {
-      guarded = await attachVethFilter(addon, veth, plan.identity);
-    } catch (cause) {
-      throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
-    }
-    linksDone = performance.now();
-  })();
+  // The firewall chain starts first: its nft process then runs while the links chain makes its (synchronous)
+  // netlink requests.
   const firewall = (async () => {
     try {
       ensureForwarding();
@@ -104,6 +93,19 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     } catch (cause) {
       throw natFailed(cause);
     }
+  })();
+  const links = (async () => {
+    try {
+      for (const applied of applyLinks(addon, [...(bridgeCreated ? [plan.bridgeLink] : []), plan.vethLink])) netlink.push(...applied.messages);
+    } catch (cause) {
+      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
+    }
+    try {
+      guarded = await attachVethFilter(addon, veth, plan.identity);
+    } catch (cause) {
+      throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
+    }
+    linksDone = performance.now();
   })();
   const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
   if (linksResult.status === 'rejected') {
