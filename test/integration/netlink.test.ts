@@ -33,6 +33,18 @@ const [links] = withNetlink(addon, NETLINK_ROUTE, (socket) => socket.run([dumpLi
 console.log(JSON.stringify({ applied, duplicate, links: links.map((reply) => parseLink(reply.payload)) }));
 `;
 
+/** Then: a bridge that exists already (a concurrent run's) and a link deleted twice are no failures. */
+const AGAIN = `
+import { nativeAddon } from ${dist('native/index.js')};
+import { applyLinks } from ${dist('network/links.js')};
+import { bridgeOperation } from ${dist('network/bridge.js')};
+import { Subnet } from ${dist('network/subnet.js')};
+const again = applyLinks(nativeAddon(), [
+  bridgeOperation('nlbr0', Subnet.parse('10.77.0.0/24')), { kind: 'delete', name: 'mcnltest0' }, { kind: 'delete', name: 'mcnltest0' },
+]);
+console.log(JSON.stringify(again.map((applied) => applied.changed)));
+`;
+
 interface IpLink {
   ifindex: number;
   ifname: string;
@@ -84,8 +96,10 @@ describe.skipIf(!isRoot)('rtnetlink links (needs root: skipped otherwise)', () =
       expect(bridge).toMatchObject({ kind: 'bridge', address: '02:6d:63:4d:00:01', up: true });
       expect(await host.must(['ip', '-4', '-o', 'addr', 'show', 'dev', 'nlbr0'])).toContain('inet 10.77.0.1/24');
       // The peer was created in the holder's namespace, with its MAC, and never existed on the host.
-      const peer = await host.must(['nsenter', '-t', String(pid), '--net', 'ip', '-o', 'link', 'show', 'eth0']);
-      expect(peer).toContain('link/ether 02:6d:63:4d:00:02');
+      const inHolder = () => host.must(['nsenter', '-t', String(pid), '--net', 'ip', '-o', 'link', 'show']);
+      expect(await inHolder()).toMatch(/eth0@if\d+: .* link\/ether 02:6d:63:4d:00:02/);
+      expect(JSON.parse(await host.must([process.execPath, '--input-type=module', '-e', AGAIN]))).toEqual([false, true, false]);
+      expect(await inHolder()).not.toContain('eth0'); // deleting the host end took its peer with it
     } finally {
       holder.kill('SIGKILL');
       await holder;
