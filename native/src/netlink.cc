@@ -41,7 +41,8 @@ Napi::Value NetlinkSocket(const Napi::CallbackInfo& info) {
 
 Napi::Value NetlinkSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsAre(info, 2) || !info[1].IsTypedArray()) {
+  if (!ArgsAre(info, 2) || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     return ThrowTypeError(env, "netlinkSend(fd: number, messages: Uint8Array)");
   }
   int fd = info[0].As<Napi::Number>().Int32Value();

@@ -20,10 +20,10 @@ import {
 
 export const NETLINK_ROUTE = 0;
 
-export const RTM_NEWLINK = 16;
-export const RTM_DELLINK = 17;
-export const RTM_GETLINK = 18;
-export const RTM_NEWADDR = 20;
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_GETLINK = 18;
+const RTM_NEWADDR = 20;
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;

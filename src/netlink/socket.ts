@@ -19,8 +19,11 @@ export class NetlinkError extends Error {
   }
 }
 
-/** What became of one request: its data replies, or its error. */
-export type Outcome = { replies: Reply[]; error: null } | { replies: Reply[]; error: NetlinkError };
+/** What became of one request: its data replies (a dump's, a get's), and its error if it failed. */
+export interface Outcome {
+  replies: Reply[];
+  error: NetlinkError | null;
+}
 
 let nextSeq = 1;
 
@@ -64,14 +67,6 @@ export class NetlinkSocket {
       }
     }
     return outcomes as Outcome[];
-  }
-
-  /** exchange(), failing with the first error. */
-  run(requests: readonly Request[], describe: (index: number) => string): Reply[][] {
-    const outcomes = this.exchange(requests, describe);
-    const failed = outcomes.find((outcome) => outcome.error !== null);
-    if (failed?.error) throw failed.error;
-    return outcomes.map((outcome) => outcome.replies);
   }
 
   close(): void {

@@ -11,26 +11,30 @@ import type { Link } from '../../src/netlink/route.js';
 
 const dist = (path: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/${path}`, import.meta.url)));
 
-/**
- * Run in the scratch host: creates a bridge and a veth whose peer goes to the namespace of process PID, tries the
- * veth once more, and prints what the kernel's link dump says, parsed.
- */
+/** Run in the scratch host: creates a bridge and a veth whose peer goes to the namespace of process PID, twice. */
 const SCRIPT = `
 import { nativeAddon } from ${dist('native/index.js')};
 import { applyLinks } from ${dist('network/links.js')};
 import { bridgeOperation } from ${dist('network/bridge.js')};
 import { vethOperation } from ${dist('network/veth.js')};
 import { Subnet } from ${dist('network/subnet.js')};
-import { withNetlink } from ${dist('netlink/socket.js')};
-import { dumpLinks, NETLINK_ROUTE, parseLink } from ${dist('netlink/route.js')};
 const addon = nativeAddon();
 const pid = Number(process.argv[1]);
 const veth = vethOperation('mcnltest0', 'nlbr0', pid, '02:6d:63:4d:00:02');
 const applied = applyLinks(addon, [bridgeOperation('nlbr0', Subnet.parse('10.77.0.0/24')), veth]);
 let duplicate = null;
 try { applyLinks(addon, [veth]); } catch (error) { duplicate = error.message; }
-const [links] = withNetlink(addon, NETLINK_ROUTE, (socket) => socket.run([dumpLinks()], () => 'dump links'));
-console.log(JSON.stringify({ applied, duplicate, links: links.map((reply) => parseLink(reply.payload)) }));
+console.log(JSON.stringify({ applied, duplicate }));
+`;
+
+/** The kernel's dump of the scratch host's links, parsed. */
+const DUMP = `
+import { nativeAddon } from ${dist('native/index.js')};
+import { withNetlink } from ${dist('netlink/socket.js')};
+import { dumpLinks, NETLINK_ROUTE, parseLink } from ${dist('netlink/route.js')};
+const [dump] = withNetlink(nativeAddon(), NETLINK_ROUTE, (socket) => socket.exchange([dumpLinks()], () => 'dump links'));
+if (dump.error !== null) throw dump.error;
+console.log(JSON.stringify(dump.replies.map((reply) => parseLink(reply.payload))));
 `;
 
 /** Then: a bridge that exists already (a concurrent run's) and a link deleted twice are no failures. */
@@ -67,17 +71,15 @@ describe.skipIf(!isRoot)('rtnetlink links (needs root: skipped otherwise)', () =
       const netns = (p: number | string) => readlinkSync(`/proc/${p}/ns/net`);
       for (let i = 0; i < 100 && (netns(pid) === netns(host.pid) || netns(pid) === netns('self')); i++) await new Promise((r) => setTimeout(r, 20));
       const out = await host.must([process.execPath, '--input-type=module', '-e', SCRIPT, String(pid)]);
-      const { applied, duplicate, links } = JSON.parse(out) as { applied: { changed: boolean; messages: string[] }[]; duplicate: string; links: Link[] };
+      const { applied, duplicate } = JSON.parse(out) as { applied: { changed: boolean; messages: string[] }[]; duplicate: string };
       expect(applied.map((a) => a.changed)).toEqual([true, true]);
       expect(applied[1]!.messages[0]).toContain(`IFLA_NET_NS_PID ${pid}`);
       expect(duplicate).toMatch(/^ip link add mcnltest0 up master nlbr0 type veth .*\(RTM_NEWLINK\): File exists \(EEXIST\)/);
 
-      const ip = JSON.parse(await host.must(['ip', '-d', '-j', 'link', 'show'])) as IpLink[];
-      const byIndex = new Map(ip.map((link) => [link.ifindex, link]));
-      expect(links.map((l) => l.ifname).sort()).toEqual(ip.map((l) => l.ifname).sort());
-      for (const link of links) {
-        const seen = byIndex.get(link.ifindex)!;
-        expect({ ...link, master: link.master === null ? null : byIndex.get(link.master)?.ifname }).toEqual({
+      // The parsed dump against ip's view, taken between two of ip's that agree: operstate settles after creation.
+      const fromIp = async () => {
+        const ip = JSON.parse(await host.must(['ip', '-d', '-j', 'link', 'show'])) as IpLink[];
+        return ip.map((seen) => ({
           ifindex: seen.ifindex,
           ifname: seen.ifname,
           up: seen.flags.includes('UP'),
@@ -88,8 +90,21 @@ describe.skipIf(!isRoot)('rtnetlink links (needs root: skipped otherwise)', () =
           kind: seen.linkinfo?.info_kind ?? null,
           slaveKind: seen.linkinfo?.info_slave_kind ?? null,
           hairpin: seen.linkinfo?.info_slave_data?.hairpin ?? null,
-        });
+        }));
+      };
+      let links: Link[] = [];
+      let parsed: unknown;
+      let seen: unknown;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const before = await fromIp();
+        links = JSON.parse(await host.must([process.execPath, '--input-type=module', '-e', DUMP])) as Link[];
+        const names = new Map(links.map((link) => [link.ifindex, link.ifname]));
+        parsed = links.map((link) => ({ ...link, master: link.master === null ? null : names.get(link.master) }));
+        seen = await fromIp();
+        if (JSON.stringify(before) === JSON.stringify(seen)) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
+      expect(parsed).toEqual(seen);
       const veth = links.find((l) => l.ifname === 'mcnltest0')!;
       const bridge = links.find((l) => l.ifname === 'nlbr0')!;
       expect(veth).toMatchObject({ kind: 'veth', master: bridge.ifindex, hairpin: true, up: true });
