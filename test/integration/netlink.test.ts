@@ -130,4 +130,22 @@ describe.skipIf(!isRoot)('rtnetlink links (needs root: skipped otherwise)', () =
     expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(String(result.stdout)).toContain('1 packets received');
   });
+
+  it('fails a run whose veth cannot join minictr0 naming the veth, the request and the errno, leaving nothing behind', async () => {
+    const { host } = scratch;
+    // minictr0 exists but is no bridge: the kernel refuses to enslave the veth to it, and unregisters the new veth.
+    await host.must(['ip', 'link', 'del', 'minictr0']);
+    await host.must(['ip', 'link', 'add', 'minictr0', 'type', 'veth', 'peer', 'name', 'nlpeer0']);
+    try {
+      const before = await host.settle(await host.snapshot());
+      const result = await host.minictr(['run', '--rm', '/bin/true']);
+      expect(result.exitCode, result.stderr).toBe(125);
+      expect(result.stderr).toMatch(
+        /create veth (mc[0-9a-f]{12}) on minictr0 \(eth0 in the netns of pid \d+\): ip link add \1 up master minictr0 type veth .*\(RTM_NEWLINK\): Operation not supported \(EOPNOTSUPP\)/,
+      );
+      expect(await host.settle(before)).toEqual(before);
+    } finally {
+      await host.must(['ip', 'link', 'del', 'minictr0']);
+    }
+  });
 });
