@@ -77,7 +77,7 @@ function cgroupChecks(): Finding[] {
 }
 
 function programChecks(): Finding[] {
-  const programs = [...NETWORK_PROGRAMS, ['unshare', 'util-linux'], ['nsenter', 'util-linux']] as const;
+  const programs = [...NETWORK_PROGRAMS, ['ip', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux']] as const;
   const missing = programs.filter(([program]) => findInPath(program) === null);
   return [
     missing.length === 0

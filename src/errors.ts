@@ -1,7 +1,7 @@
 // The errors minictr raises. Each names what was being done and to which object, and keeps the underlying cause, so
-// a message reads like "create veth mc3f2a1b9c0d4e on minictr0 (eth0 in the netns of pid 4242): ip link set
-// mc3f2a1b9c0d4e master minictr0: Cannot find device" (stepError). Only cli.ts turns an error into an exit code, from
-// its `kind`; everything else just throws.
+// a message reads like "create veth mc3f2a1b9c0d4e on minictr0 (eth0 in the netns of pid 4242): ip link add
+// mc3f2a1b9c0d4e ... (RTM_NEWLINK): File exists (EEXIST)" (stepError). Only cli.ts turns an error into an exit
+// code, from its `kind`; everything else just throws.
 
 /** How the CLI reports an error: Docker's exit codes follow from it (see cli.ts). */
 export type ErrorKind =

@@ -20,6 +20,7 @@
 //   zstdStream, zstdDecompress                                     zstd-compressed layers (zstd.cc)
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
 //   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
+//   netlinkSocket, netlinkSend, netlinkReceive, errnoDescription   a netlink socket; messages are TypeScript's (netlink.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
@@ -35,6 +36,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "lock.h"
+#include "netlink.h"
 #include "options.h"
 #include "proc.h"
 #include "pty.h"
@@ -295,6 +297,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfProgQuery", Napi::Function::New(env, minictr::BpfProgQuery, "bpfProgQuery"));
   exports.Set("interfaceIndex", Napi::Function::New(env, minictr::InterfaceIndex, "interfaceIndex"));
   exports.Set("openInRoot", Napi::Function::New(env, minictr::OpenInRootFunction, "openInRoot"));
+  exports.Set("netlinkSocket", Napi::Function::New(env, minictr::NetlinkSocket, "netlinkSocket"));
+  exports.Set("netlinkSend", Napi::Function::New(env, minictr::NetlinkSend, "netlinkSend"));
+  exports.Set("netlinkReceive", Napi::Function::New(env, minictr::NetlinkReceive, "netlinkReceive"));
+  exports.Set("errnoDescription", Napi::Function::New(env, minictr::ErrnoDescription, "errnoDescription"));
   return exports;
 }
 

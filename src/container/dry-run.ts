@@ -4,10 +4,11 @@
 // in it, comments included, is one shellQuote word (src/sys/shell-quote.ts): whatever the command line holds, the
 // script runs no command but its own.
 //
-// Its data is the run's own: the SpawnOptions handed to the native child, the ip batch lines and the nft script
-// all come from plan.ts, so the script cannot drift from what `minictr run` does. Differences are deliberate:
-// it keeps its state under /run/minictr-script instead of minictr's registries (the address is the one that was
-// free when it was generated), the command runs without a session of its own (setsid(1) would fork, and the
+// Its data is the run's own: the SpawnOptions handed to the native child, the link operations (rendered as the ip
+// commands equivalent to minictr's netlink requests, network/links.ts) and the nft script all come from plan.ts,
+// so the script cannot drift from what `minictr run` does. Differences are deliberate: it keeps its state under
+// /run/minictr-script instead of minictr's registries (the address is the one that was free when it was
+// generated), the command runs without a session of its own (setsid(1) would fork, and the
 // command would no longer be PID 1), and the security profile (capabilities, masked and read-only kernel paths,
 // no_new_privs, the device policy) is not reproduced: the script's container runs with root's full privileges.
 // Nor is the eBPF veth filter (no standard tool attaches it): only the nftables guard chain keeps the script's
@@ -16,6 +17,7 @@
 import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
 import { MinictrError } from '../errors.js';
+import { ipLines } from '../network/links.js';
 import { BRIDGE } from '../network/names.js';
 import { STATE_ROOT } from '../paths.js';
 import { shellQuote } from '../sys/shell-quote.js';
@@ -196,12 +198,13 @@ function dryRunScript(plan: Plan, address: string | null): string {
   if (network !== null) {
     lines.push(
       '',
-      '# 4. Host side: the bridge if missing, then the veth pair with eth0 created inside the container\'s netns.',
+      '# 4. Host side: the bridge if missing, then the veth pair with eth0 created inside the container\'s netns',
+      '# (minictr sends the same as rtnetlink requests from its own process: see --explain).',
       `ip link show ${q(BRIDGE)} >/dev/null 2>&1 || ip -batch - <<'MINICTR_IP'`,
-      ...network.bridgeLines,
+      ...ipLines(network.bridgeLink),
       'MINICTR_IP',
       'ip -batch - <<MINICTR_IP',
-      ...network.vethLines,
+      ...ipLines(network.vethLink),
       'MINICTR_IP',
       'echo 1 > /proc/sys/net/ipv4/ip_forward',
       `echo 1 > ${q(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`)}`,

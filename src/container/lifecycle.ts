@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { childStepError, messageOf, MinictrError, stepError, UsageError } from '../errors.js';
 import { warn } from '../log.js';
 import { attach, type Attached, type NetworkPlan } from '../network/attach.js';
+import { ipLines } from '../network/links.js';
 import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
 import { describeMapping } from '../network/ports.js';
 import { formatIpv4 } from '../network/subnet.js';
@@ -337,16 +338,21 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
   const network: NetworkPlan = hostNetwork(plan, address, pid);
   journaled(state, { kind: 'veth', name: network.veth });
   const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
+  const links = [...(attached.bridgeCreated ? [network.bridgeLink] : []), network.vethLink];
   report.step(
     'veth',
-    `ip -batch: ${attached.bridgeCreated ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
+    `netlink: ${attached.bridgeCreated ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
       `host end ${network.veth} joins ${BRIDGE} (hairpin on)${attached.guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${pid}`,
     attached.linksDone,
   );
+  report.detail([
+    ['ip', `the same as: ip -batch: ${links.flatMap(ipLines).join('; ')}`],
+    ...attached.netlink.map((message): [string, string] => ['netlink', message]),
+  ]);
   const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');
   report.step(
     'nat',
-    `ip_forward=1; while ip runs, ` +
+    `ip_forward=1; while the links are made, ` +
       (published ? `one nft call publishes ${published} (map elements, DNAT in prerouting and output) and lists` : 'nft lists') +
       ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
       (attached.rulesetApplied ? 'was missing or outdated, applied' : 'is in place'),

@@ -4,12 +4,12 @@
 // cannot drift apart.
 
 import { hostname as hostHostname, release } from 'node:os';
-import { bridgeLines } from '../network/bridge.js';
+import { bridgeOperation } from '../network/bridge.js';
 import { baseRuleset, publishLines, unpublishScript } from '../network/firewall.js';
 import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor } from '../network/names.js';
 import { checkHostPorts } from '../network/ports.js';
 import { formatIpv4, parseIpv4 } from '../network/subnet.js';
-import { vethLines } from '../network/veth.js';
+import { vethOperation } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
 import { encodeBytes } from '../sys/bytes.js';
@@ -130,8 +130,8 @@ export function hostNetwork(plan: Plan, address: string, pid: number | string) {
     address,
     veth,
     identity,
-    bridgeLines: bridgeLines(spec.subnet),
-    vethLines: vethLines(veth, pid, identity.mac),
+    bridgeLink: bridgeOperation(BRIDGE, spec.subnet),
+    vethLink: vethOperation(veth, BRIDGE, pid, identity.mac),
     ports: spec.ports,
     publishLines: published,
     // The dry-run's scripts, built only when asked for: a run needs neither (and the base's marker hashes it all).

@@ -238,5 +238,16 @@ export interface NativeAddon {
    * leave it); throws an Error with errno and path (native/src/root_open.cc).
    */
   openInRoot(rootFd: number, path: string): number;
+  /**
+   * socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), bound, with extended acknowledgements: a descriptor that
+   * fs.closeSync closes. Messages are built and parsed in TypeScript (src/netlink/); throws an Error with errno.
+   */
+  netlinkSocket(protocol: number): number;
+  /** One sendmsg to the kernel of whole netlink messages; throws an Error with errno. */
+  netlinkSend(fd: number, messages: Uint8Array): void;
+  /** The next datagram from the socket, whole; blocks until there is one. Throws an Error with errno. */
+  netlinkReceive(fd: number): Buffer;
+  /** strerrorname_np and strerror of an errno that arrived as data (a netlink error). */
+  errnoDescription(errno: number): { code: string; message: string };
 }
 

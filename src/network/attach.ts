@@ -5,8 +5,9 @@
 //
 // attach runs two chains side by side, since neither needs the other's objects (the rules name the bridge, not the
 // veth), so the step costs the slower of the two:
-//   links     one ip batch (the bridge if missing, the veth pair with eth0 created inside the child's netns, the host
-//             end on the bridge), then the eBPF veth filter (loopback guard, anti-spoofing) on the host end
+//   links     rtnetlink requests (links.ts; no ip process): the bridge if missing, the veth pair with eth0 created
+//             inside the child's netns and the host end on the bridge, then the eBPF veth filter (loopback guard,
+//             anti-spoofing) on the host end
 //   firewall  ip_forward on, and one nft call that adds the container's published ports and lists the table (whose
 //             base rules are re-applied only when missing or outdated)
 // then the bridge's settings (route_localnet where the loopback guard holds, no router advertisements learned).
@@ -15,11 +16,12 @@
 
 import { messageOf, stepError } from '../errors.js';
 import { warn } from '../log.js';
-import type { NativeAddon } from '../native/index.js';
-import { CommandError, runCommand } from '../sys/command.js';
-import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, restoreForwarding, setRouteLocalnet } from './bridge.js';
+import { nativeAddon, type NativeAddon } from '../native/index.js';
+import { CommandError } from '../sys/command.js';
+import { ensureForwarding, ensureNoRouterAdvertisements, restoreForwarding, setRouteLocalnet } from './bridge.js';
 import { deleteTable, ensureRuleset, unpublish } from './firewall.js';
-import { ipBatch, linkExists } from './iproute.js';
+import { linkExists } from './iproute.js';
+import { applyLinks, type BridgeOperation, type VethOperation } from './links.js';
 import { BRIDGE } from './names.js';
 import type { PortMapping } from './ports.js';
 import type { Subnet } from './subnet.js';
@@ -35,9 +37,9 @@ export interface NetworkPlan {
   veth: string;
   /** The container's MAC and address on the bridge: all its veth's filter lets it send from. */
   identity: VethIdentity;
-  /** ip batch lines creating the bridge, used when it is missing. */
-  bridgeLines: string[];
-  vethLines: string[];
+  /** The bridge, created when it is missing, and the veth pair. */
+  bridgeLink: BridgeOperation;
+  vethLink: VethOperation;
   /** The container's published ports, and their map elements. */
   ports: readonly PortMapping[];
   publishLines: string[];
@@ -46,6 +48,8 @@ export interface NetworkPlan {
 /** What attach did, for --explain and --timings. */
 export interface Attached {
   bridgeCreated: boolean;
+  /** The netlink messages that created the links, described. */
+  netlink: string[];
   /** The veth filter is attached (tcx, Linux 6.6): the loopback guard holds. */
   guarded: boolean;
   /** The base ruleset was missing or outdated, and applied. */
@@ -71,19 +75,9 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${plan.address}`, cause);
   let linksDone = 0;
   let guarded = false;
-  const links = (async () => {
-    try {
-      await ipBatch([...(bridgeCreated ? plan.bridgeLines : []), ...plan.vethLines], isBridgeRace);
-    } catch (cause) {
-      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
-    }
-    try {
-      guarded = await attachVethFilter(addon, veth, plan.identity);
-    } catch (cause) {
-      throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
-    }
-    linksDone = performance.now();
-  })();
+  const netlink: string[] = [];
+  // The firewall chain starts first: its nft process then runs while the links chain makes its (synchronous)
+  // netlink requests.
   const firewall = (async () => {
     try {
       ensureForwarding();
@@ -99,6 +93,19 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     } catch (cause) {
       throw natFailed(cause);
     }
+  })();
+  const links = (async () => {
+    try {
+      for (const applied of applyLinks(addon, [...(bridgeCreated ? [plan.bridgeLink] : []), plan.vethLink])) netlink.push(...applied.messages);
+    } catch (cause) {
+      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
+    }
+    try {
+      guarded = await attachVethFilter(addon, veth, plan.identity);
+    } catch (cause) {
+      throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
+    }
+    linksDone = performance.now();
   })();
   const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
   if (linksResult.status === 'rejected') {
@@ -119,7 +126,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
   }
   hooks.checkpoint('nat');
-  return { bridgeCreated, guarded, rulesetApplied: firewallResult.value, linksDone };
+  return { bridgeCreated, netlink, guarded, rulesetApplied: firewallResult.value, linksDone };
 }
 
 /**
@@ -127,7 +134,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
  * the host end of its veth (when the kernel has not deleted it with the namespace). Gone already counts as done.
  */
 export async function detach(part: { published: { address: string; mappings: readonly PortMapping[] } } | { veth: string }): Promise<void> {
-  if ('veth' in part) await deleteVethIfPresent(part.veth);
+  if ('veth' in part) deleteVethIfPresent(part.veth);
   else await unpublish(part.published.mappings, part.published.address);
 }
 
@@ -137,8 +144,8 @@ export function hostNetworkRemovals(): { what: string; remove: () => unknown }[]
     { what: 'delete nftables table', remove: deleteTable },
     {
       what: `delete bridge ${BRIDGE}`,
-      remove: async () => {
-        if (linkExists(BRIDGE)) await runCommand(['ip', 'link', 'del', BRIDGE]);
+      remove: () => {
+        if (linkExists(BRIDGE)) applyLinks(nativeAddon(), [{ kind: 'delete', name: BRIDGE }]);
       },
     },
     { what: 'restore net.ipv4.ip_forward', remove: restoreForwarding },

@@ -5,22 +5,17 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { PATHS } from '../paths.js';
 import { writeFileNamed } from '../sys/reserved-space.js';
 import { BRIDGE, macFor } from './names.js';
-import type { BatchFailure } from './iproute.js';
-import { formatIpv4, type Subnet } from './subnet.js';
+import type { BridgeOperation } from './links.js';
+import type { Subnet } from './subnet.js';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
 const IP_FORWARD_SAVED = PATHS.ipForwardSaved;
 
-/** ip batch lines creating the bridge with the gateway address and a fixed MAC (see names.ts). */
-export function bridgeLines(subnet: Subnet): string[] {
-  return [
-    `link add ${BRIDGE} address ${macFor(subnet.gateway)} type bridge`,
-    `addr replace ${formatIpv4(subnet.gateway)}/${subnet.prefixLength} dev ${BRIDGE}`,
-    `link set ${BRIDGE} up`,
-  ];
+/** The bridge named `name` with the gateway address and a fixed MAC (see names.ts). */
+export function bridgeOperation(name: string, subnet: Subnet): BridgeOperation {
+  return { kind: 'bridge', name, mac: macFor(subnet.gateway), address: subnet.gateway, prefixLength: subnet.prefixLength };
 }
-
 
 /**
  * Lets packets with a 127.0.0.0/8 source be routed out of the bridge: the host reaching a published port on
@@ -43,11 +38,6 @@ export function ensureNoRouterAdvertisements(): void {
     if (!existsSync(path)) return; // IPv6 is disabled on this host: nothing to learn
     if (readFileSync(path, 'utf8').trim() !== '0') writeFileSync(path, '0\n');
   }
-}
-
-/** A concurrent first run may create the bridge between our check and our batch: that is success. */
-export function isBridgeRace(failure: BatchFailure): boolean {
-  return failure.line.startsWith(`link add ${BRIDGE} `) && /File exists/.test(failure.message);
 }
 
 /** Turns on IPv4 forwarding (a per-network-namespace sysctl), remembering the value it had. */

@@ -13,11 +13,8 @@ export const NAMESPACES = [
   ['ipc', 'CONFIG_IPC_NS'],
 ] as const;
 
-/** The host programs a bridged run needs, with the Debian package that has them. */
-export const NETWORK_PROGRAMS = [
-  ['ip', 'iproute2'],
-  ['nft', 'nftables'],
-] as const;
+/** The host programs a bridged run needs, with the Debian package that has them (links are made over netlink). */
+export const NETWORK_PROGRAMS = [['nft', 'nftables']] as const;
 
 export function findInPath(program: string, path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): string | null {
   for (const dir of path.split(delimiter)) {

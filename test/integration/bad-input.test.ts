@@ -82,12 +82,12 @@ describe.skipIf(!isRoot)('minictr run: bad input on a fresh host (needs root: sk
     });
   }
 
-  it('rejects a missing host program (ip, nft not in PATH) before creating anything', async () => {
+  it('rejects a missing host program (nft not in PATH) before creating anything', async () => {
     const result = await host.exec(['env', 'PATH=/nonexistent', process.execPath, CLI, 'run', '/bin/true']);
     expectRejected(
       { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) },
       125,
-      /ip not found in PATH: install it with "apt-get install iproute2"/,
+      /nft not found in PATH: install it with "apt-get install nftables"/,
     );
     expect(await host.snapshot()).toEqual(pristine);
   });

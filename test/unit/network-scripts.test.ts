@@ -1,19 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { isBridgeRace } from '../../src/network/bridge.js';
+import { bridgeOperation } from '../../src/network/bridge.js';
 import { baseMarker, baseRuleset } from '../../src/network/firewall.js';
-import { parseBatchFailures } from '../../src/network/iproute.js';
+import { ipLines } from '../../src/network/links.js';
 import { hostVethName, macFor } from '../../src/network/names.js';
 import { Subnet } from '../../src/network/subnet.js';
-import { vethLines } from '../../src/network/veth.js';
+import { vethOperation } from '../../src/network/veth.js';
 
-describe('ip batch', () => {
-  it('creates the container end of the veth directly in the child netns and enslaves the host end', () => {
-    expect(vethLines('mc0123456789ab', 4242, '02:6d:63:00:00:07')).toEqual([
-      'link add mc0123456789ab type veth peer name eth0 address 02:6d:63:00:00:07 netns 4242',
-      'link set mc0123456789ab master minictr0',
+describe('link operations rendered as ip commands', () => {
+  it('creates the container end of the veth directly in the child netns, up on the bridge, then sets hairpin', () => {
+    expect(ipLines(vethOperation('mc0123456789ab', 'minictr0', 4242, '02:6d:63:00:00:07'))).toEqual([
+      'link add mc0123456789ab up master minictr0 type veth peer name eth0 address 02:6d:63:00:00:07 netns 4242',
       'link set mc0123456789ab type bridge_slave hairpin on',
-      'link set mc0123456789ab up',
     ]);
+  });
+
+  it('creates the bridge up with its fixed MAC, then replaces its address', () => {
+    expect(ipLines(bridgeOperation('minictr0', Subnet.parse('10.0.0.0/24')))).toEqual([
+      'link add minictr0 up address 02:6d:63:00:00:01 type bridge',
+      'addr replace 10.0.0.1/24 dev minictr0',
+    ]);
+    expect(ipLines({ kind: 'delete', name: 'mc0123456789ab' })).toEqual(['link del mc0123456789ab']);
   });
 
   it('derives MAC addresses from IPv4 addresses, so a reused address keeps its MAC', () => {
@@ -24,17 +30,6 @@ describe('ip batch', () => {
   it('names host veths with a findable prefix within the 15-character limit', () => {
     expect(hostVethName('0123456789ab')).toBe('mc0123456789ab');
     expect(hostVethName('0123456789ab').length).toBeLessThanOrEqual(15);
-  });
-
-  it('maps each "Command failed -:N" to its line and message', () => {
-    const lines = ['link add minictr0 type bridge', 'addr replace 10.0.0.1/24 dev minictr0', 'link set mcx master minictr0 up'];
-    const stderr = 'RTNETLINK answers: File exists\nCommand failed -:1\nCannot find device "mcx"\nCommand failed -:3\n';
-    const failures = parseBatchFailures(lines, stderr);
-    expect(failures).toEqual([
-      { line: lines[0], message: 'RTNETLINK answers: File exists' },
-      { line: lines[2], message: 'Cannot find device "mcx"' },
-    ]);
-    expect(failures.map(isBridgeRace)).toEqual([true, false]);
   });
 });
 
