@@ -58,10 +58,10 @@ export function maskLines(plan: Plan): string[] {
 export function cgroupCreateLines(cgroups: readonly CgroupDir[]): string[] {
   if (cgroups.length === 0) return ['# No cgroup: no limits were given and --privileged has no device policy.'];
   return cgroups.flatMap(({ dir, files, enable }) => [
-      ...enable.flatMap(([path, value]) => [`mkdir -p ${q(path.slice(0, path.lastIndexOf('/')))}`, `echo ${q(value)} > ${q(path)}`]),
-      `mkdir -p ${q(dir)}`,
-      ...files.map(([name, value]) => `echo ${q(value)} > ${q(`${dir}/${name}`)}`),
-    ]);
+    ...enable.flatMap(([path, value]) => [`mkdir -p ${q(path.slice(0, path.lastIndexOf('/')))}`, `echo ${q(value)} > ${q(path)}`]),
+    `mkdir -p ${q(dir)}`,
+    ...files.map(([name, value]) => `echo ${q(value)} > ${q(`${dir}/${name}`)}`),
+  ]);
 }
 
 /** PID 1 into every cgroup directory (as joinCgroups), before it is released. */

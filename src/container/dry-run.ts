@@ -176,7 +176,7 @@ function setupScript(plan: Plan, options: ScriptSpawnOptions, root: string): str
 /**
  * PID 1: it opens the release fifo, takes the security profile's process part with setpriv(1) while the host's
  * programs are still in its root, and waits. Released, it enters the working directory and execs the command with
- * exactly the container's environment; the environment's env(1) comes from the container's root.
+ * exactly the container's environment, through the env(1) of the container's root.
  */
 function pid1Script(plan: Plan, options: ScriptSpawnOptions, root: string): string[] {
   const q = shellQuote;

@@ -3,7 +3,8 @@
 // each step's mechanics live in its own module. Everything the container needs is decided before the first
 // acquisition (validate, plan.ts), and the journal records each host object before it is created, so the teardown
 // at the end, or gc's after a crash, restores the host from the same record (journal.ts). The undo stack in
-// memory holds only what no journal records: the terminal, the handoff pipe and the held PID 1.
+// memory holds only what no journal records: the terminal, the handoff pipe and the held PID 1. With --step, the
+// run waits for Enter before each step (pause, step-mode.ts).
 //
 // -d changes two steps: at clone the container's parent is minictr-monitor, not this process (see
 // native/src/spawn.cc), and at detach the record names the monitor as owner, the handoff pipe closes and this
