@@ -33,7 +33,7 @@ import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from '
 import { leases, names, ports } from './registries.js';
 import { RunReport } from './report.js';
 import { resetInProgress } from './reset.js';
-import { StepMode } from './step-mode.js';
+import type { StepMode } from './step-mode.js';
 import type { RunStep } from './steps.js';
 import type { SignalRelay } from './signals.js';
 import type { RunSpec } from './spec.js';
@@ -129,7 +129,8 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
-  const step = spec.step ? StepMode.open() : null;
+  // Loaded only for --step (it brings node:tty), as a run without it needs none of it.
+  const step = spec.step ? (await import('./step-mode.js')).StepMode.open() : null;
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
   report.detail(explainImage(spec));
   let run: Run | undefined;
