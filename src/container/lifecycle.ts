@@ -191,6 +191,7 @@ async function execute(run: Run): Promise<RunOutcome> {
 /** --step: waits for Enter before `step`; a signal meanwhile stops the run here. */
 async function pause(run: Run, step: RunStep): Promise<void> {
   if (run.step === null) return;
+  run.signals.check(); // a signal during the step before: no prompt
   await run.step.before(step, { last: step === 'go→exec' });
   run.signals.check();
 }
