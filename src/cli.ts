@@ -116,6 +116,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('-i, --interactive', "with -t, send minictr's stdin to the container (without -t it always reads it)")
     .option('--explain', 'print each step on stderr as it happens: what, with which command, and why')
     .option('--dry-run', 'change nothing; print a shell script that does what this run would do, step by step')
+    .option('--step', 'stop before each step, say what it does and how to look at it, go on when Enter is pressed')
     .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')
     .action(lazy(async () => (await import('./commands/run.js')).run));
 

@@ -77,7 +77,7 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
   });
   if (flags.dryRun) {
     const { dryRun } = await import('../container/dry-run.js');
-    process.stdout.write(await dryRun(spec));
+    process.stdout.write(await dryRun(spec, process.argv.slice(2)));
     return 0;
   }
   const { id, status } = await runContainer(spec);

@@ -3,7 +3,8 @@
 // each step's mechanics live in its own module. Everything the container needs is decided before the first
 // acquisition (validate, plan.ts), and the journal records each host object before it is created, so the teardown
 // at the end, or gc's after a crash, restores the host from the same record (journal.ts). The undo stack in
-// memory holds only what no journal records: the terminal, the handoff pipe and the held PID 1.
+// memory holds only what no journal records: the terminal, the handoff pipe and the held PID 1. With --step, the
+// run waits for Enter before each step (pause, step-mode.ts).
 //
 // -d changes two steps: at clone the container's parent is minictr-monitor, not this process (see
 // native/src/spawn.cc), and at detach the record names the monitor as owner, the handoff pipe closes and this
@@ -15,7 +16,7 @@ import { childStepError, messageOf, MinictrError, stepError, UsageError } from '
 import { warn } from '../log.js';
 import { attach, type Attached, type NetworkPlan } from '../network/attach.js';
 import { ipLines } from '../network/links.js';
-import { BRIDGE, CONTAINER_IFNAME } from '../network/names.js';
+import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/names.js';
 import { describeMapping } from '../network/ports.js';
 import { formatIpv4 } from '../network/subnet.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
@@ -33,6 +34,8 @@ import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from '
 import { leases, names, ports } from './registries.js';
 import { RunReport } from './report.js';
 import { resetInProgress } from './reset.js';
+import type { StepMode } from './step-mode.js';
+import type { RunStep } from './steps.js';
 import type { SignalRelay } from './signals.js';
 import type { RunSpec } from './spec.js';
 import { ContainerState, type JournalEntry } from './state.js';
@@ -116,6 +119,8 @@ interface Run {
   state: ContainerState | null;
   /** Once PID 1 has exec'd: the container is then kept as exited (with its name) at the end, unless --rm. */
   started: boolean;
+  /** --step: the prompts on the caller's terminal. */
+  step: StepMode | null;
 }
 
 /** Runs the container to completion (or, detached, until it runs) and returns how its PID 1 ended. */
@@ -125,11 +130,16 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
+  // Loaded only for --step (it brings node:tty), as a run without it needs none of it.
+  const step = spec.step ? (await import('./step-mode.js')).StepMode.open() : null;
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
   report.detail(explainImage(spec));
   let run: Run | undefined;
   return holdingSignals(
-    (teardown, signals) => execute((run = { plan, addon, teardown, signals, report, state: null, started: false })),
+    (teardown, signals) => {
+      if (step !== null) teardown.defer('close the terminal of --step', () => step.close());
+      return execute((run = { plan, addon, teardown, signals, report, state: null, started: false, step }));
+    },
     async (failures, teardown) => {
       // teardown: what is kept in memory is undone first (PID 1 stopped and reaped), then the journal.
       if (run?.state && !teardown.handedOver) {
@@ -148,22 +158,43 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
  */
 async function execute(run: Run): Promise<RunOutcome> {
   // 1. state   2. volumes   3. address (and the cgroup)
+  await pause(run, 'state');
   const state = await createState(run);
+  run.step?.know({ state: state.dir });
+  if (run.plan.mounts.length > 0) await pause(run, 'volumes');
   prepareVolumes(run, state);
+  await pause(run, 'address');
   const address = await acquireAddress(run, state);
   const cgroups = await createCgroup(run, state);
+  if (address !== null) run.step?.know({ leases: leases().files.dir, bridge: BRIDGE, table: `${NFT_FAMILY} ${NFT_TABLE}` });
+  if (cgroups.length > 0) run.step?.know({ cgroup: cgroups[0]! });
   run.signals.check();
   // 4. clone   5. veth, nat (while PID 1 joins its cgroup)
+  await pause(run, 'clone');
   const held = spawnContainer(run, state, address);
+  run.step?.know({ pid: String(held.pid) });
   const joining = joinCgroup(run, held, cgroups);
-  if (address !== null) await attachNetwork(run, state, address, held.pid);
+  if (address !== null) {
+    await pause(run, 'veth');
+    await attachNetwork(run, state, address, held.pid);
+  }
   run.signals.check();
   const joinFailure = await joining;
   if (joinFailure !== null) throw joinFailure;
   // 6. go→exec   7. detach (-d), or run
+  await pause(run, 'go→exec');
+  run.step?.close();
   await release(run, state, held, address);
   if (held.child.monitorPid > 0) return handOver(run, state, held);
   return { id: run.plan.id, status: await wait(run, state, held) };
+}
+
+/** --step: waits for Enter before `step`; a signal meanwhile stops the run here. */
+async function pause(run: Run, step: RunStep): Promise<void> {
+  if (run.step === null) return;
+  run.signals.check(); // a signal during the step before: no prompt
+  await run.step.before(step, { last: step === 'go→exec' });
+  run.signals.check();
 }
 
 /** Records `entry` in the journal, before the object it names is created. */

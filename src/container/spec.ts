@@ -44,6 +44,7 @@ export interface RunFlags {
   stopSignal?: string;
   explain?: boolean;
   dryRun?: boolean;
+  step?: boolean;
   privileged?: boolean;
   readOnly?: boolean;
   user?: string;
@@ -105,6 +106,8 @@ export interface RunSpec {
   stopSignal: NodeJS.Signals | null;
   /** Print each step on stderr as it happens. */
   explain: boolean;
+  /** --step: stop before each step until Enter is pressed on the caller's terminal (step-mode.ts). */
+  step: boolean;
   /** --privileged: all capabilities, no masked or read-only kernel paths. */
   privileged: boolean;
   /** Capability numbers the container keeps (ignored when privileged). */
@@ -214,6 +217,8 @@ export function buildRunSpec(
       `invalid --name "${flags.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ (from 2 to ${MAX_NAME_LENGTH} characters) is allowed`,
     );
   }
+  if (flags.step && flags.dryRun) throw new UsageError('--step runs the container, --dry-run does not: give one of them');
+  if (flags.step && flags.timings !== undefined) throw new UsageError('--timings cannot be used with --step: it would time the pauses');
   const workdir = flags.workdir ?? image?.workdir ?? '/';
   if (!isAbsolute(workdir)) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
   const log = parseLogOptions(flags.logOpt ?? []);
@@ -235,6 +240,7 @@ export function buildRunSpec(
     ports,
     stopSignal: flags.stopSignal !== undefined ? parseSignal(flags.stopSignal, '--stop-signal') : image?.stopSignal ? parseSignal(image.stopSignal, `StopSignal of image ${image.name}`) : null,
     explain: flags.explain ?? false,
+    step: flags.step ?? false,
     privileged: flags.privileged ?? false,
     capabilities: resolveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []),
     devices: (flags.device ?? []).map(parseDeviceFlag),

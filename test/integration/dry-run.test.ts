@@ -1,9 +1,12 @@
 // `minictr run --dry-run` changes nothing, and its script, executed as root in the scratch host, builds an
 // equivalent container: hostname, address, default route, the gateway reachable, a published port answering,
 // the exit status passed through, and nothing left behind. Arguments written to break out of their shell words
-// stay in them, and reach the container byte for byte.
+// stay in them, and reach the container byte for byte. The script's container has what a real run of the same flags
+// has, seen from inside (capabilities, user, no_new_privs, every mount with its options: masked and read-only kernel
+// paths, read-only binds down to their submounts) and from the host (the cgroup limits); only seccomp differs, as
+// the script says.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,4 +93,65 @@ describe.skipIf(!isRoot)('minictr run --dry-run (needs root: skipped otherwise)'
     for (let n = 1; n <= 7; n++) expect(existsSync(`/proc/${scratch.host.pid}/root/run/PWNED-${n}`)).toBe(false);
     expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before);
   });
+
+  it('gives its container the cgroup limits, user, capabilities, no_new_privs and mounts of a real run', async () => {
+    // A tmpfs under the -v source (in the scratch host's mount namespace): a read-only bind is read-only below too.
+    const volume = join(dir, 'volume');
+    mkdirSync(join(volume, 'sub'), { recursive: true });
+    expect((await scratch.host.exec(['mount', '-t', 'tmpfs', 'tmpfs', join(volume, 'sub')])).exitCode).toBe(0);
+    const probe = [
+      'grep -E "^(Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp)" /proc/self/status',
+      'touch /v/sub/x 2>&1',
+      'ls -A /proc/acpi /sys/firmware 2>&1',
+      'awk \'{print $5, $6}\' /proc/self/mountinfo | sort',
+      'pwd',
+      'sleep 1',
+    ].join('; ');
+    const limitFiles = ['memory.limit_in_bytes', 'pids.max', 'cpu.cfs_quota_us', 'memory.max', 'cpu.max'];
+    /** Runs argv; while it runs, reads the limits of the container's cgroup (the only one of the scratch host's). */
+    const observe = async (argv: string[]) => {
+      const running = scratch.host.exec(argv, { timeout: 20_000 });
+      let ended = false;
+      void running.finally(() => (ended = true));
+      const limits = new Set<string>();
+      while (!ended && limits.size < 3) {
+        // Once PID 1 has joined, the limits are all written.
+        for (const cgroup of scratch.host.containerCgroups().filter((dir) => readFileSync(join(dir, 'cgroup.procs'), 'utf8') !== '')) {
+          for (const file of limitFiles) {
+            if (existsSync(join(cgroup, file))) limits.add(`${file}=${readFileSync(join(cgroup, file), 'utf8').trim()}`);
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const result = await running;
+      return { result, output: String(result.stdout), limits: [...limits].sort() };
+    };
+    for (const flags of [
+      ['-m', '64m', '--pids-limit', '20', '--cpus', '0.5'],
+      ['-m', '64m', '--pids-limit', '20', '--cpus', '0.5', '-u', '1000:1000', '--cap-drop', 'NET_RAW', '--cap-add', 'SYS_TIME', '--read-only', '-w', '/tmp/w'],
+    ]) {
+      const args = ['--rm', '--network', 'none', '-v', `${volume}:/v:ro`, ...flags, '/bin/sh', '-c', probe];
+      const real = await observe([process.execPath, CLI, 'run', ...args]);
+      expect(real.result.exitCode, String(real.result.stderr)).toBe(0);
+      const before = await scratch.host.snapshot(); // what the script must leave as it finds it
+      const dry = await scratch.host.minictr(['run', '--dry-run', '--name', 'learner', ...args]);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(`# minictr run --dry-run --name learner --rm --network none -v ${volume}:/v:ro ${flags.join(' ')} /bin/sh -c `);
+      expect(dry.stdout).toMatch(/^# {3}- seccomp: /m);
+      const script = join(dir, 'profile.sh');
+      writeFileSync(script, dry.stdout);
+      const copy = await observe(['bash', script]);
+      expect(copy.result.exitCode, `${copy.output}\n${String(copy.result.stderr)}`).toBe(0);
+      const withoutSeccomp = (output: string) => output.split('\n').filter((line) => !line.startsWith('Seccomp'));
+      expect(withoutSeccomp(copy.output)).toEqual(withoutSeccomp(real.output));
+      expect(copy.limits).toEqual(real.limits);
+      expect(real.limits.length).toBe(3);
+      expect(real.output).toMatch(/^CapEff:\t0000000/m);
+      expect(real.output).toContain('Read-only file system');
+      expect(real.output).toMatch(/^Seccomp:\t2$/m);
+      expect(copy.output).toMatch(/^Seccomp:\t0$/m);
+      expect(await scratch.host.settle(before)).toEqual(before);
+    }
+    await scratch.host.exec(['umount', join(volume, 'sub')]);
+  }, 60_000);
 });
