@@ -20,6 +20,7 @@
 //   zstdStream, zstdDecompress                                     zstd-compressed layers (zstd.cc)
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
 //   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
+//   nftRun, nftGeneration                                          libnftables and the ruleset's generation (nftables.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
@@ -35,6 +36,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "lock.h"
+#include "nftables.h"
 #include "options.h"
 #include "proc.h"
 #include "pty.h"
@@ -295,6 +297,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfProgQuery", Napi::Function::New(env, minictr::BpfProgQuery, "bpfProgQuery"));
   exports.Set("interfaceIndex", Napi::Function::New(env, minictr::InterfaceIndex, "interfaceIndex"));
   exports.Set("openInRoot", Napi::Function::New(env, minictr::OpenInRootFunction, "openInRoot"));
+  exports.Set("nftRun", Napi::Function::New(env, minictr::NftRun, "nftRun"));
+  exports.Set("nftGeneration", Napi::Function::New(env, minictr::NftGeneration, "nftGeneration"));
   return exports;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AggregateFailure, messageOf } from '../errors.js';
 import { shortId } from '../ids.js';
 import { debug, warn } from '../log.js';
-import { publish, publishedMappings, unpublish } from '../network/firewall.js';
+import { publish, publishedMappings, removePublished } from '../network/firewall.js';
 import type { PortMapping } from '../network/ports.js';
 import { PATHS } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
@@ -96,7 +96,7 @@ function journaled(mapping: PortMapping, address: string): boolean {
 export async function removeStalePublished(): Promise<void> {
   for (const { mapping, address } of await publishedMappings()) {
     if (journaled(mapping, address)) continue;
-    await unpublish([mapping], address);
+    await removePublished([mapping], address);
     // A run may have claimed the port and published this very element between the check and the delete: give it
     // back.
     if (journaled(mapping, address)) await publish([mapping], address);

@@ -238,5 +238,15 @@ export interface NativeAddon {
    * leave it); throws an Error with errno and path (native/src/root_open.cc).
    */
   openInRoot(rootFd: number, path: string): number;
+  /**
+   * libnftables' nft_run_cmd_from_buffer on one context kept for the process (native/src/nftables.cc): `script` as
+   * `nft [-j] [-t] -f -` reads it, one transaction; `ok` false when it failed, with nft's messages in `error`.
+   */
+  nftRun(script: string, json: boolean, terse: boolean): { ok: boolean; output: string; error: string };
+  /**
+   * NFT_MSG_GETGEN: the ruleset's generation id, which every commit bumps by one, and the cookie of this process's
+   * network namespace (decimal), which no other namespace has while the host runs. Throws an Error with errno.
+   */
+  nftGeneration(): { netns: string; generation: number };
 }
 

@@ -16,9 +16,9 @@
 import { messageOf, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import type { NativeAddon } from '../native/index.js';
-import { CommandError, runCommand } from '../sys/command.js';
+import { runCommand } from '../sys/command.js';
 import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, restoreForwarding, setRouteLocalnet } from './bridge.js';
-import { deleteTable, ensureRuleset, unpublish } from './firewall.js';
+import { deleteTable, ensureRuleset, isElementClash, unpublish } from './firewall.js';
 import { ipBatch, linkExists } from './iproute.js';
 import { BRIDGE } from './names.js';
 import type { PortMapping } from './ports.js';
@@ -92,7 +92,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
       } catch (cause) {
         // "File exists": a stale element holds one of these ports. This run holds the port now, so the element is
         // nobody's: remove it and publish once more.
-        if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
+        if (!isElementClash(cause)) throw cause;
         await hooks.removeStalePublished();
         return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
       }
