@@ -344,11 +344,25 @@ export async function publish(mappings: readonly PortMapping[], containerAddress
   commitElements(publishLines(mappings, containerAddress).map((line) => `${line}\n`).join(''));
 }
 
+/** One container's published ports, to the container address they lead to. */
+export interface Published {
+  mappings: readonly PortMapping[];
+  address: string;
+}
+
 /**
  * Whether this kernel expires an element on a re-add with a timeout (Linux 6.12): null until the first unpublish
  * of this process has looked. An older kernel accepts the re-add and ignores it.
  */
 let expiryWorks: boolean | null = null;
+
+/**
+ * Elements this process has unpublished ahead of their container's teardown (gc's batch, see unpublishAhead): the
+ * teardown, coming to them next, has nothing left to do. Each is forgotten as that teardown passes, so a later
+ * element with the same key and value (another container's, after the port's release) is never skipped.
+ */
+const unpublished = new Set<string>();
+const elementId = (mapping: PortMapping, address: string) => JSON.stringify([mapping.hostIp, mapping.protocol, mapping.hostPort, mapping.containerPort, address]);
 
 /** Whether the element of `mapping` is gone or expiring (a `get element` shows its timeout), after an expiry. */
 function expiring(mapping: PortMapping, containerAddress: string): boolean {
@@ -362,22 +376,45 @@ function expiring(mapping: PortMapping, containerAddress: string): boolean {
 }
 
 /**
- * Removes the elements of `mappings` (a container's teardown) as unpublishScript does, if the table still exists
- * (reset may have removed it already). The first time in a process, a `get element` checks that the kernel
- * expired it; where it did not, this and every later unpublish deletes instead.
+ * Removes the elements of containers' published ports, all in one transaction, as unpublishScript does, if the
+ * table still exists (reset may have removed it already). The first time in a process, a `get element` checks
+ * that the kernel expired one; where it did not, this and every later unpublish deletes instead.
  */
-export async function unpublish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
-  if (mappings.length === 0) return;
+async function unpublishAll(containers: readonly Published[]): Promise<void> {
+  const pending = containers.filter(({ mappings }) => mappings.length > 0);
+  if (pending.length === 0) return;
+  const script = (remove: typeof unpublishScript) => pending.map(({ mappings, address }) => remove(mappings, address)).join('');
   try {
-    commitElements(expiryWorks === false ? deleteScript(mappings, containerAddress) : unpublishScript(mappings, containerAddress));
+    commitElements(script(expiryWorks === false ? deleteScript : unpublishScript));
     if (expiryWorks === null) {
-      expiryWorks = expiring(mappings[0]!, containerAddress);
-      if (!expiryWorks) commitElements(deleteScript(mappings, containerAddress));
+      expiryWorks = expiring(pending[0]!.mappings[0]!, pending[0]!.address);
+      if (!expiryWorks) commitElements(script(deleteScript));
     }
   } catch (cause) {
     if (isMissing(cause) && !tableExists()) return;
     throw cause;
   }
+}
+
+/**
+ * Unpublishes the ports of containers about to be torn down, in one transaction (gc: `rm -f` of 250 containers
+ * is one commit, not 250); their teardowns then skip them. A failure is left to those teardowns, which name the
+ * container.
+ */
+export async function unpublishAhead(containers: readonly Published[]): Promise<void> {
+  try {
+    await unpublishAll(containers);
+  } catch (cause) {
+    debug(`nft: unpublish ahead of the teardowns: ${String(cause)}`);
+    return;
+  }
+  for (const { mappings, address } of containers) for (const mapping of mappings) unpublished.add(elementId(mapping, address));
+}
+
+/** Removes the elements of one container's published ports (its teardown): see unpublishAll. */
+export async function unpublish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
+  const left = mappings.filter((mapping) => !unpublished.delete(elementId(mapping, containerAddress)));
+  await unpublishAll([{ mappings: left, address: containerAddress }]);
 }
 
 /** Deletes the elements of `mappings` now (stale ones, gc's removeStalePublished), if the table still exists. */
