@@ -7,6 +7,8 @@
 #include "nftables.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "errors.h"
@@ -50,6 +53,18 @@ class Capture {
   FILE* stream_;
 };
 
+// The descriptors open in this process now.
+std::set<int> OpenDescriptors() {
+  std::set<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') fds.insert(atoi(entry->d_name));
+  }
+  closedir(dir);
+  return fds;
+}
+
 }  // namespace
 
 Napi::Value NftRun(const Napi::CallbackInfo& info) {
@@ -60,8 +75,14 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   std::string script = info[0].As<Napi::String>().Utf8Value();
   if (script.find('\0') != std::string::npos) return ThrowTypeError(env, "nftRun: the script contains a NUL byte");
   if (context == nullptr) {
+    // libnftables opens its netlink socket in nft_ctx_new without close-on-exec: whatever descriptor appears
+    // meanwhile gets it, or every program minictr starts later (ip, the monitor) would inherit the socket.
+    std::set<int> before = OpenDescriptors();
     context = nft_ctx_new(NFT_CTX_DEFAULT);
     if (context == nullptr) return ThrowErrno(env, "nft_ctx_new", errno != 0 ? errno : ENOMEM);
+    for (int fd : OpenDescriptors()) {
+      if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
   }
   Capture output;
   Capture error;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AggregateFailure, messageOf } from '../errors.js';
 import { shortId } from '../ids.js';
 import { debug, warn } from '../log.js';
-import { publish, publishedMappings, removePublished, unpublishAhead, type Published } from '../network/firewall.js';
+import { forgetUnpublishedAhead, publish, publishedMappings, removePublished, unpublishAhead, type Published } from '../network/firewall.js';
 import type { PortMapping } from '../network/ports.js';
 import { PATHS } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
@@ -155,17 +155,21 @@ export async function collectGarbage(): Promise<string[]> {
   // teardown is waiting, for a killed process to go: a few at a time overlap those waits.
   await unpublishAhead(abandoned.flatMap(heldPorts));
   let unpublished = false;
-  await forEachConcurrently(abandoned, COLLECT_CONCURRENCY, async (entry) => {
-    try {
-      const undone = await collect(entry, self);
-      if (undone === null) return;
-      collected.push(entry.id);
-      listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
-      unpublished ||= undone.some((undid) => undid.kind === 'ports');
-    } catch (failure) {
-      errors.push(failure as Error);
-    }
-  });
+  try {
+    await forEachConcurrently(abandoned, COLLECT_CONCURRENCY, async (entry) => {
+      try {
+        const undone = await collect(entry, self);
+        if (undone === null) return;
+        collected.push(entry.id);
+        listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
+        unpublished ||= undone.some((undid) => undid.kind === 'ports');
+      } catch (failure) {
+        errors.push(failure as Error);
+      }
+    });
+  } finally {
+    forgetUnpublishedAhead();
+  }
   if (unpublished) {
     try {
       await removeStalePublished();

@@ -27,7 +27,7 @@ export const RUN_STEPS = [
   },
   {
     label: 'nat',
-    does: 'beside veth: ip_forward, the published ports and the base ruleset in one nft call; then the bridge settings',
+    does: 'beside veth: ip_forward, the published ports and the base ruleset in one libnftables transaction; then the bridge settings',
     crashPoints: ['nat'],
   },
   {

@@ -7,8 +7,8 @@
 // veth), so the step costs the slower of the two:
 //   links     one ip batch (the bridge if missing, the veth pair with eth0 created inside the child's netns, the host
 //             end on the bridge), then the eBPF veth filter (loopback guard, anti-spoofing) on the host end
-//   firewall  ip_forward on, and one nft call that adds the container's published ports and lists the table (whose
-//             base rules are re-applied only when missing or outdated)
+//   firewall  ip_forward on, and one libnftables transaction adding the container's published ports (the base
+//             rules re-applied with them only when missing or outdated, see firewall.ts)
 // then the bridge's settings (route_localnet where the loopback guard holds, no router advertisements learned).
 // The kernel deletes the veth pair with the namespace, so a run never detaches its veth; gc does, for a namespace
 // that outlived its container.

@@ -358,8 +358,9 @@ let expiryWorks: boolean | null = null;
 
 /**
  * Elements this process has unpublished ahead of their container's teardown (gc's batch, see unpublishAhead): the
- * teardown, coming to them next, has nothing left to do. Each is forgotten as that teardown passes, so a later
- * element with the same key and value (another container's, after the port's release) is never skipped.
+ * teardown, coming to them next, has nothing left to do. Each is forgotten as that teardown passes, and all of them
+ * once gc is done (forgetUnpublishedAhead), so a later element with the same key and value (another container's,
+ * after the port's release) is never skipped.
  */
 const unpublished = new Set<string>();
 const elementId = (mapping: PortMapping, address: string) => JSON.stringify([mapping.hostIp, mapping.protocol, mapping.hostPort, mapping.containerPort, address]);
@@ -409,6 +410,11 @@ export async function unpublishAhead(containers: readonly Published[]): Promise<
     return;
   }
   for (const { mappings, address } of containers) for (const mapping of mappings) unpublished.add(elementId(mapping, address));
+}
+
+/** Forgets what unpublishAhead did: the teardowns it was for are over (or are another process's). */
+export function forgetUnpublishedAhead(): void {
+  unpublished.clear();
 }
 
 /** Removes the elements of one container's published ports (its teardown): see unpublishAll. */
