@@ -59,7 +59,8 @@ std::set<int> OpenDescriptors() {
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return fds;
   while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') fds.insert(atoi(entry->d_name));
+    int fd = atoi(entry->d_name);
+    if (entry->d_name[0] != '.' && fd != dirfd(dir)) fds.insert(fd);  // not the listing's own descriptor
   }
   closedir(dir);
   return fds;
@@ -74,15 +75,12 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   }
   std::string script = info[0].As<Napi::String>().Utf8Value();
   if (script.find('\0') != std::string::npos) return ThrowTypeError(env, "nftRun: the script contains a NUL byte");
+  // libnftables opens (and may reopen) its netlink socket without close-on-exec: whatever descriptor appears
+  // during the call gets it, or every program minictr starts later (ip, the monitor) would inherit the socket.
+  std::set<int> before = OpenDescriptors();
   if (context == nullptr) {
-    // libnftables opens its netlink socket in nft_ctx_new without close-on-exec: whatever descriptor appears
-    // meanwhile gets it, or every program minictr starts later (ip, the monitor) would inherit the socket.
-    std::set<int> before = OpenDescriptors();
     context = nft_ctx_new(NFT_CTX_DEFAULT);
     if (context == nullptr) return ThrowErrno(env, "nft_ctx_new", errno != 0 ? errno : ENOMEM);
-    for (int fd : OpenDescriptors()) {
-      if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-    }
   }
   Capture output;
   Capture error;
@@ -94,6 +92,9 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   nft_ctx_set_output(context, output.stream());
   nft_ctx_set_error(context, error.stream());
   int status = nft_run_cmd_from_buffer(context, script.c_str());
+  for (int fd : OpenDescriptors()) {
+    if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
   // The context must not keep streams that are closed below.
   nft_ctx_set_output(context, stdout);
   nft_ctx_set_error(context, stderr);
