@@ -33,11 +33,11 @@ let self: ProcessRef | undefined;
 
 /** This process, read once: its identity never changes (gc and rm -f ask for it once per container). */
 export function selfRef(): ProcessRef {
-  if (self !== undefined) return self;
+  if (self !== undefined) return { ...self };
   const startTime = startTimeOf(process.pid);
   if (startTime === null) throw new Error(`cannot read /proc/${process.pid}/stat`);
   self = { pid: process.pid, startTime };
-  return self;
+  return { ...self };
 }
 
 /**
