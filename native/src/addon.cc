@@ -21,6 +21,7 @@
 //   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
 //   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
 //   netlinkSocket, netlinkSend, netlinkReceive, errnoDescription   a netlink socket; messages are TypeScript's (netlink.cc)
+//   nftRun, nftGeneration                                          libnftables and the ruleset's generation (nftables.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
@@ -37,6 +38,7 @@
 #include "fd.h"
 #include "lock.h"
 #include "netlink.h"
+#include "nftables.h"
 #include "options.h"
 #include "proc.h"
 #include "pty.h"
@@ -301,6 +303,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkSend", Napi::Function::New(env, minictr::NetlinkSend, "netlinkSend"));
   exports.Set("netlinkReceive", Napi::Function::New(env, minictr::NetlinkReceive, "netlinkReceive"));
   exports.Set("errnoDescription", Napi::Function::New(env, minictr::ErrnoDescription, "errnoDescription"));
+  exports.Set("nftRun", Napi::Function::New(env, minictr::NftRun, "nftRun"));
+  exports.Set("nftGeneration", Napi::Function::New(env, minictr::NftGeneration, "nftGeneration"));
   return exports;
 }
 

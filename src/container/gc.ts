@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AggregateFailure, messageOf } from '../errors.js';
 import { shortId } from '../ids.js';
 import { debug, warn } from '../log.js';
-import { publish, publishedMappings, unpublish } from '../network/firewall.js';
+import { forgetUnpublishedAhead, publish, publishedMappings, removePublished, unpublishAhead, type Published } from '../network/firewall.js';
 import type { PortMapping } from '../network/ports.js';
 import { PATHS } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
@@ -96,11 +96,20 @@ function journaled(mapping: PortMapping, address: string): boolean {
 export async function removeStalePublished(): Promise<void> {
   for (const { mapping, address } of await publishedMappings()) {
     if (journaled(mapping, address)) continue;
-    await unpublish([mapping], address);
+    await removePublished([mapping], address);
     // A run may have claimed the port and published this very element between the check and the delete: give it
     // back.
     if (journaled(mapping, address)) await publish([mapping], address);
   }
+}
+
+/** The published ports a container still holds (journal.ts unpublishes the same ones at its teardown). */
+function heldPorts({ id, dir }: ContainerDir): Published[] {
+  return new ContainerState(id, dir).entries().flatMap((entry) => {
+    if (entry.kind !== 'ports') return [];
+    const mappings = entry.mappings.filter((mapping) => ports().holder(mapping) === id);
+    return mappings.length > 0 ? [{ mappings, address: entry.address }] : [];
+  });
 }
 
 const COLLECT_CONCURRENCY = 8;
@@ -141,21 +150,26 @@ export async function collectGarbage(): Promise<string[]> {
       abandoned.push(entry);
     }
   }
-  // Containers are independent (each one is claimed by its own rename), and most of a teardown is waiting: for a
-  // killed process to go, and for nft, whose exit after deleting map elements waits for the kernel to free them
-  // (an RCU grace period, 10-20 ms). A few at a time overlap those waits: `rm -f` of 250 takes a fraction of the time.
+  // Their published ports first, in one nftables transaction: no packet reaches them any more, and each teardown
+  // finds its ports done. Containers are independent (each one is claimed by its own rename), and most of a
+  // teardown is waiting, for a killed process to go: a few at a time overlap those waits.
+  await unpublishAhead(abandoned.flatMap(heldPorts));
   let unpublished = false;
-  await forEachConcurrently(abandoned, COLLECT_CONCURRENCY, async (entry) => {
-    try {
-      const undone = await collect(entry, self);
-      if (undone === null) return;
-      collected.push(entry.id);
-      listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
-      unpublished ||= undone.some((undid) => undid.kind === 'ports');
-    } catch (failure) {
-      errors.push(failure as Error);
-    }
-  });
+  try {
+    await forEachConcurrently(abandoned, COLLECT_CONCURRENCY, async (entry) => {
+      try {
+        const undone = await collect(entry, self);
+        if (undone === null) return;
+        collected.push(entry.id);
+        listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
+        unpublished ||= undone.some((undid) => undid.kind === 'ports');
+      } catch (failure) {
+        errors.push(failure as Error);
+      }
+    });
+  } finally {
+    forgetUnpublishedAhead();
+  }
   if (unpublished) {
     try {
       await removeStalePublished();

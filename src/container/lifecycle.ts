@@ -384,7 +384,7 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
   report.step(
     'nat',
     `ip_forward=1; while the links are made, ` +
-      (published ? `one nft call publishes ${published} (map elements, DNAT in prerouting and output) and lists` : 'nft lists') +
+      (published ? `libnftables publishes ${published} (map elements, DNAT in prerouting and output, one transaction) and checks` : 'libnftables checks') +
       ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
       (attached.rulesetApplied ? 'was missing or outdated, applied' : 'is in place'),
   );

@@ -43,7 +43,7 @@ export const RUN_STEPS = [
   },
   {
     label: 'nat',
-    does: 'beside veth: ip_forward, the published ports and the base ruleset in one nft call; then the bridge settings',
+    does: 'beside veth: ip_forward, the published ports and the base ruleset in one libnftables transaction; then the bridge settings',
     crashPoints: ['nat'],
     look: ['nft list table {table}', 'sysctl net.ipv4.ip_forward net.ipv4.conf.{bridge}.route_localnet'],
   },

@@ -249,5 +249,15 @@ export interface NativeAddon {
   netlinkReceive(fd: number): Buffer;
   /** strerrorname_np and strerror of an errno that arrived as data (a netlink error). */
   errnoDescription(errno: number): { code: string; message: string };
+  /**
+   * libnftables' nft_run_cmd_from_buffer on one context kept for the process (native/src/nftables.cc): `script` as
+   * `nft [-j] [-t] -f -` reads it, one transaction; `ok` false when it failed, with nft's messages in `error`.
+   */
+  nftRun(script: string, json: boolean, terse: boolean): { ok: boolean; output: string; error: string };
+  /**
+   * NFT_MSG_GETGEN: the ruleset's generation id, which every commit bumps by one, and the cookie of this process's
+   * network namespace (decimal), which no other namespace has while the host runs. Throws an Error with errno.
+   */
+  nftGeneration(): { netns: string; generation: number };
 }
 

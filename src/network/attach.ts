@@ -8,8 +8,8 @@
 //   links     rtnetlink requests (links.ts; no ip process): the bridge if missing, the veth pair with eth0 created
 //             inside the child's netns and the host end on the bridge, then the eBPF veth filter (loopback guard,
 //             anti-spoofing) on the host end
-//   firewall  ip_forward on, and one nft call that adds the container's published ports and lists the table (whose
-//             base rules are re-applied only when missing or outdated)
+//   firewall  ip_forward on, and one libnftables transaction adding the container's published ports (the base
+//             rules re-applied with them only when missing or outdated, see firewall.ts)
 // then the bridge's settings (route_localnet where the loopback guard holds, no router advertisements learned).
 // The kernel deletes the veth pair with the namespace, so a run never detaches its veth; gc does, for a namespace
 // that outlived its container.
@@ -17,9 +17,8 @@
 import { messageOf, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { nativeAddon, type NativeAddon } from '../native/index.js';
-import { CommandError } from '../sys/command.js';
 import { ensureForwarding, ensureNoRouterAdvertisements, restoreForwarding, setRouteLocalnet } from './bridge.js';
-import { deleteTable, ensureRuleset, unpublish } from './firewall.js';
+import { deleteTable, ensureRuleset, isElementClash, unpublish } from './firewall.js';
 import { linkExists } from './iproute.js';
 import { applyLinks, type BridgeOperation, type VethOperation } from './links.js';
 import { BRIDGE } from './names.js';
@@ -76,7 +75,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   let linksDone = 0;
   let guarded = false;
   const netlink: string[] = [];
-  // The firewall chain starts first: its nft process then runs while the links chain makes its (synchronous)
+  // The firewall chain starts first: its libnftables transaction then runs while the links chain makes its (synchronous)
   // netlink requests.
   const firewall = (async () => {
     try {
@@ -86,7 +85,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
       } catch (cause) {
         // "File exists": a stale element holds one of these ports. This run holds the port now, so the element is
         // nobody's: remove it and publish once more.
-        if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
+        if (!isElementClash(cause)) throw cause;
         await hooks.removeStalePublished();
         return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
       }

@@ -1,17 +1,29 @@
 // minictr's nftables table. Everything minictr adds lives in one table of its own (family ip), so it never touches
 // rules it did not create, and reset is a single `delete table`.
 //
-// The base (chains and rules) is declared in one atomic `nft -f -` transaction: "add" table, maps and chains
-// (no-ops when present), flush the chains, add the rules. That makes it idempotent and safe under concurrent runs.
-// A run applies it only when a listing does not show it, current, on every rule (ensureRuleset): someone may have
-// flushed the ruleset or deleted a rule, or an older minictr left other rules. Per-container data lives only in the
-// two maps, which the flush leaves alone:
+// Every script goes to libnftables in this process (native/src/nftables.cc): the same text `nft -f -` reads, one
+// transaction each, and no nft process on the run path.
+//
+// The base (chains and rules) is declared in one atomic transaction: "add" table, chains and maps (no-ops when
+// present), flush the chains, add the rules. That makes it idempotent and safe under concurrent runs. A run applies
+// it only when a listing does not show it, current, on every rule (ensureRuleset): someone may have flushed the
+// ruleset or deleted a rule, or an older minictr left other rules. The listing itself is skipped while the
+// ruleset's generation id (which every commit anywhere bumps by one) is the one recorded when the base was last
+// seen in place, or one of minictr's element commits after it. Per-container data lives only in the two maps,
+// which the flush leaves alone:
 //
 //   published_any    protocol . host port            → container address . container port   (-p 8080:80)
 //   published_addr   host address . protocol . port  → container address . container port   (-p 127.0.0.1:8080:80)
 //
 // so a packet meets the same handful of rules whether 1 or 250 containers publish ports (one hash lookup each),
 // and publishing or unpublishing a container's ports is one transaction of map elements.
+//
+// Unpublishing expires the elements instead of deleting them (the maps have `flags timeout`; a re-add updates an
+// element's timeout since Linux 6.12): a deletion leaves the kernel an RCU grace period of work (10-20 ms), which
+// the next close of any nftables socket in the namespace waits for, this process's own at its exit included. An
+// expired element matches no packet, is listed by nothing but `nft -j` within its last tick, and the kernel's set
+// garbage collector frees it later; publishing the same element again (same container address and port) before
+// then makes it permanent again. Where the kernel ignores the update, unpublishing deletes (see unpublish).
 //
 // Guards. Into the bridge, forward only what a container started (iifname), answers to it (established) and
 // published ports (ct status dnat): a LAN host with a route to 10.0.0.0/24 through this host reaches no container
@@ -37,7 +49,11 @@
 //                           in by, hence hairpin mode on every bridge port (veth.ts).
 
 import { createHash } from 'node:crypto';
-import { runCommand, CommandError } from '../sys/command.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { debug } from '../log.js';
+import { nativeAddon } from '../native/index.js';
+import { PATHS } from '../paths.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';
 import type { PortMapping, Protocol } from './ports.js';
 import { formatIpv4, type Subnet } from './subnet.js';
@@ -48,6 +64,40 @@ const MAP_ADDR = 'published_addr';
 
 const CHAINS = ['prerouting', 'output', 'postrouting', 'forward', 'guard'] as const;
 type Chain = (typeof CHAINS)[number];
+
+const MAPS: Record<string, string> = {
+  [MAP_ANY]: 'type inet_proto . inet_service : ipv4_addr . inet_service; flags timeout;',
+  [MAP_ADDR]: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags timeout;',
+};
+
+/** How an unpublished element expires: a timeout of its own, of which one millisecond (the next tick) is left. */
+const EXPIRY = 'timeout 1s expires 1ms';
+
+/** A script that libnftables refused, with the messages nft would have printed. */
+export class NftError extends Error {
+  readonly messages: string;
+
+  constructor(messages: string) {
+    super(`nft: ${messages.trim() || 'failed'}`);
+    this.name = 'NftError';
+    this.messages = messages;
+  }
+}
+
+/** nft's answer when a map already holds another element under a key: a stale one (see container/gc.ts). */
+export function isElementClash(cause: unknown): boolean {
+  return cause instanceof NftError && /File exists/.test(cause.messages);
+}
+
+const isMissing = (cause: unknown) => cause instanceof NftError && /No such file or directory/.test(cause.messages);
+
+/** Runs an nft script, one transaction: all of it or none of it. Returns what nft prints. */
+function nft(script: string, { json = false, terse = false } = {}): string {
+  debug(`nft${json ? ' -j' : ''}${terse ? ' -t' : ''} ${JSON.stringify(script)}`);
+  const { ok, output, error } = nativeAddon().nftRun(script, json, terse);
+  if (!ok) throw new NftError(error);
+  return output;
+}
 
 /** Every rule a packet can meet, by chain. */
 function baseRules(subnet: Subnet, bridge: string): [Chain, string][] {
@@ -71,19 +121,23 @@ function baseRules(subnet: Subnet, bridge: string): [Chain, string][] {
   ];
 }
 
-/** The base ruleset's declarations and rules, each rule ending with `marker` when one is given. */
-function baseLines(subnet: Subnet, bridge: string, marker: string | null): string[] {
+/**
+ * The base ruleset's declarations and rules, each rule ending with `marker` when one is given. The maps are
+ * declared after the flush, where `replaced` maps (declared otherwise by an older minictr, see staleMaps) can be
+ * deleted first: no rule refers to them any more.
+ */
+function baseLines(subnet: Subnet, bridge: string, marker: string | null, replaced: readonly string[] = []): string[] {
   const comment = marker === null ? '' : ` comment "${marker}"`;
   return [
     `add table ${TABLE}`,
-    `add map ${TABLE} ${MAP_ANY} { type inet_proto . inet_service : ipv4_addr . inet_service; }`,
-    `add map ${TABLE} ${MAP_ADDR} { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }`,
     `add chain ${TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
     `add chain ${TABLE} output { type nat hook output priority -100; policy accept; }`,
     `add chain ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `add chain ${TABLE} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${TABLE} guard { type filter hook prerouting priority raw; policy accept; }`,
     ...CHAINS.map((chain) => `flush chain ${TABLE} ${chain}`),
+    ...replaced.map((map) => `delete map ${TABLE} ${map}`),
+    ...Object.entries(MAPS).map(([map, declaration]) => `add map ${TABLE} ${map} { ${declaration} }`),
     ...baseRules(subnet, bridge).map(([chain, rule]) => `add rule ${TABLE} ${chain} ${rule}${comment}`),
   ];
 }
@@ -99,73 +153,166 @@ export function baseMarker(subnet: Subnet, bridge: string): string {
  * carries the comment "minictr-base-<hash of the whole ruleset>", so that one listing tells whether the base is in
  * place, complete and current (see ensureRuleset).
  */
-export function baseRuleset(subnet: Subnet, bridge: string): string {
-  return `${baseLines(subnet, bridge, baseMarker(subnet, bridge)).join('\n')}\n`;
+export function baseRuleset(subnet: Subnet, bridge: string, replaced: readonly string[] = []): string {
+  return `${baseLines(subnet, bridge, baseMarker(subnet, bridge), replaced).join('\n')}\n`;
+}
+
+/** minictr's maps that a terse listing of its table shows declared without `flags timeout` (an older minictr's). */
+export function staleMaps(listing: string): string[] {
+  return Object.keys(MAPS).filter((map) => {
+    const declaration = new RegExp(`\\bmap ${map} \\{([^}]*)\\}`).exec(listing);
+    return declaration !== null && !/\bflags\b[^\n]*\btimeout\b/.test(declaration[1]!);
+  });
 }
 
 /**
- * Makes sure the base ruleset is in place, with `lines` (a container's map elements) applied. The base is
- * re-applied only when a terse listing of the table (`-t` leaves the map elements out) does not show the current
- * marker on exactly as many rules as the base has: re-applying takes about 15 ms, on every run. Elements go in the
- * same nft call as the listing, one process instead of two; if that fails (no table yet, or it vanished meanwhile:
- * a reset, a firewall reload), base and elements are applied together. Returns whether the base was applied.
+ * The generation at which the base ruleset `marker` was last seen in place, in network namespace `netns`:
+ * /run/minictr/nft-base. Every record written is a fact, so concurrent writers need no lock: the last one wins.
+ */
+interface Verified {
+  netns: string;
+  generation: number;
+  marker: string;
+}
+
+const verifiedPath = () => join(PATHS.state, 'nft-base');
+
+function readVerified(): Verified | null {
+  try {
+    const record = JSON.parse(readFileSync(verifiedPath(), 'utf8')) as Partial<Verified>;
+    const { netns, generation, marker } = record;
+    return typeof netns === 'string' && typeof generation === 'number' && typeof marker === 'string' ? { netns, generation, marker } : null;
+  } catch {
+    return null; // none yet, or cut short by a concurrent write: list instead
+  }
+}
+
+function writeVerified(record: Verified): void {
+  try {
+    writeFileSync(verifiedPath(), JSON.stringify(record));
+  } catch (cause) {
+    debug(`nft: cannot record the verified generation: ${String(cause)}`); // the next run lists instead
+  }
+}
+
+/** The ruleset's generation now; the same generation means the same ruleset. */
+function generation(): { netns: string; generation: number } {
+  return nativeAddon().nftGeneration();
+}
+
+/**
+ * Commits a script of map elements only. When the base was verified at the generation just before it and this
+ * commit is the only one since, the base is still in place at the new generation: the record moves along, so the
+ * next run need not list.
+ */
+function commitElements(script: string): void {
+  const before = generation();
+  nft(script);
+  const after = generation();
+  const verified = readVerified();
+  if (verified?.netns === before.netns && verified.generation === before.generation && after.generation === before.generation + 1) {
+    writeVerified({ ...verified, generation: after.generation });
+  }
+}
+
+/**
+ * Makes sure the base ruleset is in place, with `lines` (a container's map elements) applied. While the ruleset's
+ * generation is the one recorded with the current marker, nothing changed it: the elements are committed, and that
+ * is all. Otherwise a terse listing of the table (`-t` leaves the map elements out) must show the current marker
+ * on exactly as many rules as the base has, or the base is re-applied with the elements, in one transaction. The
+ * generation read before the listing, plus the one commit that follows, is recorded as verified when no other
+ * commit came in between. Returns whether the base was applied.
  */
 export async function ensureRuleset(subnet: Subnet, bridge: string, lines: readonly string[]): Promise<boolean> {
+  const marker = baseMarker(subnet, bridge);
   const elements = lines.map((line) => `${line}\n`).join('');
+  // 1. Fast path: the ruleset is where the base was last seen in place.
+  const before = generation();
+  const verified = readVerified();
+  if (verified?.netns === before.netns && verified.generation === before.generation && verified.marker === marker) {
+    if (elements === '') return false;
+    try {
+      commitElements(elements);
+      return false;
+    } catch (cause) {
+      if (!isMissing(cause)) throw cause; // the table went away since: a reset, a firewall reload
+    }
+  }
+  // 2. The listing, and the base with the elements when it is not there, complete and current.
+  const listed = generation();
   let listing: string | null;
   try {
-    const argv = ['nft', '-t', ...(elements === '' ? ['list', 'table', NFT_FAMILY, NFT_TABLE] : ['-f', '-'])];
-    listing = (await runCommand(argv, elements === '' ? undefined : `${elements}list table ${TABLE}\n`)).stdout;
+    listing = nft(`list table ${TABLE}\n`, { terse: true });
   } catch {
     listing = null;
   }
-  const marked = listing === null ? 0 : listing.split(`comment "${baseMarker(subnet, bridge)}"`).length - 1;
-  if (marked === baseRules(subnet, bridge).length) return false;
-  await applyRuleset(baseRuleset(subnet, bridge) + (listing === null ? elements : ''));
-  return true;
+  const marked = listing === null ? 0 : listing.split(`comment "${marker}"`).length - 1;
+  const current = marked === baseRules(subnet, bridge).length;
+  let script = elements;
+  if (!current) {
+    // Maps declared without `flags timeout` are replaced, with their elements (running containers' ports).
+    const replaced = listing === null ? [] : staleMaps(listing);
+    const kept = replaced.length === 0 ? [] : (await publishedMappings()).flatMap(({ mapping, address }) => publishLines([mapping], address));
+    script = baseRuleset(subnet, bridge, replaced) + [...kept, ...lines].map((line) => `${line}\n`).join('');
+  }
+  if (script !== '') nft(script);
+  // 3. Recorded when nothing but this commit came after the listing's generation.
+  const after = generation();
+  if (after.netns === listed.netns && after.generation === listed.generation + (script === '' ? 0 : 1)) {
+    writeVerified({ netns: after.netns, generation: after.generation, marker });
+  }
+  return !current;
 }
 
-function element(mapping: PortMapping, containerAddress: string): { map: string; entry: string; key: string } {
+function element(mapping: PortMapping, containerAddress: string): { map: string; key: string; value: string } {
   const key = `${mapping.protocol} . ${mapping.hostPort}`;
   const value = `${containerAddress} . ${mapping.containerPort}`;
-  return mapping.hostIp === null
-    ? { map: MAP_ANY, entry: `${key} : ${value}`, key }
-    : { map: MAP_ADDR, entry: `${mapping.hostIp} . ${key} : ${value}`, key: `${mapping.hostIp} . ${key}` };
+  return mapping.hostIp === null ? { map: MAP_ANY, key, value } : { map: MAP_ADDR, key: `${mapping.hostIp} . ${key}`, value };
 }
 
 /** Script lines publishing `mappings` to `containerAddress`. */
 export function publishLines(mappings: readonly PortMapping[], containerAddress: string): string[] {
   return mappings.map((mapping) => {
-    const { map, entry } = element(mapping, containerAddress);
-    return `add element ${TABLE} ${map} { ${entry} }`;
+    const { map, key, value } = element(mapping, containerAddress);
+    return `add element ${TABLE} ${map} { ${key} : ${value} }`;
   });
 }
 
 /**
- * A script removing `mappings`, idempotent: each element is added then deleted in the same transaction, because
- * deleting an element that is not there fails the whole transaction.
+ * A script expiring the elements of `mappings` at the next tick, idempotent: an element that is not there is
+ * added, expiring. It fails ("File exists") where another container's element holds the key.
  */
 export function unpublishScript(mappings: readonly PortMapping[], containerAddress: string): string {
-  const lines = mappings.flatMap((mapping) => {
-    const { map, entry, key } = element(mapping, containerAddress);
-    return [`add element ${TABLE} ${map} { ${entry} }`, `delete element ${TABLE} ${map} { ${key} }`];
-  });
-  return `${lines.join('\n')}\n`;
+  return mappings
+    .map((mapping) => {
+      const { map, key, value } = element(mapping, containerAddress);
+      return `add element ${TABLE} ${map} { ${key} ${EXPIRY} : ${value} }\n`;
+    })
+    .join('');
 }
 
-/** Applies an nft script as one transaction: all of it or none of it. */
-async function applyRuleset(script: string): Promise<void> {
-  await runCommand(['nft', '-f', '-'], script);
+/**
+ * A script deleting the elements of `mappings`, idempotent: each element is added then deleted in the same
+ * transaction, because deleting an element that is not there fails the whole transaction.
+ */
+function deleteScript(mappings: readonly PortMapping[], containerAddress: string): string {
+  return mappings
+    .flatMap((mapping) => {
+      const { map, key, value } = element(mapping, containerAddress);
+      return [`add element ${TABLE} ${map} { ${key} : ${value} }\n`, `delete element ${TABLE} ${map} { ${key} }\n`];
+    })
+    .join('');
 }
 
-/** A map element as nft -j shows it: [{concat: key}, {concat: [address, port]}]. */
-type JsonElement = [{ concat: (string | number)[] }, { concat: [string, number] }];
+/** A map element as nft -j shows it: [key, {concat: [address, port]}], the key wrapped when it has a timeout. */
+type JsonKey = { concat: (string | number)[] } | { elem: { val: { concat: (string | number)[] } } };
+type JsonElement = [JsonKey, { concat: [string, number] }];
 
 /** Every mapping in minictr's maps, with the container address it leads to; none when there is no table. */
 export async function publishedMappings(): Promise<{ mapping: PortMapping; address: string }[]> {
   let listing: string;
   try {
-    listing = (await runCommand(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE])).stdout;
+    listing = nft(`list table ${TABLE}\n`, { json: true });
   } catch {
     return [];
   }
@@ -173,7 +320,8 @@ export async function publishedMappings(): Promise<{ mapping: PortMapping; addre
   return items.flatMap(({ map }) =>
     map === undefined || (map.name !== MAP_ANY && map.name !== MAP_ADDR)
       ? []
-      : (map.elem ?? []).flatMap(([{ concat: key }, { concat: [address, containerPort] }]) => {
+      : (map.elem ?? []).flatMap(([keyItem, { concat: [address, containerPort] }]) => {
+          const key = 'elem' in keyItem ? keyItem.elem.val.concat : keyItem.concat;
           const [hostIp, protocol, hostPort] = map.name === MAP_ANY ? [null, ...key] : key;
           const mapping = {
             hostIp: typeof hostIp === 'string' ? hostIp : null,
@@ -193,23 +341,101 @@ const PROTOCOL_NAMES: Record<string, Protocol | undefined> = { tcp: 'tcp', udp: 
 
 /** Adds the elements of `mappings`, in one transaction. */
 export async function publish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
-  await applyRuleset(publishLines(mappings, containerAddress).map((line) => `${line}\n`).join(''));
+  commitElements(publishLines(mappings, containerAddress).map((line) => `${line}\n`).join(''));
 }
 
-/** Removes the elements of `mappings`, if the table still exists (reset may have removed it already). */
-export async function unpublish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
-  if (mappings.length === 0) return;
+/** One container's published ports, to the container address they lead to. */
+export interface Published {
+  mappings: readonly PortMapping[];
+  address: string;
+}
+
+/**
+ * Whether this kernel expires an element on a re-add with a timeout (Linux 6.12): null until the first unpublish
+ * of this process has looked. An older kernel accepts the re-add and ignores it.
+ */
+let expiryWorks: boolean | null = null;
+
+/**
+ * Elements this process has unpublished ahead of their container's teardown (gc's batch, see unpublishAhead): the
+ * teardown, coming to them next, has nothing left to do. Each is forgotten as that teardown passes, and all of them
+ * once gc is done (forgetUnpublishedAhead), so a later element with the same key and value (another container's,
+ * after the port's release) is never skipped.
+ */
+const unpublished = new Set<string>();
+const elementId = (mapping: PortMapping, address: string) => JSON.stringify([mapping.hostIp, mapping.protocol, mapping.hostPort, mapping.containerPort, address]);
+
+/** Whether the element of `mapping` is gone or expiring (a `get element` shows its timeout), after an expiry. */
+function expiring(mapping: PortMapping, containerAddress: string): boolean {
+  const { map, key } = element(mapping, containerAddress);
   try {
-    await applyRuleset(unpublishScript(mappings, containerAddress));
+    return / timeout /.test(nft(`get element ${TABLE} ${map} { ${key} }\n`));
   } catch (cause) {
-    if (cause instanceof CommandError && /No such file or directory/.test(cause.stderr) && !(await tableExists())) return;
+    if (isMissing(cause)) return true; // expired already
     throw cause;
   }
 }
 
-async function tableExists(): Promise<boolean> {
+/**
+ * Removes the elements of containers' published ports, all in one transaction, as unpublishScript does, if the
+ * table still exists (reset may have removed it already). The first time in a process, a `get element` checks
+ * that the kernel expired one; where it did not, this and every later unpublish deletes instead.
+ */
+async function unpublishAll(containers: readonly Published[]): Promise<void> {
+  const pending = containers.filter(({ mappings }) => mappings.length > 0);
+  if (pending.length === 0) return;
+  const script = (remove: typeof unpublishScript) => pending.map(({ mappings, address }) => remove(mappings, address)).join('');
   try {
-    await runCommand(['nft', 'list', 'table', NFT_FAMILY, NFT_TABLE]);
+    commitElements(script(expiryWorks === false ? deleteScript : unpublishScript));
+    if (expiryWorks === null) {
+      expiryWorks = expiring(pending[0]!.mappings[0]!, pending[0]!.address);
+      if (!expiryWorks) commitElements(script(deleteScript));
+    }
+  } catch (cause) {
+    if (isMissing(cause) && !tableExists()) return;
+    throw cause;
+  }
+}
+
+/**
+ * Unpublishes the ports of containers about to be torn down, in one transaction (gc: `rm -f` of 250 containers
+ * is one commit, not 250); their teardowns then skip them. A failure is left to those teardowns, which name the
+ * container.
+ */
+export async function unpublishAhead(containers: readonly Published[]): Promise<void> {
+  try {
+    await unpublishAll(containers);
+  } catch (cause) {
+    debug(`nft: unpublish ahead of the teardowns: ${String(cause)}`);
+    return;
+  }
+  for (const { mappings, address } of containers) for (const mapping of mappings) unpublished.add(elementId(mapping, address));
+}
+
+/** Forgets what unpublishAhead did: the teardowns it was for are over (or are another process's). */
+export function forgetUnpublishedAhead(): void {
+  unpublished.clear();
+}
+
+/** Removes the elements of one container's published ports (its teardown): see unpublishAll. */
+export async function unpublish(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
+  const left = mappings.filter((mapping) => !unpublished.delete(elementId(mapping, containerAddress)));
+  await unpublishAll([{ mappings: left, address: containerAddress }]);
+}
+
+/** Deletes the elements of `mappings` now (stale ones, gc's removeStalePublished), if the table still exists. */
+export async function removePublished(mappings: readonly PortMapping[], containerAddress: string): Promise<void> {
+  try {
+    commitElements(deleteScript(mappings, containerAddress));
+  } catch (cause) {
+    if (isMissing(cause) && !tableExists()) return;
+    throw cause;
+  }
+}
+
+function tableExists(): boolean {
+  try {
+    nft(`list table ${TABLE}\n`, { terse: true });
     return true;
   } catch {
     return false;
@@ -219,9 +445,8 @@ async function tableExists(): Promise<boolean> {
 /** Removes minictr's table and everything in it; absent counts as removed. */
 export async function deleteTable(): Promise<void> {
   try {
-    await runCommand(['nft', 'delete', 'table', NFT_FAMILY, NFT_TABLE]);
+    nft(`delete table ${TABLE}\n`);
   } catch (cause) {
-    if (cause instanceof CommandError && /No such file or directory/.test(cause.stderr)) return;
-    throw cause;
+    if (!isMissing(cause)) throw cause;
   }
 }

@@ -29,10 +29,15 @@ export function startTimeOf(pid: number): number | null {
   return statOf(pid)?.startTime ?? null;
 }
 
+let self: ProcessRef | undefined;
+
+/** This process, read once: its identity never changes (gc and rm -f ask for it once per container). */
 export function selfRef(): ProcessRef {
+  if (self !== undefined) return { ...self };
   const startTime = startTimeOf(process.pid);
   if (startTime === null) throw new Error(`cannot read /proc/${process.pid}/stat`);
-  return { pid: process.pid, startTime };
+  self = { pid: process.pid, startTime };
+  return { ...self };
 }
 
 /**

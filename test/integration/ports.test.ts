@@ -249,6 +249,32 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
     expect(await host.settle(before)).toEqual(before);
   });
 
+  it("replaces an older minictr's maps without timeouts, keeping a running container's element", async () => {
+    const server = await serve(['-p', '8097:80', '--ip', '10.0.0.21']);
+    // The table as an older minictr left it: its maps had no `flags timeout` (which teardown's expiry needs), and
+    // declaring them anew fails while they exist. Any change of the ruleset also moves its generation.
+    const maps = {
+      published_any: 'type inet_proto . inet_service : ipv4_addr . inet_service;',
+      published_addr: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;',
+    };
+    const chains = ['prerouting', 'output', 'postrouting', 'forward', 'guard'];
+    const older = [
+      ...chains.map((chain) => `flush chain ip minictr ${chain}`),
+      ...Object.entries(maps).flatMap(([map, type]) => [`delete map ip minictr ${map}`, `add map ip minictr ${map} { ${type} }`]),
+      'add element ip minictr published_any { tcp . 8097 : 10.0.0.21 . 80 }',
+    ];
+    await host.must(['nft', older.join('; ')]);
+    const result = await host.minictr(['run', '--rm', '-p', '8098:80', '/bin/true']);
+    expect(result.exitCode, explain(result)).toBe(0);
+    const listing = await host.must(['nft', 'list', 'map', 'ip', 'minictr', 'published_any']);
+    expect(listing).toContain('flags timeout');
+    expect(listing).toContain('tcp . 8097 : 10.0.0.21 . 80');
+    const page = await fromHost('http://127.0.0.1:8097/');
+    expect(page.stdout, explain(page)).toContain(PAGE);
+    await stop(server);
+    expect(await host.settle(before)).toEqual(before);
+  });
+
   it('removes the elements after every way of ending', async () => {
     const published = async () => (await host.must(['nft', 'list', 'map', 'ip', 'minictr', 'published_any'])).includes('8095');
     // A failure after the ports were set up: the child cannot enter its working directory.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bridgeOperation } from '../../src/network/bridge.js';
-import { baseMarker, baseRuleset } from '../../src/network/firewall.js';
+import { baseMarker, baseRuleset, staleMaps } from '../../src/network/firewall.js';
 import { ipLines } from '../../src/network/links.js';
 import { hostVethName, macFor } from '../../src/network/names.js';
 import { Subnet } from '../../src/network/subnet.js';
@@ -44,6 +44,23 @@ describe('nftables base ruleset', () => {
     const firstRule = lines.findIndex((l) => l.startsWith('add rule'));
     expect(lines.slice(0, firstRule).every((l) => !l.startsWith('add rule'))).toBe(true);
     expect(lines.slice(firstRule).every((l) => l.startsWith('add rule'))).toBe(true);
+  });
+
+  it('declares the maps with timeouts after the flush, where an older declaration can be replaced', () => {
+    const lines = baseRuleset(Subnet.parse('10.0.0.0/24'), 'minictr0', ['published_any']).trim().split('\n');
+    const deleted = lines.indexOf('delete map ip minictr published_any');
+    expect(deleted).toBeGreaterThan(lines.lastIndexOf('flush chain ip minictr guard'));
+    expect(lines[deleted + 1]).toBe('add map ip minictr published_any { type inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }');
+    expect(lines.filter((l) => l.startsWith('delete'))).toHaveLength(1);
+    expect(script).not.toContain('delete map');
+  });
+
+  it('finds the maps an older minictr declared without timeouts in a terse listing', () => {
+    const map = (name: string, flags: string) => `\tmap ${name} {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n${flags}\t}\n`;
+    const listing = (flags: string) => `table ip minictr {\n${map('published_any', flags)}${map('published_addr', '\t\tflags timeout\n')}}\n`;
+    expect(staleMaps(listing(''))).toEqual(['published_any']);
+    expect(staleMaps(listing('\t\tflags timeout\n'))).toEqual([]);
+    expect(staleMaps('table ip minictr {\n}\n')).toEqual([]);
   });
 
   it('masquerades the subnet leaving by any other interface and accepts forwarding for it', () => {

@@ -67,12 +67,10 @@ describe('published port map elements', () => {
     ]);
   });
 
-  it('unpublishes idempotently: add, then delete by key, in one transaction', () => {
+  it('unpublishes idempotently: each element re-added with a timeout that ends at the next tick', () => {
     expect(unpublishScript(mappings, '10.0.0.2').trim().split('\n')).toEqual([
-      'add element ip minictr published_any { tcp . 8080 : 10.0.0.2 . 80 }',
-      'delete element ip minictr published_any { tcp . 8080 }',
-      'add element ip minictr published_addr { 127.0.0.1 . udp . 8053 : 10.0.0.2 . 53 }',
-      'delete element ip minictr published_addr { 127.0.0.1 . udp . 8053 }',
+      'add element ip minictr published_any { tcp . 8080 timeout 1s expires 1ms : 10.0.0.2 . 80 }',
+      'add element ip minictr published_addr { 127.0.0.1 . udp . 8053 timeout 1s expires 1ms : 10.0.0.2 . 53 }',
     ]);
   });
 });

@@ -1,0 +1,162 @@
+// libnftables and NFT_MSG_GETGEN (see nftables.h). The script is built in TypeScript (src/network/firewall.ts);
+// this file hands it over and returns what nft would have printed.
+//
+// Both netlink sockets (libnftables' own, inside its context, and the one asking for the generation) stay open
+// for the life of the process: closing an nfnetlink socket makes the kernel wait for the pending destruction of
+// deleted objects (an RCU grace period, 10-20 ms), which a run must not pay between two calls.
+#include "nftables.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <nftables/libnftables.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <string>
+
+#include "errors.h"
+
+namespace minictr {
+
+namespace {
+
+nft_ctx* context = nullptr;
+int generationSocket = -1;
+uint32_t generationSequence = 0;
+
+// What libnftables wrote to one stream during a call (open_memstream: growing buffer, freed here).
+class Capture {
+ public:
+  Capture() : stream_(open_memstream(&buffer_, &size_)) {}
+  ~Capture() {
+    if (stream_ != nullptr) fclose(stream_);
+    free(buffer_);
+  }
+  FILE* stream() const { return stream_; }
+  std::string text() {
+    fflush(stream_);
+    return buffer_ == nullptr ? std::string() : std::string(buffer_, size_);
+  }
+
+ private:
+  char* buffer_ = nullptr;
+  size_t size_ = 0;
+  FILE* stream_;
+};
+
+// The descriptors open in this process now.
+std::set<int> OpenDescriptors() {
+  std::set<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (dirent* entry = readdir(dir)) {
+    int fd = atoi(entry->d_name);
+    if (entry->d_name[0] != '.' && fd != dirfd(dir)) fds.insert(fd);  // not the listing's own descriptor
+  }
+  closedir(dir);
+  return fds;
+}
+
+}  // namespace
+
+Napi::Value NftRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean()) {
+    return ThrowTypeError(env, "nftRun(script: string, json: boolean, terse: boolean)");
+  }
+  std::string script = info[0].As<Napi::String>().Utf8Value();
+  if (script.find('\0') != std::string::npos) return ThrowTypeError(env, "nftRun: the script contains a NUL byte");
+  // libnftables opens (and may reopen) its netlink socket without close-on-exec: whatever descriptor appears
+  // during the call gets it, or every program minictr starts later (ip, the monitor) would inherit the socket.
+  std::set<int> before = OpenDescriptors();
+  if (context == nullptr) {
+    context = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (context == nullptr) return ThrowErrno(env, "nft_ctx_new", errno != 0 ? errno : ENOMEM);
+  }
+  Capture output;
+  Capture error;
+  if (output.stream() == nullptr || error.stream() == nullptr) return ThrowErrno(env, "open_memstream", errno);
+  unsigned int flags = 0;
+  if (info[1].As<Napi::Boolean>()) flags |= NFT_CTX_OUTPUT_JSON;
+  if (info[2].As<Napi::Boolean>()) flags |= NFT_CTX_OUTPUT_TERSE;
+  nft_ctx_output_set_flags(context, flags);
+  nft_ctx_set_output(context, output.stream());
+  nft_ctx_set_error(context, error.stream());
+  int status = nft_run_cmd_from_buffer(context, script.c_str());
+  for (int fd : OpenDescriptors()) {
+    if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
+  // The context must not keep streams that are closed below.
+  nft_ctx_set_output(context, stdout);
+  nft_ctx_set_error(context, stderr);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ok", Napi::Boolean::New(env, status == 0));
+  result.Set("output", Napi::String::New(env, output.text()));
+  result.Set("error", Napi::String::New(env, error.text()));
+  return result;
+}
+
+Napi::Value NftGeneration(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 0) return ThrowTypeError(env, "nftGeneration()");
+  if (generationSocket < 0) {
+    generationSocket = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (generationSocket < 0) return ThrowErrno(env, "socket(NETLINK_NETFILTER)", errno);
+  }
+  uint64_t cookie = 0;
+  socklen_t cookieSize = sizeof cookie;
+  if (getsockopt(generationSocket, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &cookieSize) != 0) {
+    return ThrowErrno(env, "getsockopt(SO_NETNS_COOKIE)", errno);
+  }
+  struct {
+    nlmsghdr header;
+    nfgenmsg body;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+  request.header.nlmsg_flags = NLM_F_REQUEST;
+  request.header.nlmsg_seq = ++generationSequence;
+  request.body.nfgen_family = AF_UNSPEC;
+  request.body.version = NFNETLINK_V0;
+  if (send(generationSocket, &request, sizeof request, 0) != static_cast<ssize_t>(sizeof request)) {
+    return ThrowErrno(env, "send(NFT_MSG_GETGEN)", errno);
+  }
+  alignas(nlmsghdr) char reply[512];
+  for (;;) {
+    ssize_t length = recv(generationSocket, reply, sizeof reply, 0);
+    if (length < 0) return ThrowErrno(env, "recv(NFT_MSG_NEWGEN)", errno);
+    auto* header = reinterpret_cast<nlmsghdr*>(reply);
+    if (!NLMSG_OK(header, static_cast<size_t>(length)) || header->nlmsg_seq != generationSequence) continue;
+    if (header->nlmsg_type == NLMSG_ERROR) {
+      int error = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(header))->error;
+      return ThrowErrno(env, "NFT_MSG_GETGEN", error != 0 ? error : EPROTO);
+    }
+    // The attributes follow the nfgenmsg: NFTA_GEN_ID is a big-endian u32.
+    size_t offset = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(nfgenmsg)));
+    while (offset + sizeof(nlattr) <= header->nlmsg_len) {
+      auto* attribute = reinterpret_cast<nlattr*>(reply + offset);
+      if (attribute->nla_len < sizeof(nlattr) || offset + attribute->nla_len > header->nlmsg_len) break;
+      if ((attribute->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID && attribute->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
+        uint32_t id;
+        memcpy(&id, reply + offset + NLA_HDRLEN, sizeof id);
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("netns", Napi::String::New(env, std::to_string(cookie)));
+        result.Set("generation", Napi::Number::New(env, ntohl(id)));
+        return result;
+      }
+      offset += NLA_ALIGN(attribute->nla_len);
+    }
+    return ThrowErrno(env, "NFT_MSG_NEWGEN without NFTA_GEN_ID", EPROTO);
+  }
+}
+
+}  // namespace minictr
