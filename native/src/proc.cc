@@ -38,8 +38,9 @@ uint64_t StartTimeOf(int pid) {
 int OpenRecorded(int pid, uint64_t start_time) {
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) {
-    // EINVAL: the number now names a thread of another process (or pid <= 0). Either way the recorded one is gone.
-    if (errno == EINVAL) errno = ESRCH;
+    // EINVAL: the number now names a thread of another process (or pid <= 0); ENOENT: the process exited as it was
+    // opened (Linux 6.x pidfs, seen with rm -f of hundreds). Either way the recorded one is gone.
+    if (errno == EINVAL || errno == ENOENT) errno = ESRCH;
     return -1;
   }
   if (StartTimeOf(pid) != start_time) {
