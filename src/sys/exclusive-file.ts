@@ -80,7 +80,7 @@ export function removeStaleTemporaries(dir: string): void {
 }
 
 /** The names of a registry directory's files (not its temporaries); an absent directory is empty. */
-export function listNames(dir: string): string[] {
+function listNames(dir: string): string[] {
   try {
     return readdirSync(dir).filter((name) => !name.startsWith('.'));
   } catch {
