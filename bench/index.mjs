@@ -3,7 +3,7 @@
 // to bench/results/<date>.json.
 //
 //   latency    start-to-exit of `run /bin/true` against node -e 0, crun, podman and a shell script; --timings steps
-//   scale      start and teardown latency, monitor memory and nftables rules with 0, 50 and 250 detached containers
+//   scale      start and teardown latency, monitor memory and nftables rules with 0, 50, 250 and 1,000 detached containers
 //   dataplane  iperf3 throughput through minictr's network against plain veth and loopback
 //   images     run IMAGE against the built-in rootfs; pull of a 5-layer image against skopeo copy + umoci unpack
 //

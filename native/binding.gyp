@@ -17,9 +17,10 @@
     {
       "target_name": "minictr-monitor",
       "type": "executable",
-      "sources": ["src/monitor.cc"],
-      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections"],
-      "ldflags": ["-static", "-s", "-Wl,--gc-sections"]
+      "sources": ["src/monitor.cc", "src/nolibc.cc"],
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections", "-ffreestanding",
+                    "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-pie"],
+      "ldflags": ["-nostdlib", "-static", "-no-pie", "-s", "-Wl,--gc-sections", "-Wl,--build-id=none"]
     },
     {
       "target_name": "minictr-init",

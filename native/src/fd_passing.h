@@ -1,6 +1,7 @@
 // Passing a file descriptor over a Unix socket (SCM_RIGHTS): how a container's child hands its pseudo-terminal's
-// controller to minictr or to minictr-monitor. Header-only, so the static helpers share it; both functions are
-// async-signal-safe (the child calls SendFd between clone() and execve()).
+// controller to minictr or to minictr-monitor (which, built without a C library, receives it with its own copy:
+// monitor.cc's ReceiveFd). Header-only; both functions are async-signal-safe (the child calls SendFd between clone()
+// and execve()).
 #pragma once
 
 #include <sys/socket.h>

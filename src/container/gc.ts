@@ -21,8 +21,8 @@ import {
   ContainerState,
   listContainerDirs,
   phaseOf,
-  presentIds,
   readRecord,
+  stillPresent,
   type ContainerDir,
   type JournalEntry,
 } from './state.js';
@@ -132,10 +132,12 @@ export async function collectGarbage(): Promise<string[]> {
   const collected: string[] = [];
   const errors: Error[] = [];
   const dirs = listContainerDirs();
-  const listed = presentIds(dirs);
+  // Each directory's phase, found once: its owner's liveness (a read of /proc) is most of what a gc costs per
+  // container, and every run pays it.
+  const phased = dirs.map((entry) => ({ entry, phase: phaseOf(entry) }));
+  const listed = new Set(phased.flatMap(({ entry, phase }) => (stillPresent(phase) ? [entry.id] : [])));
   const abandoned: ContainerDir[] = [];
-  for (const entry of dirs) {
-    const phase = phaseOf(entry);
+  for (const { entry, phase } of phased) {
     if (!phase.garbage) continue;
     if (phase.name === 'removing') {
       rmSync(entry.dir, { recursive: true, force: true });

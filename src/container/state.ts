@@ -383,9 +383,8 @@ export function phaseOf(entry: ContainerDir): Phase {
   return { name: entry.record?.status === 'running' ? 'running' : 'building', responsible: owner, garbage: false };
 }
 
-/** Whether a directory still stands for its container: anything but a removal whose remover died. */
-function present(entry: ContainerDir): boolean {
-  const phase = phaseOf(entry);
+/** Whether a directory in `phase` still stands for its container: anything but a removal whose remover died. */
+export function stillPresent(phase: Phase): boolean {
   return phase.name !== 'removing' || phase.responsible !== null;
 }
 
@@ -395,13 +394,8 @@ function present(entry: ContainerDir): boolean {
  */
 export function containerDirExists(id: string, paths: StatePaths = PATHS): boolean {
   if (id === '') return false;
-  const prefixed = () => listContainerDirs(paths).some((entry) => entry.id === id && present(entry) && basename(entry.dir) !== id);
+  const prefixed = () => listContainerDirs(paths).some((entry) => entry.id === id && stillPresent(phaseOf(entry)) && basename(entry.dir) !== id);
   return prefixed() || existsSync(join(paths.containers, id)) || prefixed();
-}
-
-/** The ids of the directories that still stand for their containers (see present). */
-export function presentIds(dirs: readonly ContainerDir[]): Set<string> {
-  return new Set(dirs.filter(present).map((entry) => entry.id));
 }
 
 /** The name under which the gc process `collector` claims a container's directory. */

@@ -45,7 +45,7 @@ export class Ipam {
   }
 
   private *freeAddresses(): Generator<string> {
-    const held = new Set(this.files.entries().map(([address]) => address));
+    const held = new Set(this.files.keys()); // names only: a run with 250 leases held reads no lease file
     for (let candidate = this.subnet.firstHost; candidate <= this.subnet.lastHost; candidate++) {
       const address = formatIpv4(candidate);
       if (!held.has(address)) yield address;

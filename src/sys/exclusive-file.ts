@@ -79,15 +79,18 @@ export function removeStaleTemporaries(dir: string): void {
   }
 }
 
-/** Every file of a registry directory as [name, owner]; an absent directory is empty. */
-export function listOwned(dir: string): [string, string][] {
-  let names: string[];
+/** The names of a registry directory's files (not its temporaries); an absent directory is empty. */
+function listNames(dir: string): string[] {
   try {
-    names = readdirSync(dir);
+    return readdirSync(dir).filter((name) => !name.startsWith('.'));
   } catch {
     return [];
   }
-  return names.filter((name) => !name.startsWith('.')).map((name) => [name, ownerOf(join(dir, name)) ?? '']);
+}
+
+/** Every file of a registry directory as [name, owner]; an absent directory is empty. */
+export function listOwned(dir: string): [string, string][] {
+  return listNames(dir).map((name) => [name, ownerOf(join(dir, name)) ?? '']);
 }
 
 /**
@@ -121,6 +124,11 @@ export class Registry {
   /** Every key as [key, owner]. */
   entries(): [string, string][] {
     return listOwned(this.dir);
+  }
+
+  /** Every key held, without reading the owners. */
+  keys(): string[] {
+    return listNames(this.dir);
   }
 
   /** Releases every key whose owner `gone` says is gone, and the temporary files of dead processes. */

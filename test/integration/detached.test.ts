@@ -49,6 +49,11 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+/** A process's resident memory (VmRSS), in KiB. */
+function residentKiB(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
 function parentCommand(pid: number): string {
   return readFileSync(`/proc/${parentOf(pid)}/comm`, 'utf8').trim();
 }
@@ -68,6 +73,9 @@ describe.skipIf(!isRoot)('run -d and the container lifecycle (needs root: skippe
     expect(web?.id).toBe(run.stdout.trim());
     expect(web?.status).toBe('running');
     expect(parentCommand(web!.process!.pid)).toBe('minictr-monitor');
+    // One per detached container, for as long as it runs: built without a C library it is a few pages (as a static
+    // glibc program it took about 870 KiB).
+    expect(residentKiB(parentOf(web!.process!.pid))).toBeLessThanOrEqual(256);
     expect((await httpGet((argv) => scratch.host.exec(argv), 'http://127.0.0.1:8090/')).stdout).toContain('minictr');
     await waitUntil('the log', async () => (await scratch.host.minictr(['logs', 'web'])).stdout === 'hello');
     const logs = await scratch.host.minictr(['logs', 'web']);
