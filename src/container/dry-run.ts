@@ -13,6 +13,7 @@
 // Nor is the eBPF veth filter (no standard tool attaches it): only the nftables guard chain keeps the script's
 // container from the host's loopback, and nothing keeps it from sending with another container's addresses.
 
+import { networkLeases } from '../network/networks.js';
 import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
 import { MinictrError } from '../errors.js';
@@ -232,7 +233,7 @@ function dryRunScript(plan: Plan, address: string | null): string {
 /** Validates `spec` as a run would and returns its script; creates nothing. */
 export async function dryRun(spec: RunSpec): Promise<string> {
   const plan = await planRun(spec);
-  const address = spec.network === 'bridge' ? leases().peek(spec.requestedIp) : null;
+  const address = spec.network === 'bridge' ? (spec.userNetwork === null ? leases() : networkLeases(spec.userNetwork)).peek(spec.requestedIp) : null;
   spec.ports = await ports().peek(spec.ports); // the host ports -P would choose now, as the address
   return dryRunScript(plan, address);
 }

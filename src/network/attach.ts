@@ -20,15 +20,20 @@ import { CommandError, runCommand } from '../sys/command.js';
 import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, restoreForwarding, setRouteLocalnet } from './bridge.js';
 import { deleteTable, ensureRuleset, unpublish } from './firewall.js';
 import { ipBatch, linkExists } from './iproute.js';
-import { BRIDGE } from './names.js';
+import { BRIDGE, SUBNET_CIDR } from './names.js';
+import { ensureNetworkTable } from './network-firewall.js';
+import type { UserNetwork } from './networks.js';
 import type { PortMapping } from './ports.js';
-import type { Subnet } from './subnet.js';
+import { Subnet } from './subnet.js';
 import { attachVethFilter, type VethIdentity } from './veth-filter.js';
 import { deleteVethIfPresent } from './veth.js';
 
 /** The data of an attach, decided before it (container/plan.ts's hostNetwork). */
 export interface NetworkPlan {
   subnet: Subnet;
+  /** The bridge the container joins: minictr0, or its user-defined network's (whose table attach ensures too). */
+  bridge: string;
+  network: UserNetwork | null;
   /** The container's address. */
   address: string;
   /** Host end of the veth pair. */
@@ -66,16 +71,16 @@ export interface AttachHooks {
 
 /** Attaches the container whose PID 1 is `pid`, as planned. Failures name the step and the object. */
 export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number, hooks: AttachHooks): Promise<Attached> {
-  const { veth } = plan;
-  const bridgeCreated = !linkExists(BRIDGE);
+  const { veth, bridge } = plan;
+  const bridgeCreated = !linkExists(bridge);
   const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${plan.address}`, cause);
   let linksDone = 0;
   let guarded = false;
   const links = (async () => {
     try {
-      await ipBatch([...(bridgeCreated ? plan.bridgeLines : []), ...plan.vethLines], isBridgeRace);
+      await ipBatch([...(bridgeCreated ? plan.bridgeLines : []), ...plan.vethLines], (failure) => isBridgeRace(failure, bridge));
     } catch (cause) {
-      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
+      throw stepError('create veth', `${veth} on ${bridge} (eth0 in the netns of pid ${pid})`, cause);
     }
     try {
       guarded = await attachVethFilter(addon, veth, plan.identity);
@@ -84,17 +89,21 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     }
     linksDone = performance.now();
   })();
+  // The main table always holds the default network's base (and every network's published ports).
+  const base = Subnet.parse(SUBNET_CIDR);
+  const networkTable = plan.network === null ? Promise.resolve(false) : ensureNetworkTable(plan.network);
   const firewall = (async () => {
     try {
       ensureForwarding();
       try {
-        return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
+        const [applied, networkApplied] = await Promise.all([ensureRuleset(base, BRIDGE, plan.publishLines), networkTable]);
+        return applied || networkApplied;
       } catch (cause) {
         // "File exists": a stale element holds one of these ports. This run holds the port now, so the element is
         // nobody's: remove it and publish once more.
         if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
         await hooks.removeStalePublished();
-        return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
+        return await ensureRuleset(base, BRIDGE, plan.publishLines);
       }
     } catch (cause) {
       throw natFailed(cause);
@@ -110,8 +119,8 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   // Settings of the bridge, which the ip batch may have just created, before any container is released:
   // route_localnet only where the loopback guard holds; no router advertisements learned.
   try {
-    setRouteLocalnet(guarded);
-    ensureNoRouterAdvertisements();
+    setRouteLocalnet(guarded, bridge);
+    ensureNoRouterAdvertisements(bridge);
   } catch (cause) {
     throw natFailed(cause);
   }

@@ -12,12 +12,15 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
 const IP_FORWARD_SAVED = PATHS.ipForwardSaved;
 
-/** ip batch lines creating the bridge with the gateway address and a fixed MAC (see names.ts). */
-export function bridgeLines(subnet: Subnet): string[] {
+/**
+ * ip batch lines creating the bridge with the gateway address and a fixed MAC (see names.ts): minictr0, or a
+ * user-defined network's.
+ */
+export function bridgeLines(subnet: Subnet, bridge = BRIDGE, gateway = subnet.gateway): string[] {
   return [
-    `link add ${BRIDGE} address ${macFor(subnet.gateway)} type bridge`,
-    `addr replace ${formatIpv4(subnet.gateway)}/${subnet.prefixLength} dev ${BRIDGE}`,
-    `link set ${BRIDGE} up`,
+    `link add ${bridge} address ${macFor(gateway)} type bridge`,
+    `addr replace ${formatIpv4(gateway)}/${subnet.prefixLength} dev ${bridge}`,
+    `link set ${bridge} up`,
   ];
 }
 
@@ -27,8 +30,8 @@ export function bridgeLines(subnet: Subnet): string[] {
  * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source. Only `on` while
  * the loopback guard is attached (veth-filter.ts): otherwise it is turned off.
  */
-export function setRouteLocalnet(on: boolean): void {
-  const path = `/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`;
+export function setRouteLocalnet(on: boolean, bridge = BRIDGE): void {
+  const path = `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
   const value = on ? '1' : '0';
   if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, `${value}\n`);
 }
@@ -37,17 +40,17 @@ export function setRouteLocalnet(on: boolean): void {
  * The host learns nothing from the bridge's IPv6 neighbours: a container sending a router advertisement must not
  * give the host a default route or an address through minictr0 (CVE-2020-13401). Docker sets the same.
  */
-export function ensureNoRouterAdvertisements(): void {
+export function ensureNoRouterAdvertisements(bridge = BRIDGE): void {
   for (const setting of ['accept_ra', 'autoconf']) {
-    const path = `/proc/sys/net/ipv6/conf/${BRIDGE}/${setting}`;
+    const path = `/proc/sys/net/ipv6/conf/${bridge}/${setting}`;
     if (!existsSync(path)) return; // IPv6 is disabled on this host: nothing to learn
     if (readFileSync(path, 'utf8').trim() !== '0') writeFileSync(path, '0\n');
   }
 }
 
 /** A concurrent first run may create the bridge between our check and our batch: that is success. */
-export function isBridgeRace(failure: BatchFailure): boolean {
-  return failure.line.startsWith(`link add ${BRIDGE} `) && /File exists/.test(failure.message);
+export function isBridgeRace(failure: BatchFailure, bridge = BRIDGE): boolean {
+  return failure.line.startsWith(`link add ${bridge} `) && /File exists/.test(failure.message);
 }
 
 /** Turns on IPv4 forwarding (a per-network-namespace sysctl), remembering the value it had. */

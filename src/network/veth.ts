@@ -13,10 +13,10 @@ import { BRIDGE, CONTAINER_IFNAME } from './names.js';
  * the child. Hairpin mode lets the bridge send a frame back out of the port it came from, which a container
  * reaching its own published port needs when br_netfilter DNATs its packet back to it at the bridge (firewall.ts).
  */
-export function vethLines(hostName: string, containerPid: number | string, containerMac: string): string[] {
+export function vethLines(hostName: string, containerPid: number | string, containerMac: string, bridge = BRIDGE, ifname = CONTAINER_IFNAME): string[] {
   return [
-    `link add ${hostName} type veth peer name ${CONTAINER_IFNAME} address ${containerMac} netns ${containerPid}`,
-    `link set ${hostName} master ${BRIDGE}`,
+    `link add ${hostName} type veth peer name ${ifname} address ${containerMac} netns ${containerPid}`,
+    `link set ${hostName} master ${bridge}`,
     `link set ${hostName} type bridge_slave hairpin on`,
     `link set ${hostName} up`,
   ];
