@@ -25,7 +25,7 @@ import {
 } from '../network/networks.js';
 
 export async function create(name: string, flags: CreateFlags): Promise<number> {
-  const network = withNetworkLock(() => createNetwork(name, flags));
+  const network = createNetwork(name, flags);
   try {
     await ensureNetworkHost(network);
   } catch (cause) {

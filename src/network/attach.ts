@@ -17,7 +17,7 @@ import { messageOf, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import type { NativeAddon } from '../native/index.js';
 import { CommandError, runCommand } from '../sys/command.js';
-import { ensureForwarding, ensureNoRouterAdvertisements, isBridgeRace, restoreForwarding, setRouteLocalnet } from './bridge.js';
+import { ensureForwarding, ensureNoRouterAdvertisements, bridgeRace, restoreForwarding, setRouteLocalnet } from './bridge.js';
 import { deleteTable, ensureRuleset, unpublish } from './firewall.js';
 import { ipBatch, linkExists } from './iproute.js';
 import { BRIDGE, SUBNET_CIDR } from './names.js';
@@ -78,7 +78,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   let guarded = false;
   const links = (async () => {
     try {
-      await ipBatch([...(bridgeCreated ? plan.bridgeLines : []), ...plan.vethLines], (failure) => isBridgeRace(failure, bridge));
+      await ipBatch([...(bridgeCreated ? plan.bridgeLines : []), ...plan.vethLines], bridgeRace(bridge));
     } catch (cause) {
       throw stepError('create veth', `${veth} on ${bridge} (eth0 in the netns of pid ${pid})`, cause);
     }

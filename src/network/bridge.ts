@@ -49,8 +49,13 @@ export function ensureNoRouterAdvertisements(bridge = BRIDGE): void {
 }
 
 /** A concurrent first run may create the bridge between our check and our batch: that is success. */
-export function isBridgeRace(failure: BatchFailure, bridge = BRIDGE): boolean {
-  return failure.line.startsWith(`link add ${bridge} `) && /File exists/.test(failure.message);
+export function isBridgeRace(failure: BatchFailure): boolean {
+  return bridgeRace(BRIDGE)(failure);
+}
+
+/** isBridgeRace for any bridge: a user-defined network's too. */
+export function bridgeRace(bridge: string): (failure: BatchFailure) => boolean {
+  return (failure) => failure.line.startsWith(`link add ${bridge} `) && /File exists/.test(failure.message);
 }
 
 /** Turns on IPv4 forwarding (a per-network-namespace sysctl), remembering the value it had. */

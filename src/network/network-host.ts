@@ -6,7 +6,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { PATHS } from '../paths.js';
 import { runCommand } from '../sys/command.js';
-import { bridgeLines, ensureNoRouterAdvertisements, isBridgeRace } from './bridge.js';
+import { bridgeLines, ensureNoRouterAdvertisements, bridgeRace } from './bridge.js';
 import { ensureResolver, stopResolver } from './dns/resolver-process.js';
 import { ipBatch, linkExists } from './iproute.js';
 import { isNetworkBridge } from './names.js';
@@ -16,7 +16,7 @@ import { forgetNetwork, listNetworks, type UserNetwork } from './networks.js';
 /** Bridge, table, resolver: each made if missing. */
 export async function ensureNetworkHost(network: UserNetwork): Promise<void> {
   if (!linkExists(network.bridge)) {
-    await ipBatch(bridgeLines(network.parsedSubnet, network.bridge, network.parsedGateway), (failure) => isBridgeRace(failure, network.bridge));
+    await ipBatch(bridgeLines(network.parsedSubnet, network.bridge, network.parsedGateway), bridgeRace(network.bridge));
   }
   ensureNoRouterAdvertisements(network.bridge);
   await ensureNetworkTable(network);

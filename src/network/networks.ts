@@ -7,7 +7,7 @@
 // made again by the next container that joins (ensureNetwork in network-attach.ts). Creation and removal take turns
 // on the definitions' directory (an flock), so two creations never choose overlapping subnets.
 
-import { closeSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinictrError, stepError, UsageError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -174,10 +174,13 @@ export function listNetworks(): UserNetwork[] {
   });
 }
 
-/** Runs `action` while no other process creates or removes a network. */
+/**
+ * Runs `action` while no other process creates or removes a network. The lock is the data root's (not the
+ * definitions' directory, which goes with the last network).
+ */
 export function withNetworkLock<T>(action: () => T): T {
-  mkdirSync(PATHS.networks, { recursive: true, mode: 0o700 });
-  const lock = nativeAddon().lockDirectory(PATHS.networks);
+  mkdirSync(PATHS.data, { recursive: true, mode: 0o700 });
+  const lock = nativeAddon().lockDirectory(PATHS.data);
   try {
     return action();
   } finally {
@@ -185,11 +188,19 @@ export function withNetworkLock<T>(action: () => T): T {
   }
 }
 
-/** Stores a new definition (the caller holds the lock) and returns it. */
+/**
+ * Stores a new definition and returns it. Checked once before the lock, so bad input creates nothing, not even a
+ * directory; then again under it, against the networks created meanwhile.
+ */
 export function createNetwork(name: string, flags: CreateFlags): UserNetwork {
-  const definition = planNetwork(name, flags, { existing: listNetworks(), routes: hostRoutes(), id: newId(), now: new Date().toISOString() });
-  writeFileNamed(definitionPath(name), `${JSON.stringify(definition, null, 2)}\n`);
-  return parsed(definition);
+  const plan = () => planNetwork(name, flags, { existing: listNetworks(), routes: hostRoutes(), id: newId(), now: new Date().toISOString() });
+  plan();
+  return withNetworkLock(() => {
+    const definition = plan();
+    mkdirSync(PATHS.networks, { recursive: true, mode: 0o700 });
+    writeFileNamed(definitionPath(name), `${JSON.stringify(definition, null, 2)}\n`);
+    return parsed(definition);
+  });
 }
 
 /** Running state of a network: leases, DNS records, the resolver's pid. */
@@ -206,6 +217,14 @@ export function networkLeases(network: UserNetwork): Ipam {
 export function forgetNetwork(network: NetworkDefinition): void {
   rmSync(networkStateDir(network), { recursive: true, force: true });
   rmSync(definitionPath(network.name), { force: true });
+  // The directories go with the last network, as they came with the first.
+  for (const dir of [PATHS.networkState, PATHS.networks]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // another network's, or gone
+    }
+  }
 }
 
 /** Whether the definition still exists: a run that leased an address checks it, against a concurrent `network rm`. */
