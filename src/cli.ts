@@ -322,6 +322,20 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('-f, --force', 'no error for a network that does not exist')
     .action(lazy(async () => (await import('./commands/network.js')).rm));
   network
+    .command('connect')
+    .description('connect a running container to a network: one more interface, eth1, eth2…')
+    .argument('<network>', 'network name')
+    .argument('<container>', CONTAINER_REF)
+    .option('--ip <address>', 'its address there (default: the lowest free one)')
+    .option('--alias <name>', "another name of the container in the network's DNS (repeatable)", collect, [])
+    .action(lazy(async () => (await import('./commands/network.js')).connect));
+  network
+    .command('disconnect')
+    .description('disconnect a running container from a network it was connected to')
+    .argument('<network>', 'network name')
+    .argument('<container>', CONTAINER_REF)
+    .action(lazy(async () => (await import('./commands/network.js')).disconnect));
+  network
     .command('prune')
     .description('remove every network no container is on')
     .option('-f, --force', 'do not ask for confirmation (minictr never asks)')

@@ -1,11 +1,13 @@
-// `minictr network create|ls|inspect|rm|prune`: user-defined networks (network/networks.ts) as Docker's CLI shows
-// them. The definitions change only under the networks' lock; a network is in use while a container holds an
+// `minictr network create|ls|inspect|rm|prune|connect|disconnect`: user-defined networks (network/networks.ts) as
+// Docker's CLI shows them. The definitions change only under the networks' lock; a network is in use while a container holds an
 // address on it.
 
 import { readFileSync } from 'node:fs';
 import { AggregateFailure, MinictrError, messageOf, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { shortId } from '../ids.js';
+import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
+import { ContainerState } from '../container/state.js';
 import { readEndpoints } from '../network/dns/records.js';
 import { runningResolver } from '../network/dns/resolver-process.js';
 import { ensureNetworkHost, removeNetworkHost } from '../network/network-host.js';
@@ -16,6 +18,7 @@ import {
   existingNetwork,
   forgetNetwork,
   listNetworks,
+  networkLeases,
   networkStateDir,
   networkUsers,
   readNetwork,
@@ -129,5 +132,62 @@ export async function prune(): Promise<number> {
     await removeOne(network);
     process.stdout.write(`${network.name}\n`);
   }
+  return 0;
+}
+
+/** A running container, with its state: connect and disconnect work on its journal. */
+async function runningContainer(ref: string, verb: string) {
+  const container = resolveContainer(ref, await currentContainers());
+  if (!isRunning(container) || container.process === null) throw new UsageError(`network ${verb}: container ${ref} is not running`);
+  const state = new ContainerState(container.id, container.dir);
+  return { container, state, pid: container.process.pid, record: state.record() };
+}
+
+/** The addresses the container holds on `network` (through connect; the run's own network is record.network). */
+function heldAddresses(state: ContainerState, network: UserNetwork): string[] {
+  const leases = networkLeases(network);
+  return state.entries().flatMap((entry) => (entry.kind === 'lease' && entry.network === network.name && leases.holder(entry.address) === state.id ? [entry.address] : []));
+}
+
+export async function connect(name: string, ref: string, flags: { ip?: string; alias?: string[] }): Promise<number> {
+  const network = existingNetwork(name);
+  const { container, state, pid, record } = await runningContainer(ref, 'connect');
+  if (record.network === network.name || heldAddresses(state, network).length > 0) {
+    throw new UsageError(`network connect: container ${ref} is already on network ${network.name}`);
+  }
+  const { connect: attachOne } = await import('../network/connect.js');
+  const { nativeAddon } = await import('../native/index.js');
+  try {
+    await attachOne(
+      nativeAddon(),
+      network,
+      {
+        id: container.id,
+        pid,
+        names: [record.config.hostname, shortId(container.id), ...(container.name !== null ? [container.name] : [])],
+        journal: (entry) => state.journal(entry),
+        interfaces: state.entries().filter((entry) => entry.kind === 'lease').length,
+      },
+      { ip: flags.ip ?? null, aliases: flags.alias ?? [] },
+    );
+  } catch (cause) {
+    // Nothing half-connected stays: what was made is undone now (the journal entries then find nothing).
+    const { disconnect } = await import('../network/connect.js');
+    for (const address of heldAddresses(state, network)) await disconnect(network, container.id, address).catch(() => {});
+    throw cause;
+  }
+  return 0;
+}
+
+export async function disconnect(name: string, ref: string): Promise<number> {
+  const network = existingNetwork(name);
+  const { container, state, record } = await runningContainer(ref, 'disconnect');
+  if (record.network === network.name) {
+    throw new UsageError(`network disconnect: ${network.name} is the network container ${ref} was started on, which stays until it exits`);
+  }
+  const addresses = heldAddresses(state, network);
+  if (addresses.length === 0) throw new UsageError(`network disconnect: container ${ref} is not on network ${network.name}`);
+  const { disconnect: detachOne } = await import('../network/connect.js');
+  for (const address of addresses) await detachOne(network, container.id, address);
   return 0;
 }

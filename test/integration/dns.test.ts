@@ -44,7 +44,7 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
     return result.stdout;
   };
   const lookup = (network: string, name: string, extra: string[] = []) =>
-    host.minictr(['run', '--rm', '--network', network, ...extra, '/bin/nslookup', name]);
+    host.minictr(['run', '--rm', '--network', network, ...extra, '/usr/bin/nslookup', name]);
 
   beforeAll(async () => {
     host = await ScratchHost.create();
@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
       expect(own.stdout, explain(own)).toMatch(/Address: 198\.51\.100\.8$/m);
       // Another network's containers learn nothing: neither from their resolver nor from this network's.
       expect((await lookup('other', 'web')).stdout).not.toMatch(/10\.89\.0\.2/);
-      const asked = await host.minictr(['run', '--rm', '--network', 'other', '/bin/nslookup', 'web', '10.89.0.1']);
+      const asked = await host.minictr(['run', '--rm', '--network', 'other', '/usr/bin/nslookup', 'web', '10.89.0.1']);
       expect(asked.stdout, explain(asked)).not.toMatch(/Address: 10\.89\.0\.2/);
       // The record goes with the container, and a new one is found at once.
       await ok(['rm', '-f', 'web']);
@@ -98,8 +98,8 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
       expect(inspected[0]!.Resolver.RssKiB).toBeGreaterThan(0);
     } finally {
       await host.removeAllContainers();
+      await host.minictr(['network', 'rm', '-f', 'app', 'other']);
     }
-    await ok(['network', 'rm', 'app', 'other']);
     expect(await host.settle(before)).toEqual(before);
   }, 240_000);
 
