@@ -89,22 +89,25 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     }
     linksDone = performance.now();
   })();
-  // The main table always holds the default network's base (and every network's published ports).
+  // The main table always holds the default network's base (and every network's published ports). A user-defined
+  // network's table is checked only when its bridge or the main base had to be made again (a reboot, a reset, a
+  // flushed ruleset): a run on it spawns no more processes than one on the default network.
   const base = Subnet.parse(SUBNET_CIDR);
-  const networkTable = plan.network === null ? Promise.resolve(false) : ensureNetworkTable(plan.network);
   const firewall = (async () => {
     try {
       ensureForwarding();
+      let applied: boolean;
       try {
-        const [applied, networkApplied] = await Promise.all([ensureRuleset(base, BRIDGE, plan.publishLines), networkTable]);
-        return applied || networkApplied;
+        applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
       } catch (cause) {
         // "File exists": a stale element holds one of these ports. This run holds the port now, so the element is
         // nobody's: remove it and publish once more.
         if (!(cause instanceof CommandError && /File exists/.test(cause.stderr))) throw cause;
         await hooks.removeStalePublished();
-        return await ensureRuleset(base, BRIDGE, plan.publishLines);
+        applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
       }
+      if (plan.network !== null && (applied || bridgeCreated)) applied = (await ensureNetworkTable(plan.network)) || applied;
+      return applied;
     } catch (cause) {
       throw natFailed(cause);
     }

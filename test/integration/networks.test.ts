@@ -117,6 +117,39 @@ describe.skipIf(!isRoot)('minictr network (needs root: skipped otherwise)', () =
     expect(before.links).toEqual(withUpstream.links.filter((link) => !link.startsWith('upstream0')));
   }, 240_000);
 
+  it('connects a running container to a second network and disconnects it', async () => {
+    const { host } = context;
+    const before = await host.settle(await host.snapshot());
+    await ok(['network', 'create', 'left']);
+    await ok(['network', 'create', 'right']);
+    try {
+      await server('left', 'both');
+      const other = await server('right', 'peer');
+      expect(await reaches('left', other)).toBe(false);
+      await ok(['network', 'connect', '--alias', 'bridgehead', 'right', 'both']);
+      const links = await ok(['exec', 'both', '/sbin/ip', '-o', '-4', 'addr']);
+      expect(links).toMatch(/eth0 +inet 10\.89\.0\.2\/24/);
+      expect(links).toMatch(/eth1 +inet 10\.89\.1\.3\/24/);
+      const fromRight = await host.minictr(['run', '--rm', '--network', 'right', '/bin/ping', '-c2', '-W1', 'bridgehead']);
+      expect(fromRight.stdout, explain(fromRight)).toMatch(/64 bytes from 10\.89\.1\.3/);
+      const again = await host.minictr(['network', 'connect', 'right', 'both']);
+      expect(again.exitCode, explain(again)).toBe(125);
+      expect(again.stderr).toMatch(/container both is already on network right/);
+      const primary = await host.minictr(['network', 'disconnect', 'left', 'both']);
+      expect(primary.exitCode, explain(primary)).toBe(125);
+      await ok(['network', 'disconnect', 'right', 'both']);
+      expect(await ok(['exec', 'both', '/sbin/ip', '-o', '-4', 'addr'])).not.toMatch(/eth1/);
+      const gone = await host.minictr(['run', '--rm', '--network', 'right', '/usr/bin/nslookup', 'bridgehead']);
+      expect(gone.stdout, explain(gone)).not.toMatch(/Address: 10\.89\.1\.3$/m);
+      // Connected again, then left to the container's teardown.
+      await ok(['network', 'connect', 'right', 'both']);
+    } finally {
+      await host.removeAllContainers();
+    }
+    expect(await ok(['network', 'rm', 'left', 'right'])).toBe('left\nright');
+    expect(await host.settle(before)).toEqual(before);
+  }, 180_000);
+
   it('system reset removes every network: bridges, tables, resolvers and definitions', async () => {
     const { host } = context;
     await ok(['network', 'create', 'one']);
