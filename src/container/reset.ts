@@ -1,6 +1,7 @@
 // `minictr system reset`: everything minictr ever created on this host removed, the host as before minictr. Garbage
-// containers are collected first (gc.ts); what no container owns goes next: the nftables table, the bridge, the
-// forwarding setting it changed, the user-defined networks, the shared cgroup parents, the state directory and the writable layers'.
+// containers are collected first (gc.ts); what no container owns goes next: the user-defined networks (bridges,
+// tables, resolvers, definitions), the nftables table, the bridge, the forwarding setting it changed, the shared
+// cgroup parents, the state directory and the writable layers'.
 
 import { mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

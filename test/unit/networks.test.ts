@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { withDnsFlags } from '../../src/container/etc-files.js';
+import { buildRunSpec, type RunFlags } from '../../src/container/spec.js';
 import { hostRoutes, planNetwork, type NetworkDefinition } from '../../src/network/networks.js';
 import { networkRuleset } from '../../src/network/network-firewall.js';
 import { Subnet } from '../../src/network/subnet.js';
@@ -84,5 +85,28 @@ describe('withDnsFlags', () => {
 
   it('drops the comment about a host with only loopback servers once servers are given', () => {
     expect(withDnsFlags('# minictr: the host has only loopback nameservers, which cannot be reached from a container\n', ['10.89.0.1'], [])).toBe('nameserver 10.89.0.1\n');
+  });
+});
+
+describe('buildRunSpec on a user-defined network', () => {
+  const network = { ...planNetwork('app', { subnet: '172.30.5.0/24', gateway: '172.30.5.254' }, context()), parsedSubnet: Subnet.parse('172.30.5.0/24'), parsedGateway: 0xac1e05fe };
+  const base = { defaultRootfs: '/opt/rootfs', subnet: Subnet.parse('10.0.0.0/24'), hostEnv: {}, cwd: '/' };
+  const build = (flags: RunFlags) => buildRunSpec({ network: 'app', ...flags }, ['/bin/sh'], { ...base, network });
+
+  it("takes the network's subnet for --ip, and its gateway for --add-host host-gateway", () => {
+    const spec = build({ ip: '172.30.5.9', addHost: ['gw:host-gateway', 'db:10.1.2.3'], networkAlias: ['www'], dns: ['192.0.2.1'], dnsSearch: ['corp.test'] });
+    expect(spec).toMatchObject({ network: 'bridge', userNetwork: { name: 'app' }, requestedIp: 0xac1e0509, aliases: ['www'], dns: ['192.0.2.1'], dnsSearch: ['corp.test'] });
+    expect(spec.addHosts).toEqual([{ name: 'gw', address: '172.30.5.254' }, { name: 'db', address: '10.1.2.3' }]);
+    expect(() => build({ ip: '10.0.0.5' })).toThrow(/invalid --ip 10\.0\.0\.5: is outside the container subnet 172\.30\.5\.0\/24/);
+    expect(() => build({ ip: '172.30.5.254' })).toThrow(/invalid --ip 172\.30\.5\.254: is the gateway of network app/);
+  });
+
+  it('refuses -p on an internal network, and aliases, bad --dns and --add-host anywhere', () => {
+    const internal = { ...network, internal: true };
+    expect(() => buildRunSpec({ network: 'app', publish: ['80'] }, ['/bin/sh'], { ...base, network: internal })).toThrow(/network app is internal/);
+    expect(() => buildRunSpec({ networkAlias: ['www'] }, ['/bin/sh'], base)).toThrow(/--network-alias needs a user-defined network/);
+    expect(() => buildRunSpec({ dns: ['::1'] }, ['/bin/sh'], base)).toThrow(/invalid --dns "::1"/);
+    expect(() => buildRunSpec({ addHost: ['db:nowhere'] }, ['/bin/sh'], base)).toThrow(/invalid --add-host "db:nowhere"/);
+    expect(() => buildRunSpec({ network: 'other' }, ['/bin/sh'], { ...base, network })).toThrow(/invalid --network "other"/);
   });
 });
