@@ -52,8 +52,8 @@ export async function networks({ runs }) {
       'queries': times.length,
       'median ms': round(median(times), 3),
       'p99 ms': round(quantile(times, 0.99), 3),
-      'resolver RSS KiB (idle)': inspected.Resolver.RssKiB,
-      'resolver RSS KiB (after the queries)': after.Resolver.RssKiB,
+      'resolver RSS / PSS KiB (idle)': `${inspected.Resolver.RssKiB} / ${inspected.Resolver.PssKiB}`,
+      'resolver RSS / PSS KiB (after the queries)': `${after.Resolver.RssKiB} / ${after.Resolver.PssKiB}`,
     };
     const markdown = [
       '## networks: start-up on a user-defined network',

@@ -53,11 +53,15 @@ export async function ls(flags: { quiet?: boolean }): Promise<number> {
   return 0;
 }
 
-/** The resident memory of a process, in KiB, from /proc. */
-function rssKiB(pid: number): number | null {
+/**
+ * A process's memory in KiB, from /proc: resident (Rss), and its proportional share (Pss), which counts pages
+ * shared with other processes (Node's own code, mostly) in part: what the process really adds.
+ */
+function memoryKiB(pid: number): { RssKiB: number; PssKiB: number } | null {
   try {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? null : Number(match[1]);
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(rollup)?.[1] ?? NaN);
+    return { RssKiB: field('Rss'), PssKiB: field('Pss') };
   } catch {
     return null;
   }
@@ -78,7 +82,7 @@ function inspectOne(network: UserNetwork) {
       readEndpoints(networkStateDir(network)).map((endpoint) => [endpoint.id, { Names: endpoint.names, IPv4Address: `${endpoint.address}/${network.parsedSubnet.prefixLength}` }]),
     ),
     Options: { 'com.docker.network.bridge.name': network.bridge },
-    Resolver: resolver === null ? null : { Address: `${network.gateway}:53`, Pid: resolver.pid, RssKiB: rssKiB(resolver.pid) },
+    Resolver: resolver === null ? null : { Address: `${network.gateway}:53`, Pid: resolver.pid, ...memoryKiB(resolver.pid) },
   };
 }
 

@@ -93,9 +93,10 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
       expect((await lookup('app', 'web')).stdout).not.toMatch(/10\.89\.0\.2/);
       await ok(['run', '-d', '--rm', '--network', 'app', '--name', 'web2', '/bin/sleep', '60']);
       expect((await lookup('app', 'web2')).stdout).toMatch(/Address: 10\.89\.0\.2$/m);
-      const inspected = JSON.parse(await ok(['network', 'inspect', 'app'])) as { Resolver: { Address: string; RssKiB: number } }[];
+      const inspected = JSON.parse(await ok(['network', 'inspect', 'app'])) as { Resolver: { Address: string; RssKiB: number; PssKiB: number } }[];
       expect(inspected[0]!.Resolver.Address).toBe('10.89.0.1:53');
-      expect(inspected[0]!.Resolver.RssKiB).toBeGreaterThan(0);
+      expect(inspected[0]!.Resolver.PssKiB).toBeGreaterThan(0);
+      expect(inspected[0]!.Resolver.RssKiB).toBeGreaterThan(inspected[0]!.Resolver.PssKiB);
     } finally {
       await host.removeAllContainers();
       await host.minictr(['network', 'rm', '-f', 'app', 'other']);
