@@ -4,8 +4,8 @@
 //
 // A definition is a JSON file under /var/lib/minictr/networks, so networks outlive reboots as Docker's do; what a
 // reboot clears (the bridge, the table, the resolver, leases and DNS records under /run/minictr/networks/NAME) is
-// made again by the next container that joins (ensureNetwork in network-attach.ts). Creation and removal take turns
-// on the definitions' directory (an flock), so two creations never choose overlapping subnets.
+// made again by the next container that joins (attach.ts and the resolver's start in the run, connect.ts).
+// Creation and removal take turns on the data root (an flock), so two creations never choose overlapping subnets.
 
 import { closeSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

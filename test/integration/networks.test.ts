@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isRoot, useScratchHost, type Result } from '../helpers/scratch-host.js';
+import { httpGet, isRoot, useScratchHost, type Result } from '../helpers/scratch-host.js';
 
 /** Whether `pid` runs (a zombie does not: this machine's init may be slow to reap). */
 function running(pid: number): boolean {
@@ -147,6 +147,26 @@ describe.skipIf(!isRoot)('minictr network (needs root: skipped otherwise)', () =
       await host.removeAllContainers();
     }
     expect(await ok(['network', 'rm', 'left', 'right'])).toBe('left\nright');
+    expect(await host.settle(before)).toEqual(before);
+  }, 180_000);
+
+  it('publishes ports of a container on a network: to the host's loopback, and through a host address to a container of another network', async () => {
+    const { host } = context;
+    await host.must(['ip', 'addr', 'add', '192.0.2.10/32', 'dev', 'lo']); // a host address to publish on
+    const before = await host.settle(await host.snapshot());
+    await ok(['network', 'create', 'pub']);
+    try {
+      const page = "mkdir /www && echo published > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www";
+      await ok(['run', '-d', '--rm', '--network', 'pub', '-p', '8081:80', '/bin/sh', '-c', page]);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // httpd binds after the run returns
+      const fromHost = await httpGet((argv) => host.exec(argv), 'http://127.0.0.1:8081/');
+      expect(fromHost.stdout, explain(fromHost)).toBe('published\n');
+      const fromDefault = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', 'http://192.0.2.10:8081/']);
+      expect(fromDefault.stdout, explain(fromDefault)).toBe('published\n');
+    } finally {
+      await host.removeAllContainers();
+    }
+    await ok(['network', 'rm', 'pub']);
     expect(await host.settle(before)).toEqual(before);
   }, 180_000);
 
