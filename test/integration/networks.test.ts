@@ -150,7 +150,7 @@ describe.skipIf(!isRoot)('minictr network (needs root: skipped otherwise)', () =
     expect(await host.settle(before)).toEqual(before);
   }, 180_000);
 
-  it('publishes ports of a container on a network: to the host's loopback, and through a host address to a container of another network', async () => {
+  it('publishes ports of a container on a network: to the host on loopback, and through a host address to a container of another network', async () => {
     const { host } = context;
     await host.must(['ip', 'addr', 'add', '192.0.2.10/32', 'dev', 'lo']); // a host address to publish on
     const before = await host.settle(await host.snapshot());
