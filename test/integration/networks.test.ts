@@ -156,13 +156,17 @@ describe.skipIf(!isRoot)('minictr network (needs root: skipped otherwise)', () =
     const before = await host.settle(await host.snapshot());
     await ok(['network', 'create', 'pub']);
     try {
-      const page = "mkdir /www && echo published > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www";
-      await ok(['run', '-d', '--rm', '--network', 'pub', '-p', '8081:80', '/bin/sh', '-c', page]);
-      await new Promise((resolve) => setTimeout(resolve, 500)); // httpd binds after the run returns
+      const page = "mkdir -p /www && echo published > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www";
+      await ok(['run', '-d', '--rm', '--network', 'pub', '--name', 'site', '-p', '8081:80', '/bin/sh', '-c', page]);
+      // httpd binds after the run returns: asked from inside until it answers
+      for (let tries = 0; (await host.minictr(['exec', 'site', '/usr/bin/wget', '-q', '-O', '-', 'http://127.0.0.1/'])).exitCode !== 0; tries++) {
+        expect(tries).toBeLessThan(20);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       const fromHost = await httpGet((argv) => host.exec(argv), 'http://127.0.0.1:8081/');
-      expect(fromHost.stdout, explain(fromHost)).toBe('published\n');
+      expect(fromHost.stdout.trim(), explain(fromHost)).toBe('published');
       const fromDefault = await host.minictr(['run', '--rm', '/usr/bin/wget', '-q', '-O', '-', 'http://192.0.2.10:8081/']);
-      expect(fromDefault.stdout, explain(fromDefault)).toBe('published\n');
+      expect(fromDefault.stdout.trim(), explain(fromDefault)).toBe('published');
     } finally {
       await host.removeAllContainers();
     }
