@@ -6,6 +6,7 @@
 //   scale      start and teardown latency, monitor memory and nftables rules with 0, 50, 250 and 1,000 detached containers
 //   dataplane  iperf3 throughput through minictr's network against plain veth and loopback
 //   images     run IMAGE against the built-in rootfs; pull of a 5-layer image against skopeo copy + umoci unpack
+//   networks   run on a user-defined network against the default bridge; its resolver's latency and memory
 //
 // Usage: npm run bench [-- SECTION...] [-- --runs N]      (default: every section, 30 runs per latency variant)
 // Everything runs in a scratch network + mount namespace (see lib.mjs): the real host is never touched.
@@ -19,7 +20,7 @@ const args = process.argv.slice(2);
 const runsFlag = args.indexOf('--runs');
 const runs = runsFlag >= 0 ? Number(args[runsFlag + 1]) : 30;
 const named = args.filter((arg, i) => !arg.startsWith('--') && (runsFlag < 0 || i !== runsFlag + 1));
-const sections = named.length > 0 ? named : ['latency', 'scale', 'dataplane', 'images'];
+const sections = named.length > 0 ? named : ['latency', 'scale', 'dataplane', 'images', 'networks'];
 
 const results = { date: new Date().toISOString(), node: process.version, sections: {} };
 for (const section of sections) {

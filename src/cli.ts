@@ -76,7 +76,11 @@ function buildProgram(): InstanceType<typeof Command> {
     .argument('[command...]', 'an image and its command, or the absolute path of a program of the busybox rootfs (--rootfs: of that directory)')
     .passThroughOptions()
     .option('--ip <address>', 'IPv4 address in 10.0.0.0/24 (default: the lowest free one)')
-    .addOption(new Option('--network <mode>', 'bridge, none (lo only) or host').default('bridge'))
+    .addOption(new Option('--network <mode>', "bridge, none (lo only), host, or a network's name (network create)").default('bridge'))
+    .option('--network-alias <name>', "another name of the container in its network's DNS (repeatable)", collect, [])
+    .option('--dns <address>', 'a DNS server for the container (repeatable)', collect, [])
+    .option('--dns-search <domain>', 'a DNS search domain (repeatable)', collect, [])
+    .option('--add-host <name:address>', 'an entry of /etc/hosts; host-gateway: the gateway (repeatable)', collect, [])
     .option('--rootfs <dir>', 'root filesystem directory (default: the busybox rootfs in rootfs/image)')
     .option('--pull <policy>', 'for an image: missing (default), always or never')
     .option('--platform <os/arch[/variant]>', "for an image: the platform to pull (default: this host's)")
@@ -292,6 +296,51 @@ function buildProgram(): InstanceType<typeof Command> {
     .argument('<file>', 'the tar, or - for stdin')
     .argument('<reference>', 'name of the new image, e.g. demo/rootfs:v1')
     .action(lazy(async () => (await import('./commands/import.js')).importImage));
+
+  const network = program.command('network').description('manage user-defined networks (/var/lib/minictr/networks)');
+  network
+    .command('create')
+    .description("create a network: its own bridge, subnet, NAT and DNS resolver; prints its id")
+    .argument('<name>', 'network name: [a-zA-Z0-9][a-zA-Z0-9_.-]*')
+    .option('--subnet <cidr>', 'IPv4 subnet (default: the first free 10.89.N.0/24)')
+    .option('--gateway <address>', "the bridge's address in the subnet (default: its first)")
+    .option('--internal', 'no route out: nothing forwarded to or from other interfaces')
+    .action(lazy(async () => (await import('./commands/network.js')).create));
+  network
+    .command('ls')
+    .description('list networks: NETWORK ID, NAME, DRIVER, SCOPE, SUBNET')
+    .option('-q, --quiet', 'only the ids')
+    .action(lazy(async () => (await import('./commands/network.js')).ls));
+  network
+    .command('inspect')
+    .description('show networks as JSON, with their containers and resolver')
+    .argument('<name...>', 'network name')
+    .action(lazy(async () => (await import('./commands/network.js')).inspect));
+  network
+    .command('rm')
+    .description('remove networks (refused while a container is on one)')
+    .argument('<name...>', 'network name')
+    .option('-f, --force', 'no error for a network that does not exist')
+    .action(lazy(async () => (await import('./commands/network.js')).rm));
+  network
+    .command('connect')
+    .description('connect a running container to a network: one more interface, eth1, eth2…')
+    .argument('<network>', 'network name')
+    .argument('<container>', CONTAINER_REF)
+    .option('--ip <address>', 'its address there (default: the lowest free one)')
+    .option('--alias <name>', "another name of the container in the network's DNS (repeatable)", collect, [])
+    .action(lazy(async () => (await import('./commands/network.js')).connect));
+  network
+    .command('disconnect')
+    .description('disconnect a running container from a network it was connected to')
+    .argument('<network>', 'network name')
+    .argument('<container>', CONTAINER_REF)
+    .action(lazy(async () => (await import('./commands/network.js')).disconnect));
+  network
+    .command('prune')
+    .description('remove every network no container is on')
+    .option('-f, --force', 'do not ask for confirmation (minictr never asks)')
+    .action(lazy(async () => (await import('./commands/network.js')).prune));
 
   program
     .command('net')

@@ -24,6 +24,10 @@ export interface StatePaths {
   resetMarker: string;
   /** ip_forward before minictr first set it (network/bridge.ts). */
   ipForwardSaved: string;
+  /** User-defined networks' definitions, one JSON file each, on disk (network/networks.ts). */
+  networks: string;
+  /** Their running state: leases, DNS records and resolver of each, by name (network/networks.ts). */
+  networkState: string;
 }
 
 export function statePaths(state: string, data: string): StatePaths {
@@ -38,6 +42,8 @@ export function statePaths(state: string, data: string): StatePaths {
     volumes: join(data, 'volumes'),
     resetMarker: join(state, 'reset'),
     ipForwardSaved: join(state, 'ip_forward.orig'),
+    networks: join(data, 'networks'),
+    networkState: join(state, 'networks'),
   };
 }
 

@@ -48,6 +48,17 @@ async function imageOf(command: string[], flags: RunFlags): Promise<ImageContext
   return { name: resolved.record.name, id: resolved.record.config, manifest: resolved.record.manifest, layers: resolved.layers, ...run };
 }
 
+/** --network NAME of a user-defined network, read from its definition (built-in modes need none, nor the module). */
+async function userNetworkOf(name: string | undefined) {
+  if (name === undefined || ['bridge', 'host', 'none'].includes(name)) return null;
+  const { existingNetwork } = await import('../network/networks.js');
+  try {
+    return existingNetwork(name);
+  } catch (cause) {
+    throw new UsageError(`invalid --network "${name}": ${(cause as Error).message} (expected bridge, none, host or a network's name)`);
+  }
+}
+
 /** Returns the exit code: the container's status, or 128 + N when signal N killed it (as a shell reports it). */
 export async function run(command: string[], flags: RunFlags): Promise<number> {
   // `--timings` takes an optional value, so in `run --timings /bin/sh` commander reads the command as the format.
@@ -68,7 +79,9 @@ export async function run(command: string[], flags: RunFlags): Promise<number> {
     if (isBuiltinImage(command[0])) command = command.length > 1 ? command.slice(1) : BUILTIN_COMMAND;
   }
   const image = await imageOf(command, flags);
+  const network = await userNetworkOf(flags.network);
   const spec = buildRunSpec(flags, command, {
+    ...(network !== null ? { network } : {}),
     defaultRootfs: defaultRootfs(),
     subnet: Subnet.parse(SUBNET_CIDR),
     hostEnv: rawEnv(process.env),

@@ -13,6 +13,7 @@
 // /run/minictr-script instead of minictr's registries. What it cannot reproduce (seccomp, the eBPF filters, -t's
 // terminal...) it lists at its top (dry-run-profile.ts).
 
+import { networkLeases } from '../network/networks.js';
 import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
 import { MinictrError } from '../errors.js';
@@ -294,7 +295,7 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
 /** Validates `spec` as a run would and returns its script; creates nothing. */
 export async function dryRun(spec: RunSpec, invocation: readonly string[]): Promise<string> {
   const plan = await planRun(spec);
-  const address = spec.network === 'bridge' ? leases().peek(spec.requestedIp) : null;
+  const address = spec.network === 'bridge' ? (spec.userNetwork === null ? leases() : networkLeases(spec.userNetwork)).peek(spec.requestedIp) : null;
   spec.ports = await ports().peek(spec.ports); // the host ports -P would choose now, as the address
   return dryRunScript(plan, address, invocation);
 }

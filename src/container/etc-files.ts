@@ -56,3 +56,14 @@ export function readHostFile(path: string): string {
     return '';
   }
 }
+
+/**
+ * `resolvConf` with its nameserver lines replaced by `servers` and its search line by `search`, each only when
+ * given (--dns, --dns-search, or a user-defined network's resolver); options stay.
+ */
+export function withDnsFlags(resolvConf: string, servers: readonly string[], search: readonly string[]): string {
+  let lines = resolvConf.split('\n').filter((line) => line !== '');
+  if (servers.length > 0) lines = [...lines.filter((line) => !/^\s*nameserver\s/.test(line) && !line.startsWith('# minictr:')), ...servers.map((server) => `nameserver ${server}`)];
+  if (search.length > 0) lines = [`search ${search.join(' ')}`, ...lines.filter((line) => !/^\s*(search|domain)\s/.test(line))];
+  return `${lines.join('\n')}\n`;
+}

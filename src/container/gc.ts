@@ -15,6 +15,7 @@ import { PATHS } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { tearDown, undoEntry } from './journal.js';
 import { leases, names, ports } from './registries.js';
+import { sweepNetworks } from '../network/networks.js';
 import {
   collectingDir,
   containerDirExists,
@@ -185,6 +186,7 @@ export async function collectGarbage(): Promise<string[]> {
   // again, carefully (see containerDirExists).
   const gone = (owner: string) => !listed.has(owner) && !containerDirExists(owner);
   for (const registry of [leases(), names(), ports()]) registry.files.sweep(gone);
+  sweepNetworks(gone);
   // Writable layers of containers that are gone (a reboot cleared /run, or a crash came between a teardown's
   // steps) or exited (whose layer goes at the exit). A run makes its directory before its layer, as above.
   const exited = new Set(dirs.flatMap((entry) => (entry.exited ? [entry.id] : [])));

@@ -21,6 +21,7 @@ import { messageOf } from '../errors.js';
 import { shortId } from '../ids.js';
 import { debug } from '../log.js';
 import { detach } from '../network/attach.js';
+import { releaseNetworkLease } from '../network/networks.js';
 import { describeMapping } from '../network/ports.js';
 import { killAndWait } from '../sys/proc.js';
 import { removeAnonymousVolume } from '../volume/store.js';
@@ -35,7 +36,8 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
       names().release(id, entry.name);
       return;
     case 'lease':
-      leases().release(id, entry.address);
+      if (entry.network !== undefined) releaseNetworkLease(entry.network, id, entry.address);
+      else leases().release(id, entry.address);
       return;
     case 'ports': {
       // Only the ports this container still holds: a port released already may be another container's now.
@@ -69,7 +71,7 @@ export function describeEntry(entry: JournalEntry): string {
     case 'name':
       return `release name ${entry.name}`;
     case 'lease':
-      return `release address ${entry.address}`;
+      return `release address ${entry.address}${entry.network !== undefined ? ` on network ${entry.network}` : ''}`;
     case 'ports':
       return `unpublish ${entry.mappings.map((m) => describeMapping(m, entry.address)).join(', ')}`;
     case 'process':

@@ -17,9 +17,12 @@ import { warn } from '../log.js';
 import { attach, type Attached, type NetworkPlan } from '../network/attach.js';
 import { ipLines } from '../network/links.js';
 import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/names.js';
+import { ensureResolver } from '../network/dns/resolver-process.js';
+import { writeEndpoint } from '../network/dns/records.js';
+import { networkExists, networkLeases, networkStateDir } from '../network/networks.js';
 import { describeMapping } from '../network/ports.js';
-import { formatIpv4 } from '../network/subnet.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
+import { shortId } from '../ids.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
@@ -30,7 +33,7 @@ import { collectGarbageIfAny, removeStalePublished } from './gc.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { tearDown } from './journal.js';
 import { prepareMounts } from './mounts.js';
-import { hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
+import { gatewayOf, hostNetwork, planRun, securityOptions, spawnOptions, type Plan } from './plan.js';
 import { leases, names, ports } from './registries.js';
 import { RunReport } from './report.js';
 import { resetInProgress } from './reset.js';
@@ -49,7 +52,7 @@ function childError(failure: ChildFailure, plan: Plan, state: ContainerState): M
     exec: plan.execPath,
     'set hostname': plan.hostname,
     'configure interface': CONTAINER_IFNAME,
-    'add default route': `via ${formatIpv4(plan.spec.subnet.gateway)}`,
+    'add default route': `via ${gatewayOf(plan.spec)}`,
     'mount overlay rootfs': `${plan.spec.rootfs} (writable layer ${state.layerDir})`,
     'enter working directory': plan.spec.workdir,
     'create device node': plan.devices.map((device) => device.path).join(', '),
@@ -166,7 +169,14 @@ async function execute(run: Run): Promise<RunOutcome> {
   await pause(run, 'address');
   const address = await acquireAddress(run, state);
   const cgroups = await createCgroup(run, state);
-  if (address !== null) run.step?.know({ leases: leases().files.dir, bridge: BRIDGE, table: `${NFT_FAMILY} ${NFT_TABLE}` });
+  if (address !== null) {
+    const network = run.plan.spec.userNetwork;
+    run.step?.know({
+      leases: (network === null ? leases() : networkLeases(network)).files.dir,
+      bridge: network === null ? BRIDGE : network.bridge,
+      table: `${NFT_FAMILY} ${NFT_TABLE}`,
+    });
+  }
   if (cgroups.length > 0) run.step?.know({ cgroup: cgroups[0]! });
   run.signals.check();
   // 4. clone   5. veth, nat (while PID 1 joins its cgroup)
@@ -218,7 +228,7 @@ async function createState(run: Run): Promise<ContainerState> {
     owner: selfRef(),
     createdAt: new Date().toISOString(),
     argv: spec.argv,
-    network: spec.network,
+    network: spec.userNetwork?.name ?? spec.network,
     config: {
       rootfs: spec.rootfs,
       image: spec.image,
@@ -273,9 +283,17 @@ function prepareVolumes(run: Run, state: ContainerState): void {
 async function acquireAddress(run: Run, state: ContainerState): Promise<string | null> {
   const { spec, id } = run.plan;
   if (spec.network !== 'bridge') return null;
-  const address = acquire('lease an address', () => leases().claim(id, spec.requestedIp));
+  const network = spec.userNetwork;
+  const leaseTable = network === null ? leases() : networkLeases(network);
+  const address = acquire('lease an address', () => leaseTable.claim(id, spec.requestedIp));
   crashPoint('lease');
-  journaled(state, { kind: 'lease', address });
+  journaled(state, { kind: 'lease', address, ...(network !== null ? { network: network.name } : {}) });
+  if (network !== null) {
+    // A `network rm` that checked for users before this lease took the network away: nothing to join.
+    if (!networkExists(network)) throw new UsageError(`network ${network.name} was removed meanwhile`);
+    const names = [run.plan.hostname, shortId(id), ...(spec.name !== null ? [spec.name] : []), ...spec.aliases];
+    acquire('write the DNS record', () => writeEndpoint(networkStateDir(network), { id, address, names, dns: spec.dns }));
+  }
   if (spec.ports.length > 0) {
     // Claimed, then journaled with the host ports chosen for -P and -p CONTAINER_PORT (as the lease: gc releases
     // the claims of a container gone before journaling them). The later steps publish the chosen ports.
@@ -288,7 +306,7 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
     crashPoint('ports');
   }
   const claimed = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
-  run.report.step('address', `lease ${address}: O_EXCL file in ${leases().files.dir}${claimed ? `; host ports ${claimed} claimed likewise` : ''}`);
+  run.report.step('address', `lease ${address}: O_EXCL file in ${leaseTable.files.dir}${claimed ? `; host ports ${claimed} claimed likewise` : ''}`);
   return address;
 }
 
@@ -369,11 +387,12 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
   const network: NetworkPlan = hostNetwork(plan, address, pid);
   journaled(state, { kind: 'veth', name: network.veth });
   const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
+  if (spec.userNetwork !== null) await ensureResolver(spec.userNetwork);
   const links = [...(attached.bridgeCreated ? [network.bridgeLink] : []), network.vethLink];
   report.step(
     'veth',
-    `netlink: ${attached.bridgeCreated ? `bridge ${BRIDGE} ${formatIpv4(spec.subnet.gateway)}/${spec.subnet.prefixLength} created; ` : ''}` +
-      `host end ${network.veth} joins ${BRIDGE} (hairpin on)${attached.guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${pid}`,
+    `netlink: ${attached.bridgeCreated ? `bridge ${network.bridge} ${gatewayOf(spec)}/${spec.subnet.prefixLength} created; ` : ''}` +
+      `host end ${network.veth} joins ${network.bridge} (hairpin on)${attached.guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${pid}`,
     attached.linksDone,
   );
   report.detail([
@@ -400,7 +419,7 @@ async function release(run: Run, state: ContainerState, held: HeldChild, address
   report.step(
     'go→exec',
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
-      (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${formatIpv4(spec.subnet.gateway)} (ioctl)`) +
+      (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${gatewayOf(spec)} (ioctl)`) +
       `, overlay on ${spec.rootfs}${plan.mounts.length > 0 ? `, ${plan.mounts.length} volume mount(s)` : ''}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
       `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );

@@ -6,16 +6,17 @@
 import { hostname as hostHostname, release } from 'node:os';
 import { bridgeOperation } from '../network/bridge.js';
 import { baseRuleset, publishLines, unpublishScript } from '../network/firewall.js';
-import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor } from '../network/names.js';
+import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor, SUBNET_CIDR } from '../network/names.js';
+import { networkRuleset } from '../network/network-firewall.js';
 import { checkHostPorts } from '../network/ports.js';
-import { formatIpv4, parseIpv4 } from '../network/subnet.js';
+import { formatIpv4, parseIpv4, Subnet } from '../network/subnet.js';
 import { vethOperation } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
 import { encodeBytes } from '../sys/bytes.js';
 import { preflight } from '../sys/preflight.js';
 import { devicePolicy, resolveDevices, type Device } from './devices.js';
-import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf } from './etc-files.js';
+import { containerResolvConf, hostsFile, readHostFile, readHostResolvConf, withDnsFlags } from './etc-files.js';
 import { ports } from './registries.js';
 import { newId, shortId } from '../ids.js';
 import { checkRootfs, defaultRootfs, describeRoot, findCommand } from './rootfs.js';
@@ -69,9 +70,26 @@ function etcFiles(plan: Plan, address: string | null): { path: string; content: 
   const mounted = (path: string) => plan.mounts.some((mount) => path === mount.target || path.startsWith(`${mount.target}/`));
   return [
     { path: '/etc/hostname', content: `${plan.hostname}\n` },
-    { path: '/etc/hosts', content: host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address) },
-    { path: '/etc/resolv.conf', content: host ? readHostResolvConf() : containerResolvConf(readHostResolvConf()) },
+    { path: '/etc/hosts', content: (host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address)) + plan.spec.addHosts.map((entry) => `${entry.address}\t${entry.name}\n`).join('') },
+    { path: '/etc/resolv.conf', content: resolvConf(plan, host) },
   ].filter((file) => !mounted(file.path));
+}
+
+/**
+ * resolv.conf: the host's with --network host, else the host's without loopback servers; on a user-defined network
+ * the network's resolver (on its gateway) only, which forwards what it does not know to the --dns servers or the
+ * host's. --dns and --dns-search replace the servers and search domains.
+ */
+function resolvConf(plan: Plan, host: boolean): string {
+  const { spec } = plan;
+  const base = host ? readHostResolvConf() : containerResolvConf(readHostResolvConf());
+  const servers = spec.userNetwork !== null ? [spec.userNetwork.gateway] : spec.dns;
+  return withDnsFlags(base, servers, spec.dnsSearch);
+}
+
+/** The container's gateway: its network's. */
+export function gatewayOf(spec: RunSpec): string {
+  return formatIpv4(spec.userNetwork?.parsedGateway ?? spec.subnet.gateway);
 }
 
 /** The security profile the child applies last (and every `minictr exec` in the container with it). */
@@ -102,7 +120,7 @@ export function spawnOptions(
             name: CONTAINER_IFNAME,
             address,
             prefixLength: spec.subnet.prefixLength,
-            gateway: formatIpv4(spec.subnet.gateway),
+            gateway: gatewayOf(spec),
           },
     overlay: overlayOptions(release(), spec.layers, { upper: dirs.upper, work: dirs.work, target: dirs.merged }),
     etcFiles: etcFiles(plan, address),
@@ -122,22 +140,26 @@ export function spawnOptions(
  */
 export function hostNetwork(plan: Plan, address: string, pid: number | string) {
   const { spec } = plan;
+  const network = spec.userNetwork;
+  const bridge = network?.bridge ?? BRIDGE;
   const veth = hostVethName(shortId(plan.id));
   const published = publishLines(spec.ports, address);
   const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)! };
   return {
     subnet: spec.subnet,
+    bridge,
+    network,
     address,
     veth,
     identity,
-    bridgeLink: bridgeOperation(BRIDGE, spec.subnet),
-    vethLink: vethOperation(veth, BRIDGE, pid, identity.mac),
+    bridgeLink: bridgeOperation(bridge, spec.subnet, network?.parsedGateway),
+    vethLink: vethOperation(veth, bridge, pid, identity.mac),
     ports: spec.ports,
     publishLines: published,
     // The dry-run's scripts, built only when asked for: a run needs neither (and the base's marker hashes it all).
     /** One nft transaction: the base ruleset and this container's published ports. */
     get nftScript() {
-      return baseRuleset(spec.subnet, BRIDGE) + published.join('\n');
+      return baseRuleset(Subnet.parse(SUBNET_CIDR), BRIDGE) + (network === null ? '' : networkRuleset(network)) + published.join('\n');
     },
     get unpublishScript() {
       return spec.ports.length > 0 ? unpublishScript(spec.ports, address) : null;

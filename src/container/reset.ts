@@ -1,12 +1,14 @@
 // `minictr system reset`: everything minictr ever created on this host removed, the host as before minictr. Garbage
-// containers are collected first (gc.ts); what no container owns goes next: the nftables table, the bridge, the
-// forwarding setting it changed, the shared cgroup parents, the state directory and the writable layers'.
+// containers are collected first (gc.ts); what no container owns goes next: the user-defined networks (bridges,
+// tables, resolvers, definitions), the nftables table, the bridge, the forwarding setting it changed, the shared
+// cgroup parents, the state directory and the writable layers'.
 
 import { mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AggregateFailure, messageOf, UsageError } from '../errors.js';
 import { shortId } from '../ids.js';
 import { hostNetworkRemovals } from '../network/attach.js';
+import { allNetworksRemovals } from '../network/network-host.js';
 import { PATHS } from '../paths.js';
 import { createExclusive, ownerOf, removeIfOwned } from '../sys/exclusive-file.js';
 import { isAlive, selfRef } from '../sys/proc.js';
@@ -78,7 +80,7 @@ async function resetWithMarker(): Promise<void> {
       errors.push(new Error(`${what}: ${messageOf(cause)}`));
     }
   };
-  for (const { what, remove } of hostNetworkRemovals()) await attempt(what, remove);
+  for (const { what, remove } of [...allNetworksRemovals(), ...hostNetworkRemovals()]) await attempt(what, remove);
   await attempt('remove the minictr cgroups', removeCgroupParents);
   await attempt(`remove ${PATHS.layers}`, () => {
     rmSync(PATHS.layers, { recursive: true, force: true });

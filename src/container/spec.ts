@@ -12,7 +12,8 @@ import { parseDeviceFlag, type DeviceRequest } from './devices.js';
 import { parseLogOptions, type LogOptions } from './log-options.js';
 import { mergeEnv, type ImageRun } from '../image/image-config.js';
 import type { TimingsFormat } from './report.js';
-import { parseIpv4, Subnet } from '../network/subnet.js';
+import type { UserNetwork } from '../network/networks.js';
+import { formatIpv4, parseIpv4, Subnet } from '../network/subnet.js';
 import { parseMountFlags, type MountRequest } from '../volume/spec.js';
 
 export type NetworkMode = 'bridge' | 'none' | 'host';
@@ -63,6 +64,11 @@ export interface RunFlags {
   tty?: boolean;
   interactive?: boolean;
   logOpt?: string[];
+  /** --network-alias, --dns, --dns-search, --add-host (repeatable). */
+  networkAlias?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  addHost?: string[];
   /** -v, --mount, --tmpfs (volume/spec.ts). */
   volume?: string[];
   mount?: string[];
@@ -90,6 +96,14 @@ export interface RunSpec {
   /** The image manifest's digest, for --explain; null: a rootfs directory. */
   manifest: string | null;
   network: NetworkMode;
+  /** --network NAME of a user-defined network (mode bridge: on its bridge); null: the default network or none. */
+  userNetwork: UserNetwork | null;
+  /** The container's names in its network's DNS besides its name and hostname (--network-alias). */
+  aliases: string[];
+  /** --dns servers, --dns-search domains and --add-host entries for /etc/resolv.conf and /etc/hosts. */
+  dns: string[];
+  dnsSearch: string[];
+  addHosts: { name: string; address: string }[];
   /** --ip, parsed and checked against the subnet; null: take the lowest free address. */
   requestedIp: number | null;
   subnet: Subnet;
@@ -146,12 +160,25 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const MAX_NAME_LENGTH = 128;
 const ENV_KEY = /^[^=\0]+$/;
 
-function parseNetwork(value: string | undefined): NetworkMode {
+function parseNetwork(value: string | undefined, userNetwork: UserNetwork | null): NetworkMode {
   const mode = value ?? 'bridge';
+  if (userNetwork !== null && userNetwork.name === mode) return 'bridge';
   if (!(NETWORK_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`invalid --network "${mode}": expected one of ${NETWORK_MODES.join(', ')}`);
+    throw new UsageError(`invalid --network "${mode}": expected one of ${NETWORK_MODES.join(', ')} or a network's name`);
   }
   return mode as NetworkMode;
+}
+
+/** --add-host NAME:ADDRESS (host-gateway: the container's gateway, as Docker's). */
+function parseAddHost(value: string, gateway: string): { name: string; address: string } {
+  const colon = value.indexOf(':');
+  const name = value.slice(0, colon);
+  const given = value.slice(colon + 1);
+  const address = given === 'host-gateway' ? gateway : given;
+  if (colon <= 0 || !HOSTNAME.test(name) || parseIpv4(address) === null) {
+    throw new UsageError(`invalid --add-host "${value}": expected NAME:IPv4 address (or NAME:host-gateway)`);
+  }
+  return { name, address };
 }
 
 function parseIp(value: string | undefined, network: NetworkMode, subnet: Subnet): number | null {
@@ -190,7 +217,7 @@ export function parseEnv(values: readonly string[], hostEnv: NodeJS.ProcessEnv):
 export function buildRunSpec(
   flags: RunFlags,
   command: readonly string[],
-  context: { defaultRootfs: string; subnet: Subnet; hostEnv: NodeJS.ProcessEnv; cwd: string; image?: ImageContext },
+  context: { defaultRootfs: string; subnet: Subnet; hostEnv: NodeJS.ProcessEnv; cwd: string; image?: ImageContext; network?: UserNetwork },
 ): RunSpec {
   const image = context.image ?? null;
   if (image !== null) command = image.argv;
@@ -198,8 +225,20 @@ export function buildRunSpec(
     throw new UsageError('no command given: minictr run [OPTIONS] COMMAND [ARG...]');
   }
   if (command.some((arg) => arg.includes('\0'))) throw new UsageError('command arguments cannot contain NUL bytes');
-  const network = parseNetwork(flags.network);
-  const requestedIp = parseIp(flags.ip, network, context.subnet);
+  const userNetwork = context.network ?? null;
+  const network = parseNetwork(flags.network, userNetwork);
+  const subnet = userNetwork?.parsedSubnet ?? context.subnet;
+  const gateway = formatIpv4(userNetwork?.parsedGateway ?? subnet.gateway);
+  const requestedIp = parseIp(flags.ip, network, subnet);
+  if (requestedIp !== null && formatIpv4(requestedIp) === gateway) throw new UsageError(`invalid --ip ${flags.ip}: is the gateway of network ${userNetwork?.name}`);
+  if ((flags.networkAlias ?? []).length > 0 && userNetwork === null) throw new UsageError('--network-alias needs a user-defined network (--network NAME)');
+  for (const alias of flags.networkAlias ?? []) if (!HOSTNAME.test(alias)) throw new UsageError(`invalid --network-alias "${alias}": letters, digits, '-' and '.'`);
+  for (const server of flags.dns ?? []) if (parseIpv4(server) === null) throw new UsageError(`invalid --dns "${server}": not an IPv4 address`);
+  for (const domain of flags.dnsSearch ?? []) if (!HOSTNAME.test(domain)) throw new UsageError(`invalid --dns-search "${domain}": not a domain name`);
+  const addHosts = (flags.addHost ?? []).map((value) => parseAddHost(value, gateway));
+  if (userNetwork?.internal && (flags.publish ?? []).length + (flags.publishAll ? 1 : 0) > 0) {
+    throw new UsageError(`--publish: network ${userNetwork.name} is internal, nothing reaches it from outside`);
+  }
   const explicit = parsePublishFlags(flags.publish ?? []);
   const exposed = [...(image?.exposedPorts ?? []), ...(flags.expose ?? []).flatMap(parseExpose)];
   const ports = flags.publishAll ? [...explicit, ...publishAll(exposed, explicit)] : explicit;
@@ -230,8 +269,13 @@ export function buildRunSpec(
     layers: image === null ? [rootfs] : image.layers,
     manifest: image?.manifest ?? null,
     network,
+    userNetwork,
+    aliases: flags.networkAlias ?? [],
+    dns: flags.dns ?? [],
+    dnsSearch: flags.dnsSearch ?? [],
+    addHosts,
     requestedIp,
-    subnet: context.subnet,
+    subnet,
     rootfs,
     hostname: flags.hostname ?? null,
     name: flags.name ?? null,

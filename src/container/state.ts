@@ -47,7 +47,8 @@ const REMOVING_PREFIX = '.rm-';
 /** A host object, as recorded in the journal before it is created. */
 export type JournalEntry =
   | { kind: 'name'; name: string }
-  | { kind: 'lease'; address: string }
+  /** An address on the default network, or on the user-defined `network` (with the container's DNS record). */
+  | { kind: 'lease'; address: string; network?: string }
   | { kind: 'ports'; address: string; mappings: PortMapping[] }
   | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }

@@ -21,15 +21,20 @@ import { ensureForwarding, ensureNoRouterAdvertisements, restoreForwarding, setR
 import { deleteTable, ensureRuleset, isElementClash, unpublish } from './firewall.js';
 import { linkExists } from './iproute.js';
 import { applyLinks, type BridgeOperation, type VethOperation } from './links.js';
-import { BRIDGE } from './names.js';
+import { BRIDGE, SUBNET_CIDR } from './names.js';
+import { ensureNetworkTable } from './network-firewall.js';
+import type { UserNetwork } from './networks.js';
 import type { PortMapping } from './ports.js';
-import type { Subnet } from './subnet.js';
+import { Subnet } from './subnet.js';
 import { attachVethFilter, type VethIdentity } from './veth-filter.js';
 import { deleteVethIfPresent } from './veth.js';
 
 /** The data of an attach, decided before it (container/plan.ts's hostNetwork). */
 export interface NetworkPlan {
   subnet: Subnet;
+  /** The bridge the container joins: minictr0, or its user-defined network's (whose table attach ensures too). */
+  bridge: string;
+  network: UserNetwork | null;
   /** The container's address. */
   address: string;
   /** Host end of the veth pair. */
@@ -69,26 +74,32 @@ export interface AttachHooks {
 
 /** Attaches the container whose PID 1 is `pid`, as planned. Failures name the step and the object. */
 export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number, hooks: AttachHooks): Promise<Attached> {
-  const { veth } = plan;
-  const bridgeCreated = !linkExists(BRIDGE);
+  const { veth, bridge } = plan;
+  const bridgeCreated = !linkExists(bridge);
   const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${plan.address}`, cause);
   let linksDone = 0;
   let guarded = false;
   const netlink: string[] = [];
-  // The firewall chain starts first: its libnftables transaction then runs while the links chain makes its (synchronous)
-  // netlink requests.
+  // The firewall chain starts first: its libnftables transaction then runs while the links chain makes its
+  // (synchronous) netlink requests. The main table always holds the default network's base (and every network's
+  // published ports). A user-defined network's table is checked only when its bridge or the main base had to be
+  // made again (a reboot, a reset, a flushed ruleset): a run on it costs no more than one on the default network.
+  const base = Subnet.parse(SUBNET_CIDR);
   const firewall = (async () => {
     try {
       ensureForwarding();
+      let applied: boolean;
       try {
-        return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
+        applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
       } catch (cause) {
         // "File exists": a stale element holds one of these ports. This run holds the port now, so the element is
         // nobody's: remove it and publish once more.
         if (!isElementClash(cause)) throw cause;
         await hooks.removeStalePublished();
-        return await ensureRuleset(plan.subnet, BRIDGE, plan.publishLines);
+        applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
       }
+      if (plan.network !== null && (applied || bridgeCreated)) applied = (await ensureNetworkTable(plan.network)) || applied;
+      return applied;
     } catch (cause) {
       throw natFailed(cause);
     }
@@ -97,7 +108,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     try {
       for (const applied of applyLinks(addon, [...(bridgeCreated ? [plan.bridgeLink] : []), plan.vethLink])) netlink.push(...applied.messages);
     } catch (cause) {
-      throw stepError('create veth', `${veth} on ${BRIDGE} (eth0 in the netns of pid ${pid})`, cause);
+      throw stepError('create veth', `${veth} on ${bridge} (eth0 in the netns of pid ${pid})`, cause);
     }
     try {
       guarded = await attachVethFilter(addon, veth, plan.identity);
@@ -113,11 +124,11 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   }
   hooks.checkpoint('veth');
   if (firewallResult.status === 'rejected') throw firewallResult.reason;
-  // Settings of the bridge, which the ip batch may have just created, before any container is released:
+  // Settings of the bridge, which the links chain may have just created, before any container is released:
   // route_localnet only where the loopback guard holds; no router advertisements learned.
   try {
-    setRouteLocalnet(guarded);
-    ensureNoRouterAdvertisements();
+    setRouteLocalnet(guarded, bridge);
+    ensureNoRouterAdvertisements(bridge);
   } catch (cause) {
     throw natFailed(cause);
   }

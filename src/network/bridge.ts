@@ -12,9 +12,9 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
 const IP_FORWARD_SAVED = PATHS.ipForwardSaved;
 
-/** The bridge named `name` with the gateway address and a fixed MAC (see names.ts). */
-export function bridgeOperation(name: string, subnet: Subnet): BridgeOperation {
-  return { kind: 'bridge', name, mac: macFor(subnet.gateway), address: subnet.gateway, prefixLength: subnet.prefixLength };
+/** The bridge named `name` (minictr0, or a user-defined network's) with the gateway address and a fixed MAC (see names.ts). */
+export function bridgeOperation(name: string, subnet: Subnet, gateway = subnet.gateway): BridgeOperation {
+  return { kind: 'bridge', name, mac: macFor(gateway), address: gateway, prefixLength: subnet.prefixLength };
 }
 
 /**
@@ -22,8 +22,8 @@ export function bridgeOperation(name: string, subnet: Subnet): BridgeOperation {
  * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source. Only `on` while
  * the loopback guard is attached (veth-filter.ts): otherwise it is turned off.
  */
-export function setRouteLocalnet(on: boolean): void {
-  const path = `/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`;
+export function setRouteLocalnet(on: boolean, bridge = BRIDGE): void {
+  const path = `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
   const value = on ? '1' : '0';
   if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, `${value}\n`);
 }
@@ -32,9 +32,9 @@ export function setRouteLocalnet(on: boolean): void {
  * The host learns nothing from the bridge's IPv6 neighbours: a container sending a router advertisement must not
  * give the host a default route or an address through minictr0 (CVE-2020-13401). Docker sets the same.
  */
-export function ensureNoRouterAdvertisements(): void {
+export function ensureNoRouterAdvertisements(bridge = BRIDGE): void {
   for (const setting of ['accept_ra', 'autoconf']) {
-    const path = `/proc/sys/net/ipv6/conf/${BRIDGE}/${setting}`;
+    const path = `/proc/sys/net/ipv6/conf/${bridge}/${setting}`;
     if (!existsSync(path)) return; // IPv6 is disabled on this host: nothing to learn
     if (readFileSync(path, 'utf8').trim() !== '0') writeFileSync(path, '0\n');
   }

@@ -89,10 +89,11 @@ export function isElementClash(cause: unknown): boolean {
   return cause instanceof NftError && /File exists/.test(cause.messages);
 }
 
-const isMissing = (cause: unknown) => cause instanceof NftError && /No such file or directory/.test(cause.messages);
+/** nft's answer when the table, map or element to delete or list is not there. */
+export const isMissing = (cause: unknown) => cause instanceof NftError && /No such file or directory/.test(cause.messages);
 
-/** Runs an nft script, one transaction: all of it or none of it. Returns what nft prints. */
-function nft(script: string, { json = false, terse = false } = {}): string {
+/** Runs an nft script through libnftables, one transaction: all of it or none of it. Returns what nft prints. */
+export function nft(script: string, { json = false, terse = false } = {}): string {
   debug(`nft${json ? ' -j' : ''}${terse ? ' -t' : ''} ${JSON.stringify(script)}`);
   const { ok, output, error } = nativeAddon().nftRun(script, json, terse);
   if (!ok) throw new NftError(error);

@@ -10,10 +10,13 @@ import { formatIpv4, type Subnet } from './subnet.js';
 export class Ipam {
   readonly files: Registry;
   readonly subnet: Subnet;
+  /** Addresses never leased besides the subnet's own: a user-defined network's --gateway. */
+  private readonly reserved: ReadonlySet<number>;
 
-  constructor(dir: string, subnet: Subnet) {
+  constructor(dir: string, subnet: Subnet, reserved: readonly number[] = []) {
     this.files = new Registry(dir);
     this.subnet = subnet;
+    this.reserved = new Set(reserved);
   }
 
   /**
@@ -47,6 +50,7 @@ export class Ipam {
   private *freeAddresses(): Generator<string> {
     const held = new Set(this.files.keys()); // names only: a run with 250 leases held reads no lease file
     for (let candidate = this.subnet.firstHost; candidate <= this.subnet.lastHost; candidate++) {
+      if (this.reserved.has(candidate)) continue;
       const address = formatIpv4(candidate);
       if (!held.has(address)) yield address;
     }

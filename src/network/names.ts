@@ -37,3 +37,31 @@ export function macFor(address: number): string {
 
 /** The container's end, created directly inside its network namespace. */
 export const CONTAINER_IFNAME = 'eth0';
+
+/**
+ * The bridge of a user-defined network (network/networks.ts): prefix + the first 10 hex digits of its id, 14
+ * characters. Docker's are "br-" + 12.
+ */
+const NETWORK_BRIDGE_PREFIX = 'mcbr';
+const NETWORK_BRIDGE = new RegExp(`^${NETWORK_BRIDGE_PREFIX}[0-9a-f]{10}$`);
+
+export function networkBridgeName(networkId: string): string {
+  return `${NETWORK_BRIDGE_PREFIX}${networkId.slice(0, 10)}`;
+}
+
+export function isNetworkBridge(name: string): boolean {
+  return NETWORK_BRIDGE.test(name);
+}
+
+/** A user-defined network's own nftables table (family ip), named after its bridge. */
+export function networkTableName(bridge: string): string {
+  return `${NFT_TABLE}_${bridge}`;
+}
+
+/**
+ * Host end of the veth of a container's further network (`network connect`): prefix + 8 hex digits of the
+ * container id + 4 of the network id, 14 characters.
+ */
+export function connectedVethName(containerId: string, networkId: string): string {
+  return `mx${containerId.slice(0, 8)}${networkId.slice(0, 4)}`;
+}

@@ -14,8 +14,14 @@ import { CONTAINER_IFNAME } from './names.js';
  * from, which a container reaching its own published port needs when br_netfilter DNATs its packet back to it at
  * the bridge (firewall.ts).
  */
-export function vethOperation(hostName: string, bridge: string, containerPid: number | string, containerMac: string): VethOperation {
-  return { kind: 'veth', name: hostName, master: bridge, peer: { name: CONTAINER_IFNAME, mac: containerMac, netnsPid: containerPid } };
+export function vethOperation(
+  hostName: string,
+  bridge: string,
+  containerPid: number | string,
+  containerMac: string,
+  ifname = CONTAINER_IFNAME,
+): VethOperation {
+  return { kind: 'veth', name: hostName, master: bridge, peer: { name: ifname, mac: containerMac, netnsPid: containerPid } };
 }
 
 /** Deletes a host end left behind; gone already (or removed by the kernel meanwhile) counts as deleted. */

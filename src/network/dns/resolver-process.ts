@@ -1,0 +1,63 @@
+// Starting and stopping a network's resolver (server.ts). Its pid and start time are kept in
+// /run/minictr/networks/NAME/resolver; a run on the network makes sure the process named there lives, else starts
+// one and waits for its "ready" (it is then bound to the gateway, so the container's first query is answered). Two
+// runs may start one each at once: the second cannot bind, exits 3, and the first one serves.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MinictrError } from '../../errors.js';
+import { ownerOf } from '../../sys/exclusive-file.js';
+import { isAlive, killAndWait, startTimeOf, type ProcessRef } from '../../sys/proc.js';
+import { writeFileNamed } from '../../sys/reserved-space.js';
+import { networkStateDir, type UserNetwork } from '../networks.js';
+
+const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
+/** The resolver is a small process: V8 needs little heap for a few hundred names (see the README's numbers). */
+const NODE_FLAGS = ['--max-old-space-size=16', '--max-semi-space-size=1', '--v8-pool-size=1'];
+const BIND_ELSEWHERE = 3;
+
+function pidFile(network: UserNetwork): string {
+  return join(networkStateDir(network), 'resolver');
+}
+
+function recorded(network: UserNetwork): ProcessRef | null {
+  const [pid, startTime] = (ownerOf(pidFile(network)) ?? '').split(' ').map(Number);
+  return pid !== undefined && startTime !== undefined && pid > 0 ? { pid, startTime } : null;
+}
+
+/** The resolver's process, if it runs. */
+export function runningResolver(network: UserNetwork): ProcessRef | null {
+  const ref = recorded(network);
+  return ref !== null && isAlive(ref) ? ref : null;
+}
+
+/** Makes sure the network's resolver runs (its gateway address must be on the bridge already). */
+export async function ensureResolver(network: UserNetwork): Promise<void> {
+  if (runningResolver(network) !== null) return;
+  const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, networkStateDir(network), network.gateway, network.subnet], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const outcome = await new Promise<'ready' | number>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve('ready'));
+    child.on('exit', (code) => resolve(code ?? 1));
+    child.on('error', () => resolve(1));
+  });
+  child.stdout.destroy();
+  child.stderr.destroy();
+  child.unref();
+  if (outcome === BIND_ELSEWHERE) return; // another run's resolver serves the network
+  if (outcome !== 'ready') throw new MinictrError(`start the DNS resolver of network ${network.name} on ${network.gateway}:53: ${stderr.trim() || `exit ${outcome}`}`);
+  mkdirSync(networkStateDir(network), { recursive: true });
+  writeFileNamed(pidFile(network), `${child.pid} ${startTimeOf(child.pid!) ?? 0}\n`);
+}
+
+/** Stops the network's resolver, if it runs. */
+export async function stopResolver(network: UserNetwork): Promise<void> {
+  const ref = recorded(network);
+  if (ref !== null) await killAndWait(ref);
+}
