@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { messageOf } from '../errors.js';
 import { setDebug } from '../log.js';
 import { create, kill, parseSignal, remove, start, containerPids } from './container.js';
+import { execProcess } from './exec.js';
 import { features } from './features.js';
 import { DEFAULT_ROOT, OCI_VERSION, ociState, readRecord } from './state.js';
 
@@ -75,6 +76,22 @@ function program(): Command {
   cli.command('delete <id>').description('remove a stopped container (--force: kill it first)')
     .option('-f, --force', 'kill a running container first')
     .action(async (id: string, flags: { force?: boolean }) => remove(globals().root, id, flags.force === true));
+
+  cli.command('exec <id> [command...]').description('run a process in a running container')
+    .option('-p, --process <file>', 'the process as the spec\'s JSON (args, env, cwd, user, capabilities)')
+    .option('-d, --detach', 'return once it runs; it outlives this command')
+    .option('--pid-file <file>', 'write its pid here')
+    .option('-t, --tty', 'a terminal (not supported yet)')
+    .option('--console-socket <path>', 'with --tty: where the terminal goes (not supported yet)')
+    .option('-e, --env <KEY=VALUE>', 'an environment variable (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--cwd <dir>', 'working directory', undefined)
+    .option('-u, --user <uid[:gid]>', 'the user')
+    .action(async (id: string, command: string[], flags: { process?: string; detach?: boolean; pidFile?: string; tty?: boolean; env: string[]; cwd?: string; user?: string }) => {
+      process.exitCode = await execProcess(globals().root, id, {
+        processFile: flags.process, args: command, env: flags.env, cwd: flags.cwd, user: flags.user,
+        detach: flags.detach === true, pidFile: flags.pidFile, tty: flags.tty === true,
+      });
+    });
 
   cli.command('ps <id>').description("the container's processes").option('-f, --format <format>', 'table or json', 'table')
     .action((id: string, flags: { format: string }) => {

@@ -201,10 +201,15 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
   for (const [i, namespace] of (linux.namespaces ?? []).entries()) {
     const type = NAMESPACES[namespace.type] ?? bad(`linux.namespaces[${i}].type`, `unknown namespace "${namespace.type}"`);
     if (namespace.type === 'user') bad(`linux.namespaces[${i}]`, 'user namespaces are not supported by minictr-oci');
-    if (namespace.path !== undefined && namespace.path !== '') join.push({ type, path: namespace.path });
+    if (namespace.path !== undefined && namespace.path !== '') {
+      // pivot_root in a mount namespace that is not the container's own would move another's root.
+      if (namespace.type === 'mount') bad(`linux.namespaces[${i}].path`, 'joining a mount namespace is not supported: the container needs its own');
+      join.push({ type, path: namespace.path });
+    }
     else cloneFlags |= type;
   }
 
+  if ((cloneFlags & NAMESPACES.mount!) === 0) bad('linux.namespaces', 'a new "mount" namespace is required (minictr-oci always uses pivot_root)');
   const mounts = mountsOf(spec, bundle, cgroupV2);
   const devBound = mounts.some((mount) => mount.target === '/dev' && (mount.flags & MS.BIND) !== 0);
   const devices: DeviceNode[] = devBound ? [] : [...DEFAULT_DEVICES];

@@ -4,9 +4,9 @@
 
 import { closeSync, constants, mkdirSync, openSync, readSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cgroupV2, createCgroups, hasLimits, joinCgroups, planCgroups, removeCgroups } from '../container/cgroups.js';
+import { cgroupV2, createCgroups, joinCgroups, planCgroups, removeCgroups, type CgroupDir } from '../container/cgroups.js';
 import { MinictrError } from '../errors.js';
 import { warn } from '../log.js';
 import { helperPath, nativeAddon } from '../native/index.js';
@@ -19,6 +19,20 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
+}
+
+/**
+ * linux.cgroupsPath: where the planned directories go instead of minictr's own place. An absolute path is taken
+ * under each hierarchy's mount point (/sys/fs/cgroup/<controller>/PATH on v1, /sys/fs/cgroup/PATH on v2), a
+ * relative one under minictr's place, as runc does.
+ */
+function placeCgroups(dirs: CgroupDir[], cgroupsPath: string | undefined): CgroupDir[] {
+  if (cgroupsPath === undefined || cgroupsPath === '') return dirs;
+  return dirs.map((cgroup) => {
+    const parts = cgroup.dir.split('/');
+    const base = cgroupsPath.startsWith('/') ? (cgroupV2() ? '/sys/fs/cgroup' : parts.slice(0, 5).join('/')) : parts.slice(0, -1).join('/');
+    return { ...cgroup, dir: join(base, cgroupsPath) };
+  });
 }
 
 export async function create(root: string, id: string, options: CreateOptions): Promise<void> {
@@ -41,7 +55,7 @@ export async function create(root: string, id: string, options: CreateOptions): 
   try {
     execFileSync('mkfifo', ['-m', '0622', fifoPath(root, id)]);
     // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), moved into them.
-    const cgroups = hasLimits(plan.limits) ? planCgroups(`oci-${id}`, plan.limits, null) : [];
+    const cgroups = placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath);
     await createCgroups(cgroups);
     const dirs = cgroups.map((cgroup) => cgroup.dir);
     const addon = nativeAddon();
@@ -160,7 +174,7 @@ async function removeState(root: string, id: string): Promise<void> {
 export async function remove(root: string, id: string, force: boolean): Promise<void> {
   const record = readRecord(root, id);
   const status = statusOf(root, record);
-  if (status === 'running' && !force) throw new MinictrError(`container "${id}" is running: stop it first or use --force`);
+  if (status !== 'stopped' && !force) throw new MinictrError(`container "${id}" is ${status}: stop it first or use --force`);
   if (status !== 'stopped') {
     for (const pid of containerPids(record)) {
       try {
