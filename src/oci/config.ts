@@ -9,6 +9,7 @@ import { CAPABILITIES } from '../container/capabilities.js';
 import type { Limits } from '../container/cgroups.js';
 import { UsageError } from '../errors.js';
 import type { DeviceNode, OciSpawnOptions } from '../native/types.js';
+import { compileSeccomp, type SeccompProfile } from './seccomp.js';
 
 /** The spec's types, as far as minictr reads them. */
 export interface Hook {
@@ -41,6 +42,7 @@ interface Process {
   capabilities?: Partial<Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>>;
   rlimits?: { type: string; soft: number; hard: number }[];
   noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
 }
 export interface Spec {
   ociVersion: string;
@@ -121,6 +123,7 @@ export function readSpec(bundle: string): Spec {
     throw new UsageError(`cannot read ${path}: ${(cause as Error).message}`);
   }
   if (typeof spec !== 'object' || spec === null || typeof spec.ociVersion !== 'string') bad('ociVersion', 'missing');
+  if (!/^1\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.test(spec.ociVersion)) bad('ociVersion', `"${spec.ociVersion}" is not a 1.x version`);
   return spec;
 }
 
@@ -183,8 +186,8 @@ export interface Plan {
   options: Omit<OciSpawnOptions, 'execFifo' | 'preserveFds' | 'consoleSocket' | 'helper'>;
   limits: Limits;
   terminal: boolean;
-  /** linux.seccomp was given: not applied yet (docs/oci.md), and `create` warns. */
-  ignoredSeccomp: boolean;
+  /** process.oomScoreAdj, written to /proc/PID/oom_score_adj before the release; null: inherited. */
+  oomScoreAdj: number | null;
 }
 
 export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Plan {
@@ -277,10 +280,10 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
       readonlyPaths: linux.readonlyPaths ?? [],
       sysctl,
       rlimits,
-      seccomp: Buffer.alloc(0),
+      seccomp: linux.seccomp === undefined ? Buffer.alloc(0) : compileSeccomp(linux.seccomp as SeccompProfile),
     },
     limits,
     terminal: process.terminal === true,
-    ignoredSeccomp: linux.seccomp !== undefined,
+    oomScoreAdj: process.oomScoreAdj ?? null,
   };
 }

@@ -41,7 +41,6 @@ export async function create(root: string, id: string, options: CreateOptions): 
   const spec = readSpec(bundle);
   const plan = planContainer(spec, bundle, cgroupV2());
   if (plan.terminal && options.consoleSocket === undefined) throw new MinictrError('process.terminal is set: --console-socket is required');
-  if (plan.ignoredSeccomp) warn('linux.seccomp is not applied by minictr-oci yet (docs/oci.md)');
 
   // 2. The state directory and its FIFO; an id in use is refused (mkdir without recursive).
   mkdirSync(root, { recursive: true, mode: 0o711 });
@@ -73,6 +72,7 @@ export async function create(root: string, id: string, options: CreateOptions): 
     writeRecord(root, record);
     try {
       await joinCgroups(dirs, child.pid);
+      if (plan.oomScoreAdj !== null) writeFileSync(`/proc/${child.pid}/oom_score_adj`, String(plan.oomScoreAdj));
       // 4. prestart and createRuntime hooks see the process, then the child builds the container and reports ready.
       await runHooks('prestart', spec.hooks?.prestart, ociState(root, record, 'created'));
       await runHooks('createRuntime', spec.hooks?.createRuntime, ociState(root, record, 'created'));
@@ -146,7 +146,7 @@ export function containerPids(record: Record): number[] {
 export function kill(root: string, id: string, signal: number, all: boolean): void {
   const record = readRecord(root, id);
   const status = statusOf(root, record);
-  if (status === 'stopped' && !all) throw new MinictrError(`container "${id}" is not running`);
+  if (status === 'stopped' && !all) throw new MinictrError(`container "${id}": container not running`);
   if (!all) {
     nativeAddon().signalProcess(record.pid, record.startTime, signal);
     return;
