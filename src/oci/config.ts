@@ -9,6 +9,7 @@ import { CAPABILITIES } from '../container/capabilities.js';
 import type { Limits } from '../container/cgroups.js';
 import { UsageError } from '../errors.js';
 import type { DeviceNode, OciSpawnOptions } from '../native/types.js';
+import type { Resources } from './resources.js';
 import { compileSeccomp, type SeccompProfile } from './seccomp.js';
 
 /** The spec's types, as far as minictr reads them. */
@@ -54,11 +55,7 @@ export interface Spec {
   annotations?: Record<string, string>;
   linux?: {
     namespaces?: { type: string; path?: string }[];
-    resources?: {
-      memory?: { limit?: number; swap?: number };
-      cpu?: { quota?: number; period?: number };
-      pids?: { limit?: number };
-    };
+    resources?: Resources;
     cgroupsPath?: string;
     sysctl?: Record<string, string>;
     devices?: { path: string; type: string; major?: number; minor?: number; fileMode?: number }[];

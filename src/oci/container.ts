@@ -12,6 +12,7 @@ import { warn } from '../log.js';
 import { helperPath, nativeAddon } from '../native/index.js';
 import { planContainer, readSpec } from './config.js';
 import { runHooks } from './hooks.js';
+import { planV1 } from './resources.js';
 import { alive, containerDir, fifoPath, ociState, processStat, readRecord, statusOf, writeRecord, type Record } from './state.js';
 
 export interface CreateOptions {
@@ -22,15 +23,14 @@ export interface CreateOptions {
 }
 
 /**
- * linux.cgroupsPath: where the planned directories go instead of minictr's own place. An absolute path is taken
- * under each hierarchy's mount point (/sys/fs/cgroup/<controller>/PATH on v1, /sys/fs/cgroup/PATH on v2), a
- * relative one under minictr's place, as runc does.
+ * linux.cgroupsPath on a cgroup v2 host: where planCgroups' directory goes instead of minictr's own place. An
+ * absolute path is taken under the mount point (/sys/fs/cgroup/PATH), a relative one under minictr's place.
  */
 function placeCgroups(dirs: CgroupDir[], cgroupsPath: string | undefined): CgroupDir[] {
   if (cgroupsPath === undefined || cgroupsPath === '') return dirs;
   return dirs.map((cgroup) => {
     const parts = cgroup.dir.split('/');
-    const base = cgroupsPath.startsWith('/') ? (cgroupV2() ? '/sys/fs/cgroup' : parts.slice(0, 5).join('/')) : parts.slice(0, -1).join('/');
+    const base = cgroupsPath.startsWith('/') ? '/sys/fs/cgroup' : parts.slice(0, -1).join('/');
     return { ...cgroup, dir: join(base, cgroupsPath) };
   });
 }
@@ -54,7 +54,9 @@ export async function create(root: string, id: string, options: CreateOptions): 
   try {
     execFileSync('mkfifo', ['-m', '0622', fifoPath(root, id)]);
     // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), moved into them.
-    const cgroups = placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath);
+    const cgroups = cgroupV2()
+      ? placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath)
+      : planV1(id, spec.linux?.resources ?? {}, spec.linux?.cgroupsPath);
     await createCgroups(cgroups);
     const dirs = cgroups.map((cgroup) => cgroup.dir);
     const addon = nativeAddon();
