@@ -172,14 +172,18 @@ void AwaitStart(const OciChildConfig& config) {
     FailStep(config, kStepHostname);
   }
 
-  // 3. Mount propagation of the whole tree (rootfsPropagation, default rprivate), then the root bound on itself so
-  //    that it is a mount point pivot_root accepts.
-  if (mount(nullptr, "/", nullptr, config.root_propagation, nullptr) < 0) FailStep(config, kStepMountPrivate);
+  // 3. Nothing mounted from here on reaches the caller's tree: everything private (pivot_root also refuses shared
+  //    mounts); the root bound on itself, so that it is a mount point pivot_root accepts. rootfsPropagation is
+  //    applied to the new root once the old one is gone (step 4).
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) FailStep(config, kStepMountPrivate);
   if (mount(config.root, config.root, nullptr, MS_BIND | MS_REC, nullptr) < 0) FailStep(config, kStepOverlay);
 
   // 4. config.json's mounts, in order, each target resolved inside the root (mounts.cc), then pivot_root.
   if (!MountVolumes(config.root, config.mounts, config.mount_count)) FailStep(config, kStepVolumes);
   if (!PivotInto(config.root)) FailStep(config, kStepPivotRoot);
+  if (config.root_propagation != (MS_REC | MS_PRIVATE) && mount(nullptr, "/", nullptr, config.root_propagation, nullptr) < 0) {
+    FailStep(config, kStepMountPrivate);
+  }
 
   // 5. Device nodes (the spec's defaults and linux.devices, as src/oci/config.ts lists them) and /dev's links.
   for (size_t i = 0; i < config.device_count; i++) {

@@ -41,7 +41,7 @@ struct OciRequest {
   std::string console_socket;  // process.terminal: the caller's socket, which receives the terminal's controller
   std::string exec_fifo;       // opened for writing just before the exec: `start` opens it for reading
   int preserve_fds = 0;        // fds 3 .. 3+N-1 of the caller stay open in the container
-  unsigned long root_propagation = 0;  // MS_PRIVATE (default), MS_SLAVE, MS_SHARED, with MS_REC
+  unsigned long root_propagation = 0;  // of the new root, after pivot_root: MS_PRIVATE (default), MS_SLAVE, MS_SHARED
 };
 
 // Forks an intermediate process that joins the namespaces named by path and clones the container's process into the

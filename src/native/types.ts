@@ -124,7 +124,7 @@ export interface OciSpawnOptions {
   consoleSize: TerminalSize;
   /** The bundle's root filesystem, absolute. */
   root: string;
-  /** MS_* propagation (with MS_REC) applied to / before anything is mounted. */
+  /** MS_* propagation (with MS_REC) of the container's root, applied after pivot_root. */
   rootPropagation: number;
   /** CLONE_NEW* of the namespaces made new. */
   cloneFlags: number;
