@@ -152,7 +152,7 @@ void AwaitStart(const OciChildConfig& config) {
   char path[32];
   NumberedPath("/proc/self/fd/", static_cast<unsigned>(config.fifo_fd), path);
   int fifo = open(path, O_WRONLY | O_CLOEXEC);
-  if (fifo < 0 || !WriteFully(fifo, "0", 1)) _exit(127);
+  if (fifo < 0 || !WriteFully(fifo, "0", 1)) FailStep(config, kStepExecFifo);  // nobody reads the report now
   close(fifo);
   close(config.fifo_fd);
 }

@@ -132,8 +132,8 @@ function capabilityNumbers(names: readonly string[] | undefined, where: string):
   });
 }
 
-/** An existing file in the root without following a symlink out of it: PATH lookup for process.args[0]. */
-function existsInRoot(root: string, path: string): boolean {
+/** An existing file in the root without following a symlink out of it: PATH lookup for a process's args[0]. */
+export function existsInRoot(root: string, path: string): boolean {
   try {
     lstatSync(join(root, path));
     return true;
@@ -142,7 +142,7 @@ function existsInRoot(root: string, path: string): boolean {
   }
 }
 
-function execPath(root: string, args: readonly string[], env: readonly string[]): string {
+export function execPath(root: string, args: readonly string[], env: readonly string[]): string {
   const command = args[0]!;
   if (command.includes('/')) return command;
   const path = env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -51,14 +51,15 @@ export async function create(root: string, id: string, options: CreateOptions): 
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') throw new MinictrError(`container "${id}" already exists`);
     throw cause;
   }
+  let dirs: string[] = [];
   try {
     execFileSync('mkfifo', ['-m', '0622', fifoPath(root, id)]);
     // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), moved into them.
     const cgroups = cgroupV2()
       ? placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath)
       : planV1(id, spec.linux?.resources ?? {}, spec.linux?.cgroupsPath);
+    dirs = cgroups.map((cgroup) => cgroup.dir);
     await createCgroups(cgroups);
-    const dirs = cgroups.map((cgroup) => cgroup.dir);
     const addon = nativeAddon();
     const child = addon.spawnOci({
       ...plan.options,
@@ -86,7 +87,9 @@ export async function create(root: string, id: string, options: CreateOptions): 
     if (failure !== null) throw new MinictrError(`container "${id}": ${failure.step}: ${failure.message}`);
     if (options.pidFile !== undefined) writeFileSync(options.pidFile, String(child.pid));
   } catch (cause) {
-    await removeState(root, id);
+    // The cgroups are removed from the plan, not the record: a failure may come before the record is written.
+    await removeCgroups(dirs);
+    rmSync(dir, { recursive: true, force: true });
     throw cause;
   }
 }

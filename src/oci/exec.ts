@@ -8,6 +8,7 @@ import { CAPABILITIES } from '../container/capabilities.js';
 import { encodeJoinRequest } from '../container/join-request.js';
 import { MinictrError } from '../errors.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
+import { execPath } from './config.js';
 import { statusOf, readRecord } from './state.js';
 
 export interface ExecOptions {
@@ -36,21 +37,6 @@ function processOf(options: ExecOptions): ProcessSpec {
   return { args: options.args, env: options.env, cwd: options.cwd, user: { uid: uid ?? 0, gid: gid ?? uid ?? 0 }, terminal: options.tty };
 }
 
-/** The command's path inside the container's root (/proc/PID/root), looked up in PATH as execvp would. */
-function resolveInRoot(root: string, command: string, env: readonly string[]): string {
-  if (command.includes('/')) return command;
-  const path = env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
-  for (const dir of path.split(':')) {
-    try {
-      readFileSync(`${root}${dir}/${command}`, { flag: 'r' }).length;
-      return `${dir}/${command}`;
-    } catch {
-      // not here
-    }
-  }
-  throw new MinictrError(`exec: executable file "${command}" not found in $PATH`);
-}
-
 export async function execProcess(root: string, id: string, options: ExecOptions): Promise<number> {
   // 1. A running container and the process to start in it.
   const record = readRecord(root, id);
@@ -59,7 +45,7 @@ export async function execProcess(root: string, id: string, options: ExecOptions
   if (!Array.isArray(spec.args) || spec.args.length === 0) throw new MinictrError('exec: no command given (args)');
   if (spec.terminal === true) throw new MinictrError('exec: a terminal (--tty, process.terminal) is not supported by minictr-oci exec yet');
   const env = spec.env ?? [];
-  const execPath = resolveInRoot(`/proc/${record.pid}/root`, spec.args[0]!, env);
+  const path = execPath(`/proc/${record.pid}/root`, spec.args, env);
   const capabilities = (spec.capabilities?.bounding ?? []).flatMap((name) => {
     const number = CAPABILITIES[name.replace(/^CAP_/, '')];
     return number === undefined ? [] : [number];
@@ -79,7 +65,7 @@ export async function execProcess(root: string, id: string, options: ExecOptions
       workdir: spec.cwd ?? '/',
       security: { privileged: false, capabilities, user: spec.user ?? null },
       terminal: null,
-      execPath,
+      execPath: path,
       argv: spec.args,
       env,
       detach: options.detach,
