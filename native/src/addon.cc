@@ -25,6 +25,7 @@
 //
 // The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <napi.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@
 #include "pty.h"
 #include "root_open.h"
 #include "spawn.h"
+#include "oci.h"
 #include "unpack.h"
 #include "wait.h"
 #include "zstd.h"
@@ -163,6 +165,105 @@ void ParseExecRequest(Options& options, SpawnRequest* request) {
   request->join_request = options.Buffer("request");
 }
 
+// spawnOci()'s options: OciSpawnOptions in src/native/types.ts (built from config.json by src/oci/config.ts).
+void ParseOciRequest(Options& options, OciRequest* request) {
+  SpawnRequest& process = request->process;
+  process.hostname = options.String("hostname");
+  options.EachObject("devices", [&](Options& node) {
+    SpawnRequest::Device device;
+    device.path = node.String("path");
+    device.block = node.String("type") == "b";
+    device.major = static_cast<uint32_t>(node.Integer("major", 0, UINT32_MAX));
+    device.minor = static_cast<uint32_t>(node.Integer("minor", 0, UINT32_MAX));
+    device.mode = static_cast<uint32_t>(node.Integer("mode", 0, 07777));
+    process.devices.push_back(device);
+  });
+  process.workdir = options.String("workdir");
+  process.read_only = options.Bool("readOnly");
+  if (!options.IsNull("user")) {
+    Options user = options.Object("user");
+    process.switch_user = true;
+    process.uid = static_cast<uint32_t>(user.Integer("uid", 0, kMaxId));
+    process.gid = static_cast<uint32_t>(user.Integer("gid", 0, kMaxId));
+    user.Each("additionalGids", [&](Napi::Value gid, const std::string& name) {
+      request->additional_gids.push_back(static_cast<uint32_t>(user.IntegerOf(gid, name, 0, kMaxId)));
+    });
+  }
+  process.exec_path = options.String("execPath");
+  process.argv = options.ByteStrings("argv");
+  process.env = options.ByteStrings("env");
+  process.helper_path = options.String("helper");
+  Options size = options.Object("consoleSize");
+  process.rows = static_cast<unsigned short>(size.Integer("rows", 0, 65535));
+  process.columns = static_cast<unsigned short>(size.Integer("columns", 0, 65535));
+  request->console_socket = options.String("consoleSocket");
+  request->root = options.String("root");
+  request->root_propagation = static_cast<unsigned long>(options.Integer("rootPropagation", 0, UINT32_MAX));
+  request->clone_flags = static_cast<uint64_t>(options.Integer("cloneFlags", 0, UINT32_MAX));
+  options.EachObject("join", [&](Options& entry) {
+    request->joined.emplace_back(static_cast<int>(entry.Integer("type", 0, INT32_MAX)), entry.String("path"));
+  });
+  options.EachObject("mounts", [&](Options& entry) {
+    request->mounts.push_back(OciRequest::Mount{
+        entry.String("source"), entry.String("target"), entry.String("type"), entry.String("data"),
+        static_cast<unsigned long>(entry.Integer("flags", 0, UINT32_MAX)),
+        static_cast<unsigned long>(entry.Integer("propagation", 0, UINT32_MAX))});
+  });
+  Options caps = options.Object("capabilities");
+  uint64_t* sets[] = {&request->bounding, &request->effective, &request->permitted, &request->inheritable,
+                      &request->ambient};
+  const char* names[] = {"bounding", "effective", "permitted", "inheritable", "ambient"};
+  for (int i = 0; i < 5; i++) {
+    caps.Each(names[i], [&](Napi::Value cap, const std::string& name) {
+      *sets[i] |= uint64_t{1} << static_cast<int>(caps.IntegerOf(cap, name, 0, 63));
+    });
+  }
+  request->no_new_privileges = options.Bool("noNewPrivileges");
+  request->masked_paths = options.Strings("maskedPaths");
+  request->readonly_paths = options.Strings("readonlyPaths");
+  options.EachObject("sysctl", [&](Options& entry) {
+    request->sysctl.emplace_back(entry.String("path"), entry.String("value"));
+  });
+  options.EachObject("rlimits", [&](Options& entry) {
+    // 2^53-1, the largest integer JavaScript holds exactly, stands for RLIM_INFINITY (src/oci/config.ts).
+    constexpr double kInfinity = 9007199254740991.0;
+    auto limit = [&](const char* key) {
+      double value = entry.Integer(key, 0, kInfinity);
+      return value == kInfinity ? RLIM_INFINITY : static_cast<uint64_t>(value);
+    };
+    request->rlimits.push_back(OciRequest::Rlimit{static_cast<int>(entry.Integer("resource", 0, 64)), limit("soft"),
+                                                  limit("hard")});
+  });
+  request->seccomp = options.Buffer("seccomp");
+  if (request->seccomp.size() % sizeof(sock_filter) != 0) options.Report("seccomp", "whole sock_filter instructions");
+  request->exec_fifo = options.String("execFifo");
+  request->preserve_fds = static_cast<int>(options.Integer("preserveFds", 0, 1024));
+}
+
+Napi::Value SpawnOciFunction(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) return ThrowTypeError(env, "spawnOci(options: object)");
+  OciRequest request;
+  std::string problem;
+  Options options(info[0].As<Napi::Object>(), "", &problem);
+  ParseOciRequest(options, &request);
+  if (!problem.empty()) return ThrowTypeError(env, "spawnOci: " + problem);
+  SpawnResult result;
+  const char* what = "";
+  int error = SpawnOci(request, &result, &what);
+  if (error != 0) {
+    Napi::Error failure = ErrnoError(env, what, error);
+    failure.Set("syscall", Napi::String::New(env, what));
+    failure.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", result.pid);
+  out.Set("releaseFd", result.release_fd);
+  out.Set("errorFd", result.error_fd);
+  return out;
+}
+
 using Parser = void (*)(Options&, SpawnRequest*);
 using Spawner = int (*)(const SpawnRequest&, SpawnResult*, const char**);
 
@@ -277,6 +378,7 @@ Napi::Value AbortFunction(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, minictr::SpawnFunction, "spawn"));
   exports.Set("spawnExec", Napi::Function::New(env, minictr::SpawnExecFunction, "spawnExec"));
+  exports.Set("spawnOci", Napi::Function::New(env, minictr::SpawnOciFunction, "spawnOci"));
   exports.Set("openPipe", Napi::Function::New(env, minictr::OpenPipe, "openPipe"));
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));

@@ -376,6 +376,10 @@ const char* ChildStepName(int32_t step) {
     case kStepJoinCgroup: return "join the container's cgroup";
     case kStepJoinNamespaces: return "join the container's namespaces";
     case kStepVolumes: return "mount volumes";
+    case kStepNamespaces: return "join namespaces (setns)";
+    case kStepSysctl: return "write sysctl";
+    case kStepRlimits: return "set rlimits";
+    case kStepExecFifo: return "wait for start (exec fifo)";
     default: return "unknown step";
   }
 }
@@ -421,6 +425,12 @@ void PrepareExec(const ProcessConfig& config, const int (&stdio)[3]) {
   MarkAllCloseOnExec(3);
   umask(022);
 }
+
+bool PivotInto(const char* new_root) { return PivotRoot(new_root); }
+
+bool MakeDirectories(char* path) { return MkdirAll(path); }
+
+bool MakeDeviceNode(const DeviceNodeConfig& device) { return CreateDeviceNode(device); }
 
 void RunChild(const ChildConfig& config) {
   // 0-1. See AwaitRelease.

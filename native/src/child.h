@@ -48,6 +48,11 @@ enum ChildStep : int32_t {
   kStepJoinCgroup,      // join the container's cgroups
   kStepJoinNamespaces,  // setns() into the container's namespaces, chroot into its root, clone the process
   kStepVolumes,         // -v, --mount, --tmpfs under the new root, before pivot_root (mounts.cc); numbered last
+  // minictr-oci's container (oci.cc):
+  kStepNamespaces,  // setns() into the namespaces config.json names by path
+  kStepSysctl,      // linux.sysctl, written under /proc/sys
+  kStepRlimits,     // process.rlimits
+  kStepExecFifo,    // block on the exec FIFO until `minictr-oci start`
 };
 
 const char* ChildStepName(int32_t step);
@@ -155,6 +160,12 @@ int32_t ApplyProcessProfile(const ProcessConfig& config);
 
 // Stdio in place and blocking, every other descriptor close-on-exec, umask 022: ready for execve().
 void PrepareExec(const ProcessConfig& config, const int (&stdio)[3]);
+
+// Steps of RunChild that minictr-oci's child (oci.cc) runs too: pivot_root into new_root (the old root detached),
+// mkdir -p of the writable `path`, a device node with its parent directories.
+bool PivotInto(const char* new_root);
+bool MakeDirectories(char* path);
+bool MakeDeviceNode(const DeviceNodeConfig& device);
 
 // A container's first process: runs the child's steps and execs; never returns. No allocation, no locks, no stdio.
 [[noreturn]] void RunChild(const ChildConfig& config);

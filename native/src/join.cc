@@ -49,6 +49,7 @@ struct JoinRequest {
   const char* path = nullptr;
   std::vector<char*> argv;
   std::vector<char*> envp;
+  bool detach = false;  // minictr-oci exec --detach: the process outlives minictr
 };
 
 bool Number(const char* text, uint64_t max, uint64_t* out, int base = 10) {
@@ -92,6 +93,7 @@ bool ParseRequest(std::vector<char>& buffer, JoinRequest* request) {
     else if (strcmp(key, "path") == 0) request->path = value;
     else if (strcmp(key, "arg") == 0) request->argv.push_back(value);
     else if (strcmp(key, "env") == 0) request->envp.push_back(value);
+    else if (strcmp(key, "detach") == 0) ok = Flag(value, &request->detach);
     else ok = false;
   }
   ok = ok && request->workdir != nullptr && request->workdir[0] == '/' && request->path != nullptr &&
@@ -131,12 +133,15 @@ bool JoinCgroups(const JoinRequest& request) {
 struct JoinedConfig : ProcessConfig {
   const char* exec_path;
   char* const* exec_argv;
+  bool detach;
 };
 
 // The exec'd process, from clone() to execve(): the part of a container child's steps that is not done already.
 // The container's PID 1 made the namespaces and the root, and the joiner applied the profile.
 [[noreturn]] void RunJoinedChild(const JoinedConfig& config) {
   AwaitRelease(config);
+  // --detach: minictr waits only for the exec, so it is alive until this is cleared.
+  if (config.detach) prctl(PR_SET_PDEATHSIG, 0);
   if (chdir(config.workdir) < 0) FailStep(config, kStepWorkdir);
   int stdio[3];
   EnterSession(config, stdio);
@@ -203,6 +208,7 @@ int RunJoin(int argc, char** argv) {
   config.envp = request.envp.data();
   config.exec_path = request.path;
   config.exec_argv = request.argv.data();
+  config.detach = request.detach;
   //      The security profile, here, before the process exists: the moment it is cloned it is visible in the
   //    container's PID namespace, and a container keeping CAP_SYS_PTRACE may attach to it at once. Born with the
   //    container's capabilities, user and seccomp filter, it has nothing more to give than the container has. The

@@ -148,6 +148,31 @@ bool Tmpfs(const MountConfig& mount_config, int target) {
   return mount("tmpfs", target_path, "tmpfs", flags, mount_config.data) == 0;
 }
 
+// A config.json mount (kMountOci). A bind is made as -v's is (Bind) and its other flags (ro, nosuid, ...) applied by
+// a remount, as runc does; any other type is mounted with its flags and data. Propagation comes last, on the new
+// mount found again inside the root.
+bool OciMount(int root, const MountConfig& mount_config, int source, int target) {
+  char target_path[32];
+  FdPath(target, target_path);
+  constexpr unsigned long kBindFlags = MS_BIND | MS_REC;
+  unsigned long extra = mount_config.flags & ~kBindFlags;
+  bool bind = (mount_config.flags & MS_BIND) != 0;
+  bool ok = bind ? Bind(root, mount_config, source, target)
+                 : mount(mount_config.source, target_path, mount_config.fstype, mount_config.flags,
+                         mount_config.data) == 0;
+  if (!ok || ((!bind || extra == 0) && mount_config.propagation == 0)) return ok;
+  int mounted = OpenBeneathRoot(root, mount_config.target, O_PATH);
+  if (mounted < 0) return false;
+  char mounted_path[32];
+  FdPath(mounted, mounted_path);
+  if (bind && extra != 0) {
+    ok = mount(nullptr, mounted_path, nullptr, MS_BIND | MS_REMOUNT | extra | KeptFlags(mounted), nullptr) == 0;
+  }
+  if (ok && mount_config.propagation != 0) ok = mount(nullptr, mounted_path, nullptr, mount_config.propagation, nullptr) == 0;
+  CloseKeepingErrno(mounted);
+  return ok;
+}
+
 }  // namespace
 
 bool MountOverlay(const OverlayConfig& overlay) {
@@ -248,7 +273,8 @@ bool MountVolumes(const char* root_path, const MountConfig* mounts, size_t count
     const MountConfig& entry = mounts[i];
     int source = -1;
     bool directory = true;
-    if (entry.kind == kMountBind) {
+    bool needs_source = entry.kind == kMountBind || (entry.kind == kMountOci && (entry.flags & MS_BIND) != 0);
+    if (needs_source) {
       struct stat info;
       source = open(entry.source, O_PATH | O_CLOEXEC);
       if (source < 0 || fstat(source, &info) < 0) {
@@ -259,7 +285,9 @@ bool MountVolumes(const char* root_path, const MountConfig* mounts, size_t count
       directory = S_ISDIR(info.st_mode);
     }
     int target = OpenMountTarget(root, entry.target, directory);
-    bool ok = target >= 0 && (entry.kind == kMountBind ? Bind(root, entry, source, target) : Tmpfs(entry, target));
+    bool ok = target >= 0 && (entry.kind == kMountOci    ? OciMount(root, entry, source, target)
+                              : entry.kind == kMountBind ? Bind(root, entry, source, target)
+                                                         : Tmpfs(entry, target));
     CloseKeepingErrno(target);
     CloseKeepingErrno(source);
     if (!ok) {

@@ -10,6 +10,7 @@ namespace minictr {
 enum MountKind : int {
   kMountBind = 1,   // source: a host directory or file (a -v path, or a named volume's _data)
   kMountTmpfs = 2,  // a new tmpfs with `data` as its options
+  kMountOci = 3,    // a config.json mount: `fstype`, `flags` and `data` as given (a bind when flags has MS_BIND)
 };
 
 struct MountConfig {
@@ -18,6 +19,10 @@ struct MountConfig {
   const char* target;  // absolute and normalised (no "", "." or ".." components), inside the container
   bool read_only;
   const char* data;  // kMountTmpfs: "size=…,mode=…" (may be empty); unused for binds
+  // kMountOci only:
+  const char* fstype = nullptr;
+  unsigned long flags = 0;        // MS_* of the options; with MS_BIND, those beyond MS_BIND|MS_REC apply by a remount
+  unsigned long propagation = 0;  // MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE (with MS_REC), applied last; 0: none
 };
 
 // The container's root: read-only layers under its own writable one (src/container/overlay.ts decides how).

@@ -78,6 +78,8 @@ void ReapUnreported(ino_t container_namespace, Fd* release) {
   }
 }
 
+}  // namespace
+
 constexpr unsigned int kMfdExec = 0x0010U;  // MFD_EXEC, which headers older than Linux 6.3 lack
 
 // minictr-init as a sealed in-memory copy, through which every container command is exec'd (see init.cc). Until
@@ -100,6 +102,8 @@ Fd SealedCopy(const char* path) {
   ok = ok && fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0;
   return ok ? std::move(copy) : Fd();
 }
+
+namespace {
 
 // The process part of a container child's config (identity, security profile, program): the memory its pointers
 // point into lives here, so it must outlive the clone.
@@ -159,20 +163,6 @@ struct ConsoleSockets {
     child.reset(sockets[1]);
     return true;
   }
-};
-
-// Blocks every signal across a clone (see Spawn, step 3) and restores the mask when it goes out of scope.
-class SignalsBlocked {
- public:
-  SignalsBlocked() {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &saved_);
-  }
-  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-
- private:
-  sigset_t saved_;
 };
 
 // The descriptors the joiner keeps for minictr-init join: request, report, error, release, pidfd, root, console.

@@ -2,11 +2,16 @@
 // release it ("go") or abort it (close the pipe).
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "fd.h"
 
 namespace minictr {
 
@@ -99,5 +104,22 @@ struct ReleaseOutcome {
 
 // Blocking: writes "go", then reads the error pipe until exec closes it. Closes both descriptors.
 ReleaseOutcome Release(int release_fd, int error_fd);
+
+// minictr-init as a sealed, executable in-memory copy of the file at `path` (spawn.cc says why); invalid on failure.
+Fd SealedCopy(const char* path);
+
+// Blocks every signal across a clone (see Spawn, step 3) and restores the mask when it goes out of scope.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+
+ private:
+  sigset_t saved_;
+};
 
 }  // namespace minictr

@@ -4,7 +4,7 @@
 // this order; cgroup, arg and env repeat, uid and gid only with --user, rows and columns only with -t:
 //
 //   network=0|1  cgroup=FILE  workdir=DIR  uid=N  gid=N  privileged=0|1  capabilities=HEX  rows=N  columns=N
-//   path=FILE  arg=ARG  env=KEY=VALUE
+//   path=FILE  arg=ARG  env=KEY=VALUE  [detach=1]
 
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -24,6 +24,8 @@ export interface JoinRequest {
   execPath: string;
   argv: readonly string[];
   env: readonly string[];
+  /** minictr-oci exec --detach: the process keeps running when minictr exits (no parent-death signal). */
+  detach?: boolean;
 }
 
 type Entry = [key: string, value: string];
@@ -45,6 +47,7 @@ export function encodeJoinRequest(request: JoinRequest): Buffer {
     ['path', request.execPath],
     ...request.argv.map((arg): Entry => ['arg', arg]),
     ...request.env.map((entry): Entry => ['env', entry]),
+    ...(request.detach === true ? [['detach', '1'] as Entry] : []),
   ];
   const bad = entries.find(([, value]) => value.includes('\0'));
   if (bad !== undefined) throw new UsageError(`exec: ${bad[0]} ${JSON.stringify(bad[1])} contains a NUL byte`);

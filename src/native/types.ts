@@ -106,6 +106,48 @@ export interface ExecOptions {
   stdio: [number, number, number];
 }
 
+/** minictr-oci create: a container from a bundle's config.json (src/oci/config.ts builds this; native/src/oci.cc). */
+export interface OciSpawnOptions {
+  /** Set in the new UTS namespace when not empty. */
+  hostname: string;
+  /** The spec's default devices and linux.devices, made after pivot_root (with /dev's default links). */
+  devices: DeviceNode[];
+  workdir: string;
+  readOnly: boolean;
+  user: { uid: number; gid: number; additionalGids: number[] } | null;
+  execPath: string;
+  argv: Buffer[];
+  env: Buffer[];
+  helper: string;
+  /** process.terminal: the caller's socket that receives the terminal's controller; '' for none. */
+  consoleSocket: string;
+  consoleSize: TerminalSize;
+  /** The bundle's root filesystem, absolute. */
+  root: string;
+  /** MS_* propagation (with MS_REC) of the container's root, applied after pivot_root. */
+  rootPropagation: number;
+  /** CLONE_NEW* of the namespaces made new. */
+  cloneFlags: number;
+  /** Namespaces joined: CLONE_NEW* type and path. */
+  join: { type: number; path: string }[];
+  /** config.json's mounts, in order: flags and propagation are MS_* bits, data the options left. */
+  mounts: { source: string; target: string; type: string; flags: number; propagation: number; data: string }[];
+  capabilities: { bounding: number[]; effective: number[]; permitted: number[]; inheritable: number[]; ambient: number[] };
+  noNewPrivileges: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** linux.sysctl as /proc/sys paths. */
+  sysctl: { path: string; value: string }[];
+  /** RLIMIT_* numbers. */
+  rlimits: { resource: number; soft: number; hard: number }[];
+  /** A seccomp filter: whole 8-byte struct sock_filter instructions; empty: none. */
+  seccomp: Buffer;
+  /** The state directory's FIFO the child opens for writing before exec: `start` reads it. */
+  execFifo: string;
+  /** --preserve-fds: fds 3 .. 3+N-1 stay open in the container. */
+  preserveFds: number;
+}
+
 export interface SpawnedChild {
   pid: number;
   /** -1 when detached: only the monitor, its parent, can wait for it. */
@@ -182,6 +224,8 @@ export type ZstdContext = { readonly __brand: 'ZstdContext' };
 export interface NativeAddon {
   spawn(options: SpawnOptions): SpawnedChild;
   spawnExec(options: ExecOptions): SpawnedChild;
+  /** Clones the container (through an intermediate that exits: it is not this process's child), blocked on release. */
+  spawnOci(options: OciSpawnOptions): { pid: number; releaseFd: number; errorFd: number };
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   openPipe(): [number, number];
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;

@@ -1,0 +1,82 @@
+// `minictr-oci exec`: a process in a running container, through `minictr exec`'s joiner (native/src/join.cc): the
+// container's namespaces, root and cgroups, the process from --process FILE (the spec's process object, as
+// containerd writes it) or from the command line. Without --detach the CLI waits and exits with its status; with
+// it, the CLI returns once the process has exec'd and the process outlives it.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CAPABILITIES } from '../container/capabilities.js';
+import { encodeJoinRequest } from '../container/join-request.js';
+import { MinictrError } from '../errors.js';
+import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
+import { execPath } from './config.js';
+import { statusOf, readRecord } from './state.js';
+
+export interface ExecOptions {
+  processFile?: string;
+  args: string[];
+  env: string[];
+  cwd?: string;
+  user?: string;
+  detach: boolean;
+  pidFile?: string;
+  tty: boolean;
+}
+
+interface ProcessSpec {
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  user?: { uid: number; gid: number };
+  terminal?: boolean;
+  capabilities?: { bounding?: string[] };
+}
+
+function processOf(options: ExecOptions): ProcessSpec {
+  if (options.processFile !== undefined) return JSON.parse(readFileSync(options.processFile, 'utf8')) as ProcessSpec;
+  const [uid, gid] = (options.user ?? '0:0').split(':').map(Number);
+  return { args: options.args, env: options.env, cwd: options.cwd, user: { uid: uid ?? 0, gid: gid ?? uid ?? 0 }, terminal: options.tty };
+}
+
+export async function execProcess(root: string, id: string, options: ExecOptions): Promise<number> {
+  // 1. A running container and the process to start in it.
+  const record = readRecord(root, id);
+  if (statusOf(root, record) !== 'running') throw new MinictrError(`container "${id}" is not running`);
+  const spec = processOf(options);
+  if (!Array.isArray(spec.args) || spec.args.length === 0) throw new MinictrError('exec: no command given (args)');
+  if (spec.terminal === true) throw new MinictrError('exec: a terminal (--tty, process.terminal) is not supported by minictr-oci exec yet');
+  const env = spec.env ?? [];
+  const path = execPath(`/proc/${record.pid}/root`, spec.args, env);
+  const capabilities = (spec.capabilities?.bounding ?? []).flatMap((name) => {
+    const number = CAPABILITIES[name.replace(/^CAP_/, '')];
+    return number === undefined ? [] : [number];
+  });
+
+  // 2. The joiner clones it in the container; released, it execs.
+  const addon = nativeAddon();
+  const child = addon.spawnExec({
+    pid: record.pid,
+    startTime: record.startTime,
+    helper: helperPath('minictr-init'),
+    terminal: false,
+    stdio: [-1, -1, -1],
+    request: encodeJoinRequest({
+      joinNetwork: true,
+      cgroups: record.cgroups,
+      workdir: spec.cwd ?? '/',
+      security: { privileged: false, capabilities, user: spec.user ?? null },
+      terminal: null,
+      execPath: path,
+      argv: spec.args,
+      env,
+      detach: options.detach,
+    }),
+  });
+  const failure = await addon.release(child.releaseFd, child.errorFd);
+  if (failure !== null) throw new MinictrError(`exec in container "${id}": ${failure.step}: ${failure.message}`);
+  if (options.pidFile !== undefined) writeFileSync(options.pidFile, String(child.pid));
+  if (options.detach) return 0;
+
+  // 3. Wait: its status is the CLI's (128 + N for signal N).
+  const status = await new Promise<ExitStatus>((resolve) => addon.watchExit(child.pidfd, resolve));
+  return status.signal !== null ? 128 + status.signal : status.exitCode ?? 1;
+}
