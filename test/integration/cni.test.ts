@@ -5,6 +5,7 @@
 // host reaches the container's address and its published port (DNAT), CHECK notices a missing interface, DEL
 // leaves no link, rule or lease naming the container, and DEL twice succeeds.
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -160,6 +161,15 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
       const fromLan = await lan!.exec(['curl', '-sS', '--max-time', '3', `http://${HOST_ADDRESS}:${hostPort}/`]);
       expect(fromLan.exitCode, String(fromLan.stderr)).toBe(0);
       expect(String(fromLan.stdout)).toBe('192.0.2.2');
+      if (list === MINICTR) {
+        // minictr's own commands share the port registry and maps: gc leaves the plugin's port alone, and a run
+        // cannot take it
+        expect((await host.minictr(['gc'])).exitCode).toBe(0);
+        expect((await curl(`http://${HOST_ADDRESS}:${hostPort}/`)).exitCode).toBe(0);
+        const taken = await host.minictr(['run', '--rm', '-p', `${hostPort}:80`, '/bin/true']);
+        expect(taken.exitCode).toBe(125);
+        expect(taken.stderr).toMatch(new RegExp(`port ${hostPort}/tcp is already published by container cni:mcnet/`));
+      }
 
       // 3. CHECK passes, ADD twice is refused and leaves the attachment working. CHECK is given no port mappings:
       // Debian 12's portmap (1.1.1) then fails looking for ip6tables rules it never made for an IPv4-only container
@@ -224,5 +234,51 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
     const deleted = await execPlugin(host, MINICTR, plugin, { ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, {});
     expect(deleted).toMatchObject({ exitCode: 0, json: null });
     expect(await hostState(host, 'cni-mc0')).toEqual(before);
+  });
+
+  // Podman 4.3's CNI backend as the runtime: its configuration and storage under the scratch host's /run and
+  // /var/lib; runc, since crun refuses this machine's hybrid cgroups, and runc needs cgroups: cgroupfs is the real
+  // host's, so they go under a parent named for this test, removed at the end; limits (files, processes) within the
+  // test's own; the built-in busybox tree as the container's root (no image to pull).
+  it.skipIf(!existsSync('/usr/bin/podman'))('serves Podman (network_backend "cni"): podman run --network NAME -p reaches the container', async () => {
+    const { host } = context;
+    await setUp();
+    const conflist = { cniVersion: '0.4.0', name: 'mcpod', plugins: [{ type: 'minictr-cni', bridge: 'cni-mcpod', ipam: { subnet: '10.88.10.0/24' }, capabilities: { portMappings: true } }] };
+    const files: [string, string][] = [
+      ['/run/podman-cni/mcpod.conflist', JSON.stringify(conflist)],
+      [
+        '/run/podman-conf/containers.conf',
+        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[network]\nnetwork_backend = "cni"\n' +
+          'cni_plugin_dirs = ["/run/cni-bin", "/usr/lib/cni"]\nnetwork_config_dir = "/run/podman-cni"\n',
+      ],
+      ['/run/podman-conf/storage.conf', '[storage]\ndriver = "vfs"\nrunroot = "/run/podman-storage"\ngraphroot = "/var/lib/podman-storage"\n'],
+    ];
+    for (const [path, text] of files) await host.must(['sh', '-c', 'mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"', 'sh', path, text]);
+    const env = { CONTAINERS_CONF: '/run/podman-conf/containers.conf', CONTAINERS_STORAGE_CONF: '/run/podman-conf/storage.conf' };
+    const podman = async (args: string[]) => {
+      const result = await host.exec(['podman', '--runtime', 'runc', ...args], { env, timeout: 60_000 });
+      expect(result.exitCode, `podman ${args.join(' ')}: ${String(result.stderr)}`).toBe(0);
+      return String(result.stdout).trim();
+    };
+    const rootfs = fileURLToPath(new URL('../../rootfs/image', import.meta.url));
+    const cgroupParent = `minictr-cni-test-${process.pid}`;
+    let address = '';
+    try {
+      await podman(['run', '-d', '--name', 'web', '--cgroup-parent', `/${cgroupParent}`, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '--network', 'mcpod', '-p', '8090:80', '--rootfs', rootfs, '/usr/sbin/httpd', '-f', '-p', '80', '-h', '/etc']);
+      address = await podman(['inspect', 'web', '--format', '{{.NetworkSettings.Networks.mcpod.IPAddress}}']);
+      expect(address).toMatch(/^10\.88\.10\.\d+$/);
+      const fromLan = await lan!.exec(['curl', '-sS', '--max-time', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${HOST_ADDRESS}:8090/hostname`]);
+      expect(String(fromLan.stdout), String(fromLan.stderr)).toBe('200');
+    } finally {
+      await podman(['rm', '-f', '-t', '0', '--ignore', 'web']);
+      // runc's cgroups, and the plain directories it makes where a controller is not mounted (a tmpfs here)
+      const removal = 'for d in /sys/fs/cgroup/*/"$1"; do [ -d "$d" ] || continue; ' +
+        'if [ "$(stat -f -c %T "$d")" = tmpfs ]; then rm -r "$d"; else find "$d" -depth -type d -exec rmdir {} +; fi; done';
+      await host.must(['sh', '-c', removal, 'sh', cgroupParent]);
+    }
+    const links = await host.must(['ip', '-o', 'link', 'show']);
+    expect(links).not.toMatch(/ mk[0-9a-f]{12}@/);
+    expect(await host.must(['nft', 'list', 'ruleset'])).not.toContain(address);
+    expect(await host.must(['sh', '-c', 'ls /run/minictr/cni/mcpod/attachments /run/minictr/cni/mcpod/leases 2>/dev/null || true'])).not.toMatch(/json|10\.88/);
   });
 });
