@@ -20,12 +20,9 @@ export const PLUGIN_VERSION = '1.1.0';
 export const ErrorCode = {
   incompatibleVersion: 1,
   unsupportedField: 2,
-  unknownContainer: 3,
   invalidEnvironment: 4,
-  ioFailure: 5,
   decodeFailure: 6,
   invalidConfig: 7,
-  tryAgainLater: 11,
   alreadyAttached: 100,
   attachmentBroken: 101,
   resourceInUse: 102,

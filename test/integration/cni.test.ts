@@ -236,6 +236,29 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
     expect(await hostState(host, 'cni-mc0')).toEqual(before);
   });
 
+  it('GC (1.1) deletes the attachments the runtime no longer names; STATUS answers ready', async () => {
+    const { host } = context;
+    await setUp();
+    const list = { ...MINICTR, cniVersion: '1.1.0' };
+    const plugin = list.plugins[0]!;
+    const before = await hostState(host, 'cni-mc0');
+    for (const id of ['gckeep', 'gcdrop']) {
+      await host.must(['ip', 'netns', 'add', id]);
+      const added = await execPlugin(host, list, plugin, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${id}`, CNI_IFNAME: 'eth0' }, {});
+      expect(added.exitCode, JSON.stringify(added)).toBe(0);
+    }
+    expect(await execPlugin(host, list, plugin, { CNI_COMMAND: 'STATUS' }, {})).toMatchObject({ exitCode: 0, json: null });
+    const collected = await execPlugin(host, list, plugin, { CNI_COMMAND: 'GC' }, { 'cni.dev/valid-attachments': [{ containerID: 'gckeep', ifname: 'eth0' }] });
+    expect(collected).toMatchObject({ exitCode: 0, json: null });
+    const check = (id: string) => execPlugin(host, list, plugin, { CNI_COMMAND: 'CHECK', CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${id}`, CNI_IFNAME: 'eth0' }, {});
+    expect((await check('gckeep')).exitCode).toBe(0);
+    expect((await check('gcdrop')).json).toMatchObject({ code: 101 });
+    expect(await host.must(['nsenter', '--net=/run/netns/gcdrop', 'ip', '-o', 'link'])).not.toContain('eth0');
+    await execPlugin(host, list, plugin, { CNI_COMMAND: 'GC' }, { 'cni.dev/valid-attachments': [] });
+    expect(await hostState(host, 'cni-mc0')).toMatchObject({ links: before.links, leases: before.leases });
+    for (const id of ['gckeep', 'gcdrop']) await host.must(['ip', 'netns', 'del', id]);
+  });
+
   // Podman 4.3's CNI backend as the runtime: its configuration and storage under the scratch host's /run and
   // /var/lib; runc, since crun refuses this machine's hybrid cgroups, and runc needs cgroups: cgroupfs is the real
   // host's, so they go under a parent named for this test, removed at the end; limits (files, processes) within the
