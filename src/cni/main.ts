@@ -4,6 +4,7 @@
 // nothing (DEL, CHECK, STATUS, GC) on stdout and exits 0, or prints the spec's error JSON on stdout and exits 1.
 
 import { readFileSync } from 'node:fs';
+import { messageOf } from '../errors.js';
 import { add, check, del, gc } from './plugin.js';
 import { CniError, ErrorCode, parseRequest, PLUGIN_VERSION, SUPPORTED_VERSIONS } from './protocol.js';
 
@@ -44,7 +45,7 @@ try {
   const result = await serve(stdin);
   if (result !== null) process.stdout.write(`${JSON.stringify(result)}\n`);
 } catch (cause) {
-  const failure = cause instanceof CniError ? cause : new CniError(ErrorCode.failure, String((cause as Error)?.message ?? cause));
+  const failure = cause instanceof CniError ? cause : new CniError(ErrorCode.failure, messageOf(cause));
   process.stdout.write(`${JSON.stringify(failure.toJSON(versionOf(stdin)))}\n`);
   process.exitCode = 1;
 }

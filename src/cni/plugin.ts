@@ -132,7 +132,13 @@ export async function add(network: CniNetwork, key: AttachmentKey, netns: string
     }
     return addResult(network, key, netns, address, identity.mac, macFor(network.gateway), veth);
   } catch (cause) {
-    await undo(network, record);
+    // The ADD's own failure is the one reported; a failed undo is named in its details, for the runtime's DEL.
+    try {
+      await undo(network, record);
+    } catch (undoFailure) {
+      const failure = stepFailure('add', cause);
+      throw new CniError(failure.code, failure.message, `undo failed too: ${messageOf(undoFailure)}`);
+    }
     throw cause;
   }
 }

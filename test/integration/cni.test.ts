@@ -95,10 +95,10 @@ const REFERENCE: NetworkList = {
   ],
 };
 
-/** What the host holds that could name a container: links, the ruleset, leases of either kind. */
+/** What the host holds that could name a container: links, the ruleset, leases of either kind, held host ports. */
 async function hostState(host: ScratchHost, bridge: string): Promise<{ links: string[]; ruleset: string; leases: string[] }> {
   const links = (JSON.parse(await host.must(['ip', '-j', 'link', 'show'])) as { ifname: string }[]).map((link) => link.ifname).filter((name) => name !== bridge);
-  const leases = (await host.must(['sh', '-c', 'find /run/minictr/cni /var/lib/cni -type f 2>/dev/null | grep -E "/[0-9.]+$|/attachments/" || true'])).split('\n').filter(Boolean);
+  const leases = (await host.must(['sh', '-c', 'find /run/minictr/cni /run/minictr/ports /var/lib/cni -type f 2>/dev/null | grep -E "/[0-9.]+$|/attachments/|/ports/" || true'])).split('\n').filter(Boolean);
   return { links: links.sort(), ruleset: await host.must(['nft', 'list', 'ruleset']), leases: leases.sort() };
 }
 
@@ -228,12 +228,20 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
       expect(output.json).toMatchObject({ code });
       expect(String(output.json?.msg)).toMatch(msg);
     }
+    // A failure midway (no such namespace: the veth cannot be made) undoes the lease, the port and the record.
+    const midway = await execPlugin(host, MINICTR, plugin, { ...env, CNI_COMMAND: 'ADD' }, { runtimeConfig: { portMappings: [{ hostPort: 8089, containerPort: 80 }] } });
+    expect(midway).toMatchObject({ exitCode: 1, json: { code: 999 } });
+    expect(String(midway.json?.msg)).toMatch(/^create veth mk[0-9a-f]{12} on cni-mc0 \(eth0 in \/run\/netns\/none\): /);
+    expect(await hostState(host, 'cni-mc0')).toMatchObject({ links: before.links, leases: before.leases });
     const garbled = await host.exec([PLUGIN], { input: '{not json', env: { ...env, CNI_COMMAND: 'ADD' } });
     expect(garbled.exitCode).toBe(1);
     expect(JSON.parse(String(garbled.stdout))).toMatchObject({ code: 6 });
     const deleted = await execPlugin(host, MINICTR, plugin, { ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, {});
     expect(deleted).toMatchObject({ exitCode: 0, json: null });
-    expect(await hostState(host, 'cni-mc0')).toEqual(before);
+    // The bridge and its table may be new (the failed ADD made them, as a successful one would), nothing else.
+    const after = await hostState(host, 'cni-mc0');
+    expect(after).toMatchObject({ links: before.links, leases: before.leases });
+    expect(after.ruleset).not.toMatch(/8089/);
   });
 
   it('GC (1.1) deletes the attachments the runtime no longer names; STATUS answers ready', async () => {
