@@ -73,8 +73,8 @@ function stepFailure(step: string, cause: unknown): CniError {
 }
 
 /**
- * ADD, in numbered steps, each recorded before it creates anything; a failure undoes what was made (as DEL) and is
- * reported.
+ * ADD, in numbered steps: the record first, rewritten as each lease is taken and before each host object is
+ * created; a failure undoes what was made (as DEL) and is reported.
  */
 export async function add(network: CniNetwork, key: AttachmentKey, netns: string, requested: PortMapping[]): Promise<object> {
   const owner = ownerOf(network.name, key);
@@ -143,13 +143,19 @@ export async function add(network: CniNetwork, key: AttachmentKey, netns: string
   }
 }
 
-/** Takes away what `record` names, in the reverse order of ADD; gone already counts as done. */
+/**
+ * Takes away what `record` names, in the reverse order of ADD; gone already counts as done. Leases and host ports
+ * go by owner, not by the record: an ADD killed between a claim and its record's rewrite leaves one it does not name.
+ */
 async function undo(network: CniNetwork, record: AttachmentRecord): Promise<void> {
   const owner = ownerOf(network.name, record);
   if (record.address !== null) await unpublish(record.ports, record.address);
-  portRegistry().release(owner, record.ports);
+  const held = (registry: { entries(): [string, string][]; release(key: string, owner: string): void }) => {
+    for (const [key, holder] of registry.entries()) if (holder === owner) registry.release(key, owner);
+  };
+  held(portRegistry().files);
   await deleteVethIfPresent(record.veth);
-  if (record.address !== null) leasesOf(network).release(owner, record.address);
+  held(leasesOf(network).files);
   removeRecord(network.name, record);
 }
 
