@@ -2,8 +2,8 @@
 // /run/minictr/cni/<network>/attachments, and the network's address leases beside it (network/ipam.ts's files,
 // whose owner is the attachment's). The record plays the part of a container's journal: ADD creates it, with
 // O_EXCL, before anything else (so a second ADD of the same container and interface is refused at once), and
-// rewrites it before each object it then creates; DEL undoes exactly what the record names and removes it last. A
-// killed ADD therefore leaves nothing DEL cannot find.
+// rewrites it as it takes a lease and before each object it then creates; DEL undoes what the record names, releases
+// whatever its owner holds, and removes the record last. A killed ADD therefore leaves nothing DEL cannot find.
 //
 // The owner string, "cni:<network>/<container id>/<ifname>", is also what holds the published host ports in
 // minictr's shared port registry (so `minictr run -p` and the plugin never publish the same port); minictr's gc
