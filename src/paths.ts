@@ -28,6 +28,8 @@ export interface StatePaths {
   networks: string;
   /** Their running state: leases, DNS records and resolver of each, by name (network/networks.ts). */
   networkState: string;
+  /** minictr-cni's attachments and leases, by CNI network name (cni/attachments.ts). */
+  cni: string;
 }
 
 export function statePaths(state: string, data: string): StatePaths {
@@ -44,6 +46,7 @@ export function statePaths(state: string, data: string): StatePaths {
     ipForwardSaved: join(state, 'ip_forward.orig'),
     networks: join(data, 'networks'),
     networkState: join(state, 'networks'),
+    cni: join(state, 'cni'),
   };
 }
 

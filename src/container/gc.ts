@@ -16,6 +16,7 @@ import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { tearDown, undoEntry } from './journal.js';
 import { leases, names, ports } from './registries.js';
 import { sweepNetworks } from '../network/networks.js';
+import { isCniOwner } from '../cni/attachments.js';
 import {
   collectingDir,
   containerDirExists,
@@ -82,6 +83,7 @@ export async function cleanupContainer(id: string): Promise<void> {
 /** Whether the container holding `mapping`'s host port journaled exactly this element: mapping and address. */
 function journaled(mapping: PortMapping, address: string): boolean {
   const holder = ports().holder(mapping);
+  if (holder !== null && isCniOwner(holder)) return true; // minictr-cni's: its DEL or GC removes it
   const same = (other: PortMapping) =>
     other.protocol === mapping.protocol && other.hostPort === mapping.hostPort && other.hostIp === mapping.hostIp && other.containerPort === mapping.containerPort;
   return holder !== null && new ContainerState(holder).entries().some((entry) => entry.kind === 'ports' && entry.address === address && entry.mappings.some(same));
@@ -184,7 +186,7 @@ export async function collectGarbage(): Promise<string[]> {
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
   // The listing above, less what was just collected, answers for almost every owner; only a suspect is checked
   // again, carefully (see containerDirExists).
-  const gone = (owner: string) => !listed.has(owner) && !containerDirExists(owner);
+  const gone = (owner: string) => !isCniOwner(owner) && !listed.has(owner) && !containerDirExists(owner);
   for (const registry of [leases(), names(), ports()]) registry.files.sweep(gone);
   sweepNetworks(gone);
   // Writable layers of containers that are gone (a reboot cleared /run, or a crash came between a teardown's

@@ -37,6 +37,7 @@ const IFLA_MASTER = 10;
 const IFLA_OPERSTATE = 16;
 const IFLA_LINKINFO = 18;
 const IFLA_NET_NS_PID = 19;
+const IFLA_NET_NS_FD = 28;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const IFLA_INFO_SLAVE_KIND = 4;
@@ -112,8 +113,11 @@ export interface VethRequest {
   name: string;
   /** The bridge it joins, by index (and name, for --explain). */
   master: { index: number; name: string };
-  /** The other end, created directly in the network namespace of process `netnsPid`. */
-  peer: { name: string; mac: string; netnsPid: number };
+  /**
+   * The other end, created directly in a network namespace: that of a process (a run's child), or one open as a
+   * file (a CNI runtime's netns path).
+   */
+  peer: { name: string; mac: string; netns: { pid: number } | { fd: number } };
 }
 
 /** A veth pair, created up on its bridge, its peer created in place in another network namespace. */
@@ -136,7 +140,9 @@ export function newVeth(veth: VethRequest): Request {
             [
               stringAttribute('IFLA_IFNAME', IFLA_IFNAME, veth.peer.name),
               macAttribute(veth.peer.mac),
-              u32Attribute('IFLA_NET_NS_PID', IFLA_NET_NS_PID, veth.peer.netnsPid),
+              'pid' in veth.peer.netns
+                ? u32Attribute('IFLA_NET_NS_PID', IFLA_NET_NS_PID, veth.peer.netns.pid)
+                : u32Attribute('IFLA_NET_NS_FD', IFLA_NET_NS_FD, veth.peer.netns.fd),
             ],
             peerInfo,
           ),

@@ -29,8 +29,11 @@ export interface VethOperation {
   /** The host end, joining `master` in hairpin mode. */
   name: string;
   master: string;
-  /** The container end, created in the network namespace of `netnsPid` ("$PID" in --dry-run's script). */
-  peer: { name: string; mac: string; netnsPid: number | string };
+  /**
+   * The container end, created in the network namespace of process `netns` ("$PID" in --dry-run's script), or in
+   * the namespace file `netns` names (a path, as ip's `netns` takes it) whose descriptor `netnsFd` is.
+   */
+  peer: { name: string; mac: string; netns: number | string; netnsFd?: number };
 }
 
 export interface DeleteOperation {
@@ -65,10 +68,11 @@ function phases(operation: LinkOperation, indexOf: (name: string) => number): St
       return [
         [
           {
-            line: `link add ${name} up master ${master} type veth peer name ${peer.name} address ${peer.mac} netns ${peer.netnsPid}`,
+            line: `link add ${name} up master ${master} type veth peer name ${peer.name} address ${peer.mac} netns ${peer.netns}`,
             request: () => {
-              if (typeof peer.netnsPid !== 'number') throw new Error(`no process for the namespace of ${peer.name} (${peer.netnsPid})`);
-              return newVeth({ name, master: { index: indexOf(master), name: master }, peer: { ...peer, netnsPid: peer.netnsPid } });
+              const netns = peer.netnsFd !== undefined ? { fd: peer.netnsFd } : typeof peer.netns === 'number' ? { pid: peer.netns } : null;
+              if (netns === null) throw new Error(`no process or open file for the namespace of ${peer.name} (${peer.netns})`);
+              return newVeth({ name, master: { index: indexOf(master), name: master }, peer: { name: peer.name, mac: peer.mac, netns } });
             },
           },
           { line: `link set ${name} type bridge_slave hairpin on`, request: () => setHairpin(name, true) },

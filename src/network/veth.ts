@@ -21,7 +21,7 @@ export function vethOperation(
   containerMac: string,
   ifname = CONTAINER_IFNAME,
 ): VethOperation {
-  return { kind: 'veth', name: hostName, master: bridge, peer: { name: ifname, mac: containerMac, netnsPid: containerPid } };
+  return { kind: 'veth', name: hostName, master: bridge, peer: { name: ifname, mac: containerMac, netns: containerPid } };
 }
 
 /** Deletes a host end left behind; gone already (or removed by the kernel meanwhile) counts as deleted. */

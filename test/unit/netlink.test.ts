@@ -48,7 +48,7 @@ describe('netlink message encoding', () => {
   });
 
   it('builds the veth request --explain describes: peer in the netns by pid, master by index, up', () => {
-    const request = newVeth({ name: 'mc1', master: { index: 5, name: 'minictr0' }, peer: { name: 'eth0', mac: '02:6d:63:00:00:07', netnsPid: 4242 } });
+    const request = newVeth({ name: 'mc1', master: { index: 5, name: 'minictr0' }, peer: { name: 'eth0', mac: '02:6d:63:00:00:07', netns: { pid: 4242 } } });
     expect(describeRequest(request)).toBe(
       'RTM_NEWLINK(NLM_F_CREATE|NLM_F_EXCL) ifinfomsg{flags IFF_UP} IFLA_IFNAME "mc1", IFLA_MASTER 5 (minictr0), IFLA_LINKINFO {IFLA_INFO_KIND "veth", ' +
         'IFLA_INFO_DATA {VETH_INFO_PEER {ifinfomsg{}, IFLA_IFNAME "eth0", IFLA_ADDRESS 02:6d:63:00:00:07, IFLA_NET_NS_PID 4242}}}',
