@@ -73,10 +73,31 @@ export function table(rows, headers = Object.keys(rows[0] ?? {})) {
   return lines.join('\n');
 }
 
-/** `minictr run --timings=json` → { step: ms }. */
-export function timedRun(args) {
-  const result = spawnSync(process.execPath, [cli, 'run', '--rm', '--timings=json', ...args], { encoding: 'utf8' });
+/** `minictr run --timings=json` → { step: ms } (`program`: another build's dist/cli.js). */
+export function timedRun(args, program = cli) {
+  const result = spawnSync(process.execPath, [program, 'run', '--rm', '--timings=json', ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`minictr run ${args.join(' ')} failed: ${result.stderr}`);
   const json = JSON.parse(result.stderr.trim().split('\n').pop());
   return Object.fromEntries([...json.steps.map((s) => [s.step, s.ms]), ['total', json.total_ms]]);
+}
+
+/**
+ * What follows the container's end in a `minictr run --timings`, from strace's timestamps (-f --seccomp-bpf: only
+ * these system calls stop the process), in ms from minictr's waitid() returning PID 1's exit (the reap): to the
+ * --timings report's write, right after the teardown; to exit_group(); to the moment minictr is gone (the kernel has
+ * freed its memory: what a caller waits for).
+ */
+export function reapToExit(argv) {
+  const log = '/run/minictr-bench/strace.log';
+  sh(['strace', '-f', '--seccomp-bpf', '-ttt', '-e', 'trace=waitid,write,exit_group', '-o', log, ...argv]);
+  const lines = sh(['cat', log]).trim().split('\n');
+  const main = lines.at(-1).split(' ')[0]; // the last line: minictr itself, gone
+  const at = (line) => Number(line.split(/\s+/)[1]) * 1000;
+  const own = lines.filter((line) => line.startsWith(`${main} `));
+  const reap = at(own.findLast((line) => line.includes('waitid') && line.includes('CLD_EXITED')));
+  return {
+    tornDown: at(own.findLast((line) => line.includes('write(2,'))) - reap,
+    exitGroup: at(own.findLast((line) => line.includes('exit_group('))) - reap,
+    gone: at(lines.at(-1)) - reap,
+  };
 }
