@@ -2,7 +2,7 @@
 // `node -e 0`, Node's own start-up (the floor), and against the peers when installed: crun and podman on the same
 // rootfs, and the shell script `minictr run --dry-run` prints (unshare + ip + nft + mount, the way the classic
 // tutorials do it). All variants run interleaved in the same rounds, so machine noise hits them alike. Then, per
-// network mode, where the time goes (--timings) and what follows the container's end until minictr is gone (strace).
+// network mode, where the time goes (--timings) and what follows the container's end until minictr is gone (perf trace).
 //
 // MINICTR_BENCH_BASELINE=/path/to/other/dist/cli.js adds that build's three runs to the same rounds (the README's
 // before and after come from one such run, with a build of the previous commit as the baseline).
@@ -84,9 +84,9 @@ export function latency({ runs }) {
     ...Object.fromEntries(MODES.map(({ label }) => [`${label} ms`, byMode[label] ? round(median(byMode[label]), 2) : ''])),
   }));
 
-  // 3. From the reap of PID 1 to minictr's end, under strace (which slows each traced system call a little).
+  // 3. From the reap of PID 1 to minictr's end, by the kernel's tracepoints.
   let exitRows = [];
-  if (which('strace')) {
+  if (which('perf')) {
     const gaps = MODES.map(() => ({ tornDown: [], exitGroup: [], gone: [] }));
     for (let r = 0; r < Math.min(runs, 15); r++) {
       MODES.forEach(({ args }, i) => {
@@ -101,12 +101,12 @@ export function latency({ runs }) {
       'exit_group → gone ms': round(median(gaps[i].gone) - median(gaps[i].exitGroup), 2),
       'reap → gone ms': round(median(gaps[i].gone), 2),
     }));
-  } else notes.push('strace is not installed: reap-to-exit not measured');
+  } else notes.push('perf is not installed: reap-to-exit not measured');
 
   return {
     markdown: `### Start-to-exit latency (${runs} runs each, interleaved)\n\n${table(rows)}\n\n${notes.map((n) => `- ${n}\n`).join('')}` +
       `\n### Steps of \`minictr run /bin/true\` (--timings, medians)\n\n${table(stepRows)}\n` +
-      (exitRows.length > 0 ? `\n### From the reap of PID 1 to minictr's exit (strace, medians)\n\n${table(exitRows)}\n` : ''),
+      (exitRows.length > 0 ? `\n### From the reap of PID 1 to minictr's exit (perf trace, medians)\n\n${table(exitRows)}\n` : ''),
     json: { runs, rows, steps: stepRows, exit: exitRows, notes },
   };
 }

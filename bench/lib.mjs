@@ -82,22 +82,24 @@ export function timedRun(args, program = cli) {
 }
 
 /**
- * What follows the container's end in a `minictr run --timings`, from strace's timestamps (-f --seccomp-bpf: only
- * these system calls stop the process), in ms from minictr's waitid() returning PID 1's exit (the reap): to the
- * --timings report's write, right after the teardown; to exit_group(); to the moment minictr is gone (the kernel has
- * freed its memory: what a caller waits for).
+ * What follows the container's end in `argv`, a `minictr run --timings`, from `perf trace` (kernel tracepoints: the
+ * process runs at its own speed), in ms from minictr's last waitid(), the reap of PID 1: to the --timings report's
+ * write, right after the teardown; to exit_group(); to the moment its last thread is gone, memory freed (what a
+ * caller waits for).
  */
 export function reapToExit(argv) {
-  const log = '/run/minictr-bench/strace.log';
-  sh(['strace', '-f', '--seccomp-bpf', '-ttt', '-e', 'trace=waitid,write,exit_group', '-o', log, ...argv]);
-  const lines = sh(['cat', log]).trim().split('\n');
-  const main = lines.at(-1).split(' ')[0]; // the last line: minictr itself, gone
-  const at = (line) => Number(line.split(/\s+/)[1]) * 1000;
-  const own = lines.filter((line) => line.startsWith(`${main} `));
-  const reap = at(own.findLast((line) => line.includes('waitid') && line.includes('CLD_EXITED')));
+  const events = 'waitid,write,exit_group,sched:sched_process_exit';
+  const result = spawnSync('perf', ['trace', '-T', '-e', events, '--', ...argv], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`perf trace ${argv.join(' ')} failed: ${result.stderr}`);
+  const lines = result.stderr.split('\n').map((line) => /^\s*([\d.]+) \(.*?\): (\S+)\/(\d+) (.*)$/.exec(line)).filter(Boolean);
+  const event = (match) => ({ at: Number(match[1]), comm: match[2], tid: match[3], text: match[4] });
+  const all = lines.map(event);
+  const exitGroup = all.findLast((e) => e.comm === 'node' && e.text.startsWith('exit_group('));
+  const own = all.filter((e) => e.tid === exitGroup.tid);
+  const reap = own.findLast((e) => e.text.startsWith('waitid(')).at;
   return {
-    tornDown: at(own.findLast((line) => line.includes('write(2,'))) - reap,
-    exitGroup: at(own.findLast((line) => line.includes('exit_group('))) - reap,
-    gone: at(lines.at(-1)) - reap,
+    tornDown: own.findLast((e) => /^write\(fd: 2, .*count: [1-9]/.test(e.text)).at - reap,
+    exitGroup: exitGroup.at - reap,
+    gone: all.findLast((e) => e.text.includes('group_dead: 1')).at - reap,
   };
 }

@@ -358,8 +358,10 @@ process.stdout.on('error', (failure: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-/** Resolves once everything written to `stream` before has reached the kernel (a pipe may have been full). */
+// Resolves once everything written to `stream` has reached the kernel: at once, as Node writes stdio synchronously
+// on Linux, unless a pipe was full.
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0) return Promise.resolve();
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
