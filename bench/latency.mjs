@@ -72,16 +72,17 @@ export function latency({ runs }) {
     '× node -e 0': round(median(samples[i]) / floor, 2),
   }));
 
-  // 2. Per-step times of each network mode, from --timings=json, interleaved too.
+  // 2. Per-step times of each network mode (and build), from --timings=json, interleaved too.
+  const columns = builds.flatMap(([name, program]) => MODES.map(({ label, args }) => ({ column: `${name} ${label} ms`, program, args })));
   const steps = {};
   for (let r = 0; r < runs; r++) {
-    for (const { label, args } of MODES) {
-      for (const [step, ms] of Object.entries(timedRun([...args, '/bin/true']))) ((steps[step] ??= {})[label] ??= []).push(ms);
+    for (const { column, program, args } of columns) {
+      for (const [step, ms] of Object.entries(timedRun([...args, '/bin/true'], program))) ((steps[step] ??= {})[column] ??= []).push(ms);
     }
   }
-  const stepRows = Object.entries(steps).map(([step, byMode]) => ({
+  const stepRows = Object.entries(steps).map(([step, byColumn]) => ({
     step,
-    ...Object.fromEntries(MODES.map(({ label }) => [`${label} ms`, byMode[label] ? round(median(byMode[label]), 2) : ''])),
+    ...Object.fromEntries(columns.map(({ column }) => [column, byColumn[column] ? round(median(byColumn[column]), 2) : ''])),
   }));
 
   // 3. From the reap of PID 1 to minictr's end, by the kernel's tracepoints.

@@ -8,7 +8,7 @@
 // 1. What `run` does not need is still not run: a verb's module, the image registry client, --dry-run's script
 //    writer are dynamic import()s in the source, which esbuild turns into functions that evaluate the module on first
 //    use. V8 only pre-parses their code.
-// 2. execa (doctor, gc's repairs, `net --format svg`; 300 KB, no code shared with minictr's) goes into its own file,
+// 2. execa (doctor, gc's repairs, `net --format svg`; 250 KB, no code shared with minictr's) goes into its own file,
 //    dist/execa.js, imported on first use: `run` does not even read it.
 // 3. The native addon stays where node-gyp builds it (native/build), loaded at run time by src/native/index.ts.
 // 4. Every module keeps the import.meta.url its tsc-compiled file has (dist/<path>.js): paths relative to it (the
