@@ -4,8 +4,8 @@
 // tutorials do it). All variants run interleaved in the same rounds, so machine noise hits them alike. Then, per
 // network mode, where the time goes (--timings) and what follows the container's end until minictr is gone (perf trace).
 //
-// MINICTR_BENCH_BASELINE=/path/to/other/dist/cli.js adds that build's three runs to the same rounds (the README's
-// before and after come from one such run, with a build of the previous commit as the baseline).
+// MINICTR_BENCH_BASELINE=/path/to/other/dist/cli.js adds that build's three runs and steps to the same rounds (the
+// README's before and after come from such runs, with a build of the previous commit as the baseline).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cli, median, quantile, reapToExit, round, sh, table, timedRun, timeOnce, which } from './lib.mjs';
 

@@ -84,8 +84,7 @@ export function timedRun(args, program = cli) {
 /**
  * What follows the container's end in `argv`, a `minictr run --timings`, from `perf trace` (kernel tracepoints: the
  * process runs at its own speed), in ms from minictr's last waitid(), the reap of PID 1: to the --timings report's
- * write, right after the teardown; to exit_group(); to the moment its last thread is gone, memory freed (what a
- * caller waits for).
+ * write, right after the teardown; to exit_group(); to its last thread's exit (sched_process_exit, group_dead).
  */
 export function reapToExit(argv) {
   const events = 'waitid,write,exit_group,sched:sched_process_exit';
