@@ -1,9 +1,19 @@
 // Start-to-exit latency of `minictr run /bin/true` (bridge network, with a published port, --network none) against
 // `node -e 0`, Node's own start-up (the floor), and against the peers when installed: crun and podman on the same
 // rootfs, and the shell script `minictr run --dry-run` prints (unshare + ip + nft + mount, the way the classic
-// tutorials do it). All variants run interleaved in the same rounds, so machine noise hits them alike.
+// tutorials do it). All variants run interleaved in the same rounds, so machine noise hits them alike. Then, per
+// network mode, where the time goes (--timings) and what follows the container's end until minictr is gone (perf trace).
+//
+// MINICTR_BENCH_BASELINE=/path/to/other/dist/cli.js adds that build's three runs and steps to the same rounds (the
+// README's before and after come from such runs, with a build of the previous commit as the baseline).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cli, median, quantile, round, sh, table, timedRun, timeOnce, which } from './lib.mjs';
+import { cli, median, quantile, reapToExit, round, sh, table, timedRun, timeOnce, which } from './lib.mjs';
+
+const MODES = [
+  { label: 'bridge', args: [] },
+  { label: '-p 8080:80', args: ['-p', '8080:80'] },
+  { label: '--network none', args: ['--network', 'none'] },
+];
 
 const ROOTFS = new URL('../rootfs/image', import.meta.url).pathname;
 
@@ -30,23 +40,29 @@ export function latency({ runs }) {
   mkdirSync('/run/minictr-bench', { recursive: true });
   writeFileSync(script, sh([process.execPath, cli, 'run', '--dry-run', '/bin/true']));
   chmodSync(script, 0o755);
-  const variants = [
-    { name: 'node -e 0 (floor)', argv: [process.execPath, '-e', '0'] },
-    { name: 'minictr run /bin/true', argv: [process.execPath, cli, 'run', '--rm', '/bin/true'] },
-    { name: 'minictr run -p 8080:80 /bin/true', argv: [process.execPath, cli, 'run', '--rm', '-p', '8080:80', '/bin/true'] },
-    { name: 'minictr run --network none /bin/true', argv: [process.execPath, cli, 'run', '--rm', '--network', 'none', '/bin/true'] },
-    { name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['bash', script] },
-  ];
+  const baseline = process.env.MINICTR_BENCH_BASELINE;
+  const builds = baseline ? [['minictr', cli], ['baseline', baseline]] : [['minictr', cli]];
+  const variants = [{ name: 'node -e 0 (floor)', argv: [process.execPath, '-e', '0'] }];
+  for (const [name, program] of builds) {
+    for (const { args } of MODES) {
+      variants.push({ name: `${name} run ${[...args, '/bin/true'].join(' ')}`, argv: [process.execPath, program, 'run', '--rm', ...args, '/bin/true'] });
+    }
+  }
+  variants.push({ name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['bash', script] });
   const notes = [];
   if (which('crun')) {
     const bundle = crunBundle();
     let n = 0;
     variants.push({ name: 'crun run /bin/true (netns, lo only, no cgroup)', argv: () => ['crun', '--cgroup-manager=disabled', 'run', '--bundle', bundle, `bench${n++}`] });
   } else notes.push('crun is not installed: not measured');
-  if (which('podman')) {
+  // Under a real-time policy (`chrt -f 10 npm run bench`) podman never ended here: it spun at 95 % of a CPU.
+  const realTime = sh(['chrt', '-p', String(process.pid)]).includes('SCHED_FIFO');
+  if (which('podman') && realTime) notes.push('podman is not measured under a real-time policy (chrt): it would never end');
+  else if (which('podman')) {
     variants.push({ name: 'podman run --rootfs /bin/true', argv: ['podman', 'run', '--rm', '--rootfs', ROOTFS, '/bin/true'] });
   } else notes.push('podman is not installed: not measured');
 
+  // 1. Whole runs, spawn to exit, after three warm-up rounds.
   const argvOf = (variant) => (typeof variant.argv === 'function' ? variant.argv() : variant.argv);
   for (let round = 0; round < 3; round++) for (const variant of variants) timeOnce(argvOf(variant));
   const samples = variants.map(() => []);
@@ -59,16 +75,42 @@ export function latency({ runs }) {
     '× node -e 0': round(median(samples[i]) / floor, 2),
   }));
 
-  // Per-step times of the bridge variant, from --timings=json.
+  // 2. Per-step times of each network mode (and build), from --timings=json, interleaved too.
+  const columns = builds.flatMap(([name, program]) => MODES.map(({ label, args }) => ({ column: `${name} ${label} ms`, program, args })));
   const steps = {};
   for (let r = 0; r < runs; r++) {
-    for (const [step, ms] of Object.entries(timedRun(['/bin/true']))) (steps[step] ??= []).push(ms);
+    for (const { column, program, args } of columns) {
+      for (const [step, ms] of Object.entries(timedRun([...args, '/bin/true'], program))) ((steps[step] ??= {})[column] ??= []).push(ms);
+    }
   }
-  const stepRows = Object.entries(steps).map(([step, values]) => ({ step, 'median ms': round(median(values), 2), 'p90 ms': round(quantile(values, 0.9), 2) }));
+  const stepRows = Object.entries(steps).map(([step, byColumn]) => ({
+    step,
+    ...Object.fromEntries(columns.map(({ column }) => [column, byColumn[column] ? round(median(byColumn[column]), 2) : ''])),
+  }));
+
+  // 3. From the reap of PID 1 to minictr's end, by the kernel's tracepoints.
+  let exitRows = [];
+  if (which('perf')) {
+    const gaps = MODES.map(() => ({ tornDown: [], exitGroup: [], gone: [] }));
+    for (let r = 0; r < Math.min(runs, 15); r++) {
+      MODES.forEach(({ args }, i) => {
+        const gap = reapToExit([process.execPath, cli, 'run', '--rm', '--timings', ...args, '/bin/true']);
+        for (const key of Object.keys(gap)) gaps[i][key].push(gap[key]);
+      });
+    }
+    exitRows = MODES.map(({ label }, i) => ({
+      mode: label,
+      'reap → torn down ms': round(median(gaps[i].tornDown), 2),
+      'torn down → exit_group ms': round(median(gaps[i].exitGroup) - median(gaps[i].tornDown), 2),
+      'exit_group → gone ms': round(median(gaps[i].gone) - median(gaps[i].exitGroup), 2),
+      'reap → gone ms': round(median(gaps[i].gone), 2),
+    }));
+  } else notes.push('perf is not installed: reap-to-exit not measured');
 
   return {
     markdown: `### Start-to-exit latency (${runs} runs each, interleaved)\n\n${table(rows)}\n\n${notes.map((n) => `- ${n}\n`).join('')}` +
-      `\n### Steps of \`minictr run /bin/true\` (--timings)\n\n${table(stepRows)}\n`,
-    json: { runs, rows, steps: stepRows, notes },
+      `\n### Steps of \`minictr run /bin/true\` (--timings, medians)\n\n${table(stepRows)}\n` +
+      (exitRows.length > 0 ? `\n### From the reap of PID 1 to minictr's exit (perf trace, medians)\n\n${table(exitRows)}\n` : ''),
+    json: { runs, rows, steps: stepRows, exit: exitRows, notes },
   };
 }

@@ -73,10 +73,32 @@ export function table(rows, headers = Object.keys(rows[0] ?? {})) {
   return lines.join('\n');
 }
 
-/** `minictr run --timings=json` → { step: ms }. */
-export function timedRun(args) {
-  const result = spawnSync(process.execPath, [cli, 'run', '--rm', '--timings=json', ...args], { encoding: 'utf8' });
+/** `minictr run --timings=json` → { step: ms } (`program`: another build's dist/cli.js). */
+export function timedRun(args, program = cli) {
+  const result = spawnSync(process.execPath, [program, 'run', '--rm', '--timings=json', ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`minictr run ${args.join(' ')} failed: ${result.stderr}`);
   const json = JSON.parse(result.stderr.trim().split('\n').pop());
   return Object.fromEntries([...json.steps.map((s) => [s.step, s.ms]), ['total', json.total_ms]]);
+}
+
+/**
+ * What follows the container's end in `argv`, a `minictr run --timings`, from `perf trace` (kernel tracepoints: the
+ * process runs at its own speed), in ms from minictr's last waitid(), the reap of PID 1: to the --timings report's
+ * write, right after the teardown; to exit_group(); to its last thread's exit (sched_process_exit, group_dead).
+ */
+export function reapToExit(argv) {
+  const events = 'waitid,write,exit_group,sched:sched_process_exit';
+  const result = spawnSync('perf', ['trace', '-T', '-e', events, '--', ...argv], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`perf trace ${argv.join(' ')} failed: ${result.stderr}`);
+  const lines = result.stderr.split('\n').map((line) => /^\s*([\d.]+) \(.*?\): (\S+)\/(\d+) (.*)$/.exec(line)).filter(Boolean);
+  const event = (match) => ({ at: Number(match[1]), comm: match[2], tid: match[3], text: match[4] });
+  const all = lines.map(event);
+  const exitGroup = all.findLast((e) => e.comm === 'node' && e.text.startsWith('exit_group('));
+  const own = all.filter((e) => e.tid === exitGroup.tid);
+  const reap = own.findLast((e) => e.text.startsWith('waitid(')).at;
+  return {
+    tornDown: own.findLast((e) => /^write\(fd: 2, .*count: [1-9]/.test(e.text)).at - reap,
+    exitGroup: exitGroup.at - reap,
+    gone: all.findLast((e) => e.text.includes('group_dead: 1')).at - reap,
+  };
 }

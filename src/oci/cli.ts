@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // minictr-oci: an OCI runtime command line, compatible with runc's (what containerd's runc shim, Podman and
 // runtime-tools call), over the same library as `minictr run` (docs/oci.md). Errors go to stderr and, with --log,
 // to that file as runc writes them ({"level":"error","msg":…,"time":…} with --log-format json), where containerd

@@ -1,8 +1,8 @@
 // The one way minictr runs another program: an argv array (never a shell string), input on stdin when given, a
 // debug line per call, and a typed CommandError carrying the argv, status and stderr when it fails. execa is loaded
-// on first use: a run that needs no host command does not pay for loading it.
+// on first use (from its own file in the bundle, scripts/bundle.mjs): a run that needs no host command does not pay
+// for loading it.
 
-import { createRequire } from 'node:module';
 import { debug } from '../log.js';
 
 export interface CommandResult {
@@ -25,25 +25,11 @@ export class CommandError extends Error {
   }
 }
 
-let execaModule: Promise<typeof import('execa')> | undefined;
-
-/**
- * execa is about a hundred ES modules. require() loads them synchronously (require of ES modules, Node 20.19 and
- * later), 15-20 ms sooner than import(), whose loader goes through a promise per module; older Nodes import().
- */
-function loadExeca(): Promise<typeof import('execa')> {
-  const requireModule = (process.features as { require_module?: boolean }).require_module === true;
-  execaModule ??= requireModule
-    ? Promise.resolve(createRequire(import.meta.url)('execa') as typeof import('execa'))
-    : import('execa');
-  return execaModule;
-}
-
 export async function runCommand(argv: readonly string[], input?: string): Promise<CommandResult> {
   const [file, ...args] = argv;
   if (file === undefined) throw new TypeError('runCommand: empty argv');
   debug(`exec ${argv.join(' ')}${input === undefined ? '' : ` <<< ${JSON.stringify(input)}`}`);
-  const { execa } = await loadExeca();
+  const { execa } = await import('execa');
   const result = await execa(file, args, {
     input: input ?? '',
     reject: false,
