@@ -5,7 +5,9 @@
 // host reaches the container's address and its published port (DNAT), CHECK notices a missing interface, DEL
 // leaves no link, rule or lease naming the container, and DEL twice succeeds.
 
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -291,7 +293,9 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
       expect(result.exitCode, `podman ${args.join(' ')}: ${String(result.stderr)}`).toBe(0);
       return String(result.stdout).trim();
     };
-    const rootfs = fileURLToPath(new URL('../../rootfs/image', import.meta.url));
+    // A copy of the busybox tree: podman writes /etc/hosts, /etc/hostname and /etc/resolv.conf into a --rootfs.
+    const rootfs = join(mkdtempSync(join(tmpdir(), 'minictr-cni-podman-')), 'rootfs');
+    cpSync(fileURLToPath(new URL('../../rootfs/image', import.meta.url)), rootfs, { recursive: true, verbatimSymlinks: true });
     const cgroupParent = `minictr-cni-test-${process.pid}`;
     let address = '';
     try {
@@ -302,6 +306,7 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
       expect(String(fromLan.stdout), String(fromLan.stderr)).toBe('200');
     } finally {
       await podman(['rm', '-f', '-t', '0', '--ignore', 'web']);
+      rmSync(join(rootfs, '..'), { recursive: true, force: true });
       // runc's cgroups, and the plain directories it makes where a controller is not mounted (a tmpfs here)
       const removal = 'for d in /sys/fs/cgroup/*/"$1"; do [ -d "$d" ] || continue; ' +
         'if [ "$(stat -f -c %T "$d")" = tmpfs ]; then rm -r "$d"; else find "$d" -depth -type d -exec rmdir {} +; fi; done';

@@ -40,7 +40,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     expect(before.ruleset).toMatch(/ip saddr 10\.0\.0\.0\/24 oifname != "minictr0" masquerade/);
     expect(before.ipForward).toBe('1');
     expect(before.links.filter((l) => l.startsWith('mc'))).toEqual([]);
-    expect(before.state).toEqual(['containers', 'ip_forward.orig', 'leases', 'names', 'ports']);
+    expect(before.state).toEqual(['containers', 'ip_forward.orig', 'leases', 'names', 'nft-base', 'ports']);
   });
 
   it('runs the command in new net, pid, mnt, uts and ipc namespaces, as PID 1', async () => {
