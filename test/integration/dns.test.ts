@@ -4,7 +4,7 @@
 // scratch host's loopback, named by a resolv.conf bind-mounted over the scratch host's /etc/resolv.conf) or to a
 // container's --dns. --dns, --dns-search and --add-host shape /etc/resolv.conf and /etc/hosts on every network.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,8 +93,15 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
       expect((await lookup('app', 'web')).stdout).not.toMatch(/10\.89\.0\.2/);
       await ok(['run', '-d', '--rm', '--network', 'app', '--name', 'web2', '/bin/sleep', '60']);
       expect((await lookup('app', 'web2')).stdout).toMatch(/Address: 10\.89\.0\.2$/m);
-      const inspected = JSON.parse(await ok(['network', 'inspect', 'app'])) as { Resolver: { Address: string; RssKiB: number; PssKiB: number } }[];
+      const inspected = JSON.parse(await ok(['network', 'inspect', 'app'])) as { Resolver: { Address: string; Pid: number; RssKiB: number; PssKiB: number } }[];
       expect(inspected[0]!.Resolver.Address).toBe('10.89.0.1:53');
+      // It parses what containers send, as nobody, with no capability and no group (and it still reads the records).
+      const status = readFileSync(`/proc/${inspected[0]!.Resolver.Pid}/status`, 'utf8');
+      expect(status).toMatch(/^Uid:\t65534\t65534\t65534\t65534$/m);
+      expect(status).toMatch(/^Gid:\t65534\t65534\t65534\t65534$/m);
+      expect(status).toMatch(/^Groups:\s*$/m);
+      expect(status).toMatch(/^CapPrm:\t0{16}$/m);
+      expect(status).toMatch(/^CapEff:\t0{16}$/m);
       expect(inspected[0]!.Resolver.PssKiB).toBeGreaterThan(0);
       expect(inspected[0]!.Resolver.RssKiB).toBeGreaterThan(inspected[0]!.Resolver.PssKiB);
     } finally {

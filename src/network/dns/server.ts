@@ -6,9 +6,14 @@
 // changes), and their answer back. Only the network's own addresses are served: the gateway is also reachable from
 // other networks' containers, which must not learn this network's names. It prints "ready" once bound (its
 // starter waits for it), and exits when STATE_DIR disappears (network rm, system reset) or on SIGTERM.
+//
+// It parses what any container of the network sends, so it keeps no privilege: once bound to port 53 (the one
+// thing root is needed for), it becomes nobody (uid and gid 65534, no supplementary groups; leaving uid 0 clears
+// every capability). STATE_DIR lies under root's 0700 /run/minictr, so it is opened before that and read through
+// /proc/self/fd/N, which the process may always follow for its own descriptors.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { encodeResponse, parseQuery, RCODE_REFUSED, RCODE_SERVFAIL, type Query } from './message.js';
 import { readEndpoints, hostsDir } from './records.js';
 import { buildZone, lookup, nameservers, type Zone } from './zone.js';
@@ -17,6 +22,7 @@ import { parseIpv4, Subnet } from '../subnet.js';
 /** How long one upstream has to answer before the next is asked. */
 const UPSTREAM_TIMEOUT_MS = 2000;
 const RESOLV_CONF = '/etc/resolv.conf';
+const NOBODY = 65534;
 
 const [stateDir, gateway, subnetText] = process.argv.slice(2);
 if (stateDir === undefined || gateway === undefined || subnetText === undefined) {
@@ -24,6 +30,9 @@ if (stateDir === undefined || gateway === undefined || subnetText === undefined)
   process.exit(2);
 }
 const subnet = Subnet.parse(subnetText);
+/** STATE_DIR's descriptor (taken while root), and the path through it that stays readable as nobody. */
+const stateFd = openSync(stateDir, constants.O_RDONLY | constants.O_DIRECTORY);
+const state = `/proc/self/fd/${stateFd}`;
 
 /** A value read from a file or directory, read again only when its mtime changes. */
 function cached<T>(path: string, load: () => T): () => T {
@@ -44,7 +53,7 @@ function cached<T>(path: string, load: () => T): () => T {
   };
 }
 
-const zone: () => Zone = cached(hostsDir(stateDir), () => buildZone(readEndpoints(stateDir)));
+const zone: () => Zone = cached(hostsDir(state), () => buildZone(readEndpoints(state)));
 const hostServers: () => string[] = cached(RESOLV_CONF, () => {
   try {
     return nameservers(readFileSync(RESOLV_CONF, 'utf8'));
@@ -104,9 +113,13 @@ server.on('error', (error) => {
   process.exit((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 3 : 1);
 });
 server.bind(53, gateway, () => {
+  process.setgroups!([]);
+  process.setgid!(NOBODY);
+  process.setuid!(NOBODY);
   process.stdout.write('ready\n');
 });
 process.on('SIGTERM', () => process.exit(0));
+// A removed directory keeps no link: its descriptor then says so.
 setInterval(() => {
-  if (!existsSync(stateDir)) process.exit(0);
+  if (fstatSync(stateFd).nlink === 0) process.exit(0);
 }, 2000);
