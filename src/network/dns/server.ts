@@ -23,6 +23,13 @@ import { parseIpv4, Subnet } from '../subnet.js';
 const UPSTREAM_TIMEOUT_MS = 2000;
 const RESOLV_CONF = '/etc/resolv.conf';
 const NOBODY = 65534;
+/**
+ * Queries being forwarded at once. Each holds a socket and its closures for up to UPSTREAM_TIMEOUT_MS per upstream:
+ * unbounded, one container sending a burst of unknown names (60,000 did) exhausts the small heap and kills the
+ * resolver of every container on the network. Beyond the bound a query is dropped, as a lost packet.
+ */
+const MAX_FORWARDING = 256;
+let forwarding = 0;
 
 const [stateDir, gateway, subnetText] = process.argv.slice(2);
 if (stateDir === undefined || gateway === undefined || subnetText === undefined) {
@@ -100,7 +107,14 @@ async function answer(server: Socket, message: Buffer, from: RemoteInfo): Promis
   const known = zone();
   const local = lookup(known, query.question);
   if (local !== 'forward') return reply(encodeResponse(message, query, local.rcode, local.answers));
-  const upstream = await forward(message, known.upstreams.get(from.address) ?? hostServers());
+  if (forwarding >= MAX_FORWARDING) return;
+  forwarding++;
+  let upstream: Buffer | null;
+  try {
+    upstream = await forward(message, known.upstreams.get(from.address) ?? hostServers());
+  } finally {
+    forwarding--;
+  }
   reply(upstream ?? encodeResponse(message, query, RCODE_SERVFAIL, []));
 }
 
