@@ -24,7 +24,7 @@ export function hostsDir(networkStateDir: string): string {
 
 /**
  * The resolver reads the records as nobody (server.ts), through its descriptor of the network's state directory:
- * so they are world-readable whatever minictr's umask; the 0700 state root keeps other users out.
+ * so they are readable by all whatever minictr's umask (with the usual 022 they were already).
  */
 export function writeEndpoint(networkStateDir: string, endpoint: Endpoint): void {
   const dir = hostsDir(networkStateDir);

@@ -9,8 +9,8 @@
 //
 // It parses what any container of the network sends, so it keeps no privilege: once bound to port 53 (the one
 // thing root is needed for), it becomes nobody (uid and gid 65534, no supplementary groups; leaving uid 0 clears
-// every capability). STATE_DIR lies under root's 0700 /run/minictr, so it is opened before that and read through
-// /proc/self/fd/N, which the process may always follow for its own descriptors.
+// every capability). A directory above STATE_DIR may not be searchable by nobody (a umask of 077), so STATE_DIR is
+// opened before that and read through /proc/self/fd/N, which a process may always follow for its own descriptors.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
