@@ -13,7 +13,7 @@
 // 3. The native addon stays where node-gyp builds it (native/build), loaded at run time by src/native/index.ts.
 // 4. Every module keeps the import.meta.url its tsc-compiled file has (dist/<path>.js): paths relative to it (the
 //    addon and helpers in native/build, the rootfs, dist/cli.js for minictr-monitor's cleanup) resolve as before.
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -77,5 +77,8 @@ for (const { entry, bundle } of commands) {
     `await import(${JSON.stringify(relative(dirname(`${dist}${entry}.js`), `${dist}${bundle}.js`).replace(/^(?!\.)/, './'))});`,
     '',
   ];
-  await writeFile(`${dist}${entry}.js`, launcher.join('\n'), { mode: 0o755 });
+  // tsc has written the file already (0644), and writeFile's mode applies only to a file it creates: a CNI runtime
+  // executes dist/cni/main.js itself, so the mode is set whatever was there.
+  await writeFile(`${dist}${entry}.js`, launcher.join('\n'));
+  await chmod(`${dist}${entry}.js`, 0o755);
 }
