@@ -15,7 +15,7 @@ import { nativeAddon } from '../native/index.js';
 import { bridgeOperation, ensureForwarding, ensureNoRouterAdvertisements, setRouteLocalnet } from '../network/bridge.js';
 import { ensureRuleset, publishLines, unpublish } from '../network/firewall.js';
 import { linkExists } from '../network/iproute.js';
-import { applyLinks } from '../network/links.js';
+import { applyLinks, linkKind } from '../network/links.js';
 import { BRIDGE, macFor, SUBNET_CIDR } from '../network/names.js';
 import { ensureNetworkTable } from '../network/network-firewall.js';
 import { hostRoutes, listNetworks, type UserNetwork } from '../network/networks.js';
@@ -63,6 +63,19 @@ function checkSubnetFree(network: CniNetwork): void {
   }
 }
 
+/**
+ * An existing link of the bridge's name must be a bridge: the steps after would otherwise give another device (a
+ * config naming eth0) the network's table, whose `oifname … drop` cuts the host's forwarding through it, and turn
+ * off its router advertisements, before the veth failed to join it.
+ */
+function checkBridge(network: CniNetwork): void {
+  if (!linkExists(network.bridge)) return;
+  const kind = linkKind(nativeAddon(), network.bridge);
+  if (kind !== undefined && kind !== 'bridge') {
+    throw new CniError(ErrorCode.invalidConfig, `network config: "bridge" ${network.bridge} is an existing ${kind ?? 'device'} link, not a bridge`);
+  }
+}
+
 /** Runs `ip` inside the namespace at `netns`. */
 function ipInside(netns: string, lines: string[]): Promise<unknown> {
   return runCommand(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], `${lines.join('\n')}\n`);
@@ -81,7 +94,9 @@ function stepFailure(step: string, cause: unknown): CniError {
 export async function add(network: CniNetwork, key: AttachmentKey, netns: string, requested: PortMapping[]): Promise<object> {
   const owner = ownerOf(network.name, key);
   const veth = hostVethOf(network.name, key);
-  // 1. the subnet, then the record, created exclusively: a second ADD for the same container and interface stops here
+  // 1. the bridge and the subnet, then the record, created exclusively: a second ADD for the same container and
+  //    interface stops here
+  checkBridge(network);
   checkSubnetFree(network);
   const record: AttachmentRecord = { network: network.name, ...key, veth, netns, address: null, ports: [] };
   if (!createRecord(record)) {

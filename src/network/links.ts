@@ -11,7 +11,7 @@
 
 import type { NativeAddon } from '../native/index.js';
 import { describeRequest, type Request } from '../netlink/message.js';
-import { deleteLink, NETLINK_ROUTE, newBridge, newVeth, replaceAddress, setHairpin } from '../netlink/route.js';
+import { deleteLink, dumpLinks, NETLINK_ROUTE, newBridge, newVeth, parseLink, replaceAddress, setHairpin } from '../netlink/route.js';
 import { withNetlink, type NetlinkError, type NetlinkSocket } from '../netlink/socket.js';
 import { formatIpv4 } from './subnet.js';
 
@@ -129,6 +129,13 @@ function applyOn(addon: NativeAddon, socket: NetlinkSocket, operation: LinkOpera
 /** Carries out `operations` in order through one rtnetlink socket, in this process's network namespace. */
 export function applyLinks(addon: NativeAddon, operations: readonly LinkOperation[]): Applied[] {
   return withNetlink(addon, NETLINK_ROUTE, (socket) => operations.map((operation) => applyOn(addon, socket, operation)));
+}
+
+/** The kind of link `name` (IFLA_INFO_KIND: bridge, veth…; null for a physical or loopback device); undefined if none. */
+export function linkKind(addon: NativeAddon, name: string): string | null | undefined {
+  const [dump] = withNetlink(addon, NETLINK_ROUTE, (socket) => socket.exchange([dumpLinks()], () => 'dump links'));
+  if (dump!.error !== null) throw dump!.error;
+  return dump!.replies.map((reply) => parseLink(reply.payload)).find((link) => link.ifname === name)?.kind;
 }
 
 /** A concurrent first run may create the bridge between our check and our request: that is success. */

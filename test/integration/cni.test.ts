@@ -230,7 +230,17 @@ describe.skipIf(!isRoot)('minictr-cni as a CNI runtime runs it (needs root: skip
       expect(output.json).toMatchObject({ code });
       expect(String(output.json?.msg)).toMatch(msg);
     }
-    // A failure midway (no such namespace: the veth cannot be made) undoes the lease, the port and the record.
+    // A config naming an existing link that is no bridge changes nothing of it: no table names it.
+    await host.must(['ip', 'link', 'add', 'cnidummy0', 'type', 'veth', 'peer', 'name', 'cnidummy1']);
+    try {
+      const notBridge = await execPlugin(host, MINICTR, { ...plugin, bridge: 'cnidummy0' }, { ...env, CNI_COMMAND: 'ADD' }, {});
+      expect(notBridge).toMatchObject({ exitCode: 1, json: { code: 7 } });
+      expect(String(notBridge.json?.msg)).toMatch(/"bridge" cnidummy0 is an existing veth link, not a bridge/);
+      expect(await host.must(['nft', 'list', 'ruleset'])).not.toMatch(/cnidummy0/);
+    } finally {
+      await host.must(['ip', 'link', 'del', 'cnidummy0']);
+    }
+        // A failure midway (no such namespace: the veth cannot be made) undoes the lease, the port and the record.
     const midway = await execPlugin(host, MINICTR, plugin, { ...env, CNI_COMMAND: 'ADD' }, { runtimeConfig: { portMappings: [{ hostPort: 8089, containerPort: 80 }] } });
     expect(midway).toMatchObject({ exitCode: 1, json: { code: 999 } });
     expect(String(midway.json?.msg)).toMatch(/^create veth mk[0-9a-f]{12} on cni-mc0 \(eth0 in \/run\/netns\/none\): /);

@@ -4,7 +4,7 @@
 // scratch host's loopback, named by a resolv.conf bind-mounted over the scratch host's /etc/resolv.conf) or to a
 // container's --dns. --dns, --dns-search and --add-host shape /etc/resolv.conf and /etc/hosts on every network.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ScratchHost, type Result, type Snapshot } from '../helpers/scratch-host.js';
 
 const MESSAGE = fileURLToPath(new URL('../../dist/network/dns/message.js', import.meta.url));
+const SERVER = fileURLToPath(new URL('../../dist/network/dns/server.js', import.meta.url));
 
 function explain(result: Result): string {
   return `exit ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
@@ -93,8 +94,15 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
       expect((await lookup('app', 'web')).stdout).not.toMatch(/10\.89\.0\.2/);
       await ok(['run', '-d', '--rm', '--network', 'app', '--name', 'web2', '/bin/sleep', '60']);
       expect((await lookup('app', 'web2')).stdout).toMatch(/Address: 10\.89\.0\.2$/m);
-      const inspected = JSON.parse(await ok(['network', 'inspect', 'app'])) as { Resolver: { Address: string; RssKiB: number; PssKiB: number } }[];
+      const inspected = JSON.parse(await ok(['network', 'inspect', 'app'])) as { Resolver: { Address: string; Pid: number; RssKiB: number; PssKiB: number } }[];
       expect(inspected[0]!.Resolver.Address).toBe('10.89.0.1:53');
+      // It parses what containers send, as nobody, with no capability and no group (and it still reads the records).
+      const status = readFileSync(`/proc/${inspected[0]!.Resolver.Pid}/status`, 'utf8');
+      expect(status).toMatch(/^Uid:\t65534\t65534\t65534\t65534$/m);
+      expect(status).toMatch(/^Gid:\t65534\t65534\t65534\t65534$/m);
+      expect(status).toMatch(/^Groups:\s*$/m);
+      expect(status).toMatch(/^CapPrm:\t0{16}$/m);
+      expect(status).toMatch(/^CapEff:\t0{16}$/m);
       expect(inspected[0]!.Resolver.PssKiB).toBeGreaterThan(0);
       expect(inspected[0]!.Resolver.RssKiB).toBeGreaterThan(inspected[0]!.Resolver.PssKiB);
     } finally {
@@ -103,6 +111,37 @@ describe.skipIf(!isRoot)('DNS on user-defined networks (needs root: skipped othe
     }
     expect(await host.settle(before)).toEqual(before);
   }, 240_000);
+
+  it('survives a burst of queries to forward to an upstream that never answers (the resolver once ran out of heap)', async () => {
+    // The resolver process alone (as ensureResolver starts it), on an address of its own, its state a temporary
+    // directory: what matters is what it does with a burst from a client of its subnet.
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.3\n'); // nothing listens there: every forward waits
+    const state = mkdtempSync(join(tmpdir(), 'minictr-resolver-'));
+    await host.must(['ip', 'addr', 'add', '10.99.0.1/24', 'dev', 'lo']);
+    const resolver = host.exec([process.execPath, '--max-old-space-size=16', '--max-semi-space-size=1', '--v8-pool-size=1', SERVER, state, '10.99.0.1', '10.99.0.0/24']);
+    try {
+      await new Promise<void>((resolve) => resolver.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+      const flood = `
+        const m = await import(${JSON.stringify(MESSAGE)});
+        const socket = (await import('node:dgram')).createSocket('udp4');
+        await new Promise((resolve) => socket.bind(0, '10.99.0.1', resolve));
+        for (let i = 0; i < 60000; i++) {
+          socket.send(m.encodeQuery(i & 0xffff, 'x' + i + '.flood.test', m.TYPE_A), 53, '10.99.0.1');
+          if (i % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        setTimeout(() => socket.close(), 500);`;
+      expect((await host.exec([process.execPath, '--input-type=module', '-e', flood])).exitCode).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(resolver.exitCode).toBeNull(); // still running
+    } finally {
+      resolver.kill('SIGTERM');
+      await resolver;
+      writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+      await host.must(['ip', 'addr', 'del', '10.99.0.1/24', 'dev', 'lo']);
+      rmSync(state, { recursive: true, force: true });
+    }
+    expect(resolver.exitCode).toBe(0); // its SIGTERM handler's, not V8's abort
+  }, 120_000);
 
   it('writes --dns, --dns-search and --add-host into resolv.conf and hosts, on the default network and a user one', async () => {
     const files = ['/bin/cat', '/etc/resolv.conf', '/etc/hosts'];

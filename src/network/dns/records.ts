@@ -3,7 +3,7 @@
 // when it is released. Each file is put in place whole (written aside, then renamed), so the resolver, which
 // reloads the directory whenever its mtime changes, never reads half a record.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileNamed } from '../../sys/reserved-space.js';
 
@@ -22,12 +22,18 @@ export function hostsDir(networkStateDir: string): string {
   return join(networkStateDir, 'hosts');
 }
 
+/**
+ * The resolver reads the records as nobody (server.ts), through its descriptor of the network's state directory:
+ * so they are readable by all whatever minictr's umask (with the usual 022 they were already).
+ */
 export function writeEndpoint(networkStateDir: string, endpoint: Endpoint): void {
   const dir = hostsDir(networkStateDir);
   mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
   const names = [...new Set(endpoint.names.map((name) => name.toLowerCase()))];
   const aside = join(dir, `.${endpoint.id}`);
   writeFileNamed(aside, `${JSON.stringify({ ...endpoint, names })}\n`);
+  chmodSync(aside, 0o644);
   renameSync(aside, join(dir, endpoint.id));
 }
 

@@ -4,7 +4,7 @@
 // runs may start one each at once: the second cannot bind, exits 3, and the first one serves.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MinictrError } from '../../errors.js';
@@ -36,6 +36,9 @@ export function runningResolver(network: UserNetwork): ProcessRef | null {
 /** Makes sure the network's resolver runs (its gateway address must be on the bridge already). */
 export async function ensureResolver(network: UserNetwork): Promise<void> {
   if (runningResolver(network) !== null) return;
+  // The resolver opens the directory before it becomes nobody, and then needs only to search it (server.ts).
+  mkdirSync(networkStateDir(network), { recursive: true });
+  chmodSync(networkStateDir(network), 0o711);
   const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, networkStateDir(network), network.gateway, network.subnet], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,7 +55,6 @@ export async function ensureResolver(network: UserNetwork): Promise<void> {
   child.unref();
   if (outcome === BIND_ELSEWHERE) return; // another run's resolver serves the network
   if (outcome !== 'ready') throw new MinictrError(`start the DNS resolver of network ${network.name} on ${network.gateway}:53: ${stderr.trim() || `exit ${outcome}`}`);
-  mkdirSync(networkStateDir(network), { recursive: true });
   writeFileNamed(pidFile(network), `${child.pid} ${startTimeOf(child.pid!) ?? 0}\n`);
 }
 
