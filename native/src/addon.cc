@@ -172,7 +172,9 @@ void ParseOciRequest(Options& options, OciRequest* request) {
   options.EachObject("devices", [&](Options& node) {
     SpawnRequest::Device device;
     device.path = node.String("path");
-    device.block = node.String("type") == "b";
+    std::string type = node.String("type");
+    device.block = type == "b";
+    device.fifo = type == "p";
     device.major = static_cast<uint32_t>(node.Integer("major", 0, UINT32_MAX));
     device.minor = static_cast<uint32_t>(node.Integer("minor", 0, UINT32_MAX));
     device.mode = static_cast<uint32_t>(node.Integer("mode", 0, 07777));

@@ -291,7 +291,7 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   std::vector<DeviceNodeConfig> devices;
   for (size_t i = 0; i < process.devices.size(); i++) {
     const auto& device = process.devices[i];
-    mode_t mode = (device.block ? S_IFBLK : S_IFCHR) | device.mode;
+    mode_t mode = (device.fifo ? S_IFIFO : device.block ? S_IFBLK : S_IFCHR) | device.mode;
     devices.push_back(DeviceNodeConfig{device_paths[i].data(), mode, makedev(device.major, device.minor)});
   }
   std::vector<MountConfig> mounts;

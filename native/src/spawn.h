@@ -38,6 +38,7 @@ struct SpawnRequest {
   struct Device {
     std::string path;  // under /dev/
     bool block;
+    bool fifo = false;  // minictr-oci's linux.devices type p
     uint32_t major;
     uint32_t minor;
     uint32_t mode;  // permission bits

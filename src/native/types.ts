@@ -79,7 +79,8 @@ export interface SpawnOptions {
 export interface DeviceNode {
   /** Starts with /dev/. */
   path: string;
-  type: 'c' | 'b';
+  /** p (a FIFO): minictr-oci's linux.devices only. */
+  type: 'c' | 'b' | 'p';
   major: number;
   minor: number;
   /** Permission bits. */

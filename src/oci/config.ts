@@ -214,10 +214,10 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
   const devBound = mounts.some((mount) => mount.target === '/dev' && (mount.flags & MS.BIND) !== 0);
   const devices: DeviceNode[] = devBound ? [] : [...DEFAULT_DEVICES];
   for (const [i, device] of (linux.devices ?? []).entries()) {
-    if (!['c', 'b', 'u'].includes(device.type)) bad(`linux.devices[${i}].type`, `"${device.type}" is not supported (c, b or u)`);
+    if (!['c', 'b', 'u', 'p'].includes(device.type)) bad(`linux.devices[${i}].type`, `"${device.type}" is not a device type (c, b, u or p)`);
     if (!device.path?.startsWith('/dev/')) bad(`linux.devices[${i}].path`, 'must be under /dev/');
     const node: DeviceNode = {
-      path: posix.normalize(device.path), type: device.type === 'b' ? 'b' : 'c',
+      path: posix.normalize(device.path), type: device.type === 'u' ? 'c' : device.type as 'c' | 'b' | 'p',
       major: device.major ?? 0, minor: device.minor ?? 0, mode: (device.fileMode ?? 0o666) & 0o7777,
     };
     const existing = devices.findIndex((entry) => entry.path === node.path);

@@ -12,7 +12,7 @@ import { warn } from '../log.js';
 import { helperPath, nativeAddon } from '../native/index.js';
 import { planContainer, readSpec } from './config.js';
 import { runHooks } from './hooks.js';
-import { planV1 } from './resources.js';
+import { allowDevices, planV1 } from './resources.js';
 import { alive, containerDir, fifoPath, ociState, processStat, readRecord, statusOf, writeRecord, type Record } from './state.js';
 
 export interface CreateOptions {
@@ -57,7 +57,7 @@ export async function create(root: string, id: string, options: CreateOptions): 
     // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), moved into them.
     const cgroups = cgroupV2()
       ? placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath)
-      : planV1(id, spec.linux?.resources ?? {}, spec.linux?.cgroupsPath);
+      : planV1(id, allowDevices(spec.linux?.resources ?? {}, spec.linux?.devices ?? []), spec.linux?.cgroupsPath);
     dirs = cgroups.map((cgroup) => cgroup.dir);
     await createCgroups(cgroups);
     const addon = nativeAddon();

@@ -111,6 +111,21 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     expect(await host.snapshot()).toEqual(before);
   });
 
+  it('linux.devices makes a FIFO (type p) beside character devices', async () => {
+    writeSpec(spec(['/bin/sh', '-c', 'stat -c "%A %t:%T" /dev/fifo0 /dev/zero2'], {
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }],
+        devices: [{ path: '/dev/fifo0', type: 'p', fileMode: 0o640 }, { path: '/dev/zero2', type: 'c', major: 1, minor: 5, fileMode: 0o600 }],
+      },
+    }));
+    const created = await create(['c5']);
+    expect(created.exitCode, created.output).toBe(0);
+    expect((await oci(['start', 'c5'])).exitCode).toBe(0);
+    for (let i = 0; i < 100 && (await state('c5')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(output().split('\n')).toEqual(['prw-r----- 0:0', 'crw------- 1:5', '']);
+    expect((await oci(['delete', 'c5'])).exitCode).toBe(0);
+  });
+
   it('--version prints three lines, as runc does', async () => {
     const version = await oci(['--version']);
     expect(version.stdout.trim().split('\n')).toHaveLength(3);
