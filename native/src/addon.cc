@@ -201,6 +201,7 @@ void ParseOciRequest(Options& options, OciRequest* request) {
   request->console_socket = options.String("consoleSocket");
   request->root = options.String("root");
   request->root_propagation = static_cast<unsigned long>(options.Integer("rootPropagation", 0, UINT32_MAX));
+  request->dev_links = options.Bool("devLinks");
   request->clone_flags = static_cast<uint64_t>(options.Integer("cloneFlags", 0, UINT32_MAX));
   options.EachObject("join", [&](Options& entry) {
     request->joined.emplace_back(static_cast<int>(entry.Integer("type", 0, INT32_MAX)), entry.String("path"));

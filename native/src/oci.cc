@@ -55,6 +55,8 @@ struct OciChildConfig : ChildConfig {
   size_t rlimit_count;
   int fifo_fd;
   int preserve_fds;
+  bool user_namespace;  // new or joined: the child becomes its root before building the container
+  bool dev_links;
 };
 
 // The links runc makes in every container's /dev (the spec's "default devices" section); one already there stays.
@@ -167,6 +169,15 @@ void AwaitStart(const OciChildConfig& config) {
   if (ReadFully(config.release_fd, go, sizeof go) != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
   close(config.release_fd);
 
+  // 1b. In a user namespace (its maps written by the caller before the release, or joined by path) the child still
+  //     has the caller's ids, which it does not map: it becomes the namespace's root, as runc does, so that what it
+  //     creates has mapped owners. Its capabilities stay (a change of euid to the namespace's root keeps them).
+  //     setgroups is refused where the caller wrote "deny" to /proc/PID/setgroups; that is not an error.
+  if (config.user_namespace) {
+    syscall(SYS_setgroups, 0, nullptr);
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) FailStep(config, kStepUser);
+  }
+
   // 2. Hostname, when the config gives one.
   if (config.hostname[0] != '\0' && sethostname(config.hostname, strlen(config.hostname)) < 0) {
     FailStep(config, kStepHostname);
@@ -185,11 +196,12 @@ void AwaitStart(const OciChildConfig& config) {
     FailStep(config, kStepMountPrivate);
   }
 
-  // 5. Device nodes (the spec's defaults and linux.devices, as src/oci/config.ts lists them) and /dev's links.
+  // 5. Device nodes (the spec's defaults and linux.devices, as src/oci/config.ts lists them; in a user namespace,
+  //    where mknod of a device is refused, those are binds among the mounts) and /dev's links.
   for (size_t i = 0; i < config.device_count; i++) {
     if (!MakeDeviceNode(config.devices[i])) FailStep(config, kStepDevices);
   }
-  if (config.device_count > 0) {
+  if (config.dev_links) {
     for (const auto& link : kDevLinks) {
       if (symlink(link[0], link[1]) < 0 && errno != EEXIST) FailStep(config, kStepDevices);
     }
@@ -225,8 +237,9 @@ void AwaitStart(const OciChildConfig& config) {
   FailStep(config, kStepInit);
 }
 
-// setns() order: the user namespace would come first, the mount namespace last (it changes root and cwd).
-constexpr int kJoinOrder[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNS};
+// setns() order: the user namespace first (the others joined are then its own), the mount namespace last (it
+// changes root and cwd).
+constexpr int kJoinOrder[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNS};
 
 // The intermediate: joins the namespaces given by path (single-threaded here, unlike Node), clones the container
 // into the new ones, reports {pid, 0} or {-step, errno} and exits, orphaning the container.
@@ -345,6 +358,9 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   config.rlimits = request.rlimits.data();
   config.rlimit_count = request.rlimits.size();
   config.preserve_fds = request.preserve_fds;
+  config.dev_links = request.dev_links;
+  config.user_namespace = (request.clone_flags & CLONE_NEWUSER) != 0;
+  for (const auto& joined : request.joined) config.user_namespace |= joined.first == CLONE_NEWUSER;
   config.rows = process.rows;
   config.columns = process.columns;
   for (int& fd : config.stdio) fd = -1;

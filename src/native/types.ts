@@ -111,8 +111,10 @@ export interface ExecOptions {
 export interface OciSpawnOptions {
   /** Set in the new UTS namespace when not empty. */
   hostname: string;
-  /** The spec's default devices and linux.devices, made after pivot_root (with /dev's default links). */
+  /** The spec's default devices and linux.devices, made after pivot_root (in a user namespace: FIFOs only). */
   devices: DeviceNode[];
+  /** /dev's default links (/dev/fd, /dev/ptmx, ...), made after the devices. */
+  devLinks: boolean;
   workdir: string;
   readOnly: boolean;
   user: { uid: number; gid: number; additionalGids: number[] } | null;
@@ -127,7 +129,7 @@ export interface OciSpawnOptions {
   root: string;
   /** MS_* propagation (with MS_REC) of the container's root, applied after pivot_root. */
   rootPropagation: number;
-  /** CLONE_NEW* of the namespaces made new. */
+  /** CLONE_NEW* of the namespaces made new. With CLONE_NEWUSER the caller writes the maps before the release. */
   cloneFlags: number;
   /** Namespaces joined: CLONE_NEW* type and path. */
   join: { type: number; path: string }[];

@@ -35,6 +35,28 @@ function placeCgroups(dirs: CgroupDir[], cgroupsPath: string | undefined): Cgrou
   });
 }
 
+/**
+ * A new user namespace's maps, written while its child waits for the release (each file in one write, as the kernel
+ * requires). setgroups is set to "deny" only where the kernel asks for it, a caller without CAP_SETGID over the
+ * parent namespace: the container could not then call setgroups.
+ */
+function writeIdMaps(pid: number, maps: { uid: string; gid: string }): void {
+  const write = (name: string, text: string, denyFirst: boolean) => {
+    try {
+      writeFileSync(`/proc/${pid}/${name}`, text);
+    } catch (cause) {
+      if (denyFirst && (cause as NodeJS.ErrnoException).code === 'EPERM') {
+        write('setgroups', 'deny', false);
+        write(name, text, false);
+        return;
+      }
+      throw new MinictrError(`write /proc/${pid}/${name} (from linux.uidMappings, gidMappings): ${(cause as Error).message}`, 'failure', cause);
+    }
+  };
+  write('uid_map', maps.uid, false);
+  write('gid_map', maps.gid, true);
+}
+
 export async function create(root: string, id: string, options: CreateOptions): Promise<void> {
   // 1. The bundle's config, checked whole before anything is made.
   const bundle = resolve(options.bundle);
@@ -74,6 +96,7 @@ export async function create(root: string, id: string, options: CreateOptions): 
     };
     writeRecord(root, record);
     try {
+      if (plan.idMappings !== null) writeIdMaps(child.pid, plan.idMappings);
       await joinCgroups(dirs, child.pid);
       if (plan.oomScoreAdj !== null) writeFileSync(`/proc/${child.pid}/oom_score_adj`, String(plan.oomScoreAdj));
       // 4. prestart and createRuntime hooks see the process, then the child builds the container and reports ready.

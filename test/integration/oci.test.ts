@@ -126,6 +126,28 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     expect((await oci(['delete', 'c5'])).exitCode).toBe(0);
   });
 
+  it('a user namespace: the maps written before the release, the container root is the mapped id on the host', async () => {
+    writeSpec(spec(['/bin/sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c "%t:%T" /dev/null'], {
+      root: { path: BUSYBOX_ROOTFS, readonly: false },
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }, { type: 'user' }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      },
+    }));
+    const created = await create(['c6']);
+    expect(created.exitCode, created.output).toBe(0);
+    const { pid } = await state('c6');
+    const status = (await host.exec(['cat', `/proc/${pid}/status`])).stdout;
+    expect(status).toMatch(/^Uid:\t100000\t100000\t100000\t100000$/m);
+    expect(status).toMatch(/^Gid:\t100000\t100000\t100000\t100000$/m);
+    expect((await oci(['start', 'c6'])).exitCode).toBe(0);
+    for (let i = 0; i < 100 && (await state('c6')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(output().split('\n').map((line) => line.trim().replace(/ +/g, ' '))).toEqual(['0 100000 65536', '0 100000 65536', '0', '1:3', '']);
+    expect((await oci(['delete', 'c6'])).exitCode).toBe(0);
+    expect(await host.snapshot()).toEqual(before);
+  });
+
   it('--version prints three lines, as runc does', async () => {
     const version = await oci(['--version']);
     expect(version.stdout.trim().split('\n')).toHaveLength(3);
