@@ -286,6 +286,16 @@ Fd ConnectConsole(const std::string& path) {
   return socket_fd;
 }
 
+// A mount namespace the container must not join: the caller's own or pid 1's (the host's), where the container's
+// mounts and pivot_root would change the host's tree. Compared by the descriptor already opened, so the check and
+// the setns() see the same namespace. Where pid 1's cannot be read (a sandbox hiding it), only the caller's is known.
+bool IsHostMountNamespace(int fd) {
+  struct stat joined, own, init;
+  if (fstat(fd, &joined) < 0 || stat("/proc/self/ns/mnt", &own) < 0) return true;
+  auto same = [&](const struct stat& info) { return info.st_dev == joined.st_dev && info.st_ino == joined.st_ino; };
+  return same(own) || (stat("/proc/1/ns/mnt", &init) == 0 && same(init));
+}
+
 }  // namespace
 
 int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) {
@@ -376,6 +386,10 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   for (const auto& [type, path] : request.joined) {
     join_fds.emplace_back(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!join_fds.back().valid()) return fail("open a namespace path");
+    if (type == CLONE_NEWNS && IsHostMountNamespace(join_fds.back().get())) {
+      errno = EPERM;
+      return fail("join a mount namespace (it is minictr-oci's own or pid 1's: pivot_root would move its root)");
+    }
     join_numbers.push_back(join_fds.back().get());
     join_types.push_back(type);
   }

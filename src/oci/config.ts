@@ -224,15 +224,14 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
   const join: OciSpawnOptions['join'] = [];
   for (const [i, namespace] of (linux.namespaces ?? []).entries()) {
     const type = NAMESPACES[namespace.type] ?? bad(`linux.namespaces[${i}].type`, `unknown namespace "${namespace.type}"`);
-    if (namespace.path !== undefined && namespace.path !== '') {
-      // pivot_root in a mount namespace that is not the container's own would move another's root.
-      if (namespace.type === 'mount') bad(`linux.namespaces[${i}].path`, 'joining a mount namespace is not supported: the container needs its own');
-      join.push({ type, path: namespace.path });
-    }
+    // A mount namespace joined by path is the container's: its mounts and pivot_root happen there, as with runc
+    // (the addon refuses the caller's own and pid 1's).
+    if (namespace.path !== undefined && namespace.path !== '') join.push({ type, path: namespace.path });
     else cloneFlags |= type;
   }
 
-  if ((cloneFlags & NAMESPACES.mount!) === 0) bad('linux.namespaces', 'a new "mount" namespace is required (minictr-oci always uses pivot_root)');
+  const ownMounts = (cloneFlags & NAMESPACES.mount!) !== 0 || join.some((entry) => entry.type === NAMESPACES.mount);
+  if (!ownMounts) bad('linux.namespaces', 'a "mount" namespace, new or joined by path, is required (minictr-oci always uses pivot_root)');
   const newUser = (cloneFlags & NAMESPACES.user!) !== 0;
   const userNamespace = newUser || join.some((entry) => entry.type === NAMESPACES.user);
   const idMappings = newUser

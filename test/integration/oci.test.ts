@@ -103,10 +103,10 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     const log = join(bundle, 'log.json');
     writeSpec(spec(['/bin/true'], { linux: { namespaces: [{ type: 'pid' }] } }));
     const bad = await oci(['--log', log, '--log-format', 'json', 'create', '--bundle', bundle, 'c4']);
-    expect(bad.stderr).toMatch(/config.json: linux.namespaces: a new "mount" namespace is required/);
+    expect(bad.stderr).toMatch(/config.json: linux.namespaces: a "mount" namespace, new or joined by path, is required/);
     expect(bad.exitCode).toBe(1);
     const entry = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!);
-    expect(entry).toMatchObject({ level: 'error', msg: expect.stringMatching(/new "mount" namespace is required/) });
+    expect(entry).toMatchObject({ level: 'error', msg: expect.stringMatching(/"mount" namespace, new or joined by path, is required/) });
     expect((await oci(['state', 'c4'])).exitCode).toBe(1);
     expect(await host.snapshot()).toEqual(before);
   });
@@ -146,6 +146,34 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     expect(output().split('\n').map((line) => line.trim().replace(/ +/g, ' '))).toEqual(['0 100000 65536', '0 100000 65536', '0', '1:3', '']);
     expect((await oci(['delete', 'c6'])).exitCode).toBe(0);
     expect(await host.snapshot()).toEqual(before);
+  });
+
+  it('joins a mount namespace by path, but never the caller\'s own', async () => {
+    const namespaces = (mnt: string) => [{ type: 'pid' }, { type: 'mount', path: mnt }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }];
+    writeSpec(spec(['/bin/true'], { linux: { namespaces: namespaces(`/proc/${host.pid}/ns/mnt`) } }));
+    const refused = await create(['c7']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.output).toMatch(/join a mount namespace \(it is minictr-oci's own or pid 1's/);
+    expect((await oci(['state', 'c7'])).exitCode).toBe(1);
+
+    const holder = host.exec(['unshare', '--mount', '--propagation', 'private', '--fork', '--kill-child', 'sleep', '100']);
+    try {
+      const inode = (pid: number | string) => host.must(['readlink', `/proc/${pid}/ns/mnt`]);
+      const own = await inode(host.pid);
+      for (let i = 0; i < 100 && (await inode(holder.pid!)) === own; i++) await new Promise((r) => setTimeout(r, 20));
+      const joined = await inode(holder.pid!);
+      expect(joined).not.toBe(own);
+      writeSpec(spec(['/bin/readlink', '/proc/self/ns/mnt'], { linux: { namespaces: namespaces(`/proc/${holder.pid}/ns/mnt`) } }));
+      const created = await create(['c8']);
+      expect(created.exitCode, created.output).toBe(0);
+      expect((await oci(['start', 'c8'])).exitCode).toBe(0);
+      for (let i = 0; i < 100 && (await state('c8')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output().trim()).toBe(joined.trim());
+      expect((await oci(['delete', 'c8'])).exitCode).toBe(0);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder;
+    }
   });
 
   it('--version prints three lines, as runc does', async () => {

@@ -99,6 +99,9 @@ describe('config.json → spawnOci options', () => {
     expect(options.cloneFlags).toBe(0x00020000 | 0x20000000);
     expect(options.join).toEqual([{ type: 0x40000000, path: '/proc/1/ns/net' }]);
     expect(options.rlimits).toEqual([{ resource: 7, soft: 10, hard: Number.MAX_SAFE_INTEGER }]);
+    const joined = planContainer({ ...base, linux: { namespaces: [{ type: 'mount', path: '/proc/9/ns/mnt' }] } }, '/b', true);
+    expect(joined.options.join).toEqual([{ type: 0x00020000, path: '/proc/9/ns/mnt' }]);
+    expect(joined.options.cloneFlags).toBe(0);
   });
 
   it('a new user namespace: its maps as uid_map lines, device nodes bound from the host, a FIFO still made', () => {
@@ -119,10 +122,9 @@ describe('config.json → spawnOci options', () => {
   });
 
   it('refuses a config without its own mount namespace, a user namespace without maps, a bad version', () => {
-    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'pid' }] } }, '/b', true)).toThrow(/new "mount" namespace is required/);
+    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'pid' }] } }, '/b', true)).toThrow(/a "mount" namespace, new or joined by path, is required/);
     expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'mount' }, { type: 'user' }] } }, '/b', true)).toThrow(/linux.uidMappings: a new user namespace needs mappings/);
     const badSize = { namespaces: [{ type: 'mount' }, { type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1, size: 0 }], gidMappings: [] };
     expect(() => planContainer({ ...base, linux: badSize }, '/b', true)).toThrow(/linux.uidMappings\[0\].size: must be at least 1/);
-    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'mount', path: '/proc/1/ns/mnt' }] } }, '/b', true)).toThrow(/joining a mount namespace/);
   });
 });
