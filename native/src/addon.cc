@@ -162,6 +162,7 @@ void ParseExecRequest(Options& options, SpawnRequest* request) {
     count++;
   });
   if (count != 3) options.Report("stdio", "an array of three descriptors (-1: inherit)");
+  if (!options.IsUndefined("consoleSocket")) request->console_socket = options.String("consoleSocket");
   request->join_request = options.Buffer("request");
 }
 

@@ -273,19 +273,6 @@ std::vector<const char*> CStrings(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-// The caller's console socket (runc's --console-socket): a connected Unix stream socket.
-Fd ConnectConsole(const std::string& path) {
-  struct sockaddr_un address;
-  memset(&address, 0, sizeof address);
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) return errno = ENAMETOOLONG, Fd();
-  memcpy(address.sun_path, path.c_str(), path.size());
-  Fd socket_fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!socket_fd.valid()) return Fd();
-  if (connect(socket_fd.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address) < 0) return Fd();
-  return socket_fd;
-}
-
 // A mount namespace the container must not join: the caller's own or pid 1's (the host's), where the container's
 // mounts and pivot_root would change the host's tree. Compared by the descriptor already opened, so the check and
 // the setns() see the same namespace. Where pid 1's cannot be read (a sandbox hiding it), only the caller's is known.
@@ -297,6 +284,18 @@ bool IsHostMountNamespace(int fd) {
 }
 
 }  // namespace
+
+Fd ConnectConsole(const std::string& path) {
+  struct sockaddr_un address;
+  memset(&address, 0, sizeof address);
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return errno = ENAMETOOLONG, Fd();
+  memcpy(address.sun_path, path.c_str(), path.size());
+  Fd socket_fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket_fd.valid()) return Fd();
+  if (connect(socket_fd.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address) < 0) return Fd();
+  return socket_fd;
+}
 
 int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) {
   auto fail = [&](const char* call) {

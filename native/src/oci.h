@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "fd.h"
 #include "spawn.h"
 
 namespace minictr {
@@ -50,5 +51,9 @@ struct OciRequest {
 // user namespace the caller writes its uid_map and gid_map before the release. The child builds the container when released, says "ready" on the error pipe (a {0, 0} report) and blocks on the exec
 // FIFO until `start`. Returns 0 or an errno with `what` naming the call.
 int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what);
+
+// A Unix stream socket connected to the caller's console socket (runc's --console-socket), which receives a
+// terminal's controller (create with process.terminal, exec --tty); invalid, errno set, on failure.
+Fd ConnectConsole(const std::string& path);
 
 }  // namespace minictr

@@ -105,6 +105,8 @@ export interface ExecOptions {
   request: Buffer;
   /** The process's fds 0-2: descriptors of minictr's (relay pipes, /dev/null), or -1 for minictr's own. */
   stdio: [number, number, number];
+  /** minictr-oci exec --tty: the caller's Unix socket, which receives the controller (consoleFd is then -1). */
+  consoleSocket?: string;
 }
 
 /** minictr-oci create: a container from a bundle's config.json (src/oci/config.ts builds this; native/src/oci.cc). */

@@ -3,7 +3,7 @@
 // exec, hooks with the state on stdin, bad config and the JSON error log. Everything runs in a scratch host, whose
 // mounts and state directory must be as before afterwards.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,6 +173,43 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     } finally {
       holder.kill('SIGKILL');
       await holder;
+    }
+  });
+
+  it('exec --tty sends the terminal\'s controller to --console-socket; the process\'s stdio is the terminal', async () => {
+    // The caller's side, as runc's recvtty: accept one connection, take the descriptor, copy the terminal's output.
+    const receiver = [
+      'import os, socket, sys',
+      'server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      'server.bind(sys.argv[1]); server.listen(1)',
+      'connection, _ = server.accept()',
+      '_, fds, _, _ = socket.recv_fds(connection, 16, 1)',
+      'while True:',
+      '    try: data = os.read(fds[0], 4096)',
+      '    except OSError: break',
+      '    if not data: break',
+      '    sys.stdout.write(data.decode())',
+    ].join('\n');
+    const socketPath = join(bundle, 'console.sock');
+    const withPts = spec(['/bin/sleep', '1000']);
+    withPts.mounts = [...(withPts.mounts as object[]), { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['newinstance', 'ptmxmode=0666'] }];
+    writeSpec(withPts);
+    expect((await create(['c9'])).exitCode).toBe(0);
+    expect((await oci(['start', 'c9'])).exitCode).toBe(0);
+    const console = host.exec(['python3', '-c', receiver, socketPath], { timeout: 20_000 });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socketPath); i++) await new Promise((r) => setTimeout(r, 20));
+      const exec = await oci(['exec', '--tty', '--console-socket', socketPath, 'c9', '/bin/sh', '-c', 'tty; echo hello; exit 3']);
+      expect(exec.exitCode, exec.stderr).toBe(3);
+      const received = await console;
+      expect(String(received.stdout).trim().split('\r\n')).toEqual(['/dev/pts/0', 'hello']);
+      const refused = await oci(['exec', '--tty', 'c9', '/bin/true']);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toMatch(/needs --console-socket/);
+    } finally {
+      console.kill('SIGKILL');
+      await console;
+      expect((await oci(['delete', '--force', 'c9'])).exitCode).toBe(0);
     }
   });
 
