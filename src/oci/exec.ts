@@ -4,7 +4,7 @@
 // it, the CLI returns once the process has exec'd and the process outlives it. With --tty the process's terminal
 // is its stdio and the controller goes to --console-socket.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { CAPABILITIES } from '../container/capabilities.js';
 import { encodeJoinRequest } from '../container/join-request.js';
 import { MinictrError } from '../errors.js';
@@ -44,6 +44,11 @@ export async function execProcess(root: string, id: string, options: ExecOptions
   // 1. A running container and the process to start in it.
   const record = readRecord(root, id);
   if (statusOf(root, record) !== 'running') throw new MinictrError(`container "${id}" is not running`);
+  // The joiner (join.cc) does not enter a user namespace: a process it started there would be the host's root
+  // among the container's unprivileged ones. Refused until it does.
+  if (readlinkSync(`/proc/${record.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user')) {
+    throw new MinictrError(`exec in container "${id}": the container has its own user namespace, which exec does not join yet`);
+  }
   const spec = processOf(options);
   if (!Array.isArray(spec.args) || spec.args.length === 0) throw new MinictrError('exec: no command given (args)');
   // A terminal goes to the caller's console socket (its controller sent with SCM_RIGHTS, as for create).

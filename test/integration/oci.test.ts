@@ -127,7 +127,7 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
   });
 
   it('a user namespace: the maps written before the release, the container root is the mapped id on the host', async () => {
-    writeSpec(spec(['/bin/sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c "%t:%T" /dev/null'], {
+    writeSpec(spec(['/bin/sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c "%t:%T" /dev/null; exec sleep 100'], {
       root: { path: BUSYBOX_ROOTFS, readonly: false },
       linux: {
         namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }, { type: 'user' }],
@@ -142,9 +142,12 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     expect(status).toMatch(/^Uid:\t100000\t100000\t100000\t100000$/m);
     expect(status).toMatch(/^Gid:\t100000\t100000\t100000\t100000$/m);
     expect((await oci(['start', 'c6'])).exitCode).toBe(0);
-    for (let i = 0; i < 100 && (await state('c6')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && output().split('\n').length < 5; i++) await new Promise((r) => setTimeout(r, 50));
     expect(output().split('\n').map((line) => line.trim().replace(/ +/g, ' '))).toEqual(['0 100000 65536', '0 100000 65536', '0', '1:3', '']);
-    expect((await oci(['delete', 'c6'])).exitCode).toBe(0);
+    const exec = await oci(['exec', 'c6', '/bin/true']);
+    expect(exec.exitCode).toBe(1);
+    expect(exec.stderr).toMatch(/has its own user namespace, which exec does not join yet/);
+    expect((await oci(['delete', '--force', 'c6'])).exitCode).toBe(0);
     expect(await host.snapshot()).toEqual(before);
   });
 
