@@ -239,7 +239,8 @@ void AwaitStart(const OciChildConfig& config) {
 
 // setns() order: the user namespace first (the others joined are then its own), the mount namespace last (it
 // changes root and cwd).
-constexpr int kJoinOrder[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNS};
+constexpr int kJoinOrder[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLONE_NEWNET,
+                              CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWNS};
 
 // The intermediate: joins the namespaces given by path (single-threaded here, unlike Node), clones the container
 // into the new ones, reports {pid, 0} or {-step, errno} and exits, orphaning the container.

@@ -48,8 +48,9 @@ struct OciRequest {
 
 // Forks an intermediate process that joins the namespaces named by path and clones the container's process into the
 // new ones, reports its pid and exits (so the container is adopted by the caller's subreaper, as runc's is). In a new
-// user namespace the caller writes its uid_map and gid_map before the release. The child builds the container when released, says "ready" on the error pipe (a {0, 0} report) and blocks on the exec
-// FIFO until `start`. Returns 0 or an errno with `what` naming the call.
+// user namespace the caller writes its uid_map and gid_map before the release. The child builds the container when
+// released, says "ready" on the error pipe (a {0, 0} report) and blocks on the exec FIFO until `start`. Returns 0 or
+// an errno with `what` naming the call.
 int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what);
 
 // A Unix stream socket connected to the caller's console socket (runc's --console-socket), which receives a

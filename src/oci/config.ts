@@ -205,7 +205,9 @@ function idMap(mappings: IdMapping[] | undefined, where: string): string {
     return value;
   };
   return mappings.map((mapping, i) => {
-    const [inside, outside, size] = [id(mapping.containerID, `${where}[${i}].containerID`), id(mapping.hostID, `${where}[${i}].hostID`), id(mapping.size, `${where}[${i}].size`)];
+    const inside = id(mapping.containerID, `${where}[${i}].containerID`);
+    const outside = id(mapping.hostID, `${where}[${i}].hostID`);
+    const size = id(mapping.size, `${where}[${i}].size`);
     if (size === 0) bad(`${where}[${i}].size`, 'must be at least 1');
     return `${inside} ${outside} ${size}\n`;
   }).join('');
