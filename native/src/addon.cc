@@ -162,6 +162,7 @@ void ParseExecRequest(Options& options, SpawnRequest* request) {
     count++;
   });
   if (count != 3) options.Report("stdio", "an array of three descriptors (-1: inherit)");
+  if (!options.IsUndefined("consoleSocket")) request->console_socket = options.String("consoleSocket");
   request->join_request = options.Buffer("request");
 }
 
@@ -172,7 +173,9 @@ void ParseOciRequest(Options& options, OciRequest* request) {
   options.EachObject("devices", [&](Options& node) {
     SpawnRequest::Device device;
     device.path = node.String("path");
-    device.block = node.String("type") == "b";
+    std::string type = node.String("type");
+    device.block = type == "b";
+    device.fifo = type == "p";
     device.major = static_cast<uint32_t>(node.Integer("major", 0, UINT32_MAX));
     device.minor = static_cast<uint32_t>(node.Integer("minor", 0, UINT32_MAX));
     device.mode = static_cast<uint32_t>(node.Integer("mode", 0, 07777));
@@ -199,6 +202,7 @@ void ParseOciRequest(Options& options, OciRequest* request) {
   request->console_socket = options.String("consoleSocket");
   request->root = options.String("root");
   request->root_propagation = static_cast<unsigned long>(options.Integer("rootPropagation", 0, UINT32_MAX));
+  request->dev_links = options.Bool("devLinks");
   request->clone_flags = static_cast<uint64_t>(options.Integer("cloneFlags", 0, UINT32_MAX));
   options.EachObject("join", [&](Options& entry) {
     request->joined.emplace_back(static_cast<int>(entry.Integer("type", 0, INT32_MAX)), entry.String("path"));

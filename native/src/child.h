@@ -87,7 +87,7 @@ struct EtcFile {
 
 struct DeviceNodeConfig {
   char* path;  // writable: the child walks it to create missing parents
-  mode_t mode;  // S_IFCHR or S_IFBLK and the permission bits
+  mode_t mode;  // S_IFCHR, S_IFBLK (or minictr-oci's S_IFIFO) and the permission bits
   dev_t device;
 };
 

@@ -55,6 +55,8 @@ struct OciChildConfig : ChildConfig {
   size_t rlimit_count;
   int fifo_fd;
   int preserve_fds;
+  bool user_namespace;  // new or joined: the child becomes its root before building the container
+  bool dev_links;
 };
 
 // The links runc makes in every container's /dev (the spec's "default devices" section); one already there stays.
@@ -167,6 +169,15 @@ void AwaitStart(const OciChildConfig& config) {
   if (ReadFully(config.release_fd, go, sizeof go) != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
   close(config.release_fd);
 
+  // 1b. In a user namespace (its maps written by the caller before the release, or joined by path) the child still
+  //     has the caller's ids, which it does not map: it becomes the namespace's root, as runc does, so that what it
+  //     creates has mapped owners. Its capabilities stay (a change of euid to the namespace's root keeps them).
+  //     setgroups is refused where the caller wrote "deny" to /proc/PID/setgroups; that is not an error.
+  if (config.user_namespace) {
+    syscall(SYS_setgroups, 0, nullptr);
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) FailStep(config, kStepUser);
+  }
+
   // 2. Hostname, when the config gives one.
   if (config.hostname[0] != '\0' && sethostname(config.hostname, strlen(config.hostname)) < 0) {
     FailStep(config, kStepHostname);
@@ -185,11 +196,12 @@ void AwaitStart(const OciChildConfig& config) {
     FailStep(config, kStepMountPrivate);
   }
 
-  // 5. Device nodes (the spec's defaults and linux.devices, as src/oci/config.ts lists them) and /dev's links.
+  // 5. Device nodes (the spec's defaults and linux.devices, as src/oci/config.ts lists them; in a user namespace,
+  //    where mknod of a device is refused, those are binds among the mounts) and /dev's links.
   for (size_t i = 0; i < config.device_count; i++) {
     if (!MakeDeviceNode(config.devices[i])) FailStep(config, kStepDevices);
   }
-  if (config.device_count > 0) {
+  if (config.dev_links) {
     for (const auto& link : kDevLinks) {
       if (symlink(link[0], link[1]) < 0 && errno != EEXIST) FailStep(config, kStepDevices);
     }
@@ -225,8 +237,10 @@ void AwaitStart(const OciChildConfig& config) {
   FailStep(config, kStepInit);
 }
 
-// setns() order: the user namespace would come first, the mount namespace last (it changes root and cwd).
-constexpr int kJoinOrder[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNS};
+// setns() order: the user namespace first (the others joined are then its own), the mount namespace last (it
+// changes root and cwd).
+constexpr int kJoinOrder[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLONE_NEWNET,
+                              CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWNS};
 
 // The intermediate: joins the namespaces given by path (single-threaded here, unlike Node), clones the container
 // into the new ones, reports {pid, 0} or {-step, errno} and exits, orphaning the container.
@@ -260,7 +274,18 @@ std::vector<const char*> CStrings(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-// The caller's console socket (runc's --console-socket): a connected Unix stream socket.
+// A mount namespace the container must not join: the caller's own or pid 1's (the host's), where the container's
+// mounts and pivot_root would change the host's tree. Compared by the descriptor already opened, so the check and
+// the setns() see the same namespace. Where pid 1's cannot be read (a sandbox hiding it), only the caller's is known.
+bool IsHostMountNamespace(int fd) {
+  struct stat joined, own, init;
+  if (fstat(fd, &joined) < 0 || stat("/proc/self/ns/mnt", &own) < 0) return true;
+  auto same = [&](const struct stat& info) { return info.st_dev == joined.st_dev && info.st_ino == joined.st_ino; };
+  return same(own) || (stat("/proc/1/ns/mnt", &init) == 0 && same(init));
+}
+
+}  // namespace
+
 Fd ConnectConsole(const std::string& path) {
   struct sockaddr_un address;
   memset(&address, 0, sizeof address);
@@ -272,8 +297,6 @@ Fd ConnectConsole(const std::string& path) {
   if (connect(socket_fd.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address) < 0) return Fd();
   return socket_fd;
 }
-
-}  // namespace
 
 int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) {
   auto fail = [&](const char* call) {
@@ -291,7 +314,7 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   std::vector<DeviceNodeConfig> devices;
   for (size_t i = 0; i < process.devices.size(); i++) {
     const auto& device = process.devices[i];
-    mode_t mode = (device.block ? S_IFBLK : S_IFCHR) | device.mode;
+    mode_t mode = (device.fifo ? S_IFIFO : device.block ? S_IFBLK : S_IFCHR) | device.mode;
     devices.push_back(DeviceNodeConfig{device_paths[i].data(), mode, makedev(device.major, device.minor)});
   }
   std::vector<MountConfig> mounts;
@@ -345,6 +368,9 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   config.rlimits = request.rlimits.data();
   config.rlimit_count = request.rlimits.size();
   config.preserve_fds = request.preserve_fds;
+  config.dev_links = request.dev_links;
+  config.user_namespace = (request.clone_flags & CLONE_NEWUSER) != 0;
+  for (const auto& joined : request.joined) config.user_namespace |= joined.first == CLONE_NEWUSER;
   config.rows = process.rows;
   config.columns = process.columns;
   for (int& fd : config.stdio) fd = -1;
@@ -360,6 +386,10 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   for (const auto& [type, path] : request.joined) {
     join_fds.emplace_back(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!join_fds.back().valid()) return fail("open a namespace path");
+    if (type == CLONE_NEWNS && IsHostMountNamespace(join_fds.back().get())) {
+      errno = EPERM;
+      return fail("join a mount namespace (it is minictr-oci's own or pid 1's: pivot_root would move its root)");
+    }
     join_numbers.push_back(join_fds.back().get());
     join_types.push_back(type);
   }

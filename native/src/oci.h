@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "fd.h"
 #include "spawn.h"
 
 namespace minictr {
@@ -42,12 +43,18 @@ struct OciRequest {
   std::string exec_fifo;       // opened for writing just before the exec: `start` opens it for reading
   int preserve_fds = 0;        // fds 3 .. 3+N-1 of the caller stay open in the container
   unsigned long root_propagation = 0;  // of the new root, after pivot_root: MS_PRIVATE (default), MS_SLAVE, MS_SHARED
+  bool dev_links = false;  // /dev's default links (the spec's), unless /dev is bound from the host
 };
 
 // Forks an intermediate process that joins the namespaces named by path and clones the container's process into the
-// new ones, reports its pid and exits (so the container is adopted by the caller's subreaper, as runc's is). The
-// child builds the container when released, says "ready" on the error pipe (a {0, 0} report) and blocks on the exec
-// FIFO until `start`. Returns 0 or an errno with `what` naming the call.
+// new ones, reports its pid and exits (so the container is adopted by the caller's subreaper, as runc's is). In a new
+// user namespace the caller writes its uid_map and gid_map before the release. The child builds the container when
+// released, says "ready" on the error pipe (a {0, 0} report) and blocks on the exec FIFO until `start`. Returns 0 or
+// an errno with `what` naming the call.
 int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what);
+
+// A Unix stream socket connected to the caller's console socket (runc's --console-socket), which receives a
+// terminal's controller (create with process.terminal, exec --tty); invalid, errno set, on failure.
+Fd ConnectConsole(const std::string& path);
 
 }  // namespace minictr

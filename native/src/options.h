@@ -23,6 +23,7 @@ class Options {
       : object_(object), path_(std::move(path)), problem_(problem) {}
 
   bool IsNull(const char* key) const { return object_.Get(key).IsNull(); }
+  bool IsUndefined(const char* key) const { return object_.Get(key).IsUndefined(); }
 
   bool Bool(const char* key) {
     Napi::Value value = object_.Get(key);

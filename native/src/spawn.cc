@@ -31,6 +31,7 @@
 #include "fd.h"
 #include "io.h"
 #include "launcher.h"
+#include "oci.h"
 #include "proc.h"
 #include "seccomp.h"
 
@@ -150,7 +151,8 @@ struct PreparedProcess {
   }
 };
 
-// -t: a socket pair over which the child sends the pseudo-terminal's controller from `child` to `parent`.
+// -t: a socket pair over which the child sends the pseudo-terminal's controller from `child` to `parent`; with a
+// console socket (minictr-oci exec), `child` is connected to it and `parent` stays empty.
 struct ConsoleSockets {
   Fd parent;
   Fd child;
@@ -158,6 +160,10 @@ struct ConsoleSockets {
   bool Open(const SpawnRequest& request) {
     int sockets[2];
     if (!request.terminal) return true;
+    if (!request.console_socket.empty()) {
+      child = ConnectConsole(request.console_socket);
+      return child.valid();
+    }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) < 0) return false;
     parent.reset(sockets[0]);
     child.reset(sockets[1]);

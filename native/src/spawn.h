@@ -38,6 +38,7 @@ struct SpawnRequest {
   struct Device {
     std::string path;  // under /dev/
     bool block;
+    bool fifo = false;  // minictr-oci's linux.devices type p
     uint32_t major;
     uint32_t minor;
     uint32_t mode;  // permission bits
@@ -76,6 +77,7 @@ struct SpawnRequest {
   uint64_t join_start_time = 0;  // ... and its start time (/proc/PID/stat field 22), checked against reuse
   std::string join_request;  // ... and what minictr-init's join mode does there (see join.cc)
   int exec_stdio[3] = {-1, -1, -1};  // ... its fds 0-2 (-1: the caller's own)
+  std::string console_socket;  // ... minictr-oci exec --tty: the caller's socket receives the controller directly
   std::vector<std::string> monitor_argv;
   std::vector<std::string> monitor_env;
 };

@@ -79,7 +79,8 @@ export interface SpawnOptions {
 export interface DeviceNode {
   /** Starts with /dev/. */
   path: string;
-  type: 'c' | 'b';
+  /** p (a FIFO): minictr-oci's linux.devices only. */
+  type: 'c' | 'b' | 'p';
   major: number;
   minor: number;
   /** Permission bits. */
@@ -104,14 +105,18 @@ export interface ExecOptions {
   request: Buffer;
   /** The process's fds 0-2: descriptors of minictr's (relay pipes, /dev/null), or -1 for minictr's own. */
   stdio: [number, number, number];
+  /** minictr-oci exec --tty: the caller's Unix socket, which receives the controller (consoleFd is then -1). */
+  consoleSocket?: string;
 }
 
 /** minictr-oci create: a container from a bundle's config.json (src/oci/config.ts builds this; native/src/oci.cc). */
 export interface OciSpawnOptions {
   /** Set in the new UTS namespace when not empty. */
   hostname: string;
-  /** The spec's default devices and linux.devices, made after pivot_root (with /dev's default links). */
+  /** The spec's default devices and linux.devices, made after pivot_root (in a user namespace: FIFOs only). */
   devices: DeviceNode[];
+  /** /dev's default links (/dev/fd, /dev/ptmx, ...), made after the devices. */
+  devLinks: boolean;
   workdir: string;
   readOnly: boolean;
   user: { uid: number; gid: number; additionalGids: number[] } | null;
@@ -126,7 +131,7 @@ export interface OciSpawnOptions {
   root: string;
   /** MS_* propagation (with MS_REC) of the container's root, applied after pivot_root. */
   rootPropagation: number;
-  /** CLONE_NEW* of the namespaces made new. */
+  /** CLONE_NEW* of the namespaces made new. With CLONE_NEWUSER the caller writes the maps before the release. */
   cloneFlags: number;
   /** Namespaces joined: CLONE_NEW* type and path. */
   join: { type: number; path: string }[];

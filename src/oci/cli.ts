@@ -47,6 +47,8 @@ function program(): Command {
     .option('--systemd-cgroup', 'accepted for compatibility: cgroups are always managed by writing cgroupfs')
     .option('-v, --version', 'print the version')
     .allowExcessArguments(false)
+    // Global options come before the command, as runc's do, so that exec's command keeps its own options.
+    .enablePositionalOptions()
     .showHelpAfterError();
   const globals = (): Globals => cli.opts<Globals>();
 
@@ -77,19 +79,19 @@ function program(): Command {
     .option('-f, --force', 'kill a running container first')
     .action(async (id: string, flags: { force?: boolean }) => remove(globals().root, id, flags.force === true));
 
-  cli.command('exec <id> [command...]').description('run a process in a running container')
+  cli.command('exec <id> [command...]').description('run a process in a running container').passThroughOptions()
     .option('-p, --process <file>', 'the process as the spec\'s JSON (args, env, cwd, user, capabilities)')
     .option('-d, --detach', 'return once it runs; it outlives this command')
     .option('--pid-file <file>', 'write its pid here')
-    .option('-t, --tty', 'a terminal (not supported yet)')
-    .option('--console-socket <path>', 'with --tty: where the terminal goes (not supported yet)')
+    .option('-t, --tty', 'a terminal (its controller goes to --console-socket)')
+    .option('--console-socket <path>', "with --tty: a Unix socket that receives the terminal's controller")
     .option('-e, --env <KEY=VALUE>', 'an environment variable (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--cwd <dir>', 'working directory', undefined)
     .option('-u, --user <uid[:gid]>', 'the user')
-    .action(async (id: string, command: string[], flags: { process?: string; detach?: boolean; pidFile?: string; tty?: boolean; env: string[]; cwd?: string; user?: string }) => {
+    .action(async (id: string, command: string[], flags: { process?: string; detach?: boolean; pidFile?: string; tty?: boolean; consoleSocket?: string; env: string[]; cwd?: string; user?: string }) => {
       process.exitCode = await execProcess(globals().root, id, {
         processFile: flags.process, args: command, env: flags.env, cwd: flags.cwd, user: flags.user,
-        detach: flags.detach === true, pidFile: flags.pidFile, tty: flags.tty === true,
+        detach: flags.detach === true, pidFile: flags.pidFile, tty: flags.tty === true, consoleSocket: flags.consoleSocket,
       });
     });
 

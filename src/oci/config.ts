@@ -45,6 +45,11 @@ interface Process {
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
 }
+interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
 export interface Spec {
   ociVersion: string;
   process?: Process;
@@ -63,6 +68,8 @@ export interface Spec {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     rootfsPropagation?: string;
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
   };
 }
 
@@ -185,6 +192,25 @@ export interface Plan {
   terminal: boolean;
   /** process.oomScoreAdj, written to /proc/PID/oom_score_adj before the release; null: inherited. */
   oomScoreAdj: number | null;
+  /** A new user namespace's /proc/PID/uid_map and gid_map text, written before the release; null: none made. */
+  idMappings: { uid: string; gid: string } | null;
+}
+
+/** linux.uidMappings or gidMappings as /proc/PID/uid_map's lines ("inside outside count"); a new user namespace needs them. */
+function idMap(mappings: IdMapping[] | undefined, where: string): string {
+  if (!Array.isArray(mappings) || mappings.length === 0) bad(where, 'a new user namespace needs mappings');
+  if (mappings.length > 340) bad(where, 'at most 340 mappings');
+  const id = (value: unknown, at: string): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) bad(at, 'must be an id (0 to 2^32-1)');
+    return value;
+  };
+  return mappings.map((mapping, i) => {
+    const inside = id(mapping.containerID, `${where}[${i}].containerID`);
+    const outside = id(mapping.hostID, `${where}[${i}].hostID`);
+    const size = id(mapping.size, `${where}[${i}].size`);
+    if (size === 0) bad(`${where}[${i}].size`, 'must be at least 1');
+    return `${inside} ${outside} ${size}\n`;
+  }).join('');
 }
 
 export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Plan {
@@ -200,29 +226,41 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
   const join: OciSpawnOptions['join'] = [];
   for (const [i, namespace] of (linux.namespaces ?? []).entries()) {
     const type = NAMESPACES[namespace.type] ?? bad(`linux.namespaces[${i}].type`, `unknown namespace "${namespace.type}"`);
-    if (namespace.type === 'user') bad(`linux.namespaces[${i}]`, 'user namespaces are not supported by minictr-oci');
-    if (namespace.path !== undefined && namespace.path !== '') {
-      // pivot_root in a mount namespace that is not the container's own would move another's root.
-      if (namespace.type === 'mount') bad(`linux.namespaces[${i}].path`, 'joining a mount namespace is not supported: the container needs its own');
-      join.push({ type, path: namespace.path });
-    }
+    // A mount namespace joined by path is the container's: its mounts and pivot_root happen there, as with runc
+    // (the addon refuses the caller's own and pid 1's).
+    if (namespace.path !== undefined && namespace.path !== '') join.push({ type, path: namespace.path });
     else cloneFlags |= type;
   }
 
-  if ((cloneFlags & NAMESPACES.mount!) === 0) bad('linux.namespaces', 'a new "mount" namespace is required (minictr-oci always uses pivot_root)');
+  const ownMounts = (cloneFlags & NAMESPACES.mount!) !== 0 || join.some((entry) => entry.type === NAMESPACES.mount);
+  if (!ownMounts) bad('linux.namespaces', 'a "mount" namespace, new or joined by path, is required (minictr-oci always uses pivot_root)');
+  const newUser = (cloneFlags & NAMESPACES.user!) !== 0;
+  const userNamespace = newUser || join.some((entry) => entry.type === NAMESPACES.user);
+  const idMappings = newUser
+    ? { uid: idMap(linux.uidMappings, 'linux.uidMappings'), gid: idMap(linux.gidMappings, 'linux.gidMappings') }
+    : null;
   const mounts = mountsOf(spec, bundle, cgroupV2);
   const devBound = mounts.some((mount) => mount.target === '/dev' && (mount.flags & MS.BIND) !== 0);
-  const devices: DeviceNode[] = devBound ? [] : [...DEFAULT_DEVICES];
+  let devices: DeviceNode[] = devBound ? [] : [...DEFAULT_DEVICES];
   for (const [i, device] of (linux.devices ?? []).entries()) {
-    if (!['c', 'b', 'u'].includes(device.type)) bad(`linux.devices[${i}].type`, `"${device.type}" is not supported (c, b or u)`);
+    if (!['c', 'b', 'u', 'p'].includes(device.type)) bad(`linux.devices[${i}].type`, `"${device.type}" is not a device type (c, b, u or p)`);
     if (!device.path?.startsWith('/dev/')) bad(`linux.devices[${i}].path`, 'must be under /dev/');
     const node: DeviceNode = {
-      path: posix.normalize(device.path), type: device.type === 'b' ? 'b' : 'c',
+      path: posix.normalize(device.path), type: device.type === 'u' ? 'c' : device.type as 'c' | 'b' | 'p',
       major: device.major ?? 0, minor: device.minor ?? 0, mode: (device.fileMode ?? 0o666) & 0o7777,
     };
     const existing = devices.findIndex((entry) => entry.path === node.path);
     if (existing >= 0) devices.splice(existing, 1);
     devices.push(node);
+  }
+
+  // In a user namespace the kernel refuses mknod of a device: the host's node of the same path is bound instead,
+  // after config.json's mounts (as runc does). A FIFO is still made.
+  if (userNamespace) {
+    for (const device of devices.filter((node) => node.type !== 'p')) {
+      mounts.push({ source: device.path, target: device.path, type: 'bind', flags: MS.BIND, propagation: 0, data: '' });
+    }
+    devices = devices.filter((node) => node.type === 'p');
   }
 
   const caps = process.capabilities ?? {};
@@ -251,6 +289,7 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
     options: {
       hostname: spec.hostname ?? '',
       devices,
+      devLinks: !devBound,
       workdir: process.cwd,
       readOnly: spec.root?.readonly === true,
       user: process.user === undefined ? null : {
@@ -282,5 +321,6 @@ export function planContainer(spec: Spec, bundle: string, cgroupV2: boolean): Pl
     limits,
     terminal: process.terminal === true,
     oomScoreAdj: process.oomScoreAdj ?? null,
+    idMappings,
   };
 }

@@ -12,7 +12,7 @@ import { warn } from '../log.js';
 import { helperPath, nativeAddon } from '../native/index.js';
 import { planContainer, readSpec } from './config.js';
 import { runHooks } from './hooks.js';
-import { planV1 } from './resources.js';
+import { allowDevices, planV1 } from './resources.js';
 import { alive, containerDir, fifoPath, ociState, processStat, readRecord, statusOf, writeRecord, type Record } from './state.js';
 
 export interface CreateOptions {
@@ -33,6 +33,28 @@ function placeCgroups(dirs: CgroupDir[], cgroupsPath: string | undefined): Cgrou
     const base = cgroupsPath.startsWith('/') ? '/sys/fs/cgroup' : parts.slice(0, -1).join('/');
     return { ...cgroup, dir: join(base, cgroupsPath) };
   });
+}
+
+/**
+ * A new user namespace's maps, written while its child waits for the release (each file in one write, as the kernel
+ * requires). setgroups is set to "deny" only where the kernel asks for it, a caller without CAP_SETGID over the
+ * parent namespace: the container could not then call setgroups.
+ */
+function writeIdMaps(pid: number, maps: { uid: string; gid: string }): void {
+  const write = (name: string, text: string, denyFirst: boolean) => {
+    try {
+      writeFileSync(`/proc/${pid}/${name}`, text);
+    } catch (cause) {
+      if (denyFirst && (cause as NodeJS.ErrnoException).code === 'EPERM') {
+        write('setgroups', 'deny', false);
+        write(name, text, false);
+        return;
+      }
+      throw new MinictrError(`write /proc/${pid}/${name} (from linux.uidMappings, gidMappings): ${(cause as Error).message}`, 'failure', cause);
+    }
+  };
+  write('uid_map', maps.uid, false);
+  write('gid_map', maps.gid, true);
 }
 
 export async function create(root: string, id: string, options: CreateOptions): Promise<void> {
@@ -57,7 +79,7 @@ export async function create(root: string, id: string, options: CreateOptions): 
     // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), moved into them.
     const cgroups = cgroupV2()
       ? placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath)
-      : planV1(id, spec.linux?.resources ?? {}, spec.linux?.cgroupsPath);
+      : planV1(id, allowDevices(spec.linux?.resources ?? {}, spec.linux?.devices ?? []), spec.linux?.cgroupsPath);
     dirs = cgroups.map((cgroup) => cgroup.dir);
     await createCgroups(cgroups);
     const addon = nativeAddon();
@@ -74,6 +96,7 @@ export async function create(root: string, id: string, options: CreateOptions): 
     };
     writeRecord(root, record);
     try {
+      if (plan.idMappings !== null) writeIdMaps(child.pid, plan.idMappings);
       await joinCgroups(dirs, child.pid);
       if (plan.oomScoreAdj !== null) writeFileSync(`/proc/${child.pid}/oom_score_adj`, String(plan.oomScoreAdj));
       // 4. prestart and createRuntime hooks see the process, then the child builds the container and reports ready.

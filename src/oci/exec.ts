@@ -1,9 +1,10 @@
 // `minictr-oci exec`: a process in a running container, through `minictr exec`'s joiner (native/src/join.cc): the
 // container's namespaces, root and cgroups, the process from --process FILE (the spec's process object, as
 // containerd writes it) or from the command line. Without --detach the CLI waits and exits with its status; with
-// it, the CLI returns once the process has exec'd and the process outlives it.
+// it, the CLI returns once the process has exec'd and the process outlives it. With --tty the process's terminal
+// is its stdio and the controller goes to --console-socket.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { CAPABILITIES } from '../container/capabilities.js';
 import { encodeJoinRequest } from '../container/join-request.js';
 import { MinictrError } from '../errors.js';
@@ -20,6 +21,7 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   tty: boolean;
+  consoleSocket?: string;
 }
 
 interface ProcessSpec {
@@ -28,6 +30,7 @@ interface ProcessSpec {
   cwd?: string;
   user?: { uid: number; gid: number };
   terminal?: boolean;
+  consoleSize?: { height: number; width: number };
   capabilities?: { bounding?: string[] };
 }
 
@@ -41,9 +44,16 @@ export async function execProcess(root: string, id: string, options: ExecOptions
   // 1. A running container and the process to start in it.
   const record = readRecord(root, id);
   if (statusOf(root, record) !== 'running') throw new MinictrError(`container "${id}" is not running`);
+  // The joiner (join.cc) does not enter a user namespace: a process it started there would be the host's root
+  // among the container's unprivileged ones. Refused until it does.
+  if (readlinkSync(`/proc/${record.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user')) {
+    throw new MinictrError(`exec in container "${id}": the container has its own user namespace, which exec does not join yet`);
+  }
   const spec = processOf(options);
   if (!Array.isArray(spec.args) || spec.args.length === 0) throw new MinictrError('exec: no command given (args)');
-  if (spec.terminal === true) throw new MinictrError('exec: a terminal (--tty, process.terminal) is not supported by minictr-oci exec yet');
+  // A terminal goes to the caller's console socket (its controller sent with SCM_RIGHTS, as for create).
+  const terminal = spec.terminal === true;
+  if (terminal && options.consoleSocket === undefined) throw new MinictrError('exec: a terminal (--tty, process.terminal) needs --console-socket');
   const env = spec.env ?? [];
   const path = execPath(`/proc/${record.pid}/root`, spec.args, env);
   const capabilities = (spec.capabilities?.bounding ?? []).flatMap((name) => {
@@ -57,14 +67,16 @@ export async function execProcess(root: string, id: string, options: ExecOptions
     pid: record.pid,
     startTime: record.startTime,
     helper: helperPath('minictr-init'),
-    terminal: false,
+    terminal,
+    consoleSocket: options.consoleSocket,
     stdio: [-1, -1, -1],
     request: encodeJoinRequest({
       joinNetwork: true,
       cgroups: record.cgroups,
       workdir: spec.cwd ?? '/',
       security: { privileged: false, capabilities, user: spec.user ?? null },
-      terminal: null,
+      // A size of 0 (or none) is the join mode's default, 24x80: it refuses 0.
+      terminal: terminal ? { rows: spec.consoleSize?.height || 24, columns: spec.consoleSize?.width || 80 } : null,
       execPath: path,
       argv: spec.args,
       env,

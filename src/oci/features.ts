@@ -16,7 +16,7 @@ export function features(): object {
       'strictatime', 'suid', 'sync', 'unbindable',
     ],
     linux: {
-      namespaces: Object.keys(NAMESPACES).filter((name) => name !== 'user'),
+      namespaces: Object.keys(NAMESPACES),
       capabilities: Object.keys(CAPABILITIES).map((name) => `CAP_${name}`),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
       seccomp: { enabled: true, actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_TRAP'], operators: ['SCMP_CMP_EQ', 'SCMP_CMP_NE', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_GT', 'SCMP_CMP_GE', 'SCMP_CMP_LT', 'SCMP_CMP_LE'], archs: ['SCMP_ARCH_X86_64'] },

@@ -77,9 +77,10 @@ export function v1Files(resources: Resources, parentCpuset: { cpus: string; mems
     const number = (value: number | undefined) => (value === undefined || value < 0 ? '*' : String(value));
     add('devices', rule.allow ? 'allow' : 'deny', `${rule.type ?? 'a'} ${number(rule.major)}:${number(rule.minor)} ${rule.access ?? 'rwm'}`);
   }
-  // The spec's default devices stay usable whatever the rules say, as runc allows them (and ptys, /dev/pts/*).
+  // The spec's default devices stay usable whatever the rules say, as runc allows them (and ptys, /dev/pts/*), and
+  // mknod of any node, as runc's defaults allow (linux.devices are made in the container's cgroup).
   if (resources.devices !== undefined && resources.devices.length > 0) {
-    for (const rule of ['c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm']) {
+    for (const rule of ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm']) {
       add('devices', 'allow', rule);
     }
   }
@@ -93,6 +94,15 @@ function ownPath(controller: string): string {
 }
 
 /** The v1 plan: one directory per controller with something to write, at cgroupsPath (default minictr-oci/<id>). */
+/** linux.devices are usable in the container whatever linux.resources.devices denies, as runc allows them. */
+export function allowDevices(resources: Resources, devices: readonly { type: string; major?: number; minor?: number }[]): Resources {
+  if (resources.devices === undefined || resources.devices.length === 0) return resources;
+  const nodes = devices.filter((device) => device.type !== 'p').map((device) => ({
+    allow: true, type: device.type === 'b' ? 'b' : 'c', major: device.major ?? 0, minor: device.minor ?? 0, access: 'rwm',
+  }));
+  return { ...resources, devices: [...resources.devices, ...nodes] };
+}
+
 export function planV1(id: string, resources: Resources, cgroupsPath: string | undefined): CgroupDir[] {
   const root = '/sys/fs/cgroup';
   const readParent = (name: string) => {

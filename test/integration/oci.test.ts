@@ -3,7 +3,7 @@
 // exec, hooks with the state on stdin, bad config and the JSON error log. Everything runs in a scratch host, whose
 // mounts and state directory must be as before afterwards.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,12 +103,117 @@ describe.skipIf(!isRoot)('minictr-oci (needs root: skipped otherwise)', () => {
     const log = join(bundle, 'log.json');
     writeSpec(spec(['/bin/true'], { linux: { namespaces: [{ type: 'pid' }] } }));
     const bad = await oci(['--log', log, '--log-format', 'json', 'create', '--bundle', bundle, 'c4']);
-    expect(bad.stderr).toMatch(/config.json: linux.namespaces: a new "mount" namespace is required/);
+    expect(bad.stderr).toMatch(/config.json: linux.namespaces: a "mount" namespace, new or joined by path, is required/);
     expect(bad.exitCode).toBe(1);
     const entry = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!);
-    expect(entry).toMatchObject({ level: 'error', msg: expect.stringMatching(/new "mount" namespace is required/) });
+    expect(entry).toMatchObject({ level: 'error', msg: expect.stringMatching(/"mount" namespace, new or joined by path, is required/) });
     expect((await oci(['state', 'c4'])).exitCode).toBe(1);
     expect(await host.snapshot()).toEqual(before);
+  });
+
+  it('linux.devices makes a FIFO (type p) beside character devices', async () => {
+    writeSpec(spec(['/bin/sh', '-c', 'stat -c "%A %t:%T" /dev/fifo0 /dev/zero2'], {
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }],
+        devices: [{ path: '/dev/fifo0', type: 'p', fileMode: 0o640 }, { path: '/dev/zero2', type: 'c', major: 1, minor: 5, fileMode: 0o600 }],
+      },
+    }));
+    const created = await create(['c5']);
+    expect(created.exitCode, created.output).toBe(0);
+    expect((await oci(['start', 'c5'])).exitCode).toBe(0);
+    for (let i = 0; i < 100 && (await state('c5')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(output().split('\n')).toEqual(['prw-r----- 0:0', 'crw------- 1:5', '']);
+    expect((await oci(['delete', 'c5'])).exitCode).toBe(0);
+  });
+
+  it('a user namespace: the maps written before the release, the container root is the mapped id on the host', async () => {
+    writeSpec(spec(['/bin/sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c "%t:%T" /dev/null; exec sleep 100'], {
+      root: { path: BUSYBOX_ROOTFS, readonly: false },
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }, { type: 'user' }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      },
+    }));
+    const created = await create(['c6']);
+    expect(created.exitCode, created.output).toBe(0);
+    const { pid } = await state('c6');
+    const status = (await host.exec(['cat', `/proc/${pid}/status`])).stdout;
+    expect(status).toMatch(/^Uid:\t100000\t100000\t100000\t100000$/m);
+    expect(status).toMatch(/^Gid:\t100000\t100000\t100000\t100000$/m);
+    expect((await oci(['start', 'c6'])).exitCode).toBe(0);
+    for (let i = 0; i < 100 && output().split('\n').length < 5; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(output().split('\n').map((line) => line.trim().replace(/ +/g, ' '))).toEqual(['0 100000 65536', '0 100000 65536', '0', '1:3', '']);
+    const exec = await oci(['exec', 'c6', '/bin/true']);
+    expect(exec.exitCode).toBe(1);
+    expect(exec.stderr).toMatch(/has its own user namespace, which exec does not join yet/);
+    expect((await oci(['delete', '--force', 'c6'])).exitCode).toBe(0);
+    expect(await host.snapshot()).toEqual(before);
+  });
+
+  it('joins a mount namespace by path, but never the caller\'s own', async () => {
+    const namespaces = (mnt: string) => [{ type: 'pid' }, { type: 'mount', path: mnt }, { type: 'network' }, { type: 'uts' }, { type: 'ipc' }];
+    writeSpec(spec(['/bin/true'], { linux: { namespaces: namespaces(`/proc/${host.pid}/ns/mnt`) } }));
+    const refused = await create(['c7']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.output).toMatch(/join a mount namespace \(it is minictr-oci's own or pid 1's/);
+    expect((await oci(['state', 'c7'])).exitCode).toBe(1);
+
+    const holder = host.exec(['unshare', '--mount', '--propagation', 'private', '--fork', '--kill-child', 'sleep', '100']);
+    try {
+      const inode = (pid: number | string) => host.must(['readlink', `/proc/${pid}/ns/mnt`]);
+      const own = await inode(host.pid);
+      for (let i = 0; i < 100 && (await inode(holder.pid!)) === own; i++) await new Promise((r) => setTimeout(r, 20));
+      const joined = await inode(holder.pid!);
+      expect(joined).not.toBe(own);
+      writeSpec(spec(['/bin/readlink', '/proc/self/ns/mnt'], { linux: { namespaces: namespaces(`/proc/${holder.pid}/ns/mnt`) } }));
+      const created = await create(['c8']);
+      expect(created.exitCode, created.output).toBe(0);
+      expect((await oci(['start', 'c8'])).exitCode).toBe(0);
+      for (let i = 0; i < 100 && (await state('c8')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output().trim()).toBe(joined.trim());
+      expect((await oci(['delete', 'c8'])).exitCode).toBe(0);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder;
+    }
+  });
+
+  it('exec --tty sends the terminal\'s controller to --console-socket; the process\'s stdio is the terminal', async () => {
+    // The caller's side, as runc's recvtty: accept one connection, take the descriptor, copy the terminal's output.
+    const receiver = [
+      'import os, socket, sys',
+      'server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      'server.bind(sys.argv[1]); server.listen(1)',
+      'connection, _ = server.accept()',
+      '_, fds, _, _ = socket.recv_fds(connection, 16, 1)',
+      'while True:',
+      '    try: data = os.read(fds[0], 4096)',
+      '    except OSError: break',
+      '    if not data: break',
+      '    sys.stdout.write(data.decode())',
+    ].join('\n');
+    const socketPath = join(bundle, 'console.sock');
+    const withPts = spec(['/bin/sleep', '1000']);
+    withPts.mounts = [...(withPts.mounts as object[]), { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['newinstance', 'ptmxmode=0666'] }];
+    writeSpec(withPts);
+    expect((await create(['c9'])).exitCode).toBe(0);
+    expect((await oci(['start', 'c9'])).exitCode).toBe(0);
+    const console = host.exec(['python3', '-c', receiver, socketPath], { timeout: 20_000 });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socketPath); i++) await new Promise((r) => setTimeout(r, 20));
+      const exec = await oci(['exec', '--tty', '--console-socket', socketPath, 'c9', '/bin/sh', '-c', 'tty; echo hello; exit 3']);
+      expect(exec.exitCode, exec.stderr).toBe(3);
+      const received = await console;
+      expect(String(received.stdout).trim().split('\r\n')).toEqual(['/dev/pts/0', 'hello']);
+      const refused = await oci(['exec', '--tty', 'c9', '/bin/true']);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toMatch(/needs --console-socket/);
+    } finally {
+      console.kill('SIGKILL');
+      await console;
+      expect((await oci(['delete', '--force', 'c9'])).exitCode).toBe(0);
+    }
   });
 
   it('--version prints three lines, as runc does', async () => {

@@ -99,11 +99,32 @@ describe('config.json → spawnOci options', () => {
     expect(options.cloneFlags).toBe(0x00020000 | 0x20000000);
     expect(options.join).toEqual([{ type: 0x40000000, path: '/proc/1/ns/net' }]);
     expect(options.rlimits).toEqual([{ resource: 7, soft: 10, hard: Number.MAX_SAFE_INTEGER }]);
+    const joined = planContainer({ ...base, linux: { namespaces: [{ type: 'mount', path: '/proc/9/ns/mnt' }] } }, '/b', true);
+    expect(joined.options.join).toEqual([{ type: 0x00020000, path: '/proc/9/ns/mnt' }]);
+    expect(joined.options.cloneFlags).toBe(0);
   });
 
-  it('refuses a config without its own mount namespace, a user namespace, a bad version', () => {
-    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'pid' }] } }, '/b', true)).toThrow(/new "mount" namespace is required/);
-    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'mount' }, { type: 'user' }] } }, '/b', true)).toThrow(/user namespaces are not supported/);
-    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'mount', path: '/proc/1/ns/mnt' }] } }, '/b', true)).toThrow(/joining a mount namespace/);
+  it('a new user namespace: its maps as uid_map lines, device nodes bound from the host, a FIFO still made', () => {
+    const linux: Spec['linux'] = {
+      namespaces: [{ type: 'mount' }, { type: 'user' }],
+      uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      gidMappings: [{ containerID: 0, hostID: 100000, size: 1 }, { containerID: 5, hostID: 100005, size: 1 }],
+      devices: [{ path: '/dev/fifo', type: 'p' }],
+    };
+    const plan = planContainer({ ...base, mounts: [], linux }, '/b', true);
+    expect(plan.options.cloneFlags).toBe(0x00020000 | 0x10000000);
+    expect(plan.idMappings).toEqual({ uid: '0 100000 65536\n', gid: '0 100000 1\n5 100005 1\n' });
+    expect(plan.options.devices).toEqual([{ path: '/dev/fifo', type: 'p', major: 0, minor: 0, mode: 0o666 }]);
+    expect(plan.options.mounts[0]).toEqual({ source: '/dev/null', target: '/dev/null', type: 'bind', flags: 4096, propagation: 0, data: '' });
+    expect(plan.options.mounts).toHaveLength(6);
+    expect(plan.options.devLinks).toBe(true);
+    expect(planContainer(base, '/b', true).idMappings).toBeNull();
+  });
+
+  it('refuses a config without its own mount namespace, a user namespace without maps, a bad version', () => {
+    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'pid' }] } }, '/b', true)).toThrow(/a "mount" namespace, new or joined by path, is required/);
+    expect(() => planContainer({ ...base, linux: { namespaces: [{ type: 'mount' }, { type: 'user' }] } }, '/b', true)).toThrow(/linux.uidMappings: a new user namespace needs mappings/);
+    const badSize = { namespaces: [{ type: 'mount' }, { type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1, size: 0 }], gidMappings: [] };
+    expect(() => planContainer({ ...base, linux: badSize }, '/b', true)).toThrow(/linux.uidMappings\[0\].size: must be at least 1/);
   });
 });
