@@ -1,9 +1,9 @@
-// Bundles the command line into one file, dist/minictr.js, with esbuild, after `tsc` has type-checked and compiled
-// src/ into dist/ (the tests import some of those files directly); minictr-oci and minictr-cni are bundled the same way. Start-up is most of a short container's cost, and
-// Node 20 loads ES modules one promise chain per file: one file holding commander and every module `run` needs loads
-// in a fraction of the time of the 40 files it replaces. dist/cli.js, the bin, becomes a launcher of three lines
-// that turns on Node's compile cache first (Node 22 and later: the bundle is then compiled once, not at every start),
-// replacing tsc's compiled src/cli.ts.
+// Bundles the command line into one file, dist/minictr.cjs, with esbuild, after `tsc` has type-checked and compiled
+// src/ into dist/ (the tests import some of those files directly); minictr-oci and minictr-cni are bundled the same
+// way, as ES modules. Start-up is most of a short container's cost, and Node 20 loads ES modules one promise chain
+// per file: one file holding commander and every module `run` needs loads in a fraction of the time of the 40 files
+// it replaces. dist/cli.js, the bin, replaces tsc's compiled src/cli.ts with a launcher that compiles the bundle with
+// V8's code cache (cachedLauncher below), so that V8 does not compile it again at every start, on Node 20 too.
 //
 // 1. What `run` does not need is still not run: a verb's module, the image registry client, --dry-run's script
 //    writer are dynamic import()s in the source, which esbuild turns into functions that evaluate the module on first
