@@ -9,7 +9,6 @@
 // missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does.
 
 import './startup.js';
-import module from 'node:module';
 import { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { MinictrError } from './errors.js';
@@ -415,12 +414,12 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
-// Node decoded the arguments as UTF-8, replacing bytes that are not; the container gets them as they were.
-await main(rawArgv(process.argv));
-// The verb is done (for `run`, the container is torn down): exit now, once stdout and stderr are flushed. Node's own
-// shutdown would free the environment and the heap piece by piece first, milliseconds the caller waits for.
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-// What Node 22.10+'s compile cache (turned on by dist/cli.js, scripts/bundle.mjs) learned is written now: the
-// shutdown process.exit() skips would have.
-(module as { flushCompileCache?: () => void }).flushCompileCache?.();
-process.exit();
+// Node decoded the arguments as UTF-8, replacing bytes that are not; the container gets them as they were. No
+// top-level await: the bundle is a CommonJS script (scripts/bundle.mjs), so V8 can cache its compiled code.
+void (async () => {
+  await main(rawArgv(process.argv));
+  // The verb is done (for `run`, the container is torn down): exit now, once stdout and stderr are flushed. Node's
+  // own shutdown would free the environment and the heap piece by piece first, milliseconds the caller waits for.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit();
+})();
