@@ -76,10 +76,18 @@ function inspectOne(network: UserNetwork) {
     Created: network.createdAt,
     Scope: 'local',
     Driver: 'bridge',
-    IPAM: { Driver: 'default', Config: [{ Subnet: network.subnet, Gateway: network.gateway }] },
+    EnableIPv6: network.subnet6 !== undefined,
+    IPAM: {
+      Driver: 'default',
+      Config: [{ Subnet: network.subnet, Gateway: network.gateway }, ...(network.subnet6 !== undefined ? [{ Subnet: network.subnet6, Gateway: network.gateway6 }] : [])],
+    },
     Internal: network.internal,
     Containers: Object.fromEntries(
-      readEndpoints(networkStateDir(network)).map((endpoint) => [endpoint.id, { Names: endpoint.names, IPv4Address: `${endpoint.address}/${network.parsedSubnet.prefixLength}` }]),
+      readEndpoints(networkStateDir(network)).map((endpoint) => [endpoint.id, {
+        Names: endpoint.names,
+        IPv4Address: `${endpoint.address}/${network.parsedSubnet.prefixLength}`,
+        IPv6Address: endpoint.address6 === undefined ? '' : `${endpoint.address6}/${network.parsedSubnet6?.prefixLength}`,
+      }]),
     ),
     Options: { 'com.docker.network.bridge.name': network.bridge },
     Resolver: resolver === null ? null : { Address: `${network.gateway}:53`, Pid: resolver.pid, ...memoryKiB(resolver.pid) },

@@ -10,6 +10,8 @@ import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor, SUBNET_CIDR } from '../
 import { networkRuleset } from '../network/network-firewall.js';
 import { checkHostPorts } from '../network/ports.js';
 import { formatIpv4, parseIpv4, Subnet } from '../network/subnet.js';
+import { formatIpv6 } from '../network/subnet6.js';
+import { networkIpv6 } from '../network/networks.js';
 import { vethOperation } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
@@ -108,8 +110,10 @@ export function spawnOptions(
   plan: Plan,
   dirs: { upper: string; work: string; merged: string },
   address: string | null,
+  address6: string | null = null,
 ): Omit<SpawnOptions, 'helper' | 'init' | 'terminal' | 'monitor'> {
   const { spec } = plan;
+  const ipv6 = networkIpv6(spec.userNetwork);
   return {
     newNetwork: spec.network !== 'host',
     hostname: plan.hostname,
@@ -121,6 +125,7 @@ export function spawnOptions(
             address,
             prefixLength: spec.subnet.prefixLength,
             gateway: gatewayOf(spec),
+            ipv6: ipv6 === null || address6 === null ? null : { address: address6, prefixLength: ipv6.subnet.prefixLength, gateway: formatIpv6(ipv6.gateway) },
           },
     overlay: overlayOptions(release(), spec.layers, { upper: dirs.upper, work: dirs.work, target: dirs.merged }),
     etcFiles: etcFiles(plan, address),
@@ -152,7 +157,7 @@ export function hostNetwork(plan: Plan, address: string, pid: number | string) {
     address,
     veth,
     identity,
-    bridgeLink: bridgeOperation(bridge, spec.subnet, network?.parsedGateway),
+    bridgeLink: bridgeOperation(bridge, spec.subnet, network?.parsedGateway, networkIpv6(network)),
     vethLink: vethOperation(veth, bridge, pid, identity.mac),
     ports: spec.ports,
     publishLines: published,

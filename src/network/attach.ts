@@ -88,6 +88,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   const firewall = (async () => {
     try {
       ensureForwarding();
+      if (plan.network?.parsedSubnet6 != null) ensureForwarding('ipv6');
       let applied: boolean;
       try {
         applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
@@ -158,6 +159,7 @@ export function hostNetworkRemovals(): { what: string; remove: () => unknown }[]
         if (linkExists(BRIDGE)) applyLinks(nativeAddon(), [{ kind: 'delete', name: BRIDGE }]);
       },
     },
-    { what: 'restore net.ipv4.ip_forward', remove: restoreForwarding },
+    { what: 'restore net.ipv4.ip_forward', remove: () => restoreForwarding('ipv4') },
+    { what: 'restore net.ipv6.conf.all.forwarding', remove: () => restoreForwarding('ipv6') },
   ];
 }

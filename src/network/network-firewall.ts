@@ -9,24 +9,37 @@
 // --internal: nothing forwarded out of the bridge or into it, and no masquerade. The gateway (the bridge's
 // address) stays, for the network's DNS resolver.
 //
+// A dual-stack network has a second table of the same name in family ip6 with the same rules for its IPv6 subnet
+// (masquerade out, the same isolation; the bridge's link-local traffic needs no rule). Both go in one transaction.
+//
 // Like the main base, every rule carries a marker hashing the whole table, so one terse listing tells whether it is
 // in place and current (ensureNetworkTable).
 
 import { createHash } from 'node:crypto';
 import { isMissing, nft } from './firewall.js';
 import { NFT_FAMILY, networkTableName } from './names.js';
-import type { UserNetwork } from './networks.js';
+import { formatIpv6 } from './subnet6.js';
+import { networkIpv6, type UserNetwork } from './networks.js';
 
 const CHAINS = ['postrouting', 'forward', 'guard'] as const;
 type Chain = (typeof CHAINS)[number];
 
-function networkRules(network: UserNetwork): [Chain, string][] {
-  const { bridge, subnet, gateway, internal } = network;
+type Family = 'ip' | 'ip6';
+
+/** The families the network has a table in. */
+function familiesOf(network: UserNetwork): Family[] {
+  return networkIpv6(network) === null ? ['ip'] : ['ip', 'ip6'];
+}
+
+function networkRules(network: UserNetwork, family: Family): [Chain, string][] {
+  const { bridge, internal } = network;
+  const ipv6 = networkIpv6(network);
+  const [subnet, gateway] = family === 'ip6' && ipv6 !== null ? [ipv6.subnet.toString(), formatIpv6(ipv6.gateway)] : [network.subnet, network.gateway];
   const rules: [Chain, string][] = [];
-  if (!internal) rules.push(['postrouting', `ip saddr ${subnet} oifname != "${bridge}" masquerade`]);
+  if (!internal) rules.push(['postrouting', `${family} saddr ${subnet} oifname != "${bridge}" masquerade`]);
+  if (family === 'ip') rules.push(['postrouting', `oifname "${bridge}" ct status dnat ip saddr 127.0.0.0/8 masquerade`]);
   rules.push(
-    ['postrouting', `oifname "${bridge}" ct status dnat ip saddr 127.0.0.0/8 masquerade`],
-    ['postrouting', `oifname "${bridge}" ct status dnat ip saddr ${subnet} masquerade`],
+    ['postrouting', `oifname "${bridge}" ct status dnat ${family} saddr ${subnet} masquerade`],
     ['forward', `iifname "${bridge}" oifname "${bridge}" accept`],
   );
   if (internal) rules.push(['forward', `iifname "${bridge}" drop`], ['forward', `oifname "${bridge}" drop`]);
@@ -37,19 +50,17 @@ function networkRules(network: UserNetwork): [Chain, string][] {
       ['forward', `oifname "${bridge}" drop`],
     );
   }
-  rules.push(
-    ['guard', `iifname "${bridge}" ip daddr 127.0.0.0/8 drop`],
-    ['guard', `iifname "${bridge}" ip saddr ${subnet} ip daddr ${subnet} ip daddr != ${gateway} notrack`],
-  );
+  if (family === 'ip') rules.push(['guard', `iifname "${bridge}" ip daddr 127.0.0.0/8 drop`]);
+  rules.push(['guard', `iifname "${bridge}" ${family} saddr ${subnet} ${family} daddr ${subnet} ${family} daddr != ${gateway} notrack`]);
   return rules;
 }
 
-function tableOf(network: UserNetwork): string {
-  return `${NFT_FAMILY} ${networkTableName(network.bridge)}`;
+function tableLines(network: UserNetwork, marker: string | null): string[] {
+  return familiesOf(network).flatMap((family) => familyLines(network, family, marker));
 }
 
-function tableLines(network: UserNetwork, marker: string | null): string[] {
-  const table = tableOf(network);
+function familyLines(network: UserNetwork, family: Family, marker: string | null): string[] {
+  const table = `${family} ${networkTableName(network.bridge)}`;
   const comment = marker === null ? '' : ` comment "${marker}"`;
   return [
     `add table ${table}`,
@@ -57,7 +68,7 @@ function tableLines(network: UserNetwork, marker: string | null): string[] {
     `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${table} guard { type filter hook prerouting priority raw; policy accept; }`,
     ...CHAINS.map((chain) => `flush chain ${table} ${chain}`),
-    ...networkRules(network).map(([chain, rule]) => `add rule ${table} ${chain} ${rule}${comment}`),
+    ...networkRules(network, family).map(([chain, rule]) => `add rule ${table} ${chain} ${rule}${comment}`),
   ];
 }
 
@@ -70,30 +81,37 @@ export function networkRuleset(network: UserNetwork): string {
   return `${tableLines(network, networkMarker(network)).join('\n')}\n`;
 }
 
-/** Applies the table unless a listing shows it, current, on every rule. Returns whether it was applied. */
-export async function ensureNetworkTable(network: UserNetwork): Promise<boolean> {
+/** Whether the network's table of `family` is in place, with the current marker on every rule. */
+function isCurrent(network: UserNetwork, family: Family): boolean {
   let listing = '';
   try {
-    listing = nft(`list table ${NFT_FAMILY} ${networkTableName(network.bridge)}\n`, { terse: true });
+    listing = nft(`list table ${family} ${networkTableName(network.bridge)}\n`, { terse: true });
   } catch (cause) {
     if (!isMissing(cause)) throw cause;
   }
-  if (listing.split(`comment "${networkMarker(network)}"`).length - 1 === networkRules(network).length) return false;
+  return listing.split(`comment "${networkMarker(network)}"`).length - 1 === networkRules(network, family).length;
+}
+
+/** Applies the tables unless listings show them, current, on every rule. Returns whether they were applied. */
+export async function ensureNetworkTable(network: UserNetwork): Promise<boolean> {
+  if (familiesOf(network).every((family) => isCurrent(network, family))) return false;
   nft(networkRuleset(network));
   return true;
 }
 
-/** Removes the network's table; absent counts as removed. */
+/** Removes the network's tables (ip, and ip6 for a dual-stack one); absent counts as removed. */
 export async function deleteNetworkTable(bridge: string): Promise<void> {
-  try {
-    nft(`delete table ${NFT_FAMILY} ${networkTableName(bridge)}\n`);
-  } catch (cause) {
-    if (!isMissing(cause)) throw cause;
+  for (const family of [NFT_FAMILY, 'ip6']) {
+    try {
+      nft(`delete table ${family} ${networkTableName(bridge)}\n`);
+    } catch (cause) {
+      if (!isMissing(cause)) throw cause;
+    }
   }
 }
 
 /** Every network table in the ruleset (reset removes those whose definition is gone too). */
 export async function listNetworkTables(): Promise<string[]> {
-  const listing = nft(`list tables ${NFT_FAMILY}\n`);
-  return [...listing.matchAll(/^table ip (minictr_mcbr[0-9a-f]{10})$/gm)].map((match) => match[1]!.slice('minictr_'.length));
+  const listing = nft(`list tables ${NFT_FAMILY}\nlist tables ip6\n`);
+  return [...new Set([...listing.matchAll(/^table ip6? (minictr_mcbr[0-9a-f]{10})$/gm)].map((match) => match[1]!.slice('minictr_'.length)))];
 }
