@@ -96,6 +96,11 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(page6!.stdout.trim(), explain(page6!)).toBe('over-six');
+      // By name: the network's resolver answers AAAA with the container's IPv6 address.
+      const byName = await host.minictr(['run', '--rm', '--network', 'six', '/usr/bin/wget', '-q', '-O', '-', 'http://web6/']);
+      expect(byName.stdout.trim(), explain(byName)).toBe('over-six');
+      const looked = await host.minictr(['run', '--rm', '--network', 'six', '/usr/bin/nslookup', '-type=AAAA', 'web6']);
+      expect(looked.stdout, explain(looked)).toMatch(/Address: fd00:40::80$/m);
       expect(await forwarding()).toBe('1');
       const ruleset = await host.must(['nft', 'list', 'tables', 'ip6']);
       expect(ruleset).toMatch(/table ip6 minictr_mcbr[0-9a-f]{10}/);

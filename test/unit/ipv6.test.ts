@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRunSpec } from '../../src/container/spec.js';
 import { describeRequest, encodeRequest } from '../../src/netlink/message.js';
+import { encodeQuery, encodeResponse, parseQuery, parseResponse, RCODE_NOERROR, TYPE_A, TYPE_AAAA } from '../../src/network/dns/message.js';
+import { buildZone, lookup } from '../../src/network/dns/zone.js';
 import { replaceAddress6 } from '../../src/netlink/route.js';
 import { ipLines } from '../../src/network/links.js';
 import { bridgeOperation } from '../../src/network/bridge.js';
@@ -138,5 +140,21 @@ describe('dual-stack networks', () => {
     expect(buildRunSpec({ network: 'six', ip6: 'FD00:40:0::80' }, ['/bin/sh'], { ...base, network }).requestedIp6).toBe('fd00:40::80');
     expect(() => buildRunSpec({ network: 'six', ip6: 'fd00:40::1' }, ['/bin/sh'], { ...base, network })).toThrow(/invalid --ip6 fd00:40::1: is the gateway/);
     expect(() => buildRunSpec({ ip6: 'fd00:40::5' }, ['/bin/sh'], base)).toThrow(/--ip6 needs a network created with --ipv6/);
+  });
+});
+
+describe('AAAA answers', () => {
+  it("answers a dual-stack container's name with its IPv6 address, and an IPv4-only one's with no data", () => {
+    const zone = buildZone([
+      { id: 'a', address: '10.89.40.2', address6: 'fd00:40::2', names: ['web'], dns: [] },
+      { id: 'b', address: '10.89.40.3', names: ['old'], dns: [] },
+    ]);
+    expect(lookup(zone, { name: 'web', type: TYPE_AAAA, class: 1 })).toEqual({ rcode: RCODE_NOERROR, answers: [{ type: TYPE_AAAA, address: 'fd00:40::2', ttl: 5 }] });
+    expect(lookup(zone, { name: 'web', type: TYPE_A, class: 1 })).toEqual({ rcode: RCODE_NOERROR, answers: [{ type: TYPE_A, address: '10.89.40.2', ttl: 5 }] });
+    expect(lookup(zone, { name: 'old', type: TYPE_AAAA, class: 1 })).toEqual({ rcode: RCODE_NOERROR, answers: [] });
+    const query = encodeQuery(0x1234, 'web', TYPE_AAAA);
+    const response = encodeResponse(query, parseQuery(query), RCODE_NOERROR, [{ type: TYPE_AAAA, address: 'fd00:40::2', ttl: 5 }]);
+    expect(response.subarray(-16).toString('hex')).toBe('fd000040000000000000000000000002');
+    expect(parseResponse(response)).toEqual({ id: 0x1234, rcode: RCODE_NOERROR, answers: [{ type: TYPE_AAAA, address: 'fd00:40::2', ttl: 5 }] });
   });
 });
