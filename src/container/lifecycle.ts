@@ -393,7 +393,7 @@ function joinCgroup(run: Run, held: HeldChild, cgroups: string[]): Promise<Error
 async function attachNetwork(run: Run, state: ContainerState, address: string, pid: number): Promise<void> {
   const { plan, addon, report } = run;
   const { spec } = plan;
-  const network: NetworkPlan = hostNetwork(plan, address, pid);
+  const network: NetworkPlan = hostNetwork(plan, address, pid, run.address6);
   journaled(state, { kind: 'veth', name: network.veth });
   const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
   if (spec.userNetwork !== null) await ensureResolver(spec.userNetwork);

@@ -10,7 +10,7 @@ import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor, SUBNET_CIDR } from '../
 import { networkRuleset } from '../network/network-firewall.js';
 import { checkHostPorts } from '../network/ports.js';
 import { formatIpv4, parseIpv4, Subnet } from '../network/subnet.js';
-import { formatIpv6 } from '../network/subnet6.js';
+import { formatIpv6, parseIpv6 } from '../network/subnet6.js';
 import { networkIpv6 } from '../network/networks.js';
 import { vethOperation } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
@@ -143,13 +143,13 @@ export function spawnOptions(
  * The host side of the network for a container at `address` whose PID 1 is `pid` (a number, or "$PID"): what
  * network/attach.ts does, and the dry-run's scripts.
  */
-export function hostNetwork(plan: Plan, address: string, pid: number | string) {
+export function hostNetwork(plan: Plan, address: string, pid: number | string, address6: string | null = null) {
   const { spec } = plan;
   const network = spec.userNetwork;
   const bridge = network?.bridge ?? BRIDGE;
   const veth = hostVethName(shortId(plan.id));
   const published = publishLines(spec.ports, address);
-  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)! };
+  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)!, ...(address6 !== null ? { address6: parseIpv6(address6)! } : {}) };
   return {
     subnet: spec.subnet,
     bridge,

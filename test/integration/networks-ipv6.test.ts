@@ -96,6 +96,10 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(page6!.stdout.trim(), explain(page6!)).toBe('over-six');
+      // Anti-spoofing (the veth filter): another IPv6 source than its own never leaves the container.
+      const spoof = 'ping -6 -c1 -W2 fd00:40::80 >/dev/null; echo own=$?; ip -6 addr add fd00:40::99/64 dev eth0 && ping -6 -c1 -W1 -I fd00:40::99 fd00:40::80; echo spoofed=$?';
+      const spoofed = await host.minictr(['run', '--rm', '--network', 'six', '--cap-add', 'NET_ADMIN', '/bin/sh', '-c', spoof]);
+      expect(spoofed.stdout, explain(spoofed)).toMatch(/own=0\n[^]*spoofed=1/);
       // By name: the network's resolver answers AAAA with the container's IPv6 address.
       const byName = await host.minictr(['run', '--rm', '--network', 'six', '/usr/bin/wget', '-q', '-O', '-', 'http://web6/']);
       expect(byName.stdout.trim(), explain(byName)).toBe('over-six');
