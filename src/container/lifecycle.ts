@@ -311,7 +311,8 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
     } catch (cause) {
       throw acquisitionError('claim host ports', cause);
     }
-    journaled(state, { kind: 'ports', address, mappings: spec.ports });
+    const ipv6 = network !== null && run.address6 !== null ? { ipv6: { bridge: network.bridge, address: run.address6 } } : {};
+    journaled(state, { kind: 'ports', address, mappings: spec.ports, ...ipv6 });
     crashPoint('ports');
   }
   const claimed = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');

@@ -155,6 +155,7 @@ export function hostNetwork(plan: Plan, address: string, pid: number | string, a
     bridge,
     network,
     address,
+    address6,
     veth,
     identity,
     bridgeLink: bridgeOperation(bridge, spec.subnet, network?.parsedGateway, networkIpv6(network)),

@@ -10,19 +10,27 @@
 // address) stays, for the network's DNS resolver.
 //
 // A dual-stack network has a second table of the same name in family ip6 with the same rules for its IPv6 subnet
-// (masquerade out, the same isolation; the bridge's link-local traffic needs no rule). Both go in one transaction.
+// (masquerade out, the same isolation; the bridge's link-local traffic needs no rule), and IPv6 port publishing:
+// a map `published6` (protocol . host port → container address . port, one element per -p without a host
+// address) that DNAT reads in prerouting (other hosts, containers) and output (the host itself, on its IPv6
+// addresses). Not on [::1]: IPv6 has no route_localnet, the kernel never lets a ::1 source leave by the bridge
+// (Docker serves [::1] with its userland proxy). Both tables go in one transaction.
 //
 // Like the main base, every rule carries a marker hashing the whole table, so one terse listing tells whether it is
 // in place and current (ensureNetworkTable).
 
 import { createHash } from 'node:crypto';
-import { isMissing, nft } from './firewall.js';
+import { isElementClash, isMissing, nft } from './firewall.js';
 import { NFT_FAMILY, networkTableName } from './names.js';
 import { formatIpv6 } from './subnet6.js';
 import { networkIpv6, type UserNetwork } from './networks.js';
+import type { PortMapping } from './ports.js';
 
 const CHAINS = ['postrouting', 'forward', 'guard'] as const;
-type Chain = (typeof CHAINS)[number];
+/** The ip6 table's chains besides: DNAT of published ports. */
+const DNAT_CHAINS = ['prerouting', 'output'] as const;
+type Chain = (typeof CHAINS)[number] | (typeof DNAT_CHAINS)[number];
+const MAP6 = 'published6';
 
 type Family = 'ip' | 'ip6';
 
@@ -38,6 +46,10 @@ function networkRules(network: UserNetwork, family: Family): [Chain, string][] {
   const rules: [Chain, string][] = [];
   if (!internal) rules.push(['postrouting', `${family} saddr ${subnet} oifname != "${bridge}" masquerade`]);
   if (family === 'ip') rules.push(['postrouting', `oifname "${bridge}" ct status dnat ip saddr 127.0.0.0/8 masquerade`]);
+  else {
+    const dnat = `fib daddr type local dnat ip6 to meta l4proto . th dport map @${MAP6}`;
+    rules.push(['prerouting', dnat], ['output', dnat]);
+  }
   rules.push(
     ['postrouting', `oifname "${bridge}" ct status dnat ${family} saddr ${subnet} masquerade`],
     ['forward', `iifname "${bridge}" oifname "${bridge}" accept`],
@@ -62,12 +74,22 @@ function tableLines(network: UserNetwork, marker: string | null): string[] {
 function familyLines(network: UserNetwork, family: Family, marker: string | null): string[] {
   const table = `${family} ${networkTableName(network.bridge)}`;
   const comment = marker === null ? '' : ` comment "${marker}"`;
+  const dnat =
+    family === 'ip6'
+      ? [
+          `add map ${table} ${MAP6} { type inet_proto . inet_service : ipv6_addr . inet_service; }`,
+          `add chain ${table} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+          `add chain ${table} output { type nat hook output priority -100; policy accept; }`,
+          ...DNAT_CHAINS.map((chain) => `flush chain ${table} ${chain}`),
+        ]
+      : [];
   return [
     `add table ${table}`,
     `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${table} guard { type filter hook prerouting priority raw; policy accept; }`,
     ...CHAINS.map((chain) => `flush chain ${table} ${chain}`),
+    ...dnat,
     ...networkRules(network, family).map(([chain, rule]) => `add rule ${table} ${chain} ${rule}${comment}`),
   ];
 }
@@ -114,4 +136,50 @@ export async function deleteNetworkTable(bridge: string): Promise<void> {
 export async function listNetworkTables(): Promise<string[]> {
   const listing = nft(`list tables ${NFT_FAMILY}\nlist tables ip6\n`);
   return [...new Set([...listing.matchAll(/^table ip6? (minictr_mcbr[0-9a-f]{10})$/gm)].map((match) => match[1]!.slice('minictr_'.length)))];
+}
+
+/** The published6 elements of a container's -p mappings without a host address (those are IPv4 addresses). */
+function elements6(mappings: readonly PortMapping[], address6: string): { key: string; value: string }[] {
+  return mappings.filter((mapping) => mapping.hostIp === null).map((mapping) => ({ key: `${mapping.protocol} . ${mapping.hostPort}`, value: `${address6} . ${mapping.containerPort}` }));
+}
+
+/**
+ * Publishes a container's ports over IPv6 on its dual-stack network. The host port is this container's (claimed
+ * in the ports registry), so an element already under its key is a stale one, of a container gone without its
+ * teardown: deleted, and the container's added again.
+ */
+export function publish6(bridge: string, mappings: readonly PortMapping[], address6: string): void {
+  const elements = elements6(mappings, address6);
+  if (elements.length === 0) return;
+  const map = `ip6 ${networkTableName(bridge)} ${MAP6}`;
+  const script = elements.map(({ key, value }) => `add element ${map} { ${key} : ${value} }\n`).join('');
+  try {
+    nft(script);
+  } catch (cause) {
+    if (!isElementClash(cause)) throw cause;
+    for (const { key } of elements) deleteElement(map, key);
+    nft(script);
+  }
+}
+
+/** Deletes the container's published6 elements; gone (or the table with them) counts as deleted. */
+export function unpublish6(bridge: string, mappings: readonly PortMapping[], address6: string): void {
+  const map = `ip6 ${networkTableName(bridge)} ${MAP6}`;
+  for (const { key, value } of elements6(mappings, address6)) {
+    try {
+      // Added then deleted in one transaction: deleting an absent element would fail. Another value under the key
+      // ("File exists") is another container's element, left alone.
+      nft(`add element ${map} { ${key} : ${value} }\ndelete element ${map} { ${key} }\n`);
+    } catch (cause) {
+      if (!isMissing(cause) && !isElementClash(cause)) throw cause;
+    }
+  }
+}
+
+function deleteElement(map: string, key: string): void {
+  try {
+    nft(`delete element ${map} { ${key} }\n`);
+  } catch (cause) {
+    if (!isMissing(cause)) throw cause;
+  }
 }

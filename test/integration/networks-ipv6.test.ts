@@ -4,7 +4,7 @@
 // network; bad IPv6 input is refused; `network rm` leaves the host (addresses, tables, routes) as it was.
 
 import { describe, expect, it } from 'vitest';
-import { isRoot, useScratchHost, type Result } from '../helpers/scratch-host.js';
+import { httpGet, isRoot, useScratchHost, type Result } from '../helpers/scratch-host.js';
 
 function explain(result: Result): string {
   return `exit ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
@@ -78,7 +78,7 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
     expect(await host.must(['ip', '-6', 'addr', 'show', 'dev', await bridgeOf('six')])).toMatch(/inet6 fd00:40::1\/64 scope global/);
     try {
       const page = 'mkdir -p /www && echo over-six > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www';
-      await ok(['run', '-d', '--rm', '--network', 'six', '--name', 'web6', '--ip6', 'fd00:40::80', '/bin/sh', '-c', page]);
+      await ok(['run', '-d', '--rm', '--network', 'six', '--name', 'web6', '--ip6', 'fd00:40::80', '-p', '8086:80', '/bin/sh', '-c', page]);
       await ok(['run', '-d', '--rm', '--network', 'other', '--name', 'far', '/bin/sleep', '60']);
       const shown = await host.minictr(['run', '--rm', '--network', 'six', '/bin/sh', '-c', 'ip -6 addr show dev eth0; ip -6 route']);
       expect(shown.stdout, explain(shown)).toMatch(/inet6 fd00:40::2\/64 scope global/);
@@ -100,6 +100,11 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
       const spoof = 'ping -6 -c1 -W2 fd00:40::80 >/dev/null; echo own=$?; ip -6 addr add fd00:40::99/64 dev eth0 && ping -6 -c1 -W1 -I fd00:40::99 fd00:40::80; echo spoofed=$?';
       const spoofed = await host.minictr(['run', '--rm', '--network', 'six', '--cap-add', 'NET_ADMIN', '/bin/sh', '-c', spoof]);
       expect(spoofed.stdout, explain(spoofed)).toMatch(/own=0\n[^]*spoofed=1/);
+      // Published over IPv6 too, on the host's IPv6 addresses: from the host itself and from the upstream.
+      const fromHost = await httpGet((argv) => host.exec(argv), 'http://[2001:db8:ff::2]:8086/');
+      expect(fromHost.stdout.trim(), explain(fromHost)).toBe('over-six');
+      const fromUpstream = await httpGet((argv) => upstream.exec(argv), 'http://[2001:db8:ff::2]:8086/');
+      expect(fromUpstream.stdout.trim(), explain(fromUpstream)).toBe('over-six');
       // By name: the network's resolver answers AAAA with the container's IPv6 address.
       const byName = await host.minictr(['run', '--rm', '--network', 'six', '/usr/bin/wget', '-q', '-O', '-', 'http://web6/']);
       expect(byName.stdout.trim(), explain(byName)).toBe('over-six');
@@ -111,6 +116,7 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
     } finally {
       await host.removeAllContainers();
     }
+    expect(await host.must(['nft', 'list', 'ruleset'])).not.toMatch(/tcp \. 8086/); // unpublished with its container
     expect(await ok(['network', 'rm', 'six', 'other'])).toBe('six\nother');
     // IPv6 forwarding stays on, as ip_forward does, with its former value kept for reset.
     const kept = { ...withUpstream, state: [...withUpstream.state, 'ipv6_forwarding.orig'].sort() };
