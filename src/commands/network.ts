@@ -48,7 +48,7 @@ export async function ls(flags: { quiet?: boolean }): Promise<number> {
     return 0;
   }
   const builtins = BUILTIN_NETWORKS.map((name) => ['-', name, name === 'none' ? 'null' : name, 'local', name === 'bridge' ? '10.0.0.0/24' : '']);
-  const rows = networks.map((network) => [shortId(network.id), network.name, 'bridge', 'local', `${network.subnet}${network.internal ? ' (internal)' : ''}`]);
+  const rows = networks.map((network) => [shortId(network.id), network.name, 'bridge', 'local', `${network.subnet}${network.subnet6 !== undefined ? `, ${network.subnet6}` : ''}${network.internal ? ' (internal)' : ''}`]);
   process.stdout.write(table([['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET'], ...builtins, ...rows]));
   return 0;
 }

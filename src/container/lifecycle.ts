@@ -292,9 +292,9 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
   crashPoint('lease');
   journaled(state, { kind: 'lease', address, ...(network !== null ? { network: network.name } : {}) });
   const leaseTable6 = network === null ? null : networkLeases6(network);
-  if (leaseTable6 !== null) {
+  if (network !== null && leaseTable6 !== null) {
     const address6 = acquire('lease an IPv6 address', () => leaseTable6.claim(id, spec.requestedIp6 === null ? null : parseIpv6(spec.requestedIp6)));
-    journaled(state, { kind: 'lease', address: address6, network: network!.name });
+    journaled(state, { kind: 'lease', address: address6, network: network.name });
     run.address6 = address6;
   }
   if (network !== null) {

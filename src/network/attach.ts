@@ -23,7 +23,7 @@ import { linkExists } from './iproute.js';
 import { applyLinks, type BridgeOperation, type VethOperation } from './links.js';
 import { BRIDGE, SUBNET_CIDR } from './names.js';
 import { ensureNetworkTable, publish6, unpublish6 } from './network-firewall.js';
-import type { UserNetwork } from './networks.js';
+import { networkIpv6, type UserNetwork } from './networks.js';
 import type { PortMapping } from './ports.js';
 import { Subnet } from './subnet.js';
 import { attachVethFilter, type VethIdentity } from './veth-filter.js';
@@ -89,7 +89,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   const firewall = (async () => {
     try {
       ensureForwarding();
-      if (plan.network?.parsedSubnet6 != null) ensureForwarding('ipv6');
+      if (networkIpv6(plan.network) !== null) ensureForwarding('ipv6');
       let applied: boolean;
       try {
         applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
@@ -101,9 +101,10 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
         applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
       }
       // -p on a dual-stack network publishes over IPv6 too, in the network's ip6 table, which must then be current.
-      const publishes6 = plan.network !== null && plan.address6 !== null && plan.ports.length > 0;
-      if (plan.network !== null && (applied || bridgeCreated || publishes6)) applied = (await ensureNetworkTable(plan.network)) || applied;
-      if (publishes6) publish6(plan.bridge, plan.ports, plan.address6!);
+      const { network, address6, ports } = plan;
+      const publishes6 = address6 !== null && ports.length > 0;
+      if (network !== null && (applied || bridgeCreated || publishes6)) applied = (await ensureNetworkTable(network)) || applied;
+      if (publishes6) publish6(plan.bridge, ports, address6);
       return applied;
     } catch (cause) {
       throw natFailed(cause);

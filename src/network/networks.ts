@@ -88,7 +88,7 @@ function overlaps(a: Subnet, b: Subnet): boolean {
 /**
  * The definition `network create` would store, pure: the subnet given or the first free one of the pool, checked
  * against the default network, every other network and the host's routes (a subnet the host already reaches
- * elsewhere would take those hosts away from it).
+ * elsewhere would take those hosts away from it). With --ipv6, an IPv6 subnet too (planSubnet6).
  */
 export function planNetwork(
   name: string,
