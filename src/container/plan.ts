@@ -67,12 +67,12 @@ export async function planRun(spec: RunSpec): Promise<Plan> {
  * The files the child writes into /etc: the host's own with --network host, generated ones otherwise. A file on or
  * under a mount's path is the mount's (`-v ./resolv.conf:/etc/resolv.conf`, a volume on /etc), as in Docker.
  */
-function etcFiles(plan: Plan, address: string | null): { path: string; content: string }[] {
+function etcFiles(plan: Plan, address: string | null, address6: string | null): { path: string; content: string }[] {
   const host = plan.spec.network === 'host';
   const mounted = (path: string) => plan.mounts.some((mount) => path === mount.target || path.startsWith(`${mount.target}/`));
   return [
     { path: '/etc/hostname', content: `${plan.hostname}\n` },
-    { path: '/etc/hosts', content: (host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address)) + plan.spec.addHosts.map((entry) => `${entry.address}\t${entry.name}\n`).join('') },
+    { path: '/etc/hosts', content: (host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address, address6)) + plan.spec.addHosts.map((entry) => `${entry.address}\t${entry.name}\n`).join('') },
     { path: '/etc/resolv.conf', content: resolvConf(plan, host) },
   ].filter((file) => !mounted(file.path));
 }
@@ -128,7 +128,7 @@ export function spawnOptions(
             ipv6: ipv6 === null || address6 === null ? null : { address: address6, prefixLength: ipv6.subnet.prefixLength, gateway: formatIpv6(ipv6.gateway) },
           },
     overlay: overlayOptions(release(), spec.layers, { upper: dirs.upper, work: dirs.work, target: dirs.merged }),
-    etcFiles: etcFiles(plan, address),
+    etcFiles: etcFiles(plan, address, address6),
     devices: plan.devices.map(({ path, type, major, minor, mode }) => ({ path, type, major, minor, mode })),
     mounts: nativeMounts(plan.mounts),
     workdir: spec.workdir,

@@ -80,10 +80,11 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
       const page = 'mkdir -p /www && echo over-six > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www';
       await ok(['run', '-d', '--rm', '--network', 'six', '--name', 'web6', '--ip6', 'fd00:40::80', '-p', '8086:80', '/bin/sh', '-c', page]);
       await ok(['run', '-d', '--rm', '--network', 'other', '--name', 'far', '/bin/sleep', '60']);
-      const shown = await host.minictr(['run', '--rm', '--network', 'six', '/bin/sh', '-c', 'ip -6 addr show dev eth0; ip -6 route']);
+      const shown = await host.minictr(['run', '--rm', '--network', 'six', '--hostname', 'h6', '/bin/sh', '-c', 'ip -6 addr show dev eth0; ip -6 route; cat /etc/hosts']);
       expect(shown.stdout, explain(shown)).toMatch(/inet6 fd00:40::2\/64 scope global/);
       expect(shown.stdout).not.toMatch(/tentative/);
       expect(shown.stdout).toMatch(/default via fd00:40::1 dev eth0/);
+      expect(shown.stdout).toMatch(/^fd00:40::2\th6$/m);
       expect(await reaches6('six', 'fd00:40::80')).toBe(true);
       // The upstream has no route to fd00:40::/64: its answer can only come back to the host's address (masquerade).
       expect(await reaches6('six', '2001:db8:ff::1')).toBe(true);
