@@ -19,6 +19,7 @@ import {
   forgetNetwork,
   listNetworks,
   networkLeases,
+  networkLeases6,
   networkStateDir,
   networkUsers,
   readNetwork,
@@ -158,7 +159,9 @@ async function runningContainer(ref: string, verb: string) {
 /** The addresses the container holds on `network` (through connect; the run's own network is record.network). */
 function heldAddresses(state: ContainerState, network: UserNetwork): string[] {
   const leases = networkLeases(network);
-  return state.entries().flatMap((entry) => (entry.kind === 'lease' && entry.network === network.name && leases.holder(entry.address) === state.id ? [entry.address] : []));
+  const leases6 = networkLeases6(network);
+  const holder = (address: string) => (address.includes(':') ? (leases6?.files.holder(address) ?? null) : leases.holder(address));
+  return state.entries().flatMap((entry) => (entry.kind === 'lease' && entry.network === network.name && holder(entry.address) === state.id ? [entry.address] : []));
 }
 
 export async function connect(name: string, ref: string, flags: { ip?: string; alias?: string[] }): Promise<number> {
@@ -178,7 +181,8 @@ export async function connect(name: string, ref: string, flags: { ip?: string; a
         pid,
         names: [record.config.hostname, shortId(container.id), ...(container.name !== null ? [container.name] : [])],
         journal: (entry) => state.journal(entry),
-        interfaces: state.entries().filter((entry) => entry.kind === 'lease').length,
+        // One interface per IPv4 lease (a dual-stack network's IPv6 lease is on the same interface).
+        interfaces: state.entries().filter((entry) => entry.kind === 'lease' && !entry.address.includes(':')).length,
       },
       { ip: flags.ip ?? null, aliases: flags.alias ?? [] },
     );

@@ -106,6 +106,13 @@ describe.skipIf(!isRoot)('minictr network create --ipv6 (needs root: skipped oth
       expect(fromHost.stdout.trim(), explain(fromHost)).toBe('over-six');
       const fromUpstream = await httpGet((argv) => upstream.exec(argv), 'http://[2001:db8:ff::2]:8086/');
       expect(fromUpstream.stdout.trim(), explain(fromUpstream)).toBe('over-six');
+      // connect: a container of another network gets eth1 on this one, dual-stack, without router advertisements.
+      await ok(['network', 'connect', 'six', 'far']);
+      const connected = await ok(['exec', 'far', '/bin/sh', '-c', 'ip -6 addr show dev eth1; cat /proc/sys/net/ipv6/conf/eth1/accept_ra']);
+      expect(connected).toMatch(/inet6 fd00:40::[0-9a-f]+\/64 scope global (flags 02 )?\n/); // 02: nodad, never tentative
+      expect(connected).toMatch(/^0$/m);
+      expect((await host.minictr(['exec', 'far', '/bin/ping', '-6', '-c1', '-W2', 'fd00:40::80'])).exitCode).toBe(0);
+      await ok(['network', 'disconnect', 'six', 'far']);
       // By name: the network's resolver answers AAAA with the container's IPv6 address.
       const byName = await host.minictr(['run', '--rm', '--network', 'six', '/usr/bin/wget', '-q', '-O', '-', 'http://web6/']);
       expect(byName.stdout.trim(), explain(byName)).toBe('over-six');
