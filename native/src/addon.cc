@@ -61,6 +61,7 @@ uint32_t Ipv4(Options& options, const char* key) {
   return address.s_addr;
 }
 
+// An IPv6 address option, as its 16 bytes in network order.
 void Ipv6(Options& options, const char* key, uint8_t (&target)[16]) {
   std::string text = options.String(key);
   if (inet_pton(AF_INET6, text.c_str(), target) != 1) options.Report(key, "an IPv6 address");
