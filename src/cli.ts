@@ -72,6 +72,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .argument('[command...]', 'an image and its command, or the absolute path of a program of the busybox rootfs (--rootfs: of that directory)')
     .passThroughOptions()
     .option('--ip <address>', 'IPv4 address in 10.0.0.0/24 (default: the lowest free one)')
+    .option('--ip6 <address>', 'IPv6 address on a network created with --ipv6 (default: the lowest free one)')
     .addOption(new Option('--network <mode>', "bridge, none (lo only), host, or a network's name (network create)").default('bridge'))
     .option('--network-alias <name>', "another name of the container in its network's DNS (repeatable)", collect, [])
     .option('--dns <address>', 'a DNS server for the container (repeatable)', collect, [])
@@ -298,7 +299,8 @@ function buildProgram(): InstanceType<typeof Command> {
     .command('create')
     .description("create a network: its own bridge, subnet, NAT and DNS resolver; prints its id")
     .argument('<name>', 'network name: [a-zA-Z0-9][a-zA-Z0-9_.-]*')
-    .option('--subnet <cidr>', 'IPv4 subnet (default: the first free 10.89.N.0/24)')
+    .option('--subnet <cidr>', 'IPv4 subnet (default: the first free 10.89.N.0/24); again with --ipv6 for the IPv6 one (default: the first free fd89:0:0:N::/64)', collect, [])
+    .option('--ipv6', 'dual stack: an IPv6 subnet too')
     .option('--gateway <address>', "the bridge's address in the subnet (default: its first)")
     .option('--internal', 'no route out: nothing forwarded to or from other interfaces')
     .action(lazy(async () => (await import('./commands/network.js')).create));

@@ -24,6 +24,7 @@ export interface StatePaths {
   resetMarker: string;
   /** ip_forward before minictr first set it (network/bridge.ts). */
   ipForwardSaved: string;
+  ip6ForwardSaved: string;
   /** User-defined networks' definitions, one JSON file each, on disk (network/networks.ts). */
   networks: string;
   /** Their running state: leases, DNS records and resolver of each, by name (network/networks.ts). */
@@ -44,6 +45,7 @@ export function statePaths(state: string, data: string): StatePaths {
     volumes: join(data, 'volumes'),
     resetMarker: join(state, 'reset'),
     ipForwardSaved: join(state, 'ip_forward.orig'),
+    ip6ForwardSaved: join(state, 'ipv6_forwarding.orig'),
     networks: join(data, 'networks'),
     networkState: join(state, 'networks'),
     cni: join(state, 'cni'),

@@ -61,6 +61,12 @@ uint32_t Ipv4(Options& options, const char* key) {
   return address.s_addr;
 }
 
+// An IPv6 address option, as its 16 bytes in network order.
+void Ipv6(Options& options, const char* key, uint8_t (&target)[16]) {
+  std::string text = options.String(key);
+  if (inet_pton(AF_INET6, text.c_str(), target) != 1) options.Report(key, "an IPv6 address");
+}
+
 // The process part of spawn()'s options: identity, security profile, the program. (An exec'd process has the same
 // parts, in the request its joiner reads: join-request.ts.)
 void ParseProcess(Options& options, SpawnRequest* request) {
@@ -106,6 +112,13 @@ void ParseSpawnRequest(Options& options, SpawnRequest* request) {
     int prefix = static_cast<int>(iface.Integer("prefixLength", 1, 32));
     request->netmask = htonl(~0u << (32 - prefix));
     request->gateway = Ipv4(iface, "gateway");
+    if (!iface.IsNull("ipv6")) {
+      Options ipv6 = iface.Object("ipv6");
+      request->configure_ipv6 = true;
+      Ipv6(ipv6, "address", request->address6);
+      request->prefix6 = static_cast<uint8_t>(ipv6.Integer("prefixLength", 1, 128));
+      Ipv6(ipv6, "gateway", request->gateway6);
+    }
   }
   // The container's root, the read-only layers topmost first; src/container/overlay.ts decided how to mount it.
   Options overlay = options.Object("overlay");

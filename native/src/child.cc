@@ -100,9 +100,12 @@ bool ZeroIpv6Setting(const char* ifname, const char* setting) {
 }
 
 // The interface's address and netmask, and up. Before it is up: no router advertisement is ever accepted and no
-// address autoconfigured, as Docker sets, so no container learns IPv6 routes from another (CVE-2020-13401).
+// address autoconfigured, as Docker sets, so no container learns IPv6 routes from another (CVE-2020-13401); on a
+// dual-stack network, no duplicate address detection either: the addresses (the network's lease, and the
+// link-local one made as the link comes up) are usable at once, not "tentative" for a second when the command starts.
 bool ConfigureInterface(int sock, const ChildConfig& config) {
   if (!ZeroIpv6Setting(config.ifname, "accept_ra") || !ZeroIpv6Setting(config.ifname, "autoconf")) return false;
+  if (config.configure_ipv6 && !ZeroIpv6Setting(config.ifname, "accept_dad")) return false;
   struct ifreq request;
   memset(&request, 0, sizeof request);
   strncpy(request.ifr_name, config.ifname, IFNAMSIZ - 1);
@@ -122,6 +125,44 @@ bool AddDefaultRoute(int sock, const ChildConfig& config) {
   route.rt_flags = RTF_UP | RTF_GATEWAY;
   route.rt_dev = const_cast<char*>(config.ifname);
   return ioctl(sock, SIOCADDRT, &route) == 0;
+}
+
+// The kernel's struct in6_ifreq (linux/ipv6.h, which clashes with netinet/in.h): SIOCSIFADDR's argument on an
+// AF_INET6 socket.
+struct Ipv6InterfaceRequest {
+  struct in6_addr address;
+  uint32_t prefix_length;
+  int ifindex;
+};
+
+// A dual-stack network's address on the container's interface (already up, without DAD: ConfigureInterface), then
+// the default route through the bridge's IPv6 gateway.
+bool ConfigureIpv6(const ChildConfig& config) {
+  int sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return false;
+  struct ifreq index_request;
+  memset(&index_request, 0, sizeof index_request);
+  strncpy(index_request.ifr_name, config.ifname, IFNAMSIZ - 1);
+  bool ok = ioctl(sock, SIOCGIFINDEX, &index_request) == 0;
+  if (ok) {
+    Ipv6InterfaceRequest request;
+    memset(&request, 0, sizeof request);
+    memcpy(&request.address, config.address6, sizeof config.address6);
+    request.prefix_length = config.prefix6;
+    request.ifindex = index_request.ifr_ifindex;
+    ok = ioctl(sock, SIOCSIFADDR, &request) == 0;
+  }
+  if (ok) {
+    struct in6_rtmsg route;
+    memset(&route, 0, sizeof route);
+    memcpy(&route.rtmsg_gateway, config.gateway6, sizeof config.gateway6);
+    route.rtmsg_flags = RTF_UP | RTF_GATEWAY;
+    route.rtmsg_metric = 1;
+    route.rtmsg_ifindex = index_request.ifr_ifindex;
+    ok = ioctl(sock, SIOCADDRT, &route) == 0;
+  }
+  close(sock);
+  return ok;
 }
 
 // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the container's tree
@@ -439,12 +480,14 @@ void RunChild(const ChildConfig& config) {
   // 2. Hostname, in the new UTS namespace.
   if (sethostname(config.hostname, strlen(config.hostname)) < 0) FailStep(config, kStepHostname);
 
-  // 3-5. Network, in the new network namespace: lo up, then eth0 (moved here by minictr) and the default route.
+  // 3-5. Network, in the new network namespace: lo up, then eth0 (moved here by minictr) and the default route
+  //      (and on a dual-stack network the same in IPv6).
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0 || !SetFlagsUp(sock, "lo")) FailStep(config, kStepLoopback);
   if (config.configure_interface) {
     if (!ConfigureInterface(sock, config)) FailStep(config, kStepInterface);
     if (!AddDefaultRoute(sock, config)) FailStep(config, kStepRoute);
+    if (config.configure_ipv6 && !ConfigureIpv6(config)) FailStep(config, kStepInterface);
   }
   close(sock);
 

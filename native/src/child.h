@@ -125,6 +125,10 @@ struct ChildConfig : ProcessConfig {
   uint32_t address;  // network byte order
   uint32_t netmask;
   uint32_t gateway;
+  bool configure_ipv6;
+  uint8_t address6[16];
+  uint8_t prefix6;
+  uint8_t gateway6[16];
   OverlayConfig overlay;
   const EtcFile* etc_files;
   size_t etc_file_count;

@@ -348,6 +348,10 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.address = request.address;
   config.netmask = request.netmask;
   config.gateway = request.gateway;
+  config.configure_ipv6 = request.configure_ipv6;
+  memcpy(config.address6, request.address6, sizeof config.address6);
+  config.prefix6 = request.prefix6;
+  memcpy(config.gateway6, request.gateway6, sizeof config.gateway6);
   config.etc_files = etc_files.data();
   config.etc_file_count = etc_files.size();
   config.devices = devices.data();

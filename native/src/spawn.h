@@ -24,6 +24,10 @@ struct SpawnRequest {
   uint32_t address = 0;  // network byte order
   uint32_t netmask = 0;
   uint32_t gateway = 0;
+  bool configure_ipv6 = false;  // a dual-stack network: an IPv6 address and default route too
+  uint8_t address6[16] = {};
+  uint8_t prefix6 = 0;
+  uint8_t gateway6[16] = {};
   struct Overlay {
     std::string target;
     std::vector<std::string> lower;  // topmost first

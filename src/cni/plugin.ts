@@ -42,6 +42,8 @@ function asUserNetwork(network: CniNetwork): UserNetwork {
     createdAt: '',
     parsedSubnet: network.subnet,
     parsedGateway: network.gateway,
+    parsedSubnet6: null,
+    parsedGateway6: null,
   };
 }
 

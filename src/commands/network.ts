@@ -19,6 +19,7 @@ import {
   forgetNetwork,
   listNetworks,
   networkLeases,
+  networkLeases6,
   networkStateDir,
   networkUsers,
   readNetwork,
@@ -48,7 +49,7 @@ export async function ls(flags: { quiet?: boolean }): Promise<number> {
     return 0;
   }
   const builtins = BUILTIN_NETWORKS.map((name) => ['-', name, name === 'none' ? 'null' : name, 'local', name === 'bridge' ? '10.0.0.0/24' : '']);
-  const rows = networks.map((network) => [shortId(network.id), network.name, 'bridge', 'local', `${network.subnet}${network.internal ? ' (internal)' : ''}`]);
+  const rows = networks.map((network) => [shortId(network.id), network.name, 'bridge', 'local', `${network.subnet}${network.subnet6 !== undefined ? `, ${network.subnet6}` : ''}${network.internal ? ' (internal)' : ''}`]);
   process.stdout.write(table([['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET'], ...builtins, ...rows]));
   return 0;
 }
@@ -76,10 +77,18 @@ function inspectOne(network: UserNetwork) {
     Created: network.createdAt,
     Scope: 'local',
     Driver: 'bridge',
-    IPAM: { Driver: 'default', Config: [{ Subnet: network.subnet, Gateway: network.gateway }] },
+    EnableIPv6: network.subnet6 !== undefined,
+    IPAM: {
+      Driver: 'default',
+      Config: [{ Subnet: network.subnet, Gateway: network.gateway }, ...(network.subnet6 !== undefined ? [{ Subnet: network.subnet6, Gateway: network.gateway6 }] : [])],
+    },
     Internal: network.internal,
     Containers: Object.fromEntries(
-      readEndpoints(networkStateDir(network)).map((endpoint) => [endpoint.id, { Names: endpoint.names, IPv4Address: `${endpoint.address}/${network.parsedSubnet.prefixLength}` }]),
+      readEndpoints(networkStateDir(network)).map((endpoint) => [endpoint.id, {
+        Names: endpoint.names,
+        IPv4Address: `${endpoint.address}/${network.parsedSubnet.prefixLength}`,
+        IPv6Address: endpoint.address6 === undefined ? '' : `${endpoint.address6}/${network.parsedSubnet6?.prefixLength}`,
+      }]),
     ),
     Options: { 'com.docker.network.bridge.name': network.bridge },
     Resolver: resolver === null ? null : { Address: `${network.gateway}:53`, Pid: resolver.pid, ...memoryKiB(resolver.pid) },
@@ -150,7 +159,9 @@ async function runningContainer(ref: string, verb: string) {
 /** The addresses the container holds on `network` (through connect; the run's own network is record.network). */
 function heldAddresses(state: ContainerState, network: UserNetwork): string[] {
   const leases = networkLeases(network);
-  return state.entries().flatMap((entry) => (entry.kind === 'lease' && entry.network === network.name && leases.holder(entry.address) === state.id ? [entry.address] : []));
+  const leases6 = networkLeases6(network);
+  const holder = (address: string) => (address.includes(':') ? (leases6?.files.holder(address) ?? null) : leases.holder(address));
+  return state.entries().flatMap((entry) => (entry.kind === 'lease' && entry.network === network.name && holder(entry.address) === state.id ? [entry.address] : []));
 }
 
 export async function connect(name: string, ref: string, flags: { ip?: string; alias?: string[] }): Promise<number> {
@@ -170,7 +181,8 @@ export async function connect(name: string, ref: string, flags: { ip?: string; a
         pid,
         names: [record.config.hostname, shortId(container.id), ...(container.name !== null ? [container.name] : [])],
         journal: (entry) => state.journal(entry),
-        interfaces: state.entries().filter((entry) => entry.kind === 'lease').length,
+        // One interface per IPv4 lease (a dual-stack network's IPv6 lease is on the same interface).
+        interfaces: state.entries().filter((entry) => entry.kind === 'lease' && !entry.address.includes(':')).length,
       },
       { ip: flags.ip ?? null, aliases: flags.alias ?? [] },
     );

@@ -13,7 +13,8 @@
 // /run/minictr-script instead of minictr's registries. What it cannot reproduce (seccomp, the eBPF filters, -t's
 // terminal...) it lists at its top (dry-run-profile.ts).
 
-import { networkLeases } from '../network/networks.js';
+import { networkLeases, networkLeases6 } from '../network/networks.js';
+import { parseIpv6 } from '../network/subnet6.js';
 import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
 import { MinictrError } from '../errors.js';
@@ -129,15 +130,21 @@ function setupScript(plan: Plan, options: ScriptSpawnOptions, root: string): str
   ];
   if (options.interface !== null) {
     const iface = options.interface;
+    const ipv6 = iface.ipv6;
     lines.push(
       '# No IPv6 router advertisement is ever learned (CVE-2020-13401), where the kernel has IPv6.',
       ...['accept_ra', 'autoconf'].map((setting) => {
         const path = q(`/proc/sys/net/ipv6/conf/${iface.name}/${setting}`);
         return `[ ! -e ${path} ] || echo 0 > ${path}`;
       }),
+      // A dual-stack network: no duplicate address detection, the addresses are usable at once.
+      ...(ipv6 !== null ? [`echo 0 > ${q(`/proc/sys/net/ipv6/conf/${iface.name}/accept_dad`)}`] : []),
       `ip addr add ${q(`${iface.address}/${iface.prefixLength}`)} dev ${q(iface.name)}`,
       `ip link set ${q(iface.name)} up`,
       `ip route add default via ${q(iface.gateway)}`,
+      ...(ipv6 !== null
+        ? [`ip -6 addr add ${q(`${ipv6.address}/${ipv6.prefixLength}`)} dev ${q(iface.name)}`, `ip -6 route add default via ${q(ipv6.gateway)} dev ${q(iface.name)}`]
+        : []),
     );
   }
   lines.push(
@@ -198,11 +205,11 @@ function pid1Script(plan: Plan, options: ScriptSpawnOptions, root: string): stri
   ];
 }
 
-function dryRunScript(plan: Plan, address: string | null, invocation: readonly string[]): string {
+function dryRunScript(plan: Plan, address: string | null, invocation: readonly string[], address6: string | null = null): string {
   const { spec } = plan;
   const root = `${SCRIPT_ROOT}/${shortId(plan.id)}`;
   const q = shellQuote;
-  const options = spawnOptions(plan, { upper: `${root}/upper`, work: `${root}/work`, merged: `${root}/merged` }, address);
+  const options = spawnOptions(plan, { upper: `${root}/upper`, work: `${root}/work`, merged: `${root}/merged` }, address, address6);
   const cgroups = planCgroups(plan.id, spec.limits, plan.deviceRules);
   const namespaces = ['--pid', '--mount', '--uts', '--ipc', ...(spec.network === 'host' ? [] : ['--net'])];
   const log = `${root}.log`;
@@ -246,7 +253,7 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
     'PID=${PID%% *}',
     ...cgroupJoinLines(cgroups),
   );
-  const network = address === null ? null : hostNetwork(plan, address, '$PID');
+  const network = address === null ? null : hostNetwork(plan, address, '$PID', address6);
   if (network !== null) {
     lines.push(
       '',
@@ -296,6 +303,8 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
 export async function dryRun(spec: RunSpec, invocation: readonly string[]): Promise<string> {
   const plan = await planRun(spec);
   const address = spec.network === 'bridge' ? (spec.userNetwork === null ? leases() : networkLeases(spec.userNetwork)).peek(spec.requestedIp) : null;
+  const leases6 = spec.network === 'bridge' && spec.userNetwork !== null ? networkLeases6(spec.userNetwork) : null;
+  const address6 = leases6 === null ? null : leases6.peek(spec.requestedIp6 === null ? null : parseIpv6(spec.requestedIp6));
   spec.ports = await ports().peek(spec.ports); // the host ports -P would choose now, as the address
-  return dryRunScript(plan, address, invocation);
+  return dryRunScript(plan, address, invocation, address6);
 }

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 
-export function hostsFile(hostname: string, address: string | null): string {
+export function hostsFile(hostname: string, address: string | null, address6: string | null = null): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -14,6 +14,7 @@ export function hostsFile(hostname: string, address: string | null): string {
     'ff02::2\tip6-allrouters',
   ];
   lines.push(`${address ?? '127.0.1.1'}\t${hostname}`);
+  if (address6 !== null) lines.push(`${address6}\t${hostname}`); // a dual-stack network's, as Docker writes it
   return `${lines.join('\n')}\n`;
 }
 

@@ -42,7 +42,7 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
     case 'ports': {
       // Only the ports this container still holds: a port released already may be another container's now.
       const held = entry.mappings.filter((mapping) => ports().holder(mapping) === id);
-      await detach({ published: { address: entry.address, mappings: held } });
+      await detach({ published: { address: entry.address, mappings: held, ...(entry.ipv6 !== undefined ? { ipv6: entry.ipv6 } : {}) } });
       ports().release(id, held);
       return;
     }

@@ -19,7 +19,8 @@ import { ipLines } from '../network/links.js';
 import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/names.js';
 import { ensureResolver } from '../network/dns/resolver-process.js';
 import { writeEndpoint } from '../network/dns/records.js';
-import { networkExists, networkLeases, networkStateDir } from '../network/networks.js';
+import { networkExists, networkLeases, networkLeases6, networkStateDir } from '../network/networks.js';
+import { parseIpv6 } from '../network/subnet6.js';
 import { describeMapping } from '../network/ports.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
 import { shortId } from '../ids.js';
@@ -124,6 +125,8 @@ interface Run {
   started: boolean;
   /** --step: the prompts on the caller's terminal. */
   step: StepMode | null;
+  /** On a dual-stack network, once leased: the container's IPv6 address. */
+  address6: string | null;
 }
 
 /** Runs the container to completion (or, detached, until it runs) and returns how its PID 1 ended. */
@@ -141,7 +144,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   return holdingSignals(
     (teardown, signals) => {
       if (step !== null) teardown.defer('close the terminal of --step', () => step.close());
-      return execute((run = { plan, addon, teardown, signals, report, state: null, started: false, step }));
+      return execute((run = { plan, addon, teardown, signals, report, state: null, started: false, step, address6: null }));
     },
     async (failures, teardown) => {
       // teardown: what is kept in memory is undone first (PID 1 stopped and reaped), then the journal.
@@ -288,11 +291,17 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
   const address = acquire('lease an address', () => leaseTable.claim(id, spec.requestedIp));
   crashPoint('lease');
   journaled(state, { kind: 'lease', address, ...(network !== null ? { network: network.name } : {}) });
+  const leaseTable6 = network === null ? null : networkLeases6(network);
+  if (network !== null && leaseTable6 !== null) {
+    const address6 = acquire('lease an IPv6 address', () => leaseTable6.claim(id, spec.requestedIp6 === null ? null : parseIpv6(spec.requestedIp6)));
+    journaled(state, { kind: 'lease', address: address6, network: network.name });
+    run.address6 = address6;
+  }
   if (network !== null) {
     // A `network rm` that checked for users before this lease took the network away: nothing to join.
     if (!networkExists(network)) throw new UsageError(`network ${network.name} was removed meanwhile`);
     const names = [run.plan.hostname, shortId(id), ...(spec.name !== null ? [spec.name] : []), ...spec.aliases];
-    acquire('write the DNS record', () => writeEndpoint(networkStateDir(network), { id, address, names, dns: spec.dns }));
+    acquire('write the DNS record', () => writeEndpoint(networkStateDir(network), { id, address, ...(run.address6 !== null ? { address6: run.address6 } : {}), names, dns: spec.dns }));
   }
   if (spec.ports.length > 0) {
     // Claimed, then journaled with the host ports chosen for -P and -p CONTAINER_PORT (as the lease: gc releases
@@ -302,11 +311,12 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
     } catch (cause) {
       throw acquisitionError('claim host ports', cause);
     }
-    journaled(state, { kind: 'ports', address, mappings: spec.ports });
+    const ipv6 = network !== null && run.address6 !== null ? { ipv6: { bridge: network.bridge, address: run.address6 } } : {};
+    journaled(state, { kind: 'ports', address, mappings: spec.ports, ...ipv6 });
     crashPoint('ports');
   }
   const claimed = spec.ports.map((m) => `${m.protocol}-${m.hostPort}`).join(', ');
-  run.report.step('address', `lease ${address}: O_EXCL file in ${leaseTable.files.dir}${claimed ? `; host ports ${claimed} claimed likewise` : ''}`);
+  run.report.step('address', `lease ${address}${run.address6 !== null ? ` and ${run.address6}` : ''}: O_EXCL file in ${leaseTable.files.dir}${claimed ? `; host ports ${claimed} claimed likewise` : ''}`);
   return address;
 }
 
@@ -335,7 +345,7 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
   const held = HeldChild.spawn(addon, teardown, {
     tty: spec.tty && !spec.detach, // detached: the monitor's
     spawn: () => {
-      const child = addon.spawn({ ...spawnOptions(plan, dirs, address), ...processOptions(plan, state) });
+      const child = addon.spawn({ ...spawnOptions(plan, dirs, address, run.address6), ...processOptions(plan, state) });
       // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
       // container alone while this process owns it). Registered first, so it runs after the process is stopped.
       if (child.monitorPid > 0) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
@@ -384,7 +394,7 @@ function joinCgroup(run: Run, held: HeldChild, cgroups: string[]): Promise<Error
 async function attachNetwork(run: Run, state: ContainerState, address: string, pid: number): Promise<void> {
   const { plan, addon, report } = run;
   const { spec } = plan;
-  const network: NetworkPlan = hostNetwork(plan, address, pid);
+  const network: NetworkPlan = hostNetwork(plan, address, pid, run.address6);
   journaled(state, { kind: 'veth', name: network.veth });
   const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
   if (spec.userNetwork !== null) await ensureResolver(spec.userNetwork);

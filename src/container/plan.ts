@@ -10,6 +10,8 @@ import { BRIDGE, CONTAINER_IFNAME, hostVethName, macFor, SUBNET_CIDR } from '../
 import { networkRuleset } from '../network/network-firewall.js';
 import { checkHostPorts } from '../network/ports.js';
 import { formatIpv4, parseIpv4, Subnet } from '../network/subnet.js';
+import { formatIpv6, parseIpv6 } from '../network/subnet6.js';
+import { networkIpv6 } from '../network/networks.js';
 import { vethOperation } from '../network/veth.js';
 import type { DeviceRule } from '../bpf/device-filter.js';
 import type { SpawnOptions } from '../native/index.js';
@@ -65,12 +67,12 @@ export async function planRun(spec: RunSpec): Promise<Plan> {
  * The files the child writes into /etc: the host's own with --network host, generated ones otherwise. A file on or
  * under a mount's path is the mount's (`-v ./resolv.conf:/etc/resolv.conf`, a volume on /etc), as in Docker.
  */
-function etcFiles(plan: Plan, address: string | null): { path: string; content: string }[] {
+function etcFiles(plan: Plan, address: string | null, address6: string | null): { path: string; content: string }[] {
   const host = plan.spec.network === 'host';
   const mounted = (path: string) => plan.mounts.some((mount) => path === mount.target || path.startsWith(`${mount.target}/`));
   return [
     { path: '/etc/hostname', content: `${plan.hostname}\n` },
-    { path: '/etc/hosts', content: (host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address)) + plan.spec.addHosts.map((entry) => `${entry.address}\t${entry.name}\n`).join('') },
+    { path: '/etc/hosts', content: (host ? readHostFile('/etc/hosts') : hostsFile(plan.hostname, address, address6)) + plan.spec.addHosts.map((entry) => `${entry.address}\t${entry.name}\n`).join('') },
     { path: '/etc/resolv.conf', content: resolvConf(plan, host) },
   ].filter((file) => !mounted(file.path));
 }
@@ -108,8 +110,10 @@ export function spawnOptions(
   plan: Plan,
   dirs: { upper: string; work: string; merged: string },
   address: string | null,
+  address6: string | null = null,
 ): Omit<SpawnOptions, 'helper' | 'init' | 'terminal' | 'monitor'> {
   const { spec } = plan;
+  const ipv6 = networkIpv6(spec.userNetwork);
   return {
     newNetwork: spec.network !== 'host',
     hostname: plan.hostname,
@@ -121,9 +125,10 @@ export function spawnOptions(
             address,
             prefixLength: spec.subnet.prefixLength,
             gateway: gatewayOf(spec),
+            ipv6: ipv6 === null || address6 === null ? null : { address: address6, prefixLength: ipv6.subnet.prefixLength, gateway: formatIpv6(ipv6.gateway) },
           },
     overlay: overlayOptions(release(), spec.layers, { upper: dirs.upper, work: dirs.work, target: dirs.merged }),
-    etcFiles: etcFiles(plan, address),
+    etcFiles: etcFiles(plan, address, address6),
     devices: plan.devices.map(({ path, type, major, minor, mode }) => ({ path, type, major, minor, mode })),
     mounts: nativeMounts(plan.mounts),
     workdir: spec.workdir,
@@ -138,21 +143,22 @@ export function spawnOptions(
  * The host side of the network for a container at `address` whose PID 1 is `pid` (a number, or "$PID"): what
  * network/attach.ts does, and the dry-run's scripts.
  */
-export function hostNetwork(plan: Plan, address: string, pid: number | string) {
+export function hostNetwork(plan: Plan, address: string, pid: number | string, address6: string | null = null) {
   const { spec } = plan;
   const network = spec.userNetwork;
   const bridge = network?.bridge ?? BRIDGE;
   const veth = hostVethName(shortId(plan.id));
   const published = publishLines(spec.ports, address);
-  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)! };
+  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)!, ...(address6 !== null ? { address6: parseIpv6(address6)! } : {}) };
   return {
     subnet: spec.subnet,
     bridge,
     network,
     address,
+    address6,
     veth,
     identity,
-    bridgeLink: bridgeOperation(bridge, spec.subnet, network?.parsedGateway),
+    bridgeLink: bridgeOperation(bridge, spec.subnet, network?.parsedGateway, networkIpv6(network)),
     vethLink: vethOperation(veth, bridge, pid, identity.mac),
     ports: spec.ports,
     publishLines: published,

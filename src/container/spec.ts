@@ -14,6 +14,7 @@ import { mergeEnv, type ImageRun } from '../image/image-config.js';
 import type { TimingsFormat } from './report.js';
 import type { UserNetwork } from '../network/networks.js';
 import { formatIpv4, parseIpv4, Subnet } from '../network/subnet.js';
+import { formatIpv6, parseIpv6 } from '../network/subnet6.js';
 import { parseMountFlags, type MountRequest } from '../volume/spec.js';
 
 export type NetworkMode = 'bridge' | 'none' | 'host';
@@ -26,6 +27,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** Flags of `minictr run`, as commander parses them. */
 export interface RunFlags {
   ip?: string;
+  ip6?: string;
   rootfs?: string;
   /** Images only: --entrypoint, --pull, --platform. */
   entrypoint?: string;
@@ -106,6 +108,8 @@ export interface RunSpec {
   addHosts: { name: string; address: string }[];
   /** --ip, parsed and checked against the subnet; null: take the lowest free address. */
   requestedIp: number | null;
+  /** --ip6 on a dual-stack network, as formatIpv6 spells it; null: take the lowest free IPv6 address. */
+  requestedIp6: string | null;
   subnet: Subnet;
   rootfs: string;
   /** null: the short id (or, with --network host, the host's name), known once the id exists. */
@@ -191,6 +195,16 @@ function parseIp(value: string | undefined, network: NetworkMode, subnet: Subnet
   return address;
 }
 
+function parseIp6(value: string | undefined, network: UserNetwork | null): string | null {
+  if (value === undefined) return null;
+  if (network === null || network.parsedSubnet6 === null || network.parsedGateway6 === null) throw new UsageError('--ip6 needs a network created with --ipv6 (--network NAME)');
+  const address = parseIpv6(value);
+  if (address === null) throw new UsageError(`invalid --ip6 "${value}": not an IPv6 address`);
+  const reason = network.parsedSubnet6.unusableReason(address, network.parsedGateway6);
+  if (reason !== null) throw new UsageError(`invalid --ip6 ${value}: ${reason}`);
+  return formatIpv6(address);
+}
+
 function parseTimings(value: boolean | string | undefined): TimingsFormat | null {
   if (value === undefined || value === false) return null;
   if (value === true || value === 'text') return 'text';
@@ -231,6 +245,7 @@ export function buildRunSpec(
   const gateway = formatIpv4(userNetwork?.parsedGateway ?? subnet.gateway);
   const requestedIp = parseIp(flags.ip, network, subnet);
   if (requestedIp !== null && formatIpv4(requestedIp) === gateway) throw new UsageError(`invalid --ip ${flags.ip}: is the gateway of network ${userNetwork?.name}`);
+  const requestedIp6 = parseIp6(flags.ip6, network === 'bridge' ? userNetwork : null);
   if ((flags.networkAlias ?? []).length > 0 && userNetwork === null) throw new UsageError('--network-alias needs a user-defined network (--network NAME)');
   for (const alias of flags.networkAlias ?? []) if (!HOSTNAME.test(alias)) throw new UsageError(`invalid --network-alias "${alias}": letters, digits, '-' and '.'`);
   for (const server of flags.dns ?? []) if (parseIpv4(server) === null) throw new UsageError(`invalid --dns "${server}": not an IPv4 address`);
@@ -275,6 +290,7 @@ export function buildRunSpec(
     dnsSearch: flags.dnsSearch ?? [],
     addHosts,
     requestedIp,
+    requestedIp6,
     subnet,
     rootfs,
     hostname: flags.hostname ?? null,

@@ -49,7 +49,7 @@ export type JournalEntry =
   | { kind: 'name'; name: string }
   /** An address on the default network, or on the user-defined `network` (with the container's DNS record). */
   | { kind: 'lease'; address: string; network?: string }
-  | { kind: 'ports'; address: string; mappings: PortMapping[] }
+  | { kind: 'ports'; address: string; mappings: PortMapping[]; ipv6?: { bridge: string; address: string } }
   | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }
   | { kind: 'veth'; name: string }

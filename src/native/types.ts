@@ -8,6 +8,8 @@ export interface InterfaceConfig {
   address: string;
   prefixLength: number;
   gateway: string;
+  /** A dual-stack network's IPv6 address and gateway (the child turns DAD off and adds the default route); null: IPv4 only. */
+  ipv6: { address: string; prefixLength: number; gateway: string } | null;
 }
 
 export interface SpawnOptions {

@@ -27,6 +27,9 @@ const RTM_NEWADDR = 20;
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;
+const AF_INET6 = 10;
+/** ifa_flags: no duplicate address detection, the address is usable at once (not "tentative"). */
+const IFA_F_NODAD = 0x02;
 const IFF_UP = 0x1;
 const RT_SCOPE_UNIVERSE = 0;
 
@@ -63,13 +66,14 @@ function ifinfomsg(index: number, up: boolean): Request['header'] {
 }
 
 /** struct ifaddrmsg: family u8, prefixlen u8, flags u8, scope u8, index u32. */
-function ifaddrmsg(prefixLength: number, index: number): Request['header'] {
+function ifaddrmsg(prefixLength: number, index: number, family: 'AF_INET' | 'AF_INET6' = 'AF_INET'): Request['header'] {
   const data = Buffer.alloc(8);
-  data.writeUInt8(AF_INET, 0);
+  data.writeUInt8(family === 'AF_INET' ? AF_INET : AF_INET6, 0);
   data.writeUInt8(prefixLength, 1);
+  data.writeUInt8(family === 'AF_INET6' ? IFA_F_NODAD : 0, 2);
   data.writeUInt8(RT_SCOPE_UNIVERSE, 3);
   data.writeUInt32LE(index, 4);
-  return { data, shown: `ifaddrmsg{AF_INET, prefixlen ${prefixLength}, index ${index}}` };
+  return { data, shown: `ifaddrmsg{${family}, prefixlen ${prefixLength}${family === 'AF_INET6' ? ', flags IFA_F_NODAD' : ''}, index ${index}}` };
 }
 
 function macAttribute(mac: string): Attribute {
@@ -106,6 +110,23 @@ export function replaceAddress(index: number, address: number, shown: string, pr
     flags: NLM_F_CREATE | NLM_F_REPLACE,
     header: ifaddrmsg(prefixLength, index),
     attributes: [ipv4Attribute('IFA_LOCAL', IFA_LOCAL, address, shown), ipv4Attribute('IFA_ADDRESS', IFA_ADDRESS, address, shown)],
+  };
+}
+
+/**
+ * An IPv6 address (16 bytes of `address`, a 128-bit number) on the link with index `index`, without duplicate
+ * address detection, replacing the same address there.
+ */
+export function replaceAddress6(index: number, address: bigint, shown: string, prefixLength: number): Request {
+  const data = Buffer.alloc(16);
+  data.writeBigUInt64BE(address >> 64n, 0);
+  data.writeBigUInt64BE(address & 0xffffffffffffffffn, 8);
+  return {
+    name: 'RTM_NEWADDR',
+    type: RTM_NEWADDR,
+    flags: NLM_F_CREATE | NLM_F_REPLACE,
+    header: ifaddrmsg(prefixLength, index, 'AF_INET6'),
+    attributes: [bytesAttribute('IFA_LOCAL', IFA_LOCAL, data, shown), bytesAttribute('IFA_ADDRESS', IFA_ADDRESS, data, shown)],
   };
 }
 

@@ -22,8 +22,8 @@ import { deleteTable, ensureRuleset, isElementClash, unpublish } from './firewal
 import { linkExists } from './iproute.js';
 import { applyLinks, type BridgeOperation, type VethOperation } from './links.js';
 import { BRIDGE, SUBNET_CIDR } from './names.js';
-import { ensureNetworkTable } from './network-firewall.js';
-import type { UserNetwork } from './networks.js';
+import { ensureNetworkTable, publish6, unpublish6 } from './network-firewall.js';
+import { networkIpv6, type UserNetwork } from './networks.js';
 import type { PortMapping } from './ports.js';
 import { Subnet } from './subnet.js';
 import { attachVethFilter, type VethIdentity } from './veth-filter.js';
@@ -35,8 +35,9 @@ export interface NetworkPlan {
   /** The bridge the container joins: minictr0, or its user-defined network's (whose table attach ensures too). */
   bridge: string;
   network: UserNetwork | null;
-  /** The container's address. */
+  /** The container's address, and its IPv6 address on a dual-stack network. */
   address: string;
+  address6: string | null;
   /** Host end of the veth pair. */
   veth: string;
   /** The container's MAC and address on the bridge: all its veth's filter lets it send from. */
@@ -88,6 +89,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   const firewall = (async () => {
     try {
       ensureForwarding();
+      if (networkIpv6(plan.network) !== null) ensureForwarding('ipv6');
       let applied: boolean;
       try {
         applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
@@ -98,7 +100,11 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
         await hooks.removeStalePublished();
         applied = await ensureRuleset(base, BRIDGE, plan.publishLines);
       }
-      if (plan.network !== null && (applied || bridgeCreated)) applied = (await ensureNetworkTable(plan.network)) || applied;
+      // -p on a dual-stack network publishes over IPv6 too, in the network's ip6 table, which must then be current.
+      const { network, address6, ports } = plan;
+      const publishes6 = address6 !== null && ports.length > 0;
+      if (network !== null && (applied || bridgeCreated || publishes6)) applied = (await ensureNetworkTable(network)) || applied;
+      if (publishes6) publish6(plan.bridge, ports, address6);
       return applied;
     } catch (cause) {
       throw natFailed(cause);
@@ -143,9 +149,15 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
  * The inverse of attach for one container, each part as its journal names it: its published map elements, and
  * the host end of its veth (when the kernel has not deleted it with the namespace). Gone already counts as done.
  */
-export async function detach(part: { published: { address: string; mappings: readonly PortMapping[] } } | { veth: string }): Promise<void> {
+export async function detach(
+  part: { published: { address: string; mappings: readonly PortMapping[]; ipv6?: { bridge: string; address: string } } } | { veth: string },
+): Promise<void> {
   if ('veth' in part) deleteVethIfPresent(part.veth);
-  else await unpublish(part.published.mappings, part.published.address);
+  else {
+    const { address, mappings, ipv6 } = part.published;
+    await unpublish(mappings, address);
+    if (ipv6 !== undefined) unpublish6(ipv6.bridge, mappings, ipv6.address);
+  }
 }
 
 /** What attach shares between containers, each with its removal: `system reset` takes them away once none runs. */
@@ -158,6 +170,7 @@ export function hostNetworkRemovals(): { what: string; remove: () => unknown }[]
         if (linkExists(BRIDGE)) applyLinks(nativeAddon(), [{ kind: 'delete', name: BRIDGE }]);
       },
     },
-    { what: 'restore net.ipv4.ip_forward', remove: restoreForwarding },
+    { what: 'restore net.ipv4.ip_forward', remove: () => restoreForwarding('ipv4') },
+    { what: 'restore net.ipv6.conf.all.forwarding', remove: () => restoreForwarding('ipv6') },
   ];
 }

@@ -7,14 +7,30 @@ import { writeFileNamed } from '../sys/reserved-space.js';
 import { BRIDGE, macFor } from './names.js';
 import type { BridgeOperation } from './links.js';
 import type { Subnet } from './subnet.js';
+import type { Subnet6 } from './subnet6.js';
 
-const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
-/** Where the value of ip_forward before minictr first changed it is kept, so reset can put it back. */
-const IP_FORWARD_SAVED = PATHS.ipForwardSaved;
+/**
+ * The forwarding sysctls, by family, and where the value each had before minictr first changed it is kept, so
+ * reset can put it back. IPv6's is turned on only by a run on a dual-stack network.
+ */
+const FORWARDING = {
+  ipv4: { path: '/proc/sys/net/ipv4/ip_forward', saved: PATHS.ipForwardSaved },
+  ipv6: { path: '/proc/sys/net/ipv6/conf/all/forwarding', saved: PATHS.ip6ForwardSaved },
+} as const;
 
-/** The bridge named `name` (minictr0, or a user-defined network's) with the gateway address and a fixed MAC (see names.ts). */
-export function bridgeOperation(name: string, subnet: Subnet, gateway = subnet.gateway): BridgeOperation {
-  return { kind: 'bridge', name, mac: macFor(gateway), address: gateway, prefixLength: subnet.prefixLength };
+/**
+ * The bridge named `name` (minictr0, or a user-defined network's) with the gateway address and a fixed MAC (see
+ * names.ts), and a dual-stack network's IPv6 gateway.
+ */
+export function bridgeOperation(name: string, subnet: Subnet, gateway = subnet.gateway, ipv6: { subnet: Subnet6; gateway: bigint } | null = null): BridgeOperation {
+  return {
+    kind: 'bridge',
+    name,
+    mac: macFor(gateway),
+    address: gateway,
+    prefixLength: subnet.prefixLength,
+    ...(ipv6 !== null ? { address6: { address: ipv6.gateway, prefixLength: ipv6.subnet.prefixLength } } : {}),
+  };
 }
 
 /**
@@ -40,16 +56,18 @@ export function ensureNoRouterAdvertisements(bridge = BRIDGE): void {
   }
 }
 
-/** Turns on IPv4 forwarding (a per-network-namespace sysctl), remembering the value it had. */
-export function ensureForwarding(): void {
-  const current = readFileSync(IP_FORWARD, 'utf8').trim();
+/** Turns on forwarding (a per-network-namespace sysctl) of `family`, remembering the value it had. */
+export function ensureForwarding(family: keyof typeof FORWARDING = 'ipv4'): void {
+  const { path, saved } = FORWARDING[family];
+  const current = readFileSync(path, 'utf8').trim();
   if (current === '1') return;
-  if (!existsSync(IP_FORWARD_SAVED)) writeFileNamed(IP_FORWARD_SAVED, `${current}\n`);
-  writeFileSync(IP_FORWARD, '1\n');
+  if (!existsSync(saved)) writeFileNamed(saved, `${current}\n`);
+  writeFileSync(path, '1\n');
 }
 
-/** Puts ip_forward back to what it was before minictr turned it on. */
-export function restoreForwarding(): void {
-  if (!existsSync(IP_FORWARD_SAVED)) return;
-  writeFileSync(IP_FORWARD, readFileSync(IP_FORWARD_SAVED, 'utf8'));
+/** Puts the forwarding sysctl of `family` back to what it was before minictr turned it on. */
+export function restoreForwarding(family: keyof typeof FORWARDING = 'ipv4'): void {
+  const { path, saved } = FORWARDING[family];
+  if (!existsSync(saved)) return;
+  writeFileSync(path, readFileSync(saved, 'utf8'));
 }

@@ -19,8 +19,9 @@ import { applyLinks } from './links.js';
 import { connectedVethName, macFor } from './names.js';
 import { ensureNetworkTable } from './network-firewall.js';
 import { ensureNetworkBridge } from './network-host.js';
-import { networkLeases, networkStateDir, releaseNetworkLease, type UserNetwork } from './networks.js';
+import { networkLeases, networkLeases6, networkStateDir, releaseNetworkLease, type UserNetwork } from './networks.js';
 import { parseIpv4 } from './subnet.js';
+import { parseIpv6 } from './subnet6.js';
 import { attachVethFilter } from './veth-filter.js';
 import { deleteVethIfPresent, vethOperation } from './veth.js';
 
@@ -52,17 +53,23 @@ export async function connect(addon: NativeAddon, network: UserNetwork, containe
   }
   const address = networkLeases(network).claim(container.id, requested);
   container.journal({ kind: 'lease', address, network: network.name });
-  writeEndpoint(networkStateDir(network), { id: container.id, address, names: [...container.names, ...options.aliases], dns: [] });
+  // On a dual-stack network, the lowest free IPv6 address too.
+  const leases6 = networkLeases6(network);
+  const address6 = leases6 === null ? null : leases6.claim(container.id, null);
+  const prefix6 = leases6?.subnet.prefixLength;
+  if (address6 !== null) container.journal({ kind: 'lease', address: address6, network: network.name });
+  writeEndpoint(networkStateDir(network), { id: container.id, address, ...(address6 !== null ? { address6 } : {}), names: [...container.names, ...options.aliases], dns: [] });
   // 2. the network's bridge, table and resolver, and forwarding
   ensureNetworkBridge(network);
   ensureNoRouterAdvertisements(network.bridge);
   ensureForwarding();
+  if (address6 !== null) ensureForwarding('ipv6');
   await ensureNetworkTable(network);
   await ensureResolver(network);
   // 3. the veth, its container end created in the container's netns, and its filter
   const veth = connectedVethName(container.id, network.id);
   const ifname = `eth${container.interfaces}`;
-  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)! };
+  const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)!, ...(address6 !== null ? { address6: parseIpv6(address6)! } : {}) };
   container.journal({ kind: 'veth', name: veth });
   try {
     applyLinks(addon, [vethOperation(veth, network.bridge, container.pid, identity.mac, ifname)]);
@@ -70,10 +77,14 @@ export async function connect(addon: NativeAddon, network: UserNetwork, containe
   } catch (cause) {
     throw stepError('create veth', `${veth} on ${network.bridge} (${ifname} in the netns of pid ${container.pid})`, cause);
   }
-  // 4. the address inside: the default route stays the first network's, as Docker's does
+  // 4. the address inside: the default route stays the first network's, as Docker's does. No router advertisement
+  //    is learned on the new interface either (as on eth0: the child's); an IPv6 address goes without DAD.
   try {
-    const inside = ['nsenter', '-t', String(container.pid), '-n', 'ip'];
+    const netns = ['nsenter', '-t', String(container.pid), '-n'];
+    const inside = [...netns, 'ip'];
+    if (address6 !== null) await runCommand([...netns, 'sysctl', '-q', '-w', `net.ipv6.conf.${ifname}.accept_ra=0`, `net.ipv6.conf.${ifname}.autoconf=0`]);
     await runCommand([...inside, 'addr', 'add', `${address}/${network.parsedSubnet.prefixLength}`, 'dev', ifname]);
+    if (address6 !== null) await runCommand([...inside, '-6', 'addr', 'add', `${address6}/${prefix6}`, 'dev', ifname, 'nodad']);
     await runCommand([...inside, 'link', 'set', ifname, 'up']);
   } catch (cause) {
     throw stepError('configure interface', `${ifname} ${address} in container ${shortId(container.id)}`, cause);

@@ -11,9 +11,10 @@
 
 import type { NativeAddon } from '../native/index.js';
 import { describeRequest, type Request } from '../netlink/message.js';
-import { deleteLink, dumpLinks, NETLINK_ROUTE, newBridge, newVeth, parseLink, replaceAddress, setHairpin } from '../netlink/route.js';
+import { deleteLink, dumpLinks, NETLINK_ROUTE, newBridge, newVeth, parseLink, replaceAddress, replaceAddress6, setHairpin } from '../netlink/route.js';
 import { withNetlink, type NetlinkError, type NetlinkSocket } from '../netlink/socket.js';
 import { formatIpv4 } from './subnet.js';
+import { formatIpv6 } from './subnet6.js';
 
 export interface BridgeOperation {
   kind: 'bridge';
@@ -22,6 +23,8 @@ export interface BridgeOperation {
   /** The gateway's address on it, and the subnet's prefix length. */
   address: number;
   prefixLength: number;
+  /** A dual-stack network's IPv6 gateway on it, and the IPv6 subnet's prefix length. */
+  address6?: { address: bigint; prefixLength: number };
 }
 
 export interface VethOperation {
@@ -56,12 +59,17 @@ interface Step {
 function phases(operation: LinkOperation, indexOf: (name: string) => number): Step[][] {
   switch (operation.kind) {
     case 'bridge': {
-      const { name, mac, address, prefixLength } = operation;
+      const { name, mac, address, prefixLength, address6 } = operation;
       const shown = formatIpv4(address);
-      return [
-        [{ line: `link add ${name} up address ${mac} type bridge`, request: () => newBridge(name, mac) }],
-        [{ line: `addr replace ${shown}/${prefixLength} dev ${name}`, request: () => replaceAddress(indexOf(name), address, shown, prefixLength) }],
-      ];
+      const addresses: Step[] = [{ line: `addr replace ${shown}/${prefixLength} dev ${name}`, request: () => replaceAddress(indexOf(name), address, shown, prefixLength) }];
+      if (address6 !== undefined) {
+        const shown6 = formatIpv6(address6.address);
+        addresses.push({
+          line: `addr replace ${shown6}/${address6.prefixLength} dev ${name} nodad`,
+          request: () => replaceAddress6(indexOf(name), address6.address, shown6, address6.prefixLength),
+        });
+      }
+      return [[{ line: `link add ${name} up address ${mac} type bridge`, request: () => newBridge(name, mac) }], addresses];
     }
     case 'veth': {
       const { name, master, peer } = operation;

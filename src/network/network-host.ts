@@ -12,7 +12,7 @@ import { linkExists } from './iproute.js';
 import { applyLinks } from './links.js';
 import { isNetworkBridge } from './names.js';
 import { deleteNetworkTable, ensureNetworkTable, listNetworkTables } from './network-firewall.js';
-import { forgetNetwork, listNetworks, type UserNetwork } from './networks.js';
+import { forgetNetwork, listNetworks, networkIpv6, type UserNetwork } from './networks.js';
 
 /** Bridge, table, resolver: each made if missing. */
 export async function ensureNetworkHost(network: UserNetwork): Promise<void> {
@@ -24,7 +24,7 @@ export async function ensureNetworkHost(network: UserNetwork): Promise<void> {
 
 /** The network's bridge with its gateway address, if missing (a concurrent run making it meanwhile is success). */
 export function ensureNetworkBridge(network: UserNetwork): void {
-  if (!linkExists(network.bridge)) applyLinks(nativeAddon(), [bridgeOperation(network.bridge, network.parsedSubnet, network.parsedGateway)]);
+  if (!linkExists(network.bridge)) applyLinks(nativeAddon(), [bridgeOperation(network.bridge, network.parsedSubnet, network.parsedGateway, networkIpv6(network))]);
 }
 
 /** Deletes a link by name; gone already counts as deleted. */

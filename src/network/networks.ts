@@ -17,8 +17,10 @@ import { Registry } from '../sys/exclusive-file.js';
 import { writeFileNamed } from '../sys/reserved-space.js';
 import { readEndpoints, removeEndpoint } from './dns/records.js';
 import { Ipam } from './ipam.js';
+import { Ipam6 } from './ipam6.js';
 import { isNetworkBridge, networkBridgeName, BRIDGE, SUBNET_CIDR } from './names.js';
 import { formatIpv4, parseIpv4, Subnet } from './subnet.js';
+import { formatIpv6, parseIpv6, Subnet6 } from './subnet6.js';
 
 /** A definition as stored. */
 export interface NetworkDefinition {
@@ -27,6 +29,9 @@ export interface NetworkDefinition {
   bridge: string;
   subnet: string;
   gateway: string;
+  /** A dual-stack network's (--ipv6) IPv6 subnet and the bridge's address in it; absent: IPv4 only. */
+  subnet6?: string;
+  gateway6?: string;
   /** No route out: nothing forwarded to or from other interfaces, no masquerade. */
   internal: boolean;
   createdAt: string;
@@ -36,6 +41,8 @@ export interface NetworkDefinition {
 export interface UserNetwork extends NetworkDefinition {
   parsedSubnet: Subnet;
   parsedGateway: number;
+  parsedSubnet6: Subnet6 | null;
+  parsedGateway6: bigint | null;
 }
 
 /** Names `--network` takes without a definition. */
@@ -47,9 +54,13 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 /** Where subnets are chosen when --subnet is not given: 10.89.N.0/24, as Podman does. */
 const POOL_BASE = parseIpv4('10.89.0.0')!;
 const POOL_SIZE = 256;
+/** Where IPv6 subnets are chosen when --ipv6 comes without one: fd89:0:0:N::/64, unique local addresses. */
+const POOL6_BASE = parseIpv6('fd89::')!;
 
 export interface CreateFlags {
-  subnet?: string;
+  /** One per family (Docker's flags): an IPv4 subnet, and an IPv6 one with --ipv6. */
+  subnet?: string | string[];
+  ipv6?: boolean;
   gateway?: string;
   internal?: boolean;
 }
@@ -57,6 +68,11 @@ export interface CreateFlags {
 /** A route of the host: a subnet the host reaches by some interface. */
 export interface HostRoute {
   subnet: Subnet;
+  device: string;
+}
+
+export interface HostRoute6 {
+  subnet: Subnet6;
   device: string;
 }
 
@@ -72,10 +88,20 @@ function overlaps(a: Subnet, b: Subnet): boolean {
 /**
  * The definition `network create` would store, pure: the subnet given or the first free one of the pool, checked
  * against the default network, every other network and the host's routes (a subnet the host already reaches
- * elsewhere would take those hosts away from it).
+ * elsewhere would take those hosts away from it). With --ipv6, an IPv6 subnet too (planSubnet6).
  */
-export function planNetwork(name: string, flags: CreateFlags, context: { existing: readonly NetworkDefinition[]; routes: readonly HostRoute[]; id: string; now: string }): NetworkDefinition {
+export function planNetwork(
+  name: string,
+  createFlags: CreateFlags,
+  context: { existing: readonly NetworkDefinition[]; routes: readonly HostRoute[]; routes6?: readonly HostRoute6[]; id: string; now: string },
+): NetworkDefinition {
   checkNetworkName(name, 'network create');
+  const given = createFlags.subnet === undefined ? [] : [createFlags.subnet].flat();
+  const v4 = given.filter((subnet) => !subnet.includes(':'));
+  const v6 = given.filter((subnet) => subnet.includes(':'));
+  if (v4.length > 1 || v6.length > 1) throw new UsageError('invalid --subnet: at most one IPv4 and one IPv6 subnet');
+  if (v6.length > 0 && !createFlags.ipv6) throw new UsageError(`invalid --subnet ${v6[0]}: an IPv6 subnet needs --ipv6`);
+  const flags = { ...createFlags, subnet: v4[0] };
   if ((BUILTIN_NETWORKS as readonly string[]).includes(name)) throw new UsageError(`network create: "${name}" is a built-in network`);
   if (context.existing.some((network) => network.name === name)) throw new UsageError(`network create: network ${name} already exists`);
   const taken: { subnet: Subnet; what: string }[] = [
@@ -108,15 +134,72 @@ export function planNetwork(name: string, flags: CreateFlags, context: { existin
     }
     gateway = parsed;
   }
+  const subnet6 = flags.ipv6 ? planSubnet6(v6[0], context.existing, context.routes6 ?? []) : null;
   return {
     name,
     id: context.id,
     bridge: networkBridgeName(context.id),
     subnet: subnet.toString(),
     gateway: formatIpv4(gateway),
+    ...(subnet6 !== null ? { subnet6: subnet6.toString(), gateway6: formatIpv6(subnet6.gateway) } : {}),
     internal: flags.internal ?? false,
     createdAt: context.now,
   };
+}
+
+/**
+ * A dual-stack network's IPv6 subnet: the one given, or the first free /64 of fd89::/48; never a reserved range,
+ * another network's or one the host routes elsewhere.
+ */
+function planSubnet6(given: string | undefined, existing: readonly NetworkDefinition[], routes: readonly HostRoute6[]): Subnet6 {
+  const taken = [
+    ...existing.flatMap((network) => (network.subnet6 === undefined ? [] : [{ subnet: Subnet6.parse(network.subnet6), what: `network ${network.name}` }])),
+    ...routes.map((route) => ({ subnet: route.subnet, what: `a route of the host via ${route.device}` })),
+  ];
+  const conflict = (subnet: Subnet6) => taken.find((other) => subnet.overlaps(other.subnet));
+  if (given === undefined) {
+    const free = Array.from({ length: POOL_SIZE }, (_, n) => Subnet6.parse(`${formatIpv6(POOL6_BASE + (BigInt(n) << 64n))}/64`)).find((candidate) => conflict(candidate) === undefined);
+    if (free === undefined) throw new UsageError('network create: no free IPv6 subnet left in fd89::/48: give one with --subnet');
+    return free;
+  }
+  let subnet: Subnet6;
+  try {
+    subnet = Subnet6.parse(given);
+  } catch (cause) {
+    throw new UsageError(`invalid --subnet: ${(cause as Error).message}`);
+  }
+  const reserved = subnet.reservedReason();
+  if (reserved !== null) throw new UsageError(`invalid --subnet ${given}: ${reserved}`);
+  const other = conflict(subnet);
+  if (other !== undefined) throw new UsageError(`invalid --subnet ${given}: overlaps ${other.subnet.toString()} of ${other.what}`);
+  return subnet;
+}
+
+/**
+ * The host's IPv6 routes to networks, from /proc/net/ipv6_route: not the default route, not the host's own
+ * addresses (/128), not link-local or multicast, not minictr's own bridges'.
+ */
+export function hostRoutes6(table = readIfExists('/proc/net/ipv6_route')): HostRoute6[] {
+  // destination(32 hex) prefix(hex) source(32 hex) prefix next-hop metric refcnt use flags device
+  const special = [Subnet6.parse('fe80::/10'), Subnet6.parse('ff00::/8')];
+  return table.split('\n').flatMap((line) => {
+    const fields = line.trim().split(/\s+/);
+    const [destination, prefixHex] = fields;
+    const device = fields[9];
+    if (destination === undefined || prefixHex === undefined || device === undefined || device === 'lo' || device === BRIDGE || isNetworkBridge(device)) return [];
+    const prefixLength = parseInt(prefixHex, 16);
+    if (prefixLength === 0 || prefixLength > 120) return [];
+    const subnet = Subnet6.parse(`${formatIpv6(BigInt(`0x${destination}`))}/${prefixLength}`);
+    return special.some((range) => range.overlaps(subnet)) ? [] : [{ subnet, device }];
+  });
+}
+
+function readIfExists(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // IPv6 disabled on this kernel
+  }
 }
 
 /** The host's IPv4 routes but the default route and minictr's own bridges', from /proc/net/route. */
@@ -140,7 +223,13 @@ function definitionPath(name: string): string {
 }
 
 function parsed(definition: NetworkDefinition): UserNetwork {
-  return { ...definition, parsedSubnet: Subnet.parse(definition.subnet), parsedGateway: parseIpv4(definition.gateway)! };
+  return {
+    ...definition,
+    parsedSubnet: Subnet.parse(definition.subnet),
+    parsedGateway: parseIpv4(definition.gateway)!,
+    parsedSubnet6: definition.subnet6 === undefined ? null : Subnet6.parse(definition.subnet6),
+    parsedGateway6: definition.gateway6 === undefined ? null : parseIpv6(definition.gateway6),
+  };
 }
 
 /** The network named `name`, or null. */
@@ -193,7 +282,7 @@ export function withNetworkLock<T>(action: () => T): T {
  * directory; then again under it, against the networks created meanwhile.
  */
 export function createNetwork(name: string, flags: CreateFlags): UserNetwork {
-  const plan = () => planNetwork(name, flags, { existing: listNetworks(), routes: hostRoutes(), id: newId(), now: new Date().toISOString() });
+  const plan = () => planNetwork(name, flags, { existing: listNetworks(), routes: hostRoutes(), routes6: hostRoutes6(), id: newId(), now: new Date().toISOString() });
   plan();
   return withNetworkLock(() => {
     const definition = plan();
@@ -211,6 +300,18 @@ export function networkStateDir(network: NetworkDefinition): string {
 /** The network's address leases; its gateway is never leased. */
 export function networkLeases(network: UserNetwork): Ipam {
   return new Ipam(join(networkStateDir(network), 'leases'), network.parsedSubnet, [network.parsedGateway]);
+}
+
+/** A dual-stack network's IPv6 subnet and gateway; null for an IPv4-only network. */
+export function networkIpv6(network: UserNetwork | null): { subnet: Subnet6; gateway: bigint } | null {
+  if (network === null || network.parsedSubnet6 === null || network.parsedGateway6 === null) return null;
+  return { subnet: network.parsedSubnet6, gateway: network.parsedGateway6 };
+}
+
+/** A dual-stack network's IPv6 leases, beside the IPv4 ones; null for an IPv4-only network. */
+export function networkLeases6(network: UserNetwork): Ipam6 | null {
+  const ipv6 = networkIpv6(network);
+  return ipv6 === null ? null : new Ipam6(leasesDir6(network.name), ipv6.subnet, ipv6.gateway);
 }
 
 /** Removes the definition and the running state (the caller has taken the host objects away). */
@@ -236,13 +337,17 @@ function leasesDir(networkName: string): string {
   return join(PATHS.networkState, networkName, 'leases');
 }
 
+function leasesDir6(networkName: string): string {
+  return join(PATHS.networkState, networkName, 'leases6');
+}
+
 /**
  * The undo of a lease on a user-defined network: the container's DNS record, then its address. Needs only the
  * name, so it works after a reset took the state away (then nothing is left to undo).
  */
 export function releaseNetworkLease(networkName: string, owner: string, address: string): void {
   removeEndpoint(join(PATHS.networkState, networkName), owner);
-  new Registry(leasesDir(networkName)).release(address, owner);
+  new Registry(address.includes(':') ? leasesDir6(networkName) : leasesDir(networkName)).release(address, owner);
 }
 
 /** Containers holding an address on the network, by id. */
@@ -260,6 +365,7 @@ export function sweepNetworks(gone: (owner: string) => boolean): void {
   }
   for (const name of names) {
     new Registry(leasesDir(name)).sweep(gone);
+    new Registry(leasesDir6(name)).sweep(gone);
     const dir = join(PATHS.networkState, name);
     for (const endpoint of readEndpoints(dir)) if (gone(endpoint.id)) removeEndpoint(dir, endpoint.id);
   }

@@ -8,7 +8,9 @@
 //    (what reloading Debian's nftables.service does) removes it while route_localnet stays on.
 // 2. Anti-spoofing (which Docker lacks): a container sends only from its own MAC address, and IPv4 and ARP only from
 //    its own IPv4 address, so it cannot pose as another container or the gateway to anyone on the bridge or to the
-//    host. IPv6 is held to the MAC alone (containers have only the link-local address it derives). Any other
+//    host. IPv6 is held to the MAC alone on an IPv4-only network (containers have only the link-local address it
+//    derives); on a dual-stack network, IPv6 goes out only from the container's IPv6 address, that link-local
+//    address (modified EUI-64 of the MAC) or the unspecified address (neighbour discovery before any). Any other
 //    ethertype, and a frame that still carries a VLAN tag after the kernel took one out (stacked 802.1Q/802.1ad,
 //    which could hide an address behind the tag), is dropped.
 //
@@ -40,6 +42,7 @@ const ETH_SOURCE = 6;
 const ETH_TYPE = 12;
 const IPV4_SOURCE = 14 + 12;
 const IPV4_DESTINATION = 14 + 16;
+const IPV6_SOURCE = 14 + 8;
 const ARP_SENDER_MAC = 14 + 8;
 const ARP_SENDER_IPV4 = 14 + 14;
 
@@ -49,6 +52,19 @@ export interface VethIdentity {
   mac: string;
   /** IPv4 address as a number. */
   address: number;
+  /** On a dual-stack network: the IPv6 address, as a number. */
+  address6?: bigint;
+}
+
+/** The link-local address the kernel derives from `mac` (modified EUI-64: fe80::, U/L bit flipped, ff:fe inserted). */
+export function linkLocalOf(mac: number[]): bigint {
+  const eui = [mac[0]! ^ 2, mac[1]!, mac[2]!, 0xff, 0xfe, mac[3]!, mac[4]!, mac[5]!];
+  return (0xfe80n << 112n) | eui.reduce((value, byte) => (value << 8n) | BigInt(byte), 0n);
+}
+
+/** The four 32-bit words of an IPv6 address, most significant first. */
+function words(address: bigint): number[] {
+  return [96n, 64n, 32n, 0n].map((shift) => Number((address >> shift) & 0xffffffffn));
 }
 
 /**
@@ -66,13 +82,20 @@ export function vethFilterProgram(identity: VethIdentity): Uint8Array {
     loadAbs('u16', offset + 4),
     jump('ne', R0, macLow, 'drop'),
   ];
+  // The IPv6 source, one allowed address after the other: a word that differs goes on to the next candidate.
+  const allowed6 = identity.address6 === undefined ? [] : [identity.address6, linkLocalOf(mac), 0n];
+  const checkIpv6 = allowed6.flatMap((address, i) => [
+    label(`ipv6_${i}`),
+    ...words(address).flatMap((word, w) => [loadAbs('u32', IPV6_SOURCE + 4 * w), jump32('ne', R0, word, i + 1 < allowed6.length ? `ipv6_${i + 1}` : 'drop')]),
+    goto('next'),
+  ]);
   return assemble([
     mov(R6, R1), // loadAbs reads the packet through the context in r6
     ...checkMac(ETH_SOURCE),
     loadAbs('u16', ETH_TYPE),
     jump('eq', R0, ETH_P_IP, 'ipv4'),
     jump('eq', R0, ETH_P_ARP, 'arp'),
-    jump('eq', R0, ETH_P_IPV6, 'next'),
+    jump('eq', R0, ETH_P_IPV6, allowed6.length > 0 ? 'ipv6_0' : 'next'),
     goto('drop'), // VLAN tags (0x8100, 0x88a8) and every other ethertype
     label('ipv4'),
     loadAbs('u32', IPV4_SOURCE),
@@ -84,6 +107,7 @@ export function vethFilterProgram(identity: VethIdentity): Uint8Array {
     ...checkMac(ARP_SENDER_MAC),
     loadAbs('u32', ARP_SENDER_IPV4),
     jump32('ne', R0, identity.address >>> 0, 'drop'),
+    ...(checkIpv6.length > 0 ? [goto('next'), ...checkIpv6] : []),
     label('next'),
     mov(R0, TCX_NEXT),
     exit(),

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { assemble, exit, jump, label, loadAbs, mov, R0, R1 } from '../../src/bpf/asm.js';
 import { allowLine, DEFAULT_DEVICE_RULES, deviceFilterProgram, parseAccess, type DeviceRule } from '../../src/bpf/device-filter.js';
-import { TCX_DROP, TCX_NEXT, vethFilterProgram } from '../../src/network/veth-filter.js';
+import { linkLocalOf, TCX_DROP, TCX_NEXT, vethFilterProgram } from '../../src/network/veth-filter.js';
 import { parseDeviceFlag } from '../../src/container/devices.js';
 
 /** Runs `program` with r1 = ctx (little-endian bytes) and packet `packet`; returns r0 as a signed 64-bit number. */
@@ -191,7 +191,7 @@ describe('veth filter', () => {
     }
     return bytes;
   };
-  const verdict = (identity: typeof own, packet: Uint8Array) => run(vethFilterProgram(identity), new Uint8Array(256), packet);
+  const verdict = (identity: typeof own & { address6?: bigint }, packet: Uint8Array) => run(vethFilterProgram(identity), new Uint8Array(256), packet);
   const next = BigInt(TCX_NEXT);
   const drop = BigInt(TCX_DROP);
 
@@ -213,6 +213,24 @@ describe('veth filter', () => {
     }
     expect(verdict(own, frame(0x86dd, otherMac, [], 60))).toBe(drop);
     expect(verdict(high, frame(0x0800, { ...high, address: 0xc0a8c808 }, [10, 0, 0, 1]))).toBe(drop);
+  });
+
+  it('on a dual-stack network, passes IPv6 only from its IPv6 address, its link-local address or ::', () => {
+    const dual = { ...own, address6: 0xfd000040000000000000000000000002n };
+    const ipv6From = (source: bigint) => {
+      const bytes = frame(0x86dd, own, [], 62);
+      for (let i = 0; i < 16; i++) bytes[22 + i] = Number((source >> BigInt(8 * (15 - i))) & 0xffn);
+      return bytes;
+    };
+    expect(linkLocalOf([2, 0x6d, 0x63, 0x59, 0x28, 3])).toBe(0xfe80000000000000006d63fffe592803n); // as the kernel made it
+    expect(verdict(dual, ipv6From(dual.address6))).toBe(next);
+    expect(verdict(dual, ipv6From(linkLocalOf(macBytes(own.mac))))).toBe(next);
+    expect(verdict(dual, ipv6From(0n))).toBe(next);
+    expect(verdict(dual, ipv6From(dual.address6 + 1n))).toBe(drop);
+    expect(verdict(dual, ipv6From(0xfd000040000000000000000000000001n))).toBe(drop); // the gateway's
+    expect(verdict(dual, ipv6From(linkLocalOf(macBytes('02:6d:63:00:00:33'))))).toBe(drop);
+    expect(verdict(dual, frame(0x0800, own, [10, 0, 0, 1]))).toBe(next);
+    expect(verdict(own, ipv6From(dual.address6 + 1n))).toBe(next); // IPv4-only network: the MAC alone
   });
 
   it('drops IPv4 packets for 127.0.0.0/8', () => {

@@ -61,7 +61,7 @@ describe('hostRoutes', () => {
 });
 
 describe('network tables', () => {
-  const network = { ...planNetwork('front', {}, context()), parsedSubnet: Subnet.parse('10.89.0.0/24'), parsedGateway: 0x0a590001 };
+  const network = { ...planNetwork('front', {}, context()), parsedSubnet: Subnet.parse('10.89.0.0/24'), parsedGateway: 0x0a590001, parsedSubnet6: null, parsedGateway6: null };
 
   it('masquerades and drops what other bridges send in; internal drops everything through the bridge', () => {
     const ruleset = networkRuleset(network);
@@ -89,7 +89,7 @@ describe('withDnsFlags', () => {
 });
 
 describe('buildRunSpec on a user-defined network', () => {
-  const network = { ...planNetwork('app', { subnet: '172.30.5.0/24', gateway: '172.30.5.254' }, context()), parsedSubnet: Subnet.parse('172.30.5.0/24'), parsedGateway: 0xac1e05fe };
+  const network = { ...planNetwork('app', { subnet: '172.30.5.0/24', gateway: '172.30.5.254' }, context()), parsedSubnet: Subnet.parse('172.30.5.0/24'), parsedGateway: 0xac1e05fe, parsedSubnet6: null, parsedGateway6: null };
   const base = { defaultRootfs: '/opt/rootfs', subnet: Subnet.parse('10.0.0.0/24'), hostEnv: {}, cwd: '/' };
   const build = (flags: RunFlags) => buildRunSpec({ network: 'app', ...flags }, ['/bin/sh'], { ...base, network });
 

@@ -1,7 +1,9 @@
 // DNS messages (RFC 1035), the little of them a network's resolver needs: read a query's header and question, and
-// write an answer of A or PTR records. Pure and unit-tested. Names are read with compression pointers (bounded, so a
+// write an answer of A, AAAA or PTR records. Pure and unit-tested. Names are read with compression pointers (bounded, so a
 // loop of pointers cannot hang the reader) and written without them but for the answer's owner name, which
 // points at the question (offset 12), as most servers do.
+
+import { formatIpv6, parseIpv6 } from '../subnet6.js';
 
 export const TYPE_A = 1;
 export const TYPE_PTR = 12;
@@ -93,8 +95,27 @@ export function parseQuery(message: Uint8Array): Query {
   return { id, flags, question: { name, type: view.readUInt16BE(end), class: view.readUInt16BE(end + 2) }, questionEnd: end + 4 };
 }
 
-/** An answer record: A holds an IPv4 address, PTR a name. */
-export type Answer = { type: typeof TYPE_A; address: string; ttl: number } | { type: typeof TYPE_PTR; target: string; ttl: number };
+/** An answer record: A holds an IPv4 address, AAAA an IPv6 one, PTR a name. */
+export type Answer =
+  | { type: typeof TYPE_A; address: string; ttl: number }
+  | { type: typeof TYPE_AAAA; address: string; ttl: number }
+  | { type: typeof TYPE_PTR; target: string; ttl: number };
+
+function recordData(answer: Answer): Buffer {
+  switch (answer.type) {
+    case TYPE_A:
+      return Buffer.from(answer.address.split('.').map(Number));
+    case TYPE_AAAA: {
+      const value = parseIpv6(answer.address) ?? 0n;
+      const data = Buffer.alloc(16);
+      data.writeBigUInt64BE(value >> 64n, 0);
+      data.writeBigUInt64BE(value & 0xffffffffffffffffn, 8);
+      return data;
+    }
+    case TYPE_PTR:
+      return encodeName(answer.target);
+  }
+}
 
 /**
  * The response to `query`: its id and question, QR, AA and RA set, RD and the opcode as asked, `rcode`, and the
@@ -108,7 +129,7 @@ export function encodeResponse(query: Uint8Array, parsed: Pick<Query, 'flags' | 
   header.writeUInt16BE(answers.length, 6);
   const question = Buffer.from(query.subarray(HEADER_LENGTH, parsed.questionEnd));
   const records = answers.map((answer) => {
-    const data = answer.type === TYPE_A ? Buffer.from(answer.address.split('.').map(Number)) : encodeName(answer.target);
+    const data = recordData(answer);
     const fixed = Buffer.alloc(12);
     fixed.writeUInt16BE(0xc000 | HEADER_LENGTH, 0);
     fixed.writeUInt16BE(answer.type, 2);
@@ -132,7 +153,7 @@ export function encodeQuery(id: number, name: string, type: number): Buffer {
   return Buffer.concat([header, encodeName(name), tail]);
 }
 
-/** A response's id, rcode and the A and PTR answers it holds (other records are skipped). */
+/** A response's id, rcode and the A, AAAA and PTR answers it holds (other records are skipped). */
 export function parseResponse(message: Uint8Array): { id: number; rcode: number; answers: Answer[] } {
   if (message.length < HEADER_LENGTH) throw new DnsFormatError('shorter than a header');
   const view = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
@@ -148,6 +169,10 @@ export function parseResponse(message: Uint8Array): { id: number; rcode: number;
     const data = position + 10;
     if (data + length > message.length) throw new DnsFormatError('truncated record data');
     if (type === TYPE_A && length === 4) answers.push({ type, ttl, address: [...message.subarray(data, data + 4)].join('.') });
+    if (type === TYPE_AAAA && length === 16) {
+      const bytes = Buffer.from(message.subarray(data, data + 16));
+      answers.push({ type, ttl, address: formatIpv6((bytes.readBigUInt64BE(0) << 64n) | bytes.readBigUInt64BE(8)) });
+    }
     if (type === TYPE_PTR) answers.push({ type, ttl, target: readName(message, data).name });
     position = data + length;
   }

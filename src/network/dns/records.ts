@@ -12,6 +12,8 @@ export interface Endpoint {
   id: string;
   /** Its address on the network. */
   address: string;
+  /** Its IPv6 address on a dual-stack network. */
+  address6?: string;
   /** Its names there: name, hostname, short id, --network-alias. Lower-cased: DNS names compare without case. */
   names: string[];
   /** --dns: where the resolver forwards this container's other queries; empty: the host's resolvers. */
