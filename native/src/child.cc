@@ -292,22 +292,29 @@ constexpr const char* kMaskedPaths[] = {
 // Docker's read-only paths: global kernel settings and triggers (sysctls, sysrq, interrupt routing).
 constexpr const char* kReadOnlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
+}  // namespace
+
+bool MaskPath(const char* path) {
+  struct stat info;
+  if (stat(path, &info) < 0) return errno == ENOENT;  // not on this kernel
+  int result = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
+                                     : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+  return result == 0;
+}
+
+bool FreezePath(const char* path) {
+  if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) return errno == ENOENT;  // not on this kernel
+  return mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+}
+
+namespace {
+
 bool MaskPaths() {
   for (const char* path : kMaskedPaths) {
-    struct stat info;
-    if (stat(path, &info) < 0) continue;  // not on this kernel
-    int result = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
-                                       : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
-    if (result < 0) return false;
+    if (!MaskPath(path)) return false;
   }
   for (const char* path : kReadOnlyPaths) {
-    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-      if (errno == ENOENT) continue;
-      return false;
-    }
-    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-      return false;
-    }
+    if (!FreezePath(path)) return false;
   }
   return true;
 }

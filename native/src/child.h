@@ -168,6 +168,11 @@ void PrepareExec(const ProcessConfig& config, const int (&stdio)[3]);
 // Steps of RunChild that minictr-oci's child (oci.cc) runs too: pivot_root into new_root (the old root detached),
 // mkdir -p of the writable `path`, a device node with its parent directories.
 bool PivotInto(const char* new_root);
+// The default profile's way to hide a kernel path (/dev/null over a file, an empty read-only tmpfs over a directory)
+// and to freeze one (a read-only, nosuid, nodev, noexec bind on itself); a path this kernel lacks counts as done.
+// Shared with minictr-oci's maskedPaths and readonlyPaths.
+bool MaskPath(const char* path);
+bool FreezePath(const char* path);
 bool MakeDirectories(char* path);
 bool MakeDeviceNode(const DeviceNodeConfig& device);
 

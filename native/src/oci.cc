@@ -79,25 +79,10 @@ bool WriteValue(const char* path, const char* value) {
 // the path on itself. A path this kernel lacks is skipped, as runc does.
 bool MaskAndFreeze(const OciChildConfig& config) {
   for (size_t i = 0; i < config.masked_count; i++) {
-    struct stat info;
-    const char* path = config.masked[i];
-    if (stat(path, &info) < 0) {
-      if (errno == ENOENT) continue;
-      return false;
-    }
-    int result = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
-                                       : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
-    if (result < 0) return false;
+    if (!MaskPath(config.masked[i])) return false;
   }
   for (size_t i = 0; i < config.readonly_count; i++) {
-    const char* path = config.readonly[i];
-    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-      if (errno == ENOENT) continue;
-      return false;
-    }
-    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-      return false;
-    }
+    if (!FreezePath(config.readonly[i])) return false;
   }
   return true;
 }
