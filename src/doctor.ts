@@ -8,7 +8,7 @@ import { listContainerDirs, phaseOf } from './container/state.js';
 import { messageOf } from './errors.js';
 import { shortId } from './ids.js';
 import { linkExists } from './network/iproute.js';
-import { vethFilterState, type GuardState } from './network/veth-filter.js';
+import { vethFilterState } from './network/veth-filter.js';
 import { nativeAddon } from './native/index.js';
 import { BRIDGE, hostVethName, isHostVeth, NFT_TABLE, SUBNET_CIDR } from './network/names.js';
 import { parseIpv4, Subnet } from './network/subnet.js';
@@ -119,7 +119,7 @@ async function probeChecks(): Promise<Finding[]> {
   return findings;
 }
 
-/** The settings minictr depends on; `root`: the loopback guard (an eBPF query) can be checked too. */
+/** The settings minictr depends on; `root`: the loopback guard (a netlink query of each veth's filters) can be checked too. */
 function sysctlChecks(root: boolean): Finding[] {
   const findings: Finding[] = [];
   const bridged = linkExists(BRIDGE);
@@ -156,21 +156,14 @@ function loopbackGuardCheck(): Finding {
   const check = 'loopback guard';
   const localnet = read(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`);
   const veths = readdirSync('/proc/sys/net/ipv4/conf').filter(isHostVeth);
-  let support: GuardState;
   let unguarded: string[];
   try {
     const addon = nativeAddon();
-    support = vethFilterState(addon, BRIDGE);
-    unguarded = support === 'unsupported' ? veths : veths.filter((veth) => vethFilterState(addon, veth) === 'missing');
+    unguarded = veths.filter((veth) => vethFilterState(addon, veth) === 'missing');
   } catch (cause) {
     return { level: 'warning', check, message: `cannot query the eBPF loopback guard: ${messageOf(cause)}` };
   }
   const off = `sysctl -w net.ipv4.conf.${BRIDGE}.route_localnet=0`;
-  if (support === 'unsupported') {
-    return localnet === '1'
-      ? { level: 'error', check, message: `route_localnet is 1 on ${BRIDGE} but this kernel has no tcx (Linux 6.6) for the eBPF loopback guard: only the nftables guard chain keeps containers from the host's 127.0.0.1 services`, fix: off }
-      : { level: 'warning', check, message: "this kernel has no tcx (Linux 6.6) for the eBPF loopback guard: route_localnet stays off, so published ports do not answer on 127.0.0.1" };
-  }
   if (unguarded.length > 0 && localnet === '1') {
     return {
       level: 'error',
@@ -182,7 +175,7 @@ function loopbackGuardCheck(): Finding {
   if (localnet !== '1' && veths.length > 0) {
     return { level: 'warning', check, message: `route_localnet is ${localnet} on ${BRIDGE}: published ports do not answer on 127.0.0.1 until the next run` };
   }
-  return { level: 'ok', check, message: `each container's veth drops its packets to 127.0.0.0/8 (eBPF on tcx ingress, ${veths.length} now)` };
+  return { level: 'ok', check, message: `each container's veth drops its packets to 127.0.0.0/8 (eBPF in a cls_bpf filter on its clsact ingress, ${veths.length} now)` };
 }
 
 /** Other firewalls whose rules would drop what minictr forwards. */

@@ -18,7 +18,7 @@
 //   unpackCreate, unpackFinish, unpackTimes                        a layer's writes, confined to its root (unpack.cc)
 //   isOpaqueDirectory(path)       → boolean                        overlayfs's opaque mark on a layer directory (unpack.cc)
 //   zstdStream, zstdDecompress                                     zstd-compressed layers (zstd.cc)
-//   bpfProgLoad, bpfProgAttach, bpfProgDetach, bpfProgQuery, interfaceIndex   bpf(2) for the eBPF programs (bpf.cc)
+//   bpfProgLoad, bpfProgAttach, interfaceIndex                     bpf(2) for the eBPF programs (bpf.cc)
 //   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
 //   netlinkSocket, netlinkSend, netlinkReceive, errnoDescription   a netlink socket; messages are TypeScript's (netlink.cc)
 //   nftRun, nftGeneration                                          libnftables and the ruleset's generation (nftables.cc)
@@ -414,8 +414,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("zstdDecompress", Napi::Function::New(env, minictr::ZstdDecompress, "zstdDecompress"));
   exports.Set("bpfProgLoad", Napi::Function::New(env, minictr::BpfProgLoad, "bpfProgLoad"));
   exports.Set("bpfProgAttach", Napi::Function::New(env, minictr::BpfProgAttach, "bpfProgAttach"));
-  exports.Set("bpfProgDetach", Napi::Function::New(env, minictr::BpfProgDetach, "bpfProgDetach"));
-  exports.Set("bpfProgQuery", Napi::Function::New(env, minictr::BpfProgQuery, "bpfProgQuery"));
   exports.Set("interfaceIndex", Napi::Function::New(env, minictr::InterfaceIndex, "interfaceIndex"));
   exports.Set("openInRoot", Napi::Function::New(env, minictr::OpenInRootFunction, "openInRoot"));
   exports.Set("netlinkSocket", Napi::Function::New(env, minictr::NetlinkSocket, "netlinkSocket"));

@@ -1,8 +1,7 @@
-// bpf(2) for minictr's two eBPF programs: the device policy of a cgroup v2 container (BPF_CGROUP_DEVICE, see
-// src/bpf/) and the loopback guard on each container veth's tcx ingress (src/network/loopback-guard.ts). The attach
-// and query attributes are declared here in the layout of kernel 6.6, which added tcx (target_ifindex and the
-// fields after the first five), because the build host's headers may be older; the kernel zero-checks what it does
-// not know, and every field past an older layout stays zero.
+// bpf(2) for minictr's two eBPF programs: loading both, the device policy of a cgroup v2 container
+// (BPF_CGROUP_DEVICE, see src/bpf/) and the veth filter (src/network/veth-filter.ts), and attaching the first to its
+// cgroup. The veth filter is attached by rtnetlink requests (a cls_bpf filter naming the program's descriptor), built
+// in TypeScript.
 #include "bpf.h"
 
 #include <linux/bpf.h>
@@ -17,37 +16,11 @@
 #include <vector>
 
 #include "errors.h"
-#include "fd.h"
 
 namespace minictr {
 
 namespace {
 
-struct AttachAttr {
-  uint32_t target;  // target_fd, or target_ifindex for tcx
-  uint32_t attach_bpf_fd;
-  uint32_t attach_type;
-  uint32_t attach_flags;
-  uint32_t replace_bpf_fd;
-  uint32_t relative;
-  uint64_t expected_revision;
-};
-
-struct QueryAttr {
-  uint32_t target;
-  uint32_t attach_type;
-  uint32_t query_flags;
-  uint32_t attach_flags;
-  uint64_t prog_ids;
-  uint32_t prog_cnt;
-  uint32_t padding;
-  uint64_t prog_attach_flags;
-  uint64_t link_ids;
-  uint64_t link_attach_flags;
-  uint64_t revision;
-};
-
-constexpr uint32_t kMaxQueried = 64;
 constexpr size_t kLogSize = 64 * 1024;
 
 long Bpf(int command, void* attr, size_t size) {
@@ -108,10 +81,11 @@ Napi::Value BpfProgLoad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Attaching waits for an RCU grace period in the kernel (tcx: about 15 ms here), so it runs on libuv's thread pool.
+// Attaching may wait in the kernel (cgroup_mutex, the effective programs of every descendant cgroup recomputed), so
+// it runs on libuv's thread pool.
 class AttachWorker : public Napi::AsyncWorker {
  public:
-  AttachWorker(Napi::Env env, const AttachAttr& attr)
+  AttachWorker(Napi::Env env, const union bpf_attr& attr)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), attr_(attr) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -129,7 +103,7 @@ class AttachWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  AttachAttr attr_;
+  union bpf_attr attr_;
   int error_ = 0;
 };
 
@@ -138,9 +112,9 @@ Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
   if (!NumbersOnly(info, 4)) {
     return ThrowTypeError(env, "bpfProgAttach(target: number, progFd: number, attachType: number, flags: number)");
   }
-  AttachAttr attr;
+  union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
-  attr.target = U32(info[0]);
+  attr.target_fd = U32(info[0]);
   attr.attach_bpf_fd = U32(info[1]);
   attr.attach_type = U32(info[2]);
   attr.attach_flags = U32(info[3]);
@@ -148,45 +122,6 @@ Napi::Value BpfProgAttach(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
-}
-
-Napi::Value BpfProgDetach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!NumbersOnly(info, 3)) {
-    return ThrowTypeError(env, "bpfProgDetach(target: number, progId: number, attachType: number)");
-  }
-  union bpf_attr by_id;
-  memset(&by_id, 0, sizeof by_id);
-  by_id.prog_id = U32(info[1]);
-  Fd program(static_cast<int>(Bpf(BPF_PROG_GET_FD_BY_ID, &by_id, sizeof by_id)));
-  if (!program.valid()) return ThrowErrno(env, "bpf(BPF_PROG_GET_FD_BY_ID)", errno);
-  AttachAttr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.target = U32(info[0]);
-  attr.attach_bpf_fd = static_cast<uint32_t>(program.get());
-  attr.attach_type = U32(info[2]);
-  if (Bpf(BPF_PROG_DETACH, &attr, sizeof attr) < 0) return ThrowErrno(env, "bpf(BPF_PROG_DETACH)", errno);
-  return env.Undefined();
-}
-
-Napi::Value BpfProgQuery(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!NumbersOnly(info, 2)) {
-    return ThrowTypeError(env, "bpfProgQuery(target: number, attachType: number)");
-  }
-  uint32_t ids[kMaxQueried] = {};
-  QueryAttr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.target = U32(info[0]);
-  attr.attach_type = U32(info[1]);
-  attr.prog_ids = reinterpret_cast<uint64_t>(ids);
-  attr.prog_cnt = kMaxQueried;
-  // ENOSPC: more programs than fit; the first kMaxQueried are returned and enough to tell whether one is there.
-  if (Bpf(BPF_PROG_QUERY, &attr, sizeof attr) < 0 && errno != ENOSPC) return ThrowErrno(env, "bpf(BPF_PROG_QUERY)", errno);
-  uint32_t count = attr.prog_cnt < kMaxQueried ? attr.prog_cnt : kMaxQueried;
-  Napi::Array list = Napi::Array::New(env, count);
-  for (uint32_t i = 0; i < count; i++) list.Set(i, Napi::Number::New(env, ids[i]));
-  return list;
 }
 
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {

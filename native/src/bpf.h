@@ -1,4 +1,4 @@
-// The bpf(2) system calls minictr makes: load a program, attach, detach and query. The programs themselves are
+// The bpf(2) system calls minictr makes: load a program, attach it to a cgroup. The programs themselves are
 // built in TypeScript (src/bpf/); this file only passes bytes and numbers to the kernel.
 #pragma once
 
@@ -10,12 +10,8 @@ namespace minictr {
 // and `log`, the verifier's log.
 Napi::Value BpfProgLoad(const Napi::CallbackInfo& info);
 // bpfProgAttach(target, progFd, attachType, flags) → Promise<void>, on the thread pool (the descriptors must stay
-// open until it settles); bpfProgDetach(target, progId, attachType) → undefined. `target` is a cgroup directory's
-// fd, or an interface index for tcx; a program is detached by its id (from bpfProgQuery).
+// open until it settles); `target` is a cgroup directory's fd.
 Napi::Value BpfProgAttach(const Napi::CallbackInfo& info);
-Napi::Value BpfProgDetach(const Napi::CallbackInfo& info);
-// bpfProgQuery(target, attachType) → number[]: the ids of the programs attached there.
-Napi::Value BpfProgQuery(const Napi::CallbackInfo& info);
 // interfaceIndex(name) → number: if_nametoindex in this process's network namespace; 0 when absent.
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info);
 

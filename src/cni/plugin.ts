@@ -12,7 +12,7 @@ import { CniError, ErrorCode, addResult, type AttachmentKey, type CniNetwork } f
 import { createRecord, hostVethOf, leasesOf, listRecords, ownerOf, readRecord, removeRecord, updateRecord, type AttachmentRecord } from './attachments.js';
 import { messageOf, UsageError } from '../errors.js';
 import { nativeAddon } from '../native/index.js';
-import { bridgeOperation, ensureForwarding, ensureNoRouterAdvertisements, setRouteLocalnet } from '../network/bridge.js';
+import { bridgeOperation, ensureForwarding, ensureNoRouterAdvertisements, ensureRouteLocalnet } from '../network/bridge.js';
 import { ensureRuleset, publishLines, unpublish } from '../network/firewall.js';
 import { linkExists } from '../network/iproute.js';
 import { applyLinks, linkKind } from '../network/links.js';
@@ -142,7 +142,8 @@ export async function add(network: CniNetwork, key: AttachmentKey, netns: string
       } finally {
         closeSync(netnsFd);
       }
-      setRouteLocalnet(await attachVethFilter(nativeAddon(), veth, identity), network.bridge);
+      attachVethFilter(nativeAddon(), veth, identity);
+      ensureRouteLocalnet(network.bridge);
     } catch (cause) {
       throw stepFailure(`create veth ${veth} on ${network.bridge} (${key.ifname} in ${netns})`, cause);
     }

@@ -16,6 +16,7 @@ import { childStepError, messageOf, MinictrError, stepError, UsageError } from '
 import { warn } from '../log.js';
 import { attach, type Attached, type NetworkPlan } from '../network/attach.js';
 import { ipLines } from '../network/links.js';
+import { tcLines } from '../network/veth-filter.js';
 import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/names.js';
 import { ensureResolver } from '../network/dns/resolver-process.js';
 import { writeEndpoint } from '../network/dns/records.js';
@@ -402,11 +403,12 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
   report.step(
     'veth',
     `netlink: ${attached.bridgeCreated ? `bridge ${network.bridge} ${gatewayOf(spec)}/${spec.subnet.prefixLength} created; ` : ''}` +
-      `host end ${network.veth} joins ${network.bridge} (hairpin on)${attached.guarded ? ', veth filter on its tcx ingress' : ''}; container end eth0 created directly in the netns of pid ${pid}`,
+      `host end ${network.veth} joins ${network.bridge} (hairpin on), veth filter on its clsact ingress; container end eth0 created directly in the netns of pid ${pid}`,
     attached.linksDone,
   );
   report.detail([
     ['ip', `the same as: ip -batch: ${links.flatMap(ipLines).join('; ')}`],
+    ['tc', `the same as: tc -batch: ${tcLines(network.veth).join('; ')}`],
     ...attached.netlink.map((message): [string, string] => ['netlink', message]),
   ]);
   const published = spec.ports.map((mapping) => describeMapping(mapping, address)).join(', ');

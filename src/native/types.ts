@@ -273,15 +273,10 @@ export interface NativeAddon {
    */
   bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number): number;
   /**
-   * bpf(BPF_PROG_ATTACH), on the thread pool (a tcx attach waits for an RCU grace period): `target` is a cgroup
-   * directory's descriptor, or an interface index for tcx. Both descriptors must stay open until it settles; it
-   * rejects with an Error carrying `errno`.
+   * bpf(BPF_PROG_ATTACH) to a cgroup, on the thread pool: `target` is the cgroup directory's descriptor. Both
+   * descriptors must stay open until it settles; it rejects with an Error carrying `errno`.
    */
   bpfProgAttach(target: number, progFd: number, attachType: number, flags: number): Promise<void>;
-  /** bpf(BPF_PROG_DETACH) of the program with this id (from bpfProgQuery). */
-  bpfProgDetach(target: number, progId: number, attachType: number): void;
-  /** bpf(BPF_PROG_QUERY): the ids of the programs attached to `target` (up to 64). */
-  bpfProgQuery(target: number, attachType: number): number[];
   /** if_nametoindex(3) in this process's network namespace; 0 when there is no such interface. */
   interfaceIndex(name: string): number;
   /**

@@ -7,17 +7,17 @@
 // veth), so the step costs the slower of the two:
 //   links     rtnetlink requests (links.ts; no ip process): the bridge if missing, the veth pair with eth0 created
 //             inside the child's netns and the host end on the bridge, then the eBPF veth filter (loopback guard,
-//             anti-spoofing) on the host end
+//             anti-spoofing) on the host end's clsact ingress (veth-filter.ts)
 //   firewall  ip_forward on, and one libnftables transaction adding the container's published ports (the base
 //             rules re-applied with them only when missing or outdated, see firewall.ts)
-// then the bridge's settings (route_localnet where the loopback guard holds, no router advertisements learned).
+// then the bridge's settings (route_localnet, which the loopback guard makes safe; no router advertisements learned).
 // The kernel deletes the veth pair with the namespace, so a run never detaches its veth; gc does, for a namespace
 // that outlived its container.
 
 import { messageOf, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { nativeAddon, type NativeAddon } from '../native/index.js';
-import { ensureForwarding, ensureNoRouterAdvertisements, restoreForwarding, setRouteLocalnet } from './bridge.js';
+import { ensureForwarding, ensureNoRouterAdvertisements, ensureRouteLocalnet, restoreForwarding } from './bridge.js';
 import { deleteTable, ensureRuleset, isElementClash, unpublish } from './firewall.js';
 import { linkExists } from './iproute.js';
 import { applyLinks, type BridgeOperation, type VethOperation } from './links.js';
@@ -53,10 +53,8 @@ export interface NetworkPlan {
 /** What attach did, for --explain and --timings. */
 export interface Attached {
   bridgeCreated: boolean;
-  /** The netlink messages that created the links, described. */
+  /** The netlink messages that created the links and attached the veth filter, described. */
   netlink: string[];
-  /** The veth filter is attached (tcx, Linux 6.6): the loopback guard holds. */
-  guarded: boolean;
   /** The base ruleset was missing or outdated, and applied. */
   rulesetApplied: boolean;
   /** When the links chain ended (performance.now()). */
@@ -79,7 +77,6 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   const bridgeCreated = !linkExists(bridge);
   const natFailed = (cause: unknown) => stepError('set up NAT and published ports', `for ${plan.address}`, cause);
   let linksDone = 0;
-  let guarded = false;
   const netlink: string[] = [];
   // The firewall chain starts first: its libnftables transaction then runs while the links chain makes its
   // (synchronous) netlink requests. The main table always holds the default network's base (and every network's
@@ -117,7 +114,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
       throw stepError('create veth', `${veth} on ${bridge} (eth0 in the netns of pid ${pid})`, cause);
     }
     try {
-      guarded = await attachVethFilter(addon, veth, plan.identity);
+      netlink.push(...attachVethFilter(addon, veth, plan.identity));
     } catch (cause) {
       throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
     }
@@ -131,18 +128,15 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
   hooks.checkpoint('veth');
   if (firewallResult.status === 'rejected') throw firewallResult.reason;
   // Settings of the bridge, which the links chain may have just created, before any container is released:
-  // route_localnet only where the loopback guard holds; no router advertisements learned.
+  // route_localnet, now that the loopback guard holds; no router advertisements learned.
   try {
-    setRouteLocalnet(guarded, bridge);
+    ensureRouteLocalnet(bridge);
     ensureNoRouterAdvertisements(bridge);
   } catch (cause) {
     throw natFailed(cause);
   }
-  if (!guarded && plan.ports.length > 0) {
-    warn(`this kernel has no tcx (Linux 6.6) for the loopback guard: route_localnet stays off, so 127.0.0.1 does not reach published ports`);
-  }
   hooks.checkpoint('nat');
-  return { bridgeCreated, netlink, guarded, rulesetApplied: firewallResult.value, linksDone };
+  return { bridgeCreated, netlink, rulesetApplied: firewallResult.value, linksDone };
 }
 
 /**

@@ -35,13 +35,12 @@ export function bridgeOperation(name: string, subnet: Subnet, gateway = subnet.g
 
 /**
  * Lets packets with a 127.0.0.0/8 source be routed out of the bridge: the host reaching a published port on
- * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source. Only `on` while
- * the loopback guard is attached (veth-filter.ts): otherwise it is turned off.
+ * 127.0.0.1 sends exactly such packets after DNAT, before the masquerade rule rewrites their source. Safe because
+ * every container's veth carries the loopback guard (veth-filter.ts), attached before the container is released.
  */
-export function setRouteLocalnet(on: boolean, bridge = BRIDGE): void {
+export function ensureRouteLocalnet(bridge = BRIDGE): void {
   const path = `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
-  const value = on ? '1' : '0';
-  if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, `${value}\n`);
+  if (readFileSync(path, 'utf8').trim() !== '1') writeFileSync(path, '1\n');
 }
 
 /**

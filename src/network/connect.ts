@@ -73,7 +73,7 @@ export async function connect(addon: NativeAddon, network: UserNetwork, containe
   container.journal({ kind: 'veth', name: veth });
   try {
     applyLinks(addon, [vethOperation(veth, network.bridge, container.pid, identity.mac, ifname)]);
-    await attachVethFilter(addon, veth, identity);
+    attachVethFilter(addon, veth, identity);
   } catch (cause) {
     throw stepError('create veth', `${veth} on ${network.bridge} (${ifname} in the netns of pid ${container.pid})`, cause);
   }

@@ -222,15 +222,10 @@ export class ScratchHost {
     };
   }
 
-  /** Detaches the programs on the tcx ingress of every port of minictr's bridge (the eBPF loopback guards). */
+  /** Deletes the clsact qdisc, and with it the eBPF loopback guard, of every port of minictr's bridge. */
   async detachVethFilters(): Promise<void> {
     const ports = (JSON.parse(await this.must(['ip', '-j', 'link', 'show', 'master', 'minictr0'])) as { ifname: string }[]).map((l) => l.ifname);
-    const addon = fileURLToPath(new URL('../../native/build/Release/minictr.node', import.meta.url));
-    const tcxIngress = 46;
-    const script =
-      `const a=require(${JSON.stringify(addon)});for(const name of ${JSON.stringify(ports)}){const i=a.interfaceIndex(name);` +
-      `for(const id of a.bpfProgQuery(i,${tcxIngress}))a.bpfProgDetach(i,id,${tcxIngress})}`;
-    await this.must([process.execPath, '-e', script]);
+    for (const port of ports) await this.must(['tc', 'qdisc', 'del', 'dev', port, 'clsact']);
   }
 
   /** Waits until the host equals `before` (the kernel removes a dead container's veth asynchronously). */

@@ -1,6 +1,7 @@
 // rtnetlink without `ip`: the links minictr creates through its own netlink messages (src/netlink/, network/links.ts)
 // are what `ip -d -j link show` reports, the links parsed from the kernel's own dump agree with it field by field,
-// errors name the link and the errno, and a bridged run needs no `ip` program at all.
+// errors name the link and the errno, and a bridged run needs no `ip` program at all. The veth filter's qdisc and
+// cls_bpf filter (network/veth-filter.ts, netlink/tc.ts) are what `tc -j` reports.
 
 import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +48,24 @@ const again = applyLinks(nativeAddon(), [
   bridgeOperation('nlbr0', Subnet.parse('10.77.0.0/24')), { kind: 'delete', name: 'mcnltest0' }, { kind: 'delete', name: 'mcnltest0' },
 ]);
 console.log(JSON.stringify(again.map((applied) => applied.changed)));
+`;
+
+/** Attaches the veth filter to mcnltc0, twice (the second must fail), and reads its state as doctor does. */
+const FILTER = `
+import { nativeAddon } from ${dist('native/index.js')};
+import { attachVethFilter, vethFilterState } from ${dist('network/veth-filter.js')};
+const addon = nativeAddon();
+const identity = { mac: '02:6d:63:4d:00:03', address: 0x0a4d0003 };
+const messages = attachVethFilter(addon, 'mcnltc0', identity);
+let again = null;
+try { attachVethFilter(addon, 'mcnltc0', identity); } catch (error) { again = error.message; }
+console.log(JSON.stringify({ messages, again, state: vethFilterState(addon, 'mcnltc0'), absent: vethFilterState(addon, 'mcnltc9') }));
+`;
+
+const STATE = `
+import { nativeAddon } from ${dist('native/index.js')};
+import { vethFilterState } from ${dist('network/veth-filter.js')};
+console.log(vethFilterState(nativeAddon(), 'mcnltc0'));
 `;
 
 interface IpLink {
@@ -119,6 +138,36 @@ describe.skipIf(!isRoot)('rtnetlink links (needs root: skipped otherwise)', () =
       holder.kill('SIGKILL');
       await holder;
       await host.exec(['ip', 'link', 'del', 'nlbr0']);
+    }
+  });
+
+  it('attaches the veth filter as tc sees it: a clsact qdisc and a direct-action cls_bpf filter on its ingress', async () => {
+    const { host } = scratch;
+    await host.must(['ip', 'link', 'add', 'mcnltc0', 'up', 'type', 'veth', 'peer', 'name', 'mcnltc1']);
+    try {
+      const out = await host.must([process.execPath, '--input-type=module', '-e', FILTER]);
+      const { messages, again, state, absent } = JSON.parse(out) as { messages: string[]; again: string; state: string; absent: string };
+      expect(messages[0]).toMatch(/^RTM_NEWQDISC\(NLM_F_CREATE\|NLM_F_EXCL\) tcmsg\{index \d+, handle ffff:, parent clsact\} TCA_KIND "clsact"$/);
+      expect(messages[1]).toMatch(/^RTM_NEWTFILTER\(NLM_F_CREATE\|NLM_F_EXCL\) tcmsg\{index \d+, handle 1, parent ingress, pref 1, protocol all\} TCA_KIND "bpf", TCA_OPTIONS \{TCA_BPF_FD \d+, TCA_BPF_NAME "minictr_veth", TCA_BPF_FLAGS TCA_BPF_FLAG_ACT_DIRECT\}$/);
+      expect(again).toMatch(/^tc qdisc add dev mcnltc0 clsact \(RTM_NEWQDISC\): File exists \(EEXIST\)/);
+      expect([state, absent]).toEqual(['attached', 'no interface']);
+      const qdiscs = JSON.parse(await host.must(['tc', '-j', 'qdisc', 'show', 'dev', 'mcnltc0'])) as { kind: string; handle: string; parent?: string }[];
+      expect(qdiscs.filter((q) => q.kind === 'clsact')).toEqual([expect.objectContaining({ kind: 'clsact', handle: 'ffff:', parent: 'ffff:fff1' })]);
+      type TcFilter = { protocol: string; pref: number; kind: string; options?: { handle: string; bpf_name: string; 'direct-action': boolean; prog: { name: string } } };
+      const filters = (JSON.parse(await host.must(['tc', '-j', 'filter', 'show', 'dev', 'mcnltc0', 'ingress'])) as TcFilter[]).filter((f) => f.options !== undefined);
+      expect(filters).toEqual([
+        expect.objectContaining({
+          protocol: 'all',
+          pref: 1,
+          kind: 'bpf',
+          options: expect.objectContaining({ handle: '0x1', bpf_name: 'minictr_veth', 'direct-action': true, prog: expect.objectContaining({ name: 'minictr_veth' }) }),
+        }),
+      ]);
+      // Without the qdisc, doctor's query finds it missing.
+      await host.must(['tc', 'qdisc', 'del', 'dev', 'mcnltc0', 'clsact']);
+      expect((await host.must([process.execPath, '--input-type=module', '-e', STATE])).trim()).toBe('missing');
+    } finally {
+      await host.exec(['ip', 'link', 'del', 'mcnltc0']);
     }
   });
 

@@ -138,7 +138,7 @@ describe.skipIf(!isRoot)('minictr run -p (needs root: skipped otherwise)', () =>
 
   it("keeps the host's loopback services out of containers' reach despite route_localnet, even after nft flush ruleset", async () => {
     // A root container can send to 127.0.0.1 through the gateway (CVE-2020-8558's pattern). The guard chain and the
-    // eBPF guard on its veth's tcx ingress each drop that; `nft flush ruleset` removes only the first. The control
+    // eBPF guard on its veth's clsact ingress each drop that; `nft flush ruleset` removes only the first. The control
     // run, with both gone, proves the attack itself works.
     const { server: secret } = await startClientAddressServer((argv) => host.exec(argv), '127.0.0.1', 9999);
     const attack = [

@@ -168,7 +168,7 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     ]);
     expect(explained.stderr).toMatch(/^minictr: {3}cgroup: .*\/minictr\/[0-9a-f]{64}/m);
     expect(explained.stderr).toContain("capabilities: Docker's default, 14: CAP_CHOWN");
-    expect(explained.stderr).toMatch(/veth: netlink: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\), veth filter on its tcx ingress; container end eth0 created directly in the netns of pid \d+/);
+    expect(explained.stderr).toMatch(/veth: netlink: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\), veth filter on its clsact ingress; container end eth0 created directly in the netns of pid \d+/);
     expect(explained.stderr).toMatch(/^minictr: {3}ip: the same as: ip -batch: link add mc[0-9a-f]{12} up master minictr0 type veth peer name eth0 address 02:6d:63:\S+ netns \d+; link set mc[0-9a-f]{12} type bridge_slave hairpin on$/m);
     expect(explained.stderr).toMatch(/^minictr: {3}netlink: RTM_NEWLINK\(NLM_F_CREATE\|NLM_F_EXCL\) .*VETH_INFO_PEER \{.*IFLA_NET_NS_PID \d+\}/m);
     expect(explained.stderr).toContain('publishes 0.0.0.0:8090/tcp -> 10.0.0.');

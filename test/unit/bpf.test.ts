@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { assemble, exit, jump, label, loadAbs, mov, R0, R1 } from '../../src/bpf/asm.js';
 import { allowLine, DEFAULT_DEVICE_RULES, deviceFilterProgram, parseAccess, type DeviceRule } from '../../src/bpf/device-filter.js';
-import { linkLocalOf, TCX_DROP, TCX_NEXT, vethFilterProgram } from '../../src/network/veth-filter.js';
+import { linkLocalOf, TC_ACT_OK, TC_ACT_SHOT, vethFilterProgram } from '../../src/network/veth-filter.js';
 import { parseDeviceFlag } from '../../src/container/devices.js';
 
 /** Runs `program` with r1 = ctx (little-endian bytes) and packet `packet`; returns r0 as a signed 64-bit number. */
@@ -192,8 +192,8 @@ describe('veth filter', () => {
     return bytes;
   };
   const verdict = (identity: typeof own & { address6?: bigint }, packet: Uint8Array) => run(vethFilterProgram(identity), new Uint8Array(256), packet);
-  const next = BigInt(TCX_NEXT);
-  const drop = BigInt(TCX_DROP);
+  const next = BigInt(TC_ACT_OK);
+  const drop = BigInt(TC_ACT_SHOT);
 
   it('passes what the container sends as itself: IPv4, ARP, IPv6', () => {
     expect(verdict(own, frame(0x0800, own, [10, 0, 0, 1]))).toBe(next);
