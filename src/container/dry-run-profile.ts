@@ -96,7 +96,11 @@ export function notReproduced(plan: Plan, cgroups: readonly CgroupDir[], address
     items.push('the device policy: a BPF_CGROUP_DEVICE program on the cgroup (cgroup v2); no standard tool attaches one.');
   }
   if (address !== null) {
-    items.push('the veth filter (eBPF on the host end\'s ingress): only the nftables guard chain keeps this container from', '  the host\'s loopback, and nothing from sending with another container\'s addresses.');
+    items.push(
+      'the veth filter (eBPF in a cls_bpf filter on the host end\'s clsact ingress, the tc commands above): only the',
+      '  nftables guard chain keeps this container from the host\'s loopback, and nothing from sending with another',
+      '  container\'s addresses.',
+    );
   }
   if (spec.tty) items.push('-t: minictr gives the command a pseudo-terminal of the container\'s own devpts; here it keeps the script\'s.');
   if (spec.detach) {

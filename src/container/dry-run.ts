@@ -19,6 +19,7 @@ import { posix } from 'node:path';
 import type { SpawnOptions } from '../native/index.js';
 import { MinictrError } from '../errors.js';
 import { ipLines } from '../network/links.js';
+import { tcLines } from '../network/veth-filter.js';
 import { BRIDGE } from '../network/names.js';
 import { STATE_ROOT } from '../paths.js';
 import { shellQuote } from '../sys/shell-quote.js';
@@ -265,6 +266,9 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
       'ip -batch - <<MINICTR_IP',
       ...ipLines(network.vethLink),
       'MINICTR_IP',
+      '# minictr then puts its veth filter on the host end; its eBPF program is built in-process, which tc cannot',
+      '# load from a script (see the end):',
+      ...tcLines(network.veth).map((line) => `#   tc ${line}`),
       'echo 1 > /proc/sys/net/ipv4/ip_forward',
       `echo 1 > ${q(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`)}`,
       `[ ! -e ${q(`/proc/sys/net/ipv6/conf/${BRIDGE}`)} ] || { ${['accept_ra', 'autoconf'].map((setting) => `echo 0 > ${q(`/proc/sys/net/ipv6/conf/${BRIDGE}/${setting}`)};`).join(' ')} }`,

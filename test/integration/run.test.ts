@@ -161,16 +161,19 @@ describe.skipIf(!isRoot)('minictr run (needs root: skipped otherwise)', () => {
     const lines = explained.stderr.split('\n').filter((line) => line.startsWith('minictr: '));
     const label = (line: string) => line.slice('minictr: '.length).split(':')[0];
     expect(lines.filter((line) => !line.startsWith('minictr:   ')).map(label)).toEqual(steps);
-    // What a step also sets up, indented under it: the cgroup under address, the equivalent ip commands and the
-    // netlink messages (the veth, its hairpin) under veth, the profile and terminal under go→exec.
+    // What a step also sets up, indented under it: the cgroup under address, the equivalent ip and tc commands and
+    // the netlink messages (the veth, its hairpin, the filter's qdisc and cls_bpf filter) under veth, the profile and
+    // terminal under go→exec.
     expect(lines.map(label)).toEqual([
-      ...steps.slice(0, 3), '  cgroup', ...steps.slice(3, 5), '  ip', '  netlink', '  netlink', ...steps.slice(5, 7), '  user', '  capabilities', '  no_new_privs', '  seccomp', '  terminal', ...steps.slice(7),
+      ...steps.slice(0, 3), '  cgroup', ...steps.slice(3, 5), '  ip', '  tc', '  netlink', '  netlink', '  netlink', '  netlink', ...steps.slice(5, 7), '  user', '  capabilities', '  no_new_privs', '  seccomp', '  terminal', ...steps.slice(7),
     ]);
     expect(explained.stderr).toMatch(/^minictr: {3}cgroup: .*\/minictr\/[0-9a-f]{64}/m);
     expect(explained.stderr).toContain("capabilities: Docker's default, 14: CAP_CHOWN");
     expect(explained.stderr).toMatch(/veth: netlink: host end mc[0-9a-f]{12} joins minictr0 \(hairpin on\), veth filter on its clsact ingress; container end eth0 created directly in the netns of pid \d+/);
     expect(explained.stderr).toMatch(/^minictr: {3}ip: the same as: ip -batch: link add mc[0-9a-f]{12} up master minictr0 type veth peer name eth0 address 02:6d:63:\S+ netns \d+; link set mc[0-9a-f]{12} type bridge_slave hairpin on$/m);
     expect(explained.stderr).toMatch(/^minictr: {3}netlink: RTM_NEWLINK\(NLM_F_CREATE\|NLM_F_EXCL\) .*VETH_INFO_PEER \{.*IFLA_NET_NS_PID \d+\}/m);
+    expect(explained.stderr).toMatch(/^minictr: {3}tc: the same as: tc -batch: qdisc add dev (mc[0-9a-f]{12}) clsact; filter add dev \1 ingress pref 1 handle 1 bpf direct-action <minictr_veth>$/m);
+    expect(explained.stderr).toMatch(/^minictr: {3}netlink: RTM_NEWTFILTER\(NLM_F_CREATE\|NLM_F_EXCL\) tcmsg\{index \d+, handle 1, parent ingress, pref 1, protocol all\} TCA_KIND "bpf", TCA_OPTIONS \{TCA_BPF_FD \d+, TCA_BPF_NAME "minictr_veth", TCA_BPF_FLAGS TCA_BPF_FLAG_ACT_DIRECT\}$/m);
     expect(explained.stderr).toContain('publishes 0.0.0.0:8090/tcp -> 10.0.0.');
 
     const timed = await host.minictr(['run', '--rm', '--timings=json', '/bin/true']);
