@@ -13,7 +13,7 @@ const AF_UNSPEC = 0;
 /** The clsact qdisc's parent and handle (ffff:fff1, ffff:0), and its ingress hook as a filter's parent (ffff:fff2). */
 const TC_H_CLSACT = 0xfffffff1;
 const CLSACT_HANDLE = 0xffff0000;
-export const TC_H_INGRESS_PARENT = 0xfffffff2;
+const TC_H_INGRESS_PARENT = 0xfffffff2;
 const ETH_P_ALL = 0x0003;
 
 const TCA_KIND = 1;

@@ -40,6 +40,7 @@ describe.skipIf(!isRoot)('minictr run --dry-run (needs root: skipped otherwise)'
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^#!\/bin\/bash\n/);
     expect(dry.stdout).toContain('link add mc');
+    expect(dry.stdout).toMatch(/^# {3}tc filter add dev mc[0-9a-f]{12} ingress pref 1 handle 1 bpf direct-action <minictr_veth>$/m);
     expect(dry.stdout).toContain('add element ip minictr published_any { tcp . 8087 : 10.0.0.9 . 80 }');
     expect(await scratch.host.snapshot()).toEqual(scratch.before);
 
