@@ -18,6 +18,7 @@ import { warn } from '../log.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { currentContainers, isRunning, resolveContainer } from './lookup.js';
+import { CLONE_INTO_CGROUP_CALL, closeCgroupEntry, execCgroups } from './cgroups.js';
 import { encodeJoinRequest } from './join-request.js';
 import { findCommand } from './rootfs.js';
 import { ContainerState } from './state.js';
@@ -65,9 +66,10 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       // 2. Spawn: the process waits, in the container and its cgroups, for its release.
       const relay = spec.tty ? null : StdioRelay.create(addon, spec.interactive);
       if (relay !== null) teardown.defer('end the stdio relay', () => relay.finish());
+      const joining = execCgroups(cgroups);
       const request = encodeJoinRequest({
         joinNetwork: network !== 'host',
-        cgroups,
+        cgroups: joining.requested,
         workdir,
         security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
         terminal: spec.tty ? TerminalRelay.size() : null,
@@ -79,10 +81,12 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
         exec: execPath,
         'enter working directory': workdir,
         "join the container's cgroup": cgroups.join(', '),
+        [CLONE_INTO_CGROUP_CALL]: cgroups.join(', '),
       };
       const held = HeldChild.spawn(addon, teardown, {
         tty: spec.tty,
         spawn: () => {
+          const cgroup = joining.open();
           try {
             const child = addon.spawnExec({
               pid,
@@ -91,6 +95,7 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
               terminal: spec.tty,
               request,
               stdio: relay?.stdio ?? [-1, -1, -1],
+              cgroup,
             });
             relay?.spawned();
             return child;
@@ -99,6 +104,8 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
             const step = (cause as NodeJS.ErrnoException).syscall ?? '';
             const object = objects[step] === undefined ? spec.container : `${spec.container} (${objects[step]})`;
             throw stepError('exec in container', object, cause);
+          } finally {
+            closeCgroupEntry(cgroup);
           }
         },
       });
