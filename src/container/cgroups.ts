@@ -6,8 +6,9 @@
 // cgroup.procs, which takes the kernel's cgroup_threadgroup_rwsem for writing and so waits for an RCU grace period
 // (10-15 ms on every run): on v2 it is cloned into the directory (clone3's CLONE_INTO_CGROUP, which takes only the
 // read side, as any fork does); on v1 it writes "0" into each directory's `tasks` file itself, moving one thread,
-// which the kernel does without that lock (openCgroupEntry; native/src/child.h). On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one directory,
-// /sys/fs/cgroup/minictr/<id>, with a BPF_CGROUP_DEVICE program attached (as runc and crun do; v2 has no devices
+// which the kernel does without that lock (openCgroupEntry; native/src/child.h).
+//
+// On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one directory, /sys/fs/cgroup/minictr/<id>, with a BPF_CGROUP_DEVICE program attached (as runc and crun do; v2 has no devices
 // files). On v1 and hybrid hosts (these machines) it is one directory per controller (memory, cpu, pids, devices),
 // under the cgroup minictr itself is in, so the limits of whatever runs minictr still apply; the devices directory
 // denies everything, then allows the policy's rules. The directories are journaled before they are made, and
@@ -175,8 +176,7 @@ export function tasksFile(dir: string): string {
 /**
  * Opens what a process spawned next enters `dirs` by (close-on-exec, as Node opens every file): on v2 the one
  * directory, for clone3(CLONE_INTO_CGROUP); on v1 each directory's `tasks` file, which the child writes "0" into
- * before it waits for its release. null for no directories. The caller closes it (closeCgroupEntry) once the spawn
- * has returned: the child has its own copies.
+ * before it waits for its release. null for no directories. See spawnWithCgroup.
  */
 export function openCgroupEntry(dirs: readonly string[]): CgroupEntry | null {
   if (dirs.length === 0) return null;
@@ -192,9 +192,9 @@ export function openCgroupEntry(dirs: readonly string[]): CgroupEntry | null {
 }
 
 /**
- * `exec`'s way into the container's cgroups `dirs`: on v2 its joiner is cloned into the directory (`open`, closed
- * by closeCgroupEntry once spawnExec returns); on v1 the joiner writes "0" into the `tasks` files of `requested`,
- * which its request names (join-request.ts).
+ * `exec`'s way into the container's cgroups `dirs`: on v2 its joiner is cloned into the directory (`open`, for
+ * spawnWithCgroup); on v1 the joiner writes "0" into the `tasks` files of `requested`, which its request names
+ * (join-request.ts).
  */
 export function execCgroups(dirs: readonly string[]): { requested: readonly string[]; open: () => { directory: number } | null } {
   if (dirs.length === 0 || !cgroupV2()) return { requested: dirs, open: () => null };
@@ -204,9 +204,17 @@ export function execCgroups(dirs: readonly string[]): { requested: readonly stri
 /** The name a spawn's error gives clone3 when the kernel refused the cgroup it was to clone into (native/src/spawn.h). */
 export const CLONE_INTO_CGROUP_CALL = "clone3 into the container's cgroup (CLONE_INTO_CGROUP)";
 
-export function closeCgroupEntry(entry: CgroupEntry | null): void {
-  if (entry === null) return;
-  for (const fd of 'tasks' in entry ? entry.tasks : [entry.directory]) closeSync(fd);
+/**
+ * Calls `spawn` with the entry `open` gives (openCgroupEntry, or execCgroups' open), which is closed once spawn
+ * returns: the child has its own copies.
+ */
+export function spawnWithCgroup<E extends CgroupEntry, T>(open: () => E | null, spawn: (entry: E | null) => T): T {
+  const entry = open();
+  try {
+    return spawn(entry);
+  } finally {
+    if (entry !== null) for (const fd of 'tasks' in entry ? entry.tasks : [entry.directory]) closeSync(fd);
+  }
 }
 
 /** v2: the one directory (planCgroups makes one), for CLONE_INTO_CGROUP. */

@@ -18,7 +18,7 @@ import { warn } from '../log.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { currentContainers, isRunning, resolveContainer } from './lookup.js';
-import { CLONE_INTO_CGROUP_CALL, closeCgroupEntry, execCgroups } from './cgroups.js';
+import { CLONE_INTO_CGROUP_CALL, execCgroups, spawnWithCgroup } from './cgroups.js';
 import { encodeJoinRequest } from './join-request.js';
 import { findCommand } from './rootfs.js';
 import { ContainerState } from './state.js';
@@ -86,17 +86,18 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       const held = HeldChild.spawn(addon, teardown, {
         tty: spec.tty,
         spawn: () => {
-          const cgroup = joining.open();
           try {
-            const child = addon.spawnExec({
-              pid,
-              startTime: container.process!.startTime,
-              helper,
-              terminal: spec.tty,
-              request,
-              stdio: relay?.stdio ?? [-1, -1, -1],
-              cgroup,
-            });
+            const child = spawnWithCgroup(joining.open, (cgroup) =>
+              addon.spawnExec({
+                pid,
+                startTime: container.process!.startTime,
+                helper,
+                terminal: spec.tty,
+                request,
+                stdio: relay?.stdio ?? [-1, -1, -1],
+                cgroup,
+              }),
+            );
             relay?.spawned();
             return child;
           } catch (cause) {
@@ -104,8 +105,6 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
             const step = (cause as NodeJS.ErrnoException).syscall ?? '';
             const object = objects[step] === undefined ? spec.container : `${spec.container} (${objects[step]})`;
             throw stepError('exec in container', object, cause);
-          } finally {
-            closeCgroupEntry(cgroup);
           }
         },
       });

@@ -27,7 +27,7 @@ import { shortId } from '../ids.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
-import { cgroupV2, CLONE_INTO_CGROUP_CALL, closeCgroupEntry, createCgroups, openCgroupEntry, planCgroups } from './cgroups.js';
+import { cgroupV2, CLONE_INTO_CGROUP_CALL, createCgroups, openCgroupEntry, planCgroups, spawnWithCgroup } from './cgroups.js';
 import { crashPoint } from './crash.js';
 import { explainCgroup, explainImage, explainProfile } from './explain.js';
 import { collectGarbageIfAny, removeStalePublished } from './gc.js';
@@ -351,16 +351,18 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
   const held = HeldChild.spawn(addon, teardown, {
     tty: spec.tty && !spec.detach, // detached: the monitor's
     spawn: () => {
-      const cgroup = openCgroupEntry(cgroups);
-      let child;
-      try {
-        child = addon.spawn({ ...spawnOptions(plan, dirs, address, run.address6), ...processOptions(plan, state), cgroup });
-      } catch (cause) {
-        // cgroup v2: the kernel refused to clone it into its cgroup.
-        throw (cause as NodeJS.ErrnoException).syscall === CLONE_INTO_CGROUP_CALL ? stepError('clone into cgroup', cgroups.join(', '), cause) : cause;
-      } finally {
-        closeCgroupEntry(cgroup);
-      }
+      const child = spawnWithCgroup(
+        () => openCgroupEntry(cgroups),
+        (cgroup) => {
+          try {
+            return addon.spawn({ ...spawnOptions(plan, dirs, address, run.address6), ...processOptions(plan, state), cgroup });
+          } catch (cause) {
+            // cgroup v2: the kernel refused to clone it into its cgroup.
+            const refused = (cause as NodeJS.ErrnoException).syscall === CLONE_INTO_CGROUP_CALL;
+            throw refused ? stepError('clone into cgroup', cgroups.join(', '), cause) : cause;
+          }
+        },
+      );
       // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
       // container alone while this process owns it). Registered first, so it runs after the process is stopped.
       if (child.monitorPid > 0) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));

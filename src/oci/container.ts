@@ -6,7 +6,7 @@ import { closeSync, constants, mkdirSync, openSync, readSync, readFileSync, rmSy
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cgroupV2, closeCgroupEntry, createCgroups, openCgroupEntry, planCgroups, removeCgroups, type CgroupDir } from '../container/cgroups.js';
+import { cgroupV2, createCgroups, openCgroupEntry, planCgroups, removeCgroups, spawnWithCgroup, type CgroupDir } from '../container/cgroups.js';
 import { MinictrError } from '../errors.js';
 import { warn } from '../log.js';
 import { helperPath, nativeAddon, type ChildFailure } from '../native/index.js';
@@ -90,20 +90,18 @@ export async function create(root: string, id: string, options: CreateOptions): 
     dirs = cgroups.map((cgroup) => cgroup.dir);
     await createCgroups(cgroups);
     const addon = nativeAddon();
-    const cgroup = openCgroupEntry(dirs);
-    let child;
-    try {
-      child = addon.spawnOci({
-        ...plan.options,
-        helper: helperPath('minictr-init'),
-        consoleSocket: options.consoleSocket ?? '',
-        execFifo: fifoPath(root, id),
-        preserveFds: options.preserveFds,
-        cgroup,
-      });
-    } finally {
-      closeCgroupEntry(cgroup);
-    }
+    const child = spawnWithCgroup(
+      () => openCgroupEntry(dirs),
+      (cgroup) =>
+        addon.spawnOci({
+          ...plan.options,
+          helper: helperPath('minictr-init'),
+          consoleSocket: options.consoleSocket ?? '',
+          execFifo: fifoPath(root, id),
+          preserveFds: options.preserveFds,
+          cgroup,
+        }),
+    );
     const record: Record = {
       id, pid: child.pid, startTime: processStat(child.pid)?.startTime ?? 0, bundle,
       created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroups: dirs, hooks: spec.hooks ?? {},

@@ -6,7 +6,7 @@
 
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { CAPABILITIES } from '../container/capabilities.js';
-import { closeCgroupEntry, execCgroups } from '../container/cgroups.js';
+import { execCgroups, spawnWithCgroup } from '../container/cgroups.js';
 import { encodeJoinRequest } from '../container/join-request.js';
 import { MinictrError } from '../errors.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
@@ -77,10 +77,8 @@ export async function execProcess(root: string, id: string, options: ExecOptions
     env,
     detach: options.detach,
   });
-  const cgroup = joining.open();
-  let child;
-  try {
-    child = addon.spawnExec({
+  const child = spawnWithCgroup(joining.open, (cgroup) =>
+    addon.spawnExec({
       pid: record.pid,
       startTime: record.startTime,
       helper: helperPath('minictr-init'),
@@ -89,10 +87,8 @@ export async function execProcess(root: string, id: string, options: ExecOptions
       stdio: [-1, -1, -1],
       request,
       cgroup,
-    });
-  } finally {
-    closeCgroupEntry(cgroup);
-  }
+    }),
+  );
   const failure = await addon.release(child.releaseFd, child.errorFd);
   if (failure !== null) throw new MinictrError(`exec in container "${id}": ${failure.step}: ${failure.message}`);
   if (options.pidFile !== undefined) writeFileSync(options.pidFile, String(child.pid));
