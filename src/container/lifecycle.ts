@@ -357,9 +357,11 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
           try {
             return addon.spawn({ ...spawnOptions(plan, dirs, address, run.address6), ...processOptions(plan, state), cgroup });
           } catch (cause) {
-            // cgroup v2: the kernel refused to clone it into its cgroup.
-            const refused = (cause as NodeJS.ErrnoException).syscall === CLONE_INTO_CGROUP_CALL;
-            throw refused ? stepError('clone into cgroup', cgroups.join(', '), cause) : cause;
+            // cgroup v2: the kernel refused to clone it into its cgroup. Kernels before 5.7 do not know the flag
+            // (clone3 answers E2BIG): no fallback to cgroup.procs, which is what this avoids.
+            const { syscall, code } = cause as NodeJS.ErrnoException;
+            if (syscall !== CLONE_INTO_CGROUP_CALL) throw cause;
+            throw stepError(code === 'E2BIG' ? 'clone into cgroup (CLONE_INTO_CGROUP needs Linux 5.7)' : 'clone into cgroup', cgroups.join(', '), cause);
           }
         },
       );
