@@ -45,7 +45,7 @@ enum ChildStep : int32_t {
   kStepExec,          // execve() the command
   // `minictr exec`'s joiner, minictr-init in join mode (join.cc), before the process exists:
   kStepJoinRequest,     // read minictr's request
-  kStepJoinCgroup,      // join the container's cgroups
+  kStepJoinCgroup,      // join the container's cgroups (also a container's first process, first thing, on v1)
   kStepJoinNamespaces,  // setns() into the container's namespaces, chroot into its root, clone the process
   kStepVolumes,         // -v, --mount, --tmpfs under the new root, before pivot_root (mounts.cc); numbered last
   // minictr-oci's container (oci.cc):
@@ -67,8 +67,9 @@ inline void ReportStep(int error_fd, int32_t step, int error) {
 
 // clone3() without a stack: like fork(), with `flags` (and, when `pidfd` is given, a pidfd of the child in it).
 // `cgroup`, a cgroup v2 directory's descriptor (-1: none), is where the child is born (CLONE_INTO_CGROUP, Linux
-// 5.7): the kernel takes only the read side of cgroup_threadgroup_rwsem for it, as for any fork, where writing a pid
-// into cgroup.procs takes the write side and waits for an RCU grace period.
+// 5.7): the kernel then takes cgroup_mutex and only the read side of cgroup_threadgroup_rwsem, as for any fork
+// (cgroup_css_set_fork), where writing a pid into cgroup.procs takes the write side and waits for an RCU grace
+// period.
 inline long CloneProcess(uint64_t flags, int* pidfd, int cgroup = -1) {
   struct clone_args args;
   memset(&args, 0, sizeof args);

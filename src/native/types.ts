@@ -120,7 +120,7 @@ export interface ExecOptions {
   stdio: [number, number, number];
   /** minictr-oci exec --tty: the caller's Unix socket, which receives the controller (consoleFd is then -1). */
   consoleSocket?: string;
-  /** cgroup v2: the container's cgroup, which the joiner is cloned into; null: none, or v1, where the request names the `tasks` files. */
+  /** cgroup v2: the container's cgroup, which the joiner is cloned into; null: none, or v1 (the request names the `tasks` files). */
   cgroup: { directory: number } | null;
 }
 

@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { cgroupV2 } from '../../src/container/cgroups.js';
 import { CLI, containerPidOf, isRoot, useScratchHost } from '../helpers/scratch-host.js';
@@ -88,6 +89,33 @@ describe.skipIf(!isRoot)('resource limits (needs root: skipped otherwise)', () =
       } finally {
         writeFileSync(join(scratchCpu, 'cpu.rt_runtime_us'), '0');
       }
+    },
+  );
+
+  // On a hybrid host the cgroup2 hierarchy (controllers bound to v1, so only the device program's cgroup) is mounted
+  // on /sys/fs/cgroup in a namespace of the test's own, where minictr sees cgroup v2; on a v2 host every test here is.
+  it.skipIf(cgroupV2() || !existsSync('/sys/fs/cgroup/unified/cgroup.procs'))(
+    'on cgroup v2, clones PID 1 (attached and detached) and exec\'s process into the container\'s cgroup',
+    async () => {
+      const cli = (args: string) => `${process.execPath} ${CLI} ${args}`;
+      const script = [
+        'set -e',
+        'mount -t cgroup2 none /sys/fs/cgroup; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/lib; ip link set lo up',
+        `${cli('run --rm --network none /bin/cat /proc/self/cgroup')} | grep '^0::'`,
+        `id=$(${cli('run -d --network none /bin/sleep 30')})`,
+        `echo "detached $id"; grep '^0::' /proc/$(cat /sys/fs/cgroup/minictr/$id/cgroup.procs)/cgroup`,
+        `${cli('exec "$id" /bin/cat /proc/self/cgroup')} | grep '^0::'`,
+        `${cli('rm -f "$id"')} >/dev/null`,
+        'echo "left: $(find /sys/fs/cgroup/minictr -mindepth 1 -type d 2>/dev/null | wc -l)"',
+      ].join('\n');
+      const result = await execa('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], { reject: false, timeout: 30_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const [attached, detached, pid1, exec, left] = result.stdout.split('\n');
+      expect(attached).toMatch(/^0::\/minictr\/[0-9a-f]{64}$/);
+      const id = detached!.split(' ')[1]!;
+      expect(pid1).toBe(`0::/minictr/${id}`);
+      expect(exec).toBe(`0::/minictr/${id}`);
+      expect(left).toBe('left: 0');
     },
   );
 
