@@ -383,7 +383,8 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
   const { monitorPid } = held.child;
   const v2 = cgroups.length > 0 && cgroupV2();
   const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}${v2 ? '|CLONE_INTO_CGROUP' : ''}`;
-  const joins = cgroups.length === 0 || v2 ? '' : `it writes "0" into the tasks file of its ${cgroups.length} cgroup(s), then `;
+  // v1's directories are /sys/fs/cgroup/CONTROLLER/…
+  const joins = cgroups.length === 0 || v2 ? '' : `it joins its cgroups (${cgroups.map((dir) => dir.split('/')[4]).join(', ')}: "0" into each tasks file), then `;
   report.step(
     'clone',
     `clone3(${flags}) → pid ${held.pid}${monitorPid > 0 ? `, child of minictr-monitor (pid ${monitorPid}, after a double fork)` : ''}; ` +
