@@ -250,7 +250,8 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
     'UNSHARE=$!',
     '# The container\'s PID 1 is unshare\'s child; the host knows it by this pid.',
     'PID=',
-    'while [ -z "$PID" ]; do PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null || true); done',
+    '# (A PID 1 that failed at once, at its cgroup, ends unshare: its status is the script\'s.)',
+    'while [ -z "$PID" ]; do kill -0 $UNSHARE 2>/dev/null || { wait $UNSHARE || exit $?; exit 1; }; PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null || true); done',
     'PID=${PID%% *}',
   );
   const network = address === null ? null : hostNetwork(plan, address, '$PID', address6);
