@@ -7,7 +7,8 @@
 //                                   the child blocked on its release pipe (spawn.cc; -d's monitor: launcher.cc)
 //   spawnExec(options)            → the same, for a process joining a running container (`minictr exec`, join.cc)
 //   release(releaseFd, errorFd)   → Promise<null | {step, errno, message}>: "go", then wait for the exec
-//   abort(releaseFd, errorFd)     → undefined: closes both; the child exits without running anything
+//   abort(releaseFd, errorFd)     → null | {step, errno, message}: closes both (the child exits without running
+//                                   anything), and says what it reported if it had failed already
 //   watchExit(pidfd, callback)    → undefined: callback({exitCode, signal}) on exit (wait.cc)
 //   watchGone(pidfd, callback)    → cancel(): callback(null | Error) on exit; no reaping (wait.cc)
 //   receiveTerminal, resizePty                                    -t's pseudo-terminal (pty.cc)
@@ -100,6 +101,21 @@ void ParseMounts(Options& options, SpawnRequest* request) {
   });
 }
 
+// The `cgroup` option (CgroupEntry in src/native/types.ts, or null): descriptors the caller opened and keeps.
+// `tasks` (cgroup v1) only where the child joins them itself: not for spawnExec, whose joiner reads paths.
+void ParseCgroup(Options& options, SpawnRequest* request, bool tasks) {
+  if (options.IsNull("cgroup")) return;
+  Options cgroup = options.Object("cgroup");
+  if (tasks && !cgroup.IsUndefined("tasks")) {
+    cgroup.Each("tasks", [&](Napi::Value fd, const std::string& name) {
+      request->cgroup_tasks.push_back(static_cast<int>(cgroup.IntegerOf(fd, name, 0, INT32_MAX)));
+    });
+    if (request->cgroup_tasks.size() > kMaxCgroupTasks) cgroup.Report("tasks", "at most 12 descriptors");
+    return;
+  }
+  request->cgroup_dir = static_cast<int>(cgroup.Integer("directory", 0, INT32_MAX));
+}
+
 // spawn()'s options: SpawnOptions in src/native/types.ts.
 void ParseSpawnRequest(Options& options, SpawnRequest* request) {
   request->new_network = options.Bool("newNetwork");
@@ -144,6 +160,7 @@ void ParseSpawnRequest(Options& options, SpawnRequest* request) {
   });
   ParseMounts(options, request);
   ParseProcess(options, request);
+  ParseCgroup(options, request, true);
   request->init = options.Bool("init");
   if (!options.IsNull("terminal")) {
     Options size = options.Object("terminal");
@@ -177,6 +194,7 @@ void ParseExecRequest(Options& options, SpawnRequest* request) {
   if (count != 3) options.Report("stdio", "an array of three descriptors (-1: inherit)");
   if (!options.IsUndefined("consoleSocket")) request->console_socket = options.String("consoleSocket");
   request->join_request = options.Buffer("request");
+  ParseCgroup(options, request, false);
 }
 
 // spawnOci()'s options: OciSpawnOptions in src/native/types.ts (built from config.json by src/oci/config.ts).
@@ -255,6 +273,7 @@ void ParseOciRequest(Options& options, OciRequest* request) {
   if (request->seccomp.size() % sizeof(sock_filter) != 0) options.Report("seccomp", "whole sock_filter instructions");
   request->exec_fifo = options.String("execFifo");
   request->preserve_fds = static_cast<int>(options.Integer("preserveFds", 0, 1024));
+  ParseCgroup(options, &process, true);
 }
 
 Napi::Value SpawnOciFunction(const Napi::CallbackInfo& info) {
@@ -330,6 +349,16 @@ Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// A ChildFailure (src/native/types.ts), or null for step 0.
+Napi::Value FailureValue(Napi::Env env, const ReleaseOutcome& outcome) {
+  if (outcome.step == 0) return env.Null();
+  Napi::Object failure = Napi::Object::New(env);
+  failure.Set("step", ChildStepName(outcome.step));
+  failure.Set("errno", outcome.error);
+  failure.Set("message", strerror(outcome.error));
+  return failure;
+}
+
 // Release blocks until the child execs (a few milliseconds of mounts), so it runs on the libuv thread pool.
 class ReleaseWorker : public Napi::AsyncWorker {
  public:
@@ -341,18 +370,7 @@ class ReleaseWorker : public Napi::AsyncWorker {
 
   void Execute() override { outcome_ = Release(release_fd_, error_fd_); }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (outcome_.step == 0) {
-      deferred_.Resolve(env.Null());
-      return;
-    }
-    Napi::Object failure = Napi::Object::New(env);
-    failure.Set("step", ChildStepName(outcome_.step));
-    failure.Set("errno", outcome_.error);
-    failure.Set("message", strerror(outcome_.error));
-    deferred_.Resolve(failure);
-  }
+  void OnOK() override { deferred_.Resolve(FailureValue(Env(), outcome_)); }
 
  private:
   Napi::Promise::Deferred deferred_;
@@ -382,10 +400,13 @@ Napi::Value ReleaseFunction(const Napi::CallbackInfo& info) {
 Napi::Value AbortFunction(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgsAreNumbers(info, 2)) return ThrowTypeError(env, "abort(releaseFd: number, errorFd: number)");
-  // EOF on its release pipe: the child exits without running anything.
+  // EOF on its release pipe: the child exits without running anything. It may have failed already (its cgroup):
+  // what it reported is returned, since that failure may be what made a step of minictr's fail.
+  int error_fd = info[1].As<Napi::Number>().Int32Value();
+  ReleaseOutcome sent = SentReport(error_fd);
   close(info[0].As<Napi::Number>().Int32Value());
-  close(info[1].As<Napi::Number>().Int32Value());
-  return env.Undefined();
+  close(error_fd);
+  return FailureValue(env, sent);
 }
 
 }  // namespace

@@ -480,7 +480,22 @@ bool MakeDirectories(char* path) { return MkdirAll(path); }
 
 bool MakeDeviceNode(const DeviceNodeConfig& device) { return CreateDeviceNode(device); }
 
+bool EnterCgroups(const CgroupTasks& tasks) {
+  for (int i = 0; i < tasks.count; i++) {
+    bool ok = write(tasks.fds[i], "0", 1) == 1;
+    int saved = errno;
+    close(tasks.fds[i]);
+    errno = saved;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 void RunChild(const ChildConfig& config) {
+  // 0a. Into its cgroups (v1) before anything else: nothing it does from here on runs outside its limits and device
+  //     policy. A failure is reported when minictr next looks (its release, or the step that failed meanwhile).
+  if (!EnterCgroups(config.cgroup_tasks)) FailStep(config, kStepJoinCgroup);
+
   // 0-1. See AwaitRelease.
   AwaitRelease(config);
 

@@ -45,7 +45,7 @@ enum ChildStep : int32_t {
   kStepExec,          // execve() the command
   // `minictr exec`'s joiner, minictr-init in join mode (join.cc), before the process exists:
   kStepJoinRequest,     // read minictr's request
-  kStepJoinCgroup,      // join the container's cgroups
+  kStepJoinCgroup,      // join the container's cgroups (also a container's first process, first thing, on v1)
   kStepJoinNamespaces,  // setns() into the container's namespaces, chroot into its root, clone the process
   kStepVolumes,         // -v, --mount, --tmpfs under the new root, before pivot_root (mounts.cc); numbered last
   // minictr-oci's container (oci.cc):
@@ -66,13 +66,21 @@ inline void ReportStep(int error_fd, int32_t step, int error) {
 }
 
 // clone3() without a stack: like fork(), with `flags` (and, when `pidfd` is given, a pidfd of the child in it).
-inline long CloneProcess(uint64_t flags, int* pidfd) {
+// `cgroup`, a cgroup v2 directory's descriptor (-1: none), is where the child is born (CLONE_INTO_CGROUP, Linux
+// 5.7): the kernel then takes cgroup_mutex and only the read side of cgroup_threadgroup_rwsem, as for any fork
+// (cgroup_css_set_fork), where writing a pid into cgroup.procs takes the write side and waits for an RCU grace
+// period.
+inline long CloneProcess(uint64_t flags, int* pidfd, int cgroup = -1) {
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = flags;
   if (pidfd != nullptr) {
     args.flags |= CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  }
+  if (cgroup >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup);
   }
   // With CLONE_PARENT the kernel takes the exit signal of the caller (SIGCHLD here) and refuses any other.
   args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
@@ -93,6 +101,21 @@ struct DeviceNodeConfig {
 
 // Most descriptors a child must close on entry: the other processes' ends of every pipe it inherited.
 constexpr int kMaxInheritedFds = 12;
+
+// Most cgroup v1 hierarchies a container joins (minictr: memory, cpu, pids, devices; minictr-oci: a few more).
+constexpr int kMaxCgroupTasks = 12;
+
+// cgroup v1: the `tasks` files of the container's cgroups, opened by minictr before the clone. The child writes "0"
+// (itself) into each: moving one thread, which the kernel does without cgroup_threadgroup_rwsem's write side
+// (cgroup_procs_write_start), so without the RCU grace period a pid written into cgroup.procs costs (10-15 ms).
+// This child has one thread, so that is the whole process.
+struct CgroupTasks {
+  int fds[kMaxCgroupTasks];
+  int count;
+};
+
+// Writes "0" into each of `tasks` and closes it; false at the first failure (errno says why).
+bool EnterCgroups(const CgroupTasks& tasks);
 
 // What every process the addon starts reads between clone() and execve(): a container's first process (ChildConfig)
 // or an exec'd one (join.cc). Its release, stdio and terminal, and its security profile.
@@ -117,6 +140,7 @@ struct ProcessConfig {
 
 // A container's first process: it builds the container (steps 2-13), then execs the command through minictr-init.
 struct ChildConfig : ProcessConfig {
+  CgroupTasks cgroup_tasks;  // joined first, before the release (cgroup v1; on v2 the clone put it in its cgroup)
   int helper_fd;             // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command
   char* const* helper_argv;
   const char* hostname;

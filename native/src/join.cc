@@ -7,7 +7,8 @@
 // (CVE-2019-5736), nor minictr's environment in /proc/PID/environ. runc's nsexec and runc-dmz do the same. Here:
 //   (1) the request (the command, its environment, user, profile; src/container/join-request.ts builds it) is read
 //       from a pipe: never argv, which the container can read in /proc/PID/cmdline;
-//   (2) the joiner enters the container's cgroups, so that the process is born inside its limits;
+//   (2) the joiner enters the container's cgroups (v1; on v2 it was cloned into it), so that the process is born
+//       inside its limits;
 //   (3) it joins the container's namespaces through a pidfd of its PID 1, and its root;
 //   (4) it applies the security profile to itself (bounding set, user, capabilities, seccomp), so that
 //   (5) the process it clones with CLONE_PARENT, in the container's PID namespace and minictr's child, is born with
@@ -37,7 +38,7 @@ namespace {
 // The request: NUL-terminated "key=value" entries (join-request.ts). Pointers point into the request's buffer.
 struct JoinRequest {
   bool network = false;
-  std::vector<const char*> cgroups;  // cgroup.procs files
+  std::vector<const char*> cgroups;  // cgroup v1 `tasks` files (on v2 the joiner was cloned into the cgroup)
   char* workdir = nullptr;
   bool switch_user = false;
   uint64_t uid = 0;
@@ -115,7 +116,8 @@ bool ReadAll(int fd, std::vector<char>* buffer) {
   }
 }
 
-// Writes "0" (the writer itself) into each cgroup.procs file.
+// Writes "0" (the writer's one thread, so all of it) into each `tasks` file: moving a thread, the kernel skips
+// cgroup_threadgroup_rwsem's write side and the RCU grace period it waits for (see EnterCgroups in child.h).
 bool JoinCgroups(const JoinRequest& request) {
   for (const char* path : request.cgroups) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);

@@ -57,7 +57,7 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
     _exit(0);
   }
   int pidfd = -1;
-  long container = CloneProcess(launch.clone_flags, &pidfd);
+  long container = CloneProcess(launch.clone_flags, &pidfd, launch.cgroup_dir);
   if (container == 0) RunChild(*launch.child);
   int32_t report[2] = {container < 0 ? -errno : static_cast<int32_t>(container), static_cast<int32_t>(getpid())};
   WriteFully(launch.report_fd, report, sizeof report);
@@ -71,14 +71,14 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
 }
 
 // Both pids, then EOF once M has exec'd the monitor (or the errno of a failed exec).
-int ReadLaunchReport(int report_fd, SpawnResult* result, const char** what) {
+int ReadLaunchReport(int report_fd, int cgroup_dir, SpawnResult* result, const char** what) {
   int32_t pids[2] = {0, 0};
   if (ReadFully(report_fd, pids, sizeof pids) != sizeof pids) {
     *what = "fork the monitor";
     return EPIPE;
   }
   if (pids[0] < 0) {
-    *what = "clone3";
+    *what = CloneCallName(cgroup_dir);
     return -pids[0];
   }
   result->pid = pids[0];

@@ -13,6 +13,7 @@ namespace minictr {
 struct LaunchConfig {
   const ChildConfig* child;
   uint64_t clone_flags;
+  int cgroup_dir;     // cgroup v2: the container's cgroup, which it is cloned into; -1: none
   int report_fd;      // write end: {container pid, monitor pid} or {-errno, 0}, then an exec errno if exec fails
   int log_fds[2];     // read ends of the container's stdout and stderr pipes: the monitor's fds 3 and 4
   int handoff_fd;     // read end of the handoff pipe: the monitor's fd 5
@@ -30,6 +31,6 @@ struct LaunchConfig {
 
 // Spawn's side: reads the launcher's report from `report_fd` into `result` (pid, monitor_pid). Returns 0 once the
 // monitor runs, or an errno with `what` naming the call that failed.
-int ReadLaunchReport(int report_fd, SpawnResult* result, const char** what);
+int ReadLaunchReport(int report_fd, int cgroup_dir, SpawnResult* result, const char** what);
 
 }  // namespace minictr

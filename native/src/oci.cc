@@ -147,6 +147,8 @@ void AwaitStart(const OciChildConfig& config) {
 [[noreturn]] void RunOciChild(const OciChildConfig& config) {
   // 0-1. As RunChild (AwaitRelease), but without the parent-death signal: the parent is the intermediate, which
   //      exits at once, and the container outlives `create`.
+  //      First, as RunChild, into its cgroups (v1): `create` returns with the process in them.
+  if (!EnterCgroups(config.cgroup_tasks)) FailStep(config, kStepJoinCgroup);
   prctl(PR_SET_DUMPABLE, 0);
   ResetSignals();
   for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);
@@ -228,8 +230,9 @@ constexpr int kJoinOrder[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLON
                               CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWNS};
 
 // The intermediate: joins the namespaces given by path (single-threaded here, unlike Node), clones the container
-// into the new ones, reports {pid, 0} or {-step, errno} and exits, orphaning the container.
-[[noreturn]] void RunIntermediate(const OciChildConfig& config, uint64_t flags, const int* join_types,
+// into the new ones (and on cgroup v2 into its cgroup, `cgroup_dir`), reports {pid, 0} or {-step, errno} and exits,
+// orphaning the container.
+[[noreturn]] void RunIntermediate(const OciChildConfig& config, uint64_t flags, int cgroup_dir, const int* join_types,
                                   const int* join_fds, size_t join_count, int report_fd) {
   for (int type : kJoinOrder) {
     for (size_t i = 0; i < join_count; i++) {
@@ -239,7 +242,7 @@ constexpr int kJoinOrder[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLON
       _exit(1);
     }
   }
-  long pid = CloneProcess(flags, nullptr);
+  long pid = CloneProcess(flags, nullptr, cgroup_dir);
   if (pid == 0) RunOciChild(config);
   int32_t report[2] = {pid < 0 ? -kStepRelease : static_cast<int32_t>(pid), pid < 0 ? errno : 0};
   WriteFully(report_fd, report, sizeof report);
@@ -398,6 +401,8 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   for (const Fd* theirs : {&release.write, &error.read, &report.read, &report.write}) {
     config.foreign_fds[config.foreign_fd_count++] = theirs->get();
   }
+  if (!SetCgroupTasks(process, &config.cgroup_tasks)) return fail("join the container's cgroup");
+  if (process.cgroup_dir >= 0) config.foreign_fds[config.foreign_fd_count++] = process.cgroup_dir;
 
   // 3. The intermediate (see RunIntermediate), all signals blocked across the clone as in Spawn.
   long intermediate;
@@ -405,8 +410,8 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
     SignalsBlocked blocked;
     intermediate = CloneProcess(0, nullptr);
     if (intermediate == 0) {
-      RunIntermediate(config, request.clone_flags, join_types.data(), join_numbers.data(), join_numbers.size(),
-                      report.write.get());
+      RunIntermediate(config, request.clone_flags, process.cgroup_dir, join_types.data(), join_numbers.data(),
+                      join_numbers.size(), report.write.get());
     }
   }
   if (intermediate < 0) return fail("clone3");
@@ -417,7 +422,7 @@ int SpawnOci(const OciRequest& request, SpawnResult* result, const char** what) 
   ReadFully(report.read.get(), outcome, sizeof outcome);
   if (outcome[0] <= 0) {
     errno = outcome[1];
-    return fail(outcome[0] == -kStepNamespaces ? ChildStepName(kStepNamespaces) : "clone3");
+    return fail(outcome[0] == -kStepNamespaces ? ChildStepName(kStepNamespaces) : CloneCallName(process.cgroup_dir));
   }
   result->pid = outcome[0];
   result->release_fd = release.write.release();

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,6 +37,13 @@
 #include "seccomp.h"
 
 namespace minictr {
+
+bool SetCgroupTasks(const SpawnRequest& request, CgroupTasks* tasks) {
+  if (request.cgroup_tasks.size() > kMaxCgroupTasks) return errno = E2BIG, false;
+  tasks->count = 0;
+  for (int fd : request.cgroup_tasks) tasks->fds[tasks->count++] = fd;
+  return true;
+}
 
 namespace {
 
@@ -237,10 +245,10 @@ int SpawnExec(const SpawnRequest& request, SpawnResult* result, const char** wha
   long joiner;
   {
     SignalsBlocked blocked;
-    joiner = CloneProcess(0, nullptr);
+    joiner = CloneProcess(0, nullptr, request.cgroup_dir);
     if (joiner == 0) RunJoiner(helper.get(), argv.data(), keep, report.write.get(), request.exec_stdio);
   }
-  if (joiner < 0) return fail("clone3");
+  if (joiner < 0) return fail(CloneCallName(request.cgroup_dir));
   for (Fd* theirs : {&request_pipe.read, &report.write, &error.write, &release.read, &target, &root, &console.child,
                      &helper}) {
     theirs->reset();
@@ -337,6 +345,8 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
                            &handoff.write, &log_fd, &console.parent, &stdin_pipe.write}) {
     if (theirs->valid()) config.foreign_fds[config.foreign_fd_count++] = theirs->get();
   }
+  if (!SetCgroupTasks(request, &config.cgroup_tasks)) return fail("join the container's cgroup");
+  if (request.cgroup_dir >= 0) config.foreign_fds[config.foreign_fd_count++] = request.cgroup_dir;
   if (detached) {
     config.stdio[0] = stdin_pipe.read.valid() ? stdin_pipe.read.get() : null_fd.get();
     config.stdio[1] = out.write.get();
@@ -360,9 +370,10 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   config.mount_count = mounts.size();
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
-  LaunchConfig launch{&config,          flags,        report.write.get(), {out.read.get(), err.read.get()},
-                      handoff.read.get(), log_fd.get(), console.parent.get(), stdin_pipe.write.get(),
-                      null_fd.get(),    request.monitor_path.c_str(), monitor_argv.data(), monitor_envp.data()};
+  LaunchConfig launch{&config,          flags,        request.cgroup_dir, report.write.get(),
+                      {out.read.get(), err.read.get()}, handoff.read.get(), log_fd.get(), console.parent.get(),
+                      stdin_pipe.write.get(), null_fd.get(), request.monitor_path.c_str(), monitor_argv.data(),
+                      monitor_envp.data()};
 
   // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
   //    are blocked across it, so none runs one of Node's handlers in the child before it resets them (the child
@@ -372,13 +383,13 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   long pid;
   {
     SignalsBlocked blocked;
-    pid = CloneProcess(detached ? 0 : flags, detached ? nullptr : &pidfd);
+    pid = detached ? CloneProcess(0, nullptr) : CloneProcess(flags, &pidfd, request.cgroup_dir);
     if (pid == 0) {
       if (detached) RunLauncher(launch);
       RunChild(config);
     }
   }
-  if (pid < 0) return fail("clone3");
+  if (pid < 0) return fail(detached ? "clone3" : CloneCallName(request.cgroup_dir));
 
   // 4. The parent hands over its own ends; the rest close as this returns. Detached, it reaps the launcher (which
   //    exits at once) and reads the pids; the terminal's controller (-t) goes to the monitor, not here. On a failure
@@ -386,7 +397,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   if (detached) {
     report.write.reset();  // the launcher's copy is the one whose closing ends the report
     Reap(static_cast<pid_t>(pid));
-    int failure = ReadLaunchReport(report.read.get(), result, what);
+    int failure = ReadLaunchReport(report.read.get(), request.cgroup_dir, result, what);
     if (failure != 0) {
       *result = SpawnResult{};
       return failure;
@@ -402,10 +413,22 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   return 0;
 }
 
+ReleaseOutcome SentReport(int error_fd) {
+  struct pollfd ready = {error_fd, POLLIN, 0};
+  int32_t report[2];
+  if (poll(&ready, 1, 0) != 1 || (ready.revents & POLLIN) == 0) return ReleaseOutcome{};
+  if (ReadFully(error_fd, report, sizeof report) != sizeof report) return ReleaseOutcome{};
+  return ReleaseOutcome{report[0], report[1]};
+}
+
 ReleaseOutcome Release(int release_fd, int error_fd) {
   Fd release(release_fd);
   Fd error(error_fd);
-  if (!WriteFully(release.get(), "go", 2)) return ReleaseOutcome{kStepRelease, errno};
+  if (!WriteFully(release.get(), "go", 2)) {
+    int saved = errno;
+    ReleaseOutcome sent = SentReport(error.get());
+    return sent.step != 0 ? sent : ReleaseOutcome{kStepRelease, saved};
+  }
   release.reset();
   int32_t report[2];
   if (ReadFully(error.get(), report, sizeof report) != sizeof report) return ReleaseOutcome{};

@@ -84,6 +84,10 @@ struct SpawnRequest {
   std::string console_socket;  // ... minictr-oci exec --tty: the caller's socket receives the controller directly
   std::vector<std::string> monitor_argv;
   std::vector<std::string> monitor_env;
+  // The container's cgroups, as descriptors the caller opened and still owns: cgroup v1's `tasks` files (the
+  // child joins them itself, EnterCgroups), or cgroup v2's directory (-1: none), the clone's CLONE_INTO_CGROUP.
+  std::vector<int> cgroup_tasks;
+  int cgroup_dir = -1;
 };
 
 struct SpawnResult {
@@ -95,6 +99,11 @@ struct SpawnResult {
   int handoff_fd = -1;     // detached only: closing it tells the monitor that minictr is done with setup
   int console_fd = -1;     // -t only: the pseudo-terminal's controller arrives here (SCM_RIGHTS) before exec
 };
+
+struct CgroupTasks;
+
+// The child's copy of request.cgroup_tasks; false (E2BIG) if there are more than it holds.
+bool SetCgroupTasks(const SpawnRequest& request, CgroupTasks* tasks);
 
 // Returns 0 or an errno, with `what` naming the call that failed.
 int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what);
@@ -108,8 +117,17 @@ struct ReleaseOutcome {
   int32_t error = 0;
 };
 
-// Blocking: writes "go", then reads the error pipe until exec closes it. Closes both descriptors.
+// Blocking: writes "go", then reads the error pipe until exec closes it. Closes both descriptors. A child that
+// failed before its release (it can: EnterCgroups) is gone, and "go" finds no reader: its own report says why.
 ReleaseOutcome Release(int release_fd, int error_fd);
+
+// The {step, errno} a child has already written on its error pipe, without waiting; {0, 0} when there is none.
+ReleaseOutcome SentReport(int error_fd);
+
+// clone3's name in errors, which says when the clone was also the join of a cgroup (CLONE_INTO_CGROUP).
+inline const char* CloneCallName(int cgroup_dir) {
+  return cgroup_dir >= 0 ? "clone3 into the container's cgroup (CLONE_INTO_CGROUP)" : "clone3";
+}
 
 // minictr-init as a sealed, executable in-memory copy of the file at `path` (spawn.cc says why); invalid on failure.
 Fd SealedCopy(const char* path);

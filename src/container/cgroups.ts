@@ -1,17 +1,21 @@
 // Resource limits through cgroups (--memory, --memory-swap, --cpus, --pids-limit), and the device policy of every
 // container that is not --privileged (src/bpf/device-filter.ts).
 //
-// The cgroup is created and configured before clone() and joined by the child's pid before "go", so the command
-// never runs unlimited or with the host's devices. On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one directory,
-// /sys/fs/cgroup/minictr/<id>, with a BPF_CGROUP_DEVICE program attached (as runc and crun do; v2 has no devices
+// The cgroup is created and configured before clone(), and the container's first process is in it before "go", so
+// the command never runs unlimited or with the host's devices. It gets there without minictr writing its pid into
+// cgroup.procs, which takes the kernel's cgroup_threadgroup_rwsem for writing and so waits for an RCU grace period
+// (10-15 ms on every run): on v2 it is cloned into the directory (clone3's CLONE_INTO_CGROUP, which takes only the
+// read side, as any fork does); on v1 it writes "0" into each directory's `tasks` file itself, moving one thread,
+// which the kernel does without that lock (openCgroupEntry; native/src/child.h).
+//
+// On cgroup v2 (/sys/fs/cgroup is cgroup2) that is one directory, /sys/fs/cgroup/minictr/<id>, with a BPF_CGROUP_DEVICE program attached (as runc and crun do; v2 has no devices
 // files). On v1 and hybrid hosts (these machines) it is one directory per controller (memory, cpu, pids, devices),
 // under the cgroup minictr itself is in, so the limits of whatever runs minictr still apply; the devices directory
 // denies everything, then allows the policy's rules. The directories are journaled before they are made, and
 // removed (rmdir) once the container's processes are gone. Parsing is pure; the rest touches only the directories
 // named in the plan.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -22,9 +26,9 @@ import {
   deviceFilterProgram,
   type DeviceRule,
 } from '../bpf/device-filter.js';
-import { UsageError } from '../errors.js';
+import { stepError, UsageError } from '../errors.js';
 import { parseDecimal, parseSize, parseWhole } from '../sys/numbers.js';
-import { nativeAddon } from '../native/index.js';
+import { nativeAddon, type CgroupEntry } from '../native/index.js';
 
 export interface Limits {
   /** Bytes. */
@@ -164,13 +168,66 @@ export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
   }
 }
 
+/** v1: the file a process writes "0" into to move itself (one thread) into the cgroup at `dir`. */
+export function tasksFile(dir: string): string {
+  return join(dir, 'tasks');
+}
+
 /**
- * Moves `pid` (a child not yet released) into every directory. Asynchronous (libuv's thread pool): the first move
- * in a while waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), about 15 ms here, which a run
- * spends while its network is being built.
+ * Opens what a process spawned next enters `dirs` by (close-on-exec, as Node opens every file): on v2 the one
+ * directory, for clone3(CLONE_INTO_CGROUP); on v1 each directory's `tasks` file, which the child writes "0" into
+ * before it waits for its release. null for no directories. See spawnWithCgroup.
  */
-export async function joinCgroups(dirs: readonly string[], pid: number): Promise<void> {
-  for (const dir of dirs) await writeFile(join(dir, 'cgroup.procs'), String(pid));
+export function openCgroupEntry(dirs: readonly string[]): CgroupEntry | null {
+  if (dirs.length === 0) return null;
+  if (cgroupV2()) return openDirectory(dirs);
+  const tasks: number[] = [];
+  try {
+    for (const dir of dirs) tasks.push(openNamed(tasksFile(dir), constants.O_WRONLY));
+  } catch (cause) {
+    for (const fd of tasks) closeSync(fd);
+    throw cause;
+  }
+  return { tasks };
+}
+
+/**
+ * `exec`'s way into the container's cgroups `dirs`: on v2 its joiner is cloned into the directory (`open`, for
+ * spawnWithCgroup); on v1 the joiner writes "0" into the `tasks` files of `requested`, which its request names
+ * (join-request.ts).
+ */
+export function execCgroups(dirs: readonly string[]): { requested: readonly string[]; open: () => { directory: number } | null } {
+  if (dirs.length === 0 || !cgroupV2()) return { requested: dirs, open: () => null };
+  return { requested: [], open: () => openDirectory(dirs) };
+}
+
+/** The name a spawn's error gives clone3 when the kernel refused the cgroup it was to clone into (native/src/spawn.h). */
+export const CLONE_INTO_CGROUP_CALL = "clone3 into the container's cgroup (CLONE_INTO_CGROUP)";
+
+/**
+ * Calls `spawn` with the entry `open` gives (openCgroupEntry, or execCgroups' open), which is closed once spawn
+ * returns: the child has its own copies.
+ */
+export function spawnWithCgroup<E extends CgroupEntry, T>(open: () => E | null, spawn: (entry: E | null) => T): T {
+  const entry = open();
+  try {
+    return spawn(entry);
+  } finally {
+    if (entry !== null) for (const fd of 'tasks' in entry ? entry.tasks : [entry.directory]) closeSync(fd);
+  }
+}
+
+/** v2: the one directory (planCgroups makes one), for CLONE_INTO_CGROUP. */
+function openDirectory(dirs: readonly string[]): { directory: number } {
+  return { directory: openNamed(dirs[0]!, constants.O_RDONLY | constants.O_DIRECTORY) };
+}
+
+function openNamed(path: string, flags: number): number {
+  try {
+    return openSync(path, flags);
+  } catch (cause) {
+    throw stepError("open the container's cgroup", path, cause);
+  }
 }
 
 

@@ -64,10 +64,16 @@ export function cgroupCreateLines(cgroups: readonly CgroupDir[]): string[] {
   ]);
 }
 
-/** PID 1 into every cgroup directory (as joinCgroups), before it is released. */
-export function cgroupJoinLines(cgroups: readonly CgroupDir[]): string[] {
+/**
+ * PID 1's first lines: into every cgroup directory by itself, before it waits for its release. On v1 as minictr's
+ * child does, "0" into `tasks`; on v2 minictr clones it into the cgroup (CLONE_INTO_CGROUP), which unshare cannot.
+ */
+export function cgroupJoinLines(cgroups: readonly CgroupDir[], v2: boolean): string[] {
   if (cgroups.length === 0) return [];
-  return ['# PID 1 joins its cgroup before it is released.', ...cgroups.map(({ dir }) => `echo "$PID" > ${q(`${dir}/cgroup.procs`)}`)];
+  const comment = v2
+    ? '# Into its cgroup (minictr clones it there: clone3 CLONE_INTO_CGROUP, which unshare cannot).'
+    : "# Into its cgroups, itself: \"0\" moves this one thread (minictr's child does the same before it waits).";
+  return [comment, ...cgroups.map(({ dir }) => `echo 0 > ${q(`${dir}/${v2 ? 'cgroup.procs' : 'tasks'}`)}`)];
 }
 
 /** Teardown: the directories, retried while the last processes finish exiting, then their shared parent if empty. */

@@ -26,7 +26,7 @@ import { shellQuote } from '../sys/shell-quote.js';
 import { leases, ports } from './registries.js';
 import { shortId } from '../ids.js';
 import { mountData } from './overlay.js';
-import { planCgroups } from './cgroups.js';
+import { cgroupV2, planCgroups, type CgroupDir } from './cgroups.js';
 import { cgroupCreateLines, cgroupJoinLines, cgroupRemoveLines, maskLines, notReproduced, setprivWords } from './dry-run-profile.js';
 import { hostNetwork, planRun, spawnOptions, type Plan } from './plan.js';
 import type { RunSpec } from './spec.js';
@@ -189,12 +189,13 @@ function setupScript(plan: Plan, options: ScriptSpawnOptions, root: string): str
  * programs are still in its root, and waits. Released, it enters the working directory and execs the command with
  * exactly the container's environment, through the env(1) of the container's root.
  */
-function pid1Script(plan: Plan, options: ScriptSpawnOptions, root: string): string[] {
+function pid1Script(plan: Plan, options: ScriptSpawnOptions, root: string, cgroups: readonly CgroupDir[]): string[] {
   const q = shellQuote;
   const setpriv = setprivWords(plan);
   const command = [options.execPath, ...options.argv.slice(1)];
   return [
     'set -eu',
+    ...cgroupJoinLines(cgroups, cgroupV2()),
     '# The release fifo, opened read and write (no end-of-file while waiting), closed before exec (minictr: the release pipe).',
     `exec 3<> ${q(`${root}/go`)}`,
     '# Out of the host\'s working directory: pivot_root moves the processes whose root and cwd are the host\'s root.',
@@ -228,7 +229,7 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
     `mkfifo ${q(`${root}/go`)}`,
     ...volumeLines(plan, root),
     '',
-    '# 2. The cgroup (minictr: cgroups.ts), made and limited before the container exists; PID 1 joins it before "go".',
+    '# 2. The cgroup (minictr: cgroups.ts), made and limited before the container exists; PID 1 is in it before "go".',
     ...cgroupCreateLines(cgroups),
     '',
     '# 3. What minictr\'s child does inside the new namespaces before exec (native/src/child.cc), run from outside in step 6.',
@@ -237,7 +238,7 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
     'MINICTR_SETUP',
     '# PID 1, which takes the security profile, then waits for "go".',
     `cat > ${q(`${root}/pid1.sh`)} <<'MINICTR_PID1'`,
-    ...pid1Script(plan, options, root),
+    ...pid1Script(plan, options, root, cgroups),
     'MINICTR_PID1',
     '',
   ];
@@ -250,9 +251,9 @@ function dryRunScript(plan: Plan, address: string | null, invocation: readonly s
     'UNSHARE=$!',
     '# The container\'s PID 1 is unshare\'s child; the host knows it by this pid.',
     'PID=',
-    'while [ -z "$PID" ]; do PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null || true); done',
+    '# (A PID 1 that failed at once, at its cgroup, ends unshare: its status is the script\'s.)',
+    'while [ -z "$PID" ]; do kill -0 $UNSHARE 2>/dev/null || { wait $UNSHARE || exit $?; exit 1; }; PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null || true); done',
     'PID=${PID%% *}',
-    ...cgroupJoinLines(cgroups),
   );
   const network = address === null ? null : hostNetwork(plan, address, '$PID', address6);
   if (network !== null) {

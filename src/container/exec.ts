@@ -18,6 +18,7 @@ import { warn } from '../log.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { currentContainers, isRunning, resolveContainer } from './lookup.js';
+import { CLONE_INTO_CGROUP_CALL, execCgroups, spawnWithCgroup } from './cgroups.js';
 import { encodeJoinRequest } from './join-request.js';
 import { findCommand } from './rootfs.js';
 import { ContainerState } from './state.js';
@@ -65,9 +66,10 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
       // 2. Spawn: the process waits, in the container and its cgroups, for its release.
       const relay = spec.tty ? null : StdioRelay.create(addon, spec.interactive);
       if (relay !== null) teardown.defer('end the stdio relay', () => relay.finish());
+      const joining = execCgroups(cgroups);
       const request = encodeJoinRequest({
         joinNetwork: network !== 'host',
-        cgroups,
+        cgroups: joining.requested,
         workdir,
         security: { ...config.security, user: user === null ? config.security.user : { uid: user.uid, gid: user.gid } },
         terminal: spec.tty ? TerminalRelay.size() : null,
@@ -79,19 +81,23 @@ export async function execInContainer(spec: ExecSpec): Promise<ExitStatus> {
         exec: execPath,
         'enter working directory': workdir,
         "join the container's cgroup": cgroups.join(', '),
+        [CLONE_INTO_CGROUP_CALL]: cgroups.join(', '),
       };
       const held = HeldChild.spawn(addon, teardown, {
         tty: spec.tty,
         spawn: () => {
           try {
-            const child = addon.spawnExec({
-              pid,
-              startTime: container.process!.startTime,
-              helper,
-              terminal: spec.tty,
-              request,
-              stdio: relay?.stdio ?? [-1, -1, -1],
-            });
+            const child = spawnWithCgroup(joining.open, (cgroup) =>
+              addon.spawnExec({
+                pid,
+                startTime: container.process!.startTime,
+                helper,
+                terminal: spec.tty,
+                request,
+                stdio: relay?.stdio ?? [-1, -1, -1],
+                cgroup,
+              }),
+            );
             relay?.spawned();
             return child;
           } catch (cause) {

@@ -31,7 +31,7 @@ export function explainCgroup(cgroups: readonly CgroupDir[]): [string, string][]
     if (cgroup.devices !== null) files.push(`device policy: BPF_CGROUP_DEVICE program allowing ${cgroup.devices.length} rule(s)`);
     return `${cgroup.dir}${files.length > 0 ? ` (${files.join(', ')})` : ''}`;
   });
-  return [['cgroup', `mkdir, then limits written before PID 1 joins (cgroup.procs): ${described.join('; ')}`]];
+  return [['cgroup', `mkdir, then limits written; PID 1 is cloned into it (v2: CLONE_INTO_CGROUP) or joins it itself (v1: "0" into tasks) before "go": ${described.join('; ')}`]];
 }
 
 function capabilityNames(numbers: readonly number[]): string {

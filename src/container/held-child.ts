@@ -43,6 +43,7 @@ export class HeldChild {
   private readonly addon: NativeAddon;
   private readonly terminal: TerminalRelay | null;
   private released = false;
+  private aborted = false;
   private status: ExitStatus | null = null;
 
   /** Watches the exit from now on, when it is this process's child; `onExit` sees the status first. */
@@ -89,6 +90,17 @@ export class HeldChild {
   }
 
   /**
+   * Gives up before the release, a step of minictr's having failed: the child exits without running anything. Its
+   * own failure, as `describe` words it, if it had reported one already (it may be the cause: a child that could not
+   * join its cgroup is gone, and its network namespace with it); else null.
+   */
+  abort(describe: (failure: ChildFailure) => MinictrError): MinictrError | null {
+    this.aborted = true;
+    const failure = this.addon.abort(this.child.releaseFd, this.child.errorFd);
+    return failure === null ? null : describe(failure);
+  }
+
+  /**
    * Forwards signals to it until it exits; its status. `init`: it is a container's PID 1 (`what` names what the
    * escape kills).
    */
@@ -104,7 +116,7 @@ export class HeldChild {
    * Either way it is gone when this returns.
    */
   async stop(): Promise<void> {
-    if (!this.released) this.addon.abort(this.child.releaseFd, this.child.errorFd);
+    if (!this.released && !this.aborted) this.addon.abort(this.child.releaseFd, this.child.errorFd);
     if (this.child.pidfd < 0) return killAndWait(this.ref);
     if (this.released && this.status === null) process.kill(this.pid, 'SIGKILL');
     await this.exited;

@@ -3,18 +3,18 @@
 // container could read (/proc/PID/cmdline, /proc/PID/environ). The format is NUL-terminated "key=value" entries, in
 // this order; cgroup, arg and env repeat, uid and gid only with --user, rows and columns only with -t:
 //
-//   network=0|1  cgroup=FILE  workdir=DIR  uid=N  gid=N  privileged=0|1  capabilities=HEX  rows=N  columns=N
+//   network=0|1  cgroup=TASKS-FILE  workdir=DIR  uid=N  gid=N  privileged=0|1  capabilities=HEX  rows=N  columns=N
 //   path=FILE  arg=ARG  env=KEY=VALUE  [detach=1]
 
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { tasksFile } from './cgroups.js';
 import type { SpawnOptions, TerminalSize } from '../native/index.js';
 import { encodeBytes } from '../sys/bytes.js';
 
 export interface JoinRequest {
   /** false when the container shares the host's network namespace (--network host). */
   joinNetwork: boolean;
-  /** The container's cgroup directories: the joiner enters them before it clones the process. */
+  /** cgroup v1: the container's cgroup directories, whose `tasks` files the joiner writes "0" into before it clones the process (v2: none, the joiner is cloned into the cgroup). */
   cgroups: readonly string[];
   workdir: string;
   security: Pick<SpawnOptions['security'], 'privileged' | 'capabilities' | 'user'>;
@@ -38,7 +38,7 @@ export function encodeJoinRequest(request: JoinRequest): Buffer {
   const size: Entry[] = terminal === null ? [] : [['rows', String(terminal.rows)], ['columns', String(terminal.columns)]];
   const entries: Entry[] = [
     ['network', request.joinNetwork ? '1' : '0'],
-    ...request.cgroups.map((dir): Entry => ['cgroup', join(dir, 'cgroup.procs')]),
+    ...request.cgroups.map((dir): Entry => ['cgroup', tasksFile(dir)]),
     ['workdir', request.workdir],
     ...user,
     ['privileged', security.privileged ? '1' : '0'],

@@ -28,7 +28,7 @@ import { shortId } from '../ids.js';
 import { selfRef, startTimeOf } from '../sys/proc.js';
 import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
-import { createCgroups, joinCgroups, planCgroups } from './cgroups.js';
+import { cgroupV2, CLONE_INTO_CGROUP_CALL, createCgroups, openCgroupEntry, planCgroups, spawnWithCgroup } from './cgroups.js';
 import { crashPoint } from './crash.js';
 import { explainCgroup, explainImage, explainProfile } from './explain.js';
 import { collectGarbageIfAny, removeStalePublished } from './gc.js';
@@ -49,8 +49,10 @@ import { TerminalRelay } from './terminal.js';
 export type { ExitStatus } from '../native/index.js';
 
 /** A child step that failed, as an error naming the step and its object, with Docker's exit-code kind. */
-function childError(failure: ChildFailure, plan: Plan, state: ContainerState): MinictrError {
+function childError(failure: ChildFailure, run: Run, state: ContainerState): MinictrError {
+  const { plan } = run;
   const objects: Record<string, string> = {
+    "join the container's cgroup": run.cgroups.join(', '),
     exec: plan.execPath,
     'set hostname': plan.hostname,
     'configure interface': CONTAINER_IFNAME,
@@ -128,6 +130,8 @@ interface Run {
   step: StepMode | null;
   /** On a dual-stack network, once leased: the container's IPv6 address. */
   address6: string | null;
+  /** Once made: the container's cgroup directories. */
+  cgroups: string[];
 }
 
 /** Runs the container to completion (or, detached, until it runs) and returns how its PID 1 ended. */
@@ -145,7 +149,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   return holdingSignals(
     (teardown, signals) => {
       if (step !== null) teardown.defer('close the terminal of --step', () => step.close());
-      return execute((run = { plan, addon, teardown, signals, report, state: null, started: false, step, address6: null }));
+      return execute((run = { plan, addon, teardown, signals, report, state: null, started: false, step, address6: null, cgroups: [] }));
     },
     async (failures, teardown) => {
       // teardown: what is kept in memory is undone first (PID 1 stopped and reaped), then the journal.
@@ -172,7 +176,7 @@ async function execute(run: Run): Promise<RunOutcome> {
   prepareVolumes(run, state);
   await pause(run, 'address');
   const address = await acquireAddress(run, state);
-  const cgroups = await createCgroup(run, state);
+  const cgroups = (run.cgroups = await createCgroup(run, state));
   if (address !== null) {
     const network = run.plan.spec.userNetwork;
     run.step?.know({
@@ -183,18 +187,20 @@ async function execute(run: Run): Promise<RunOutcome> {
   }
   if (cgroups.length > 0) run.step?.know({ cgroup: cgroups[0]! });
   run.signals.check();
-  // 4. clone   5. veth, nat (while PID 1 joins its cgroup)
+  // 4. clone (into its cgroup)   5. veth, nat
   await pause(run, 'clone');
   const held = spawnContainer(run, state, address);
   run.step?.know({ pid: String(held.pid) });
-  const joining = joinCgroup(run, held, cgroups);
-  if (address !== null) {
-    await pause(run, 'veth');
-    await attachNetwork(run, state, address, held.pid);
+  try {
+    if (address !== null) {
+      await pause(run, 'veth');
+      await attachNetwork(run, state, address, held.pid);
+    }
+    run.signals.check();
+  } catch (cause) {
+    // A child that failed on its own first (its cgroup) took its network namespace with it: its failure is the cause.
+    throw held.abort((failure) => childError(failure, run, state)) ?? cause;
   }
-  run.signals.check();
-  const joinFailure = await joining;
-  if (joinFailure !== null) throw joinFailure;
   // 6. go→exec   7. detach (-d), or run
   await pause(run, 'go→exec');
   run.step?.close();
@@ -336,17 +342,30 @@ async function createCgroup(run: Run, state: ContainerState): Promise<string[]> 
 }
 
 /**
- * clone: the child exists in its namespaces, blocked until released. Its exit is watched from now on, by this
- * process, or detached by its monitor.
+ * clone: the child exists in its namespaces and its cgroups (openCgroupEntry), blocked until released. Its exit is
+ * watched from now on, by this process, or detached by its monitor.
  */
 function spawnContainer(run: Run, state: ContainerState, address: string | null): HeldChild {
-  const { plan, addon, teardown, report } = run;
+  const { plan, addon, teardown, report, cgroups } = run;
   const { spec } = plan;
   const dirs = { upper: state.upperDir, work: state.workDir, merged: state.mergedDir };
   const held = HeldChild.spawn(addon, teardown, {
     tty: spec.tty && !spec.detach, // detached: the monitor's
     spawn: () => {
-      const child = addon.spawn({ ...spawnOptions(plan, dirs, address, run.address6), ...processOptions(plan, state) });
+      const child = spawnWithCgroup(
+        () => openCgroupEntry(cgroups),
+        (cgroup) => {
+          try {
+            return addon.spawn({ ...spawnOptions(plan, dirs, address, run.address6), ...processOptions(plan, state), cgroup });
+          } catch (cause) {
+            // cgroup v2: the kernel refused to clone it into its cgroup. Kernels before 5.7 do not know the flag
+            // (clone3 answers E2BIG): no fallback to cgroup.procs, which is what this avoids.
+            const { syscall, code } = cause as NodeJS.ErrnoException;
+            if (syscall !== CLONE_INTO_CGROUP_CALL) throw cause;
+            throw stepError(code === 'E2BIG' ? 'clone into cgroup (CLONE_INTO_CGROUP needs Linux 5.7)' : 'clone into cgroup', cgroups.join(', '), cause);
+          }
+        },
+      );
       // Detached: closing the handoff lets the monitor run `minictr cleanup` after PID 1 exits (which leaves the
       // container alone while this process owns it). Registered first, so it runs after the process is stopped.
       if (child.monitorPid > 0) teardown.defer('close the handoff pipe to the monitor', () => closeSync(child.handoffFd));
@@ -363,29 +382,16 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
   crashPoint('spawn');
   journaled(state, { kind: 'process', ...held.ref });
   const { monitorPid } = held.child;
-  const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}`;
+  const v2 = cgroups.length > 0 && cgroupV2();
+  const flags = `CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC${spec.network === 'host' ? '' : '|CLONE_NEWNET'}${v2 ? '|CLONE_INTO_CGROUP' : ''}`;
+  // v1's directories are /sys/fs/cgroup/CONTROLLER/…
+  const joins = cgroups.length === 0 || v2 ? '' : `it joins its cgroups (${cgroups.map((dir) => dir.split('/')[4]).join(', ')}: "0" into each tasks file), then `;
   report.step(
     'clone',
     `clone3(${flags}) → pid ${held.pid}${monitorPid > 0 ? `, child of minictr-monitor (pid ${monitorPid}, after a double fork)` : ''}; ` +
-      'it waits on the release pipe while the host side is built',
+      `${joins}it waits on the release pipe while the host side is built`,
   );
   return held;
-}
-
-/**
- * Into its cgroup while the network is built (see joinCgroups), before the release. Should a later step fail, the
- * process is stopped (and reaped) only once the join has settled: a pid reused in between must never be written
- * into the container's cgroup.
- */
-function joinCgroup(run: Run, held: HeldChild, cgroups: string[]): Promise<Error | null> {
-  const joining = joinCgroups(cgroups, held.pid).then(
-    () => null,
-    (cause: unknown) => stepError('place the container in its cgroup', cgroups.join(', '), cause),
-  );
-  run.teardown.defer('let the cgroup join settle', async () => {
-    await joining;
-  });
-  return joining;
 }
 
 /**
@@ -425,7 +431,7 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
 async function release(run: Run, state: ContainerState, held: HeldChild, address: string | null): Promise<void> {
   const { plan, report } = run;
   const { spec } = plan;
-  await held.go(spec.interactive, (failure) => childError(failure, plan, state));
+  await held.go(spec.interactive, (failure) => childError(failure, run, state));
   run.started = true;
   crashPoint('released');
   report.step(

@@ -111,7 +111,7 @@ export function spawnOptions(
   dirs: { upper: string; work: string; merged: string },
   address: string | null,
   address6: string | null = null,
-): Omit<SpawnOptions, 'helper' | 'init' | 'terminal' | 'monitor'> {
+): Omit<SpawnOptions, 'helper' | 'init' | 'terminal' | 'monitor' | 'cgroup'> {
   const { spec } = plan;
   const ipv6 = networkIpv6(spec.userNetwork);
   return {

@@ -31,7 +31,7 @@ export const RUN_STEPS = [
   },
   {
     label: 'clone',
-    does: 'clone3() into new namespaces; the child blocks on the release pipe',
+    does: 'clone3() into new namespaces (and on cgroup v2 into its cgroup); the child joins its v1 cgroups itself, then blocks on the release pipe',
     crashPoints: ['spawn'],
     look: ['ls -l /proc/{pid}/ns', 'lsns -p {pid}', 'cat /proc/{pid}/cgroup', 'nsenter -t {pid} -n ip link'],
   },

@@ -12,7 +12,18 @@ export interface InterfaceConfig {
   ipv6: { address: string; prefixLength: number; gateway: string } | null;
 }
 
+/**
+ * How a process enters its cgroups, by descriptors the caller opened before the spawn (close-on-exec) and closes once
+ * it returns (src/container/cgroups.ts, openCgroupEntry). cgroup v1: each hierarchy's `tasks` file, into which the
+ * child writes "0" before it waits for its release; cgroup v2: the directory clone3(CLONE_INTO_CGROUP) creates it
+ * in. Either way the kernel never takes cgroup_threadgroup_rwsem's write side (an RCU grace period) as it does
+ * for a pid written into cgroup.procs.
+ */
+export type CgroupEntry = { tasks: number[] } | { directory: number };
+
 export interface SpawnOptions {
+  /** The container's cgroups; null: none (it stays in minictr's). */
+  cgroup: CgroupEntry | null;
   /** false for --network host: the container shares the host's network namespace. */
   newNetwork: boolean;
   hostname: string;
@@ -109,10 +120,14 @@ export interface ExecOptions {
   stdio: [number, number, number];
   /** minictr-oci exec --tty: the caller's Unix socket, which receives the controller (consoleFd is then -1). */
   consoleSocket?: string;
+  /** cgroup v2: the container's cgroup, which the joiner is cloned into; null: none, or v1 (the request names the `tasks` files). */
+  cgroup: { directory: number } | null;
 }
 
 /** minictr-oci create: a container from a bundle's config.json (src/oci/config.ts builds this; native/src/oci.cc). */
 export interface OciSpawnOptions {
+  /** linux.resources' cgroups (as SpawnOptions' cgroup); null: none. */
+  cgroup: CgroupEntry | null;
   /** Set in the new UTS namespace when not empty. */
   hostname: string;
   /** The spec's default devices and linux.devices, made after pivot_root (in a user namespace: FIFOs only). */
@@ -236,7 +251,8 @@ export interface NativeAddon {
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   openPipe(): [number, number];
   release(releaseFd: number, errorFd: number): Promise<ChildFailure | null>;
-  abort(releaseFd: number, errorFd: number): void;
+  /** Closes both (the child exits without running anything); what the child reported, if it had failed already. */
+  abort(releaseFd: number, errorFd: number): ChildFailure | null;
   watchExit(pidfd: number, callback: (status: ExitStatus) => void): void;
   /**
    * Calls back once the pidfd's process (not a child) has exited (null), or the poll failed (an Error); reaps

@@ -187,7 +187,7 @@ function mountsOf(spec: Spec, bundle: string, cgroupV2: boolean): OciSpawnOption
 
 /** What `create` needs from the spec: the addon's options (less the fifo and fds), the limits, the hooks. */
 export interface Plan {
-  options: Omit<OciSpawnOptions, 'execFifo' | 'preserveFds' | 'consoleSocket' | 'helper'>;
+  options: Omit<OciSpawnOptions, 'execFifo' | 'preserveFds' | 'consoleSocket' | 'helper' | 'cgroup'>;
   limits: Limits;
   terminal: boolean;
   /** process.oomScoreAdj, written to /proc/PID/oom_score_adj before the release; null: inherited. */

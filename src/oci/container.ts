@@ -6,10 +6,10 @@ import { closeSync, constants, mkdirSync, openSync, readSync, readFileSync, rmSy
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cgroupV2, createCgroups, joinCgroups, planCgroups, removeCgroups, type CgroupDir } from '../container/cgroups.js';
+import { cgroupV2, createCgroups, openCgroupEntry, planCgroups, removeCgroups, spawnWithCgroup, type CgroupDir } from '../container/cgroups.js';
 import { MinictrError } from '../errors.js';
 import { warn } from '../log.js';
-import { helperPath, nativeAddon } from '../native/index.js';
+import { helperPath, nativeAddon, type ChildFailure } from '../native/index.js';
 import { planContainer, readSpec } from './config.js';
 import { runHooks } from './hooks.js';
 import { allowDevices, planV1 } from './resources.js';
@@ -57,6 +57,12 @@ function writeIdMaps(pid: number, maps: { uid: string; gid: string }): void {
   write('gid_map', maps.gid, true);
 }
 
+/** A step of the container's child that failed; its cgroups named where joining them failed. */
+function childFailureError(id: string, cgroups: readonly string[], failure: ChildFailure): MinictrError {
+  const object = failure.step === "join the container's cgroup" ? ` ${cgroups.join(', ')}` : '';
+  return new MinictrError(`container "${id}": ${failure.step}${object}: ${failure.message}`);
+}
+
 export async function create(root: string, id: string, options: CreateOptions): Promise<void> {
   // 1. The bundle's config, checked whole before anything is made.
   const bundle = resolve(options.bundle);
@@ -76,20 +82,26 @@ export async function create(root: string, id: string, options: CreateOptions): 
   let dirs: string[] = [];
   try {
     execFileSync('mkfifo', ['-m', '0622', fifoPath(root, id)]);
-    // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), moved into them.
+    // 3. cgroups for linux.resources, then the clone (blocked on its release pipe), into them: cloned into the
+    //    directory (v2) or joining them itself before it waits (v1; see cgroups.ts).
     const cgroups = cgroupV2()
       ? placeCgroups(planCgroups(`oci-${id}`, plan.limits, null), spec.linux?.cgroupsPath)
       : planV1(id, allowDevices(spec.linux?.resources ?? {}, spec.linux?.devices ?? []), spec.linux?.cgroupsPath);
     dirs = cgroups.map((cgroup) => cgroup.dir);
     await createCgroups(cgroups);
     const addon = nativeAddon();
-    const child = addon.spawnOci({
-      ...plan.options,
-      helper: helperPath('minictr-init'),
-      consoleSocket: options.consoleSocket ?? '',
-      execFifo: fifoPath(root, id),
-      preserveFds: options.preserveFds,
-    });
+    const child = spawnWithCgroup(
+      () => openCgroupEntry(dirs),
+      (cgroup) =>
+        addon.spawnOci({
+          ...plan.options,
+          helper: helperPath('minictr-init'),
+          consoleSocket: options.consoleSocket ?? '',
+          execFifo: fifoPath(root, id),
+          preserveFds: options.preserveFds,
+          cgroup,
+        }),
+    );
     const record: Record = {
       id, pid: child.pid, startTime: processStat(child.pid)?.startTime ?? 0, bundle,
       created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroups: dirs, hooks: spec.hooks ?? {},
@@ -97,17 +109,17 @@ export async function create(root: string, id: string, options: CreateOptions): 
     writeRecord(root, record);
     try {
       if (plan.idMappings !== null) writeIdMaps(child.pid, plan.idMappings);
-      await joinCgroups(dirs, child.pid);
       if (plan.oomScoreAdj !== null) writeFileSync(`/proc/${child.pid}/oom_score_adj`, String(plan.oomScoreAdj));
       // 4. prestart and createRuntime hooks see the process, then the child builds the container and reports ready.
       await runHooks('prestart', spec.hooks?.prestart, ociState(root, record, 'created'));
       await runHooks('createRuntime', spec.hooks?.createRuntime, ociState(root, record, 'created'));
     } catch (cause) {
-      addon.abort(child.releaseFd, child.errorFd);
-      throw cause;
+      // A child that failed on its own first (its cgroup) is gone: its failure is the cause.
+      const failure = addon.abort(child.releaseFd, child.errorFd);
+      throw failure === null ? cause : childFailureError(id, dirs, failure);
     }
     const failure = await addon.release(child.releaseFd, child.errorFd);
-    if (failure !== null) throw new MinictrError(`container "${id}": ${failure.step}: ${failure.message}`);
+    if (failure !== null) throw childFailureError(id, dirs, failure);
     if (options.pidFile !== undefined) writeFileSync(options.pidFile, String(child.pid));
   } catch (cause) {
     // The cgroups are removed from the plan, not the record: a failure may come before the record is written.

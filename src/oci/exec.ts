@@ -6,6 +6,7 @@
 
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { CAPABILITIES } from '../container/capabilities.js';
+import { execCgroups, spawnWithCgroup } from '../container/cgroups.js';
 import { encodeJoinRequest } from '../container/join-request.js';
 import { MinictrError } from '../errors.js';
 import { helperPath, nativeAddon, type ExitStatus } from '../native/index.js';
@@ -61,28 +62,33 @@ export async function execProcess(root: string, id: string, options: ExecOptions
     return number === undefined ? [] : [number];
   });
 
-  // 2. The joiner clones it in the container; released, it execs.
+  // 2. The joiner clones it in the container (and its cgroups); released, it execs.
   const addon = nativeAddon();
-  const child = addon.spawnExec({
-    pid: record.pid,
-    startTime: record.startTime,
-    helper: helperPath('minictr-init'),
-    terminal,
-    consoleSocket: options.consoleSocket,
-    stdio: [-1, -1, -1],
-    request: encodeJoinRequest({
-      joinNetwork: true,
-      cgroups: record.cgroups,
-      workdir: spec.cwd ?? '/',
-      security: { privileged: false, capabilities, user: spec.user ?? null },
-      // A size of 0 (or none) is the join mode's default, 24x80: it refuses 0.
-      terminal: terminal ? { rows: spec.consoleSize?.height || 24, columns: spec.consoleSize?.width || 80 } : null,
-      execPath: path,
-      argv: spec.args,
-      env,
-      detach: options.detach,
-    }),
+  const joining = execCgroups(record.cgroups);
+  const request = encodeJoinRequest({
+    joinNetwork: true,
+    cgroups: joining.requested,
+    workdir: spec.cwd ?? '/',
+    security: { privileged: false, capabilities, user: spec.user ?? null },
+    // A size of 0 (or none) is the join mode's default, 24x80: it refuses 0.
+    terminal: terminal ? { rows: spec.consoleSize?.height || 24, columns: spec.consoleSize?.width || 80 } : null,
+    execPath: path,
+    argv: spec.args,
+    env,
+    detach: options.detach,
   });
+  const child = spawnWithCgroup(joining.open, (cgroup) =>
+    addon.spawnExec({
+      pid: record.pid,
+      startTime: record.startTime,
+      helper: helperPath('minictr-init'),
+      terminal,
+      consoleSocket: options.consoleSocket,
+      stdio: [-1, -1, -1],
+      request,
+      cgroup,
+    }),
+  );
   const failure = await addon.release(child.releaseFd, child.errorFd);
   if (failure !== null) throw new MinictrError(`exec in container "${id}": ${failure.step}: ${failure.message}`);
   if (options.pidFile !== undefined) writeFileSync(options.pidFile, String(child.pid));

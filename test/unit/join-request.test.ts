@@ -4,7 +4,7 @@ import { UsageError } from '../../src/errors.js';
 
 const base: JoinRequest = {
   joinNetwork: true,
-  cgroups: ['/sys/fs/cgroup/minictr/abc'],
+  cgroups: ['/sys/fs/cgroup/memory/minictr/abc'],
   workdir: '/',
   security: { privileged: false, capabilities: [0, 5, 31], user: null },
   terminal: null,
@@ -19,7 +19,7 @@ describe('encodeJoinRequest', () => {
   it('writes NUL-terminated key=value entries in order, repeating cgroup, arg and env', () => {
     expect(entries(base)).toEqual([
       'network=1',
-      'cgroup=/sys/fs/cgroup/minictr/abc/cgroup.procs',
+      'cgroup=/sys/fs/cgroup/memory/minictr/abc/tasks',
       'workdir=/',
       'privileged=0',
       'capabilities=80000021',
