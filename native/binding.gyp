@@ -12,7 +12,7 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "ldflags": ["-Wl,-z,now"],
-      "libraries": ["-lzstd", "-lnftables"]
+      "libraries": ["-lzstd"]
     },
     {
       "target_name": "minictr-monitor",

@@ -13,8 +13,9 @@
 // 3. The native addon stays where node-gyp builds it (native/build), loaded at run time by src/native/index.ts.
 // 4. Every module keeps the import.meta.url its tsc-compiled file has (dist/<path>.js): paths relative to it (the
 //    addon and helpers in native/build, the rootfs, dist/cli.js for minictr-monitor's cleanup) resolve as before.
+// 5. commander's require of node:child_process waits for its first use (commanderWithoutChildProcess below).
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -57,6 +58,23 @@ const execaApart = {
   },
 };
 
+/**
+ * Step 5: commander requires node:child_process (with net, dgram, streams: about 2.5 ms) for one thing minictr
+ * never uses, subcommands that are programs of their own; it is required on that first use instead.
+ */
+const commanderWithoutChildProcess = {
+  name: 'commander-without-child-process',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]commander[/\\]lib[/\\]command\.js$/ }, async ({ path }) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const source = await readFile(path, 'utf8');
+      if (!source.includes(eager)) throw new Error(`${path}: no \`${eager}\` to make lazy (another commander?)`);
+      const lazy = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
+      return { contents: source.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 await build({
   ...common,
   stdin: { contents: "export * from 'execa';", resolveDir: root },
@@ -78,13 +96,18 @@ for (const { entry, bundle, cached } of commands) {
     ...common,
     entryPoints: [`${src}${entry}.ts`],
     outfile: `${dist}${file}`,
-    plugins: [distModuleUrl, execaApart],
+    plugins: [distModuleUrl, execaApart, commanderWithoutChildProcess],
     ...(cached ? scriptOptions : { banner: { js: requireBanner } }),
   });
-  // The launcher keeps the source's first line, `#!/usr/bin/env -S node --` (see the comment in src/cli.ts).
-  const shebang = (await readFile(`${src}${entry}.ts`, 'utf8')).split('\n', 1)[0];
   const path = relative(dirname(`${dist}${entry}.js`), `${dist}${file}`).replace(/^(?!\.)/, './');
-  await writeFile(`${dist}${entry}.js`, [shebang, ...(cached ? cachedLauncher(bundle, path) : moduleLauncher(bundle, path)), ''].join('\n'));
+  if (cached) {
+    await writeFile(`${dist}${entry}.cjs`, [...cachedLauncher(bundle, path), ''].join('\n'));
+    await writeFile(`${dist}${entry}.js`, [...shellLauncher(bundle, `${dist}${entry}`), ''].join('\n'));
+  } else {
+    // The launcher keeps the source's first line, `#!/usr/bin/env -S node --` (see the comment in src/cli.ts).
+    const shebang = (await readFile(`${src}${entry}.ts`, 'utf8')).split('\n', 1)[0];
+    await writeFile(`${dist}${entry}.js`, [shebang, ...moduleLauncher(bundle, path), ''].join('\n'));
+  }
   await chmod(`${dist}${entry}.js`, 0o755); // tsc made the file: writeFile's mode applies only to a new one
   // Made for the previous bundle: V8 would reject them anyway.
   for (const kind of CACHE_KINDS) await rm(`${dist}${file}.${kind}.cache`, { force: true });
@@ -101,6 +124,26 @@ function moduleLauncher(bundle, path) {
 }
 
 /**
+ * The bin of a CommonJS bundle, both a shell script and an ES module. Run as a program (`npm link`'s `minictr`), it
+ * is a script of /bin/sh whose second line, `":" //; …`, execs Node on the CommonJS launcher beside it (`--`: see
+ * the comment in src/cli.ts): Node then loads no ES module at all, 2-3 ms of its loader (`/usr/bin/env`, the
+ * previous first line, was a process too). The launcher's absolute path is written at build time, as npm's bin is
+ * a symlink elsewhere; it is used only when the script run is this very file (`-ef`), otherwise (a moved or copied
+ * tree) Node runs the script itself, resolving the symlink. Run by Node (`node dist/cli.js`), the second line is a
+ * string and a comment, and the module requires the same launcher.
+ */
+function shellLauncher(bundle, base) {
+  const quote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
+  return [
+    '#!/bin/sh',
+    `":" //; [ "$0" -ef ${quote(`${base}.js`)} ] && exec node -- ${quote(`${base}.cjs`)} "$@"; exec node -- "$0" "$@"`,
+    `// ${bundle}: the line above for a shell; for Node, the launcher beside this file (scripts/bundle.mjs).`,
+    "import { createRequire } from 'node:module';",
+    `createRequire(import.meta.url)(${JSON.stringify(`./${basename(base)}.cjs`)});`,
+  ];
+}
+
+/**
  * A CommonJS bundle's launcher, on every Node from 20: the bundle is one function expression, which V8 compiles
  * with the code cache in BUNDLE.KIND.cache when there is one. V8 checks that the cache belongs to this source, V8
  * version and flags, and compiles from the source when it does not; the launcher then writes a new cache as the
@@ -112,11 +155,12 @@ function moduleLauncher(bundle, path) {
 function cachedLauncher(bundle, path) {
   return [
     `// ${bundle}: the bundle, compiled with V8's code cache (scripts/bundle.mjs).`,
-    "import { readFileSync, renameSync, writeFileSync } from 'node:fs';",
-    "import { createRequire } from 'node:module';",
-    "import { fileURLToPath } from 'node:url';",
-    "import { Script } from 'node:vm';",
-    `const filename = fileURLToPath(new URL(${JSON.stringify(path)}, import.meta.url));`,
+    "'use strict';",
+    "const { readFileSync, renameSync, writeFileSync } = require('node:fs');",
+    "const { createRequire } = require('node:module');",
+    "const { join } = require('node:path');",
+    "const { Script } = require('node:vm');",
+    `const filename = join(__dirname, ${JSON.stringify(path)});`,
     `const cache = \`\${filename}.\${process.argv.includes('run') ? ${JSON.stringify(CACHE_KINDS[0])} : ${JSON.stringify(CACHE_KINDS[1])}}.cache\`;`,
     'let cachedData;',
     'try { cachedData = readFileSync(cache); } catch {}',

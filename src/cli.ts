@@ -54,7 +54,11 @@ function exitCodeFor(failure: unknown): number {
   }
 }
 
-function buildProgram(): InstanceType<typeof Command> {
+/**
+ * The program with its verbs. `first`, the first argument: a run (every container starts with one) that names `run`
+ * first needs no other verb, and declaring them all took it 1.2 ms.
+ */
+function buildProgram(first?: string): InstanceType<typeof Command> {
   const program = new Command('minictr')
     .description('A small container runtime: namespaces, a root filesystem, a bridge, NAT.')
     .version('0.1.0')
@@ -120,6 +124,7 @@ function buildProgram(): InstanceType<typeof Command> {
     .option('--step', 'stop before each step, say what it does and how to look at it, go on when Enter is pressed')
     .option('--timings [format]', 'when the container exits, print how long each step took on stderr: text or json')
     .action(lazy(async () => (await import('./commands/run.js')).run));
+  if (first === 'run') return program;
 
   program
     .command('cleanup', { hidden: true })
@@ -381,7 +386,7 @@ function buildProgram(): InstanceType<typeof Command> {
 
 async function main(argv: string[]): Promise<void> {
   try {
-    const program = buildProgram();
+    const program = buildProgram(argv[2]);
     // `minictr` alone prints its help on stdout and succeeds, as docker does (commander would call it an error).
     if (argv.length <= 2) {
       program.outputHelp();

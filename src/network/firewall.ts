@@ -48,12 +48,12 @@
 //                           receives the frame and a packet to the sender's own port leaves by the port it came
 //                           in by, hence hairpin mode on every bridge port (veth.ts).
 
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { debug } from '../log.js';
 import { nativeAddon } from '../native/index.js';
 import { PATHS } from '../paths.js';
+import { textHash } from '../sys/text-hash.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';
 import type { PortMapping, Protocol } from './ports.js';
 import { formatIpv4, type Subnet } from './subnet.js';
@@ -146,7 +146,7 @@ function baseLines(subnet: Subnet, bridge: string, marker: string | null, replac
 /** "minictr-base-<12 hex>": names this exact base ruleset (a hash of all of it). */
 export function baseMarker(subnet: Subnet, bridge: string): string {
   const text = baseLines(subnet, bridge, null).join('\n');
-  return `minictr-base-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+  return `minictr-base-${textHash(text)}`;
 }
 
 /**
