@@ -6,10 +6,10 @@
 // passed on (TIOCSWINSZ, which makes the kernel send SIGWINCH inside).
 
 import { closeSync, createReadStream, createWriteStream } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { ReadStream as TtyReadStream } from 'node:tty';
 import type { Readable } from 'node:stream';
 import type { NativeAddon, TerminalSize } from '../native/index.js';
+import { tty } from '../sys/builtins.js';
 
 /** How long to wait for output still in the terminal after the container exits. */
 const DRAIN_TIMEOUT_MS = 1000;
@@ -60,10 +60,9 @@ export class TerminalRelay {
     output.pipe(process.stdout, { end: false });
     if (process.stdout.isTTY) process.stdout.on('resize', this.onResize);
     if (!interactive) return;
-    // process.stdin is a placeholder (cli.ts): fd 0 is opened here, only for -i -t. node:tty is required here too:
-    // with node:net, which it loads, it would cost every run about 1 ms whose stdout is not a terminal.
-    const tty = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
-    this.rawInput = tty.isatty(0) ? new tty.ReadStream(0) : null;
+    // process.stdin is a placeholder (cli.ts): fd 0 is opened here, only for -i -t (and node:tty loaded).
+    const { isatty, ReadStream } = tty();
+    this.rawInput = isatty(0) ? new ReadStream(0) : null;
     this.rawInput?.setRawMode(true);
     const input = this.rawInput ?? createReadStream('', { fd: 0, autoClose: false });
     input.pipe(createWriteStream('', { fd: controller, autoClose: false }));

@@ -1,6 +1,5 @@
-// Random bytes and integers from the kernel's pool (/dev/urandom, the pool getrandom() and node:crypto draw from),
-// read with node:fs. Every run needs 32 random bytes for its container id, and loading node:crypto for them cost
-// each run about 1.5 ms on Node 20, more than the whole `state` step.
+// Random bytes from the kernel's pool (/dev/urandom, the pool getrandom() and node:crypto draw from), read with
+// node:fs: every run needs 32 of them for its container id, and loading node:crypto for them cost each run 1.5 ms.
 
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -14,13 +13,4 @@ export function randomBytes(count: number): Buffer {
     closeSync(fd);
   }
   return bytes;
-}
-
-/** A uniform integer in [0, max), 0 < max ≤ 2^32: values past the last whole multiple of max are drawn again. */
-export function randomInt(max: number): number {
-  const limit = 2 ** 32 - (2 ** 32 % max);
-  for (;;) {
-    const value = randomBytes(4).readUInt32LE(0);
-    if (value < limit) return value % max;
-  }
 }
