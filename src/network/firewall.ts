@@ -175,14 +175,16 @@ export function staleMaps(listing: string): string[] {
 }
 
 /**
- * The generation at which the base ruleset `base` (baseText: the record names it by its text, so that the fast path
- * hashes nothing) was last seen in place, in network namespace `netns`: /run/minictr/nft-base. Every record written
- * is a fact, so concurrent writers need no lock: the last one wins.
+ * The generation at which the base ruleset `marker` was last seen in place, in network namespace `netns`:
+ * /run/minictr/nft-base. Every record written is a fact, so concurrent writers need no lock: the last one wins.
+ * `base`, the text the marker hashes (baseText), lets the fast path compare without hashing (node:crypto is not
+ * loaded then); a record without it, from an older minictr, is compared by its marker.
  */
 interface Verified {
   netns: string;
   generation: number;
-  base: string;
+  marker: string;
+  base?: string;
 }
 
 const verifiedPath = () => join(PATHS.state, 'nft-base');
@@ -190,8 +192,9 @@ const verifiedPath = () => join(PATHS.state, 'nft-base');
 function readVerified(): Verified | null {
   try {
     const record = JSON.parse(readFileSync(verifiedPath(), 'utf8')) as Partial<Verified>;
-    const { netns, generation, base } = record;
-    return typeof netns === 'string' && typeof generation === 'number' && typeof base === 'string' ? { netns, generation, base } : null;
+    const { netns, generation, marker, base } = record;
+    if (typeof netns !== 'string' || typeof generation !== 'number' || typeof marker !== 'string') return null;
+    return typeof base === 'string' ? { netns, generation, marker, base } : { netns, generation, marker };
   } catch {
     return null; // none yet, or cut short by a concurrent write: list instead
   }
@@ -239,7 +242,8 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   // 1. Fast path: the ruleset is where the base was last seen in place.
   const before = generation();
   const verified = readVerified();
-  if (verified?.netns === before.netns && verified.generation === before.generation && verified.base === base) {
+  const same = (record: Verified) => (record.base !== undefined ? record.base === base : record.marker === markerOf(base));
+  if (verified?.netns === before.netns && verified.generation === before.generation && same(verified)) {
     if (elements === '') return false;
     try {
       commitElements(elements);
@@ -256,7 +260,8 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   } catch {
     listing = null;
   }
-  const marked = listing === null ? 0 : listing.split(`comment "${markerOf(base)}"`).length - 1;
+  const marker = markerOf(base);
+  const marked = listing === null ? 0 : listing.split(`comment "${marker}"`).length - 1;
   const current = marked === baseRules(subnet, bridge).length;
   let script = elements;
   if (!current) {
@@ -269,7 +274,7 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   // 3. Recorded when nothing but this commit came after the listing's generation.
   const after = generation();
   if (after.netns === listed.netns && after.generation === listed.generation + (script === '' ? 0 : 1)) {
-    writeVerified({ netns: after.netns, generation: after.generation, base });
+    writeVerified({ netns: after.netns, generation: after.generation, marker, base });
   }
   return !current;
 }
