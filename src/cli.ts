@@ -9,10 +9,10 @@
 // missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does.
 
 import './startup.js';
-import { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { MinictrError } from './errors.js';
 import { error, setDebug } from './log.js';
+import { flushStdio, setUpStdio } from './stdio.js';
 import { rawArgv } from './sys/bytes.js';
 
 const EXIT_MINICTR_FAILED = 125;
@@ -403,23 +403,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-// stdin belongs to the container. The first touch of process.stdin (execa's does, when it loads) makes Node set
-// O_NONBLOCK on the open file description it shares with the container, whose reads then fail with EAGAIN. An empty
-// stream stands in for it, so Node never opens fd 0 at all.
-Object.defineProperty(process, 'stdin', { value: Readable.from([]), configurable: true, enumerable: true });
-
-// A reader that stops early (`minictr net | head`) is not an error: stop writing, quietly.
-process.stdout.on('error', (failure: NodeJS.ErrnoException) => {
-  if (failure.code !== 'EPIPE') throw failure;
-  process.exit(process.exitCode ?? 0);
-});
-
-// Resolves once everything written to `stream` has reached the kernel: at once, as Node writes stdio synchronously
-// on Linux, unless a pipe was full.
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  if (stream.writableLength === 0) return Promise.resolve();
-  return new Promise((resolve) => stream.write('', () => resolve()));
-}
+setUpStdio();
 
 // Node decoded the arguments as UTF-8, replacing bytes that are not; the container gets them as they were. No
 // top-level await: the bundle is a CommonJS script (scripts/bundle.mjs), so V8 can cache its compiled code.
@@ -427,6 +411,6 @@ void (async () => {
   await main(rawArgv(process.argv));
   // The verb is done (for `run`, the container is torn down): exit now, once stdout and stderr are flushed. Node's
   // own shutdown would free the environment and the heap piece by piece first, milliseconds the caller waits for.
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await flushStdio();
   process.exit();
 })();
