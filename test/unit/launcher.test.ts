@@ -1,7 +1,8 @@
 // The bin, dist/cli.js, as scripts/bundle.mjs writes it: a /bin/sh script and an ES module at once. Run as a
 // program, through a symlink as `npm link` installs it, it execs Node on the CommonJS launcher (no ES module
 // loaded); run by Node (`node dist/cli.js`, the README's commands) it requires the same launcher; copied elsewhere
-// with the files beside it, it runs from the copy.
+// with the files beside it, it runs from the copy. And the end of a run: the addon's exitNow, after the 'exit'
+// listeners, with the exit code and the output intact.
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const ADDON = fileURLToPath(new URL('../../native/build/Release/minictr.node', import.meta.url));
 const BIN = join(DIST, 'cli.js');
 
 /** Runs argv; returns its stdout, and the ES modules Node loaded (NODE_DEBUG=esm logs each). */
@@ -47,5 +49,21 @@ describe('the bin', () => {
     expect(traced.stdout).toBe('0.1.0\n');
     expect(traced.stderr).toContain(join(copy, 'cli.cjs'));
     expect(traced.stderr).not.toContain(join(DIST, 'cli.cjs'));
+  });
+
+  it("exitNow ends the process after the 'exit' listeners, with their code and everything written", () => {
+    const marker = join(dir, 'exit-listener-ran');
+    const script = [
+      `const addon = require(${JSON.stringify(ADDON)});`,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'yes'));`,
+      "process.stdout.write('x'.repeat(100000));",
+      "process.exitCode = 5;",
+      "process.once('exit', (code) => addon.exitNow(code));",
+      'process.exit();',
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    expect(result.status).toBe(5);
+    expect(result.stdout).toHaveLength(100000);
+    expect(readFileSync(marker, 'utf8')).toBe('yes');
   });
 });
