@@ -178,7 +178,7 @@ export function staleMaps(listing: string): string[] {
  * The generation at which the base ruleset `marker` was last seen in place, in network namespace `netns`:
  * /run/minictr/nft-base. Every record written is a fact, so concurrent writers need no lock: the last one wins.
  * `base`, the text the marker hashes (baseText), lets the fast path compare without hashing (node:crypto is not
- * loaded then); a record without it, from an older minictr, is compared by its marker.
+ * loaded then); a record without it, from an older minictr, is compared by its marker, then given it.
  */
 interface Verified {
   netns: string;
@@ -244,6 +244,7 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   const verified = readVerified();
   const same = (record: Verified) => (record.base !== undefined ? record.base === base : record.marker === markerOf(base));
   if (verified?.netns === before.netns && verified.generation === before.generation && same(verified)) {
+    if (verified.base === undefined) writeVerified({ ...verified, base }); // the next run compares without hashing
     if (elements === '') return false;
     try {
       commitElements(elements);
