@@ -2,8 +2,9 @@
 // src/ into dist/ (the tests import some of those files directly); minictr-oci and minictr-cni are bundled the same
 // way, as ES modules. Start-up is most of a short container's cost, and Node 20 loads ES modules one promise chain
 // per file: one file holding commander and every module `run` needs loads in a fraction of the time of the 40 files
-// it replaces. dist/cli.js, the bin, replaces tsc's compiled src/cli.ts with a launcher that compiles the bundle with
-// V8's code cache (cachedLauncher below), so that V8 does not compile it again at every start, on Node 20 too.
+// it replaces. dist/cli.cjs, a launcher, compiles the bundle with V8's code cache (cachedLauncher below), so that V8
+// does not compile it again at every start, on Node 20 too; dist/cli.js, the bin, replaces tsc's compiled src/cli.ts
+// with a shell script that runs it (shellLauncher below).
 //
 // 1. What `run` does not need is still not run: a verb's module, the image registry client, --dry-run's script
 //    writer are dynamic import()s in the source, which esbuild turns into functions that evaluate the module on first
@@ -83,7 +84,7 @@ await build({
 });
 // The three commands, each its own bundle beside the others in dist/ and its bin a launcher where tsc put it.
 // minictr, which starts with every container, is a CommonJS script its launcher compiles with V8's code cache
-// (launcher below); the other two are ES modules (minictr-oci imports execa statically, and keeps top-level await).
+// (cachedLauncher below); the other two are ES modules (minictr-oci imports execa statically, and keeps top-level await).
 const CACHE_KINDS = ['run', 'other'];
 const commands = [
   { entry: 'cli', bundle: 'minictr', cached: true },
@@ -150,7 +151,8 @@ function shellLauncher(bundle, base) {
  * process exits (process.exit() runs 'exit' listeners), holding every function this first run compiled. `run`, the
  * path of every container, has a cache of its own: one written by `--help` or `ps` lacks most of its functions
  * (`run --network none /bin/true` took 89 ms with such a cache, 83 ms with its own). A cache that cannot be written
- * (read-only dist/) only costs the compilation, as before.
+ * (read-only dist/) only costs the compilation, as before. The launcher is CommonJS, so that Node loads no ES module
+ * when the bin runs it (shellLauncher).
  */
 function cachedLauncher(bundle, path) {
   return [

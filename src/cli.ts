@@ -6,7 +6,8 @@
 //
 // The `--` in the first line is for Node 20, which looks for `--env-file FILE` anywhere in its argv, even after the
 // script: without it, `minictr run --env-file x …` ends in Node's "node: x: not found" and exit 9 when x is
-// missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does.
+// missing. `node dist/cli.js …` has no such guard; `node -- dist/cli.js …` does, and so does the bin, which execs
+// `node -- dist/cli.cjs` (scripts/bundle.mjs).
 
 import './startup.js';
 import { Command, CommanderError, Option } from 'commander';
