@@ -127,7 +127,7 @@ function moduleLauncher(bundle, path) {
 /**
  * The bin of a CommonJS bundle, both a shell script and an ES module. Run as a program (`npm link`'s `minictr`), it
  * is a script of /bin/sh whose second line, `":" //; …`, execs Node on the CommonJS launcher beside it (`--`: see
- * the comment in src/cli.ts): Node then loads no ES module at all, 2-3 ms of its loader (`/usr/bin/env`, the
+ * the comment in src/cli.ts): Node then loads no ES module at all, 3-5 ms of its loader (`/usr/bin/env`, the
  * previous first line, was a process too). The launcher's absolute path is written at build time, as npm's bin is
  * a symlink elsewhere; it is used only when the script run is this very file (`-ef`), otherwise (a moved or copied
  * tree) Node runs the script itself, resolving the symlink. Run by Node (`node dist/cli.js`), the second line is a

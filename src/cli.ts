@@ -418,7 +418,8 @@ void (async () => {
   // loaded, it ends the process then. Not when Node has options or NODE_OPTIONS of its own: a CPU profile, a heap
   // profile or coverage is written during that exit.
   const addon = loadedAddon();
-  if (addon !== undefined && process.execArgv.length === 0 && process.env.NODE_OPTIONS === undefined && process.env.NODE_V8_COVERAGE === undefined) {
+  const { NODE_OPTIONS, NODE_V8_COVERAGE } = process.env;
+  if (addon !== undefined && process.execArgv.length === 0 && NODE_OPTIONS === undefined && NODE_V8_COVERAGE === undefined) {
     process.once('exit', (code) => addon.exitNow(code));
   }
   process.exit();

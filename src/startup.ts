@@ -6,7 +6,7 @@
 
 /**
  * ms since the process started. process.uptime() is a call into Node; performance.now(), the same clock, loads
- * perf_hooks and its eight modules first, 0.5 ms of every run.
+ * perf_hooks and its modules first, 0.5 ms of every run.
  */
 export function now(): number {
   return process.uptime() * 1000;

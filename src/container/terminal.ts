@@ -60,7 +60,7 @@ export class TerminalRelay {
     output.pipe(process.stdout, { end: false });
     if (process.stdout.isTTY) process.stdout.on('resize', this.onResize);
     if (!interactive) return;
-    // process.stdin is a placeholder (cli.ts): fd 0 is opened here, only for -i -t (and node:tty loaded).
+    // process.stdin is a placeholder (stdio.ts): fd 0 is opened here, only for -i -t (and node:tty loaded).
     const { isatty, ReadStream } = tty();
     this.rawInput = isatty(0) ? new ReadStream(0) : null;
     this.rawInput?.setRawMode(true);
