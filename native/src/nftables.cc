@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -27,8 +26,8 @@
 #include <cstring>
 #include <set>
 #include <string>
-#include <type_traits>
 
+#include "dl.h"
 #include "errors.h"
 
 namespace minictr {
@@ -76,18 +75,13 @@ const char* OpenLibrary() {
   void* handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) return dlerror();
   Library found{};
-  const char* failure = nullptr;
-  auto find = [&](auto& function, const char* name) {
-    void* symbol = dlsym(handle, name);
-    if (symbol == nullptr && failure == nullptr) failure = dlerror();
-    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(symbol);
-  };
-  find(found.ctxNew, "nft_ctx_new");
-  find(found.outputSetFlags, "nft_ctx_output_set_flags");
-  find(found.setOutput, "nft_ctx_set_output");
-  find(found.setError, "nft_ctx_set_error");
-  find(found.runCmdFromBuffer, "nft_run_cmd_from_buffer");
-  if (failure != nullptr) return failure;
+  Symbols symbols(handle);
+  symbols.Find(found.ctxNew, "nft_ctx_new");
+  symbols.Find(found.outputSetFlags, "nft_ctx_output_set_flags");
+  symbols.Find(found.setOutput, "nft_ctx_set_output");
+  symbols.Find(found.setError, "nft_ctx_set_error");
+  symbols.Find(found.runCmdFromBuffer, "nft_run_cmd_from_buffer");
+  if (symbols.failure() != nullptr) return symbols.failure();
   library = found;
   return nullptr;
 }
