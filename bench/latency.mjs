@@ -44,7 +44,7 @@ export function latency({ runs }) {
   const variants = [{ name: 'node -e 0 (floor)', argv: [process.execPath, '-e', '0'] }];
   for (const [name, program] of builds) {
     for (const { args } of MODES) {
-      variants.push({ name: `${name} run ${[...args, '/bin/true'].join(' ')}`, argv: [process.execPath, program, 'run', '--rm', ...args, '/bin/true'] });
+      variants.push({ name: `${name} run ${[...args, '/bin/true'].join(' ')}`, argv: [program, 'run', '--rm', ...args, '/bin/true'] });
     }
   }
   variants.push({ name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['bash', script] });
@@ -102,7 +102,7 @@ export function latency({ runs }) {
     const gaps = MODES.map(() => ({ tornDown: [], exitGroup: [], gone: [] }));
     for (let r = 0; r < Math.min(runs, 15); r++) {
       MODES.forEach(({ args }, i) => {
-        const gap = reapToExit([process.execPath, cli, 'run', '--rm', '--timings', ...args, '/bin/true']);
+        const gap = reapToExit([cli, 'run', '--rm', '--timings', ...args, '/bin/true']);
         for (const key of Object.keys(gap)) gaps[i][key].push(gap[key]);
       });
     }

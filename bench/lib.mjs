@@ -73,9 +73,9 @@ export function table(rows, headers = Object.keys(rows[0] ?? {})) {
   return lines.join('\n');
 }
 
-/** `minictr run --timings=json` → { step: ms } (`program`: another build's dist/cli.js). */
+/** `minictr run --timings=json` → { step: ms } (`program`: another build's dist/cli.js), run as the bin is. */
 export function timedRun(args, program = cli) {
-  const result = spawnSync(process.execPath, [program, 'run', '--rm', '--timings=json', ...args], { encoding: 'utf8' });
+  const result = spawnSync(program, ['run', '--rm', '--timings=json', ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`minictr run ${args.join(' ')} failed: ${result.stderr}`);
   const json = JSON.parse(result.stderr.trim().split('\n').pop());
   return Object.fromEntries([...json.steps.map((s) => [s.step, s.ms]), ['total', json.total_ms]]);

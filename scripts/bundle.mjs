@@ -2,8 +2,9 @@
 // src/ into dist/ (the tests import some of those files directly); minictr-oci and minictr-cni are bundled the same
 // way, as ES modules. Start-up is most of a short container's cost, and Node 20 loads ES modules one promise chain
 // per file: one file holding commander and every module `run` needs loads in a fraction of the time of the 40 files
-// it replaces. dist/cli.js, the bin, replaces tsc's compiled src/cli.ts with a launcher that compiles the bundle with
-// V8's code cache (cachedLauncher below), so that V8 does not compile it again at every start, on Node 20 too.
+// it replaces. dist/cli.cjs, a launcher, compiles the bundle with V8's code cache (cachedLauncher below), so that V8
+// does not compile it again at every start, on Node 20 too; dist/cli.js, the bin, replaces tsc's compiled src/cli.ts
+// with a shell script that runs it (shellLauncher below).
 //
 // 1. What `run` does not need is still not run: a verb's module, the image registry client, --dry-run's script
 //    writer are dynamic import()s in the source, which esbuild turns into functions that evaluate the module on first
@@ -13,8 +14,9 @@
 // 3. The native addon stays where node-gyp builds it (native/build), loaded at run time by src/native/index.ts.
 // 4. Every module keeps the import.meta.url its tsc-compiled file has (dist/<path>.js): paths relative to it (the
 //    addon and helpers in native/build, the rootfs, dist/cli.js for minictr-monitor's cleanup) resolve as before.
+// 5. commander's require of node:child_process waits for its first use (commanderWithoutChildProcess below).
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -57,6 +59,23 @@ const execaApart = {
   },
 };
 
+/**
+ * Step 5: commander requires node:child_process (with net, dgram, streams: about 2.5 ms) for one thing minictr
+ * never uses, subcommands that are programs of their own; it is required on that first use instead.
+ */
+const commanderWithoutChildProcess = {
+  name: 'commander-without-child-process',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]commander[/\\]lib[/\\]command\.js$/ }, async ({ path }) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const source = await readFile(path, 'utf8');
+      if (!source.includes(eager)) throw new Error(`${path}: no \`${eager}\` to make lazy (another commander?)`);
+      const lazy = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
+      return { contents: source.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 await build({
   ...common,
   stdin: { contents: "export * from 'execa';", resolveDir: root },
@@ -65,7 +84,7 @@ await build({
 });
 // The three commands, each its own bundle beside the others in dist/ and its bin a launcher where tsc put it.
 // minictr, which starts with every container, is a CommonJS script its launcher compiles with V8's code cache
-// (launcher below); the other two are ES modules (minictr-oci imports execa statically, and keeps top-level await).
+// (cachedLauncher below); the other two are ES modules (minictr-oci imports execa statically, and keeps top-level await).
 const CACHE_KINDS = ['run', 'other'];
 const commands = [
   { entry: 'cli', bundle: 'minictr', cached: true },
@@ -78,13 +97,18 @@ for (const { entry, bundle, cached } of commands) {
     ...common,
     entryPoints: [`${src}${entry}.ts`],
     outfile: `${dist}${file}`,
-    plugins: [distModuleUrl, execaApart],
+    plugins: [distModuleUrl, execaApart, commanderWithoutChildProcess],
     ...(cached ? scriptOptions : { banner: { js: requireBanner } }),
   });
-  // The launcher keeps the source's first line, `#!/usr/bin/env -S node --` (see the comment in src/cli.ts).
-  const shebang = (await readFile(`${src}${entry}.ts`, 'utf8')).split('\n', 1)[0];
   const path = relative(dirname(`${dist}${entry}.js`), `${dist}${file}`).replace(/^(?!\.)/, './');
-  await writeFile(`${dist}${entry}.js`, [shebang, ...(cached ? cachedLauncher(bundle, path) : moduleLauncher(bundle, path)), ''].join('\n'));
+  if (cached) {
+    await writeFile(`${dist}${entry}.cjs`, [...cachedLauncher(bundle, path), ''].join('\n'));
+    await writeFile(`${dist}${entry}.js`, [...shellLauncher(bundle, `${dist}${entry}`), ''].join('\n'));
+  } else {
+    // The launcher keeps the source's first line, `#!/usr/bin/env -S node --` (see the comment in src/cli.ts).
+    const shebang = (await readFile(`${src}${entry}.ts`, 'utf8')).split('\n', 1)[0];
+    await writeFile(`${dist}${entry}.js`, [shebang, ...moduleLauncher(bundle, path), ''].join('\n'));
+  }
   await chmod(`${dist}${entry}.js`, 0o755); // tsc made the file: writeFile's mode applies only to a new one
   // Made for the previous bundle: V8 would reject them anyway.
   for (const kind of CACHE_KINDS) await rm(`${dist}${file}.${kind}.cache`, { force: true });
@@ -101,22 +125,44 @@ function moduleLauncher(bundle, path) {
 }
 
 /**
+ * The bin of a CommonJS bundle, both a shell script and an ES module. Run as a program (`npm link`'s `minictr`), it
+ * is a script of /bin/sh whose second line, `":" //; …`, execs Node on the CommonJS launcher beside it (`--`: see
+ * the comment in src/cli.ts): Node then loads no ES module at all, 3-5 ms of its loader (`/usr/bin/env`, the
+ * previous first line, was a process too). The launcher's absolute path is written at build time, as npm's bin is
+ * a symlink elsewhere; it is used only when the script run is this very file (`-ef`), otherwise (a moved or copied
+ * tree) Node runs the script itself, resolving the symlink. Run by Node (`node dist/cli.js`), the second line is a
+ * string and a comment, and the module requires the same launcher.
+ */
+function shellLauncher(bundle, base) {
+  const quote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
+  return [
+    '#!/bin/sh',
+    `":" //; [ "$0" -ef ${quote(`${base}.js`)} ] && exec node -- ${quote(`${base}.cjs`)} "$@"; exec node -- "$0" "$@"`,
+    `// ${bundle}: the line above for a shell; for Node, the launcher beside this file (scripts/bundle.mjs).`,
+    "import { createRequire } from 'node:module';",
+    `createRequire(import.meta.url)(${JSON.stringify(`./${basename(base)}.cjs`)});`,
+  ];
+}
+
+/**
  * A CommonJS bundle's launcher, on every Node from 20: the bundle is one function expression, which V8 compiles
  * with the code cache in BUNDLE.KIND.cache when there is one. V8 checks that the cache belongs to this source, V8
  * version and flags, and compiles from the source when it does not; the launcher then writes a new cache as the
  * process exits (process.exit() runs 'exit' listeners), holding every function this first run compiled. `run`, the
  * path of every container, has a cache of its own: one written by `--help` or `ps` lacks most of its functions
  * (`run --network none /bin/true` took 89 ms with such a cache, 83 ms with its own). A cache that cannot be written
- * (read-only dist/) only costs the compilation, as before.
+ * (read-only dist/) only costs the compilation, as before. The launcher is CommonJS, so that Node loads no ES module
+ * when the bin runs it (shellLauncher).
  */
 function cachedLauncher(bundle, path) {
   return [
     `// ${bundle}: the bundle, compiled with V8's code cache (scripts/bundle.mjs).`,
-    "import { readFileSync, renameSync, writeFileSync } from 'node:fs';",
-    "import { createRequire } from 'node:module';",
-    "import { fileURLToPath } from 'node:url';",
-    "import { Script } from 'node:vm';",
-    `const filename = fileURLToPath(new URL(${JSON.stringify(path)}, import.meta.url));`,
+    "'use strict';",
+    "const { readFileSync, renameSync, writeFileSync } = require('node:fs');",
+    "const { createRequire } = require('node:module');",
+    "const { join } = require('node:path');",
+    "const { Script } = require('node:vm');",
+    `const filename = join(__dirname, ${JSON.stringify(path)});`,
     `const cache = \`\${filename}.\${process.argv.includes('run') ? ${JSON.stringify(CACHE_KINDS[0])} : ${JSON.stringify(CACHE_KINDS[1])}}.cache\`;`,
     'let cachedData;',
     'try { cachedData = readFileSync(cache); } catch {}',

@@ -1,6 +1,6 @@
 // Container ids as Docker has them: 64 random hex digits, shown as the first 12.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './sys/random.js';
 
 const SHORT_ID_LENGTH = 12;
 

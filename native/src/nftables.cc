@@ -1,6 +1,10 @@
 // libnftables and NFT_MSG_GETGEN (see nftables.h). The script is built in TypeScript (src/network/firewall.ts);
 // this file hands it over and returns what nft would have printed.
 //
+// libnftables is opened with dlopen on the first nftRun: a bridged run whose ruleset is where it was last seen only
+// asks for the generation, and loading the library with its five dependencies (libnftnl, libmnl, libxtables,
+// libjansson, libgmp) when the addon loads cost every run about 0.6 ms.
+//
 // Both netlink sockets (libnftables' own, inside its context, and the one asking for the generation) stay open
 // for the life of the process: closing an nfnetlink socket makes the kernel wait for the pending destruction of
 // deleted objects (an RCU grace period, 10-20 ms), which a run must not pay between two calls.
@@ -23,12 +27,23 @@
 #include <set>
 #include <string>
 
+#include "dl.h"
 #include "errors.h"
 
 namespace minictr {
 
 namespace {
 
+// The libnftables functions this file calls, found with dlsym once the library is open.
+struct Library {
+  decltype(&nft_ctx_new) ctxNew;
+  decltype(&nft_ctx_output_set_flags) outputSetFlags;
+  decltype(&nft_ctx_set_output) setOutput;
+  decltype(&nft_ctx_set_error) setError;
+  decltype(&nft_run_cmd_from_buffer) runCmdFromBuffer;
+};
+
+Library library{};
 nft_ctx* context = nullptr;
 int generationSocket = -1;
 uint32_t generationSequence = 0;
@@ -52,6 +67,24 @@ class Capture {
   size_t size_ = 0;
   FILE* stream_;
 };
+
+// Opens libnftables (the soname libnftables-dev links against) and finds its functions; nullptr and the reason
+// when it cannot. The handle stays open for the process.
+const char* OpenLibrary() {
+  if (library.ctxNew != nullptr) return nullptr;
+  void* handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) return dlerror();
+  Library found{};
+  Symbols symbols(handle);
+  symbols.Find(found.ctxNew, "nft_ctx_new");
+  symbols.Find(found.outputSetFlags, "nft_ctx_output_set_flags");
+  symbols.Find(found.setOutput, "nft_ctx_set_output");
+  symbols.Find(found.setError, "nft_ctx_set_error");
+  symbols.Find(found.runCmdFromBuffer, "nft_run_cmd_from_buffer");
+  if (symbols.failure() != nullptr) return symbols.failure();
+  library = found;
+  return nullptr;
+}
 
 // The descriptors open in this process now.
 std::set<int> OpenDescriptors() {
@@ -78,8 +111,12 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   // libnftables opens (and may reopen) its netlink socket without close-on-exec: whatever descriptor appears
   // during the call gets it, or every program minictr starts later (ip, the monitor) would inherit the socket.
   std::set<int> before = OpenDescriptors();
+  if (const char* failure = OpenLibrary()) {
+    Napi::Error::New(env, std::string("load libnftables.so.1 (install libnftables1): ") + failure).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   if (context == nullptr) {
-    context = nft_ctx_new(NFT_CTX_DEFAULT);
+    context = library.ctxNew(NFT_CTX_DEFAULT);
     if (context == nullptr) return ThrowErrno(env, "nft_ctx_new", errno != 0 ? errno : ENOMEM);
   }
   Capture output;
@@ -88,16 +125,16 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   unsigned int flags = 0;
   if (info[1].As<Napi::Boolean>()) flags |= NFT_CTX_OUTPUT_JSON;
   if (info[2].As<Napi::Boolean>()) flags |= NFT_CTX_OUTPUT_TERSE;
-  nft_ctx_output_set_flags(context, flags);
-  nft_ctx_set_output(context, output.stream());
-  nft_ctx_set_error(context, error.stream());
-  int status = nft_run_cmd_from_buffer(context, script.c_str());
+  library.outputSetFlags(context, flags);
+  library.setOutput(context, output.stream());
+  library.setError(context, error.stream());
+  int status = library.runCmdFromBuffer(context, script.c_str());
   for (int fd : OpenDescriptors()) {
     if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
   }
   // The context must not keep streams that are closed below.
-  nft_ctx_set_output(context, stdout);
-  nft_ctx_set_error(context, stderr);
+  library.setOutput(context, stdout);
+  library.setError(context, stderr);
   Napi::Object result = Napi::Object::New(env);
   result.Set("ok", Napi::Boolean::New(env, status == 0));
   result.Set("output", Napi::String::New(env, output.text()));

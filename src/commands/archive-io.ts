@@ -20,7 +20,7 @@ export function openArchive(path: string | undefined, flag: string): { stream: R
     return { stream: createReadStream('', { fd }), what: path };
   }
   if (isatty(0)) throw new UsageError(`requested to read an archive from stdin, but stdin is a terminal: give ${flag} or redirect stdin`);
-  // process.stdin is a stand-in (cli.ts): the descriptor itself is read.
+  // process.stdin is a stand-in (stdio.ts): the descriptor itself is read.
   return { stream: createReadStream('', { fd: 0, autoClose: false }), what: 'stdin' };
 }
 

@@ -3,6 +3,7 @@
 // as text or JSON. Both come from the same marks, made by lifecycle.ts at the end of each step.
 
 import { info } from '../log.js';
+import { now } from '../startup.js';
 import type { RunStep } from './steps.js';
 
 export type TimingsFormat = 'text' | 'json';
@@ -15,7 +16,7 @@ export interface StepTiming {
 export class RunReport {
   private readonly explain: boolean;
   private readonly startup: number;
-  private readonly created = performance.now();
+  private readonly created = now();
   private last = this.created;
   readonly steps: StepTiming[] = [];
 
@@ -30,7 +31,7 @@ export class RunReport {
    * side are marked in order once all are done, each at the moment it ended (`at`) or, if it ended before the one
    * marked just before it, at that one's end: the times then add up to the critical path.
    */
-  step(step: RunStep, explanation: string, at = performance.now()): void {
+  step(step: RunStep, explanation: string, at = now()): void {
     const end = Math.max(at, this.last);
     this.steps.push({ step, ms: end - this.last });
     this.last = end;

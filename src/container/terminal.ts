@@ -6,9 +6,10 @@
 // passed on (TIOCSWINSZ, which makes the kernel send SIGWINCH inside).
 
 import { closeSync, createReadStream, createWriteStream } from 'node:fs';
-import { isatty, ReadStream as TtyReadStream } from 'node:tty';
+import type { ReadStream as TtyReadStream } from 'node:tty';
 import type { Readable } from 'node:stream';
 import type { NativeAddon, TerminalSize } from '../native/index.js';
+import { tty } from '../sys/builtins.js';
 
 /** How long to wait for output still in the terminal after the container exits. */
 const DRAIN_TIMEOUT_MS = 1000;
@@ -18,6 +19,8 @@ export class TerminalRelay {
   private console: number | null = null;
   private controller: number | null = null;
   private input: Readable | null = null;
+  /** The input when it is a terminal, in raw mode until finish(). */
+  private rawInput: TtyReadStream | null = null;
   private drained: Promise<void> = Promise.resolve();
   private readonly onResize = () => {
     if (this.controller !== null) this.addon.resizePty(this.controller, ...TerminalRelay.dimensions());
@@ -57,9 +60,11 @@ export class TerminalRelay {
     output.pipe(process.stdout, { end: false });
     if (process.stdout.isTTY) process.stdout.on('resize', this.onResize);
     if (!interactive) return;
-    // process.stdin is a placeholder (cli.ts): fd 0 is opened here, only for -i -t.
-    const input = isatty(0) ? new TtyReadStream(0) : createReadStream('', { fd: 0, autoClose: false });
-    if (input instanceof TtyReadStream) input.setRawMode(true);
+    // process.stdin is a placeholder (stdio.ts): fd 0 is opened here, only for -i -t (and node:tty loaded).
+    const { isatty, ReadStream } = tty();
+    this.rawInput = isatty(0) ? new ReadStream(0) : null;
+    this.rawInput?.setRawMode(true);
+    const input = this.rawInput ?? createReadStream('', { fd: 0, autoClose: false });
     input.pipe(createWriteStream('', { fd: controller, autoClose: false }));
     this.input = input;
   }
@@ -68,7 +73,7 @@ export class TerminalRelay {
   async finish(): Promise<void> {
     await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
     process.stdout.off('resize', this.onResize);
-    if (this.input instanceof TtyReadStream) this.input.setRawMode(false);
+    this.rawInput?.setRawMode(false);
     this.input?.destroy();
     for (const fd of [this.console, this.controller]) if (fd !== null) closeSync(fd);
   }

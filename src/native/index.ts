@@ -26,6 +26,11 @@ export function helperPath(name: 'minictr-monitor' | 'minictr-init'): string {
   return path;
 }
 
+/** The addon if this process has loaded it; undefined otherwise (it is not loaded for this). */
+export function loadedAddon(): NativeAddon | undefined {
+  return loaded;
+}
+
 export function nativeAddon(): NativeAddon {
   if (loaded !== undefined) return loaded;
   const require = createRequire(import.meta.url);

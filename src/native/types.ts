@@ -311,6 +311,8 @@ export interface NativeAddon {
   netlinkReceive(fd: number): Buffer;
   /** strerrorname_np and strerror of an errno that arrived as data (a netlink error). */
   errnoDescription(errno: number): { code: string; message: string };
+  /** _exit(code): ends the process at once, without Node's own exit (cli.ts calls it last, where the addon is loaded). */
+  exitNow(code: number): never;
   /**
    * libnftables' nft_run_cmd_from_buffer on one context kept for the process (native/src/nftables.cc): `script` as
    * `nft [-j] [-t] -f -` reads it, one transaction; `ok` false when it failed, with nft's messages in `error`.

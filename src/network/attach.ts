@@ -17,6 +17,7 @@
 import { messageOf, stepError } from '../errors.js';
 import { warn } from '../log.js';
 import { nativeAddon, type NativeAddon } from '../native/index.js';
+import { now } from '../startup.js';
 import { ensureForwarding, ensureNoRouterAdvertisements, ensureRouteLocalnet, restoreForwarding } from './bridge.js';
 import { deleteTable, ensureRuleset, isElementClash, unpublish } from './firewall.js';
 import { linkExists } from './iproute.js';
@@ -57,7 +58,7 @@ export interface Attached {
   netlink: string[];
   /** The base ruleset was missing or outdated, and applied. */
   rulesetApplied: boolean;
-  /** When the links chain ended (performance.now()). */
+  /** When the links chain ended (startup.ts's now()). */
   linksDone: number;
 }
 
@@ -118,7 +119,7 @@ export async function attach(addon: NativeAddon, plan: NetworkPlan, pid: number,
     } catch (cause) {
       throw stepError('attach the veth filter (loopback guard, anti-spoofing)', `to ${veth}`, cause);
     }
-    linksDone = performance.now();
+    linksDone = now();
   })();
   const [linksResult, firewallResult] = await Promise.allSettled([links, firewall]);
   if (linksResult.status === 'rejected') {

@@ -48,12 +48,12 @@
 //                           receives the frame and a packet to the sender's own port leaves by the port it came
 //                           in by, hence hairpin mode on every bridge port (veth.ts).
 
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { debug } from '../log.js';
 import { nativeAddon } from '../native/index.js';
 import { PATHS } from '../paths.js';
+import { crypto } from '../sys/builtins.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';
 import type { PortMapping, Protocol } from './ports.js';
 import { formatIpv4, type Subnet } from './subnet.js';
@@ -145,8 +145,16 @@ function baseLines(subnet: Subnet, bridge: string, marker: string | null, replac
 
 /** "minictr-base-<12 hex>": names this exact base ruleset (a hash of all of it). */
 export function baseMarker(subnet: Subnet, bridge: string): string {
-  const text = baseLines(subnet, bridge, null).join('\n');
-  return `minictr-base-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+  return markerOf(baseText(subnet, bridge));
+}
+
+/** The base ruleset without its markers: what the marker hashes. */
+function baseText(subnet: Subnet, bridge: string): string {
+  return baseLines(subnet, bridge, null).join('\n');
+}
+
+function markerOf(text: string): string {
+  return `minictr-base-${crypto().createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
 }
 
 /**
@@ -169,11 +177,14 @@ export function staleMaps(listing: string): string[] {
 /**
  * The generation at which the base ruleset `marker` was last seen in place, in network namespace `netns`:
  * /run/minictr/nft-base. Every record written is a fact, so concurrent writers need no lock: the last one wins.
+ * `base`, the text the marker hashes (baseText), lets the fast path compare without hashing (node:crypto is not
+ * loaded then); a record without it, from an older minictr, is compared by its marker, then given it.
  */
 interface Verified {
   netns: string;
   generation: number;
   marker: string;
+  base?: string;
 }
 
 const verifiedPath = () => join(PATHS.state, 'nft-base');
@@ -181,8 +192,9 @@ const verifiedPath = () => join(PATHS.state, 'nft-base');
 function readVerified(): Verified | null {
   try {
     const record = JSON.parse(readFileSync(verifiedPath(), 'utf8')) as Partial<Verified>;
-    const { netns, generation, marker } = record;
-    return typeof netns === 'string' && typeof generation === 'number' && typeof marker === 'string' ? { netns, generation, marker } : null;
+    const { netns, generation, marker, base } = record;
+    if (typeof netns !== 'string' || typeof generation !== 'number' || typeof marker !== 'string') return null;
+    return typeof base === 'string' ? { netns, generation, marker, base } : { netns, generation, marker };
   } catch {
     return null; // none yet, or cut short by a concurrent write: list instead
   }
@@ -225,12 +237,14 @@ function commitElements(script: string): void {
  * commit came in between. Returns whether the base was applied.
  */
 export async function ensureRuleset(subnet: Subnet, bridge: string, lines: readonly string[]): Promise<boolean> {
-  const marker = baseMarker(subnet, bridge);
+  const base = baseText(subnet, bridge);
   const elements = lines.map((line) => `${line}\n`).join('');
   // 1. Fast path: the ruleset is where the base was last seen in place.
   const before = generation();
   const verified = readVerified();
-  if (verified?.netns === before.netns && verified.generation === before.generation && verified.marker === marker) {
+  const same = (record: Verified) => (record.base !== undefined ? record.base === base : record.marker === markerOf(base));
+  if (verified?.netns === before.netns && verified.generation === before.generation && same(verified)) {
+    if (verified.base === undefined) writeVerified({ ...verified, base }); // the next run compares without hashing
     if (elements === '') return false;
     try {
       commitElements(elements);
@@ -247,6 +261,7 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   } catch {
     listing = null;
   }
+  const marker = markerOf(base);
   const marked = listing === null ? 0 : listing.split(`comment "${marker}"`).length - 1;
   const current = marked === baseRules(subnet, bridge).length;
   let script = elements;
@@ -260,7 +275,7 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   // 3. Recorded when nothing but this commit came after the listing's generation.
   const after = generation();
   if (after.netns === listed.netns && after.generation === listed.generation + (script === '' ? 0 : 1)) {
-    writeVerified({ netns: after.netns, generation: after.generation, marker });
+    writeVerified({ netns: after.netns, generation: after.generation, marker, base });
   }
   return !current;
 }

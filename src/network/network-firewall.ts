@@ -19,9 +19,9 @@
 // Like the main base, every rule carries a marker hashing the whole table, so one terse listing tells whether it is
 // in place and current (ensureNetworkTable).
 
-import { createHash } from 'node:crypto';
 import { isElementClash, isMissing, nft } from './firewall.js';
 import { NFT_FAMILY, networkTableName } from './names.js';
+import { crypto } from '../sys/builtins.js';
 import { formatIpv6 } from './subnet6.js';
 import { networkIpv6, type UserNetwork } from './networks.js';
 import type { PortMapping } from './ports.js';
@@ -95,7 +95,7 @@ function familyLines(network: UserNetwork, family: Family, marker: string | null
 }
 
 function networkMarker(network: UserNetwork): string {
-  return `minictr-net-${createHash('sha256').update(tableLines(network, null).join('\n')).digest('hex').slice(0, 12)}`;
+  return `minictr-net-${crypto().createHash('sha256').update(tableLines(network, null).join('\n')).digest('hex').slice(0, 12)}`;
 }
 
 /** The network's whole table, as one nft transaction. */

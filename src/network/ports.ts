@@ -11,13 +11,13 @@
 // forwarding itself is kernel DNAT through two nftables maps (see firewall.ts): adding or removing a container's
 // ports is one transaction and never adds a rule.
 
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError, UsageError } from '../errors.js';
 import { shortId } from '../ids.js';
 import { Registry } from '../sys/exclusive-file.js';
+import { crypto } from '../sys/builtins.js';
 import { parseIpv4 } from './subnet.js';
 
 export type Protocol = 'tcp' | 'udp';
@@ -279,7 +279,7 @@ export class PortRegistry {
         continue;
       }
       let found: PortMapping | null = null;
-      const start = randomInt(size);
+      const start = crypto().randomInt(size);
       for (let i = 0; i < size && found === null; i++) {
         const candidate = { ...mapping, hostPort: first + ((start + i) % size) };
         if (reserved.has(candidate.hostPort) || !(await take(candidate))) continue;

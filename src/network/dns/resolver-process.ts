@@ -3,7 +3,6 @@
 // one and waits for its "ready" (it is then bound to the gateway, so the container's first query is answered). Two
 // runs may start one each at once: the second cannot bind, exits 3, and the first one serves.
 
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +38,8 @@ export async function ensureResolver(network: UserNetwork): Promise<void> {
   // The resolver opens the directory before it becomes nobody, and then needs only to search it (server.ts).
   mkdirSync(networkStateDir(network), { recursive: true });
   chmodSync(networkStateDir(network), 0o711);
+  // Loaded here: node:child_process (with net and dgram) costs every run about 2.5 ms to load, and few need it.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, networkStateDir(network), network.gateway, network.subnet], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

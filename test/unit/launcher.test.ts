@@ -1,0 +1,69 @@
+// The bin, dist/cli.js, as scripts/bundle.mjs writes it: a /bin/sh script and an ES module at once. Run as a
+// program, through a symlink as `npm link` installs it, it execs Node on the CommonJS launcher (no ES module
+// loaded); run by Node (`node dist/cli.js`, the README's commands) it requires the same launcher; copied elsewhere
+// with the files beside it, it runs from the copy. And the end of a run: the addon's exitNow, after the 'exit'
+// listeners, with the exit code and the output intact.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const ADDON = fileURLToPath(new URL('../../native/build/Release/minictr.node', import.meta.url));
+const BIN = join(DIST, 'cli.js');
+
+/** Runs argv; returns its stdout, and the ES modules Node loaded (NODE_DEBUG=esm logs each). */
+function run(argv: string[]): { status: number | null; stdout: string; esm: boolean } {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
+  return { status: result.status, stdout: result.stdout, esm: /ESM \d+:/.test(result.stderr) };
+}
+
+describe('the bin', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'minictr-bin-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is a shell script whose second line is also JavaScript', () => {
+    const [shebang, second] = readFileSync(BIN, 'utf8').split('\n');
+    expect(shebang).toBe('#!/bin/sh');
+    expect(second).toMatch(/^":" \/\/; /);
+  });
+
+  it('runs as a program through a symlink without loading an ES module', () => {
+    const link = join(dir, 'minictr');
+    symlinkSync(BIN, link);
+    expect(run([link, '--version'])).toEqual({ status: 0, stdout: '0.1.0\n', esm: false });
+  });
+
+  it('runs under node as an ES module', () => {
+    expect(run([process.execPath, BIN, '--version'])).toMatchObject({ status: 0, stdout: '0.1.0\n', esm: true });
+  });
+
+  it('runs the copy, not the build it was copied from, when copied with its launcher and bundle', () => {
+    const copy = mkdtempSync(join(dir, 'copy-'));
+    for (const file of ['cli.js', 'cli.cjs', 'minictr.cjs']) copyFileSync(join(DIST, file), join(copy, file));
+    const traced = spawnSync(join(copy, 'cli.js'), ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'module' } });
+    expect(traced.status).toBe(0);
+    expect(traced.stdout).toBe('0.1.0\n');
+    expect(traced.stderr).toContain(join(copy, 'cli.cjs'));
+    expect(traced.stderr).not.toContain(join(DIST, 'cli.cjs'));
+  });
+
+  it("exitNow ends the process after the 'exit' listeners, with their code and everything written", () => {
+    const marker = join(dir, 'exit-listener-ran');
+    const script = [
+      `const addon = require(${JSON.stringify(ADDON)});`,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'yes'));`,
+      "process.stdout.write('x'.repeat(100000));",
+      "process.exitCode = 5;",
+      "process.once('exit', (code) => addon.exitNow(code));",
+      'process.exit();',
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    expect(result.status).toBe(5);
+    expect(result.stdout).toHaveLength(100000);
+    expect(readFileSync(marker, 'utf8')).toBe('yes');
+  });
+});
