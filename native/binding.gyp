@@ -23,6 +23,14 @@
       "ldflags": ["-nostdlib", "-static", "-no-pie", "-s", "-Wl,--gc-sections", "-Wl,--build-id=none"]
     },
     {
+      "target_name": "minictr-proxy",
+      "type": "executable",
+      "sources": ["src/proxy.cc", "src/nolibc.cc"],
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-Os", "-ffunction-sections", "-fdata-sections", "-ffreestanding",
+                    "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-pie"],
+      "ldflags": ["-nostdlib", "-static", "-no-pie", "-s", "-Wl,--gc-sections", "-Wl,--build-id=none"]
+    },
+    {
       "target_name": "minictr-init",
       "type": "executable",
       "sources": ["src/init.cc", "src/join.cc", "src/child.cc", "src/mounts.cc", "src/seccomp.cc"],
