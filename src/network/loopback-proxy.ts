@@ -64,6 +64,9 @@ export async function startProxy(mappings: readonly PortMapping[], address6: str
   // Its own session: a ^C at the terminal of the run is the run's to handle, and -d's proxy outlives the run.
   const child = spawn(helperPath('minictr-proxy'), args, { argv0, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
   const control = child.stdio[3] as Socket;
+  // A reset of the socket (the proxy killed before it read the commit byte) says nothing: before the answer the
+  // socket's close does (see firstLine), after it the proxy is the journal's.
+  control.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let line: string;
   try {
@@ -100,6 +103,6 @@ function firstLine(child: ChildProcess, control: Socket): Promise<string> {
       text += chunk.toString();
       if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
     });
-    control.once('end', () => reject(new Error(`it exited without an answer${text ? ` ("${text}")` : ''}`)));
+    control.once('close', () => reject(new Error(`it exited without an answer${text ? ` ("${text}")` : ''}`)));
   });
 }
