@@ -5,12 +5,11 @@
 // journals the process (its pid and start time) before committing it, so each teardown, and gc after a kill -9,
 // ends it by pid; a minictr that dies before the commit leaves nothing behind (the proxy sees EOF and exits).
 
-import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { MinictrError, UsageError } from '../errors.js';
-import { helperPath } from '../native/index.js';
-import { startTimeOf, type ProcessRef } from '../sys/proc.js';
+import { messageOf, MinictrError, UsageError } from '../errors.js';
+import { helperPath, nativeAddon } from '../native/index.js';
+import { killAndWait, startTimeOf, waitGone, type ProcessRef } from '../sys/proc.js';
 import type { PortMapping } from './ports.js';
 import { parseIpv6 } from './subnet6.js';
 
@@ -58,47 +57,47 @@ export interface StartedProxy {
 
 /** Starts the proxy for `mappings` (those published over IPv6) towards `address6`, and waits until it is ready. */
 export async function startProxy(mappings: readonly PortMapping[], address6: string): Promise<StartedProxy> {
-  // Loaded here: a run that publishes nothing over IPv6 does not pay for Node's child_process.
-  const { spawn } = await import('node:child_process');
-  const [argv0, ...args] = proxyArgv(mappings, address6);
-  // Its own session: a ^C at the terminal of the run is the run's to handle, and -d's proxy outlives the run.
-  const child = spawn(helperPath('minictr-proxy'), args, { argv0, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
-  const control = child.stdio[3] as Socket;
+  // Loaded here: a run that publishes nothing over IPv6 does not pay for Node's net module.
+  const { Socket } = await import('node:net');
+  let spawned: { pid: number; fd: number };
+  try {
+    spawned = nativeAddon().spawnHelper(helperPath('minictr-proxy'), proxyArgv(mappings, address6));
+  } catch (cause) {
+    throw new MinictrError(`start minictr-proxy: ${messageOf(cause)}`, 'failure', cause);
+  }
+  const control = new Socket({ fd: spawned.fd, readable: true, writable: true });
+  // Never reaped by this process, so its /proc entry stays even after an exit.
+  const ref = { pid: spawned.pid, startTime: startTimeOf(spawned.pid)! };
   // A reset of the socket (the proxy killed before it read the commit byte) says nothing: before the answer the
   // socket's close does (see firstLine), after it the proxy is the journal's.
   control.on('error', () => undefined);
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let line: string;
   try {
-    line = await firstLine(child, control);
+    line = await firstLine(control);
   } catch (cause) {
-    child.kill('SIGKILL');
-    await exited;
-    throw new MinictrError(`start minictr-proxy: ${(cause as Error).message}`, 'failure', cause);
+    control.destroy();
+    await killAndWait(ref);
+    throw new MinictrError(`start minictr-proxy: ${messageOf(cause)}`, 'failure', cause);
   }
   const failure = proxyFailure(line, mappings);
   if (failure !== null) {
     control.destroy();
-    await exited; // it exits after its answer: nothing of it is left
+    await waitGone(ref, 5000); // it exits after its answer: nothing of it is left
     throw failure;
   }
-  const startTime = startTimeOf(child.pid!);
-  if (startTime === null) throw new MinictrError(`start minictr-proxy: process ${child.pid} is gone`);
   return {
-    ref: { pid: child.pid!, startTime },
+    ref,
     commit() {
       control.end('y');
       control.unref();
-      child.unref();
     },
   };
 }
 
-/** The control socket's first line; fails when the proxy cannot be started or ends without one. */
-function firstLine(child: ChildProcess, control: Socket): Promise<string> {
+/** The control socket's first line; fails when the proxy ends without one. */
+function firstLine(control: Socket): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
-    child.once('error', reject);
     control.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
