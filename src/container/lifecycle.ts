@@ -19,7 +19,7 @@ import { ipLines } from '../network/links.js';
 import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/names.js';
 import { ensureResolver } from '../network/dns/resolver-process.js';
 import { writeEndpoint } from '../network/dns/records.js';
-import { networkExists, networkLeases, networkLeases6, networkStateDir } from '../network/networks.js';
+import { networkExists, networkIpv6, networkLeases, networkLeases6, networkStateDir } from '../network/networks.js';
 import { mappings6 } from '../network/network-firewall.js';
 import { startProxy } from '../network/loopback-proxy.js';
 import { parseIpv6 } from '../network/subnet6.js';
@@ -138,6 +138,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
+  if (networkIpv6(spec.userNetwork) !== null && mappings6(spec.ports).length > 0) helperPath('minictr-proxy');
   // Loaded only for --step (it brings node:tty), as a run without it needs none of it.
   const step = spec.step ? (await import('./step-mode.js')).StepMode.open() : null;
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
