@@ -2,15 +2,46 @@
 // answers on [::1]:HOST_PORT for the container's busybox httpd, as nobody without capabilities, and nothing of it is
 // left once the container ends (no process, nothing listening), after a kill -9 of the run and `minictr gc`
 // too; a port already in use on [::1] is refused with exit 125, leaving nothing behind; a container on the default
-// (IPv4) bridge gets no proxy; gc removes a published6 element whose container is gone.
+// (IPv4) bridge gets no proxy; gc removes a published6 element whose container is gone. The proxy's data path
+// alone (TCP with a half-close, UDP both ways) is checked against servers of the scratch host's own.
 
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isRoot, proxyProcesses, useScratchHost, type Result } from '../helpers/scratch-host.js';
 
 function explain(result: Result): string {
   return `exit ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
+
+const PROXY = fileURLToPath(new URL('../../native/build/Release/minictr-proxy', import.meta.url));
+
+/**
+ * Run by Node in the scratch host: a TCP server (it answers how many bytes it got, once the client half-closed) and
+ * a UDP echo on [fd00:99::5], the proxy started towards them as minictr starts it (fd 3: its control socket), then
+ * a TCP client sending 3 MiB and half-closing, and a UDP client, both through [::1]. Prints what they got.
+ */
+const DATA_PATH = `
+const net = require('net'), dgram = require('dgram'), { spawn } = require('child_process');
+const tcp = net.createServer((c) => { let n = 0; c.on('data', (d) => (n += d.length)); c.on('end', () => c.end('got ' + n)); });
+const udp = dgram.createSocket('udp6');
+udp.on('message', (m, from) => udp.send('echo ' + m, from.port, from.address));
+tcp.listen(80, 'fd00:99::5', () => udp.bind(53, 'fd00:99::5', () => {
+  const proxy = spawn(process.argv[1], ['65534', '65534', 'fd000099000000000000000000000005', 'tcp:8097:80', 'udp:8097:53'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  proxy.stdio[3].once('data', (ready) => {
+    proxy.stdio[3].write('y');
+    const client = net.connect(8097, '::1', () => { client.end(Buffer.alloc(3 << 20)); });
+    let answer = '';
+    client.on('data', (d) => (answer += d));
+    client.on('end', () => {
+      const u = dgram.createSocket('udp6');
+      u.on('message', (m) => { console.log(String(ready).trim(), answer, String(m)); proxy.kill('SIGKILL'); process.exit(0); });
+      u.send('ping', 8097, '::1');
+    });
+  });
+}));
+setTimeout(() => { console.log('timeout'); process.exit(1); }, 5000);
+`;
 
 const PAGE = 'mkdir -p /www && echo over-loopback > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www';
 
@@ -123,4 +154,15 @@ describe.skipIf(!isRoot)('-p on [::1] through minictr-proxy (needs root: skipped
       expect(await host.must(['nft', 'list', 'map', 'ip6', table, 'published6'])).not.toMatch(/8096/);
     });
   }, 120_000);
+
+  it('carries TCP both ways with a half-close, and UDP datagrams and their answers', async () => {
+    const { host } = context;
+    await host.must(['ip', 'addr', 'add', 'fd00:99::5/128', 'dev', 'lo', 'nodad']);
+    try {
+      const result = await host.exec([process.execPath, '-e', DATA_PATH, PROXY]);
+      expect(String(result.stdout).trim(), String(result.stderr)).toBe(`ready got ${3 << 20} echo ping`);
+    } finally {
+      await host.must(['ip', 'addr', 'del', 'fd00:99::5/128', 'dev', 'lo']);
+    }
+  }, 60_000);
 });
