@@ -1,4 +1,5 @@
-// The few system calls of minictr-monitor (and minictr-proxy, proxy.cc), made without a C library (x86_64 and aarch64 only).
+// The few system calls of minictr-monitor (and of minictr-proxy, proxy.cc), made without a C library (x86_64 and
+// aarch64 only).
 //
 // A detached container's monitor lives as long as the container, one per container: linked against glibc, even
 // statically, it cost ~870 KiB resident. Built with -nostdlib it is a few pages, as runc-dmz is with the kernel's

@@ -278,7 +278,8 @@ bool ParseMapping(const char* text, const unsigned char target[16], Mapping* map
       !ParseNumber(rest + 1, &container) || host < 1 || host > 65535 || container < 1 || container > 65535) {
     return false;
   }
-  *mapping = Mapping{tcp, static_cast<unsigned>(host), {kAfInet6, NetworkOrder(static_cast<unsigned>(container)), 0, {}, 0}, -1};
+  Address6 to = {kAfInet6, NetworkOrder(static_cast<unsigned>(container)), 0, {}, 0};
+  *mapping = Mapping{tcp, static_cast<unsigned>(host), to, -1};
   memcpy(mapping->target.address, target, 16);
   return true;
 }
@@ -286,8 +287,14 @@ bool ParseMapping(const char* text, const unsigned char target[16], Mapping* map
 bool ParseTarget(const char* hex, unsigned char out[16]) {
   for (int i = 0; i < 32; i++) {
     char c = hex[i];
-    unsigned digit = c >= '0' && c <= '9' ? static_cast<unsigned>(c - '0') : c >= 'a' && c <= 'f' ? static_cast<unsigned>(c - 'a' + 10) : 16;
-    if (digit == 16) return false;
+    unsigned digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<unsigned>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<unsigned>(c - 'a' + 10);
+    } else {
+      return false;
+    }
     out[i / 2] = static_cast<unsigned char>(i % 2 == 0 ? digit << 4 : out[i / 2] | digit);
   }
   return hex[32] == '\0';
