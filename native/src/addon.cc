@@ -39,6 +39,7 @@
 #include "child.h"
 #include "errors.h"
 #include "fd.h"
+#include "helper_spawn.h"
 #include "lock.h"
 #include "netlink.h"
 #include "nftables.h"
@@ -452,6 +453,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("errnoDescription", Napi::Function::New(env, minictr::ErrnoDescription, "errnoDescription"));
   exports.Set("nftRun", Napi::Function::New(env, minictr::NftRun, "nftRun"));
   exports.Set("nftGeneration", Napi::Function::New(env, minictr::NftGeneration, "nftGeneration"));
+  exports.Set("spawnHelper", Napi::Function::New(env, minictr::SpawnHelper, "spawnHelper"));
   return exports;
 }
 

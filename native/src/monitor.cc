@@ -76,19 +76,6 @@ struct Text {
   }
 };
 
-// A decimal number, digits only; false when there is none, or anything else, or it overflows.
-bool ParseNumber(const char* text, unsigned long long* out) {
-  unsigned long long value = 0;
-  if (*text == '\0') return false;
-  for (; *text != '\0'; text++) {
-    unsigned digit = static_cast<unsigned>(*text - '0');
-    if (digit > 9 || value > (~0ULL - digit) / 10) return false;
-    value = value * 10 + digit;
-  }
-  *out = value;
-  return true;
-}
-
 bool Equal(const char* a, const char* b) {
   while (*a != '\0' && *a == *b) a++, b++;
   return *a == *b;

@@ -1,4 +1,5 @@
-// The few system calls of minictr-monitor, made without a C library (x86_64 and aarch64 only).
+// The few system calls of minictr-monitor (and of minictr-proxy, proxy.cc), made without a C library (x86_64 and
+// aarch64 only).
 //
 // A detached container's monitor lives as long as the container, one per container: linked against glibc, even
 // statically, it cost ~870 KiB resident. Built with -nostdlib it is a few pages, as runc-dmz is with the kernel's
@@ -25,14 +26,15 @@
 
 namespace sys {
 
-inline long Call(long number, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
+inline long Call(long number, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
 #if defined(__x86_64__)
   register long r10 asm("r10") = d;
   register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
   long result;
   asm volatile("syscall"
                : "=a"(result)
-               : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+               : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                : "rcx", "r11", "memory");
   return result;
 #else
@@ -42,7 +44,8 @@ inline long Call(long number, long a = 0, long b = 0, long c = 0, long d = 0, lo
   register long x2 asm("x2") = c;
   register long x3 asm("x3") = d;
   register long x4 asm("x4") = e;
-  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+  register long x5 asm("x5") = f;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
   return x0;
 #endif
 }
@@ -111,6 +114,21 @@ inline int Execve(const char* path, char* const* argv, char* const* envp) {
 }
 
 }  // namespace sys
+
+// A decimal number, digits only, up to the first `end` character (the text's end, or a separator); false when there
+// is none, or anything else, or it overflows. `rest`, when given, is set past the number.
+inline bool ParseNumber(const char* text, unsigned long long* out, char end = '\0', const char** rest = nullptr) {
+  unsigned long long value = 0;
+  if (*text == end) return false;
+  for (; *text != end; text++) {
+    unsigned digit = static_cast<unsigned>(*text - '0');
+    if (digit > 9 || value > (~0ULL - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  *out = value;
+  if (rest != nullptr) *rest = text;
+  return true;
+}
 
 // What the compiler may call for copies and zeroing even in freestanding code.
 extern "C" void* memset(void* to, int byte, size_t size);

@@ -16,6 +16,7 @@ import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { tearDown, undoEntry } from './journal.js';
 import { leases, names, ports } from './registries.js';
 import { sweepNetworks } from '../network/networks.js';
+import { deletePublished6, publish6, published6Elements } from '../network/network-firewall.js';
 import { isCniOwner } from '../cni/attachments.js';
 import {
   collectingDir,
@@ -106,6 +107,27 @@ export async function removeStalePublished(): Promise<void> {
   }
 }
 
+/**
+ * The same for IPv6 (a dual-stack network's published6 map): an element is stale unless its host port's holder
+ * journaled it, with this container address. An element whose container is gone would otherwise hold its port
+ * over IPv6 until a run publishes that port again.
+ */
+export function removeStalePublished6(): void {
+  for (const element of published6Elements()) {
+    const { mapping, address6 } = element;
+    const same = (other: PortMapping) => other.hostIp === null && other.protocol === mapping.protocol && other.hostPort === mapping.hostPort && other.containerPort === mapping.containerPort;
+    const journaled6 = () => {
+      const holder = ports().holder(mapping);
+      if (holder !== null && isCniOwner(holder)) return true;
+      return holder !== null && new ContainerState(holder).entries().some((entry) => entry.kind === 'ports' && entry.ipv6?.address === address6 && entry.mappings.some(same));
+    };
+    if (journaled6()) continue;
+    deletePublished6(element);
+    // As above: a run may have claimed the port and published this very element meanwhile.
+    if (journaled6()) publish6(element.bridge, [mapping], address6);
+  }
+}
+
 /** The published ports a container still holds (journal.ts unpublishes the same ones at its teardown). */
 function heldPorts({ id, dir }: ContainerDir): Published[] {
   return new ContainerState(id, dir).entries().flatMap((entry) => {
@@ -178,6 +200,7 @@ export async function collectGarbage(): Promise<string[]> {
   if (unpublished) {
     try {
       await removeStalePublished();
+      removeStalePublished6();
     } catch (failure) {
       errors.push(new Error(`remove stale published ports: ${messageOf(failure)}`));
     }

@@ -47,6 +47,7 @@ export async function undoEntry(id: string, entry: JournalEntry): Promise<void> 
       return;
     }
     case 'process':
+    case 'proxy':
       await killAndWait(entry);
       return;
     case 'cgroup':
@@ -76,6 +77,8 @@ export function describeEntry(entry: JournalEntry): string {
       return `unpublish ${entry.mappings.map((m) => describeMapping(m, entry.address)).join(', ')}`;
     case 'process':
       return `stop process ${entry.pid}`;
+    case 'proxy':
+      return `stop minictr-proxy ${entry.pid}`;
     case 'cgroup':
       return `remove cgroup ${entry.dirs.join(', ')}`;
     case 'veth':

@@ -20,12 +20,14 @@ import { tcLines } from '../network/veth-filter.js';
 import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/names.js';
 import { ensureResolver } from '../network/dns/resolver-process.js';
 import { writeEndpoint } from '../network/dns/records.js';
-import { networkExists, networkLeases, networkLeases6, networkStateDir } from '../network/networks.js';
+import { networkExists, networkIpv6, networkLeases, networkLeases6, networkStateDir } from '../network/networks.js';
+import { mappings6 } from '../network/network-firewall.js';
+import { startProxy } from '../network/loopback-proxy.js';
 import { parseIpv6 } from '../network/subnet6.js';
 import { describeMapping } from '../network/ports.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
 import { shortId } from '../ids.js';
-import { selfRef, startTimeOf } from '../sys/proc.js';
+import { selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
 import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { cgroupV2, CLONE_INTO_CGROUP_CALL, createCgroups, openCgroupEntry, planCgroups, spawnWithCgroup } from './cgroups.js';
@@ -141,6 +143,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
+  if (networkIpv6(spec.userNetwork) !== null && mappings6(spec.ports).length > 0) helperPath('minictr-proxy');
   // Loaded only for --step (it brings node:tty), as a run without it needs none of it.
   const step = spec.step ? (await import('./step-mode.js')).StepMode.open() : null;
   report.step('validate', `flags, rootfs ${spec.rootfs}, command "${spec.argv[0]}" found at ${plan.execPath}`);
@@ -395,15 +398,25 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
 }
 
 /**
- * veth and nat: network/attach.ts, once the veth is journaled. No undo for the veth: the kernel deletes it with the
- * namespace when PID 1 is stopped; the ports' undo is their journal entry.
+ * veth and nat: network/attach.ts, once the veth is journaled, and beside it, on a dual-stack network, the proxy
+ * of the ports published on [::1]. No undo for the veth: the kernel deletes it with the namespace when PID 1 is
+ * stopped; the ports' undo is their journal entry, the proxy's its own.
  */
 async function attachNetwork(run: Run, state: ContainerState, address: string, pid: number): Promise<void> {
   const { plan, addon, report } = run;
   const { spec } = plan;
   const network: NetworkPlan = hostNetwork(plan, address, pid, run.address6);
   journaled(state, { kind: 'veth', name: network.veth });
-  const attached: Attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
+  const proxying = startLoopbackProxy(run, state);
+  const proxySettled = proxying.then(() => undefined, () => undefined); // its failure is thrown below, not unhandled
+  let attached: Attached;
+  try {
+    attached = await attach(addon, network, pid, { removeStalePublished, checkpoint: crashPoint });
+  } catch (cause) {
+    await proxySettled; // journaled once it runs: the teardown ends it
+    throw cause;
+  }
+  const proxy = await proxying;
   if (spec.userNetwork !== null) await ensureResolver(spec.userNetwork);
   const links = [...(attached.bridgeCreated ? [network.bridgeLink] : []), network.vethLink];
   report.step(
@@ -423,8 +436,23 @@ async function attachNetwork(run: Run, state: ContainerState, address: string, p
     `ip_forward=1; while the links are made, ` +
       (published ? `libnftables publishes ${published} (map elements, DNAT in prerouting and output, one transaction) and checks` : 'libnftables checks') +
       ` the table: the base ruleset (masquerade ${spec.subnet.toString()} leaving by other interfaces) ` +
-      (attached.rulesetApplied ? 'was missing or outdated, applied' : 'is in place'),
+      (attached.rulesetApplied ? 'was missing or outdated, applied' : 'is in place') +
+      (proxy === null ? '' : `; minictr-proxy (pid ${proxy.pid}, nobody, no capabilities) listens on [::1] for ${mappings6(spec.ports).map((m) => `${m.hostPort}/${m.protocol}`).join(', ')}`),
   );
+}
+
+/**
+ * The ports published over IPv6 on [::1], which kernel DNAT cannot serve: minictr-proxy, bound on each before
+ * the container is released. Journaled once it answers ready, then committed (see network/loopback-proxy.ts).
+ * null: no such port.
+ */
+async function startLoopbackProxy(run: Run, state: ContainerState): Promise<ProcessRef | null> {
+  const mappings = mappings6(run.plan.spec.ports);
+  if (run.address6 === null || mappings.length === 0) return null;
+  const proxy = await startProxy(mappings, run.address6);
+  journaled(state, { kind: 'proxy', ...proxy.ref });
+  proxy.commit();
+  return proxy.ref;
 }
 
 /** go→exec: the child runs its own steps and execs; a failure comes back as {step, errno}. */

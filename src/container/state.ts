@@ -52,6 +52,8 @@ export type JournalEntry =
   | { kind: 'ports'; address: string; mappings: PortMapping[]; ipv6?: { bridge: string; address: string } }
   | { kind: 'cgroup'; dirs: string[] }
   | { kind: 'process'; pid: number; startTime: number }
+  /** minictr-proxy, which serves the published ports on [::1] (network/loopback-proxy.ts). */
+  | { kind: 'proxy'; pid: number; startTime: number }
   | { kind: 'veth'; name: string }
   | { kind: 'layer'; dir: string }
   /** An anonymous volume (-v CTR): removed with a container that did not start or ran with --rm; kept, by rm -v. */

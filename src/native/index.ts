@@ -17,10 +17,10 @@ const candidates = buildDirs.map((dir) => `${dir}minictr.node`);
 let loaded: NativeAddon | undefined;
 
 /**
- * The path of a helper program built beside the addon: minictr-monitor (-d's container parent) or minictr-init (every
- * container command and `exec` starts through it; with --init it stays as PID 1).
+ * The path of a helper program built beside the addon: minictr-monitor (-d's container parent), minictr-init (every
+ * container command and `exec` starts through it; with --init it stays as PID 1) or minictr-proxy (-p on [::1]).
  */
-export function helperPath(name: 'minictr-monitor' | 'minictr-init'): string {
+export function helperPath(name: 'minictr-monitor' | 'minictr-init' | 'minictr-proxy'): string {
   const path = buildDirs.map((dir) => `${dir}${name}`).find((candidate) => existsSync(candidate));
   if (path === undefined) throw new MinictrError(`cannot find ${name} in ${buildDirs.join(' or ')}; build it with: npm run build:native`);
   return path;

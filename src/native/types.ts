@@ -323,5 +323,11 @@ export interface NativeAddon {
    * network namespace (decimal), which no other namespace has while the host runs. Throws an Error with errno.
    */
   nftGeneration(): { netns: string; generation: number };
+  /**
+   * posix_spawn of a helper program (no fork of Node's memory) in a session of its own, with /dev/null as stdio,
+   * an empty environment, default signal dispositions and one end of a new socket pair as fd 3: `fd` is the other
+   * end. This process never reaps it (a zombie counts as gone, see sys/proc.ts). Throws an Error with errno.
+   */
+  spawnHelper(path: string, argv: string[]): { pid: number; fd: number };
 }
 

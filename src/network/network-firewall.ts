@@ -13,8 +13,9 @@
 // (masquerade out, the same isolation; the bridge's link-local traffic needs no rule), and IPv6 port publishing:
 // a map `published6` (protocol . host port → container address . port, one element per -p without a host
 // address) that DNAT reads in prerouting (other hosts, containers) and output (the host itself, on its IPv6
-// addresses). Not on [::1]: IPv6 has no route_localnet, the kernel never lets a ::1 source leave by the bridge
-// (Docker serves [::1] with its userland proxy). Both tables go in one transaction.
+// addresses). Not on [::1], which the DNAT leaves alone: IPv6 has no route_localnet, the kernel never lets a ::1
+// source leave by the bridge; minictr-proxy serves it (loopback-proxy.ts), as Docker's userland proxy does. Both
+// tables go in one transaction.
 //
 // Like the main base, every rule carries a marker hashing the whole table, so one terse listing tells whether it is
 // in place and current (ensureNetworkTable).
@@ -47,7 +48,7 @@ function networkRules(network: UserNetwork, family: Family): [Chain, string][] {
   if (!internal) rules.push(['postrouting', `${family} saddr ${subnet} oifname != "${bridge}" masquerade`]);
   if (family === 'ip') rules.push(['postrouting', `oifname "${bridge}" ct status dnat ip saddr 127.0.0.0/8 masquerade`]);
   else {
-    const dnat = `fib daddr type local dnat ip6 to meta l4proto . th dport map @${MAP6}`;
+    const dnat = `ip6 daddr != ::1 fib daddr type local dnat ip6 to meta l4proto . th dport map @${MAP6}`;
     rules.push(['prerouting', dnat], ['output', dnat]);
   }
   rules.push(
@@ -138,9 +139,14 @@ export async function listNetworkTables(): Promise<string[]> {
   return [...new Set([...listing.matchAll(/^table ip6? (minictr_mcbr[0-9a-f]{10})$/gm)].map((match) => match[1]!.slice('minictr_'.length)))];
 }
 
-/** The published6 elements of a container's -p mappings without a host address (those are IPv4 addresses). */
+/** The mappings a container on a dual-stack network publishes over IPv6: those without a host address (an IPv4 one). */
+export function mappings6(mappings: readonly PortMapping[]): PortMapping[] {
+  return mappings.filter((mapping) => mapping.hostIp === null);
+}
+
+/** The published6 elements of a container's -p mappings over IPv6. */
 function elements6(mappings: readonly PortMapping[], address6: string): { key: string; value: string }[] {
-  return mappings.filter((mapping) => mapping.hostIp === null).map((mapping) => ({ key: `${mapping.protocol} . ${mapping.hostPort}`, value: `${address6} . ${mapping.containerPort}` }));
+  return mappings6(mappings).map((mapping) => ({ key: `${mapping.protocol} . ${mapping.hostPort}`, value: `${address6} . ${mapping.containerPort}` }));
 }
 
 /**
@@ -182,4 +188,44 @@ function deleteElement(map: string, key: string): void {
   } catch (cause) {
     if (!isMissing(cause)) throw cause;
   }
+}
+
+/** A published6 element: the bridge of its network, its mapping (no host address) and the container's address. */
+export interface Published6 {
+  bridge: string;
+  mapping: PortMapping;
+  address6: string;
+}
+
+/** Every published6 element of every dual-stack network's table (gc looks for stale ones). */
+export function published6Elements(): Published6[] {
+  let listing: string;
+  try {
+    listing = nft('list tables ip6\n');
+  } catch {
+    return [];
+  }
+  return [...listing.matchAll(/^table ip6 minictr_(mcbr[0-9a-f]{10})$/gm)].flatMap(([, bridge]) => {
+    let json: string;
+    try {
+      json = nft(`list map ip6 ${networkTableName(bridge!)} ${MAP6}\n`, { json: true });
+    } catch (cause) {
+      if (isMissing(cause)) return []; // the network was removed since
+      throw cause;
+    }
+    type Element = [{ concat: [string, number] }, { concat: [string, number] }];
+    const items = (JSON.parse(json) as { nftables: { map?: { elem?: Element[] } }[] }).nftables;
+    return items.flatMap(({ map }) =>
+      (map?.elem ?? []).map(([{ concat: [protocol, hostPort] }, { concat: [address6, containerPort] }]) => ({
+        bridge: bridge!,
+        mapping: { hostIp: null, protocol: protocol as PortMapping['protocol'], hostPort, containerPort },
+        address6,
+      })),
+    );
+  });
+}
+
+/** Deletes one published6 element; gone counts as deleted. */
+export function deletePublished6({ bridge, mapping }: Published6): void {
+  deleteElement(`ip6 ${networkTableName(bridge)} ${MAP6}`, `${mapping.protocol} . ${mapping.hostPort}`);
 }

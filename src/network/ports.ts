@@ -61,6 +61,12 @@ function parsePortRange(text: string, spec: string, what: string): [number, numb
 
 /** Parses one -p value into one mapping per port; without a host port, the run chooses one per port (ANY_PORT). */
 export function parsePublish(spec: string): PortMapping[] {
+  // Docker's [ADDRESS]:HOST_PORT:CONTAINER_PORT: refused, said plainly (see the README's networks section).
+  if (spec.startsWith('[')) {
+    throw new UsageError(
+      `invalid --publish "${spec}": a host IPv6 address is not supported; without an address the port is published on every address of the host, [::1] included, for a container on an --ipv6 network`,
+    );
+  }
   const [addressPart, protocolPart, ...extra] = spec.split('/');
   const protocol = protocolPart ?? 'tcp';
   if (extra.length > 0 || (protocol !== 'tcp' && protocol !== 'udp')) {

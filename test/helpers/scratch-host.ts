@@ -56,6 +56,8 @@ export interface Snapshot {
   foreignProcesses: number[];
   /** minictr-monitor processes (and their cleanup): detached containers. */
   monitors: number[];
+  /** minictr-proxy processes. */
+  proxies: number[];
   /** Container cgroups (…/minictr/<id>) of the scratch host, in every controller hierarchy. */
   cgroups: string[];
 }
@@ -218,6 +220,7 @@ export class ScratchHost {
       ipForward: (await this.must(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
       foreignProcesses: foreignPidNamespaceProcesses(this.pid),
       monitors: monitorProcesses(this.pid),
+      proxies: proxyProcesses(this.pid),
       cgroups: this.containerCgroups(),
     };
   }
@@ -400,13 +403,20 @@ function processesInMountNamespaceOf(pid: number): number[] {
 
 /** minictr-monitor processes, and the `minictr cleanup` each becomes: detached containers not yet torn down. */
 export function monitorProcesses(scratchPid: number): number[] {
+  return helperProcesses(scratchPid, (cmdline) => cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`));
+}
+
+/** minictr-proxy processes (-p on [::1] of containers on dual-stack networks); a zombie's empty command line is none. */
+export function proxyProcesses(scratchPid: number): number[] {
+  return helperProcesses(scratchPid, (cmdline) => cmdline.startsWith('minictr-proxy\0'));
+}
+
+function helperProcesses(scratchPid: number, matches: (cmdline: string) => boolean): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      const monitor = cmdline.startsWith('minictr-monitor\0') || cmdline.includes(`${CLI}\0cleanup\0`);
-      if (monitor && ownedByScratch(Number(name), scratchPid)) pids.push(Number(name));
+      if (matches(readFileSync(`/proc/${name}/cmdline`, 'utf8')) && ownedByScratch(Number(name), scratchPid)) pids.push(Number(name));
     } catch {
       // exited while we looked
     }

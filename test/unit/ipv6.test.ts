@@ -113,7 +113,7 @@ describe('dual-stack networks', () => {
     expect(ruleset).toMatch(/add rule ip6 minictr_mcbrababababab forward oifname "mcbrababababab" drop comment/);
     expect(ruleset).not.toMatch(/ip6 .*127\.0\.0\.0/);
     expect(ruleset).toContain('add map ip6 minictr_mcbrababababab published6 { type inet_proto . inet_service : ipv6_addr . inet_service; }');
-    expect(ruleset).toMatch(/add rule ip6 minictr_mcbrababababab output fib daddr type local dnat ip6 to meta l4proto \. th dport map @published6 comment/);
+    expect(ruleset).toMatch(/add rule ip6 minictr_mcbrababababab output ip6 daddr != ::1 fib daddr type local dnat ip6 to meta l4proto \. th dport map @published6 comment/);
     const internal = networkRuleset({ ...network, internal: true });
     expect(internal).not.toMatch(/masquerade comment.*\n.*ip6 saddr fd00:40::\/64 oifname !=/);
     expect(internal).toMatch(/add rule ip6 minictr_mcbrababababab forward iifname "mcbrababababab" drop/);

@@ -34,6 +34,7 @@ describe('parsePublish', () => {
     ['8002-8000:80-82', /reversed/],
     ['8000-8002:80-81', /differ in length/],
     ['1-2000:1-2000', /more than 1024 ports/],
+    ['[::1]:8080:80', /"\[::1\]:8080:80": a host IPv6 address is not supported; without an address the port is published on every address of the host, \[::1\] included/],
   ])('rejects %s', (spec, message) => {
     expect(() => parsePublish(spec)).toThrow(UsageError);
     expect(() => parsePublish(spec)).toThrow(message);
