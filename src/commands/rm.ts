@@ -6,13 +6,30 @@
 import { existsSync } from 'node:fs';
 import { MinictrError } from '../errors.js';
 import { collectGarbageIfAny, removeExited } from '../container/gc.js';
-import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
+import { currentContainers, isRunning, listContainers, resolveContainer, type ContainerInfo } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
 import { waitForTeardown } from '../container/wait.js';
 
+/**
+ * The containers among which `refs` are resolved: listed without a gc when every ref resolves (a gc looks at every
+ * container); one that does not may name a container whose owner died, which a gc shows as exited.
+ */
+async function containersFor(refs: string[]): Promise<ContainerInfo[]> {
+  const listed = listContainers({ all: true });
+  const resolves = (ref: string) => {
+    try {
+      resolveContainer(ref, listed);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return refs.every(resolves) ? listed : currentContainers({ all: true });
+}
+
 export async function rm(refs: string[], flags: { force?: boolean; volumes?: boolean }): Promise<number> {
-  const containers = await currentContainers({ all: true });
+  const containers = await containersFor(refs);
   const targets = refs.map((ref) => ({ ref, container: resolveContainer(ref, containers) }));
   const live = targets.filter(({ container }) => container.status !== 'exited');
   if (!flags.force && live.length > 0) {
@@ -28,10 +45,12 @@ export async function rm(refs: string[], flags: { force?: boolean; volumes?: boo
     const monitored = container.detached && container.status === 'running' && owner !== null;
     return monitored && !existsSync(new ContainerState(container.id, container.dir).exitPath) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
   });
-  // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
+  // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together, and what it
+  // collected needs no more waiting.
   await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));
-  if (monitors.length > 0) await collectGarbageIfAny();
-  await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
+  const collected = new Set(monitors.length > 0 ? await collectGarbageIfAny() : []);
+  const remaining = live.filter(({ container }) => !collected.has(container.id));
+  await Promise.all(remaining.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
     await removeExited(container.id, { volumes: flags.volumes === true });
     process.stdout.write(`${ref}\n`);

@@ -17,9 +17,11 @@ import { tearDown, undoEntry } from './journal.js';
 import { leases, names, ports } from './registries.js';
 import { sweepNetworks } from '../network/networks.js';
 import { isCniOwner } from '../cni/attachments.js';
+import { readEndpoints } from '../network/dns/records.js';
 import {
   collectingDir,
   containerDirExists,
+  containerDirsOf,
   ContainerState,
   finalContainerDir,
   listContainerDirs,
@@ -236,17 +238,50 @@ export async function removeExited(id: string, { volumes = false }: { volumes?: 
   for (const entry of remaining) await undoEntry(id, entry);
 }
 
-let gcInFlight: Promise<void> | null = null;
+/**
+ * A claim on what containers hold (a name, an address, host ports), made again after a gc when it fails: what
+ * holds it may be the leftover of a container whose minictr (or monitor) died, which only gc releases. A run does
+ * no gc otherwise: one looks at every container, and a run's start must not grow with the containers running.
+ */
+export async function claimRecovering<T>(claim: () => T | Promise<T>): Promise<T> {
+  try {
+    return await claim();
+  } catch {
+    await collectGarbageIfAny();
+    return claim();
+  }
+}
+
+/** Whether container `id` is gc's to collect: it has no directory, or its owner is gone (see phaseOf). */
+function abandoned(id: string): boolean {
+  const dirs = containerDirsOf(id);
+  return dirs.length === 0 || dirs.some((entry) => phaseOf(entry).garbage);
+}
 
 /**
- * gc before a command looks at containers (run, ps, rm, stop…), skipped on an idle host (no container directory or
- * writable layer). One at a time in this process (rm -f of many containers waits for each): a caller that needs a
- * gc while one runs joins it. Its failures are said, never thrown: another container's must not stop this command.
+ * Before a run adds its DNS record on a user-defined network (in `networkStateDir`): a gc when a record answering
+ * for one of its `names` (a shared --network-alias, say) is a dead container's, whose address nobody answers at.
  */
-export function collectGarbageIfAny(): Promise<void> {
-  if (listDir(PATHS.containers).length === 0 && listDir(PATHS.layers).length === 0) return Promise.resolve();
+export async function collectIfNamesAbandoned(networkStateDir: string, names: readonly string[]): Promise<void> {
+  const wanted = new Set(names.map((name) => name.toLowerCase()));
+  const sharing = readEndpoints(networkStateDir).filter((endpoint) => endpoint.names.some((name) => wanted.has(name)));
+  if (sharing.some((endpoint) => abandoned(endpoint.id))) await collectGarbageIfAny();
+}
+
+let gcInFlight: Promise<string[]> | null = null;
+
+/**
+ * gc before a command looks at containers (ps, rm, stop…), skipped on an idle host (no container directory or
+ * writable layer). One at a time in this process: a caller that needs a gc while one runs joins it. Returns the
+ * ids it collected. Its failures are said, never thrown: another container's must not stop this command.
+ */
+export function collectGarbageIfAny(): Promise<string[]> {
+  if (listDir(PATHS.containers).length === 0 && listDir(PATHS.layers).length === 0) return Promise.resolve([]);
   gcInFlight ??= collectGarbage()
-    .then(() => undefined, (cause: Error) => warn(cause.message))
+    .catch((cause: Error) => {
+      warn(cause.message);
+      return [];
+    })
     .finally(() => (gcInFlight = null));
   return gcInFlight;
 }

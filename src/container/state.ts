@@ -363,6 +363,20 @@ export function finalContainerDir(id: string, paths: StatePaths = PATHS): Contai
   return entry.record === null && !existsSync(entry.dir) ? null : entry;
 }
 
+/** Container `id`'s directories under a prefixed name (.new-, .gc-, .rm-), records read; from names alone otherwise. */
+function prefixedContainerDirs(id: string, paths: StatePaths, read: boolean): ContainerDir[] {
+  return containerDirNames(paths)
+    .filter((name) => name !== id && name.endsWith(`-${id}`))
+    .map((name) => containerDirOf(paths, name, read))
+    .filter((entry) => entry.id === id);
+}
+
+/** Container `id`'s directories, under its final name or a prefixed one, without listing anyone else's records. */
+export function containerDirsOf(id: string, paths: StatePaths = PATHS): ContainerDir[] {
+  const final = finalContainerDir(id, paths);
+  return [...(final === null ? [] : [final]), ...prefixedContainerDirs(id, paths, true)];
+}
+
 /**
  * Where a container directory is in its life, read from its name and record:
  *
@@ -409,11 +423,7 @@ export function stillPresent(phase: Phase): boolean {
 export function containerDirExists(id: string, paths: StatePaths = PATHS): boolean {
   if (id === '') return false;
   // Names alone, no record read: whether a directory still stands for its container does not depend on it.
-  const prefixed = () =>
-    containerDirNames(paths).some((name) => {
-      const entry = containerDirOf(paths, name, false);
-      return entry.id === id && name !== id && stillPresent(phaseOf(entry));
-    });
+  const prefixed = () => prefixedContainerDirs(id, paths, false).some((entry) => stillPresent(phaseOf(entry)));
   return prefixed() || existsSync(join(paths.containers, id)) || prefixed();
 }
 
