@@ -4,8 +4,9 @@
 // nothing.
 
 import { existsSync } from 'node:fs';
+import { FULL_ID } from '../ids.js';
 import { MinictrError } from '../errors.js';
-import { collectGarbageIfAny, removeExited } from '../container/gc.js';
+import { collectContainers, removeExited } from '../container/gc.js';
 import { currentContainers, isRunning, listContainers, resolveContainer, type ContainerInfo } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
@@ -13,10 +14,12 @@ import { waitForTeardown } from '../container/wait.js';
 
 /**
  * The containers among which `refs` are resolved: listed without a gc when every ref resolves (a gc looks at every
- * container); one that does not may name a container whose owner died, which a gc shows as exited.
+ * container), and when every ref is a full id only those are read; a ref that does not resolve may name a
+ * container whose owner died, which a gc shows as exited.
  */
 async function containersFor(refs: string[]): Promise<ContainerInfo[]> {
-  const listed = listContainers({ all: true });
+  const ids = refs.every((ref) => FULL_ID.test(ref)) ? { only: new Set(refs) } : {};
+  const listed = listContainers({ all: true, ...ids });
   const resolves = (ref: string) => {
     try {
       resolveContainer(ref, listed);
@@ -43,12 +46,12 @@ export async function rm(refs: string[], flags: { force?: boolean; volumes?: boo
   const monitors = live.flatMap(({ container }) => {
     const { owner } = container;
     const monitored = container.detached && container.status === 'running' && owner !== null;
-    return monitored && !existsSync(new ContainerState(container.id, container.dir).exitPath) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
+    return monitored && !existsSync(new ContainerState(container.id, container.dir).exitPath) && sendSignal(owner, 'SIGKILL') ? [{ id: container.id, owner }] : [];
   });
-  // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together, and what it
+  // SIGKILL takes effect asynchronously: one gc of them once they are all gone collects them together, and what it
   // collected needs no more waiting.
-  await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));
-  const collected = new Set(monitors.length > 0 ? await collectGarbageIfAny() : []);
+  await Promise.all(monitors.map(({ owner }) => waitGone(owner, 5000)));
+  const collected = new Set(monitors.length > 0 ? await collectContainers(monitors.map(({ id }) => id)) : []);
   const remaining = live.filter(({ container }) => !collected.has(container.id));
   await Promise.all(remaining.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {

@@ -21,7 +21,6 @@ import { readEndpoints } from '../network/dns/records.js';
 import {
   collectingDir,
   containerDirExists,
-  containerDirsOf,
   ContainerState,
   finalContainerDir,
   listContainerDirs,
@@ -30,6 +29,7 @@ import {
   stillPresent,
   type ContainerDir,
   type JournalEntry,
+  type Phase,
 } from './state.js';
 
 /**
@@ -131,21 +131,25 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, task: 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** A directory with its phase, found once: its owner's liveness (a read of /proc) is most of what a gc costs. */
+interface Phased {
+  entry: ContainerDir;
+  phase: Phase;
+}
+
+const phased = (dirs: readonly ContainerDir[]): Phased[] => dirs.map((entry) => ({ entry, phase: phaseOf(entry) }));
+
 /**
- * Tears down every container whose owner is gone. Returns the ids collected. A container whose undo fails stays
- * claimed, journal included, and the next gc (finding its collector gone) tries again.
+ * Collects what of `dirs` is garbage (see phaseOf): finishes a removal or a rename back to exited whose process
+ * died, and tears down every container whose owner is gone. Returns the ids of those torn down; pushes each failure
+ * on `errors` (a container whose undo fails stays claimed, journal included, and the next gc, finding its collector
+ * gone, tries again).
  */
-export async function collectGarbage(): Promise<string[]> {
+async function collectDirs(dirs: readonly Phased[], errors: Error[]): Promise<string[]> {
   const self = selfRef();
   const collected: string[] = [];
-  const errors: Error[] = [];
-  const dirs = listContainerDirs();
-  // Each directory's phase, found once: its owner's liveness (a read of /proc) is most of what a gc costs per
-  // container, and every run pays it.
-  const phased = dirs.map((entry) => ({ entry, phase: phaseOf(entry) }));
-  const listed = new Set(phased.flatMap(({ entry, phase }) => (stillPresent(phase) ? [entry.id] : [])));
   const abandoned: ContainerDir[] = [];
-  for (const { entry, phase } of phased) {
+  for (const { entry, phase } of dirs) {
     if (!phase.garbage) continue;
     if (phase.name === 'removing') {
       rmSync(entry.dir, { recursive: true, force: true });
@@ -171,7 +175,6 @@ export async function collectGarbage(): Promise<string[]> {
         const undone = await collect(entry, self);
         if (undone === null) return;
         collected.push(entry.id);
-        listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
         unpublished ||= undone.some((undid) => undid.kind === 'ports');
       } catch (failure) {
         errors.push(failure as Error);
@@ -187,6 +190,30 @@ export async function collectGarbage(): Promise<string[]> {
       errors.push(new Error(`remove stale published ports: ${messageOf(failure)}`));
     }
   }
+  return collected;
+}
+
+/**
+ * gc of the containers `ids` only (rm -f, once it has killed their monitors): their directories are the only ones
+ * read, however many others there are. Returns the ids torn down.
+ */
+export async function collectContainers(ids: readonly string[]): Promise<string[]> {
+  const errors: Error[] = [];
+  const collected = await collectDirs(phased(listContainerDirs(PATHS, new Set(ids))), errors);
+  if (errors.length > 0) warn(new AggregateFailure('gc', errors).message);
+  return collected;
+}
+
+/**
+ * Tears down every container whose owner is gone, then releases what no container directory accounts for.
+ * Returns the ids collected.
+ */
+export async function collectGarbage(): Promise<string[]> {
+  const errors: Error[] = [];
+  const dirs = phased(listContainerDirs());
+  const listed = new Set(dirs.flatMap(({ entry, phase }) => (stillPresent(phase) ? [entry.id] : [])));
+  const collected = await collectDirs(dirs, errors);
+  for (const id of collected) listed.delete(id); // a lease it took but never journaled (a crash in between) is swept below
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
   // The listing above, less what was just collected, answers for almost every owner; only a suspect is checked
@@ -196,7 +223,7 @@ export async function collectGarbage(): Promise<string[]> {
   sweepNetworks(gone);
   // Writable layers of containers that are gone (a reboot cleared /run, or a crash came between a teardown's
   // steps) or exited (whose layer goes at the exit). A run makes its directory before its layer, as above.
-  const exited = new Set(dirs.flatMap((entry) => (entry.exited ? [entry.id] : [])));
+  const exited = new Set(dirs.flatMap(({ entry }) => (entry.exited ? [entry.id] : [])));
   for (const id of listDir(PATHS.layers)) {
     if (exited.has(id) || gone(id)) {
       try {
@@ -254,7 +281,7 @@ export async function claimRecovering<T>(claim: () => T | Promise<T>): Promise<T
 
 /** Whether container `id` is gc's to collect: it has no directory, or its owner is gone (see phaseOf). */
 function abandoned(id: string): boolean {
-  const dirs = containerDirsOf(id);
+  const dirs = listContainerDirs(PATHS, new Set([id]));
   return dirs.length === 0 || dirs.some((entry) => phaseOf(entry).garbage);
 }
 
@@ -268,20 +295,17 @@ export async function collectIfNamesAbandoned(networkStateDir: string, names: re
   if (sharing.some((endpoint) => abandoned(endpoint.id))) await collectGarbageIfAny();
 }
 
-let gcInFlight: Promise<string[]> | null = null;
+let gcInFlight: Promise<void> | null = null;
 
 /**
- * gc before a command looks at containers (ps, rm, stop…), skipped on an idle host (no container directory or
- * writable layer). One at a time in this process: a caller that needs a gc while one runs joins it. Returns the
- * ids it collected. Its failures are said, never thrown: another container's must not stop this command.
+ * gc before a command looks at containers (ps, stop, exec…), skipped on an idle host (no container directory or
+ * writable layer). One at a time in this process: a caller that needs a gc while one runs joins it. Its failures
+ * are said, never thrown: another container's must not stop this command.
  */
-export function collectGarbageIfAny(): Promise<string[]> {
-  if (listDir(PATHS.containers).length === 0 && listDir(PATHS.layers).length === 0) return Promise.resolve([]);
+export function collectGarbageIfAny(): Promise<void> {
+  if (listDir(PATHS.containers).length === 0 && listDir(PATHS.layers).length === 0) return Promise.resolve();
   gcInFlight ??= collectGarbage()
-    .catch((cause: Error) => {
-      warn(cause.message);
-      return [];
-    })
+    .then(() => undefined, (cause: Error) => warn(cause.message))
     .finally(() => (gcInFlight = null));
   return gcInFlight;
 }

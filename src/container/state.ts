@@ -352,29 +352,20 @@ function containerDirNames(paths: StatePaths): string[] {
   }
 }
 
-/** Every container directory (see containerDirOf), records read. */
-export function listContainerDirs(paths: StatePaths = PATHS): ContainerDir[] {
-  return containerDirNames(paths).map((name) => containerDirOf(paths, name));
+/**
+ * Container directories (see containerDirOf), records read: every one, or with `only`, those of these containers
+ * (the others are known by their names alone, and no record of theirs is read).
+ */
+export function listContainerDirs(paths: StatePaths = PATHS, only?: ReadonlySet<string>): ContainerDir[] {
+  const names = containerDirNames(paths);
+  if (only === undefined) return names.map((name) => containerDirOf(paths, name));
+  return names.filter((name) => only.has(containerDirOf(paths, name, false).id)).map((name) => containerDirOf(paths, name));
 }
 
-/** Container `id`'s directory under its final name, record read; null when it has none. */
+/** Container `id`'s directory under its final name, record read; null when it has none. No other is looked at. */
 export function finalContainerDir(id: string, paths: StatePaths = PATHS): ContainerDir | null {
   const entry = containerDirOf(paths, id);
   return entry.record === null && !existsSync(entry.dir) ? null : entry;
-}
-
-/** Container `id`'s directories under a prefixed name (.new-, .gc-, .rm-), records read; from names alone otherwise. */
-function prefixedContainerDirs(id: string, paths: StatePaths, read: boolean): ContainerDir[] {
-  return containerDirNames(paths)
-    .filter((name) => name !== id && name.endsWith(`-${id}`))
-    .map((name) => containerDirOf(paths, name, read))
-    .filter((entry) => entry.id === id);
-}
-
-/** Container `id`'s directories, under its final name or a prefixed one, without listing anyone else's records. */
-export function containerDirsOf(id: string, paths: StatePaths = PATHS): ContainerDir[] {
-  const final = finalContainerDir(id, paths);
-  return [...(final === null ? [] : [final]), ...prefixedContainerDirs(id, paths, true)];
 }
 
 /**
@@ -423,7 +414,11 @@ export function stillPresent(phase: Phase): boolean {
 export function containerDirExists(id: string, paths: StatePaths = PATHS): boolean {
   if (id === '') return false;
   // Names alone, no record read: whether a directory still stands for its container does not depend on it.
-  const prefixed = () => prefixedContainerDirs(id, paths, false).some((entry) => stillPresent(phaseOf(entry)));
+  const prefixed = () =>
+    containerDirNames(paths).some((name) => {
+      const entry = containerDirOf(paths, name, false);
+      return entry.id === id && name !== id && stillPresent(phaseOf(entry));
+    });
   return prefixed() || existsSync(join(paths.containers, id)) || prefixed();
 }
 
