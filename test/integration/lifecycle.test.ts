@@ -93,6 +93,7 @@ describe.skipIf(!isRoot)('minictr ps, inspect, kill, stop (needs root: skipped o
     expect(refused.stderr).toMatch(/cannot reset while containers are running or being collected: [0-9a-f]{12}/);
     running.stdin?.end('x\n');
     await running;
+    expect(await scratch.host.settle(scratch.before)).toEqual(scratch.before); // its veth goes with its netns, a moment later
 
     // A reset under way, as its marker says: held by a live process (this sleep, standing in for the reset).
     const holder = scratch.host.exec(['sleep', '30']);
