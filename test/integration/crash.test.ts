@@ -1,7 +1,8 @@
 // SIGKILL of minictr at every point of a run (MINICTR_CRASH_AT, see src/container/crash.ts), then `minictr gc`:
 // the container dies with minictr, and gc removes everything else, so the scratch host ends equal to its snapshot.
 // Detached (-d), the monitor outlives minictr: without the handoff byte it kills PID 1 (released or not, and even
-// when the record already names the monitor) and runs the same teardown itself.
+// when the record already names the monitor) and runs the same teardown itself. A later run leaves the leftovers
+// to gc, unless one of its claims (name, address, port) meets them: then it runs gc and claims again.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
