@@ -8,6 +8,9 @@ export function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** A whole container id (what `run -d` prints), as opposed to a prefix or a name. */
+export const FULL_ID = /^[0-9a-f]{64}$/;
+
 export function shortId(id: string): string {
   return id.slice(0, SHORT_ID_LENGTH);
 }

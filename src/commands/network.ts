@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { AggregateFailure, MinictrError, messageOf, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { shortId } from '../ids.js';
+import { claimRecovering } from '../container/gc.js';
 import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
 import { readEndpoints } from '../network/dns/records.js';
@@ -112,9 +113,12 @@ async function removeOne(network: UserNetwork): Promise<void> {
   withNetworkLock(() => forgetNetwork(network));
 }
 
-/** Every name is checked before any network is removed: a typo or a network in use removes nothing. */
+/**
+ * Every name is checked before any network is removed: a typo or a network in use removes nothing. In use by a
+ * container whose minictr died: the check is made again after the gc that releases its address.
+ */
 export async function rm(names: string[], flags: { force?: boolean }): Promise<number> {
-  const networks = withNetworkLock(() =>
+  const networks = await claimRecovering(() => withNetworkLock(() =>
     names.flatMap((name) => {
       if ((BUILTIN_NETWORKS as readonly string[]).includes(name)) throw new UsageError(`network rm: ${name} is a built-in network`);
       const network = readNetwork(checkNetworkName(name, 'network rm'));
@@ -125,7 +129,7 @@ export async function rm(names: string[], flags: { force?: boolean }): Promise<n
       assertUnused(network);
       return [network];
     }),
-  );
+  ));
   const errors: Error[] = [];
   for (const network of networks) {
     try {

@@ -4,15 +4,35 @@
 // nothing.
 
 import { existsSync } from 'node:fs';
+import { FULL_ID } from '../ids.js';
 import { MinictrError } from '../errors.js';
-import { collectGarbageIfAny, removeExited } from '../container/gc.js';
-import { currentContainers, isRunning, resolveContainer } from '../container/lookup.js';
+import { collectContainers, removeExited } from '../container/gc.js';
+import { currentContainers, isRunning, listContainers, resolveContainer, type ContainerInfo } from '../container/lookup.js';
 import { ContainerState } from '../container/state.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
 import { waitForTeardown } from '../container/wait.js';
 
+/**
+ * The containers among which `refs` are resolved: listed without a gc when every ref resolves (a gc looks at every
+ * container), and when every ref is a full id only those are read; a ref that does not resolve may name a
+ * container whose owner died, which a gc shows as exited.
+ */
+async function containersFor(refs: string[]): Promise<ContainerInfo[]> {
+  const ids = refs.every((ref) => FULL_ID.test(ref)) ? { only: new Set(refs) } : {};
+  const listed = listContainers({ all: true, ...ids });
+  const resolves = (ref: string) => {
+    try {
+      resolveContainer(ref, listed);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return refs.every(resolves) ? listed : currentContainers({ all: true });
+}
+
 export async function rm(refs: string[], flags: { force?: boolean; volumes?: boolean }): Promise<number> {
-  const containers = await currentContainers({ all: true });
+  const containers = await containersFor(refs);
   const targets = refs.map((ref) => ({ ref, container: resolveContainer(ref, containers) }));
   const live = targets.filter(({ container }) => container.status !== 'exited');
   if (!flags.force && live.length > 0) {
@@ -26,12 +46,14 @@ export async function rm(refs: string[], flags: { force?: boolean; volumes?: boo
   const monitors = live.flatMap(({ container }) => {
     const { owner } = container;
     const monitored = container.detached && container.status === 'running' && owner !== null;
-    return monitored && !existsSync(new ContainerState(container.id, container.dir).exitPath) && sendSignal(owner, 'SIGKILL') ? [owner] : [];
+    return monitored && !existsSync(new ContainerState(container.id, container.dir).exitPath) && sendSignal(owner, 'SIGKILL') ? [{ id: container.id, owner }] : [];
   });
-  // SIGKILL takes effect asynchronously: one gc once they are all gone collects them together.
-  await Promise.all(monitors.map((monitor) => waitGone(monitor, 5000)));
-  if (monitors.length > 0) await collectGarbageIfAny();
-  await Promise.all(live.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
+  // SIGKILL takes effect asynchronously: one gc of them once they are all gone collects them together, and what it
+  // collected needs no more waiting.
+  await Promise.all(monitors.map(({ owner }) => waitGone(owner, 5000)));
+  const collected = new Set(monitors.length > 0 ? await collectContainers(monitors.map(({ id }) => id)) : []);
+  const remaining = live.filter(({ container }) => !collected.has(container.id));
+  await Promise.all(remaining.map(({ ref, container }) => waitForTeardown(container.id, ref, { kill: true })));
   for (const { ref, container } of targets) {
     await removeExited(container.id, { volumes: flags.volumes === true });
     process.stdout.write(`${ref}\n`);

@@ -18,16 +18,19 @@ import { leases, names, ports } from './registries.js';
 import { sweepNetworks } from '../network/networks.js';
 import { deletePublished6, publish6, published6Elements } from '../network/network-firewall.js';
 import { isCniOwner } from '../cni/attachments.js';
+import { readEndpoints } from '../network/dns/records.js';
 import {
   collectingDir,
   containerDirExists,
   ContainerState,
+  finalContainerDir,
   listContainerDirs,
   phaseOf,
   readRecord,
   stillPresent,
   type ContainerDir,
   type JournalEntry,
+  type Phase,
 } from './state.js';
 
 /**
@@ -74,8 +77,8 @@ function stillUnowned(entry: ContainerDir): boolean {
  */
 export async function cleanupContainer(id: string): Promise<void> {
   const self = selfRef();
-  const found = listContainerDirs().find((entry) => entry.id === id && entry.dir === join(PATHS.containers, id));
-  if (found === undefined) return;
+  const found = finalContainerDir(id); // only its own: the monitor's cleanup costs the same however many run
+  if (found === null) return;
   const { name, responsible } = phaseOf(found);
   if (name === 'exited' || (responsible !== null && !sameProcess(responsible, self))) return;
   await collect(found, self);
@@ -137,7 +140,9 @@ function heldPorts({ id, dir }: ContainerDir): Published[] {
   });
 }
 
-const COLLECT_CONCURRENCY = 8;
+// Most of a teardown is waiting for a killed process to go (a pidfd each) and its cgroup to empty: many at a time
+// overlap those waits.
+const COLLECT_CONCURRENCY = 64;
 
 /** Runs `task` on every item, at most `limit` at a time. `task` must not reject: it reports its own failures. */
 async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -148,21 +153,25 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, task: 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** A directory with its phase, found once: its owner's liveness (a read of /proc) is most of what a gc costs. */
+interface Phased {
+  entry: ContainerDir;
+  phase: Phase;
+}
+
+const phased = (dirs: readonly ContainerDir[]): Phased[] => dirs.map((entry) => ({ entry, phase: phaseOf(entry) }));
+
 /**
- * Tears down every container whose owner is gone. Returns the ids collected. A container whose undo fails stays
- * claimed, journal included, and the next gc (finding its collector gone) tries again.
+ * Collects what of `dirs` is garbage (see phaseOf): finishes a removal or a rename back to exited whose process
+ * died, and tears down every container whose owner is gone. Returns the ids of those torn down; pushes each failure
+ * on `errors` (a container whose undo fails stays claimed, journal included, and the next gc, finding its collector
+ * gone, tries again).
  */
-export async function collectGarbage(): Promise<string[]> {
+async function collectDirs(dirs: readonly Phased[], errors: Error[]): Promise<string[]> {
   const self = selfRef();
   const collected: string[] = [];
-  const errors: Error[] = [];
-  const dirs = listContainerDirs();
-  // Each directory's phase, found once: its owner's liveness (a read of /proc) is most of what a gc costs per
-  // container, and every run pays it.
-  const phased = dirs.map((entry) => ({ entry, phase: phaseOf(entry) }));
-  const listed = new Set(phased.flatMap(({ entry, phase }) => (stillPresent(phase) ? [entry.id] : [])));
   const abandoned: ContainerDir[] = [];
-  for (const { entry, phase } of phased) {
+  for (const { entry, phase } of dirs) {
     if (!phase.garbage) continue;
     if (phase.name === 'removing') {
       rmSync(entry.dir, { recursive: true, force: true });
@@ -178,8 +187,8 @@ export async function collectGarbage(): Promise<string[]> {
     }
   }
   // Their published ports first, in one nftables transaction: no packet reaches them any more, and each teardown
-  // finds its ports done. Containers are independent (each one is claimed by its own rename), and most of a
-  // teardown is waiting, for a killed process to go: a few at a time overlap those waits.
+  // finds its ports done. Containers are independent (each one is claimed by its own rename): COLLECT_CONCURRENCY
+  // at a time.
   await unpublishAhead(abandoned.flatMap(heldPorts));
   let unpublished = false;
   try {
@@ -188,7 +197,6 @@ export async function collectGarbage(): Promise<string[]> {
         const undone = await collect(entry, self);
         if (undone === null) return;
         collected.push(entry.id);
-        listed.delete(entry.id); // a lease it took but never journaled (a crash in between) is swept below
         unpublished ||= undone.some((undid) => undid.kind === 'ports');
       } catch (failure) {
         errors.push(failure as Error);
@@ -205,6 +213,30 @@ export async function collectGarbage(): Promise<string[]> {
       errors.push(new Error(`remove stale published ports: ${messageOf(failure)}`));
     }
   }
+  return collected;
+}
+
+/**
+ * gc of the containers `ids` only (rm -f, once it has killed their monitors): their directories are the only ones
+ * read, however many others there are. Returns the ids torn down.
+ */
+export async function collectContainers(ids: readonly string[]): Promise<string[]> {
+  const errors: Error[] = [];
+  const collected = await collectDirs(phased(listContainerDirs(PATHS, new Set(ids))), errors);
+  if (errors.length > 0) warn(new AggregateFailure('gc', errors).message);
+  return collected;
+}
+
+/**
+ * Tears down every container whose owner is gone, then releases what no container directory accounts for.
+ * Returns the ids collected.
+ */
+export async function collectGarbage(): Promise<string[]> {
+  const errors: Error[] = [];
+  const dirs = phased(listContainerDirs());
+  const listed = new Set(dirs.flatMap(({ entry, phase }) => (stillPresent(phase) ? [entry.id] : [])));
+  const collected = await collectDirs(dirs, errors);
+  for (const id of collected) listed.delete(id); // a lease it took but never journaled (a crash in between) is swept below
   // Leases, names and ports whose container directory is gone: a run killed between taking one and journaling it.
   // A run creates its directory before taking any, so an owner without a directory is dead, never just starting.
   // The listing above, less what was just collected, answers for almost every owner; only a suspect is checked
@@ -214,7 +246,7 @@ export async function collectGarbage(): Promise<string[]> {
   sweepNetworks(gone);
   // Writable layers of containers that are gone (a reboot cleared /run, or a crash came between a teardown's
   // steps) or exited (whose layer goes at the exit). A run makes its directory before its layer, as above.
-  const exited = new Set(dirs.flatMap((entry) => (entry.exited ? [entry.id] : [])));
+  const exited = new Set(dirs.flatMap(({ entry }) => (entry.exited ? [entry.id] : [])));
   for (const id of listDir(PATHS.layers)) {
     if (exited.has(id) || gone(id)) {
       try {
@@ -256,12 +288,42 @@ export async function removeExited(id: string, { volumes = false }: { volumes?: 
   for (const entry of remaining) await undoEntry(id, entry);
 }
 
+/**
+ * A claim on what containers hold (a name, an address, host ports), made again after a gc when it fails: what
+ * holds it may be the leftover of a container whose minictr (or monitor) died, which only gc releases. A run does
+ * no gc otherwise: one looks at every container, and a run's start must not grow with the containers running.
+ */
+export async function claimRecovering<T>(claim: () => T | Promise<T>): Promise<T> {
+  try {
+    return await claim();
+  } catch {
+    await collectGarbageIfAny();
+    return claim();
+  }
+}
+
+/** Whether container `id` is gc's to collect: it has no directory, or its owner is gone (see phaseOf). */
+function abandoned(id: string): boolean {
+  const dirs = listContainerDirs(PATHS, new Set([id]));
+  return dirs.length === 0 || dirs.some((entry) => phaseOf(entry).garbage);
+}
+
+/**
+ * Before a run adds its DNS record on a user-defined network (in `networkStateDir`): a gc when a record answering
+ * for one of its `names` (a shared --network-alias, say) is a dead container's, whose address nobody answers at.
+ */
+export async function collectIfNamesAbandoned(networkStateDir: string, names: readonly string[]): Promise<void> {
+  const wanted = new Set(names.map((name) => name.toLowerCase()));
+  const sharing = readEndpoints(networkStateDir).filter((endpoint) => endpoint.names.some((name) => wanted.has(name)));
+  if (sharing.some((endpoint) => abandoned(endpoint.id))) await collectGarbageIfAny();
+}
+
 let gcInFlight: Promise<void> | null = null;
 
 /**
- * gc before a command looks at containers (run, ps, rm, stop…), skipped on an idle host (no container directory or
- * writable layer). One at a time in this process (rm -f of many containers waits for each): a caller that needs a
- * gc while one runs joins it. Its failures are said, never thrown: another container's must not stop this command.
+ * gc before a command looks at containers (ps, stop, exec…), skipped on an idle host (no container directory or
+ * writable layer). One at a time in this process: a caller that needs a gc while one runs joins it. Its failures
+ * are said, never thrown: another container's must not stop this command.
  */
 export function collectGarbageIfAny(): Promise<void> {
   if (listDir(PATHS.containers).length === 0 && listDir(PATHS.layers).length === 0) return Promise.resolve();

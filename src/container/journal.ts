@@ -114,17 +114,30 @@ export interface TeardownOptions {
 }
 
 /**
- * Tears a container down from its journal: undoes every entry, last first, going on past failures (each is
- * returned, named; see ONLY_AFTER_SUCCESS for what a failure holds back); then, when none failed, keeps the container as exited or removes its directory. After a
- * failure the directory and its whole journal stay for gc to retry (every undo can run again: each checks whose
- * object it is). Exit code 137 when nobody reaped PID 1.
+ * The order of undoing: last journaled first, except PID 1 (`process`), stopped before anything else. Once it is
+ * gone so is the container's network namespace, and the kernel removes the veth pairs with it, for many containers
+ * in one batch, where deleting each one waits for the kernel each time (about 13 ms, serialised by its rtnl lock:
+ * 3 s of `rm -f` of 250).
+ */
+function undoOrder(entries: readonly JournalEntry[]): JournalEntry[] {
+  const reversed = [...entries].reverse();
+  return [...reversed.filter((entry) => entry.kind === 'process'), ...reversed.filter((entry) => entry.kind !== 'process')];
+}
+
+/**
+ * Tears a container down from its journal: undoes every entry (in undoOrder), going on past failures (each is
+ * returned, named; see ONLY_AFTER_SUCCESS for what a failure holds back); then, when none failed, keeps the
+ * container as exited or removes its directory. After a failure the directory and its whole journal stay for gc to
+ * retry (every undo can run again: each checks whose object it is). Exit code 137 when nobody reaped PID 1.
  */
 export async function tearDown(state: ContainerState, options: TeardownOptions): Promise<Error[]> {
   const errors: Error[] = [];
   const entries = state.entries();
-  for (const entry of [...entries].reverse()) {
+  for (const entry of undoOrder(entries)) {
     if (options.keep && KEPT_WITH_CONTAINER.has(entry.kind)) continue;
     if (options.reaped && (entry.kind === 'process' || entry.kind === 'veth')) continue;
+    // PID 1 stopped without a failure: its veths go with its network namespace (see undoOrder).
+    if (entry.kind === 'veth' && errors.length === 0 && entries.some((journaled) => journaled.kind === 'process')) continue;
     if (errors.length > 0 && ONLY_AFTER_SUCCESS.has(entry.kind)) {
       errors.push(new Error(`${describeEntry(entry)}: skipped after the failures above, kept for minictr gc`));
       continue;

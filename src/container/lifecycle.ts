@@ -33,7 +33,7 @@ import { mainStartedAt } from '../startup.js';
 import { cgroupV2, CLONE_INTO_CGROUP_CALL, createCgroups, openCgroupEntry, planCgroups, spawnWithCgroup } from './cgroups.js';
 import { crashPoint } from './crash.js';
 import { explainCgroup, explainImage, explainProfile } from './explain.js';
-import { collectGarbageIfAny, removeStalePublished } from './gc.js';
+import { claimRecovering, collectIfNamesAbandoned, removeStalePublished } from './gc.js';
 import { HeldChild, holdingSignals } from './held-child.js';
 import { tearDown } from './journal.js';
 import { prepareMounts } from './mounts.js';
@@ -227,14 +227,13 @@ function journaled<T extends JournalEntry>(state: ContainerState, entry: T): T {
 }
 
 /**
- * state: first gc of containers whose minictr died, then this container's directory, its writable layer and its
- * name. The directory exists before the reset check: a reset that began before it is seen here, one that begins
- * after it sees this container (see reset.ts).
+ * state: this container's directory, its writable layer and its name. No gc first: a claim that a dead container
+ * blocks runs one (claimRecovering). The directory exists before the reset check: a reset that began before it is
+ * seen here, one that begins after it sees this container (see reset.ts).
  */
 async function createState(run: Run): Promise<ContainerState> {
   const { plan, report } = run;
   const { spec, id } = plan;
-  await collectGarbageIfAny();
   const state = ContainerState.create({
     id,
     name: spec.name,
@@ -267,7 +266,7 @@ async function createState(run: Run): Promise<ContainerState> {
   state.createLayer(spec.rootfs);
   if (spec.name !== null) {
     journaled(state, { kind: 'name', name: spec.name });
-    acquire(`claim name ${spec.name}`, () => names().claim(id, spec.name!));
+    await claimRecovering(() => acquire(`claim name ${spec.name}`, () => names().claim(id, spec.name!)));
     crashPoint('name');
   }
   report.step(
@@ -298,12 +297,13 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
   if (spec.network !== 'bridge') return null;
   const network = spec.userNetwork;
   const leaseTable = network === null ? leases() : networkLeases(network);
-  const address = acquire('lease an address', () => leaseTable.claim(id, spec.requestedIp));
+  const address = await claimRecovering(() => acquire('lease an address', () => leaseTable.claim(id, spec.requestedIp)));
   crashPoint('lease');
   journaled(state, { kind: 'lease', address, ...(network !== null ? { network: network.name } : {}) });
   const leaseTable6 = network === null ? null : networkLeases6(network);
   if (network !== null && leaseTable6 !== null) {
-    const address6 = acquire('lease an IPv6 address', () => leaseTable6.claim(id, spec.requestedIp6 === null ? null : parseIpv6(spec.requestedIp6)));
+    const requested6 = spec.requestedIp6 === null ? null : parseIpv6(spec.requestedIp6);
+    const address6 = await claimRecovering(() => acquire('lease an IPv6 address', () => leaseTable6.claim(id, requested6)));
     journaled(state, { kind: 'lease', address: address6, network: network.name });
     run.address6 = address6;
   }
@@ -311,13 +311,15 @@ async function acquireAddress(run: Run, state: ContainerState): Promise<string |
     // A `network rm` that checked for users before this lease took the network away: nothing to join.
     if (!networkExists(network)) throw new UsageError(`network ${network.name} was removed meanwhile`);
     const names = [run.plan.hostname, shortId(id), ...(spec.name !== null ? [spec.name] : []), ...spec.aliases];
+    await collectIfNamesAbandoned(networkStateDir(network), names);
     acquire('write the DNS record', () => writeEndpoint(networkStateDir(network), { id, address, ...(run.address6 !== null ? { address6: run.address6 } : {}), names, dns: spec.dns }));
   }
   if (spec.ports.length > 0) {
     // Claimed, then journaled with the host ports chosen for -P and -p CONTAINER_PORT (as the lease: gc releases
     // the claims of a container gone before journaling them). The later steps publish the chosen ports.
     try {
-      spec.ports = await ports().claim(id, spec.ports);
+      const requested = spec.ports;
+      spec.ports = await claimRecovering(() => ports().claim(id, requested));
     } catch (cause) {
       throw acquisitionError('claim host ports', cause);
     }

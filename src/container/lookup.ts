@@ -38,13 +38,14 @@ export interface ContainerInfo {
  * Containers whose owner is alive (being set up, running, or being torn down by another process), oldest first;
  * with `all`, also those kept as exited. Containers whose owner died are not listed: gc has yet to tear them down.
  * A teardown moves a directory (to .gc-… and back): one that moved while it was read is looked for again, so a
- * container is never missing from a listing just because its teardown was under way.
+ * container is never missing from a listing just because its teardown was under way. With `only`, just those
+ * containers (by id) are read.
  */
-export function listContainers(options: { all?: boolean } = {}): ContainerInfo[] {
+export function listContainers(options: { all?: boolean; only?: ReadonlySet<string> } = {}): ContainerInfo[] {
   const containers = new Map<string, ContainerInfo>();
   for (let attempt = 0, moved = true; moved && attempt < 3; attempt++) {
     moved = false;
-    for (const entry of listContainerDirs()) {
+    for (const entry of listContainerDirs(PATHS, options.only)) {
       const { id, dir, owner } = entry;
       if (containers.has(id)) continue;
       const phase = phaseOf(entry).name;

@@ -31,7 +31,7 @@
 
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { ExitStatus, SpawnOptions } from '../native/index.js';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { messageOf, MinictrError, stepError } from '../errors.js';
 import type { PortMapping } from '../network/ports.js';
 import { PATHS, type StatePaths } from '../paths.js';
@@ -326,30 +326,48 @@ const COLLECTING = new RegExp(`^\\.gc-${PROCESS_ID}$`);
 const REMOVING = new RegExp(`^\\.rm-${PROCESS_ID}$`);
 
 /**
- * Directories of containers: finished, half-built (.new-<owner>-<id>), claimed by a gc (.gc-<collector>-<id>) and
- * being deleted after a complete teardown (.rm-<remover>-<id>). Process references in names are "<pid>-<start time>".
+ * One container directory, by its name: finished, half-built (.new-<owner>-<id>), claimed by a gc
+ * (.gc-<collector>-<id>) or being deleted after a complete teardown (.rm-<remover>-<id>). Process references in
+ * names are "<pid>-<start time>". `read` false leaves the record unread (null): what the name alone says.
  */
-export function listContainerDirs(paths: StatePaths = PATHS): ContainerDir[] {
-  let names: string[];
+function containerDirOf(paths: StatePaths, name: string, read = true): ContainerDir {
+  const dir = join(paths.containers, name);
+  const ref = (m: RegExpExecArray) => ({ pid: Number(m[1]), startTime: Number(m[2]) });
+  const none = { record: null, owner: null, exited: false, collector: null, removing: false, remover: null };
+  const building = BUILDING.exec(name);
+  if (building) return { ...none, id: building[3]!, dir, owner: ref(building) };
+  const removing = REMOVING.exec(name);
+  if (removing) return { ...none, id: removing[3]!, dir, removing: true, remover: ref(removing) };
+  const record = read ? readRecord(dir) : null;
+  const found = { ...none, dir, record, owner: record?.owner ?? null, exited: record?.status === 'exited' };
+  const collecting = COLLECTING.exec(name);
+  if (collecting) return { ...found, id: collecting[3]!, collector: ref(collecting) };
+  return { ...found, id: name };
+}
+
+/** The names under the containers directory; none when it does not exist. */
+function containerDirNames(paths: StatePaths): string[] {
   try {
-    names = readdirSync(paths.containers);
+    return readdirSync(paths.containers);
   } catch {
     return [];
   }
-  return names.map((name) => {
-    const dir = join(paths.containers, name);
-    const ref = (m: RegExpExecArray) => ({ pid: Number(m[1]), startTime: Number(m[2]) });
-    const none = { record: null, owner: null, exited: false, collector: null, removing: false, remover: null };
-    const building = BUILDING.exec(name);
-    if (building) return { ...none, id: building[3]!, dir, owner: ref(building) };
-    const removing = REMOVING.exec(name);
-    if (removing) return { ...none, id: removing[3]!, dir, removing: true, remover: ref(removing) };
-    const record = readRecord(dir);
-    const found = { ...none, dir, record, owner: record?.owner ?? null, exited: record?.status === 'exited' };
-    const collecting = COLLECTING.exec(name);
-    if (collecting) return { ...found, id: collecting[3]!, collector: ref(collecting) };
-    return { ...found, id: name };
-  });
+}
+
+/**
+ * Container directories (see containerDirOf), records read: every one, or with `only`, those of these containers
+ * (the others are known by their names alone, and no record of theirs is read).
+ */
+export function listContainerDirs(paths: StatePaths = PATHS, only?: ReadonlySet<string>): ContainerDir[] {
+  const names = containerDirNames(paths);
+  if (only === undefined) return names.map((name) => containerDirOf(paths, name));
+  return names.filter((name) => only.has(containerDirOf(paths, name, false).id)).map((name) => containerDirOf(paths, name));
+}
+
+/** Container `id`'s directory under its final name, record read; null when it has none. No other is looked at. */
+export function finalContainerDir(id: string, paths: StatePaths = PATHS): ContainerDir | null {
+  const entry = containerDirOf(paths, id);
+  return entry.record === null && !existsSync(entry.dir) ? null : entry;
 }
 
 /**
@@ -397,7 +415,12 @@ export function stillPresent(phase: Phase): boolean {
  */
 export function containerDirExists(id: string, paths: StatePaths = PATHS): boolean {
   if (id === '') return false;
-  const prefixed = () => listContainerDirs(paths).some((entry) => entry.id === id && stillPresent(phaseOf(entry)) && basename(entry.dir) !== id);
+  // Names alone, no record read: whether a directory still stands for its container does not depend on it.
+  const prefixed = () =>
+    containerDirNames(paths).some((name) => {
+      const entry = containerDirOf(paths, name, false);
+      return entry.id === id && name !== id && stillPresent(phaseOf(entry));
+    });
   return prefixed() || existsSync(join(paths.containers, id)) || prefixed();
 }
 

@@ -13,7 +13,7 @@ export const RUN_STEPS = [
   },
   {
     label: 'state',
-    does: 'gc of dead containers; the state directory with its journal, the writable layer on disk, the --name reservation',
+    does: 'the state directory with its journal, the writable layer on disk, the --name reservation (when it is held: a gc, then a second try, as its holder may be dead)',
     crashPoints: ['state', 'name'],
     look: ['ls -l {state}', 'cat {state}/journal'],
   },

@@ -3,6 +3,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MinictrError } from '../errors.js';
+import { PATHS } from '../paths.js';
 import { sendSignal, waitGone } from '../sys/proc.js';
 import { collectGarbageIfAny } from './gc.js';
 import { teardownState } from './lookup.js';
@@ -18,7 +19,7 @@ export async function waitForTeardown(id: string, ref: string, options: { kill?:
   const end = Date.now() + 60_000;
   let lastGc = 0;
   while (teardownState(id) === 'live') {
-    const entry = listContainerDirs().find((candidate) => candidate.id === id);
+    const entry = listContainerDirs(PATHS, new Set([id]))[0]; // its own record only, however many others run
     const responsible = entry === undefined ? null : phaseOf(entry).responsible;
     if (Date.now() > end) throw new MinictrError(`${ref}: its teardown has not finished after a minute (owner pid ${entry?.owner?.pid ?? '?'})`);
     const pid1 = options.kill ? new ContainerState(id).entries().find((journaled) => journaled.kind === 'process') : undefined;

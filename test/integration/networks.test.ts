@@ -174,6 +174,26 @@ describe.skipIf(!isRoot)('minictr network (needs root: skipped otherwise)', () =
     expect(await host.settle(before)).toEqual(before);
   }, 180_000);
 
+  it("a killed run's DNS record goes before a run takes one of its names, and its lease before network rm", async () => {
+    const { host } = context;
+    const before = await host.settle(await host.snapshot());
+    await ok(['network', 'create', 'dead']);
+    const users = async () => Object.keys((JSON.parse(await ok(['network', 'inspect', 'dead'])) as { Containers: object }[])[0]!.Containers);
+    const crash = async () => {
+      const crashed = await host.start(['run', '--rm', '--network', 'dead', '--network-alias', 'db', '/bin/sh', '-c', 'sleep 5'], { env: { MINICTR_CRASH_AT: 'running' } });
+      expect(crashed.signal, String(crashed.stderr)).toBe('SIGKILL');
+      expect(await users()).toHaveLength(1);
+    };
+    // A run sharing its alias: the dead record would answer for "db" with an address nobody answers at.
+    await crash();
+    await ok(['run', '--rm', '--network', 'dead', '--network-alias', 'db', '/bin/true']);
+    expect(await users()).toEqual([]);
+    // network rm: the dead container's lease holds the network, until a gc.
+    await crash();
+    expect(await ok(['network', 'rm', 'dead'])).toBe('dead');
+    expect(await host.settle(before)).toEqual(before);
+  }, 60_000);
+
   it('system reset removes every network: bridges, tables, resolvers and definitions', async () => {
     const { host } = context;
     await ok(['network', 'create', 'one']);
