@@ -44,6 +44,7 @@
 #include "netlink.h"
 #include "nftables.h"
 #include "options.h"
+#include "port_probe.h"
 #include "proc.h"
 #include "pty.h"
 #include "root_open.h"
@@ -453,6 +454,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("errnoDescription", Napi::Function::New(env, minictr::ErrnoDescription, "errnoDescription"));
   exports.Set("nftRun", Napi::Function::New(env, minictr::NftRun, "nftRun"));
   exports.Set("nftGeneration", Napi::Function::New(env, minictr::NftGeneration, "nftGeneration"));
+  exports.Set("probePort", Napi::Function::New(env, minictr::ProbePort, "probePort"));
   exports.Set("spawnHelper", Napi::Function::New(env, minictr::SpawnHelper, "spawnHelper"));
   return exports;
 }

@@ -309,6 +309,11 @@ export interface NativeAddon {
   netlinkSend(fd: number, messages: Uint8Array): void;
   /** The next datagram from the socket, whole; blocks until there is one. Throws an Error with errno. */
   netlinkReceive(fd: number): Buffer;
+  /**
+   * Binds an IPv4 address and port for a moment as a host server would (TCP: SO_REUSEADDR, bind, listen; UDP: bind)
+   * and closes it: 0 when free, else the errno (native/src/port_probe.cc).
+   */
+  probePort(protocol: 'tcp' | 'udp', address: string, port: number): number;
   /** strerrorname_np and strerror of an errno that arrived as data (a netlink error). */
   errnoDescription(errno: number): { code: string; message: string };
   /** _exit(code): ends the process at once, without Node's own exit (cli.ts calls it last, where the addon is loaded). */
