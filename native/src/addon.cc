@@ -279,37 +279,14 @@ void ParseOciRequest(Options& options, OciRequest* request) {
   ParseCgroup(options, &process, true);
 }
 
-Napi::Value SpawnOciFunction(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsObject()) return ThrowTypeError(env, "spawnOci(options: object)");
-  OciRequest request;
-  std::string problem;
-  Options options(info[0].As<Napi::Object>(), "", &problem);
-  ParseOciRequest(options, &request);
-  if (!problem.empty()) return ThrowTypeError(env, "spawnOci: " + problem);
-  SpawnResult result;
-  const char* what = "";
-  int error = SpawnOci(request, &result, &what);
-  if (error != 0) {
-    Napi::Error failure = ErrnoError(env, what, error);
-    failure.Set("syscall", Napi::String::New(env, what));
-    failure.ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("pid", result.pid);
-  out.Set("releaseFd", result.release_fd);
-  out.Set("errorFd", result.error_fd);
-  return out;
-}
-
-using Parser = void (*)(Options&, SpawnRequest*);
-using Spawner = int (*)(const SpawnRequest&, SpawnResult*, const char**);
-
-Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* name, Parser parse, Spawner spawn) {
+// spawn, spawnExec and spawnOci: parse the options into a request, spawn, return the descriptors (those a spawner
+// does not open stay -1).
+template <typename Request>
+Napi::Value SpawnWith(const Napi::CallbackInfo& info, const char* name, void (*parse)(Options&, Request*),
+                      int (*spawn)(const Request&, SpawnResult*, const char**)) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsObject()) return ThrowTypeError(env, std::string(name) + "(options: object)");
-  SpawnRequest request;
+  Request request;
   std::string problem;
   Options options(info[0].As<Napi::Object>(), "", &problem);
   parse(options, &request);
@@ -339,6 +316,10 @@ Napi::Value SpawnFunction(const Napi::CallbackInfo& info) { return SpawnWith(inf
 
 Napi::Value SpawnExecFunction(const Napi::CallbackInfo& info) {
   return SpawnWith(info, "spawnExec", ParseExecRequest, SpawnExec);
+}
+
+Napi::Value SpawnOciFunction(const Napi::CallbackInfo& info) {
+  return SpawnWith(info, "spawnOci", ParseOciRequest, SpawnOci);
 }
 
 // openPipe() → [readFd, writeFd], both close-on-exec: the ends minictr relays `exec`'s stdio through.
