@@ -5,14 +5,16 @@
 // without close-on-exec (as a careless caller leaves it; Node marks only its low inherited fds close-on-exec), and
 // each process a run starts is looked at: PID 1 of `run` and of `run -d`, an `exec`'d process, minictr-oci's create
 // and exec, the monitor, minictr-proxy and the network's DNS resolver (the last two once inherited fd 100: they
-// outlive the run, posix_spawn and child_process close nothing). None holds anything under /sys/fs/cgroup; a
-// container's process holds only fds 0-2.
+// outlive the run, posix_spawn and child_process close nothing), and on cgroup v2 (CLONE_INTO_CGROUP's directory)
+// PID 1 and an `exec`'d process. None holds anything under /sys/fs/cgroup; a container's process holds only fds 0-2.
 
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cgroupV2 } from '../../src/container/cgroups.js';
 import { BUSYBOX_ROOTFS } from '../helpers/registry.js';
 import { CLI, foreignPidNamespaceProcesses, isRoot, monitorProcesses, proxyProcesses, useScratchHost } from '../helpers/scratch-host.js';
 
@@ -102,6 +104,35 @@ describe.skipIf(!isRoot)('descriptors of the processes minictr starts (needs roo
       await host.minictr(['network', 'rm', 'fdnet']);
     }
   }, 120_000);
+
+  // On cgroup v2 PID 1 and exec's joiner are cloned into the container's cgroup by a descriptor of its directory
+  // (CLONE_INTO_CGROUP). On a hybrid host the cgroup2 hierarchy is mounted on /sys/fs/cgroup in a namespace of the
+  // test's own (as limits.test.ts does), where minictr sees cgroup v2.
+  it.skipIf(cgroupV2() || !existsSync('/sys/fs/cgroup/unified/cgroup.procs'))('on cgroup v2, hands on no descriptor of the cgroup directory', async () => {
+    const cli = (args: string) => `${process.execPath} ${CLI} ${args} 100</sys/fs/cgroup`;
+    // Waits until the cgroup holds N processes running sleep; prints each one's descriptors as "fd>target".
+    const show = (count: number) => [
+      `for i in $(seq 200); do n=0; for p in $(cat /sys/fs/cgroup/minictr/$id/cgroup.procs); do [ "$(cat /proc/$p/comm)" = sleep ] && n=$((n+1)); done; [ $n -ge ${count} ] && break; sleep 0.025; done`,
+      'for p in $(cat /sys/fs/cgroup/minictr/$id/cgroup.procs); do echo "$p $(for f in /proc/$p/fd/*; do printf "%s>%s " "${f##*/}" "$(readlink $f)"; done)"; done',
+    ];
+    const script = [
+      'set -e',
+      'mount -t cgroup2 none /sys/fs/cgroup; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/lib; ip link set lo up',
+      `id=$(${cli('run -d --network none /bin/sleep 30')})`,
+      ...show(1),
+      `${cli('exec "$id" /bin/sleep 30')} &`,
+      ...show(2),
+      `${process.execPath} ${CLI} rm -f "$id" >/dev/null`,
+      'wait',
+    ].join('\n');
+    const result = await execa('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'bash', '-c', script], { reject: false, timeout: 30_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    // PID 1 alone, then PID 1 and exec's process: fds 0-2 each, none a cgroup.
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line, result.stdout).toMatch(/^\d+ 0>\S+ 1>\S+ 2>\S+ ?$/);
+    expect(result.stdout).not.toContain('/sys/fs/cgroup');
+  }, 60_000);
 
   it("minictr-oci's create and exec hand on no cgroup descriptor", async () => {
     const { host } = context;
