@@ -14,6 +14,7 @@
 //   receiveTerminal, resizePty                                    -t's pseudo-terminal (pty.cc)
 //   openPipe()                    → [read, write]                 exec's stdio, relayed when it is a terminal
 //   exitNow(code)                 → never: _exit(code)             the end of a run, without Node's own exit
+//   closeOnExecFrom(first)        → undefined                      no inherited descriptor reaches a spawned helper
 //   signalProcess(pid, startTime, signal) → boolean                a recorded process, never another (proc.cc)
 //   openProcess(pid, startTime)   → number | null                  a pidfd on a recorded process (proc.cc)
 //   lockDirectory(path)           → number                         a descriptor holding flock on it (lock.cc)
@@ -350,6 +351,14 @@ Napi::Value ExitNow(const Napi::CallbackInfo& info) {
   _exit(info[0].As<Napi::Number>().Int32Value() & 0xff);
 }
 
+// closeOnExecFrom(first): marks every descriptor from `first` on close-on-exec (MarkAllCloseOnExec), so that no
+// process this one starts with child_process inherits one that minictr's caller left inheritable (libuv closes none).
+Napi::Value CloseOnExecFrom(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsNumber()) return ThrowTypeError(info.Env(), "closeOnExecFrom(first: number)");
+  MarkAllCloseOnExec(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
 // Release blocks until the child execs (a few milliseconds of mounts), so it runs on the libuv thread pool.
 class ReleaseWorker : public Napi::AsyncWorker {
  public:
@@ -410,6 +419,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnOci", Napi::Function::New(env, minictr::SpawnOciFunction, "spawnOci"));
   exports.Set("openPipe", Napi::Function::New(env, minictr::OpenPipe, "openPipe"));
   exports.Set("exitNow", Napi::Function::New(env, minictr::ExitNow, "exitNow"));
+  exports.Set("closeOnExecFrom", Napi::Function::New(env, minictr::CloseOnExecFrom, "closeOnExecFrom"));
   exports.Set("release", Napi::Function::New(env, minictr::ReleaseFunction, "release"));
   exports.Set("abort", Napi::Function::New(env, minictr::AbortFunction, "abort"));
   exports.Set("watchExit", Napi::Function::New(env, minictr::WatchExit, "watchExit"));

@@ -46,6 +46,9 @@ Napi::Value SpawnHelper(const Napi::CallbackInfo& info) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // Nothing else: a descriptor minictr's caller left without close-on-exec (a pipe it waits on for EOF, a host
+  // directory) would otherwise live on in a process that outlives this run.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 4);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t all;

@@ -319,6 +319,11 @@ export interface NativeAddon {
   /** _exit(code): ends the process at once, without Node's own exit (cli.ts calls it last, where the addon is loaded). */
   exitNow(code: number): never;
   /**
+   * Marks every descriptor from `first` on close-on-exec, so that a process started with child_process (which closes
+   * none) inherits nothing minictr's caller left inheritable.
+   */
+  closeOnExecFrom(first: number): void;
+  /**
    * libnftables' nft_run_cmd_from_buffer on one context kept for the process (native/src/nftables.cc): `script` as
    * `nft [-j] [-t] -f -` reads it, one transaction; `ok` false when it failed, with nft's messages in `error`.
    */

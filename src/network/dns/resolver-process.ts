@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MinictrError } from '../../errors.js';
+import { nativeAddon } from '../../native/index.js';
 import { ownerOf } from '../../sys/exclusive-file.js';
 import { isAlive, killAndWait, startTimeOf, type ProcessRef } from '../../sys/proc.js';
 import { writeFileNamed } from '../../sys/reserved-space.js';
@@ -40,6 +41,9 @@ export async function ensureResolver(network: UserNetwork): Promise<void> {
   chmodSync(networkStateDir(network), 0o711);
   // Loaded here: node:child_process (with net and dgram) costs every run about 2.5 ms to load, and few need it.
   const { spawn } = await import('node:child_process');
+  // The resolver outlives this run: nothing minictr's caller left open (a pipe it waits on, a host directory) may
+  // live on in it.
+  nativeAddon().closeOnExecFrom(3);
   const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, networkStateDir(network), network.gateway, network.subnet], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
