@@ -139,6 +139,8 @@ export interface VethRequest {
    * file (a CNI runtime's netns path).
    */
   peer: { name: string; mac: string; netns: { pid: number } | { fd: number } };
+  /** Created down, to be brought up by setLinkUp once its filter is attached. */
+  down?: boolean;
 }
 
 /** A veth pair, created up on its bridge, its peer created in place in another network namespace. */
@@ -148,7 +150,7 @@ export function newVeth(veth: VethRequest): Request {
     name: 'RTM_NEWLINK',
     type: RTM_NEWLINK,
     flags: NLM_F_CREATE | NLM_F_EXCL,
-    header: ifinfomsg(0, true),
+    header: ifinfomsg(0, veth.down !== true),
     attributes: [
       stringAttribute('IFLA_IFNAME', IFLA_IFNAME, veth.name),
       u32Attribute('IFLA_MASTER', IFLA_MASTER, veth.master.index, `${veth.master.index} (${veth.master.name})`),
@@ -188,6 +190,11 @@ export function setHairpin(name: string, on: boolean): Request {
       ]),
     ],
   };
+}
+
+/** Brings a link up (`ip link set NAME up`). */
+export function setLinkUp(name: string): Request {
+  return { name: 'RTM_NEWLINK', type: RTM_NEWLINK, flags: 0, header: ifinfomsg(0, true), attributes: [stringAttribute('IFLA_IFNAME', IFLA_IFNAME, name)] };
 }
 
 export function deleteLink(name: string): Request {

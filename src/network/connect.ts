@@ -72,8 +72,11 @@ export async function connect(addon: NativeAddon, network: UserNetwork, containe
   const identity = { mac: macFor(parseIpv4(address)!), address: parseIpv4(address)!, ...(address6 !== null ? { address6: parseIpv6(address6)! } : {}) };
   container.journal({ kind: 'veth', name: veth });
   try {
-    applyLinks(addon, [vethOperation(veth, network.bridge, container.pid, identity.mac, ifname)]);
+    // Its host end stays down until the filter holds: the container runs already, and with NET_ADMIN it could
+    // bring its own end up and send before the filter is attached.
+    applyLinks(addon, [{ ...vethOperation(veth, network.bridge, container.pid, identity.mac, ifname), down: true }]);
     attachVethFilter(addon, veth, identity);
+    applyLinks(addon, [{ kind: 'up', name: veth }]);
   } catch (cause) {
     throw stepError('create veth', `${veth} on ${network.bridge} (${ifname} in the netns of pid ${container.pid})`, cause);
   }

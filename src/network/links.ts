@@ -11,7 +11,7 @@
 
 import type { NativeAddon } from '../native/index.js';
 import { describeRequest, type Request } from '../netlink/message.js';
-import { deleteLink, dumpLinks, NETLINK_ROUTE, newBridge, newVeth, parseLink, replaceAddress, replaceAddress6, setHairpin } from '../netlink/route.js';
+import { deleteLink, dumpLinks, NETLINK_ROUTE, newBridge, newVeth, parseLink, replaceAddress, replaceAddress6, setHairpin, setLinkUp } from '../netlink/route.js';
 import { withNetlink, type NetlinkError, type NetlinkSocket } from '../netlink/socket.js';
 import { formatIpv4 } from './subnet.js';
 import { formatIpv6 } from './subnet6.js';
@@ -37,6 +37,16 @@ export interface VethOperation {
    * the namespace file `netns` names (a path, as ip's `netns` takes it) whose descriptor `netnsFd` is.
    */
   peer: { name: string; mac: string; netns: number | string; netnsFd?: number };
+  /**
+   * Created down, brought up by a later 'up' operation once its filter is attached: for `network connect`, whose
+   * container already runs and could send through its new end before the filter holds.
+   */
+  down?: boolean;
+}
+
+export interface UpOperation {
+  kind: 'up';
+  name: string;
 }
 
 export interface DeleteOperation {
@@ -44,7 +54,7 @@ export interface DeleteOperation {
   name: string;
 }
 
-export type LinkOperation = BridgeOperation | VethOperation | DeleteOperation;
+export type LinkOperation = BridgeOperation | VethOperation | UpOperation | DeleteOperation;
 
 /** One request and the `ip -batch` line that does the same; `request` is built only when the step is carried out. */
 interface Step {
@@ -72,21 +82,23 @@ function phases(operation: LinkOperation, indexOf: (name: string) => number): St
       return [[{ line: `link add ${name} up address ${mac} type bridge`, request: () => newBridge(name, mac) }], addresses];
     }
     case 'veth': {
-      const { name, master, peer } = operation;
+      const { name, master, peer, down } = operation;
       return [
         [
           {
-            line: `link add ${name} up master ${master} type veth peer name ${peer.name} address ${peer.mac} netns ${peer.netns}`,
+            line: `link add ${name}${down === true ? '' : ' up'} master ${master} type veth peer name ${peer.name} address ${peer.mac} netns ${peer.netns}`,
             request: () => {
               const netns = peer.netnsFd !== undefined ? { fd: peer.netnsFd } : typeof peer.netns === 'number' ? { pid: peer.netns } : null;
               if (netns === null) throw new Error(`no process or open file for the namespace of ${peer.name} (${peer.netns})`);
-              return newVeth({ name, master: { index: indexOf(master), name: master }, peer: { name: peer.name, mac: peer.mac, netns } });
+              return newVeth({ name, master: { index: indexOf(master), name: master }, peer: { name: peer.name, mac: peer.mac, netns }, down });
             },
           },
           { line: `link set ${name} type bridge_slave hairpin on`, request: () => setHairpin(name, true) },
         ],
       ];
     }
+    case 'up':
+      return [[{ line: `link set ${operation.name} up`, request: () => setLinkUp(operation.name) }]];
     case 'delete':
       return [[{ line: `link del ${operation.name}`, request: () => deleteLink(operation.name) }]];
   }

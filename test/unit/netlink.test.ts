@@ -11,7 +11,8 @@ import {
   u8Attribute,
   type Request,
 } from '../../src/netlink/message.js';
-import { deleteLink, newBridge, newVeth, parseLink, replaceAddress, setHairpin } from '../../src/netlink/route.js';
+import { deleteLink, newBridge, newVeth, parseLink, replaceAddress, setHairpin, setLinkUp } from '../../src/netlink/route.js';
+import { ipLines } from '../../src/network/links.js';
 
 const hex = (buffer: Buffer) => buffer.toString('hex');
 
@@ -63,6 +64,16 @@ describe('netlink message encoding', () => {
     pid.writeUInt16LE(19, 2); // IFLA_NET_NS_PID
     pid.writeUInt32LE(4242, 4);
     expect(bytes.includes(pid)).toBe(true);
+  });
+
+  it('creates a veth down when asked (network connect), then brings it up by name', () => {
+    const request = newVeth({ name: 'mc1', master: { index: 5, name: 'minictr0' }, peer: { name: 'eth1', mac: '02:6d:63:00:00:07', netns: { pid: 4242 } }, down: true });
+    expect(describeRequest(request)).toMatch(/^RTM_NEWLINK\(NLM_F_CREATE\|NLM_F_EXCL\) ifinfomsg\{\} IFLA_IFNAME "mc1"/);
+    expect(encodeRequest(request, 1).readUInt32LE(16 + 12)).toBe(0); // ifi_change: nothing, so it stays down
+    expect(describeRequest(setLinkUp('mc1'))).toBe('RTM_NEWLINK ifinfomsg{flags IFF_UP} IFLA_IFNAME "mc1"');
+    const veth = { kind: 'veth', name: 'mc1', master: 'mcbr1', peer: { name: 'eth1', mac: '02:6d:63:00:00:07', netns: 4242 }, down: true } as const;
+    expect(ipLines(veth)[0]).toBe('link add mc1 master mcbr1 type veth peer name eth1 address 02:6d:63:00:00:07 netns 4242');
+    expect(ipLines({ kind: 'up', name: 'mc1' })).toEqual(['link set mc1 up']);
   });
 
   it('describes the bridge, its address, hairpin and deletion', () => {
