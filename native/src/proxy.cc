@@ -38,7 +38,9 @@ constexpr unsigned kSpliceFlags = 1 | 2;  // SPLICE_F_MOVE | SPLICE_F_NONBLOCK
 constexpr int kPrSetNoNewPrivs = 38;
 constexpr int kClockMonotonic = 1;
 constexpr int kMaxMappings = 64;
-constexpr int kMaxConnections = 128;  // 6 descriptors each: within the default limit of 1024
+constexpr int kMaxConnections = 128;  // 6 descriptors each (FitToDescriptorLimit)
+constexpr int kConnectionDescriptors = 6;
+constexpr int kRlimitNofile = 7;
 constexpr int kMaxFlows = 128;
 constexpr long kFlowIdleSeconds = 90;
 constexpr size_t kSpliceChunk = 65536;
@@ -115,6 +117,7 @@ struct Connection {
   Direction down;  // container → client
 };
 Connection connections[kMaxConnections];
+int connection_limit = kMaxConnections;
 
 struct Flow {
   bool used;
@@ -174,8 +177,8 @@ void Serve(Connection& connection, unsigned events) {
 // is full or a descriptor cannot be had.
 void Admit(const Mapping& mapping, int client) {
   int index = 0;
-  while (index < kMaxConnections && connections[index].used) index++;
-  if (index == kMaxConnections) {
+  while (index < connection_limit && connections[index].used) index++;
+  if (index == connection_limit) {
     sys::Close(client);
     return;
   }
@@ -341,6 +344,23 @@ void Open(Mapping& mapping, int index) {
   mapping.fd = fd;
 }
 
+// The soft descriptor limit raised to the hard one (as Node does), and no more connections admitted than it leaves
+// room for: accept must never fail with EMFILE, since the listener would then stay readable and wake the loop for
+// ever. A client beyond the limit is accepted and closed at once. Room is kept for the listeners, the UDP flows and
+// a few more (epoll, the control socket, stdio, the client being accepted).
+void FitToDescriptorLimit() {
+  struct { unsigned long long soft, hard; } limit{};
+  if (sys::Sys(__NR_prlimit64, 0, kRlimitNofile, nullptr, &limit) < 0) return;
+  limit.soft = limit.hard;
+  sys::Sys(__NR_prlimit64, 0, kRlimitNofile, &limit, nullptr);
+  bool udp = false;
+  for (int i = 0; i < mapping_count; i++) udp = udp || !mappings[i].tcp;
+  long long room = static_cast<long long>(limit.soft > 1 << 20 ? 1 << 20 : limit.soft) - 8 - mapping_count -
+                   (udp ? kMaxFlows : 0);
+  long long fits = room > 0 ? room / kConnectionDescriptors : 0;
+  connection_limit = fits < kMaxConnections ? static_cast<int>(fits) : kMaxConnections;
+}
+
 // No supplementary groups, UID:GID for all three ids (which clears every capability), and no_new_privs.
 void DropPrivileges(unsigned long long uid, unsigned long long gid) {
   long failed = sys::Sys(__NR_setgroups, 0, nullptr);
@@ -372,6 +392,7 @@ int main(int argc, char** argv, char**) {
   epoll = static_cast<int>(sys::Sys(__NR_epoll_create1, O_CLOEXEC));
   if (epoll < 0) Fail("epoll_create1", 0, epoll);
   for (int i = 0; i < mapping_count; i++) Open(mappings[i], i);
+  FitToDescriptorLimit();
   DropPrivileges(uid, gid);
   if (Watch(kControlFd, EPOLLIN, Tag(kControl, 0)) < 0 || sys::Write(kControlFd, "ready\n", 6) != 6) return 1;
 

@@ -43,6 +43,46 @@ tcp.listen(80, 'fd00:99::5', () => udp.bind(53, 'fd00:99::5', () => {
 setTimeout(() => { console.log('timeout'); process.exit(1); }, 5000);
 `;
 
+/**
+ * Run by Node in the scratch host: the proxy under descriptor limits of 40 to 45 (one of them leaves no descriptor
+ * at all once its connections are made, whatever the proxy's own few are), 9 idle clients through [::1] each, then
+ * the proxy's CPU time over half a second (an accept failing with EMFILE used to leave the listener readable and the
+ * loop spinning), then, with the clients gone, one more client that must be served.
+ */
+const DESCRIPTOR_LIMIT = `
+const net = require('net'), { spawn } = require('child_process'), { readFileSync } = require('fs');
+const cpu = (pid) => { const f = readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function trial(limit) {
+  const port = 8060 + limit;
+  const proxy = spawn('prlimit', ['--nofile=' + limit + ':' + limit, '--', process.argv[1], '65534', '65534', 'fd000099000000000000000000000005', 'tcp:' + port + ':80'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve) => proxy.stdio[3].once('data', resolve));
+  proxy.stdio[3].write('y');
+  const idle = [];
+  for (let i = 0; i < 9; i++) idle.push(net.connect(port, '::1').on('error', () => {}));
+  await sleep(300);
+  const before = cpu(proxy.pid);
+  await sleep(500);
+  const spent = cpu(proxy.pid) - before;
+  for (const c of idle) c.destroy();
+  await sleep(200);
+  const answer = await new Promise((resolve) => {
+    let text = '';
+    net.connect(port, '::1').on('data', (d) => (text += d)).on('end', () => resolve(text)).on('error', () => resolve('error'));
+  });
+  proxy.kill('SIGKILL');
+  return limit + ': ' + (spent <= 5 ? 'idle' : 'spinning') + ' ' + answer;
+}
+const tcp = net.createServer((c) => c.end('served'));
+tcp.listen(80, 'fd00:99::5', async () => {
+  const results = [];
+  for (let limit = 40; limit <= 45; limit++) results.push(await trial(limit));
+  console.log(results.join('\\n'));
+  process.exit(0);
+});
+setTimeout(() => { console.log('timeout'); process.exit(1); }, 20000);
+`;
+
 const PAGE = 'mkdir -p /www && echo over-loopback > /www/index.html && exec /usr/sbin/httpd -f -p 80 -h /www';
 
 describe.skipIf(!isRoot)('-p on [::1] through minictr-proxy (needs root: skipped otherwise)', () => {
@@ -161,6 +201,18 @@ describe.skipIf(!isRoot)('-p on [::1] through minictr-proxy (needs root: skipped
     try {
       const result = await host.exec([process.execPath, '-e', DATA_PATH, PROXY]);
       expect(String(result.stdout).trim(), String(result.stderr)).toBe(`ready got ${3 << 20} echo ping`);
+    } finally {
+      await host.must(['ip', 'addr', 'del', 'fd00:99::5/128', 'dev', 'lo']);
+    }
+  }, 60_000);
+
+  it('admits no more connections than its descriptor limit allows, instead of spinning on EMFILE', async () => {
+    const { host } = context;
+    await host.must(['ip', 'addr', 'add', 'fd00:99::5/128', 'dev', 'lo', 'nodad']);
+    try {
+      const result = await host.exec([process.execPath, '-e', DESCRIPTOR_LIMIT, PROXY]);
+      const expected = [40, 41, 42, 43, 44, 45].map((limit) => `${limit}: idle served`).join('\n');
+      expect(String(result.stdout).trim(), String(result.stderr)).toBe(expected);
     } finally {
       await host.must(['ip', 'addr', 'del', 'fd00:99::5/128', 'dev', 'lo']);
     }
