@@ -142,7 +142,11 @@ describe.skipIf(!isRoot)('descriptors of the processes minictr starts (needs roo
       ociVersion: '1.0.2',
       process: { args: ['/bin/sleep', '1000'], env: ['PATH=/bin'], cwd: '/' },
       root: { path: BUSYBOX_ROOTFS, readonly: true },
-      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+      // /dev on a tmpfs: without it the runtime makes the default device nodes in the shared rootfs itself.
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+      ],
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }], resources: { pids: { limit: 10 } } },
     }));
     // The container inherits create's stdio: a file, or a pipe would keep the test's reader waiting.
