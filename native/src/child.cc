@@ -437,14 +437,14 @@ void FailStep(const ProcessConfig& config, int32_t step) {
   _exit(127);  // what minictr reports comes from the error pipe, not from this status
 }
 
-void AwaitRelease(const ProcessConfig& config) {
+void AwaitRelease(const ProcessConfig& config, bool die_with_parent) {
   // 0. Die with the parent (minictr, minictr-monitor for -d), start from default signal handling, and drop the
   //    copies of the other processes' pipe ends this process inherited. Not dumpable: until it execs, this is a
   //    copy of Node's memory with host descriptors (for `minictr exec`, of minictr-init's: see join.cc), and the
   //    container's root may otherwise read /proc/PID/mem, environ and fd of a process of its own uid (runc does the
   //    same). It does not stop root keeping CAP_SYS_PTRACE, which is why exec's process is never a copy of Node.
   //    execve() makes it dumpable again.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);
   ResetSignals();
   for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);

@@ -174,9 +174,10 @@ void MarkAllCloseOnExec(int first);
 // ignored signals (SIGPIPE) and the mask that was blocked across clone().
 void ResetSignals();
 
-// The first steps of every child: die with the parent, default signals, not dumpable, the other processes' pipe ends
-// closed; then block until minictr says "go". Exits quietly if it says nothing (it gave up).
-void AwaitRelease(const ProcessConfig& config);
+// The first steps of every child: die with the parent (unless `die_with_parent` is false: minictr-oci's container
+// outlives `create`), default signals, not dumpable, the other processes' pipe ends closed; then block until minictr
+// says "go". Exits quietly if it says nothing (it gave up).
+void AwaitRelease(const ProcessConfig& config, bool die_with_parent = true);
 
 // A session of its own and, with -t, the pseudo-terminal as its controlling terminal; `stdio` is what becomes fds
 // 0-2 (the terminal's replica with -t).

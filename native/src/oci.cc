@@ -149,12 +149,7 @@ void AwaitStart(const OciChildConfig& config) {
   //      exits at once, and the container outlives `create`.
   //      First, as RunChild, into its cgroups (v1): `create` returns with the process in them.
   if (!EnterCgroups(config.cgroup_tasks)) FailStep(config, kStepJoinCgroup);
-  prctl(PR_SET_DUMPABLE, 0);
-  ResetSignals();
-  for (int i = 0; i < config.foreign_fd_count; i++) close(config.foreign_fds[i]);
-  char go[2] = {0, 0};
-  if (ReadFully(config.release_fd, go, sizeof go) != 2 || go[0] != 'g' || go[1] != 'o') _exit(0);
-  close(config.release_fd);
+  AwaitRelease(config, false);
 
   // 1b. In a user namespace (its maps written by the caller before the release, or joined by path) the child still
   //     has the caller's ids, which it does not map: it becomes the namespace's root, as runc does, so that what it
