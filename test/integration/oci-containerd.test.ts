@@ -4,12 +4,13 @@
 // Skipped, saying so, where containerd is not installed.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeEngineWork } from '../helpers/engine-work.js';
 import { BUSYBOX_ROOTFS } from '../helpers/registry.js';
 import { CLI, isRoot, ScratchHost, type Result } from '../helpers/scratch-host.js';
 
@@ -47,14 +48,7 @@ describe.skipIf(!isRoot || !hasContainerd)('containerd with --runc-binary minict
   afterAll(async () => {
     daemon?.kill('SIGTERM');
     await daemon;
-    if (work !== undefined) {
-      try {
-        execFileSync('umount', ['-R', join(work, 'root')], { stdio: 'ignore' });
-      } catch {
-        // nothing mounted
-      }
-      rmSync(work, { recursive: true, force: true });
-    }
+    if (work !== undefined) removeEngineWork(work);
     await host?.dispose();
   });
 

@@ -5,11 +5,12 @@
 // which some sandboxes do not grant: they are given explicitly here.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeEngineWork } from '../helpers/engine-work.js';
 import { BUSYBOX_ROOTFS } from '../helpers/registry.js';
 import { isRoot, ScratchHost, type Result } from '../helpers/scratch-host.js';
 
@@ -34,14 +35,7 @@ describe.skipIf(!isRoot || !hasPodman)('podman --runtime minictr-oci (needs root
 
   afterAll(async () => {
     await podman(['rm', '-af']);
-    if (work !== undefined) {
-      try {
-        execFileSync('umount', ['-R', join(work, 'root')], { stdio: 'ignore' });
-      } catch {
-        // nothing mounted
-      }
-      rmSync(work, { recursive: true, force: true });
-    }
+    if (work !== undefined) removeEngineWork(work);
     await host?.dispose();
   });
 
