@@ -55,13 +55,18 @@ export function latency({ runs }) {
   const baseline = process.env.MINICTR_BENCH_BASELINE;
   const builds = baseline ? [['minictr', cli], ['baseline', baseline]] : [['minictr', cli]];
   const variants = [{ name: 'node -e 0 (floor)', argv: [process.execPath, '-e', '0'] }];
+  // Node 20 parses NODE_EXTRA_CA_CERTS's file at every start (30 ms for a system bundle), which minictr's bin defers
+  // (src/extra-ca-certs.ts): where it is set, the floor without it is measured too, and runs are compared with both.
+  const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...withoutExtraCaCerts } = process.env;
+  const cleanFloor = extraCaCerts !== undefined;
+  if (cleanFloor) variants.push({ name: 'node -e 0 without NODE_EXTRA_CA_CERTS', argv: [process.execPath, '-e', '0'], env: withoutExtraCaCerts });
   for (const [name, program] of builds) {
     for (const { args } of MODES) {
       variants.push({ name: `${name} run ${[...args, '/bin/true'].join(' ')}`, argv: [program, 'run', '--rm', ...args, '/bin/true'] });
     }
   }
   variants.push({ name: 'shell script (run --dry-run): unshare, ip, nft', argv: ['bash', script] });
-  const notes = [];
+  const notes = cleanFloor ? [`NODE_EXTRA_CA_CERTS is set (${extraCaCerts}): \`node -e 0\` parses it at start-up, minictr's bin defers it to its first TLS connection`] : [];
   if (which('crun')) {
     const bundle = crunBundle();
     let n = 0;
@@ -85,15 +90,16 @@ export function latency({ runs }) {
 
   // 1. Whole runs, spawn to exit, after three warm-up rounds.
   const argvOf = (variant) => (typeof variant.argv === 'function' ? variant.argv() : variant.argv);
-  for (let round = 0; round < 3; round++) for (const variant of variants) timeOnce(argvOf(variant));
+  for (let round = 0; round < 3; round++) for (const variant of variants) timeOnce(argvOf(variant), variant.env);
   const samples = variants.map(() => []);
-  for (let r = 0; r < runs; r++) variants.forEach((variant, i) => samples[i].push(timeOnce(argvOf(variant))));
+  for (let r = 0; r < runs; r++) variants.forEach((variant, i) => samples[i].push(timeOnce(argvOf(variant), variant.env)));
   const floor = median(samples[0]);
   const rows = variants.map((variant, i) => ({
     variant: variant.name,
     'median ms': round(median(samples[i])),
     'p90 ms': round(quantile(samples[i], 0.9)),
     '× node -e 0': round(median(samples[i]) / floor, 2),
+    ...(cleanFloor ? { '× node -e 0 without NODE_EXTRA_CA_CERTS': round(median(samples[i]) / median(samples[1]), 2) } : {}),
   }));
 
   // 2. Per-step times of each network mode (and build), from --timings=json, interleaved too.

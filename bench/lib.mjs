@@ -50,9 +50,9 @@ export function which(program) {
 }
 
 /** Wall time in ms of one process, spawn to exit, as a shell user would see it. */
-export function timeOnce(argv) {
+export function timeOnce(argv, env = process.env) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}`);
   return elapsed;

@@ -134,10 +134,15 @@ function moduleLauncher(bundle, path) {
  * string and a comment, and the module requires the same launcher.
  */
 function shellLauncher(bundle, base) {
+  // Its first command: Node 20 parses NODE_EXTRA_CA_CERTS's file at start-up, 30 ms for a system bundle; minictr
+  // reads it when it makes its first TLS connection instead (src/extra-ca-certs.ts, which also gives the variable
+  // back to the processes minictr starts).
+  const deferExtraCaCerts =
+    'if [ "${NODE_EXTRA_CA_CERTS+set}" ]; then MINICTR_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export MINICTR_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi;';
   const quote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
   return [
     '#!/bin/sh',
-    `":" //; [ "$0" -ef ${quote(`${base}.js`)} ] && exec node -- ${quote(`${base}.cjs`)} "$@"; exec node -- "$0" "$@"`,
+    `":" //; ${deferExtraCaCerts} [ "$0" -ef ${quote(`${base}.js`)} ] && exec node -- ${quote(`${base}.cjs`)} "$@"; exec node -- "$0" "$@"`,
     `// ${bundle}: the line above for a shell; for Node, the launcher beside this file (scripts/bundle.mjs).`,
     "import { createRequire } from 'node:module';",
     `createRequire(import.meta.url)(${JSON.stringify(`./${basename(base)}.cjs`)});`,

@@ -12,6 +12,7 @@
 import './startup.js';
 import { Command, CommanderError, Option } from 'commander';
 import { MinictrError } from './errors.js';
+import { restoreExtraCaCerts } from './extra-ca-certs.js';
 import { error, setDebug } from './log.js';
 import { loadedAddon } from './native/index.js';
 import { flushStdio, setUpStdio } from './stdio.js';
@@ -406,6 +407,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 setUpStdio();
+restoreExtraCaCerts();
 
 // Node decoded the arguments as UTF-8, replacing bytes that are not; the container gets them as they were. No
 // top-level await: the bundle is a CommonJS script (scripts/bundle.mjs), so V8 can cache its compiled code.

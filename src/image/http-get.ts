@@ -9,15 +9,27 @@
 // - connections are kept alive and reused (one agent per scheme, for the process's life); idle ones do not keep the
 //   process running
 // - a connection that sends nothing for IDLE_TIMEOUT_MS fails, as undici's body and headers timeouts did
+// - the trusted roots include NODE_EXTRA_CA_CERTS's also when the bin deferred reading it (extra-ca-certs.ts)
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { extraCaCertificates } from '../extra-ca-certs.js';
 
 const MAX_REDIRECTS = 10;
 const IDLE_TIMEOUT_MS = 300_000;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+const httpAgent = new HttpAgent({ keepAlive: true });
+let httpsAgent: HttpsAgent | undefined;
+
+/** The HTTPS agent, made on the first HTTPS request: its roots may mean reading NODE_EXTRA_CA_CERTS's file. */
+function httpsAgentOnce(): HttpsAgent {
+  if (httpsAgent === undefined) {
+    const ca = extraCaCertificates();
+    httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca !== undefined ? { ca } : {}) });
+  }
+  return httpsAgent;
+}
 
 export interface HttpResponse {
   status: number;
@@ -66,7 +78,7 @@ export async function httpGet(url: URL, headers: Record<string, string>, plainAl
 function getOnce(url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
   const https = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const request = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent: https ? agents.https : agents.http }, resolve);
+    const request = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent: https ? httpsAgentOnce() : httpAgent }, resolve);
     request.setTimeout(IDLE_TIMEOUT_MS, () => request.destroy(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`)));
     request.on('error', reject);
     request.end();

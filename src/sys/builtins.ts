@@ -8,3 +8,4 @@ const require = createRequire(import.meta.url);
 export const crypto = (): typeof import('node:crypto') => require('node:crypto') as typeof import('node:crypto');
 export const stream = (): typeof import('node:stream') => require('node:stream') as typeof import('node:stream');
 export const tty = (): typeof import('node:tty') => require('node:tty') as typeof import('node:tty');
+export const tls = (): typeof import('node:tls') => require('node:tls') as typeof import('node:tls');

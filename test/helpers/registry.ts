@@ -24,11 +24,12 @@ export class TestRegistry {
    * Starts a registry on `address`; with `user`, it asks for basic authentication (an htpasswd file with that user,
    * its bcrypt hash made by Python's crypt, since Debian's registry package brings no htpasswd tool); with
    * `tokenAuth`, it accepts only bearer tokens of that token server (see token-server.ts); with `redirectBlobsTo`
-   * (a base URL), it answers blob downloads with a redirect there (distribution's `redirect` storage middleware).
+   * (a base URL), it answers blob downloads with a redirect there (distribution's `redirect` storage middleware);
+   * with `tls` (PEM files), it serves HTTPS.
    */
   static async start(
     host: ScratchHost,
-    options: { address?: string; user?: { name: string; password: string }; tokenAuth?: TokenAuth; redirectBlobsTo?: string } = {},
+    options: { address?: string; user?: { name: string; password: string }; tokenAuth?: TokenAuth; redirectBlobsTo?: string; tls?: { certificate: string; key: string } } = {},
   ): Promise<TestRegistry> {
     const address = options.address ?? REGISTRY;
     const dir = mkdtempSync(join(tmpdir(), 'minictr-registry-'));
@@ -46,13 +47,17 @@ export class TestRegistry {
       // Not auth, but also a last section of the config.
       auth.push('middleware:', '  storage:', '    - name: redirect', '      options:', `        baseurl: ${options.redirectBlobsTo}`);
     }
+    const tls = options.tls !== undefined ? ['  tls:', `    certificate: ${options.tls.certificate}`, `    key: ${options.tls.key}`] : [];
     writeFileSync(
       join(dir, 'config.yml'),
-      ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: ${address}`, ...auth, ''].join('\n'),
+      ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: ${address}`, ...tls, ...auth, ''].join('\n'),
     );
     const server = host.exec(['docker-registry', 'serve', join(dir, 'config.yml')]);
     for (let i = 0; i < 100; i++) {
-      const probe = `fetch('http://${address}/v2/').then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))`;
+      // Over HTTPS any certificate will do: the probe asks only whether the registry answers yet.
+      const probe = options.tls !== undefined
+        ? `require('node:https').get('https://${address}/v2/', { rejectUnauthorized: false }, (r) => process.exit(r.statusCode < 500 ? 0 : 1)).on('error', () => process.exit(1))`
+        : `fetch('http://${address}/v2/').then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))`;
       if ((await host.exec([process.execPath, '-e', probe])).exitCode === 0) return new TestRegistry(dir, server);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -2,7 +2,7 @@
 // program, through a symlink as `npm link` installs it, it execs Node on the CommonJS launcher (no ES module
 // loaded); run by Node (`node dist/cli.js`, the README's commands) it requires the same launcher; copied elsewhere
 // with the files beside it, it runs from the copy. And the end of a run: the addon's exitNow, after the 'exit'
-// listeners, with the exit code and the output intact.
+// listeners, with the exit code and the output intact. And NODE_EXTRA_CA_CERTS's file is not read at start-up.
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -49,6 +49,21 @@ describe('the bin', () => {
     expect(traced.stdout).toBe('0.1.0\n');
     expect(traced.stderr).toContain(join(copy, 'cli.cjs'));
     expect(traced.stderr).not.toContain(join(DIST, 'cli.cjs'));
+  });
+
+  it("leaves NODE_EXTRA_CA_CERTS's file to the first TLS connection, for minictr-oci and minictr-cni to nobody", () => {
+    // Node 20 reads the file at start-up and warns when it cannot: a missing one shows whether it did.
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') };
+    const node = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env });
+    expect(node.stderr).toContain('Ignoring extra certs');
+    for (const bin of [BIN, join(DIST, 'oci/cli.js')]) {
+      const result = spawnSync(bin, ['--version'], { encoding: 'utf8', env });
+      expect(result.status).toBe(0);
+      expect(result.stderr).toBe('');
+    }
+    const cni = spawnSync(join(DIST, 'cni/main.js'), [], { encoding: 'utf8', env: { ...env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}' });
+    expect(cni.stdout).toContain('supportedVersions');
+    expect(cni.stderr).toBe('');
   });
 
   it("exitNow ends the process after the 'exit' listeners, with their code and everything written", () => {
