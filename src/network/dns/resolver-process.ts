@@ -44,7 +44,11 @@ export async function ensureResolver(network: UserNetwork): Promise<void> {
   // The resolver outlives this run: nothing minictr's caller left open (a pipe it waits on, a host directory) may
   // live on in it.
   nativeAddon().closeOnExecFrom(3);
+  // Nor NODE_EXTRA_CA_CERTS: Node would parse that file as it starts (30 ms for a system bundle) and keep the
+  // certificates for the resolver's life; it makes no TLS connection.
+  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
   const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, networkStateDir(network), network.gateway, network.subnet], {
+    env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
