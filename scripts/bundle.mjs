@@ -14,6 +14,8 @@
 // 3. The native addon stays where node-gyp builds it (native/build), loaded at run time by src/native/index.ts.
 // 4. Every module keeps the import.meta.url its tsc-compiled file has (dist/<path>.js): paths relative to it (the
 //    addon and helpers in native/build, the rootfs, dist/cli.js for minictr-monitor's cleanup) resolve as before.
+//    In minictr's bundle they are joined as paths, and its modules' createRequire() is the bundle's require: the
+//    first URL, its first createRequire and node:module cost a run 0.5-0.8 ms (scriptPaths below).
 // 5. commander's require of node:child_process waits for its first use (commanderWithoutChildProcess below).
 // 6. minictr's bundle is ASCII only (asciiOnly below), so that its launcher reads it as latin1: a copy of its bytes
 //    into a one-byte string, where reading it as UTF-8 decodes it (0.7 ms against 1.1 for 620 KB; 1.6 ms while
@@ -28,32 +30,52 @@ const src = `${root}src/`;
 const dist = `${root}dist/`;
 
 const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none' };
-// minictr's bundle is a script: one function of its file name and a require(), whose import.meta.url (step 4) is
-// its file's URL. A script's import() needs --experimental-vm-modules on Node 20: esbuild makes each a require(),
-// execa's too (step 2; Node 20.19+ requires an ES module without top-level await).
+// minictr's bundle is a script: one function of its file name and a require(), with the two helpers of step 4.
+// A script's import() needs --experimental-vm-modules on Node 20: esbuild makes each a require(), execa's too
+// (step 2; Node 20.19+ requires an ES module without top-level await).
+const scriptHelpers = [
+  "const __minictrPath = (dir, relative) => require('node:path').join(__filename, '..', dir, relative);",
+  'const __minictrRequire = require;',
+];
 const scriptOptions = {
   format: 'cjs',
   charset: 'ascii',
   supported: { 'dynamic-import': false },
-  define: { 'import.meta.url': '__minictrUrl' },
-  banner: { js: "(function (__filename, require) { 'use strict'; const __minictrUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: ["(function (__filename, require) { 'use strict';", ...scriptHelpers].join(' ') },
   footer: { js: '})' },
 };
 // CommonJS dependencies (commander, execa's) require() Node's built-in modules: give the ES module a require().
 const requireBanner = "import { createRequire as __minictrRequire } from 'node:module'; const require = __minictrRequire(import.meta.url);";
 
-/** Step 4: import.meta.url in src/X.ts becomes the URL of dist/X.js, relative to the bundle's own URL. */
-const distModuleUrl = {
-  name: 'dist-module-url',
-  setup(build) {
-    build.onLoad({ filter: /\/src\/.*\.ts$/ }, async ({ path }) => {
-      const compiled = `./${relative(src, path).replace(/\.ts$/, '.js')}`;
-      const source = await readFile(path, 'utf8');
-      const contents = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(compiled)}, import.meta.url).href`);
-      return { contents, loader: 'ts' };
-    });
-  },
-};
+/**
+ * Step 4: import.meta.url in src/X.ts becomes the URL of dist/X.js, relative to the bundle's own URL. In the
+ * script (`scriptPaths`), without a URL where a path is what the module makes of it: `fileURLToPath(new URL(R,
+ * import.meta.url))` becomes dist/X.js's directory joined with R (the same path: R is a relative path, not a URL
+ * with a query or escapes), `createRequire(import.meta.url)` the bundle's require (the launcher's, beside it in
+ * dist/: the modules that make one require built-in modules and absolute paths, which resolve alike from there).
+ * Another use of import.meta.url there fails the build.
+ */
+function distModuleUrl({ scriptPaths }) {
+  return {
+    name: 'dist-module-url',
+    setup(build) {
+      build.onLoad({ filter: /\/src\/.*\.ts$/ }, async ({ path }) => {
+        const compiled = `./${relative(src, path).replace(/\.ts$/, '.js')}`;
+        const source = await readFile(path, 'utf8');
+        if (!scriptPaths) {
+          return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(compiled)}, import.meta.url).href`), loader: 'ts' };
+        }
+        const contents = source
+          .replace(/fileURLToPath\(new URL\(([^(),]+), import\.meta\.url\)\)/g, (_, relativePath) => `__minictrPath(${JSON.stringify(dirname(compiled))}, ${relativePath})`)
+          .replaceAll('createRequire(import.meta.url)', '__minictrRequire');
+        if (contents.includes('import.meta.url')) {
+          throw new Error(`${path}: in minictr's bundle, import.meta.url only as fileURLToPath(new URL(R, import.meta.url)) or createRequire(import.meta.url) (step 4)`);
+        }
+        return { contents, loader: 'ts' };
+      });
+    },
+  };
+}
 
 /**
  * Step 6: esbuild's `charset: 'ascii'` escapes every other character of the code, but writes the comments it keeps
@@ -110,11 +132,12 @@ for (const { entry, bundle, cached } of commands) {
     ...common,
     entryPoints: [`${src}${entry}.ts`],
     outfile: `${dist}${file}`,
-    plugins: [distModuleUrl, execaApart, commanderWithoutChildProcess],
+    plugins: [distModuleUrl({ scriptPaths: cached }), execaApart, commanderWithoutChildProcess],
     ...(cached ? scriptOptions : { banner: { js: requireBanner } }),
   });
   const path = relative(dirname(`${dist}${entry}.js`), `${dist}${file}`).replace(/^(?!\.)/, './');
   if (cached) {
+    if (path !== `./${file}`) throw new Error(`${file}: not beside its launcher, whose require() it is given (step 4)`);
     await asciiOnly(`${dist}${file}`);
     await writeFile(`${dist}${entry}.cjs`, [...cachedLauncher(bundle, path), ''].join('\n'));
     await writeFile(`${dist}${entry}.js`, [...shellLauncher(bundle, `${dist}${entry}`), ''].join('\n'));
@@ -170,14 +193,13 @@ function shellLauncher(bundle, base) {
  * path of every container, has a cache of its own: one written by `--help` or `ps` lacks most of its functions
  * (`run --network none /bin/true` took 89 ms with such a cache, 83 ms with its own). A cache that cannot be written
  * (read-only dist/) only costs the compilation, as before. The launcher is CommonJS, so that Node loads no ES module
- * when the bin runs it (shellLauncher).
+ * when the bin runs it (shellLauncher), and gives the bundle, in the same directory, its own require() (step 4).
  */
 function cachedLauncher(bundle, path) {
   return [
     `// ${bundle}: the bundle, compiled with V8's code cache (scripts/bundle.mjs).`,
     "'use strict';",
     "const { readFileSync, renameSync, writeFileSync } = require('node:fs');",
-    "const { createRequire } = require('node:module');",
     "const { join } = require('node:path');",
     "const { Script } = require('node:vm');",
     `const filename = join(__dirname, ${JSON.stringify(path)});`,
@@ -193,6 +215,6 @@ function cachedLauncher(bundle, path) {
     '    } catch {}',
     '  });',
     '}',
-    'script.runInThisContext()(filename, createRequire(filename));',
+    'script.runInThisContext()(filename, require);',
   ];
 }

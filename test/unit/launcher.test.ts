@@ -2,7 +2,8 @@
 // program, through a symlink as `npm link` installs it, it execs Node on the CommonJS launcher (no ES module
 // loaded); run by Node (`node dist/cli.js`, the README's commands) it requires the same launcher; copied elsewhere
 // with the files beside it, it runs from the copy. It execs the Node that built it (no search along PATH) while
-// that Node exists, and PATH's otherwise. The bundle is ASCII only, as its launcher reads it as latin1. And the end of a run: the addon's exitNow, after the 'exit'
+// that Node exists, and PATH's otherwise. The bundle is ASCII only, as its launcher reads it as latin1, and starts
+// without a URL or node:module (its modules' paths are joined, their require is the launcher's). And the end of a run: the addon's exitNow, after the 'exit'
 // listeners, with the exit code and the output intact.
 
 import { spawnSync } from 'node:child_process';
@@ -59,6 +60,24 @@ describe('the bin', () => {
   it('is a bundle of ASCII only', () => {
     const bundle = readFileSync(join(DIST, 'minictr.cjs'));
     expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1);
+  });
+
+  it('starts without a URL or node:module', () => {
+    const preload = join(dir, 'count-urls.cjs');
+    writeFileSync(preload, [
+      "const url = require('node:url');",
+      'const used = [];',
+      "for (const name of ['pathToFileURL', 'fileURLToPath']) {",
+      '  const original = url[name];',
+      '  url[name] = (...args) => (used.push(name), original(...args));',
+      '}',
+      "globalThis.URL = class extends URL { constructor(...args) { super(...args); used.push('new URL'); } };",
+      "const report = () => ({ used, module: process.moduleLoadList.includes('NativeModule module') });",
+      "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(report())));",
+    ].join('\n'));
+    const result = spawnSync(process.execPath, ['-r', preload, join(DIST, 'cli.cjs'), '--version'], { encoding: 'utf8' });
+    expect(result.stdout).toBe('0.1.0\n');
+    expect(JSON.parse(result.stderr)).toEqual({ used: [], module: false });
   });
 
   it('runs under node as an ES module', () => {
