@@ -79,7 +79,7 @@ function distModuleUrl({ scriptPaths }) {
 
 /**
  * Step 6: esbuild's `charset: 'ascii'` escapes every other character of the code, but writes the comments it keeps
- * as they are: theirs become `\uXXXX` text. The launcher reads the bundle as latin1, which would garble any left.
+ * as they are: theirs become `\u{…}` text. The launcher reads the bundle as latin1, which would garble any left.
  */
 async function asciiOnly(file) {
   const text = await readFile(file, 'utf8');

@@ -3,8 +3,8 @@
 // loaded); run by Node (`node dist/cli.js`, the README's commands) it requires the same launcher; copied elsewhere
 // with the files beside it, it runs from the copy. It execs the Node that built it (no search along PATH) while
 // that Node exists, and PATH's otherwise. The bundle is ASCII only, as its launcher reads it as latin1, and starts
-// without a URL or node:module (its modules' paths are joined, their require is the launcher's). And the end of a run: the addon's exitNow, after the 'exit'
-// listeners, with the exit code and the output intact.
+// without a URL or node:module (its modules' paths are joined, their require is the launcher's). And the end of a
+// run: the addon's exitNow, after the 'exit' listeners, with the exit code and the output intact.
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
