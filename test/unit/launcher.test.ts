@@ -1,11 +1,14 @@
 // The bin, dist/cli.js, as scripts/bundle.mjs writes it: a /bin/sh script and an ES module at once. Run as a
 // program, through a symlink as `npm link` installs it, it execs Node on the CommonJS launcher (no ES module
 // loaded); run by Node (`node dist/cli.js`, the README's commands) it requires the same launcher; copied elsewhere
-// with the files beside it, it runs from the copy. And the end of a run: the addon's exitNow, after the 'exit'
-// listeners, with the exit code and the output intact. And NODE_EXTRA_CA_CERTS's file is not read at start-up.
+// with the files beside it, it runs from the copy. It execs the Node that built it (no search along PATH) while
+// that Node exists, and PATH's otherwise. The bundle is ASCII only, as its launcher reads it as latin1, and starts
+// without a URL or node:module (its modules' paths are joined, their require is the launcher's). And the end of a
+// run: the addon's exitNow, after the 'exit' listeners, with the exit code and the output intact. And
+// NODE_EXTRA_CA_CERTS's file is not read at start-up.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +38,47 @@ describe('the bin', () => {
     const link = join(dir, 'minictr');
     symlinkSync(BIN, link);
     expect(run([link, '--version'])).toEqual({ status: 0, stdout: '0.1.0\n', esm: false });
+  });
+
+  it('execs the Node that built it, whatever PATH holds', () => {
+    const result = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
+    expect(result).toMatchObject({ status: 0, stdout: '0.1.0\n' });
+  });
+
+  it("execs PATH's node when the Node that built it is gone", () => {
+    const copy = mkdtempSync(join(dir, 'moved-node-'));
+    for (const file of ['cli.cjs', 'minictr.cjs']) copyFileSync(join(DIST, file), join(copy, file));
+    const built = `'${process.execPath}'`;
+    const bin = readFileSync(BIN, 'utf8');
+    expect(bin.split('\n')[1]).toContain(built);
+    writeFileSync(join(copy, 'cli.js'), bin.replaceAll(built, `'${join(copy, 'gone', 'node')}'`));
+    chmodSync(join(copy, 'cli.js'), 0o755);
+    const path = `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`;
+    const result = spawnSync(join(copy, 'cli.js'), ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: path } });
+    expect(result).toMatchObject({ status: 0, stdout: '0.1.0\n' });
+  });
+
+  it('is a bundle of ASCII only', () => {
+    const bundle = readFileSync(join(DIST, 'minictr.cjs'));
+    expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1);
+  });
+
+  it('starts without a URL or node:module', () => {
+    const preload = join(dir, 'count-urls.cjs');
+    writeFileSync(preload, [
+      "const url = require('node:url');",
+      'const used = [];',
+      "for (const name of ['pathToFileURL', 'fileURLToPath']) {",
+      '  const original = url[name];',
+      '  url[name] = (...args) => (used.push(name), original(...args));',
+      '}',
+      "globalThis.URL = class extends URL { constructor(...args) { super(...args); used.push('new URL'); } };",
+      "const report = () => ({ used, module: process.moduleLoadList.includes('NativeModule module') });",
+      "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(report())));",
+    ].join('\n'));
+    const result = spawnSync(process.execPath, ['-r', preload, join(DIST, 'cli.cjs'), '--version'], { encoding: 'utf8' });
+    expect(result.stdout).toBe('0.1.0\n');
+    expect(JSON.parse(result.stderr)).toEqual({ used: [], module: false });
   });
 
   it('runs under node as an ES module', () => {
