@@ -100,6 +100,15 @@ export function nft(script: string, { json = false, terse = false } = {}): strin
   return output;
 }
 
+/**
+ * Starts loading libnftables on the thread pool (see native/src/nftables.cc), for a run that will call it (-p):
+ * the load overlaps the run's next steps, and the first nft() waits for what is left of it. A failure is not
+ * reported here: the first nft() meets it and says so.
+ */
+export function loadNftablesAhead(): void {
+  nativeAddon().nftLoad().catch(() => undefined);
+}
+
 /** Every rule a packet can meet, by chain. */
 function baseRules(subnet: Subnet, bridge: string): [Chain, string][] {
   const dnat = [
