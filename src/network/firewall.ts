@@ -49,6 +49,7 @@
 //                           in by, hence hairpin mode on every bridge port (veth.ts).
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { debug } from '../log.js';
 import { nativeAddon } from '../native/index.js';
@@ -194,6 +195,8 @@ interface Verified {
   generation: number;
   marker: string;
   base?: string;
+  /** Whether element expiry works on kernel `kernel` (see expiryWorks). */
+  expiry?: { kernel: string; works: boolean };
 }
 
 const verifiedPath = () => join(PATHS.state, 'nft-base');
@@ -201,9 +204,15 @@ const verifiedPath = () => join(PATHS.state, 'nft-base');
 function readVerified(): Verified | null {
   try {
     const record = JSON.parse(readFileSync(verifiedPath(), 'utf8')) as Partial<Verified>;
-    const { netns, generation, marker, base } = record;
+    const { netns, generation, marker, base, expiry } = record;
     if (typeof netns !== 'string' || typeof generation !== 'number' || typeof marker !== 'string') return null;
-    return typeof base === 'string' ? { netns, generation, marker, base } : { netns, generation, marker };
+    return {
+      netns,
+      generation,
+      marker,
+      ...(typeof base === 'string' ? { base } : {}),
+      ...(typeof expiry?.kernel === 'string' && typeof expiry.works === 'boolean' ? { expiry: { kernel: expiry.kernel, works: expiry.works } } : {}),
+    };
   } catch {
     return null; // none yet, or cut short by a concurrent write: list instead
   }
@@ -284,7 +293,7 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   // 3. Recorded when nothing but this commit came after the listing's generation.
   const after = generation();
   if (after.netns === listed.netns && after.generation === listed.generation + (script === '' ? 0 : 1)) {
-    writeVerified({ netns: after.netns, generation: after.generation, marker, base });
+    writeVerified({ netns: after.netns, generation: after.generation, marker, base, ...(verified?.expiry !== undefined ? { expiry: verified.expiry } : {}) });
   }
   return !current;
 }
@@ -376,10 +385,23 @@ export interface Published {
 }
 
 /**
- * Whether this kernel expires an element on a re-add with a timeout (Linux 6.12): null until the first unpublish
- * of this process has looked. An older kernel accepts the re-add and ignores it.
+ * Whether this kernel expires an element on a re-add with a timeout (Linux 6.12): null until an unpublish has
+ * looked. An older kernel accepts the re-add and ignores it. What the first look found is kept in the record of the
+ * verified base with the kernel's release (Verified's expiry), so a later process reads it instead of asking the
+ * kernel again: a second libnftables call, with its cache fetch, in every -p teardown.
  */
 let expiryWorks: boolean | null = null;
+
+function recordedExpiry(): boolean | null {
+  const expiry = readVerified()?.expiry;
+  return expiry?.kernel === release() ? expiry.works : null;
+}
+
+/** Adds what the look found to the record, when there is one (without one, the next process looks again). */
+function recordExpiry(works: boolean): void {
+  const verified = readVerified();
+  if (verified !== null) writeVerified({ ...verified, expiry: { kernel: release(), works } });
+}
 
 /**
  * Elements this process has unpublished ahead of their container's teardown (gc's batch, see unpublishAhead): the
@@ -403,17 +425,19 @@ function expiring(mapping: PortMapping, containerAddress: string): boolean {
 
 /**
  * Removes the elements of containers' published ports, all in one transaction, as unpublishScript does, if the
- * table still exists (reset may have removed it already). The first time in a process, a `get element` checks
- * that the kernel expired one; where it did not, this and every later unpublish deletes instead.
+ * table still exists (reset may have removed it already). The first time on the running kernel, a `get element`
+ * checks that the kernel expired one; where it did not, this and every later unpublish deletes instead.
  */
 async function unpublishAll(containers: readonly Published[]): Promise<void> {
   const pending = containers.filter(({ mappings }) => mappings.length > 0);
   if (pending.length === 0) return;
   const script = (remove: typeof unpublishScript) => pending.map(({ mappings, address }) => remove(mappings, address)).join('');
   try {
+    expiryWorks ??= recordedExpiry();
     commitElements(script(expiryWorks === false ? deleteScript : unpublishScript));
     if (expiryWorks === null) {
       expiryWorks = expiring(pending[0]!.mappings[0]!, pending[0]!.address);
+      recordExpiry(expiryWorks);
       if (!expiryWorks) commitElements(script(deleteScript));
     }
   } catch (cause) {
