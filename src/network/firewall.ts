@@ -234,13 +234,14 @@ function generation(): { netns: string; generation: number } {
 /**
  * Commits a script of map elements only. When the base was verified at the generation just before it and this
  * commit is the only one since, the base is still in place at the new generation: the record moves along, so the
- * next run need not list.
+ * next run need not list. `known`: the generation and the record the caller has just read (ensureRuleset's fast
+ * path), not read again.
  */
-function commitElements(script: string): void {
-  const before = generation();
+function commitElements(script: string, known: { before: { netns: string; generation: number }; verified: Verified } | null = null): void {
+  const before = known?.before ?? generation();
   nft(script);
   const after = generation();
-  const verified = readVerified();
+  const verified = known?.verified ?? readVerified();
   if (verified?.netns === before.netns && verified.generation === before.generation && after.generation === before.generation + 1) {
     writeVerified({ ...verified, generation: after.generation });
   }
@@ -262,10 +263,11 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   const verified = readVerified();
   const same = (record: Verified) => (record.base !== undefined ? record.base === base : record.marker === markerOf(base));
   if (verified?.netns === before.netns && verified.generation === before.generation && same(verified)) {
-    if (verified.base === undefined) writeVerified({ ...verified, base }); // the next run compares without hashing
+    const record = verified.base === undefined ? { ...verified, base } : verified;
+    if (record !== verified) writeVerified(record); // the next run compares without hashing
     if (elements === '') return false;
     try {
-      commitElements(elements);
+      commitElements(elements, { before, verified: record });
       return false;
     } catch (cause) {
       if (!isMissing(cause)) throw cause; // the table went away since: a reset, a firewall reload
