@@ -131,11 +131,6 @@ export function encodeRequests(requests: readonly Request[], seq: number): Buffe
   return bytes;
 }
 
-/** The request's bytes with sequence number `seq`. */
-export function encodeRequest(request: Request, seq: number): Buffer {
-  return encodeRequests([request], seq);
-}
-
 const FLAG_NAMES: [number, string][] = [
   [NLM_F_CREATE, 'NLM_F_CREATE'],
   [NLM_F_EXCL, 'NLM_F_EXCL'],
