@@ -24,7 +24,7 @@
 //   bpfProgLoad, bpfProgAttach, interfaceIndex                     bpf(2) for the eBPF programs (bpf.cc)
 //   openInRoot(rootFd, path)      → number                         a path opened confined to a root (root_open.cc)
 //   netlinkSocket, netlinkSend, netlinkReceive, errnoDescription   a netlink socket; messages are TypeScript's (netlink.cc)
-//   nftRun, nftGeneration                                          libnftables and the ruleset's generation (nftables.cc)
+//   nftRun, nftLoad, nftGeneration                                 libnftables (loaded ahead on the thread pool) and the ruleset's generation (nftables.cc)
 //
 // The TypeScript side of this contract is src/native/types.ts; errors.h says how every function fails.
 #include <arpa/inet.h>
@@ -444,6 +444,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkReceive", Napi::Function::New(env, minictr::NetlinkReceive, "netlinkReceive"));
   exports.Set("errnoDescription", Napi::Function::New(env, minictr::ErrnoDescription, "errnoDescription"));
   exports.Set("nftRun", Napi::Function::New(env, minictr::NftRun, "nftRun"));
+  exports.Set("nftLoad", Napi::Function::New(env, minictr::NftLoad, "nftLoad"));
   exports.Set("nftGeneration", Napi::Function::New(env, minictr::NftGeneration, "nftGeneration"));
   exports.Set("probePort", Napi::Function::New(env, minictr::ProbePort, "probePort"));
   exports.Set("spawnHelper", Napi::Function::New(env, minictr::SpawnHelper, "spawnHelper"));

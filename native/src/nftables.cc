@@ -3,7 +3,9 @@
 //
 // libnftables is opened with dlopen on the first nftRun: a bridged run whose ruleset is where it was last seen only
 // asks for the generation, and loading the library with its five dependencies (libnftnl, libmnl, libxtables,
-// libjansson, libgmp) when the addon loads cost every run about 0.6 ms.
+// libjansson, libgmp) when the addon loads cost every run about 0.6 ms. A run that will call it (-p) asks for it
+// early with nftLoad, which opens it and creates the context on libuv's thread pool (about 1 ms) while the main
+// thread goes on with the run; a mutex makes nftRun wait for a load still under way.
 //
 // Both netlink sockets (libnftables' own, inside its context, and the one asking for the generation) stay open
 // for the life of the process: closing an nfnetlink socket makes the kernel wait for the pending destruction of
@@ -24,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -45,6 +48,8 @@ struct Library {
 
 Library library{};
 nft_ctx* context = nullptr;
+// Held while library and context are made or used: by nftLoad's worker thread and by nftRun.
+std::mutex contextMutex;
 int generationSocket = -1;
 uint32_t generationSequence = 0;
 
@@ -99,7 +104,73 @@ std::set<int> OpenDescriptors() {
   return fds;
 }
 
+// libnftables opens (and may reopen) its netlink socket without close-on-exec: whatever descriptor appeared since
+// `before` gets it, or every program minictr starts later (the monitor, helpers) would inherit the socket.
+void CloseOnExecSince(const std::set<int>& before) {
+  for (int fd : OpenDescriptors()) {
+    if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
+}
+
+// Why the context could not be made: a message, and the errno of nft_ctx_new (0 for a library that would not load).
+struct ContextFailure {
+  std::string message;
+  int error = 0;
+};
+
+// Opens the library and creates the context, once. The caller holds contextMutex.
+ContextFailure MakeContext() {
+  if (context != nullptr) return {};
+  if (const char* failure = OpenLibrary()) return {std::string("load libnftables.so.1 (install libnftables1): ") + failure, 0};
+  context = library.ctxNew(NFT_CTX_DEFAULT);
+  if (context == nullptr) return {"nft_ctx_new", errno != 0 ? errno : ENOMEM};
+  return {};
+}
+
+Napi::Value ThrowContextFailure(Napi::Env env, const ContextFailure& failure) {
+  if (failure.error != 0) return ThrowErrno(env, failure.message.c_str(), failure.error);
+  Napi::Error::New(env, failure.message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  explicit LoadWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::lock_guard<std::mutex> lock(contextMutex);
+    std::set<int> before = OpenDescriptors();
+    failure_ = MakeContext();
+    CloseOnExecSince(before);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.message.empty()) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error error = failure_.error != 0 ? ErrnoError(env, failure_.message.c_str(), failure_.error) : Napi::Error::New(env, failure_.message);
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ContextFailure failure_;
+};
+
 }  // namespace
+
+Napi::Value NftLoad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 0) return ThrowTypeError(env, "nftLoad()");
+  auto* worker = new LoadWorker(env);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 Napi::Value NftRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -108,16 +179,12 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   }
   std::string script = info[0].As<Napi::String>().Utf8Value();
   if (script.find('\0') != std::string::npos) return ThrowTypeError(env, "nftRun: the script contains a NUL byte");
-  // libnftables opens (and may reopen) its netlink socket without close-on-exec: whatever descriptor appears
-  // during the call gets it, or every program minictr starts later (ip, the monitor) would inherit the socket.
+  std::lock_guard<std::mutex> lock(contextMutex);
   std::set<int> before = OpenDescriptors();
-  if (const char* failure = OpenLibrary()) {
-    Napi::Error::New(env, std::string("load libnftables.so.1 (install libnftables1): ") + failure).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (context == nullptr) {
-    context = library.ctxNew(NFT_CTX_DEFAULT);
-    if (context == nullptr) return ThrowErrno(env, "nft_ctx_new", errno != 0 ? errno : ENOMEM);
+  ContextFailure failure = MakeContext();
+  if (!failure.message.empty()) {
+    CloseOnExecSince(before);
+    return ThrowContextFailure(env, failure);
   }
   Capture output;
   Capture error;
@@ -129,9 +196,7 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   library.setOutput(context, output.stream());
   library.setError(context, error.stream());
   int status = library.runCmdFromBuffer(context, script.c_str());
-  for (int fd : OpenDescriptors()) {
-    if (before.count(fd) == 0) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-  }
+  CloseOnExecSince(before);
   // The context must not keep streams that are closed below.
   library.setOutput(context, stdout);
   library.setError(context, stderr);

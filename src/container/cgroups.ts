@@ -15,7 +15,7 @@
 // removed (rmdir) once the container's processes are gone. Parsing is pure; the rest touches only the directories
 // named in the plan.
 
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -155,6 +155,25 @@ async function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): Pr
   }
 }
 
+/**
+ * Writes `files` into `dir` in order, each value in one write(2) (devices.allow takes one rule per write), through
+ * one open of a file for the values that follow each other: v1's device policy is a dozen devices.allow rules.
+ */
+function writeCgroupFiles(dir: string, files: readonly [string, string][]): void {
+  for (let i = 0; i < files.length; ) {
+    const path = join(dir, files[i]![0]);
+    const fd = openSync(path, 'w');
+    try {
+      for (const name = files[i]![0]; i < files.length && files[i]![0] === name; i++) {
+        const value = files[i]![1];
+        if (writeSync(fd, value) !== Buffer.byteLength(value)) throw new Error(`short write of "${value}" to ${path}`);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 /** Makes the directories, writes the limits and the v1 device rules, attaches the v2 device program. */
 export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
   for (const { dir, files, enable, devices } of dirs) {
@@ -163,7 +182,7 @@ export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
       writeFileSync(path, value);
     }
     mkdirSync(dir, { recursive: true });
-    for (const [name, value] of files) writeFileSync(join(dir, name), value);
+    writeCgroupFiles(dir, files);
     if (devices !== null) await attachDeviceFilter(dir, devices);
   }
 }

@@ -21,6 +21,7 @@ import { BRIDGE, CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE } from '../network/name
 import { ensureResolver } from '../network/dns/resolver-process.js';
 import { writeEndpoint } from '../network/dns/records.js';
 import { networkExists, networkIpv6, networkLeases, networkLeases6, networkStateDir } from '../network/networks.js';
+import { loadNftablesAhead } from '../network/firewall.js';
 import { mappings6 } from '../network/network-firewall.js';
 import { startProxy } from '../network/loopback-proxy.js';
 import { parseIpv6 } from '../network/subnet6.js';
@@ -28,6 +29,7 @@ import { describeMapping } from '../network/ports.js';
 import { helperPath, nativeAddon, type ChildFailure, type ExitStatus, type NativeAddon, type SpawnOptions } from '../native/index.js';
 import { shortId } from '../ids.js';
 import { selfRef, startTimeOf, type ProcessRef } from '../sys/proc.js';
+import { isoTimestamp } from '../sys/timestamp.js';
 import type { Teardown } from '../teardown.js';
 import { mainStartedAt } from '../startup.js';
 import { cgroupV2, CLONE_INTO_CGROUP_CALL, createCgroups, openCgroupEntry, planCgroups, spawnWithCgroup } from './cgroups.js';
@@ -141,6 +143,7 @@ export async function runContainer(spec: RunSpec): Promise<RunOutcome> {
   const report = new RunReport({ explain: spec.explain, startup: mainStartedAt });
   const plan = await planRun(spec);
   const addon = nativeAddon(); // a missing addon or helper is reported before anything exists
+  if (spec.network === 'bridge' && spec.ports.length > 0) loadNftablesAhead(); // publishing needs it, at veth
   helperPath('minictr-init');
   if (spec.detach) helperPath('minictr-monitor');
   if (networkIpv6(spec.userNetwork) !== null && mappings6(spec.ports).length > 0) helperPath('minictr-proxy');
@@ -238,7 +241,7 @@ async function createState(run: Run): Promise<ContainerState> {
     id,
     name: spec.name,
     owner: selfRef(),
-    createdAt: new Date().toISOString(),
+    createdAt: isoTimestamp(),
     argv: spec.argv,
     network: spec.userNetwork?.name ?? spec.network,
     config: {
@@ -483,7 +486,7 @@ async function release(run: Run, state: ContainerState, held: HeldChild, address
 function handOver(run: Run, state: ContainerState, held: HeldChild): RunOutcome {
   const { monitorPid, handoffFd } = held.child;
   const monitor = { pid: monitorPid, startTime: startTimeOf(monitorPid) ?? 0 };
-  state.update({ status: 'running', startedAt: new Date().toISOString(), owner: monitor });
+  state.update({ status: 'running', startedAt: isoTimestamp(), owner: monitor });
   crashPoint('handoff');
   run.teardown.handOver();
   try {
@@ -499,7 +502,7 @@ function handOver(run: Run, state: ContainerState, held: HeldChild): RunOutcome 
 
 /** run: wait for PID 1 to exit; signals sent to minictr meanwhile are forwarded to it. */
 async function wait(run: Run, state: ContainerState, held: HeldChild): Promise<ExitStatus> {
-  state.update({ status: 'running', startedAt: new Date().toISOString() });
+  state.update({ status: 'running', startedAt: isoTimestamp() });
   crashPoint('running');
   const status = await held.wait(run.signals, { init: true, what: 'the container' });
   run.report.step('run', status.signal === null ? `PID 1 exited with status ${status.exitCode}` : `PID 1 killed by signal ${status.signal}`);

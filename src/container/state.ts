@@ -37,6 +37,7 @@ import type { PortMapping } from '../network/ports.js';
 import { PATHS, type StatePaths } from '../paths.js';
 import { isAlive, selfRef, type ProcessRef } from '../sys/proc.js';
 import { releaseReserves, replaceFile, replaceFromReserve, reservePath, reserveSpace, writeFileNamed } from '../sys/reserved-space.js';
+import { isoTimestamp } from '../sys/timestamp.js';
 import type { LogOptions } from './log-options.js';
 import type { ContainerMount } from './mounts.js';
 
@@ -200,7 +201,7 @@ export class ContainerState {
 
   /** How PID 1 ended, written by whichever process reaped it (minictr, or the monitor of a detached container). */
   writeExitRecord(status: ExitStatus): void {
-    replaceFromReserve(this.exitPath, EXIT_RESERVE, `${JSON.stringify({ ...status, finishedAt: new Date().toISOString() })}\n`);
+    replaceFromReserve(this.exitPath, EXIT_RESERVE, `${JSON.stringify({ ...status, finishedAt: isoTimestamp() })}\n`);
   }
 
   /** exit.json, once PID 1 has been reaped. */
@@ -244,7 +245,7 @@ export class ContainerState {
     this.update({
       status: 'exited',
       owner: null,
-      finishedAt: exit?.finishedAt ?? new Date().toISOString(),
+      finishedAt: exit?.finishedAt ?? isoTimestamp(),
       exitCode: exit === null ? unknownExitCode : exitCodeOf(exit),
     });
     releaseReserves(this.dir);

@@ -329,6 +329,11 @@ export interface NativeAddon {
    */
   nftRun(script: string, json: boolean, terse: boolean): { ok: boolean; output: string; error: string };
   /**
+   * Opens libnftables and creates nftRun's context on libuv's thread pool, so that a run which will call nftRun
+   * pays for that meanwhile; nftRun waits for a load under way. Rejects when the library or context cannot be had.
+   */
+  nftLoad(): Promise<void>;
+  /**
    * NFT_MSG_GETGEN: the ruleset's generation id, which every commit bumps by one, and the cookie of this process's
    * network namespace (decimal), which no other namespace has while the host runs. Throws an Error with errno.
    */

@@ -12,6 +12,7 @@ import {
   nestedAttribute,
   parseAttributes,
   stringAttribute,
+  struct,
   u32Attribute,
   u8Attribute,
   type Attribute,
@@ -56,35 +57,35 @@ const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING'
 
 /** struct ifinfomsg: family u8, pad, type u16, index s32, flags u32, change u32. */
 function ifinfomsg(index: number, up: boolean): Request['header'] {
-  const data = Buffer.alloc(16);
-  data.writeUInt8(AF_UNSPEC, 0);
-  data.writeInt32LE(index, 4);
-  data.writeUInt32LE(up ? IFF_UP : 0, 8);
-  data.writeUInt32LE(up ? IFF_UP : 0, 12);
+  const data = struct(16, (view) => {
+    view.setUint8(0, AF_UNSPEC);
+    view.setInt32(4, index, true);
+    view.setUint32(8, up ? IFF_UP : 0, true);
+    view.setUint32(12, up ? IFF_UP : 0, true);
+  });
   const parts = [...(index !== 0 ? [`index ${index}`] : []), ...(up ? ['flags IFF_UP'] : [])];
   return { data, shown: `ifinfomsg{${parts.join(', ')}}` };
 }
 
 /** struct ifaddrmsg: family u8, prefixlen u8, flags u8, scope u8, index u32. */
 function ifaddrmsg(prefixLength: number, index: number, family: 'AF_INET' | 'AF_INET6' = 'AF_INET'): Request['header'] {
-  const data = Buffer.alloc(8);
-  data.writeUInt8(family === 'AF_INET' ? AF_INET : AF_INET6, 0);
-  data.writeUInt8(prefixLength, 1);
-  data.writeUInt8(family === 'AF_INET6' ? IFA_F_NODAD : 0, 2);
-  data.writeUInt8(RT_SCOPE_UNIVERSE, 3);
-  data.writeUInt32LE(index, 4);
+  const data = struct(8, (view) => {
+    view.setUint8(0, family === 'AF_INET' ? AF_INET : AF_INET6);
+    view.setUint8(1, prefixLength);
+    view.setUint8(2, family === 'AF_INET6' ? IFA_F_NODAD : 0);
+    view.setUint8(3, RT_SCOPE_UNIVERSE);
+    view.setUint32(4, index, true);
+  });
   return { data, shown: `ifaddrmsg{${family}, prefixlen ${prefixLength}${family === 'AF_INET6' ? ', flags IFA_F_NODAD' : ''}, index ${index}}` };
 }
 
 function macAttribute(mac: string): Attribute {
-  return bytesAttribute('IFLA_ADDRESS', IFLA_ADDRESS, Buffer.from(mac.replaceAll(':', ''), 'hex'), mac);
+  return bytesAttribute('IFLA_ADDRESS', IFLA_ADDRESS, Uint8Array.from(mac.split(':'), (byte) => parseInt(byte, 16)), mac);
 }
 
 /** An IPv4 address as 4 bytes in network order. */
 function ipv4Attribute(name: string, type: number, address: number, shown: string): Attribute {
-  const data = Buffer.alloc(4);
-  data.writeUInt32BE(address >>> 0);
-  return bytesAttribute(name, type, data, shown);
+  return bytesAttribute(name, type, struct(4, (view) => view.setUint32(0, address >>> 0)), shown);
 }
 
 /** A bridge, with a fixed MAC, created up; fails with EEXIST when one of that name exists. */
@@ -118,9 +119,10 @@ export function replaceAddress(index: number, address: number, shown: string, pr
  * address detection, replacing the same address there.
  */
 export function replaceAddress6(index: number, address: bigint, shown: string, prefixLength: number): Request {
-  const data = Buffer.alloc(16);
-  data.writeBigUInt64BE(address >> 64n, 0);
-  data.writeBigUInt64BE(address & 0xffffffffffffffffn, 8);
+  const data = struct(16, (view) => {
+    view.setBigUint64(0, address >> 64n);
+    view.setBigUint64(8, address & 0xffffffffffffffffn);
+  });
   return {
     name: 'RTM_NEWADDR',
     type: RTM_NEWADDR,

@@ -5,7 +5,7 @@
 
 import { closeSync } from 'node:fs';
 import type { NativeAddon } from '../native/index.js';
-import { encodeRequest, NLM_F_ACK, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, parseError, parseReplies, type Reply, type Request } from './message.js';
+import { encodeRequests, NLM_F_ACK, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, parseError, parseReplies, type Reply, type Request } from './message.js';
 
 export class NetlinkError extends Error {
   readonly errno: number;
@@ -47,8 +47,7 @@ export class NetlinkSocket {
     nextSeq += requests.length;
     const outcomes: (Outcome | undefined)[] = requests.map(() => undefined);
     const replies: Reply[][] = requests.map(() => []);
-    const wire = requests.map((request, i) => encodeRequest({ ...request, flags: request.flags | (isDump(request) ? 0 : NLM_F_ACK) }, first + i));
-    this.addon.netlinkSend(this.fd, Buffer.concat(wire));
+    this.addon.netlinkSend(this.fd, encodeRequests(requests.map((request) => ({ ...request, flags: request.flags | (isDump(request) ? 0 : NLM_F_ACK) })), first));
     let pending = requests.length;
     while (pending > 0) {
       for (const reply of parseReplies(this.addon.netlinkReceive(this.fd))) {

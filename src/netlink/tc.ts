@@ -3,7 +3,7 @@
 // ingress filters, and the parser of a filter as the kernel reports it. Each builder returns a message.ts Request.
 // Numbers are the kernel's (linux/rtnetlink.h, pkt_sched.h, pkt_cls.h, if_ether.h).
 
-import { cString, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, nestedAttribute, parseAttributes, stringAttribute, u32Attribute, type Request } from './message.js';
+import { cString, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, nestedAttribute, parseAttributes, stringAttribute, struct, u32Attribute, type Request } from './message.js';
 
 const RTM_NEWQDISC = 36;
 const RTM_NEWTFILTER = 44;
@@ -27,12 +27,13 @@ const TCA_BPF_FLAG_ACT_DIRECT = 1;
 
 /** struct tcmsg: family u8, pad u8, pad u16, ifindex s32, handle u32, parent u32, info u32. */
 function tcmsg(index: number, handle: number, parent: number, info: number, shown: string): Request['header'] {
-  const data = Buffer.alloc(20);
-  data.writeUInt8(AF_UNSPEC, 0);
-  data.writeInt32LE(index, 4);
-  data.writeUInt32LE(handle >>> 0, 8);
-  data.writeUInt32LE(parent >>> 0, 12);
-  data.writeUInt32LE(info >>> 0, 16);
+  const data = struct(20, (view) => {
+    view.setUint8(0, AF_UNSPEC);
+    view.setInt32(4, index, true);
+    view.setUint32(8, handle >>> 0, true);
+    view.setUint32(12, parent >>> 0, true);
+    view.setUint32(16, info >>> 0, true);
+  });
   return { data, shown: `tcmsg{index ${index}, ${shown}}` };
 }
 

@@ -49,6 +49,7 @@
 //                           in by, hence hairpin mode on every bridge port (veth.ts).
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { debug } from '../log.js';
 import { nativeAddon } from '../native/index.js';
@@ -98,6 +99,15 @@ export function nft(script: string, { json = false, terse = false } = {}): strin
   const { ok, output, error } = nativeAddon().nftRun(script, json, terse);
   if (!ok) throw new NftError(error);
   return output;
+}
+
+/**
+ * Starts loading libnftables on the thread pool (see native/src/nftables.cc), for a run that will call it (-p):
+ * the load overlaps the run's next steps, and the first nft() waits for what is left of it. A failure is not
+ * reported here: the first nft() meets it and says so.
+ */
+export function loadNftablesAhead(): void {
+  nativeAddon().nftLoad().catch(() => undefined);
 }
 
 /** Every rule a packet can meet, by chain. */
@@ -185,6 +195,8 @@ interface Verified {
   generation: number;
   marker: string;
   base?: string;
+  /** Whether element expiry works on kernel `kernel` (see expiryWorks). */
+  expiry?: { kernel: string; works: boolean };
 }
 
 const verifiedPath = () => join(PATHS.state, 'nft-base');
@@ -192,9 +204,15 @@ const verifiedPath = () => join(PATHS.state, 'nft-base');
 function readVerified(): Verified | null {
   try {
     const record = JSON.parse(readFileSync(verifiedPath(), 'utf8')) as Partial<Verified>;
-    const { netns, generation, marker, base } = record;
+    const { netns, generation, marker, base, expiry } = record;
     if (typeof netns !== 'string' || typeof generation !== 'number' || typeof marker !== 'string') return null;
-    return typeof base === 'string' ? { netns, generation, marker, base } : { netns, generation, marker };
+    return {
+      netns,
+      generation,
+      marker,
+      ...(typeof base === 'string' ? { base } : {}),
+      ...(typeof expiry?.kernel === 'string' && typeof expiry.works === 'boolean' ? { expiry: { kernel: expiry.kernel, works: expiry.works } } : {}),
+    };
   } catch {
     return null; // none yet, or cut short by a concurrent write: list instead
   }
@@ -216,13 +234,14 @@ function generation(): { netns: string; generation: number } {
 /**
  * Commits a script of map elements only. When the base was verified at the generation just before it and this
  * commit is the only one since, the base is still in place at the new generation: the record moves along, so the
- * next run need not list.
+ * next run need not list. `known`: the generation and the record the caller has just read (ensureRuleset's fast
+ * path), not read again.
  */
-function commitElements(script: string): void {
-  const before = generation();
+function commitElements(script: string, known: { before: { netns: string; generation: number }; verified: Verified } | null = null): void {
+  const before = known?.before ?? generation();
   nft(script);
   const after = generation();
-  const verified = readVerified();
+  const verified = known?.verified ?? readVerified();
   if (verified?.netns === before.netns && verified.generation === before.generation && after.generation === before.generation + 1) {
     writeVerified({ ...verified, generation: after.generation });
   }
@@ -244,10 +263,11 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   const verified = readVerified();
   const same = (record: Verified) => (record.base !== undefined ? record.base === base : record.marker === markerOf(base));
   if (verified?.netns === before.netns && verified.generation === before.generation && same(verified)) {
-    if (verified.base === undefined) writeVerified({ ...verified, base }); // the next run compares without hashing
+    const record = verified.base === undefined ? { ...verified, base } : verified;
+    if (record !== verified) writeVerified(record); // the next run compares without hashing
     if (elements === '') return false;
     try {
-      commitElements(elements);
+      commitElements(elements, { before, verified: record });
       return false;
     } catch (cause) {
       if (!isMissing(cause)) throw cause; // the table went away since: a reset, a firewall reload
@@ -275,7 +295,7 @@ export async function ensureRuleset(subnet: Subnet, bridge: string, lines: reado
   // 3. Recorded when nothing but this commit came after the listing's generation.
   const after = generation();
   if (after.netns === listed.netns && after.generation === listed.generation + (script === '' ? 0 : 1)) {
-    writeVerified({ netns: after.netns, generation: after.generation, marker, base });
+    writeVerified({ netns: after.netns, generation: after.generation, marker, base, ...(verified?.expiry !== undefined ? { expiry: verified.expiry } : {}) });
   }
   return !current;
 }
@@ -367,10 +387,23 @@ export interface Published {
 }
 
 /**
- * Whether this kernel expires an element on a re-add with a timeout (Linux 6.12): null until the first unpublish
- * of this process has looked. An older kernel accepts the re-add and ignores it.
+ * Whether this kernel expires an element on a re-add with a timeout (Linux 6.12): null until an unpublish has
+ * looked. An older kernel accepts the re-add and ignores it. What the first look found is kept in the record of the
+ * verified base with the kernel's release (Verified's expiry), so a later process reads it instead of asking the
+ * kernel again: a second libnftables call, with its cache fetch, in every -p teardown.
  */
 let expiryWorks: boolean | null = null;
+
+function recordedExpiry(): boolean | null {
+  const expiry = readVerified()?.expiry;
+  return expiry?.kernel === release() ? expiry.works : null;
+}
+
+/** Adds what the look found to the record, when there is one (without one, the next process looks again). */
+function recordExpiry(works: boolean): void {
+  const verified = readVerified();
+  if (verified !== null) writeVerified({ ...verified, expiry: { kernel: release(), works } });
+}
 
 /**
  * Elements this process has unpublished ahead of their container's teardown (gc's batch, see unpublishAhead): the
@@ -394,17 +427,19 @@ function expiring(mapping: PortMapping, containerAddress: string): boolean {
 
 /**
  * Removes the elements of containers' published ports, all in one transaction, as unpublishScript does, if the
- * table still exists (reset may have removed it already). The first time in a process, a `get element` checks
- * that the kernel expired one; where it did not, this and every later unpublish deletes instead.
+ * table still exists (reset may have removed it already). The first time on the running kernel, a `get element`
+ * checks that the kernel expired one; where it did not, this and every later unpublish deletes instead.
  */
 async function unpublishAll(containers: readonly Published[]): Promise<void> {
   const pending = containers.filter(({ mappings }) => mappings.length > 0);
   if (pending.length === 0) return;
   const script = (remove: typeof unpublishScript) => pending.map(({ mappings, address }) => remove(mappings, address)).join('');
   try {
+    expiryWorks ??= recordedExpiry();
     commitElements(script(expiryWorks === false ? deleteScript : unpublishScript));
     if (expiryWorks === null) {
       expiryWorks = expiring(pending[0]!.mappings[0]!, pending[0]!.address);
+      recordExpiry(expiryWorks);
       if (!expiryWorks) commitElements(script(deleteScript));
     }
   } catch (cause) {

@@ -54,8 +54,11 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 /** Where subnets are chosen when --subnet is not given: 10.89.N.0/24, as Podman does. */
 const POOL_BASE = parseIpv4('10.89.0.0')!;
 const POOL_SIZE = 256;
-/** Where IPv6 subnets are chosen when --ipv6 comes without one: fd89:0:0:N::/64, unique local addresses. */
-const POOL6_BASE = parseIpv6('fd89::')!;
+/**
+ * Where IPv6 subnets are chosen when --ipv6 comes without one: fd89:0:0:N::/64, unique local addresses. A number,
+ * not parsed: every run loads this module, and on the default network this was its only IPv6 parse (its first call).
+ */
+const POOL6_BASE = 0xfd89n << 112n; // fd89::
 
 export interface CreateFlags {
   /** One per family (Docker's flags): an IPv4 subnet, and an IPv6 one with --ipv6. */

@@ -2,19 +2,22 @@
 // is where the record says takes the fast path (no listing), comparing the base by its text, which the record holds
 // beside its SHA-256 marker; a record an older minictr wrote (the marker alone) still takes it, compared by the
 // marker, and is given the text; a record of another base is listed and replaced. `--debug` logs each libnftables
-// command, so a listing shows as `nft -t "list table ip minictr`.
+// command, so a listing shows as `nft -t "list table ip minictr`. The record also keeps, for the running kernel,
+// whether unpublished elements expire, which the first -p teardown asks with a `get element` and later ones read.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ScratchHost, type Result, type Snapshot } from '../helpers/scratch-host.js';
 
 const RECORD = '/run/minictr/nft-base';
 const LISTING = 'list table ip minictr';
+const EXPIRY_CHECK = 'get element ip minictr published_any';
 
 interface Record {
   netns: string;
   generation: number;
   marker: string;
   base?: string;
+  expiry?: { kernel: string; works: boolean };
 }
 
 describe.skipIf(!isRoot)('the verified base record (needs root: skipped otherwise)', () => {
@@ -35,8 +38,8 @@ describe.skipIf(!isRoot)('the verified base record (needs root: skipped otherwis
   const write = async (value: Record) => {
     expect((await host.exec(['tee', RECORD], { input: JSON.stringify(value) })).exitCode).toBe(0);
   };
-  const debugRun = async (): Promise<Result> => {
-    const result = await host.minictr(['--debug', 'run', '--rm', '/bin/true']);
+  const debugRun = async (...flags: string[]): Promise<Result> => {
+    const result = await host.minictr(['--debug', 'run', '--rm', ...flags, '/bin/true']);
     expect(result.exitCode, result.stderr).toBe(0);
     return result;
   };
@@ -64,6 +67,20 @@ describe.skipIf(!isRoot)('the verified base record (needs root: skipped otherwis
     await write({ netns: current.netns, generation: current.generation, marker: 'minictr-base-000000000000' });
     expect((await debugRun()).stderr).toContain(LISTING);
     expect(await record()).toEqual(current);
+    expect(await host.settle(before)).toEqual(before);
+  });
+
+  it('asks whether elements expire at the first -p teardown on a kernel only, and keeps the answer in the record', async () => {
+    const kernel = (await host.must(['uname', '-r'])).trim();
+    expect((await debugRun('-p', '8080:80')).stderr).toContain(EXPIRY_CHECK);
+    const { expiry } = await record();
+    expect(expiry?.kernel).toBe(kernel);
+    expect((await debugRun('-p', '8080:80')).stderr).not.toContain(EXPIRY_CHECK);
+    expect((await record()).expiry).toEqual(expiry);
+    // An answer recorded for another kernel is not this one's: ask again.
+    await write({ ...(await record()), expiry: { kernel: `${kernel}-other`, works: !expiry!.works } });
+    expect((await debugRun('-p', '8080:80')).stderr).toContain(EXPIRY_CHECK);
+    expect((await record()).expiry).toEqual(expiry);
     expect(await host.settle(before)).toEqual(before);
   });
 });

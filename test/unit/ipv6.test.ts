@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRunSpec } from '../../src/container/spec.js';
-import { describeRequest, encodeRequest } from '../../src/netlink/message.js';
+import { describeRequest, encodeRequests } from '../../src/netlink/message.js';
 import { encodeQuery, encodeResponse, parseQuery, parseResponse, RCODE_NOERROR, TYPE_A, TYPE_AAAA } from '../../src/network/dns/message.js';
 import { buildZone, lookup } from '../../src/network/dns/zone.js';
 import { replaceAddress6 } from '../../src/netlink/route.js';
@@ -125,7 +125,7 @@ describe('dual-stack networks', () => {
     expect(describeRequest(request)).toBe(
       'RTM_NEWADDR(NLM_F_CREATE|NLM_F_REPLACE) ifaddrmsg{AF_INET6, prefixlen 64, flags IFA_F_NODAD, index 7} IFA_LOCAL fd00:40::1, IFA_ADDRESS fd00:40::1',
     );
-    const bytes = encodeRequest(request, 1);
+    const bytes = encodeRequests([request], 1);
     // nlmsghdr (16), ifaddrmsg: family 10, prefix 64, flags 2 (NODAD), scope 0, index 7; then IFA_LOCAL (len 20, type 2)
     expect([...bytes.subarray(16, 24)]).toEqual([10, 64, 2, 0, 7, 0, 0, 0]);
     expect(bytes.readUInt16LE(24)).toBe(20);

@@ -2,8 +2,10 @@
 // parser of a filter the kernel reports. Their agreement with tc itself is in test/integration/netlink.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { describeRequest, encodeRequest, nestedAttribute, parseAttributes, stringAttribute, u32Attribute } from '../../src/netlink/message.js';
+import { describeRequest, encodeRequests, nestedAttribute, parseAttributes, stringAttribute, u32Attribute, type Request } from '../../src/netlink/message.js';
 import { dumpIngressFilters, newBpfFilter, newClsact, parseFilter } from '../../src/netlink/tc.js';
+
+const encodeOne = (request: Request, seq: number) => encodeRequests([request], seq);
 
 const hex = (buffer: Buffer) => buffer.toString('hex');
 
@@ -11,7 +13,7 @@ describe('traffic-control requests', () => {
   it('builds the clsact qdisc: RTM_NEWQDISC, exclusive, handle ffff:0 under TC_H_CLSACT, kind clsact', () => {
     const request = newClsact(7);
     expect(describeRequest(request)).toBe('RTM_NEWQDISC(NLM_F_CREATE|NLM_F_EXCL) tcmsg{index 7, handle ffff:, parent clsact} TCA_KIND "clsact"');
-    const bytes = encodeRequest(request, 3);
+    const bytes = encodeOne(request, 3);
     expect(bytes.readUInt16LE(4)).toBe(36);
     expect(bytes.readUInt16LE(6)).toBe(0x601); // REQUEST | EXCL | CREATE
     // tcmsg: family 0, padding, ifindex 7, handle 0xffff0000, parent 0xfffffff1, info 0
@@ -25,7 +27,7 @@ describe('traffic-control requests', () => {
       'RTM_NEWTFILTER(NLM_F_CREATE|NLM_F_EXCL) tcmsg{index 7, handle 1, parent ingress, pref 1, protocol all} TCA_KIND "bpf", ' +
         'TCA_OPTIONS {TCA_BPF_FD 21, TCA_BPF_NAME "minictr_veth", TCA_BPF_FLAGS TCA_BPF_FLAG_ACT_DIRECT}',
     );
-    const bytes = encodeRequest(request, 4);
+    const bytes = encodeOne(request, 4);
     expect(bytes.readUInt16LE(4)).toBe(44);
     // handle 1, parent ffff:fff2, info: priority 1 in the high half, ETH_P_ALL (0x0003) in network order in the low
     expect(hex(bytes.subarray(24, 36))).toBe('01000000' + 'f2ffffff' + '00030100');
@@ -38,7 +40,7 @@ describe('traffic-control requests', () => {
   });
 
   it('dumps the ingress filters of one link', () => {
-    const bytes = encodeRequest(dumpIngressFilters(9), 5);
+    const bytes = encodeOne(dumpIngressFilters(9), 5);
     expect(bytes.readUInt16LE(4)).toBe(46);
     expect(bytes.readUInt16LE(6)).toBe(0x301); // REQUEST | DUMP
     expect(hex(bytes.subarray(16, 36))).toBe('00000000' + '09000000' + '00000000' + 'f2ffffff' + '00000000');
@@ -53,8 +55,8 @@ describe('traffic-control requests', () => {
       data.writeUInt32LE(0x00010300, 16);
       return { data, shown: '' };
     };
-    const reply = (handle: number, attributes: Parameters<typeof encodeRequest>[0]['attributes']) =>
-      encodeRequest({ name: 'RTM_NEWTFILTER', type: 44, flags: 0, header: tcmsg(handle), attributes }, 1).subarray(16);
+    const reply = (handle: number, attributes: Request['attributes']) =>
+      encodeOne({ name: 'RTM_NEWTFILTER', type: 44, flags: 0, header: tcmsg(handle), attributes }, 1).subarray(16);
     const filter = reply(1, [
       stringAttribute('TCA_KIND', 1, 'bpf'),
       nestedAttribute('TCA_OPTIONS', 2, [stringAttribute('TCA_BPF_NAME', 7, 'minictr_veth'), u32Attribute('TCA_BPF_FLAGS', 8, 1), u32Attribute('TCA_BPF_ID', 11, 30634)]),

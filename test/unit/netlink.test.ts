@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   describeRequest,
-  encodeRequest,
+  encodeRequests,
   NLMSG_ERROR,
   nestedAttribute,
   parseAttributes,
@@ -14,6 +14,8 @@ import {
 import { deleteLink, newBridge, newVeth, parseLink, replaceAddress, setHairpin, setLinkUp } from '../../src/netlink/route.js';
 import { ipLines } from '../../src/network/links.js';
 
+const encodeOne = (request: Request, seq: number) => encodeRequests([request], seq);
+
 const hex = (buffer: Buffer) => buffer.toString('hex');
 
 describe('netlink message encoding', () => {
@@ -25,7 +27,7 @@ describe('netlink message encoding', () => {
       header: { data: Buffer.alloc(16), shown: 'ifinfomsg{}' },
       attributes: [stringAttribute('IFLA_IFNAME', 3, 'ab')],
     };
-    const bytes = encodeRequest(request, 7);
+    const bytes = encodeOne(request, 7);
     expect(bytes.length).toBe(16 + 16 + 8);
     expect(bytes.readUInt32LE(0)).toBe(40);
     expect(bytes.readUInt16LE(4)).toBe(17);
@@ -35,9 +37,22 @@ describe('netlink message encoding', () => {
     expect(hex(bytes.subarray(32))).toBe('0700030061620000');
   });
 
+  it('encodes several requests one after the other in one buffer, with consecutive sequence numbers', () => {
+    const first = newBridge('br0', '02:00:00:00:00:01');
+    const second = setLinkUp('br0');
+    const bytes = encodeRequests([first, second], 41);
+    const alone = [encodeOne(first, 41), encodeOne(second, 42)];
+    expect(hex(bytes)).toBe(alone.map(hex).join(''));
+    const replies = parseReplies(bytes);
+    expect(replies.map((reply) => [reply.type, reply.seq])).toEqual([
+      [16, 41],
+      [16, 42],
+    ]);
+  });
+
   it('nests attributes with their fixed header, lengths covering the padded children', () => {
     const nested = nestedAttribute('OUTER', 2, [u8Attribute('A', 1, 9), stringAttribute('B', 3, 'xyz')], { data: Buffer.from([1, 2]), shown: 'h' });
-    const bytes = encodeRequest({ name: 'X', type: 1, flags: 0, header: { data: Buffer.alloc(0), shown: '' }, attributes: [nested] }, 1);
+    const bytes = encodeOne({ name: 'X', type: 1, flags: 0, header: { data: Buffer.alloc(0), shown: '' }, attributes: [nested] }, 1);
     const outer = bytes.subarray(16);
     // 4 (outer head) + 4 (header padded) + 8 (u8 attribute padded) + 8 ("xyz\0" attribute)
     expect(outer.readUInt16LE(0)).toBe(24);
@@ -54,7 +69,7 @@ describe('netlink message encoding', () => {
       'RTM_NEWLINK(NLM_F_CREATE|NLM_F_EXCL) ifinfomsg{flags IFF_UP} IFLA_IFNAME "mc1", IFLA_MASTER 5 (minictr0), IFLA_LINKINFO {IFLA_INFO_KIND "veth", ' +
         'IFLA_INFO_DATA {VETH_INFO_PEER {ifinfomsg{}, IFLA_IFNAME "eth0", IFLA_ADDRESS 02:6d:63:00:00:07, IFLA_NET_NS_PID 4242}}}',
     );
-    const bytes = encodeRequest(request, 1);
+    const bytes = encodeOne(request, 1);
     expect(bytes.readUInt16LE(6)).toBe(0x601); // REQUEST | EXCL | CREATE
     expect(bytes.readUInt32LE(16 + 8)).toBe(1); // ifi_flags IFF_UP
     expect(bytes.readUInt32LE(16 + 12)).toBe(1); // ifi_change IFF_UP
@@ -69,7 +84,7 @@ describe('netlink message encoding', () => {
   it('creates a veth down when asked (network connect), then brings it up by name', () => {
     const request = newVeth({ name: 'mc1', master: { index: 5, name: 'minictr0' }, peer: { name: 'eth1', mac: '02:6d:63:00:00:07', netns: { pid: 4242 } }, down: true });
     expect(describeRequest(request)).toMatch(/^RTM_NEWLINK\(NLM_F_CREATE\|NLM_F_EXCL\) ifinfomsg\{\} IFLA_IFNAME "mc1"/);
-    expect(encodeRequest(request, 1).readUInt32LE(16 + 12)).toBe(0); // ifi_change: nothing, so it stays down
+    expect(encodeOne(request, 1).readUInt32LE(16 + 12)).toBe(0); // ifi_change: nothing, so it stays down
     expect(describeRequest(setLinkUp('mc1'))).toBe('RTM_NEWLINK ifinfomsg{flags IFF_UP} IFLA_IFNAME "mc1"');
     const veth = { kind: 'veth', name: 'mc1', master: 'mcbr1', peer: { name: 'eth1', mac: '02:6d:63:00:00:07', netns: 4242 }, down: true } as const;
     expect(ipLines(veth)[0]).toBe('link add mc1 master mcbr1 type veth peer name eth1 address 02:6d:63:00:00:07 netns 4242');
@@ -82,8 +97,8 @@ describe('netlink message encoding', () => {
     );
     const address = replaceAddress(3, 0x0a000001, '10.0.0.1', 24);
     expect(describeRequest(address)).toBe('RTM_NEWADDR(NLM_F_CREATE|NLM_F_REPLACE) ifaddrmsg{AF_INET, prefixlen 24, index 3} IFA_LOCAL 10.0.0.1, IFA_ADDRESS 10.0.0.1');
-    expect(hex(encodeRequest(address, 1).subarray(16, 24))).toBe('0218000003000000');
-    expect(hex(encodeRequest(address, 1).subarray(28, 32))).toBe('0a000001'); // network order
+    expect(hex(encodeOne(address, 1).subarray(16, 24))).toBe('0218000003000000');
+    expect(hex(encodeOne(address, 1).subarray(28, 32))).toBe('0a000001'); // network order
     expect(describeRequest(setHairpin('mc1', true))).toBe(
       'RTM_NEWLINK ifinfomsg{} IFLA_IFNAME "mc1", IFLA_LINKINFO {IFLA_INFO_SLAVE_KIND "bridge", IFLA_INFO_SLAVE_DATA {IFLA_BRPORT_MODE 1}}',
     );
@@ -132,7 +147,7 @@ describe('netlink reply parsing', () => {
     const header = Buffer.alloc(16);
     header.writeInt32LE(7, 4);
     header.writeUInt32LE(0x1003, 8); // UP | BROADCAST | MULTICAST
-    const message = encodeRequest(
+    const message = encodeOne(
       {
         name: 'RTM_NEWLINK',
         type: 16,
