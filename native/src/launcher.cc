@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "child.h"
 #include "io.h"
 
 namespace minictr {
@@ -43,7 +44,8 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
 // Two processes are forked from minictr (both run only async-signal-safe code, like the container's child):
 //   P  starts a new session (no terminal can reach what follows), forks M and exits at once, so M is orphaned and
 //      adopted by init (or the nearest subreaper): the classic daemon double fork.
-//   M  clones the container (it becomes the container's parent), reports both pids, and execs minictr-monitor,
+//   M  clones the container as minictr does in the foreground (CloneChild: the clone shares M's memory until it
+//      has exec'd minictr-init), so it becomes the container's parent, reports both pids, and execs minictr-monitor,
 //      which keeps the pid and the container's pidfd: waiting for the container, logging its output and starting
 //      its teardown.
 [[noreturn]] void RunLauncher(const LaunchConfig& launch) {
@@ -57,8 +59,7 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
     _exit(0);
   }
   int pidfd = -1;
-  long container = CloneProcess(launch.clone_flags, &pidfd, launch.cgroup_dir);
-  if (container == 0) RunChild(*launch.child);
+  long container = CloneChild(*launch.child, launch.clone_flags, &pidfd, launch.cgroup_dir);
   int32_t report[2] = {container < 0 ? -errno : static_cast<int32_t>(container), static_cast<int32_t>(getpid())};
   WriteFully(launch.report_fd, report, sizeof report);
   if (container < 0) _exit(1);

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "child.h"
+#include "child_exec.h"
 #include "spawn.h"
 
 namespace minictr {
@@ -11,7 +11,7 @@ namespace minictr {
 // What the launcher needs, prepared before the first clone. The descriptors are the parent's, copied into the
 // launcher by the clone.
 struct LaunchConfig {
-  const ChildConfig* child;
+  const ChildExec* child;  // the container's clone, which execs minictr-init's child mode
   uint64_t clone_flags;
   int cgroup_dir;     // cgroup v2: the container's cgroup, which it is cloned into; -1: none
   int report_fd;      // write end: {container pid, monitor pid} or {-errno, 0}, then an exec errno if exec fails
