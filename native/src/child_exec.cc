@@ -66,8 +66,10 @@ constexpr size_t kGuardSize = 4096;
 // glibc's own posix_spawn).
 [[noreturn]] void RunClone(const void* arg) {
   const ChildExec& exec = *static_cast<const ChildExec*>(arg);
-  // Stdio as minictr has it (Node marks it close-on-exec for itself), or closed, as it may be.
+  // Stdio as minictr has it (Node marks it close-on-exec for itself), or closed, as it may be; nothing else of
+  // Node's (not even a descriptor it inherited without close-on-exec) but the descriptors kept.
   for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  MarkAllCloseOnExec(3);
   for (int i = 0; i < exec.keep_count; i++) {
     if (fcntl(exec.keep[i], F_SETFD, 0) < 0) ReportStep(exec.error_fd, kStepInit, errno), _exit(127);
   }
