@@ -143,7 +143,7 @@ struct ProcessConfig {
 // A container's first process: it builds the container (steps 2-13), then the command is exec'd.
 struct ChildConfig : ProcessConfig {
   CgroupTasks cgroup_tasks;  // joined first, before the release (cgroup v1; on v2 the clone put it in its cgroup)
-  int helper_fd;             // minictr-oci: a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command
+  int helper_fd;             // minictr-oci: minictr-init's sealed copy, exec'd with helper_argv to exec the command
   char* const* helper_argv;
   const char* hostname;
   bool configure_interface;

@@ -1,8 +1,10 @@
 // Parent side of starting a container, and of `minictr exec`.
 //
 // Spawn: clone3() creates the child in new PID, mount, UTS, IPC and (unless --network host) network namespaces and
-// hands back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The child starts
-// blocked on the release pipe; minictr builds the host side of the network meanwhile and then calls Release().
+// hands back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The clone shares
+// Node's memory only until it has exec'd minictr-init's child mode (child_exec.cc), which reads the container's
+// config from a sealed memfd written here (child_request.h) and blocks on the release pipe; minictr builds the host
+// side of the network meanwhile and then calls Release().
 // With -d the container's parent is minictr-monitor instead (launcher.cc: a double fork, then exec).
 // SpawnExec: a child blocked the same way, in the namespaces and root of a running container (RunJoiner, which execs
 // minictr-init's join mode: join.cc).
@@ -20,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,7 +37,6 @@
 #include "launcher.h"
 #include "oci.h"
 #include "proc.h"
-#include "seccomp.h"
 
 namespace minictr {
 
