@@ -41,7 +41,7 @@ enum ChildStep : int32_t {
   kStepCapabilities,  // no_new_privs and the reduced capability sets
   kStepSeccomp,       // the seccomp filter
   kStepStdio,         // stdio descriptors in place
-  kStepInit,          // execveat() minictr-init's sealed copy (the clone's, or minictr-oci's child's only step)
+  kStepInit,          // execveat() minictr-init's sealed copy (the container's clone; minictr-oci's child at its end)
   kStepExec,          // execve() the command
   // `minictr exec`'s joiner, minictr-init in join mode (join.cc), before the process exists:
   kStepJoinRequest,     // read minictr's request

@@ -283,6 +283,7 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   if (!config.valid()) return fail("write the container's config into a sealed memfd");
   std::vector<std::string> strings = {"minictr-init", "child", std::to_string(config.get()), std::to_string(fds.error)};
   std::vector<char*> argv = PointerArray(strings);
+  static_assert(kMaxKeptFds >= 7 + kMaxCgroupTasks, "the config, release, error, console, stdio and cgroup tasks");
   ChildExec exec{helper.get(), argv.data(), fds.error, {}, 0};
   for (int fd : {config.get(), fds.release, fds.error, fds.console, fds.stdio[0], fds.stdio[1], fds.stdio[2]}) {
     if (fd >= 0) exec.keep[exec.keep_count++] = fd;
