@@ -56,8 +56,8 @@ namespace minictr {
 
 namespace {
 
-// The clone's stack: the child only clears a few descriptor flags and execs, so a few pages are plenty; a guard
-// page below turns an overflow into a fault instead of a write into the parent's memory.
+// A clone's stack: its child makes a few system calls and execs, so a few pages are plenty; a guard page below
+// turns an overflow into a fault instead of a write into the parent's memory.
 constexpr size_t kStackSize = 64 * 1024;
 constexpr size_t kGuardSize = 4096;
 
@@ -81,7 +81,7 @@ constexpr size_t kGuardSize = 4096;
 
 }  // namespace
 
-long CloneChild(const ChildExec& exec, uint64_t flags, int* pidfd, int cgroup) {
+long CloneVfork(uint64_t flags, int* pidfd, int cgroup, void (*run)(const void*), const void* arg) {
   void* stack = mmap(nullptr, kGuardSize + kStackSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
   if (stack == MAP_FAILED) return -1;
@@ -92,8 +92,11 @@ long CloneChild(const ChildExec& exec, uint64_t flags, int* pidfd, int cgroup) {
   }
   struct clone_args args;
   memset(&args, 0, sizeof args);
-  args.flags = flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.flags = flags | CLONE_VM | CLONE_VFORK;
+  if (pidfd != nullptr) {
+    args.flags |= CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  }
   if (cgroup >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroup);
@@ -101,11 +104,15 @@ long CloneChild(const ChildExec& exec, uint64_t flags, int* pidfd, int cgroup) {
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack) + kGuardSize;
   args.stack_size = kStackSize;
-  long pid = minictr_clone3_run(&args, sizeof args, RunClone, &exec);
+  long pid = minictr_clone3_run(&args, sizeof args, run, arg);
   // The child has exec'd or exited by now (CLONE_VFORK): its stack is free again.
   munmap(stack, kGuardSize + kStackSize);
   if (pid < 0) return errno = static_cast<int>(-pid), -1;
   return pid;
+}
+
+long CloneChild(const ChildExec& exec, uint64_t flags, int* pidfd, int cgroup) {
+  return CloneVfork(flags, pidfd, cgroup, RunClone, &exec);
 }
 
 }  // namespace minictr

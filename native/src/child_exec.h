@@ -20,9 +20,13 @@ struct ChildExec {
   int keep_count;
 };
 
-// clone3() with `flags` | CLONE_VM | CLONE_VFORK (and CLONE_PIDFD into `pidfd`, CLONE_INTO_CGROUP with `cgroup`
-// unless -1): returns once the child has exec'd minictr-init, or exited after reporting why it could not. Returns
-// the child's pid, or -1 with errno set.
+// clone3() with `flags` | CLONE_VM | CLONE_VFORK (and CLONE_PIDFD into `pidfd` unless null, CLONE_INTO_CGROUP with
+// `cgroup` unless -1) on a stack of its own, where the child runs run(arg), which must end in an exec or _exit();
+// only system calls there, and no write to memory but that stack. Returns once the child has exec'd or exited: its
+// pid, or -1 with errno set.
+long CloneVfork(uint64_t flags, int* pidfd, int cgroup, void (*run)(const void*), const void* arg);
+
+// CloneVfork of a container's first process, which execs minictr-init (or reports why it could not, and exits).
 long CloneChild(const ChildExec& exec, uint64_t flags, int* pidfd, int cgroup);
 
 }  // namespace minictr

@@ -8,8 +8,8 @@
 
 namespace minictr {
 
-// What the launcher needs, prepared before the first clone. The descriptors are the parent's, copied into the
-// launcher by the clone.
+// What the launcher needs, prepared before the first clone, which shares it. The descriptors are the parent's,
+// copied into the launcher by the clone.
 struct LaunchConfig {
   const ChildExec* child;  // the container's clone, which execs minictr-init's child mode
   uint64_t clone_flags;
@@ -26,8 +26,8 @@ struct LaunchConfig {
   char* const* monitor_envp;
 };
 
-// Runs in the process Spawn cloned (async-signal-safe, like the container's child); never returns.
-[[noreturn]] void RunLauncher(const LaunchConfig& launch);
+// P, the process Spawn clones with CloneVfork, given the LaunchConfig: only system calls; never returns.
+[[noreturn]] void RunLauncher(const void* launch);
 
 // Spawn's side: reads the launcher's report from `report_fd` into `result` (pid, monitor_pid). Returns 0 once the
 // monitor runs, or an errno with `what` naming the call that failed.

@@ -298,23 +298,19 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
 
   // 3. The container's clone execs minictr-init before this returns (CloneChild). All signals are blocked across
   //    it, so none runs one of Node's handlers in the clone, which shares Node's memory (the exec resets the
-  //    handlers; minictr-init unblocks). Detached, the clone is the launcher, a fork of this process (RunLauncher
-  //    never returns), which clones the container the same way.
+  //    handlers; minictr-init unblocks). Detached, the clone is the launcher (launcher.cc), which clones the
+  //    monitor, which clones the container, each sharing this memory, and this returns once the monitor runs.
   int pidfd = -1;
   long pid;
   {
     SignalsBlocked blocked;
-    if (detached) {
-      pid = CloneProcess(0, nullptr);
-      if (pid == 0) RunLauncher(launch);
-    } else {
-      pid = CloneChild(exec, flags, &pidfd, request.cgroup_dir);
-    }
+    pid = detached ? CloneVfork(0, nullptr, -1, RunLauncher, &launch)
+                   : CloneChild(exec, flags, &pidfd, request.cgroup_dir);
   }
   if (pid < 0) return fail(detached ? "clone3" : CloneCallName(request.cgroup_dir));
 
   // 4. The parent hands over its own ends; the rest close as this returns. Detached, it reaps the launcher (which
-  //    exits at once) and reads the pids; the terminal's controller (-t) goes to the monitor, not here. On a failure
+  //    has exited) and reads the pids; the terminal's controller (-t) goes to the monitor, not here. On a failure
   //    the container, if cloned, exits when its release pipe closes, or with its parent the monitor.
   if (detached) {
     report.write.reset();  // the launcher's copy is the one whose closing ends the report
