@@ -1,9 +1,10 @@
-// A container's first process until it is minictr-init (child_exec.h). A plain clone3() would copy Node's whole
-// address space (1.1-1.5 ms for its page tables, then a copy-on-write fault for every page Node writes until the
-// child execs); with CLONE_VM the child runs in Node's memory instead, and CLONE_VFORK suspends the calling thread
-// until the child has exec'd, so nothing else of this thread runs on or writes to what the child uses meanwhile.
-// The child needs a stack of its own (the caller's frames must survive it), which glibc's clone3 offers only
-// internally: hence the few instructions below, the same as glibc's clone3.S.
+// Clones that share Node's memory until they exec (child_exec.h): a container's first process until it is
+// minictr-init, and -d's launcher (launcher.cc). A plain clone3() would copy Node's whole address space (1.1-1.5 ms
+// for its page tables, then a copy-on-write fault for every page Node writes until the child execs); with CLONE_VM
+// the child runs in Node's memory instead, and CLONE_VFORK suspends the calling thread until the child has exec'd,
+// so nothing else of this thread runs on or writes to what the child uses meanwhile. The child needs a stack of its
+// own (the caller's frames must survive it), which glibc's clone3 offers only internally: hence the few
+// instructions below, the same as glibc's clone3.S.
 #include "child_exec.h"
 
 #include <fcntl.h>

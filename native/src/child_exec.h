@@ -1,6 +1,7 @@
 // A container's first process, from clone() until it is minictr-init: clone3(CLONE_VM | CLONE_VFORK) on a small
 // stack of its own, as posix_spawn and crun do, and at once execveat() of minictr-init's sealed copy in child mode
-// (init.cc), which reads the container's config from a memfd and runs the container's steps (child.cc).
+// (init.cc), which reads the container's config from a memfd and runs the container's steps (child.cc). -d's
+// launcher (launcher.cc) clones the same way (CloneVfork).
 #pragma once
 
 #include <cstdint>

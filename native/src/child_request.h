@@ -30,8 +30,8 @@ bool DecodeChildRequest(const std::string& bytes, SpawnRequest* request, ChildFd
 // argv/envp arrays of `strings`, null-terminated, pointing into them.
 std::vector<char*> PointerArray(const std::vector<std::string>& strings);
 
-// A ChildConfig and the memory its pointers point into, built from a decoded request. Not copyable: `config`
-// points into the members.
+// A ChildConfig and the memory its pointers point into, built from a decoded request, which must outlive it (its
+// strings are used in place). Not copyable: `config` points into the members.
 class PreparedChild {
  public:
   PreparedChild(const SpawnRequest& request, const ChildFds& fds);
