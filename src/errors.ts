@@ -30,9 +30,12 @@ export class UsageError extends MinictrError {
   }
 }
 
-/** The kind of a failure reported by a container's child: exec's errno decides between Docker's 127 and 126. */
+/**
+ * The kind of a failure reported by a container's child: exec's errno decides between Docker's 127 and 126, but for
+ * E2BIG, which is about what minictr was given (arguments and environment too large), not the command: 125.
+ */
 export function childFailureKind(step: string, errno: number): ErrorKind {
-  if (step !== 'exec') return 'failure';
+  if (step !== 'exec' || errno === 7 /* E2BIG */) return 'failure';
   return errno === 2 /* ENOENT */ ? 'not-found' : 'cannot-execute';
 }
 

@@ -1,11 +1,12 @@
-// The container's first process from clone() to execve() (RunChild), and the steps it shares with `minictr exec`'s
-// process, whose own entry point is in join.cc: release, session and terminal, security profile, stdio.
+// The container's first process from its release to the command's exec (RunChild), which runs in minictr-init's
+// child mode (init.cc) once the addon's clone has exec'd it (child_exec.cc), and the steps it shares with `minictr
+// exec`'s process (join.cc) and minictr-oci's child (oci.cc): release, session and terminal, security profile, stdio.
 //
-// Node is multithreaded, so after clone() this process is a copy of one thread of a process whose other threads may
-// have held locks (malloc, stdio) at that instant. Until execve() it therefore makes only system calls and touches
-// only memory the parent prepared before cloning: no allocation, no stdio, no C++ runtime. Each step either succeeds
-// or reports {step, errno} on the close-on-exec error pipe and exits; a successful execve() closes that pipe, which
-// is how the parent learns the command started.
+// minictr-oci's child is a copy of one thread of Node, which is multithreaded: other threads may have held locks
+// (malloc, stdio) at the instant of its clone. The steps here therefore make only system calls and touch only
+// memory prepared before they run: no allocation, no stdio, no C++ runtime. Each step either succeeds or reports
+// {step, errno} on the close-on-exec error pipe and exits; a successful execve() closes that pipe, which is how the
+// parent learns the command started.
 #include "child.h"
 
 #include <fcntl.h>
@@ -428,6 +429,7 @@ const char* ChildStepName(int32_t step) {
     case kStepSysctl: return "write sysctl";
     case kStepRlimits: return "set rlimits";
     case kStepExecFifo: return "wait for start (exec fifo)";
+    case kStepConfig: return "read the container's config";
     default: return "unknown step";
   }
 }
@@ -439,11 +441,11 @@ void FailStep(const ProcessConfig& config, int32_t step) {
 
 void AwaitRelease(const ProcessConfig& config, bool die_with_parent) {
   // 0. Die with the parent (minictr, minictr-monitor for -d), start from default signal handling, and drop the
-  //    copies of the other processes' pipe ends this process inherited. Not dumpable: until it execs, this is a
-  //    copy of Node's memory with host descriptors (for `minictr exec`, of minictr-init's: see join.cc), and the
+  //    copies of the other processes' pipe ends this process inherited. Not dumpable: until it execs, this process
+  //    holds host descriptors and the container's config (minictr-oci's child: a copy of Node's memory), and the
   //    container's root may otherwise read /proc/PID/mem, environ and fd of a process of its own uid (runc does the
-  //    same). It does not stop root keeping CAP_SYS_PTRACE, which is why exec's process is never a copy of Node.
-  //    execve() makes it dumpable again.
+  //    same). It does not stop root keeping CAP_SYS_PTRACE, which is why no process visible in the container is a
+  //    copy of Node but minictr-oci's. execve() makes it dumpable again.
   if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);
   ResetSignals();
@@ -562,13 +564,9 @@ void RunChild(const ChildConfig& config) {
   int32_t step = ApplyProcessProfile(config);
   if (step != 0) FailStep(config, step);
 
-  // 15. Exec, through minictr-init's sealed in-memory copy (init.cc says why), which execs the command in turn or,
-  //     with --init, runs it as its child. Every descriptor above stderr closes on the way, except the error pipe,
-  //     which minictr-init keeps to report the command's exec failure as this process would have.
+  // 15. Stdio in place; every descriptor above stderr closes at the command's exec, the error pipe included (its
+  //     caller, init.cc, execs the command or, with --init, runs it as its child).
   PrepareExec(config, stdio);
-  fcntl(config.error_fd, F_SETFD, 0);
-  syscall(SYS_execveat, config.helper_fd, "", config.helper_argv, config.envp, AT_EMPTY_PATH);
-  FailStep(config, kStepInit);
 }
 
 }  // namespace minictr

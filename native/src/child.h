@@ -41,7 +41,7 @@ enum ChildStep : int32_t {
   kStepCapabilities,  // no_new_privs and the reduced capability sets
   kStepSeccomp,       // the seccomp filter
   kStepStdio,         // stdio descriptors in place
-  kStepInit,          // execveat() minictr-init's sealed copy, which execs the command (or, --init, runs it)
+  kStepInit,          // execveat() minictr-init's sealed copy (the container's clone; minictr-oci's child at its end)
   kStepExec,          // execve() the command
   // `minictr exec`'s joiner, minictr-init in join mode (join.cc), before the process exists:
   kStepJoinRequest,     // read minictr's request
@@ -53,6 +53,8 @@ enum ChildStep : int32_t {
   kStepSysctl,      // linux.sysctl, written under /proc/sys
   kStepRlimits,     // process.rlimits
   kStepExecFifo,    // block on the exec FIFO until `minictr-oci start`
+  // minictr-init's child mode (init.cc), before RunChild:
+  kStepConfig,  // read and decode the container's config (child_request.h)
 };
 
 const char* ChildStepName(int32_t step);
@@ -138,10 +140,10 @@ struct ProcessConfig {
   char* const* envp;
 };
 
-// A container's first process: it builds the container (steps 2-13), then execs the command through minictr-init.
+// A container's first process: it builds the container (steps 2-13), then the command is exec'd.
 struct ChildConfig : ProcessConfig {
   CgroupTasks cgroup_tasks;  // joined first, before the release (cgroup v1; on v2 the clone put it in its cgroup)
-  int helper_fd;             // a sealed memfd copy of minictr-init, exec'd with helper_argv to exec the command
+  int helper_fd;             // minictr-oci: minictr-init's sealed copy, exec'd with helper_argv to exec the command
   char* const* helper_argv;
   const char* hostname;
   bool configure_interface;
@@ -201,7 +203,8 @@ bool FreezePath(const char* path);
 bool MakeDirectories(char* path);
 bool MakeDeviceNode(const DeviceNodeConfig& device);
 
-// A container's first process: runs the child's steps and execs; never returns. No allocation, no locks, no stdio.
-[[noreturn]] void RunChild(const ChildConfig& config);
+// A container's first process, in minictr-init's child mode: runs the child's steps and returns ready for the
+// command's exec (stdio in place, every other descriptor close-on-exec); a failing step reports and exits.
+void RunChild(const ChildConfig& config);
 
 }  // namespace minictr

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "child.h"
 #include "io.h"
 
 namespace minictr {
@@ -40,25 +41,13 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
 
 }  // namespace
 
-// Two processes are forked from minictr (both run only async-signal-safe code, like the container's child):
-//   P  starts a new session (no terminal can reach what follows), forks M and exits at once, so M is orphaned and
-//      adopted by init (or the nearest subreaper): the classic daemon double fork.
-//   M  clones the container (it becomes the container's parent), reports both pids, and execs minictr-monitor,
-//      which keeps the pid and the container's pidfd: waiting for the container, logging its output and starting
-//      its teardown.
-[[noreturn]] void RunLauncher(const LaunchConfig& launch) {
-  setsid();
-  long monitor = CloneProcess(0, nullptr);
-  if (monitor != 0) {
-    if (monitor < 0) {
-      int32_t report[2] = {-errno, 0};
-      WriteFully(launch.report_fd, report, sizeof report);
-    }
-    _exit(0);
-  }
+namespace {
+
+// M: see RunLauncher.
+[[noreturn]] void RunMonitor(const void* arg) {
+  const LaunchConfig& launch = *static_cast<const LaunchConfig*>(arg);
   int pidfd = -1;
-  long container = CloneProcess(launch.clone_flags, &pidfd, launch.cgroup_dir);
-  if (container == 0) RunChild(*launch.child);
+  long container = CloneChild(*launch.child, launch.clone_flags, &pidfd, launch.cgroup_dir);
   int32_t report[2] = {container < 0 ? -errno : static_cast<int32_t>(container), static_cast<int32_t>(getpid())};
   WriteFully(launch.report_fd, report, sizeof report);
   if (container < 0) _exit(1);
@@ -68,6 +57,24 @@ bool PlaceMonitorFds(const LaunchConfig& launch, int pidfd, int* report_fd) {
   int32_t failure = errno;
   WriteFully(report_fd, &failure, sizeof failure);
   _exit(127);
+}
+
+}  // namespace
+
+// Three clones, none a copy of minictr's memory: each shares it (CloneVfork) while its parent waits, one at a time.
+//   P  starts a new session (no terminal can reach what follows), clones M and exits once M has exec'd, so M is
+//      orphaned and adopted by init (or the nearest subreaper): the classic daemon double fork.
+//   M  clones the container as minictr does in the foreground (CloneChild), so it becomes the container's parent,
+//      reports both pids, and execs minictr-monitor, which keeps the pid and the container's pidfd: waiting for the
+//      container, logging its output and starting its teardown.
+void RunLauncher(const void* arg) {
+  const LaunchConfig& launch = *static_cast<const LaunchConfig*>(arg);
+  setsid();
+  if (CloneVfork(0, nullptr, -1, RunMonitor, &launch) < 0) {
+    int32_t report[2] = {-errno, 0};
+    WriteFully(launch.report_fd, report, sizeof report);
+  }
+  _exit(0);
 }
 
 // Both pids, then EOF once M has exec'd the monitor (or the errno of a failed exec).

@@ -3,15 +3,15 @@
 
 #include <cstdint>
 
-#include "child.h"
+#include "child_exec.h"
 #include "spawn.h"
 
 namespace minictr {
 
-// What the launcher needs, prepared before the first clone. The descriptors are the parent's, copied into the
-// launcher by the clone.
+// What the launcher needs, prepared before the first clone, which shares it. The descriptors are the parent's,
+// copied into the launcher by the clone.
 struct LaunchConfig {
-  const ChildConfig* child;
+  const ChildExec* child;  // the container's clone, which execs minictr-init's child mode
   uint64_t clone_flags;
   int cgroup_dir;     // cgroup v2: the container's cgroup, which it is cloned into; -1: none
   int report_fd;      // write end: {container pid, monitor pid} or {-errno, 0}, then an exec errno if exec fails
@@ -26,8 +26,8 @@ struct LaunchConfig {
   char* const* monitor_envp;
 };
 
-// Runs in the process Spawn cloned (async-signal-safe, like the container's child); never returns.
-[[noreturn]] void RunLauncher(const LaunchConfig& launch);
+// P, the process Spawn clones with CloneVfork, given the LaunchConfig: only system calls; never returns.
+[[noreturn]] void RunLauncher(const void* launch);
 
 // Spawn's side: reads the launcher's report from `report_fd` into `result` (pid, monitor_pid). Returns 0 once the
 // monitor runs, or an errno with `what` naming the call that failed.

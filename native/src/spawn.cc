@@ -1,8 +1,10 @@
 // Parent side of starting a container, and of `minictr exec`.
 //
 // Spawn: clone3() creates the child in new PID, mount, UTS, IPC and (unless --network host) network namespaces and
-// hands back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The child starts
-// blocked on the release pipe; minictr builds the host side of the network meanwhile and then calls Release().
+// hands back a pidfd, so the exit can later be watched on the event loop without racing pid reuse. The clone shares
+// Node's memory only until it has exec'd minictr-init's child mode (child_exec.cc), which reads the container's
+// config from a sealed memfd written here (child_request.h) and blocks on the release pipe; minictr builds the host
+// side of the network meanwhile and then calls Release().
 // With -d the container's parent is minictr-monitor instead (launcher.cc: a double fork, then exec).
 // SpawnExec: a child blocked the same way, in the namespaces and root of a running container (RunJoiner, which execs
 // minictr-init's join mode: join.cc).
@@ -20,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,31 +30,17 @@
 #include <string>
 
 #include "child.h"
+#include "child_exec.h"
+#include "child_request.h"
 #include "fd.h"
 #include "io.h"
 #include "launcher.h"
 #include "oci.h"
 #include "proc.h"
-#include "seccomp.h"
 
 namespace minictr {
 
-bool SetCgroupTasks(const SpawnRequest& request, CgroupTasks* tasks) {
-  if (request.cgroup_tasks.size() > kMaxCgroupTasks) return errno = E2BIG, false;
-  tasks->count = 0;
-  for (int fd : request.cgroup_tasks) tasks->fds[tasks->count++] = fd;
-  return true;
-}
-
 namespace {
-
-std::vector<char*> PointerArray(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  for (const std::string& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
 
 void Reap(pid_t pid) {
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
@@ -114,50 +101,17 @@ Fd SealedCopy(const char* path) {
 
 namespace {
 
-// The process part of a container child's config (identity, security profile, program): the memory its pointers
-// point into lives here, so it must outlive the clone.
-struct PreparedProcess {
-  std::vector<char*> envp;
-  std::vector<std::string> helper_strings;
-  std::vector<char*> helper_argv;
-  std::vector<char> workdir;  // writable: the child walks it to create missing parents
-  std::vector<sock_filter> filter;
-  sock_fprog seccomp{};
+constexpr unsigned int kMfdNoexecSeal = 0x0008U;  // MFD_NOEXEC_SEAL (Linux 6.3), as kMfdExec
 
-  PreparedProcess(const SpawnRequest& request, ChildConfig* config)
-      : envp(PointerArray(request.env)), workdir(request.workdir.begin(), request.workdir.end()) {
-    workdir.push_back('\0');
-    config->workdir = workdir.data();
-    config->privileged = request.privileged;
-    config->capabilities = request.capabilities;
-    if (!request.privileged) {
-      filter = BuildSeccompFilter(request.capabilities);
-      seccomp.len = static_cast<unsigned short>(filter.size());
-      seccomp.filter = filter.data();
-    }
-    config->seccomp = request.privileged ? nullptr : &seccomp;
-    config->read_only = request.read_only;
-    config->switch_user = request.switch_user;
-    config->uid = request.uid;
-    config->gid = request.gid;
-    config->envp = envp.data();
-    config->helper_fd = -1;
-    config->console_fd = -1;
-    config->rows = request.rows;
-    config->columns = request.columns;
-    for (int& fd : config->stdio) fd = -1;
-  }
-
-  // The command runs through minictr-init (see init.cc): "minictr-init init|exec ERROR_FD PATH ARGV0 ARG...", from
-  // `helper_fd`, its sealed copy. The error pipe's number is known only once the pipe exists.
-  void SetHelper(const SpawnRequest& request, int helper_fd, int error_fd, ChildConfig* config) {
-    helper_strings = {"minictr-init", request.init ? "init" : "exec", std::to_string(error_fd), request.exec_path};
-    helper_strings.insert(helper_strings.end(), request.argv.begin(), request.argv.end());
-    helper_argv = PointerArray(helper_strings);
-    config->helper_fd = helper_fd;
-    config->helper_argv = helper_argv.data();
-  }
-};
+// The container's config (child_request.h) in a sealed memfd at offset 0, for minictr-init's child mode to read.
+Fd ConfigMemfd(const std::string& bytes) {
+  Fd memfd(memfd_create("minictr-config", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdNoexecSeal));
+  if (!memfd.valid() && errno == EINVAL) memfd.reset(memfd_create("minictr-config", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  bool ok = memfd.valid() && WriteFully(memfd.get(), bytes.data(), bytes.size()) &&
+            lseek(memfd.get(), 0, SEEK_SET) == 0 &&
+            fcntl(memfd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0;
+  return ok ? std::move(memfd) : Fd();
+}
 
 // -t: a socket pair over which the child sends the pseudo-terminal's controller from `child` to `parent`; with a
 // console socket (minictr-oci exec), `child` is connected to it and `parent` stays empty.
@@ -288,36 +242,12 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
     *what = call;
     return errno;
   };
-  // 1. Turn every string into the plain pointers the child will use; nothing is allocated after clone().
-  ChildConfig config{};
-  PreparedProcess prepared(request, &config);
-  std::vector<EtcFile> etc_files;
-  for (const auto& [path, content] : request.etc_files) {
-    etc_files.push_back(EtcFile{path.c_str(), content.c_str(), content.size()});
-  }
-  std::vector<std::string> device_paths;
-  for (const auto& device : request.devices) device_paths.push_back(device.path);
-  std::vector<DeviceNodeConfig> devices;
-  for (size_t i = 0; i < request.devices.size(); i++) {
-    const auto& device = request.devices[i];
-    mode_t mode = (device.block ? S_IFBLK : S_IFCHR) | device.mode;
-    devices.push_back(DeviceNodeConfig{device_paths[i].data(), mode, makedev(device.major, device.minor)});
-  }
-  std::vector<const char*> lower;
-  for (const std::string& layer : request.overlay.lower) lower.push_back(layer.c_str());
-  const auto& overlay = request.overlay;
-  config.overlay = OverlayConfig{overlay.target.c_str(), lower.data(), lower.size(), overlay.upper.c_str(),
-                                 overlay.work.c_str(), overlay.volatile_upper, overlay.lowerdir_plus,
-                                 overlay.options ? overlay.options->c_str() : nullptr};
-  std::vector<MountConfig> mounts;
-  for (const auto& mount : request.mounts) {
-    mounts.push_back(MountConfig{mount.kind, mount.source.c_str(), mount.target.c_str(), mount.read_only, mount.data.c_str()});
-  }
   const bool detached = !request.monitor_path.empty();
   std::vector<char*> monitor_argv = PointerArray(request.monitor_argv);
   std::vector<char*> monitor_envp = PointerArray(request.monitor_env);
+  if (request.cgroup_tasks.size() > kMaxCgroupTasks) return errno = E2BIG, fail("join the container's cgroup");
 
-  // 2. Pipes: release (parent → child) and error (child → parent); detached, also the container's stdout and
+  // 1. Pipes: release (parent → child) and error (child → parent); detached, also the container's stdout and
   //    stderr (→ monitor), the launch report (launcher → parent) and the handoff (parent → monitor). /dev/null is
   //    a detached container's stdin. minictr-init's sealed copy, made now, while the host's tree is visible. What
   //    this function does not hand over closes as it returns.
@@ -336,63 +266,51 @@ int Spawn(const SpawnRequest& request, SpawnResult* result, const char** what) {
   }
   Fd helper = SealedCopy(request.helper_path.c_str());
   if (!helper.valid()) return fail("copy minictr-init into a sealed memfd");
-  prepared.SetHelper(request, helper.get(), error.write.get(), &config);
 
-  config.release_fd = release.read.get();
-  config.error_fd = error.write.get();
-  config.console_fd = console.child.get();
-  for (const Fd* theirs : {&release.write, &error.read, &out.read, &err.read, &report.write, &handoff.read,
-                           &handoff.write, &log_fd, &console.parent, &stdin_pipe.write}) {
-    if (theirs->valid()) config.foreign_fds[config.foreign_fd_count++] = theirs->get();
-  }
-  if (!SetCgroupTasks(request, &config.cgroup_tasks)) return fail("join the container's cgroup");
-  if (request.cgroup_dir >= 0) config.foreign_fds[config.foreign_fd_count++] = request.cgroup_dir;
+  // 2. The container's config, with the numbers of the descriptors it keeps, in a sealed memfd, which the clone's
+  //    argv names with the error pipe: "minictr-init child CONFIG_FD ERROR_FD". Every other descriptor (all
+  //    close-on-exec: the other processes' ends, the cgroup directory) closes at the clone's exec.
+  ChildFds fds;
+  fds.release = release.read.get();
+  fds.error = error.write.get();
+  fds.console = console.child.get();
   if (detached) {
-    config.stdio[0] = stdin_pipe.read.valid() ? stdin_pipe.read.get() : null_fd.get();
-    config.stdio[1] = out.write.get();
-    config.stdio[2] = err.write.get();
+    fds.stdio[0] = stdin_pipe.read.valid() ? stdin_pipe.read.get() : null_fd.get();
+    fds.stdio[1] = out.write.get();
+    fds.stdio[2] = err.write.get();
   }
-  config.hostname = request.hostname.c_str();
-  config.configure_interface = request.configure_interface;
-  config.ifname = request.ifname.c_str();
-  config.address = request.address;
-  config.netmask = request.netmask;
-  config.gateway = request.gateway;
-  config.configure_ipv6 = request.configure_ipv6;
-  memcpy(config.address6, request.address6, sizeof config.address6);
-  config.prefix6 = request.prefix6;
-  memcpy(config.gateway6, request.gateway6, sizeof config.gateway6);
-  config.etc_files = etc_files.data();
-  config.etc_file_count = etc_files.size();
-  config.devices = devices.data();
-  config.device_count = devices.size();
-  config.mounts = mounts.data();
-  config.mount_count = mounts.size();
+  Fd config = ConfigMemfd(EncodeChildRequest(request, fds));
+  if (!config.valid()) return fail("write the container's config into a sealed memfd");
+  std::vector<std::string> strings = {"minictr-init", "child", std::to_string(config.get()), std::to_string(fds.error)};
+  std::vector<char*> argv = PointerArray(strings);
+  static_assert(kMaxKeptFds >= 7 + kMaxCgroupTasks, "the config, release, error, console, stdio and cgroup tasks");
+  ChildExec exec{helper.get(), argv.data(), fds.error, {}, 0};
+  for (int fd : {config.get(), fds.release, fds.error, fds.console, fds.stdio[0], fds.stdio[1], fds.stdio[2]}) {
+    if (fd >= 0) exec.keep[exec.keep_count++] = fd;
+  }
+  for (int fd : request.cgroup_tasks) exec.keep[exec.keep_count++] = fd;
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (request.new_network) flags |= CLONE_NEWNET;
-  LaunchConfig launch{&config,          flags,        request.cgroup_dir, report.write.get(),
+  LaunchConfig launch{&exec,           flags,        request.cgroup_dir, report.write.get(),
                       {out.read.get(), err.read.get()}, handoff.read.get(), log_fd.get(), console.parent.get(),
                       stdin_pipe.write.get(), null_fd.get(), request.monitor_path.c_str(), monitor_argv.data(),
                       monitor_envp.data()};
 
-  // 3. clone3() without a stack behaves like fork(): the child continues here on a copy of this stack. All signals
-  //    are blocked across it, so none runs one of Node's handlers in the child before it resets them (the child
-  //    unblocks after resetting; the parent restores its mask right after). Detached, the clone is the launcher.
-  //    The child never returns from here, so none of this function's destructors runs in it.
+  // 3. The container's clone execs minictr-init before this returns (CloneChild). All signals are blocked across
+  //    it, so none runs one of Node's handlers in the clone, which shares Node's memory (the exec resets the
+  //    handlers; minictr-init unblocks). Detached, the clone is the launcher (launcher.cc), which clones the
+  //    monitor, which clones the container, each sharing this memory, and this returns once the monitor runs.
   int pidfd = -1;
   long pid;
   {
     SignalsBlocked blocked;
-    pid = detached ? CloneProcess(0, nullptr) : CloneProcess(flags, &pidfd, request.cgroup_dir);
-    if (pid == 0) {
-      if (detached) RunLauncher(launch);
-      RunChild(config);
-    }
+    pid = detached ? CloneVfork(0, nullptr, -1, RunLauncher, &launch)
+                   : CloneChild(exec, flags, &pidfd, request.cgroup_dir);
   }
   if (pid < 0) return fail(detached ? "clone3" : CloneCallName(request.cgroup_dir));
 
   // 4. The parent hands over its own ends; the rest close as this returns. Detached, it reaps the launcher (which
-  //    exits at once) and reads the pids; the terminal's controller (-t) goes to the monitor, not here. On a failure
+  //    has exited) and reads the pids; the terminal's controller (-t) goes to the monitor, not here. On a failure
   //    the container, if cloned, exits when its release pipe closes, or with its parent the monitor.
   if (detached) {
     report.write.reset();  // the launcher's copy is the one whose closing ends the report

@@ -15,7 +15,8 @@
 
 namespace minictr {
 
-// Everything the child needs, owned here and turned into plain pointers before clone().
+// Everything the child needs: encoded for minictr-init's child mode (child_request.h), or, for minictr-oci and exec's
+// joiner, turned into plain pointers before clone().
 struct SpawnRequest {
   bool new_network = true;
   std::string hostname;
@@ -66,8 +67,8 @@ struct SpawnRequest {
   std::string exec_path;
   std::vector<std::string> argv;
   std::vector<std::string> env;
-  // The host's minictr-init. The command is always exec'd through a sealed in-memory copy of it (see SealedCopy in
-  // spawn.cc); with --init (`init`) it stays as PID 1 and runs the command as its child.
+  // The host's minictr-init. The container's clone execs a sealed in-memory copy of it (see SealedCopy in spawn.cc),
+  // which builds the container and execs the command; with --init it stays as PID 1 and runs the command as its child.
   std::string helper_path;
   bool init = false;
   bool terminal = false;  // -t: the child opens a pseudo-terminal in the container and sends minictr its controller

@@ -396,8 +396,8 @@ function spawnContainer(run: Run, state: ContainerState, address: string | null)
   const joins = cgroups.length === 0 || v2 ? '' : `it joins its cgroups (${cgroups.map((dir) => dir.split('/')[4]).join(', ')}: "0" into each tasks file), then `;
   report.step(
     'clone',
-    `clone3(${flags}) → pid ${held.pid}${monitorPid > 0 ? `, child of minictr-monitor (pid ${monitorPid}, after a double fork)` : ''}; ` +
-      `${joins}it waits on the release pipe while the host side is built`,
+    `clone3(${flags}|CLONE_VM|CLONE_VFORK) → pid ${held.pid}${monitorPid > 0 ? `, child of minictr-monitor (pid ${monitorPid}, after a double fork)` : ''}; ` +
+      `it execveat()s minictr-init's sealed copy, which reads its config from a memfd; ${joins}it waits on the release pipe while the host side is built`,
   );
   return held;
 }
@@ -472,7 +472,7 @@ async function release(run: Run, state: ContainerState, held: HeldChild, address
     `"go" on the release pipe; the child: sethostname ${plan.hostname}, lo up` +
       (address === null ? '' : `, eth0 ${address}/${spec.subnet.prefixLength} and default via ${gatewayOf(spec)} (ioctl)`) +
       `, overlay on ${spec.rootfs}${plan.mounts.length > 0 ? `, ${plan.mounts.length} volume mount(s)` : ''}, pivot_root, /proc /dev /sys, /etc files, chdir ${spec.workdir}, setsid, ` +
-      `execveat minictr-init's sealed copy, which ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
+      `then minictr-init ${spec.init ? `runs ${plan.execPath} as its child` : `execs ${plan.execPath}`}`,
   );
   report.detail(explainProfile(plan));
 }

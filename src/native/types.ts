@@ -69,8 +69,8 @@ export interface SpawnOptions {
   /** KEY=VALUE entries, as bytes like argv. */
   env: Buffer[];
   /**
-   * The host's minictr-init. The command is exec'd through a sealed in-memory copy of it, so that /proc/self/exe
-   * never points at a host file while it starts (see native/src/init.cc).
+   * The host's minictr-init. The container's clone execs a sealed in-memory copy of it at once, which builds the
+   * container and execs the command, so that /proc/self/exe never points at a host file (see native/src/init.cc).
    */
   helper: string;
   /** --init: minictr-init stays as PID 1 and runs the command as its child. */
