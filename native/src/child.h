@@ -67,12 +67,11 @@ inline void ReportStep(int error_fd, int32_t step, int error) {
   (void)written;
 }
 
-// clone3() without a stack: like fork(), with `flags` (and, when `pidfd` is given, a pidfd of the child in it).
-// `cgroup`, a cgroup v2 directory's descriptor (-1: none), is where the child is born (CLONE_INTO_CGROUP, Linux
-// 5.7): the kernel then takes cgroup_mutex and only the read side of cgroup_threadgroup_rwsem, as for any fork
-// (cgroup_css_set_fork), where writing a pid into cgroup.procs takes the write side and waits for an RCU grace
-// period.
-inline long CloneProcess(uint64_t flags, int* pidfd, int cgroup = -1) {
+// clone3()'s arguments: `flags` (and, when `pidfd` is given, a pidfd of the child in it). `cgroup`, a cgroup v2
+// directory's descriptor (-1: none), is where the child is born (CLONE_INTO_CGROUP, Linux 5.7): the kernel then
+// takes cgroup_mutex and only the read side of cgroup_threadgroup_rwsem, as for any fork (cgroup_css_set_fork),
+// where writing a pid into cgroup.procs takes the write side and waits for an RCU grace period.
+inline struct clone_args CloneArgs(uint64_t flags, int* pidfd, int cgroup) {
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = flags;
@@ -84,6 +83,12 @@ inline long CloneProcess(uint64_t flags, int* pidfd, int cgroup = -1) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroup);
   }
+  return args;
+}
+
+// clone3() without a stack: like fork(), with CloneArgs' arguments.
+inline long CloneProcess(uint64_t flags, int* pidfd, int cgroup = -1) {
+  struct clone_args args = CloneArgs(flags, pidfd, cgroup);
   // With CLONE_PARENT the kernel takes the exit signal of the caller (SIGCHLD here) and refuses any other.
   args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
   return syscall(SYS_clone3, &args, sizeof args);

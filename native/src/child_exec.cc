@@ -91,17 +91,7 @@ long CloneVfork(uint64_t flags, int* pidfd, int cgroup, void (*run)(const void*)
     munmap(stack, kGuardSize + kStackSize);
     return errno = saved, -1;
   }
-  struct clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = flags | CLONE_VM | CLONE_VFORK;
-  if (pidfd != nullptr) {
-    args.flags |= CLONE_PIDFD;
-    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  }
-  if (cgroup >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup);
-  }
+  struct clone_args args = CloneArgs(flags | CLONE_VM | CLONE_VFORK, pidfd, cgroup);
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack) + kGuardSize;
   args.stack_size = kStackSize;
