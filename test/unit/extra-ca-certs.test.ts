@@ -41,6 +41,19 @@ describe('NODE_EXTRA_CA_CERTS, deferred', () => {
     expect(extraCaContext()).toBeUndefined();
   });
 
+  it('ignores an empty NODE_EXTRA_CA_CERTS without a warning, as Node does, and gives it back', () => {
+    const env: NodeJS.ProcessEnv = { [DEFERRED_VARIABLE]: '' };
+    restoreExtraCaCerts(env);
+    expect(env).toEqual({ NODE_EXTRA_CA_CERTS: '' });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(extraCaContext()).toBeUndefined();
+      expect(stderr).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   it('gives the variable back and adds the file’s certificates that parse to the default roots', async () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=minictr unit CA', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'ca.pem')], { stdio: 'ignore' });
     const good = readFileSync(join(dir, 'ca.pem'), 'utf8').trim();
