@@ -26,7 +26,7 @@ export function restoreExtraCaCerts(env: NodeJS.ProcessEnv = process.env): void 
   if (file === undefined) return;
   delete env[DEFERRED_VARIABLE];
   env.NODE_EXTRA_CA_CERTS = file;
-  deferredFile = file;
+  if (file !== '') deferredFile = file; // Node ignores an empty one, without a warning
 }
 
 /** The part of a SecureContext's native handle used here (Node's own `ca` option adds certificates through it). */
