@@ -13,7 +13,7 @@
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { extraCaCertificates } from '../extra-ca-certs.js';
+import { extraCaContext } from '../extra-ca-certs.js';
 
 const MAX_REDIRECTS = 10;
 const IDLE_TIMEOUT_MS = 300_000;
@@ -25,8 +25,8 @@ let httpsAgent: HttpsAgent | undefined;
 /** The HTTPS agent, made on the first HTTPS request: its roots may mean reading NODE_EXTRA_CA_CERTS's file. */
 function httpsAgentOnce(): HttpsAgent {
   if (httpsAgent === undefined) {
-    const ca = extraCaCertificates();
-    httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca !== undefined ? { ca } : {}) });
+    const secureContext = extraCaContext();
+    httpsAgent = new HttpsAgent({ keepAlive: true, ...(secureContext !== undefined ? { secureContext } : {}) });
   }
   return httpsAgent;
 }

@@ -3,7 +3,8 @@
 // loopback address, so minictr speaks HTTPS to it; nothing leaves the scratch host). The bin defers reading that
 // file from Node's start-up to the first TLS connection (src/extra-ca-certs.ts), so these run the bin itself, as
 // a user does, not `node dist/cli.js`: with the variable the pull succeeds, without it the certificate is refused,
-// and a file that cannot be read is warned about and ignored, as Node does.
+// and a file that cannot be read is warned about and ignored, as Node does. The file's certificates are added to
+// the roots Node trusts by default, whichever they are: OpenSSL's store too (--use-openssl-ca, SSL_CERT_FILE).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,8 +34,8 @@ describe.skipIf(!isRoot)('pull over HTTPS with NODE_EXTRA_CA_CERTS (needs root: 
   let image: TestImage;
 
   /** The bin, run as a program inside the scratch host, with NODE_EXTRA_CA_CERTS as given (undefined: unset). */
-  async function pull(extraCaCerts: string | undefined): Promise<{ exitCode: number; stderr: string }> {
-    const result = await scratch.host.exec([CLI, 'pull', `${ADDRESS}/demo/app:v1`], { env: { NODE_EXTRA_CA_CERTS: extraCaCerts } });
+  async function pull(extraCaCerts: string | undefined, env: Record<string, string> = {}, repository = 'demo/app'): Promise<{ exitCode: number; stderr: string }> {
+    const result = await scratch.host.exec([CLI, 'pull', `${ADDRESS}/${repository}:v1`], { env: { ...env, NODE_EXTRA_CA_CERTS: extraCaCerts } });
     return { exitCode: result.exitCode ?? -1, stderr: String(result.stderr) };
   }
 
@@ -46,6 +47,7 @@ describe.skipIf(!isRoot)('pull over HTTPS with NODE_EXTRA_CA_CERTS (needs root: 
     registry = await TestRegistry.start(scratch.host, { address: ADDRESS, tls: certificates });
     image = await TestImage.build('v1', BUSYBOX_ROOTFS, ['--config.cmd', '/bin/sh']);
     await image.push(scratch.host, 'v1', 'demo/app', { registry: ADDRESS });
+    await image.push(scratch.host, 'v1', 'demo/openssl-store', { registry: ADDRESS });
   }, 60_000);
   afterAll(async () => {
     await registry?.stop();
@@ -64,6 +66,14 @@ describe.skipIf(!isRoot)('pull over HTTPS with NODE_EXTRA_CA_CERTS (needs root: 
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toContain(`minictr: warning: ignoring extra certificates from ${join(dir, 'missing.pem')} (NODE_EXTRA_CA_CERTS)`);
     expect(result.stderr).toMatch(/certificate/);
+  });
+
+  it('keeps the roots Node trusts by default (OpenSSL\'s store, --use-openssl-ca) besides the file\'s', async () => {
+    const other = join(dir, 'other-ca.pem');
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=minictr other CA', '-keyout', join(dir, 'other-ca.key'), '-out', other]);
+    const result = await pull(other, { NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: ca }, 'demo/openssl-store');
+    expect(result.stderr).not.toContain('warning');
+    expect(result.exitCode, result.stderr).toBe(0);
   });
 
   it('trusts the CA NODE_EXTRA_CA_CERTS names', async () => {
