@@ -55,6 +55,7 @@ import { debug } from '../log.js';
 import { nativeAddon } from '../native/index.js';
 import { PATHS } from '../paths.js';
 import { crypto } from '../sys/builtins.js';
+import { randomBytes } from '../sys/random.js';
 import { NFT_FAMILY, NFT_TABLE } from './names.js';
 import type { PortMapping, Protocol } from './ports.js';
 import { formatIpv4, type Subnet } from './subnet.js';
@@ -101,13 +102,25 @@ export function nft(script: string, { json = false, terse = false } = {}): strin
   return output;
 }
 
+/** The load loadNftablesAhead started, settled (a failure is the first nft()'s to report). */
+let loadingAhead: Promise<void> = Promise.resolve();
+
 /**
  * Starts loading libnftables on the thread pool (see native/src/nftables.cc), for a run that will call it (-p):
  * the load overlaps the run's next steps, and the first nft() waits for what is left of it. A failure is not
  * reported here: the first nft() meets it and says so.
  */
 export function loadNftablesAhead(): void {
-  nativeAddon().nftLoad().catch(() => undefined);
+  loadingAhead = nativeAddon().nftLoad().catch(() => undefined);
+}
+
+/**
+ * Settles when no load started by loadNftablesAhead is under way. libnftables opens its netlink socket without
+ * close-on-exec and marks it only afterwards: a process spawned meanwhile by node:child_process (the DNS resolver,
+ * which outlives the run) would keep it.
+ */
+export function nftablesLoadSettled(): Promise<void> {
+  return loadingAhead;
 }
 
 /** Every rule a packet can meet, by chain. */
@@ -414,34 +427,46 @@ function recordExpiry(works: boolean): void {
 const unpublished = new Set<string>();
 const elementId = (mapping: PortMapping, address: string) => JSON.stringify([mapping.hostIp, mapping.protocol, mapping.hostPort, mapping.containerPort, address]);
 
-/** Whether the element of `mapping` is gone or expiring (a `get element` shows its timeout), after an expiry. */
-function expiring(mapping: PortMapping, containerAddress: string): boolean {
-  const { map, key } = element(mapping, containerAddress);
+/**
+ * Asks the kernel whether a re-add with a timeout expires an element, of an element no other process touches: port
+ * 0 (never published) in the address map, on a random 127/8 address. Asked of a container's own element, a
+ * concurrent teardown deleting it (`rm -f` beside the monitor's cleanup) would look like an expiry, and a kernel
+ * that keeps elements would be recorded as one that expires them. 1. the element, without a timeout; 2. re-added
+ * with one; 3. gone, or showing its timeout: the kernel expires it; 4. removed, whatever the answer.
+ */
+function probeExpiry(): boolean {
+  const [a, b, c] = randomBytes(3);
+  const key = `127.${a}.${b}.${c} . tcp . 0`;
+  const value = '127.0.0.1 . 0';
+  commitElements(`add element ${TABLE} ${MAP_ADDR} { ${key} : ${value} }\n`);
   try {
-    return / timeout /.test(nft(`get element ${TABLE} ${map} { ${key} }\n`));
-  } catch (cause) {
-    if (isMissing(cause)) return true; // expired already
-    throw cause;
+    commitElements(`add element ${TABLE} ${MAP_ADDR} { ${key} ${EXPIRY} : ${value} }\n`);
+    try {
+      return / timeout /.test(nft(`get element ${TABLE} ${MAP_ADDR} { ${key} }\n`));
+    } catch (cause) {
+      if (isMissing(cause)) return true;
+      throw cause;
+    }
+  } finally {
+    commitElements(`add element ${TABLE} ${MAP_ADDR} { ${key} : ${value} }\ndelete element ${TABLE} ${MAP_ADDR} { ${key} }\n`);
   }
 }
 
 /**
  * Removes the elements of containers' published ports, all in one transaction, as unpublishScript does, if the
- * table still exists (reset may have removed it already). The first time on the running kernel, a `get element`
- * checks that the kernel expired one; where it did not, this and every later unpublish deletes instead.
+ * table still exists (reset may have removed it already). The first time on the running kernel, probeExpiry asks
+ * whether the kernel expires elements; where it does not, this and every later unpublish deletes instead.
  */
 async function unpublishAll(containers: readonly Published[]): Promise<void> {
   const pending = containers.filter(({ mappings }) => mappings.length > 0);
   if (pending.length === 0) return;
   const script = (remove: typeof unpublishScript) => pending.map(({ mappings, address }) => remove(mappings, address)).join('');
   try {
-    expiryWorks ??= recordedExpiry();
-    commitElements(script(expiryWorks === false ? deleteScript : unpublishScript));
     if (expiryWorks === null) {
-      expiryWorks = expiring(pending[0]!.mappings[0]!, pending[0]!.address);
-      recordExpiry(expiryWorks);
-      if (!expiryWorks) commitElements(script(deleteScript));
+      expiryWorks = recordedExpiry();
+      if (expiryWorks === null) recordExpiry((expiryWorks = probeExpiry()));
     }
+    commitElements(script(expiryWorks ? unpublishScript : deleteScript));
   } catch (cause) {
     if (isMissing(cause) && !tableExists()) return;
     throw cause;

@@ -11,6 +11,7 @@ import { nativeAddon } from '../../native/index.js';
 import { ownerOf } from '../../sys/exclusive-file.js';
 import { isAlive, killAndWait, startTimeOf, type ProcessRef } from '../../sys/proc.js';
 import { writeFileNamed } from '../../sys/reserved-space.js';
+import { nftablesLoadSettled } from '../firewall.js';
 import { networkStateDir, type UserNetwork } from '../networks.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
@@ -42,7 +43,8 @@ export async function ensureResolver(network: UserNetwork): Promise<void> {
   // Loaded here: node:child_process (with net and dgram) costs every run about 2.5 ms to load, and few need it.
   const { spawn } = await import('node:child_process');
   // The resolver outlives this run: nothing minictr's caller left open (a pipe it waits on, a host directory) may
-  // live on in it.
+  // live on in it, nor libnftables' socket while it is being opened on the thread pool (-p).
+  await nftablesLoadSettled();
   nativeAddon().closeOnExecFrom(3);
   // Nor NODE_EXTRA_CA_CERTS: Node would parse that file as it starts (30 ms for a system bundle) and keep the
   // certificates for the resolver's life; it makes no TLS connection.
