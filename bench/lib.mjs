@@ -1,6 +1,7 @@
 // Helpers shared by the benchmarks: entering a scratch host, timing a process from spawn to exit, statistics,
 // markdown tables. Node built-ins only, so a benchmark measures minictr and not its own tooling.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -14,16 +15,33 @@ const SCRATCH_FLAG = 'MINICTR_BENCH_SCRATCH';
  */
 export function enterScratchHost(script) {
   if (process.env[SCRATCH_FLAG] !== '1') {
+    const before = new Set(minictrCgroupParents());
     const child = spawnSync(
       'unshare',
       ['--net', '--mount', '--propagation', 'private', '--', process.execPath, script, ...process.argv.slice(2)],
       { stdio: 'inherit', env: { ...process.env, [SCRATCH_FLAG]: '1' } },
     );
+    // The containers' cgroups are the host's (the scratch mount namespace sees the same hierarchies): the parent
+    // minictr made for them goes too, once empty, unless it was there before.
+    for (const dir of minictrCgroupParents()) {
+      if (before.has(dir)) continue;
+      try {
+        rmdirSync(dir);
+      } catch {
+        // in use by now (another minictr on this host): not the benchmark's to remove
+      }
+    }
     process.exit(child.status ?? 1);
   }
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/run']);
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/var/lib']); // writable layers: /var/lib/minictr
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
+}
+
+/** The `minictr` parent cgroup in each cgroup hierarchy where it exists. */
+function minictrCgroupParents() {
+  const hierarchies = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup', { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `/sys/fs/cgroup/${d.name}`)];
+  return hierarchies.map((dir) => `${dir}/minictr`).filter((dir) => existsSync(dir));
 }
 
 /** Runs argv to completion; throws with its stderr when it fails. Returns stdout. */
