@@ -217,7 +217,8 @@ bool SetCgroupTasks(const SpawnRequest& request, CgroupTasks* tasks) {
 PreparedChild::PreparedChild(const SpawnRequest& request, const ChildFds& fds)
     : argv(PointerArray(request.argv)),
       envp_(PointerArray(request.env)),
-      workdir_(request.workdir.begin(), request.workdir.end()) {
+      workdir_(request.workdir.begin(), request.workdir.end()),
+      seccomp_(request.privileged, request.capabilities) {
   // 1. The process: descriptors, identity, security profile, terminal.
   config.release_fd = fds.release;
   config.error_fd = fds.error;
@@ -230,12 +231,7 @@ PreparedChild::PreparedChild(const SpawnRequest& request, const ChildFds& fds)
   config.workdir = workdir_.data();
   config.privileged = request.privileged;
   config.capabilities = request.capabilities;
-  if (!request.privileged) {
-    filter_ = BuildSeccompFilter(request.capabilities);
-    seccomp_.len = static_cast<unsigned short>(filter_.size());
-    seccomp_.filter = filter_.data();
-  }
-  config.seccomp = request.privileged ? nullptr : &seccomp_;
+  config.seccomp = seccomp_.get();
   config.switch_user = request.switch_user;
   config.uid = request.uid;
   config.gid = request.gid;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "child.h"
+#include "seccomp.h"
 #include "spawn.h"
 
 namespace minictr {
@@ -44,8 +45,7 @@ class PreparedChild {
  private:
   std::vector<char*> envp_;
   std::vector<char> workdir_;  // writable: the child walks it to create missing parents
-  std::vector<sock_filter> filter_;
-  sock_fprog seccomp_{};
+  SeccompProgram seccomp_;
   std::vector<EtcFile> etc_files_;
   std::vector<std::string> device_paths_;  // writable, as workdir_
   std::vector<DeviceNodeConfig> devices_;

@@ -196,14 +196,8 @@ int RunJoin(int argc, char** argv) {
   config.workdir = request.workdir;
   config.privileged = request.privileged;
   config.capabilities = request.capabilities;
-  std::vector<sock_filter> filter;
-  sock_fprog seccomp{};
-  if (!request.privileged) {
-    filter = BuildSeccompFilter(request.capabilities);
-    seccomp.len = static_cast<unsigned short>(filter.size());
-    seccomp.filter = filter.data();
-  }
-  config.seccomp = request.privileged ? nullptr : &seccomp;
+  SeccompProgram seccomp(request.privileged, request.capabilities);
+  config.seccomp = seccomp.get();
   config.switch_user = request.switch_user;
   config.uid = static_cast<uint32_t>(request.uid);
   config.gid = static_cast<uint32_t>(request.gid);
